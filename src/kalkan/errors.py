@@ -1,0 +1,55 @@
+"""The errors kalkan raises, one tree for the whole library.
+
+Only ``kalkan.cli`` turns them into one sentence and an exit code; library code raises them with
+a message that states the fact, the numbers and the fix.
+
+::
+
+    KalkanError                      base class; never raised itself
+    ├── InputError (ValueError)      a file, table or argument the user gave is wrong
+    │   ├── ScenarioError            a scenario is unknown, or one of its files is missing or malformed
+    │   ├── SchemaError              a file lacks a required column or has the wrong format
+    │   └── OptionError              a force option or other CLI-style argument cannot be parsed
+    ├── InfeasibleError (ValueError) a problem has no solution as posed (e.g. a target no force reaches)
+    ├── NotFittedError (AttributeError) a model method was called before ``fit``
+    ├── StoreError (RuntimeError)    the analytic store or register database cannot be used
+    └── IntegrityError (RuntimeError) an audit chain or evidence hash does not verify
+"""
+
+from __future__ import annotations
+
+
+class KalkanError(Exception):
+    """Base class of every error kalkan raises on purpose."""
+
+
+class InputError(KalkanError, ValueError):
+    """A file, table or argument the user gave is wrong; the message says how to fix it."""
+
+
+class ScenarioError(InputError):
+    """A scenario name is unknown, or one of its files is missing or malformed."""
+
+
+class SchemaError(InputError):
+    """A file lacks a required column or is not in the expected format."""
+
+
+class OptionError(InputError):
+    """A command-line style option (e.g. ``police:600``) cannot be parsed."""
+
+
+class InfeasibleError(KalkanError, ValueError):
+    """A problem has no solution as posed (for example a coverage target no force can reach)."""
+
+
+class NotFittedError(KalkanError, AttributeError):
+    """A model method that needs ``fit`` was called before ``fit``."""
+
+
+class StoreError(KalkanError, RuntimeError):
+    """The analytic store or the register database cannot be opened or written."""
+
+
+class IntegrityError(KalkanError, RuntimeError):
+    """An audit chain or an evidence hash does not verify."""
