@@ -28,7 +28,10 @@ def write_section(name: str, markdown: str, path: Path = BENCHMARKS) -> None:
     text = path.read_text() if path.exists() else HEADER
     block = f"<!-- begin {name} -->\n{markdown.strip()}\n<!-- end {name} -->"
     pattern = re.compile(rf"<!-- begin {re.escape(name)} -->.*?<!-- end {re.escape(name)} -->", re.S)
-    text = pattern.sub(lambda _: block, text) if pattern.search(text) else text.rstrip() + "\n\n" + block + "\n"
+    if pattern.search(text):
+        text = pattern.sub(lambda _: block, text)
+    else:
+        text = text.rstrip() + "\n\n" + block + "\n"
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".BENCHMARKS.")
     with os.fdopen(fd, "w") as f:
         f.write(text)
