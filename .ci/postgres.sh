@@ -17,4 +17,6 @@ stop_postgres() {
   local as=()
   [ "$(id -u)" = 0 ] && as=(runuser -u postgres --)
   [ -n "${PGTMP:-}" ] && "${as[@]}" "$PG_BINDIR/pg_ctl" -D "$PGTMP/data" -m fast stop >/dev/null 2>&1 || true
+  [ -n "${PGTMP:-}" ] && rm -rf "$PGTMP"
+  return 0
 }
