@@ -1,0 +1,197 @@
+"""Assemble one table of places from towns, villages and neighbourhoods, and place points in districts.
+
+The three files overlap: most towns and every neighbourhood are also a village row with the same GeoNames
+id. A place is kept once, as a town if it is in the town list (which carries the population),
+else as a neighbourhood (named in the incidents), else as a village. Places outside the scenario's oblasts
+are dropped; every merge and drop is listed with its reason.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+PLACE_COLUMNS = [
+    "place_id", "name", "kind", "latitude", "longitude", "district", "district_code", "oblast",
+    "population", "population_source", "geonameid", "wof_id", "named_in",
+]  # fmt: skip
+DROP_COLUMNS = ["file", "name", "geonameid", "reason"]
+
+# Nearest-polygon fallback for points just outside a simplified boundary, in degrees (~2 km).
+_NEAREST_TOLERANCE_DEG = 0.02
+
+
+class DistrictLocator:
+    """Point-in-polygon lookup of district and oblast from an admin2 GeoJSON layer."""
+
+    def __init__(self, admin2: dict[str, Any]) -> None:
+        from shapely.geometry import shape
+
+        features = admin2["features"]
+        self._shapes = [shape(feature["geometry"]) for feature in features]
+        self._props = [feature["properties"] for feature in features]
+
+    def locate(self, latitude: np.ndarray, longitude: np.ndarray) -> pd.DataFrame:
+        """District name, code and oblast for each point (empty strings where no unit is near)."""
+        import shapely
+
+        lat = np.asarray(latitude, dtype=float)
+        lon = np.asarray(longitude, dtype=float)
+        found = np.full(lat.shape, -1)
+        for index, geometry in enumerate(self._shapes):
+            inside = shapely.contains_xy(geometry, lon, lat) & (found < 0)
+            found[inside] = index
+        points = shapely.points(lon, lat)
+        for row in np.flatnonzero((found < 0) & np.isfinite(lat) & np.isfinite(lon)):
+            distances = [geometry.distance(points[row]) for geometry in self._shapes]
+            best = int(np.argmin(distances))
+            if distances[best] <= _NEAREST_TOLERANCE_DEG:
+                found[row] = best
+        return pd.DataFrame(
+            {
+                "district": [self._props[i]["name"] if i >= 0 else "" for i in found],
+                "district_code": [self._props[i]["code"] if i >= 0 else "" for i in found],
+                "oblast": [self._props[i]["oblast"] if i >= 0 else "" for i in found],
+            }
+        )
+
+
+def _gid(value: object) -> str:
+    text = str(value)
+    return "" if text in ("", "nan", "None") else str(int(float(text)))
+
+
+def _town_name(record: pd.Series) -> str:
+    # settlements.csv puts the usual name in alt_name when GeoNames' primary name differs ("Manas").
+    alt = record.get("alt_name")
+    if isinstance(alt, str) and alt.strip():
+        return alt.split(" (")[0].strip()
+    return str(record["name"])
+
+
+def build_places(
+    towns: pd.DataFrame,
+    villages: pd.DataFrame,
+    neighbourhoods: pd.DataFrame,
+    locator: DistrictLocator,
+    oblasts: list[str],
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """One row per place and the list of rows merged or dropped (``file, name, geonameid, reason``)."""
+    dropped: list[dict[str, str]] = []
+    places: dict[str, dict[str, Any]] = {}
+
+    for _, v in villages.iterrows():
+        gid = _gid(v["geonameid"])
+        key = f"gn{gid}" if gid else f"wof{_gid(v['wof_id'])}"
+        places[key] = {
+            "place_id": key,
+            "name": str(v["name"]),
+            "kind": "village",
+            "latitude": float(v["latitude"]),
+            "longitude": float(v["longitude"]),
+            "district": str(v["district"]),
+            "district_code": str(v["district_code"]),
+            "oblast": str(v["oblast"]),
+            "population": float(v["population"]) if pd.notna(v["population"]) else np.nan,
+            "population_source": "" if pd.isna(v["population_source"]) else str(v["population_source"]),
+            "geonameid": gid,
+            "wof_id": _gid(v["wof_id"]),
+            "named_in": "villages.csv",
+        }
+
+    new_towns = [t for _, t in towns.iterrows() if f"gn{_gid(t['geonameid'])}" not in places]
+    located = (
+        locator.locate(
+            np.array([t["latitude"] for t in new_towns]), np.array([t["longitude"] for t in new_towns])
+        )
+        if new_towns
+        else pd.DataFrame(columns=["district", "district_code", "oblast"])
+    )
+    where = {f"gn{_gid(t['geonameid'])}": located.iloc[i] for i, t in enumerate(new_towns)}
+    for _, t in towns.iterrows():
+        gid = _gid(t["geonameid"])
+        key = f"gn{gid}"
+        population = float(t["population"]) if pd.notna(t["population"]) else np.nan
+        source = str(t["population_source"]) if pd.notna(population) else ""
+        if key in places:
+            old = places[key]
+            dropped.append(
+                {
+                    "file": "villages.csv",
+                    "name": str(old["name"]),
+                    "geonameid": gid,
+                    "reason": f"same place as town {_town_name(t)} in settlements.csv (geonameid {gid}): "
+                    "kept once, "
+                    "as the town, with the town list's population",
+                }
+            )
+            old.update(kind="town", name=_town_name(t), population=population, population_source=source,
+                       named_in="settlements.csv; villages.csv")  # fmt: skip
+            continue
+        loc = where[key]
+        places[key] = {
+            "place_id": key,
+            "name": _town_name(t),
+            "kind": "town",
+            "latitude": float(t["latitude"]),
+            "longitude": float(t["longitude"]),
+            "district": str(loc["district"]),
+            "district_code": str(loc["district_code"]),
+            "oblast": str(loc["oblast"]),
+            "population": population,
+            "population_source": source,
+            "geonameid": gid,
+            "wof_id": "",
+            "named_in": "settlements.csv",
+        }
+
+    for _, n in neighbourhoods.iterrows():
+        gid = _gid(n["geonameid"])
+        key = f"gn{gid}"
+        if key in places:
+            old = places[key]
+            dropped.append(
+                {
+                    "file": "neighbourhoods.csv",
+                    "name": str(n["source_name"]),
+                    "geonameid": gid,
+                    "reason": f"same place as {old['kind']} {old['name']} (geonameid {gid}): kept once",
+                }
+            )
+            if old["kind"] == "village":
+                old.update(kind="neighbourhood", name=str(n["source_name"]))
+            old["named_in"] = f"{old['named_in']}; neighbourhoods.csv ({n['named_in']})"
+            continue
+        loc = locator.locate(np.array([n["latitude"]]), np.array([n["longitude"]])).iloc[0]
+        places[key] = {
+            "place_id": key,
+            "name": str(n["source_name"]),
+            "kind": "neighbourhood",
+            "latitude": float(n["latitude"]),
+            "longitude": float(n["longitude"]),
+            "district": str(loc["district"]),
+            "district_code": str(loc["district_code"]),
+            "oblast": str(loc["oblast"]),
+            "population": np.nan,
+            "population_source": "",
+            "geonameid": gid,
+            "wof_id": _gid(n["wof_id"]),
+            "named_in": f"neighbourhoods.csv ({n['named_in']})",
+        }
+
+    table = pd.DataFrame(list(places.values()), columns=PLACE_COLUMNS)
+    outside = ~table["oblast"].isin(oblasts)
+    for _, row in table[outside].iterrows():
+        dropped.append(
+            {
+                "file": str(row["named_in"]).split(";")[0],
+                "name": str(row["name"]),
+                "geonameid": str(row["geonameid"]),
+                "reason": f"outside the scenario's oblasts ({row['oblast'] or 'no district found'})",
+            }
+        )
+    table = table[~outside].sort_values(["oblast", "district", "kind", "name"]).reset_index(drop=True)
+    table["population"] = table["population"].astype(float)
+    return table, pd.DataFrame(dropped, columns=DROP_COLUMNS)

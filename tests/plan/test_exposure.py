@@ -1,0 +1,188 @@
+"""Populations at risk on a small hand-worked case, the incident kernel, and the embedded scenario."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from kalkan.errors import ScenarioError
+from kalkan.plan.exposure import (
+    EXPOSURE_COLUMNS,
+    district_estimates,
+    estimate_population,
+    incident_kernel_weight,
+    places_at_risk,
+)
+from kalkan.scenarios import Scenario, load_scenario
+
+AS_OF = date(2010, 6, 30)
+
+
+def _place(
+    pid: str, kind: str, district: str, population: float, lat: float = 40.5, lon: float = 72.8
+) -> dict:
+    return {
+        "place_id": pid,
+        "name": pid,
+        "kind": kind,
+        "latitude": lat,
+        "longitude": lon,
+        "district": district,
+        "district_code": district,
+        "oblast": "A",
+        "population": population,
+        "population_source": "test",
+        "geonameid": "",
+        "wof_id": "",
+        "named_in": "test",
+    }
+
+
+def _events(rows: list[tuple[float, float, str, str]]) -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "latitude": [r[0] for r in rows],
+            "longitude": [r[1] for r in rows],
+            "date_start": pd.to_datetime([r[2] for r in rows]),
+            "date_end": pd.to_datetime([r[3] for r in rows]),
+        }
+    )
+
+
+def tiny(events: pd.DataFrame | None = None) -> Scenario:
+    """Oblast A: 10,000 people, 20% in the group at risk.
+
+    D1: census 5,000, 50% share; town T 2,000 and villages v1, v2 without a figure.
+    D2: no census total, no group share, 90% Kyrgyz; town T2 1,000 and villages v3, v4 without a figure.
+    """
+    places = pd.DataFrame([
+        _place("T", "town", "D1", 2000),
+        _place("v1", "village", "D1", np.nan),
+        _place("v2", "village", "D1", np.nan),
+        _place("T2", "town", "D2", 1000),
+        _place("v3", "village", "D2", np.nan),
+        _place("v4", "village", "D2", np.nan),
+    ])  # fmt: skip
+    districts = pd.DataFrame(
+        {"district": ["D1", "D2"], "oblast": ["A", "A"], "population_2009": [5000.0, np.nan],
+         "uzbek_share_pct": [50.0, np.nan], "kyrgyz_share_pct": [50.0, 90.0], "source_ids": ["S_1", ""]}
+    )  # fmt: skip
+    oblasts = pd.DataFrame({"oblast": ["A"], "population_2009": [10000.0], "group_share_pct": [20.0],
+                            "source_ids": ["S_2"], "note": [""]})  # fmt: skip
+    return Scenario(
+        name="tiny", title="tiny", path=Path("."), places=places, districts=districts, oblasts=oblasts,
+        incidents=events if events is not None else _events([]), admin1={}, admin2={},
+        facts=pd.DataFrame(), sources=pd.DataFrame(),
+        settings={"as_of": AS_OF, "group_share_column": "uzbek_share_pct"},
+    )  # fmt: skip
+
+
+def test_population_by_hand() -> None:
+    places = estimate_population(tiny()).set_index("place_id")
+    # D1: (5,000 - 2,000) / 2 villages; D2: oblast remainder (10,000 - 5,000 - 1,000) / 2 villages.
+    expected = {"T": 2000, "v1": 1500, "v2": 1500, "T2": 1000, "v3": 2000, "v4": 2000}
+    assert places["population"].to_dict() == pytest.approx(expected)
+    assert places["population_estimated"].to_dict() == {
+        "T": False,
+        "v1": True,
+        "v2": True,
+        "T2": False,
+        "v3": True,
+        "v4": True,
+    }
+    assert places.loc["v3", "population_rule"].startswith("estimated: A oblast total 10,000")
+
+
+def test_share_falls_back_to_the_oblast_capped_by_the_majority_share() -> None:
+    shares = district_estimates(tiny()).set_index("district")
+    assert shares.loc["D1", "group_share"] == pytest.approx(0.5)
+    assert not shares.loc["D1", "group_share_estimated"]
+    # The oblast's 20% would exceed the 10% the census leaves beside 90% Kyrgyz.
+    assert shares.loc["D2", "group_share"] == pytest.approx(0.10)
+    assert shares.loc["D2", "group_share_estimated"]
+
+
+def test_at_risk_by_hand_with_no_incidents() -> None:
+    table = places_at_risk(tiny()).set_index("place_id")
+    assert list(table.reset_index().columns) == EXPOSURE_COLUMNS
+    expected = {"T": 1000, "v1": 750, "v2": 750, "T2": 100, "v3": 200, "v4": 200}
+    assert table["at_risk"].to_dict() == pytest.approx(expected)
+    # T is measured and its district share is census: not estimated; T2's share is estimated.
+    assert not table.loc["T", "at_risk_estimated"] and table.loc["T2", "at_risk_estimated"]
+    # No incidents: every place weighs 1 and the demand is the number at risk.
+    assert (table["risk_weight"] == 1).all()
+    assert table["weight"].to_dict() == pytest.approx(expected)
+
+
+def test_rule_three_when_the_oblast_leaves_no_remainder() -> None:
+    scenario = tiny()
+    scenario.oblasts.loc[0, "population_2009"] = 5500.0  # 5,500 - 5,000 - 1,000 < 0
+    places = estimate_population(scenario).set_index("place_id")
+    # Median of the rule-1 per-place figures in oblast A: only D1's 1,500.
+    assert places.loc["v3", "population"] == pytest.approx(1500)
+    assert "median" in places.loc["v3", "population_rule"]
+
+
+def test_kernel_by_hand_distance_and_time() -> None:
+    places = pd.DataFrame({"latitude": [0.0, 0.0, 10.0], "longitude": [0.0, 0.2247, 0.0]})
+    # One event on place 0 on as_of; place 1 is 24.98 km east of it; place 2 is 1,100 km away.
+    events = _events([(0.0, 0.0, "2010-06-30", "2010-06-30")])
+    w = incident_kernel_weight(places, events, AS_OF, distance_km=25.0, decay_days=14.0, floor=0.0)
+    assert w[0] == pytest.approx(1.0)
+    assert w[1] == pytest.approx(np.exp(-(24.985**2) / (2 * 25.0**2)), rel=1e-3)
+    assert w[2] == pytest.approx(0.0, abs=1e-12)
+    floored = incident_kernel_weight(places, events, AS_OF, floor=0.1)
+    assert floored[2] == pytest.approx(0.1) and floored.min() >= 0.1
+
+
+def test_kernel_decays_with_age_and_ignores_the_future_and_the_unlocated() -> None:
+    places = pd.DataFrame({"latitude": [0.0, 10.0], "longitude": [0.0, 0.0]})
+    events = _events([
+        (0.0, 0.0, "2010-06-30", "2010-06-30"),  # new, at place 0
+        (10.0, 0.0, "2010-06-10", "2010-06-16"),  # ended 14 days before as_of, at place 1
+        (10.0, 0.0, "2010-07-05", "2010-07-05"),  # after as_of: must not count
+        (np.nan, np.nan, "2010-06-30", "2010-06-30"),  # not located: must not count
+    ])  # fmt: skip
+    w = incident_kernel_weight(places, events, AS_OF, decay_days=14.0, floor=0.0)
+    assert w == pytest.approx([1.0, np.exp(-1.0)])
+
+
+def test_kernel_without_events_is_neutral() -> None:
+    places = pd.DataFrame({"latitude": [0.0, 1.0], "longitude": [0.0, 1.0]})
+    assert list(incident_kernel_weight(places, _events([]), AS_OF)) == [1.0, 1.0]
+
+
+def test_a_constant_risk_weight_scales_the_demand() -> None:
+    scenario = tiny()
+    table = places_at_risk(scenario, risk_weight=lambda places, events, day: np.full(len(places), 2.0))
+    assert table["weight"].to_numpy() == pytest.approx(2 * table["at_risk"].to_numpy())
+
+
+@pytest.mark.parametrize("bad", [np.array([1.0, -1.0, 1, 1, 1, 1]), np.ones(3), np.full(6, np.nan)])
+def test_a_bad_risk_weight_is_refused(bad: np.ndarray) -> None:
+    with pytest.raises(ScenarioError, match="one per place"):
+        places_at_risk(tiny(), risk_weight=lambda places, events, day: bad)
+
+
+def test_embedded_scenario_exposure_is_consistent() -> None:
+    scenario = load_scenario()
+    table = places_at_risk(scenario)
+    assert len(table) == len(scenario.places)
+    assert table["population"].notna().all() and (table["population"] > 0).all()
+    assert (table["at_risk"] <= table["population"]).all()
+    assert table["risk_weight"].between(0.1, 1.0).all()
+    # Every place without its own figure is flagged estimated, and so is its number at risk.
+    unknown = scenario.places["population"].isna().to_numpy()
+    assert table["population_estimated"].to_numpy()[unknown].all()
+    assert table["at_risk_estimated"].to_numpy()[unknown].all()
+    # Districts with a census total and a remainder add up to that total.
+    total = table.groupby("district")["population"].sum()
+    assert total["Aravan"] == pytest.approx(106134)
+    assert total["Kara-Suu"] == pytest.approx(348645)
+    # The most exposed place lies within 3 km of Osh, where most documented incidents happened.
+    top = table.loc[table["risk_weight"].idxmax()]
+    assert abs(top["latitude"] - 40.528) < 0.03 and abs(top["longitude"] - 72.799) < 0.04
