@@ -1,0 +1,38 @@
+"""The protection planner: who is at risk, how many officers of which kind, posted where, reach whom.
+
+Public API (re-exported here): unit types and force options (:mod:`kalkan.plan.units`), coverage
+problems (:mod:`kalkan.plan.coverage`), force options against coverage (:mod:`kalkan.plan.force`),
+travel time (:mod:`kalkan.plan.travel`). Populations at risk are in :mod:`kalkan.plan.exposure`.
+"""
+
+from kalkan.plan.coverage import MaximalCovering, SetCovering, UnreachableDemandWarning
+from kalkan.plan.force import OptionPlan, coverage_curve, force_requirement, plan_option
+from kalkan.plan.travel import network_minutes, travel_minutes
+from kalkan.plan.units import (
+    UNIT_TYPES,
+    ForceOption,
+    UnitType,
+    officers_for_posts,
+    officers_per_post,
+    parse_options,
+    posts_for,
+)
+
+__all__ = [
+    "UNIT_TYPES",
+    "ForceOption",
+    "MaximalCovering",
+    "OptionPlan",
+    "SetCovering",
+    "UnitType",
+    "UnreachableDemandWarning",
+    "coverage_curve",
+    "force_requirement",
+    "network_minutes",
+    "officers_for_posts",
+    "officers_per_post",
+    "parse_options",
+    "plan_option",
+    "posts_for",
+    "travel_minutes",
+]

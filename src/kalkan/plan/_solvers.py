@@ -1,0 +1,523 @@
+"""Solvers behind the coverage problems: greedy, swap local search, Lagrangian bounds, HiGHS MILP.
+
+All work on a sparse 0/1 coverage matrix ``A`` of shape (sites, demand): ``A[j, i] = 1`` when site j
+reaches demand point i. Weights ``w`` are non-negative floats (people at risk).
+
+- :func:`greedy_mclp` adds, ``p`` times, the site with the largest uncovered weight in reach. Gains
+  are kept in one array and only the sites that share newly covered points are updated (one sparse
+  mat-vec per step over the newly covered columns): the vectorised form of lazy evaluation (Minoux
+  1978), exact rather than stale. Greedy is within 1 - 1/e of the optimum (Nemhauser, Wolsey &
+  Fisher 1978) and usually far closer.
+- :func:`swap_mclp` improves a solution by best-improvement interchange (Teitz & Bart 1968): the
+  gain of every (add j, drop s) pair is evaluated at once with one sparse matrix product.
+- :func:`lagrangian_mclp` gives an upper bound by relaxing the coverage constraints
+  (y_i <= sum_j a_ij x_j) with multipliers 0 <= lambda_i <= w_i and subgradient steps (Polyak).
+  For any lambda, sum_i max(0, w_i - lambda_i) + (sum of the p largest (A lambda)_j) bounds the
+  optimum from above, so the bound is valid at every step, not only at convergence.
+- :func:`milp_mclp` / :func:`milp_lscp` solve the exact models with HiGHS (``highspy``) after
+  reductions that keep the optimum (unreachable points dropped; points reached by one site folded
+  into that site's objective; points with the same set of sites merged), warm-started from the
+  heuristic, with ``mip_rel_gap = 0`` so "optimal" means proven optimal.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+import scipy.sparse as sp
+
+FloatArray = npt.NDArray[np.float64]
+IntArray = npt.NDArray[np.int64]
+
+#: Tolerance below which an improvement or a gap counts as zero (weights are people; 1e-9 of total).
+REL_TOL = 1e-9
+
+
+@dataclass
+class MilpResult:
+    """What HiGHS returned: the best solution, its bound and whether it is proven optimal."""
+
+    selected: IntArray
+    objective: float
+    bound: float
+    status: str  # "optimal", "time_limit", "infeasible" or a HiGHS status name
+    seconds: float
+
+
+def as_coverage(A: sp.spmatrix | sp.sparray | npt.ArrayLike) -> sp.csr_matrix:
+    """Return ``A`` as a CSR 0/1 float matrix without explicit zeros."""
+    M = sp.csr_matrix(A, dtype=float)
+    M.data = (M.data != 0).astype(float)
+    M.eliminate_zeros()
+    M.sort_indices()
+    return M
+
+
+def coverage_value(A: sp.csr_matrix, w: FloatArray, selected: npt.ArrayLike) -> float:
+    """Weight covered by ``selected`` sites."""
+    sel = np.asarray(selected, dtype=np.int64)
+    if sel.size == 0:
+        return 0.0
+    covered = np.asarray(A[sel].sum(axis=0)).ravel() > 0
+    return float(w[covered].sum())
+
+
+def greedy_mclp(
+    A: sp.csr_matrix,
+    w: FloatArray,
+    p: int,
+    *,
+    start: npt.ArrayLike = (),
+    AT: sp.csr_matrix | None = None,
+    stop_when_no_gain: bool = True,
+) -> IntArray:
+    """Greedy maximal covering: ``p`` sites (fewer if nothing is left to gain), in order of choice.
+
+    ``start`` sites are taken first (warm start for incremental budgets). ``AT`` is ``A.T`` in CSR
+    (pass it to reuse it across calls).
+    """
+    m, n = A.shape
+    if AT is None:
+        AT = A.T.tocsr()
+    covered = np.zeros(n, dtype=bool)
+    gains = np.asarray(A @ w, dtype=float).ravel()
+    chosen: list[int] = []
+    is_chosen = np.zeros(m, dtype=bool)
+
+    def take(j: int) -> None:
+        row = A.indices[A.indptr[j] : A.indptr[j + 1]]
+        new = row[~covered[row]]
+        chosen.append(j)
+        is_chosen[j] = True
+        if new.size:
+            covered[new] = True
+            gains[:] -= np.asarray(AT[new].T @ w[new]).ravel()
+
+    for j in np.asarray(start, dtype=np.int64):
+        if not is_chosen[j]:
+            take(int(j))
+    tol = REL_TOL * max(float(w.sum()), 1.0)
+    while len(chosen) < min(p, m):
+        masked = np.where(is_chosen, -np.inf, gains)
+        j = int(np.argmax(masked))
+        if masked[j] <= tol and stop_when_no_gain:
+            break
+        take(j)
+    return np.asarray(chosen, dtype=np.int64)
+
+
+def swap_mclp(
+    A: sp.csr_matrix,
+    w: FloatArray,
+    selected: npt.ArrayLike,
+    *,
+    deadline: float = np.inf,
+    max_rounds: int = 10_000,
+) -> IntArray:
+    """Best-improvement interchange from ``selected`` until no swap gains or ``deadline`` passes.
+
+    The change of swapping in j for s is ``gain0[j] + overlap[j, s] - loss[s]`` where ``gain0`` is
+    the uncovered weight j reaches, ``loss[s]`` the weight only s covers, and ``overlap[j, s]`` the
+    weight only s covers that j also reaches.
+    """
+    sel = np.array(selected, dtype=np.int64)
+    m, n = A.shape
+    if sel.size == 0 or sel.size >= m:
+        return sel
+    tol = REL_TOL * max(float(w.sum()), 1.0)
+    count = np.asarray(A[sel].sum(axis=0)).ravel()
+    for _ in range(max_rounds):
+        if time.perf_counter() > deadline:
+            break
+        uncovered = w * (count == 0)
+        only = w * (count == 1)
+        gain0 = np.asarray(A @ uncovered).ravel()
+        As = A[sel]
+        loss = np.asarray(As @ only).ravel()
+        overlap = (A @ As.multiply(only[None, :]).T.tocsc()).toarray()
+        delta = gain0[:, None] + overlap - loss[None, :]
+        delta[sel, :] = -np.inf
+        flat = int(np.argmax(delta))
+        j, k = divmod(flat, sel.size)
+        if not delta[j, k] > tol:
+            break
+        s = sel[k]
+        count -= np.asarray(A[[s]].toarray()).ravel().astype(count.dtype)
+        count += np.asarray(A[[j]].toarray()).ravel().astype(count.dtype)
+        sel[k] = j
+    return sel
+
+
+def lagrangian_mclp(
+    A: sp.csr_matrix,
+    w: FloatArray,
+    p: int,
+    lower: float,
+    *,
+    AT: sp.csr_matrix | None = None,
+    start: npt.ArrayLike | None = None,
+    iterations: int = 200,
+    deadline: float = np.inf,
+) -> float:
+    """An upper bound on the maximal covering optimum with ``p`` sites (Lagrangian relaxation).
+
+    ``lower`` is the best known objective (steers the step size). ``start`` optionally gives sites of
+    a good solution; the multipliers start at the weight of the points they cover.
+    """
+    m, n = A.shape
+    if AT is None:
+        AT = A.T.tocsr()
+    p = min(p, m)
+    total = float(w.sum())
+    if p <= 0:
+        return 0.0
+    if start is not None and len(np.asarray(start)):
+        covered = np.asarray(A[np.asarray(start, dtype=np.int64)].sum(axis=0)).ravel() > 0
+        lam = np.where(covered, w, 0.0)
+    else:
+        lam = w.copy()
+    best = total
+    theta = 1.0
+    since_best = 0
+    for _ in range(iterations):
+        reduced = w - lam
+        y = reduced > 0
+        c = np.asarray(A @ lam).ravel()
+        if p < m:
+            top = np.argpartition(-c, p - 1)[:p]
+        else:
+            top = np.arange(m)
+        value = float(reduced[y].sum() + c[top].sum())
+        if value < best - 1e-12 * max(total, 1.0):
+            best, since_best = value, 0
+        else:
+            since_best += 1
+            if since_best >= 10:
+                theta *= 0.5
+                since_best = 0
+        if best - lower <= REL_TOL * max(total, 1.0) or theta < 1e-4 or time.perf_counter() > deadline:
+            break
+        x = np.zeros(m)
+        x[top] = 1.0
+        g = np.asarray(AT @ x).ravel() - y  # subgradient of L in lambda
+        # Project the direction on the box 0 <= lambda <= w.
+        g[(lam <= 0) & (g > 0)] = 0.0
+        g[(lam >= w) & (g < 0)] = 0.0
+        norm = float(g @ g)
+        if norm == 0:
+            break
+        step = theta * (value - lower) / norm
+        lam = np.clip(lam - step * g, 0.0, w)
+    return min(best, total)
+
+
+def greedy_lscp(A: sp.csr_matrix, targets: npt.NDArray[np.bool_]) -> IntArray:
+    """Greedy set cover of the ``targets`` demand points, then drop redundant sites (last first)."""
+    m, n = A.shape
+    AT = A.T.tocsr()
+    need = targets.copy()
+    gains = np.asarray(A @ need.astype(float)).ravel()
+    chosen: list[int] = []
+    while need.any():
+        j = int(np.argmax(gains))
+        if gains[j] <= 0:
+            break
+        row = A.indices[A.indptr[j] : A.indptr[j + 1]]
+        new = row[need[row]]
+        need[new] = False
+        chosen.append(j)
+        gains -= np.asarray(AT[new].sum(axis=0)).ravel()
+    sel = np.asarray(chosen, dtype=np.int64)
+    return drop_redundant(A, targets, sel)
+
+
+def drop_redundant(A: sp.csr_matrix, targets: npt.NDArray[np.bool_], selected: IntArray) -> IntArray:
+    """Remove sites whose every target point is also covered by another kept site (last chosen first)."""
+    keep = list(selected)
+    count = (
+        np.asarray(A[np.asarray(keep, dtype=np.int64)].sum(axis=0)).ravel() if keep else np.zeros(A.shape[1])
+    )
+    for j in reversed(list(selected)):
+        row = A.indices[A.indptr[j] : A.indptr[j + 1]]
+        row = row[targets[row]]
+        if np.all(count[row] >= 2):
+            count[row] -= 1
+            keep.remove(j)
+    return np.asarray(keep, dtype=np.int64)
+
+
+def lagrangian_lscp(
+    A: sp.csr_matrix,
+    targets: npt.NDArray[np.bool_],
+    upper: float,
+    *,
+    iterations: int = 300,
+    deadline: float = np.inf,
+) -> float:
+    """A lower bound on the fewest sites covering every target point (Lagrangian relaxation).
+
+    For multipliers u >= 0 on the cover rows, sum_i u_i + sum_j min(0, 1 - (A u)_j) is a lower bound.
+    """
+    m, n = A.shape
+    AT = A.T.tocsr()
+    t = targets.astype(float)
+    if not targets.any():
+        return 0.0
+    # Start: u_i = 1 / (number of sites reaching i), a feasible dual of the LP.
+    reach = np.asarray(AT.sum(axis=1)).ravel()
+    u = np.where(targets, 1.0 / np.maximum(reach, 1.0), 0.0)
+    best = 0.0
+    theta = 1.0
+    since_best = 0
+    for _ in range(iterations):
+        c = 1.0 - np.asarray(A @ u).ravel()
+        x = (c < 0).astype(float)
+        value = float(u.sum() + c[c < 0].sum())
+        if value > best + 1e-12:
+            best, since_best = value, 0
+        else:
+            since_best += 1
+            if since_best >= 10:
+                theta *= 0.5
+                since_best = 0
+        if np.ceil(best - 1e-9) >= upper or theta < 1e-4 or time.perf_counter() > deadline:
+            break
+        g = t - np.asarray(AT @ x).ravel() * t
+        g[(u <= 0) & (g < 0)] = 0.0
+        norm = float(g @ g)
+        if norm == 0:
+            break
+        step = theta * (upper - value) / norm
+        u = np.maximum(u + step * g, 0.0) * t
+    return best
+
+
+def _merge_columns(AT: sp.csr_matrix, cols: IntArray) -> tuple[list[IntArray], list[list[int]]]:
+    """Group demand points (rows of ``AT``) with identical site sets; return the sets and members."""
+    groups: dict[bytes, int] = {}
+    sets: list[IntArray] = []
+    members: list[list[int]] = []
+    for i in cols:
+        row = AT.indices[AT.indptr[i] : AT.indptr[i + 1]]
+        key = row.tobytes()
+        k = groups.get(key)
+        if k is None:
+            groups[key] = len(sets)
+            sets.append(row.astype(np.int32))
+            members.append([int(i)])
+        else:
+            members[k].append(int(i))
+    return sets, members
+
+
+_BANNER_SHOWN = False
+
+
+def _new_highs():  # type: ignore[no-untyped-def]
+    """A Highs instance; the first one in a process prints a banner on fd 1, which we discard so
+    ``--format json`` output stays clean."""
+    global _BANNER_SHOWN
+    import highspy
+
+    if _BANNER_SHOWN:
+        return highspy.Highs()
+    sys.stdout.flush()
+    saved = os.dup(1)
+    try:
+        with open(os.devnull, "w") as devnull:
+            os.dup2(devnull.fileno(), 1)
+            h = highspy.Highs()
+    finally:
+        os.dup2(saved, 1)
+        os.close(saved)
+    _BANNER_SHOWN = True
+    return h
+
+
+def _highs(time_limit: float):  # type: ignore[no-untyped-def]
+    h = _new_highs()
+    h.setOptionValue("output_flag", False)
+    h.setOptionValue("time_limit", max(float(time_limit), 0.01))
+    h.setOptionValue("mip_rel_gap", 0.0)
+    h.setOptionValue("mip_abs_gap", 1e-9)
+    h.setOptionValue("threads", 1)
+    h.setOptionValue("random_seed", 0)
+    return h
+
+
+def _status_name(h) -> str:  # type: ignore[no-untyped-def]
+    import highspy
+
+    status = h.getModelStatus()
+    if status == highspy.HighsModelStatus.kOptimal:
+        return "optimal"
+    if status in (
+        highspy.HighsModelStatus.kTimeLimit,
+        highspy.HighsModelStatus.kInterrupt,
+        highspy.HighsModelStatus.kSolutionLimit,
+        highspy.HighsModelStatus.kIterationLimit,
+    ):
+        return "time_limit"
+    if status == highspy.HighsModelStatus.kInfeasible:
+        return "infeasible"
+    return str(h.modelStatusToString(status))
+
+
+def milp_mclp(
+    A: sp.csr_matrix,
+    w: FloatArray,
+    p: int,
+    *,
+    start: npt.ArrayLike,
+    time_limit: float,
+    AT: sp.csr_matrix | None = None,
+) -> MilpResult:
+    """Exact maximal covering with HiGHS, warm-started from ``start``; honours ``time_limit`` (s)."""
+    import highspy
+
+    t0 = time.perf_counter()
+    m, n = A.shape
+    if AT is None:
+        AT = A.T.tocsr()
+    reach = np.diff(AT.indptr)
+    single = np.flatnonzero((reach == 1) & (w > 0))
+    site_cost = np.zeros(m)
+    np.add.at(site_cost, AT.indices[AT.indptr[single]], w[single])
+    multi = np.flatnonzero((reach >= 2) & (w > 0))
+    sets, members = _merge_columns(AT, multi)
+    group_w = np.array([w[g].sum() for g in members], dtype=float)
+    k = len(sets)
+
+    h = _highs(time_limit)
+    inf = highspy.kHighsInf
+    h.addCols(
+        m,
+        site_cost,
+        np.zeros(m),
+        np.ones(m),
+        0,
+        np.zeros(m, dtype=np.int32),
+        np.zeros(0, dtype=np.int32),
+        np.zeros(0),
+    )
+    h.changeColsIntegrality(m, np.arange(m, dtype=np.int32), np.ones(m, dtype=np.uint8))
+    if k:
+        h.addCols(
+            k,
+            group_w,
+            np.zeros(k),
+            np.ones(k),
+            0,
+            np.zeros(k, dtype=np.int32),
+            np.zeros(0, dtype=np.int32),
+            np.zeros(0),
+        )
+        # Row g: y_g - sum_{j in set g} x_j <= 0.
+        lengths = np.array([len(s) + 1 for s in sets], dtype=np.int64)
+        starts = np.concatenate([[0], np.cumsum(lengths)[:-1]]).astype(np.int32)
+        index = np.concatenate([np.concatenate([[m + g], s]) for g, s in enumerate(sets)]).astype(np.int32)
+        value = np.concatenate([np.concatenate([[1.0], -np.ones(len(s))]) for s in sets])
+        h.addRows(k, np.full(k, -inf), np.zeros(k), int(index.size), starts, index, value)
+    h.addRows(
+        1,
+        np.array([-inf]),
+        np.array([float(p)]),
+        m,
+        np.array([0], dtype=np.int32),
+        np.arange(m, dtype=np.int32),
+        np.ones(m),
+    )
+    h.changeObjectiveSense(highspy.ObjSense.kMaximize)
+
+    x0 = np.zeros(m + k)
+    sel0 = np.asarray(start, dtype=np.int64)
+    x0[sel0] = 1.0
+    if k:
+        chosen = np.zeros(m, dtype=bool)
+        chosen[sel0] = True
+        x0[m:] = [1.0 if chosen[s].any() else 0.0 for s in sets]
+    solution = highspy.HighsSolution()
+    solution.col_value = list(x0)
+    solution.value_valid = True
+    h.setSolution(solution)
+    h.setOptionValue("time_limit", max(float(time_limit) - (time.perf_counter() - t0), 0.01))
+    h.run()
+    status = _status_name(h)
+    info = h.getInfo()
+    values = np.asarray(h.getSolution().col_value, dtype=float)
+    if values.size >= m:
+        selected = np.flatnonzero(values[:m] > 0.5).astype(np.int64)
+    else:
+        selected = sel0
+    bound = float(info.mip_dual_bound)
+    if not np.isfinite(bound):
+        bound = float(w.sum())
+    return MilpResult(
+        selected=selected,
+        objective=coverage_value(A, w, selected),
+        bound=bound,
+        status=status,
+        seconds=time.perf_counter() - t0,
+    )
+
+
+def milp_lscp(
+    A: sp.csr_matrix, targets: npt.NDArray[np.bool_], *, start: npt.ArrayLike, time_limit: float
+) -> MilpResult:
+    """Exact location set covering of ``targets`` with HiGHS, warm-started; honours ``time_limit``."""
+    import highspy
+
+    t0 = time.perf_counter()
+    m, n = A.shape
+    AT = A.T.tocsr()
+    sets, _ = _merge_columns(AT, np.flatnonzero(targets))
+    k = len(sets)
+    h = _highs(time_limit)
+    inf = highspy.kHighsInf
+    h.addCols(
+        m,
+        np.ones(m),
+        np.zeros(m),
+        np.ones(m),
+        0,
+        np.zeros(m, dtype=np.int32),
+        np.zeros(0, dtype=np.int32),
+        np.zeros(0),
+    )
+    h.changeColsIntegrality(m, np.arange(m, dtype=np.int32), np.ones(m, dtype=np.uint8))
+    if k:
+        lengths = np.array([len(s) for s in sets], dtype=np.int64)
+        starts = np.concatenate([[0], np.cumsum(lengths)[:-1]]).astype(np.int32)
+        index = np.concatenate(sets).astype(np.int32)
+        h.addRows(k, np.ones(k), np.full(k, inf), int(index.size), starts, index, np.ones(index.size))
+    h.changeObjectiveSense(highspy.ObjSense.kMinimize)
+    x0 = np.zeros(m)
+    sel0 = np.asarray(start, dtype=np.int64)
+    x0[sel0] = 1.0
+    solution = highspy.HighsSolution()
+    solution.col_value = list(x0)
+    solution.value_valid = True
+    h.setSolution(solution)
+    h.setOptionValue("time_limit", max(float(time_limit) - (time.perf_counter() - t0), 0.01))
+    h.run()
+    status = _status_name(h)
+    info = h.getInfo()
+    values = np.asarray(h.getSolution().col_value, dtype=float)
+    selected = np.flatnonzero(values[:m] > 0.5).astype(np.int64) if values.size >= m else sel0
+    if selected.size and not bool(np.all(np.asarray(A[selected].sum(axis=0)).ravel()[targets] > 0)):
+        selected = sel0  # never return an incomplete cover
+    bound = float(info.mip_dual_bound)
+    if not np.isfinite(bound):
+        bound = 0.0
+    return MilpResult(
+        selected=selected,
+        objective=float(selected.size),
+        bound=bound,
+        status=status,
+        seconds=time.perf_counter() - t0,
+    )

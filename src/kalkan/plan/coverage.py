@@ -1,0 +1,612 @@
+"""Coverage problems as classes: maximal covering (MCLP) and location set covering (LSCP).
+
+- :class:`MaximalCovering` (Church & ReVelle 1974): choose at most ``p`` sites to maximise the demand
+  weight within reach of a chosen site.
+- :class:`SetCovering` (Toregas, Swain, ReVelle & Bergman 1971): the fewest sites that reach every
+  demand point some site can reach.
+- :class:`CapacitatedCovering` (in :mod:`kalkan.plan.capacitated`): MCLP where a post protects at most
+  a number of people.
+
+Each problem is built by ``from_cost_matrix`` (the real work), ``from_coordinates`` (planar x/y or
+latitude/longitude) or ``from_places`` (a places table with ``weight``), all delegating to
+``cls(...)``. ``solve(time_limit=...)`` runs greedy, swap local search, a Lagrangian bound and (unless
+``method="heuristic"``) the exact HiGHS MILP warm-started from the heuristic, and returns the problem
+with its declared result attributes filled: ``selected`` (site ids), ``objective``, ``bound``, ``gap``,
+``status``, ``seconds``.
+
+Statuses: ``"optimal"`` only when proven (the bound meets the objective, by HiGHS or by the
+Lagrangian bound); ``"time_limit"`` when the exact solver ran out of time; ``"heuristic"`` when the
+exact solver was not asked for and the bound does not prove optimality. The gap is relative:
+``(bound - objective) / bound`` for MCLP, ``(objective - bound) / objective`` for LSCP; 0 = proven.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+import warnings
+from collections.abc import Sequence
+from typing import Any, ClassVar, Self
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+import scipy.sparse as sp
+
+from kalkan.errors import InfeasibleError, InputError, SchemaError
+from kalkan.plan import _solvers
+from kalkan.plan.travel import planar_distance, travel_minutes
+
+METHODS = ("auto", "exact", "heuristic")
+
+
+class UnreachableDemandWarning(UserWarning):
+    """Some demand points with weight are out of reach of every candidate site."""
+
+
+def _row_list(rows: npt.ArrayLike, limit: int = 8) -> str:
+    rows = [int(r) for r in np.asarray(rows).ravel()]
+    shown = ", ".join(str(r) for r in rows[:limit])
+    return shown + (f" and {len(rows) - limit} more" if len(rows) > limit else "")
+
+
+def validate_ids(ids: Sequence[Any] | None, n: int, what: str) -> list[Any]:
+    """Return ids (default 0..n-1) after checking their count and uniqueness."""
+    if ids is None:
+        return list(range(n))
+    ids = list(ids)
+    if len(ids) != n:
+        raise InputError(f"{len(ids)} {what} ids for {n} {what} points: give one id per row.")
+    series = pd.Series(ids)
+    dup = series.duplicated(keep=False)
+    if dup.any():
+        rows = np.flatnonzero(dup.to_numpy())
+        raise InputError(
+            f"{int(dup.sum())} {what} rows share an id ({', '.join(map(str, series[dup].unique()[:5]))}; "
+            f"rows {_row_list(rows)}, counting from 0): make every id unique."
+        )
+    return ids
+
+
+def validate_weights(weights: npt.ArrayLike, n: int) -> npt.NDArray[np.float64]:
+    """Weights as floats, one per demand point, finite and >= 0 (else an InputError naming rows)."""
+    w = np.asarray(weights, dtype=float).ravel()
+    if w.size != n:
+        raise InputError(f"{w.size} weights for {n} demand points: give one weight per demand point.")
+    bad = np.flatnonzero(~np.isfinite(w))
+    if bad.size:
+        raise InputError(
+            f"{bad.size} demand weights are missing or infinite (rows {_row_list(bad)}, counting "
+            f"from 0): fill them in or drop those rows."
+        )
+    neg = np.flatnonzero(w < 0)
+    if neg.size:
+        raise InputError(
+            f"{neg.size} demand weights are negative (rows {_row_list(neg)}, counting from 0; "
+            f"smallest {w.min():g}): weights are people at risk and must be >= 0."
+        )
+    return w
+
+
+def validate_budget(p: Any, what: str = "posts") -> int:
+    """A whole number of posts >= 1 (a budget smaller than one post is an InputError)."""
+    if isinstance(p, bool) or not isinstance(p, int | np.integer) or int(p) < 1:
+        raise InputError(
+            f"The number of {what} must be a whole number >= 1; got {p!r}. A force smaller "
+            f"than one 24/7 post cannot cover anything: raise the budget."
+        )
+    return int(p)
+
+
+def check_latlon(lat: npt.ArrayLike, lon: npt.ArrayLike, what: str) -> tuple[np.ndarray, np.ndarray]:
+    """Latitudes in [-90, 90] and longitudes in [-180, 180], no gaps; hints at swapped columns."""
+    la = np.asarray(lat, dtype=float).ravel()
+    lo = np.asarray(lon, dtype=float).ravel()
+    missing = np.flatnonzero(~np.isfinite(la) | ~np.isfinite(lo))
+    if missing.size:
+        raise InputError(
+            f"{missing.size} {what} rows have no coordinates (rows {_row_list(missing)}, counting "
+            f"from 0): add latitude/longitude or drop them."
+        )
+    bad = np.flatnonzero((np.abs(la) > 90) | (np.abs(lo) > 180))
+    if bad.size:
+        swapped = np.flatnonzero((np.abs(lo) <= 90) & (np.abs(la) <= 180) & (np.abs(la) > 90))
+        hint = (
+            " They look swapped (latitude holds longitudes): exchange the two columns."
+            if swapped.size == bad.size
+            else ""
+        )
+        raise InputError(
+            f"{bad.size} {what} rows have latitude outside [-90, 90] or longitude outside "
+            f"[-180, 180] (rows {_row_list(bad)}, counting from 0).{hint}"
+        )
+    return la, lo
+
+
+class _CoveringProblem:
+    """Shared state and helpers of the coverage problems (not public)."""
+
+    model: ClassVar[str] = ""
+
+    # Declared results, filled by solve().
+    selected: list[Any]
+    selected_index: npt.NDArray[np.int64]
+    objective: float
+    bound: float
+    gap: float
+    status: str
+    seconds: float
+    covered: npt.NDArray[np.bool_]
+
+    def __init__(
+        self,
+        coverage: sp.csr_matrix,
+        weights: npt.ArrayLike,
+        *,
+        demand_ids: Sequence[Any] | None = None,
+        site_ids: Sequence[Any] | None = None,
+    ) -> None:
+        self.coverage = _solvers.as_coverage(coverage)
+        n_sites, n_demand = self.coverage.shape
+        self.weights = validate_weights(weights, n_demand)
+        self.demand_ids = validate_ids(demand_ids, n_demand, "demand")
+        self.site_ids = validate_ids(site_ids, n_sites, "site")
+        self.selected = []
+        self.selected_index = np.zeros(0, dtype=np.int64)
+        self.objective = math.nan
+        self.bound = math.nan
+        self.gap = math.nan
+        self.status = "unsolved"
+        self.seconds = 0.0
+        self.covered = np.zeros(n_demand, dtype=bool)
+        reach = np.asarray(self.coverage.sum(axis=0)).ravel()
+        self.unreachable = np.flatnonzero(reach == 0)
+        #: Warn about unreachable demand in solve() (callers solving many budgets warn once themselves).
+        self.warn_unreachable = True
+
+    # ---------------------------------------------------------------- constructors
+    @staticmethod
+    def _coverage_from_cost(cost_matrix: npt.ArrayLike | sp.spmatrix, max_cost: float) -> sp.csr_matrix:
+        if sp.issparse(cost_matrix):
+            C = sp.csr_matrix(cost_matrix)
+            if C.data.size and (np.isnan(C.data).any() or (C.data < 0).any()):
+                raise InputError(
+                    "The cost matrix has negative or missing entries: costs are distances or "
+                    "minutes and must be >= 0."
+                )
+            C = C.copy()
+            C.data = (C.data <= max_cost).astype(float)
+            return _solvers.as_coverage(C.T)
+        C = np.asarray(cost_matrix, dtype=float)
+        if C.ndim != 2:
+            raise InputError(f"The cost matrix must be 2-D (demand x sites); got shape {C.shape}.")
+        bad = np.argwhere(np.isnan(C) | (C < 0))
+        if bad.size:
+            raise InputError(
+                f"{len(bad)} cost matrix entries are negative or missing (first at demand row "
+                f"{bad[0][0]}, site column {bad[0][1]}): costs are distances or minutes >= 0; use inf "
+                f"for 'unreachable'."
+            )
+        return _solvers.as_coverage(sp.csr_matrix((C <= max_cost).T))
+
+    @classmethod
+    def _check_reach(cls, max_cost: float, what: str = "max_cost") -> float:
+        if not (
+            isinstance(max_cost, int | float | np.integer | np.floating)
+            and max_cost > 0
+            and math.isfinite(max_cost)
+        ):
+            raise InputError(f"{what} must be a finite number > 0; got {max_cost!r}.")
+        return float(max_cost)
+
+    @staticmethod
+    def cost_from_coordinates(
+        demand: npt.ArrayLike,
+        sites: npt.ArrayLike,
+        *,
+        geographic: bool,
+        circuity: float | None = None,
+        speed_kmh: float | None = None,
+    ) -> np.ndarray:
+        """Cost matrix (demand x sites): planar distance, or travel minutes when ``geographic``.
+
+        For ``geographic`` the coordinates are (latitude, longitude) pairs.
+        """
+        D = np.asarray(demand, dtype=float)
+        S = np.asarray(sites, dtype=float)
+        if D.ndim != 2 or D.shape[1] != 2 or S.ndim != 2 or S.shape[1] != 2:
+            raise InputError(f"Coordinates must be two columns; got demand {D.shape} and sites {S.shape}.")
+        if geographic:
+            dl, do = check_latlon(D[:, 0], D[:, 1], "demand")
+            sl, so = check_latlon(S[:, 0], S[:, 1], "site")
+            kwargs = {k: v for k, v in (("circuity", circuity), ("speed_kmh", speed_kmh)) if v is not None}
+            return travel_minutes(dl[:, None], do[:, None], sl[None, :], so[None, :], **kwargs)
+        for name, arr in (("demand", D), ("site", S)):
+            missing = np.flatnonzero(~np.isfinite(arr).all(axis=1))
+            if missing.size:
+                raise InputError(
+                    f"{missing.size} {name} rows have no coordinates (rows {_row_list(missing)}, "
+                    f"counting from 0): add x/y or drop them."
+                )
+        return planar_distance(D[:, 0][:, None], D[:, 1][:, None], S[:, 0][None, :], S[:, 1][None, :])
+
+    # ---------------------------------------------------------------- results
+    def _require_solved(self) -> None:
+        if self.status == "unsolved":
+            raise InputError(f"{type(self).__name__} has not been solved: call solve() first.")
+
+    def _warn_unreachable(self) -> None:
+        if not self.warn_unreachable:
+            return
+        lost = self.unreachable[self.weights[self.unreachable] > 0]
+        if lost.size:
+            ids = [self.demand_ids[i] for i in lost[:8]]
+            warnings.warn(
+                UnreachableDemandWarning(
+                    f"{lost.size} demand points (weight {self.weights[lost].sum():g} of "
+                    f"{self.weights.sum():g}) are out of reach of every site "
+                    f"(ids {', '.join(map(str, ids))}{' ...' if lost.size > 8 else ''}): "
+                    f"add sites near them or raise the reach; they are left uncovered."
+                ),
+                stacklevel=3,
+            )
+
+    def _set_selection(self, index: npt.ArrayLike) -> None:
+        self.selected_index = np.sort(np.asarray(index, dtype=np.int64))
+        self.selected = [self.site_ids[j] for j in self.selected_index]
+        if self.selected_index.size:
+            self.covered = np.asarray(self.coverage[self.selected_index].sum(axis=0)).ravel() > 0
+        else:
+            self.covered = np.zeros(self.coverage.shape[1], dtype=bool)
+
+    @property
+    def covered_ids(self) -> list[Any]:
+        """Ids of the demand points within reach of a selected site."""
+        self._require_solved()
+        return [self.demand_ids[i] for i in np.flatnonzero(self.covered)]
+
+    @property
+    def covered_weight(self) -> float:
+        """Weight within reach of a selected site."""
+        self._require_solved()
+        return float(self.weights[self.covered].sum())
+
+    @property
+    def total_weight(self) -> float:
+        """Total demand weight, reachable or not."""
+        return float(self.weights.sum())
+
+    def result(self) -> dict[str, Any]:
+        """The result as a plain dict (the CLI's JSON object)."""
+        self._require_solved()
+        return {
+            "model": self.model,
+            "objective": self.objective,
+            "bound": self.bound,
+            "gap": self.gap,
+            "selected": [_plain(s) for s in self.selected],
+            "status": self.status,
+            "seconds": round(self.seconds, 6),
+            "covered_weight": self.covered_weight,
+            "total_weight": self.total_weight,
+            "covered_share": self.covered_weight / self.total_weight if self.total_weight > 0 else 0.0,
+            "n_selected": len(self.selected),
+            "n_unreachable": int(self.unreachable.size),
+        }
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, np.generic):
+        return value.item()
+    return value
+
+
+class MaximalCovering(_CoveringProblem):
+    """Maximal covering location problem: at most ``p`` sites maximising the weight within reach.
+
+    Build it with :meth:`from_cost_matrix`, :meth:`from_coordinates` or :meth:`from_places`.
+    """
+
+    model: ClassVar[str] = "mclp"
+
+    def __init__(
+        self,
+        coverage: sp.csr_matrix,
+        weights: npt.ArrayLike,
+        *,
+        p: int,
+        demand_ids: Sequence[Any] | None = None,
+        site_ids: Sequence[Any] | None = None,
+    ) -> None:
+        super().__init__(coverage, weights, demand_ids=demand_ids, site_ids=site_ids)
+        self.p = validate_budget(p)
+        self._AT: sp.csr_matrix | None = None
+
+    @classmethod
+    def from_cost_matrix(
+        cls,
+        cost_matrix: npt.ArrayLike | sp.spmatrix,
+        weights: npt.ArrayLike,
+        *,
+        max_cost: float,
+        p: int,
+        demand_ids: Sequence[Any] | None = None,
+        site_ids: Sequence[Any] | None = None,
+    ) -> Self:
+        """From a (demand x sites) cost matrix: a site reaches a point when cost <= ``max_cost``."""
+        max_cost = cls._check_reach(max_cost)
+        return cls(
+            cls._coverage_from_cost(cost_matrix, max_cost),
+            weights,
+            p=p,
+            demand_ids=demand_ids,
+            site_ids=site_ids,
+        )
+
+    @classmethod
+    def from_coordinates(
+        cls,
+        demand: npt.ArrayLike,
+        sites: npt.ArrayLike,
+        weights: npt.ArrayLike,
+        *,
+        p: int,
+        radius: float | None = None,
+        response_minutes: float | None = None,
+        demand_ids: Sequence[Any] | None = None,
+        site_ids: Sequence[Any] | None = None,
+        circuity: float | None = None,
+        speed_kmh: float | None = None,
+    ) -> Self:
+        """From coordinates: planar (x, y) with ``radius``, or (lat, lon) with ``response_minutes``."""
+        geographic, reach = _reach(radius, response_minutes)
+        cost = cls.cost_from_coordinates(
+            demand, sites, geographic=geographic, circuity=circuity, speed_kmh=speed_kmh
+        )
+        return cls.from_cost_matrix(
+            cost, weights, max_cost=reach, p=p, demand_ids=demand_ids, site_ids=site_ids
+        )
+
+    @classmethod
+    def from_places(
+        cls,
+        places: pd.DataFrame,
+        sites: pd.DataFrame | None = None,
+        *,
+        p: int,
+        response_minutes: float,
+        weight: str = "weight",
+        id_column: str | None = None,
+    ) -> Self:
+        """From a places table (``latitude``, ``longitude``, ``weight``; e.g. ``places_at_risk(...)``).
+
+        Sites default to the places themselves; ids come from ``id`` or ``place_id``.
+        """
+        demand, ids = _places_frame(places, weight=weight, id_column=id_column, what="demand")
+        site_frame, site_ids = _places_frame(
+            sites if sites is not None else places, weight=None, id_column=id_column, what="site"
+        )
+        return cls.from_coordinates(
+            demand[["latitude", "longitude"]].to_numpy(),
+            site_frame[["latitude", "longitude"]].to_numpy(),
+            demand[weight].to_numpy(),
+            p=p,
+            response_minutes=response_minutes,
+            demand_ids=ids,
+            site_ids=site_ids,
+        )
+
+    # ---------------------------------------------------------------- solve
+    def solve(
+        self, time_limit: float = 10.0, *, method: str = "auto", start: Sequence[Any] | None = None
+    ) -> Self:
+        """Solve within ``time_limit`` seconds and return ``self`` with the results filled in.
+
+        ``method``: ``"auto"``/``"exact"`` run greedy, swaps, a Lagrangian bound and the HiGHS MILP
+        (skipped when the bound already proves optimality); ``"heuristic"`` stops before the MILP.
+        ``start`` gives site ids to warm-start the greedy with (incremental budgets).
+        """
+        if method not in METHODS:
+            raise InputError(f"method must be one of {', '.join(METHODS)}; got {method!r}.")
+        if not (time_limit > 0):
+            raise InputError(f"time_limit must be > 0 seconds; got {time_limit!r}.")
+        t0 = time.perf_counter()
+        deadline = t0 + float(time_limit)
+        self._warn_unreachable()
+        A, w = self.coverage, self.weights
+        if self._AT is None:
+            self._AT = A.T.tocsr()
+        AT = self._AT
+        start_index = self._site_index(start) if start is not None else np.zeros(0, dtype=np.int64)
+        if start_index.size > self.p:
+            start_index = start_index[: self.p]
+        sel = _solvers.greedy_mclp(A, w, self.p, start=start_index, AT=AT)
+        sel = _solvers.swap_mclp(A, w, sel, deadline=t0 + 0.4 * float(time_limit))
+        objective = _solvers.coverage_value(A, w, sel)
+        reachable = float(w[np.asarray(AT.sum(axis=1)).ravel() > 0].sum())
+        bound = min(
+            reachable,
+            _solvers.lagrangian_mclp(
+                A, w, self.p, objective, AT=AT, start=sel, deadline=t0 + 0.6 * float(time_limit)
+            ),
+        )
+        status = "optimal" if self._proven(objective, bound) else "heuristic"
+        if status != "optimal" and method in ("auto", "exact"):
+            remaining = deadline - time.perf_counter()
+            if remaining > 0.01:
+                res = _solvers.milp_mclp(A, w, self.p, start=sel, time_limit=remaining, AT=AT)
+                if res.objective > objective:
+                    sel, objective = res.selected, res.objective
+                if res.status == "optimal":
+                    bound = min(bound, objective)
+                else:
+                    bound = min(bound, res.bound)
+                status = (
+                    "optimal" if res.status == "optimal" or self._proven(objective, bound) else "time_limit"
+                )
+            else:
+                status = "time_limit"
+        bound = max(bound, objective)
+        self._set_selection(sel)
+        self.objective = objective
+        self.bound = bound
+        self.gap = (bound - objective) / bound if bound > 0 else 0.0
+        if status == "optimal":
+            self.gap = 0.0
+        self.status = status
+        self.seconds = time.perf_counter() - t0
+        return self
+
+    def _proven(self, objective: float, bound: float) -> bool:
+        return bound - objective <= _solvers.REL_TOL * max(self.weights.sum(), 1.0)
+
+    def _site_index(self, ids: Sequence[Any]) -> npt.NDArray[np.int64]:
+        lookup = {s: j for j, s in enumerate(self.site_ids)}
+        missing = [s for s in ids if s not in lookup]
+        if missing:
+            raise InputError(
+                f"{len(missing)} start sites are not candidate sites ({', '.join(map(str, missing[:5]))})."
+            )
+        return np.asarray([lookup[s] for s in ids], dtype=np.int64)
+
+
+class SetCovering(_CoveringProblem):
+    """Location set covering problem: the fewest sites that reach every reachable demand point.
+
+    Points no site reaches are left out with an :class:`UnreachableDemandWarning` (their ids are in
+    ``unreachable``). Zero-weight points still count: the model is about reaching every place.
+    """
+
+    model: ClassVar[str] = "lscp"
+
+    @classmethod
+    def from_cost_matrix(
+        cls,
+        cost_matrix: npt.ArrayLike | sp.spmatrix,
+        weights: npt.ArrayLike | None = None,
+        *,
+        max_cost: float,
+        demand_ids: Sequence[Any] | None = None,
+        site_ids: Sequence[Any] | None = None,
+    ) -> Self:
+        """From a (demand x sites) cost matrix: a site reaches a point when cost <= ``max_cost``."""
+        max_cost = cls._check_reach(max_cost)
+        A = cls._coverage_from_cost(cost_matrix, max_cost)
+        w = np.ones(A.shape[1]) if weights is None else weights
+        return cls(A, w, demand_ids=demand_ids, site_ids=site_ids)
+
+    @classmethod
+    def from_coordinates(
+        cls,
+        demand: npt.ArrayLike,
+        sites: npt.ArrayLike,
+        weights: npt.ArrayLike | None = None,
+        *,
+        radius: float | None = None,
+        response_minutes: float | None = None,
+        demand_ids: Sequence[Any] | None = None,
+        site_ids: Sequence[Any] | None = None,
+        circuity: float | None = None,
+        speed_kmh: float | None = None,
+    ) -> Self:
+        """From coordinates: planar (x, y) with ``radius``, or (lat, lon) with ``response_minutes``."""
+        geographic, reach = _reach(radius, response_minutes)
+        cost = cls.cost_from_coordinates(
+            demand, sites, geographic=geographic, circuity=circuity, speed_kmh=speed_kmh
+        )
+        return cls.from_cost_matrix(cost, weights, max_cost=reach, demand_ids=demand_ids, site_ids=site_ids)
+
+    @classmethod
+    def from_places(
+        cls,
+        places: pd.DataFrame,
+        sites: pd.DataFrame | None = None,
+        *,
+        response_minutes: float,
+        weight: str = "weight",
+        id_column: str | None = None,
+    ) -> Self:
+        """From a places table (``latitude``, ``longitude``, ``weight``); sites default to the places."""
+        demand, ids = _places_frame(places, weight=weight, id_column=id_column, what="demand")
+        site_frame, site_ids = _places_frame(
+            sites if sites is not None else places, weight=None, id_column=id_column, what="site"
+        )
+        return cls.from_coordinates(
+            demand[["latitude", "longitude"]].to_numpy(),
+            site_frame[["latitude", "longitude"]].to_numpy(),
+            demand[weight].to_numpy(),
+            response_minutes=response_minutes,
+            demand_ids=ids,
+            site_ids=site_ids,
+        )
+
+    def solve(self, time_limit: float = 10.0, *, method: str = "auto") -> Self:
+        """Solve within ``time_limit`` seconds and return ``self`` (results as in MaximalCovering)."""
+        if method not in METHODS:
+            raise InputError(f"method must be one of {', '.join(METHODS)}; got {method!r}.")
+        if not (time_limit > 0):
+            raise InputError(f"time_limit must be > 0 seconds; got {time_limit!r}.")
+        t0 = time.perf_counter()
+        deadline = t0 + float(time_limit)
+        A = self.coverage
+        reach = np.asarray(A.sum(axis=0)).ravel()
+        targets = reach > 0
+        self._warn_unreachable()
+        if not targets.any():
+            raise InfeasibleError(
+                f"No site reaches any of the {A.shape[1]} demand points: add sites or raise "
+                f"the reach (radius or response minutes)."
+            )
+        sel = _solvers.greedy_lscp(A, targets)
+        objective = float(sel.size)
+        bound = float(
+            math.ceil(_solvers.lagrangian_lscp(A, targets, objective, deadline=t0 + 0.3 * time_limit) - 1e-9)
+        )
+        status = "optimal" if bound >= objective else "heuristic"
+        if status != "optimal" and method in ("auto", "exact"):
+            remaining = deadline - time.perf_counter()
+            if remaining > 0.01:
+                res = _solvers.milp_lscp(A, targets, start=sel, time_limit=remaining)
+                if res.selected.size and res.selected.size < sel.size:
+                    sel = res.selected
+                objective = float(sel.size)
+                if res.status == "optimal":
+                    bound = objective
+                else:
+                    bound = max(bound, float(math.ceil(res.bound - 1e-6)))
+                status = "optimal" if bound >= objective else "time_limit"
+            else:
+                status = "time_limit"
+        bound = min(bound, objective)
+        self._set_selection(sel)
+        self.objective = objective
+        self.bound = float(bound)
+        self.gap = (objective - bound) / objective if objective > 0 else 0.0
+        self.status = status
+        self.seconds = time.perf_counter() - t0
+        return self
+
+
+def _reach(radius: float | None, response_minutes: float | None) -> tuple[bool, float]:
+    if (radius is None) == (response_minutes is None):
+        raise InputError("Give exactly one of radius (planar x/y) or response_minutes (latitude/longitude).")
+    if radius is not None:
+        return False, _CoveringProblem._check_reach(radius, "radius")
+    return True, _CoveringProblem._check_reach(response_minutes, "response_minutes")  # type: ignore[arg-type]
+
+
+def _places_frame(
+    frame: pd.DataFrame, *, weight: str | None, id_column: str | None, what: str
+) -> tuple[pd.DataFrame, list[Any]]:
+    if not isinstance(frame, pd.DataFrame):
+        raise SchemaError(f"The {what} table must be a pandas DataFrame; got {type(frame).__name__}.")
+    needed = ["latitude", "longitude"] + ([weight] if weight else [])
+    missing = [c for c in needed if c not in frame.columns]
+    if missing:
+        raise SchemaError(
+            f"The {what} table lacks column(s) {', '.join(missing)}; it has "
+            f"{', '.join(map(str, frame.columns))}."
+        )
+    column = id_column or next((c for c in ("id", "place_id") if c in frame.columns), None)
+    ids = frame[column].tolist() if column else list(range(len(frame)))
+    return frame.reset_index(drop=True), ids
