@@ -1,9 +1,252 @@
-"""The `kalkan` commands of this area (see `kalkan.commands`)."""
+"""The register's commands: ``kalkan serve``, ``kalkan users ...`` and ``kalkan register ...``.
+
+Heavy libraries (FastAPI, SQLAlchemy, uvicorn) are imported inside the command functions, so
+``kalkan --help`` stays fast.
+"""
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
+from typing import Annotated
+
 import typer
+
+DbOption = Annotated[
+    str | None,
+    typer.Option(
+        "--db",
+        help="Database URL (sqlite:///PATH or postgresql://USER@HOST:PORT/DB); "
+        "default: SQLite in the data dir.",
+        envvar="KALKAN_REGISTER_DB",
+    ),
+]
+DataDirOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--data-dir",
+        help="Folder for the default database, the key file and evidence files.",
+        envvar="KALKAN_REGISTER_DATA_DIR",
+    ),
+]
+
+users_app = typer.Typer(
+    name="users", help="Manage the register's users and their tokens.", no_args_is_help=True
+)
+register_app = typer.Typer(
+    name="register", help="The incident register: verify, export, import.", no_args_is_help=True
+)
+
+
+def serve(
+    db: DbOption = None,
+    host: Annotated[
+        str, typer.Option(help="Address to listen on (127.0.0.1: this machine only).")
+    ] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="TCP port.", min=1, max=65535)] = 8000,
+    data_dir: DataDirOption = None,
+    workers: Annotated[int, typer.Option(help="Server processes (1 per core is plenty).", min=1, max=64)] = 1,
+    synchronous: Annotated[
+        str,
+        typer.Option(
+            help="SQLite durability: FULL (survives power loss) or NORMAL "
+            "(survives a crashed process; faster)."
+        ),
+    ] = "FULL",
+) -> None:
+    """Run the incident register's API and web pages."""
+    import uvicorn
+
+    from kalkan.register.context import open_register
+
+    # Open once here: a bad URL or key fails with one sentence before the server starts.
+    open_register(db, data_dir=data_dir, synchronous=synchronous.upper()).close()
+    if db:
+        os.environ["KALKAN_REGISTER_DB"] = db
+    if data_dir:
+        os.environ["KALKAN_REGISTER_DATA_DIR"] = str(data_dir)
+    os.environ["KALKAN_REGISTER_SYNCHRONOUS"] = synchronous.upper()
+    typer.echo(
+        f"kalkan register on http://{host}:{port}/ (API under /api/, schema at /openapi.json)", err=True
+    )
+    uvicorn.run(
+        "kalkan.register.app:app_from_env",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        log_level="warning",
+        access_log=False,
+    )
+
+
+@users_app.command("add")
+def users_add(
+    name: Annotated[str, typer.Argument(help="User name (unique).")],
+    role: Annotated[str, typer.Option("--role", help="monitor, analyst, investigator or admin.")],
+    db: DbOption = None,
+    data_dir: DataDirOption = None,
+) -> None:
+    """Create a user; prints the new token as the only line on stdout (it is stored only hashed)."""
+    from kalkan.register import audit
+    from kalkan.register.auth import Actor, add_user
+    from kalkan.register.context import open_register
+
+    register = open_register(db, data_dir=data_dir)
+    try:
+        with register.write() as session:
+            user, token = add_user(session, name, role)
+            audit.append(
+                session,
+                Actor.system("cli"),
+                "add_user",
+                "user",
+                user.id,
+                {"name": user.name, "role": user.role},
+            )
+    finally:
+        register.close()
+    typer.echo(token)
+
+
+@users_app.command("list")
+def users_list(db: DbOption = None, data_dir: DataDirOption = None) -> None:
+    """List users with their role and whether their token works."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from kalkan.register.auth import list_users
+    from kalkan.register.context import open_register
+
+    register = open_register(db, data_dir=data_dir)
+    table = Table("name", "role", "active", "created (UTC)")
+    try:
+        with register.read() as session:
+            for user in list_users(session):
+                table.add_row(
+                    user.name, user.role, "yes" if user.active else "no", f"{user.created_at:%Y-%m-%d %H:%M}"
+                )
+    finally:
+        register.close()
+    Console().print(table)
+
+
+@users_app.command("revoke")
+def users_revoke(
+    name: Annotated[str, typer.Argument(help="User name.")],
+    db: DbOption = None,
+    data_dir: DataDirOption = None,
+) -> None:
+    """Revoke a user's token at once (the user stays in the audit log)."""
+    from kalkan.register import audit
+    from kalkan.register.auth import Actor, revoke_user
+    from kalkan.register.context import open_register
+
+    register = open_register(db, data_dir=data_dir)
+    try:
+        with register.write() as session:
+            user = revoke_user(session, name)
+            audit.append(session, Actor.system("cli"), "revoke_user", "user", user.id, {"name": user.name})
+    finally:
+        register.close()
+    typer.echo(f"Revoked {name}.", err=True)
+
+
+@register_app.command("verify")
+def verify(db: DbOption = None, data_dir: DataDirOption = None) -> None:
+    """Recompute the audit chain and re-hash every evidence file; name the first broken link."""
+    from kalkan.errors import IntegrityError
+    from kalkan.register.audit import verify_chain, verify_evidence
+    from kalkan.register.context import open_register
+
+    register = open_register(db, data_dir=data_dir)
+    try:
+        with register.read() as session:
+            report = verify_chain(session)
+            problems = verify_evidence(session, register.evidence.root)
+    finally:
+        register.close()
+    if not report.ok:
+        raise IntegrityError(report.message())
+    if problems:
+        raise IntegrityError(
+            f"{len(problems)} evidence file(s) do not match the chain; first: {problems[0]}. "
+            "Restore them from backup."
+        )
+    typer.echo(report.message())
+
+
+@register_app.command("export")
+def export(
+    out: Annotated[Path, typer.Option("--out", "-o", help="File to write ('-' for stdout).")] = Path("-"),
+    fmt: Annotated[str, typer.Option("--format", help="csv, geojson or hxl.")] = "csv",
+    include_personal: Annotated[
+        bool, typer.Option(help="Add witness and source columns (sensitive!).")
+    ] = False,
+    db: DbOption = None,
+    data_dir: DataDirOption = None,
+) -> None:
+    """Export every incident (streamed; personal data left out unless asked for)."""
+    import sys
+
+    from kalkan.register.auth import Actor
+    from kalkan.register.context import open_register
+    from kalkan.register.exports import export_chunks
+
+    register = open_register(db, data_dir=data_dir)
+    try:
+        with register.read() as session:
+            chunks = export_chunks(session, Actor.system("cli"), fmt, include_personal=include_personal)
+            if str(out) == "-":
+                for chunk in chunks:
+                    sys.stdout.write(chunk)
+            else:
+                with out.open("w", encoding="utf-8", newline="") as f:
+                    for chunk in chunks:
+                        f.write(chunk)
+    finally:
+        register.close()
+
+
+@register_app.command("import")
+def import_(
+    path: Annotated[
+        Path, typer.Argument(help="An event file kalkan ingest reads (GED, ACLED, HXL or kalkan CSV).")
+    ],
+    user: Annotated[str, typer.Option("--user", help="The analyst or admin filing the imported reports.")],
+    db: DbOption = None,
+    data_dir: DataDirOption = None,
+) -> None:
+    """File every event of a file as a report (idempotent: importing twice adds nothing)."""
+    import sqlalchemy as sa
+    from rich.console import Console
+
+    from kalkan.errors import InputError
+    from kalkan.register.auth import Actor, Role
+    from kalkan.register.context import open_register
+    from kalkan.register.db import User
+    from kalkan.register.exports import import_events, read_event_file
+
+    events = read_event_file(path)
+    register = open_register(db, data_dir=data_dir)
+    try:
+        with register.write() as session:
+            row = session.scalar(sa.select(User).where(User.name == user, User.active))
+            if row is None:
+                raise InputError(f"No active user is named {user!r}: create one with kalkan users add.")
+            result = import_events(session, Actor(row.id, row.name, Role(row.role)), events)
+    finally:
+        register.close()
+    Console(stderr=True).print(
+        f"{path}: {result['created']} created, {result['existing']} already there, "
+        f"{result['invalid']} invalid."
+    )
+    for line in result["errors"]:
+        Console(stderr=True).print(f"  {line}", highlight=False)
 
 
 def register(app: typer.Typer) -> None:
     """Add this area's commands to `app`."""
+    app.command("serve")(serve)
+    app.add_typer(users_app)
+    app.add_typer(register_app)

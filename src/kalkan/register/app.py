@@ -1,0 +1,406 @@
+"""The register's HTTP service: FastAPI routes under ``/api/`` over the service layer.
+
+``create_app`` opens (and migrates) the database, mounts the API and the web pages
+(``kalkan.register.pages.install``), and turns the service layer's errors into status codes:
+401 no or wrong token, 403 role lacks the right, 404 unknown or not shared, 409 conflicts with the
+current state, 413 body too large, 422 invalid input. The OpenAPI schema is at ``/openapi.json``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, FastAPI, File, Query, Request, Response, UploadFile
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import FileResponse, JSONResponse, StreamingResponse
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from pydantic import BaseModel, Field
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from kalkan.errors import InputError, IntegrityError, KalkanError, StoreError
+from kalkan.register import service
+from kalkan.register.auth import Actor, add_user, authenticate
+from kalkan.register.context import Register, open_register
+from kalkan.register.evidence import MAX_EVIDENCE_BYTES
+from kalkan.register.exports import FORMATS, export_chunks
+from kalkan.register.schemas import (
+    AttachmentOut,
+    BulkResult,
+    DuplicateCandidate,
+    IncidentDetail,
+    IncidentFilter,
+    IncidentIn,
+    IncidentOut,
+    IncidentPage,
+    LinkIn,
+    ShareIn,
+    StatusIn,
+)
+
+__all__ = ["MAX_JSON_BYTES", "create_app", "current_actor"]
+
+MAX_JSON_BYTES = 1024 * 1024
+MAX_BULK_BYTES = 16 * 1024 * 1024
+IdPath = Annotated[int, Field(ge=1, le=2**31 - 1)]
+
+
+class ErrorOut(BaseModel):
+    """Every error answer: one sentence saying what is wrong and how to fix it."""
+
+    detail: Any
+
+
+ERRORS: dict[int | str, dict[str, Any]] = {
+    code: {"model": ErrorOut, "description": text}
+    for code, text in (
+        (401, "No token, or a wrong or revoked one."),
+        (403, "The caller's role lacks the right."),
+        (404, "Unknown, or not shared with the caller."),
+        (409, "Conflicts with the current state."),
+        (413, "Body too large."),
+        (422, "Invalid input; the detail names the field."),
+    )
+}
+
+
+class BodyLimit:
+    """Refuse request bodies over a size (413) before they are read into memory."""
+
+    def __init__(self, app: ASGIApp, limit_for: Callable[[str], int]) -> None:
+        self.app, self.limit_for = app, limit_for
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        limit = self.limit_for(scope["path"])
+        declared = dict(scope.get("headers") or []).get(b"content-length")
+        if declared is not None and (not declared.isdigit() or int(declared) > limit):
+            await _too_large(send, limit)
+            return
+        seen = 0
+
+        async def limited() -> Message:
+            nonlocal seen
+            message = await receive()
+            if message["type"] == "http.request":
+                seen += len(message.get("body", b""))
+                if seen > limit:
+                    raise _TooLarge
+            return message
+
+        try:
+            await self.app(scope, limited, send)
+        except _TooLarge:
+            await _too_large(send, limit)
+
+
+class _TooLarge(Exception):
+    pass
+
+
+async def _too_large(send: Send, limit: int) -> None:
+    body = (
+        f'{{"detail":"The request body is over {limit} bytes: send less (split an outbox into parts)."}}'
+    ).encode()
+    await send(
+        {
+            "type": "http.response.start",
+            "status": 413,
+            "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})
+
+
+def _limit_for(path: str) -> int:
+    if path.endswith("/attachments") or path.startswith("/api/import"):
+        return MAX_EVIDENCE_BYTES + 64 * 1024
+    if path.endswith("/bulk"):
+        return MAX_BULK_BYTES
+    return MAX_JSON_BYTES
+
+
+_bearer = HTTPBearer(auto_error=False, description="A token from `kalkan users add NAME --role ROLE`.")
+
+
+class Unauthorized(KalkanError):
+    """No token, or a token no active user holds."""
+
+
+def current_actor(
+    request: Request, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
+) -> Actor:
+    """The user the request's bearer token belongs to (401 otherwise)."""
+    if credentials is None or credentials.scheme.lower() != "bearer":
+        raise Unauthorized(
+            "No bearer token: send 'Authorization: Bearer TOKEN' (kalkan users add prints one)."
+        )
+    register: Register = request.app.state.register
+    with register.read() as session:
+        actor = authenticate(session, credentials.credentials)
+    if actor is None:
+        raise Unauthorized("The bearer token is wrong or revoked: ask an admin for a new one.")
+    return actor
+
+
+ActorDep = Annotated[Actor, Depends(current_actor)]
+
+
+def _status_of(error: Exception) -> int:
+    for kind, code in (
+        (Unauthorized, 401),
+        (service.AccessDenied, 403),
+        (service.NotFound, 404),
+        (service.Conflict, 409),
+        (InputError, 422),
+        (StoreError, 503),
+        (IntegrityError, 500),
+    ):
+        if isinstance(error, kind):
+            return code
+    return 400
+
+
+def _routes(router: APIRouter) -> None:
+    def reg(request: Request) -> Register:
+        return request.app.state.register
+
+    @router.post(
+        "/incidents",
+        status_code=201,
+        response_model=IncidentOut,
+        responses={200: {"model": IncidentOut, "description": "Already stored (same client_id)."}},
+    )
+    def create(request: Request, response: Response, report: IncidentIn, actor: ActorDep) -> IncidentOut:
+        """File a report; 201 with the incident, or 200 with the stored one when ``client_id`` was seen."""
+        with reg(request).write() as session:
+            out, created = service.create_incident(session, actor, report)
+        if not created:
+            response.status_code = 200
+        return out
+
+    class Outbox(BaseModel):
+        reports: Annotated[list[dict[str, Any]], Field(max_length=service.MAX_BULK)]
+
+    @router.post("/incidents/bulk", response_model=BulkResult)
+    def bulk(request: Request, outbox: Outbox, actor: ActorDep) -> BulkResult:
+        """Upload a device's outbox (each item an IncidentIn); per-report outcome, invalid ones say why."""
+        with reg(request).write() as session:
+            return service.bulk_create(session, actor, outbox.reports)
+
+    @router.get("/incidents", response_model=IncidentPage)
+    def list_(request: Request, filters: Annotated[IncidentFilter, Query()], actor: ActorDep) -> IncidentPage:
+        """Incidents the caller may see, newest first, filtered and paged by ``cursor``."""
+        with reg(request).read() as session:
+            return service.list_incidents(session, actor, filters)
+
+    @router.get("/incidents/{incident_id}", response_model=IncidentDetail)
+    def get(request: Request, incident_id: IdPath, actor: ActorDep) -> IncidentDetail:
+        """One incident with its history, evidence and linked reports."""
+        with reg(request).read() as session:
+            return service.get_incident(session, actor, incident_id)
+
+    @router.post("/incidents/{incident_id}/status", response_model=IncidentDetail)
+    def status(request: Request, incident_id: IdPath, change: StatusIn, actor: ActorDep) -> IncidentDetail:
+        """Move the incident along reported -> corroborated -> verified, or to rejected, with a reason."""
+        with reg(request).write() as session:
+            return service.change_status(session, actor, incident_id, change.status, change.reason)
+
+    @router.post("/incidents/{incident_id}/share", status_code=204)
+    def share(request: Request, incident_id: IdPath, target: ShareIn, actor: ActorDep) -> Response:
+        """Share a restricted incident with a role or a user."""
+        with reg(request).write() as session:
+            service.share_incident(session, actor, incident_id, role=target.role, user=target.user)
+        return Response(status_code=204)
+
+    @router.post("/incidents/{incident_id}/attachments", status_code=201, response_model=AttachmentOut)
+    def attach(
+        request: Request, incident_id: IdPath, file: Annotated[UploadFile, File()], actor: ActorDep
+    ) -> AttachmentOut:
+        """Attach an evidence file (stored by SHA-256; the hash enters the audit chain)."""
+        with reg(request).write() as session:
+            return service.attach_evidence(
+                session,
+                actor,
+                incident_id,
+                filename=file.filename or "evidence",
+                media_type=file.content_type or "application/octet-stream",
+                stream=file.file,
+            )
+
+    @router.get(
+        "/attachments/{attachment_id}",
+        response_class=FileResponse,
+        responses={200: {"content": {"application/octet-stream": {}}}},
+    )
+    def download(request: Request, attachment_id: IdPath, actor: ActorDep) -> FileResponse:
+        """The evidence file (investigators, admins and its uploader), re-hashed before it is sent."""
+        with reg(request).read() as session:
+            meta, path = service.evidence_file(session, actor, attachment_id)
+        return FileResponse(
+            path,
+            media_type="application/octet-stream",
+            filename=meta.filename,
+            headers={"X-Content-SHA256": meta.sha256},
+        )
+
+    @router.get("/duplicates", response_model=list[DuplicateCandidate])
+    def duplicates(
+        request: Request,
+        actor: ActorDep,
+        incident_id: Annotated[int | None, Query(ge=1, le=2**31 - 1)] = None,
+        distance_km: Annotated[float, Query(gt=0, le=500)] = 5.0,
+        days: Annotated[int, Query(ge=0, le=365)] = 3,
+        min_score: Annotated[float, Query(ge=0, le=1)] = 0.5,
+        limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    ) -> list[DuplicateCandidate]:
+        """Pairs of reports that may be one incident (same type, near in space and time, similar text)."""
+        with reg(request).read() as session:
+            return service.duplicate_candidates(
+                session,
+                actor,
+                incident_id=incident_id,
+                distance_km=distance_km,
+                days=days,
+                min_score=min_score,
+                limit=limit,
+            )
+
+    @router.post("/links", response_model=IncidentDetail)
+    def link(request: Request, pair: LinkIn, actor: ActorDep) -> IncidentDetail:
+        """Link two reports of one incident; returns the group's lead (the best-graded report)."""
+        with reg(request).write() as session:
+            return service.link_incidents(session, actor, pair.incident_a, pair.incident_b, pair.reason)
+
+    @router.get(
+        "/export",
+        response_class=StreamingResponse,
+        responses={200: {"content": {"text/csv": {}, "application/geo+json": {}}}},
+    )
+    def export(
+        request: Request,
+        actor: ActorDep,
+        format: Annotated[str, Query(pattern="^(csv|geojson|hxl)$")] = "csv",  # noqa: A002
+        include_personal: bool = False,
+    ) -> StreamingResponse:
+        """Every incident the caller may see, streamed as CSV, GeoJSON or HXL-tagged CSV."""
+        register = reg(request)
+        with register.read() as session:  # fail early (403) before the stream starts
+            next(export_chunks(session, actor, format))
+
+        def chunks() -> Any:
+            with register.read() as session:
+                for chunk in export_chunks(session, actor, format, include_personal=include_personal):
+                    yield chunk.encode()
+
+        suffix = {"csv": "csv", "geojson": "geojson", "hxl": "hxl.csv"}[format]
+        return StreamingResponse(
+            chunks(),
+            media_type=FORMATS[format],
+            headers={"Content-Disposition": f'attachment; filename="incidents.{suffix}"'},
+        )
+
+    class NewUser(BaseModel):
+        name: Annotated[str, Field(min_length=1, max_length=100, pattern=r"^[^\x00-\x1f]+$")]
+        role: Annotated[str, Field(pattern="^(monitor|analyst|investigator|admin)$")]
+
+    class NewUserOut(BaseModel):
+        name: str
+        role: str
+        token: str
+
+    @router.post("/users", status_code=201, response_model=NewUserOut)
+    def users(request: Request, new: NewUser, actor: ActorDep) -> NewUserOut:
+        """Create a user (admins only); the token is shown once."""
+        if actor.role.value != "admin":
+            raise service.AccessDenied(f"The role {actor.role.value!r} may not create users; admins may.")
+        with reg(request).write() as session:
+            try:
+                user, token = add_user(session, new.name, new.role)
+            except InputError as error:
+                raise service.Conflict(str(error)) from error
+            from kalkan.register import audit
+
+            audit.append(session, actor, "add_user", "user", user.id, {"name": user.name, "role": user.role})
+        return NewUserOut(name=user.name, role=user.role, token=token)
+
+    @router.get("/audit")
+    def audit_log(
+        request: Request,
+        actor: ActorDep,
+        after_seq: Annotated[int, Query(ge=0, le=2**62)] = 0,
+        limit: Annotated[int, Query(ge=1, le=1000)] = 200,
+    ) -> list[dict[str, Any]]:
+        """Entries of the hash-chained audit log (admins only)."""
+        with reg(request).read() as session:
+            return service.audit_entries(session, actor, after_seq=after_seq, limit=limit)
+
+    @router.get("/me")
+    def me(actor: ActorDep) -> dict[str, Any]:
+        """Who the token belongs to."""
+        return {"name": actor.name, "role": actor.role.value}
+
+
+def create_app(
+    db_url: str | None = None, *, data_dir: Path | None = None, synchronous: str = "FULL"
+) -> FastAPI:
+    """The register's FastAPI application on the database at ``db_url`` (SQLite in ``data_dir`` if None).
+
+    The schema is created or upgraded at once. ``app.state.register`` holds the open
+    :class:`~kalkan.register.context.Register` (the web pages use it with the service layer).
+    """
+    register = open_register(db_url, data_dir=data_dir, synchronous=synchronous)
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        yield
+        register.close()
+
+    app = FastAPI(
+        title="kalkan incident register",
+        version="1",
+        lifespan=lifespan,
+        description="The mission's incident register: reports, verification, evidence, exports.",
+    )
+    app.state.register = register
+    router = APIRouter(prefix="/api", responses=ERRORS)
+    _routes(router)
+    app.include_router(router)
+
+    @app.exception_handler(KalkanError)
+    async def kalkan_error(_request: Request, error: KalkanError) -> JSONResponse:
+        code = _status_of(error)
+        headers = {"WWW-Authenticate": "Bearer"} if code == 401 else None
+        return JSONResponse({"detail": str(error)}, status_code=code, headers=headers)
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid(_request: Request, error: RequestValidationError) -> JSONResponse:
+        details = []
+        for e in error.errors()[:10]:
+            where = ".".join(str(p) for p in e.get("loc", ()))
+            details.append(
+                {"loc": list(e.get("loc", ())), "msg": f"{where}: {e.get('msg')}", "type": e.get("type")}
+            )
+        return JSONResponse({"detail": details}, status_code=422)
+
+    app.add_middleware(BodyLimit, limit_for=_limit_for)
+    from kalkan.register import pages
+
+    pages.install(app)
+    return app
+
+
+def app_from_env() -> FastAPI:
+    """The app for ``kalkan serve``'s worker processes: settings from ``KALKAN_REGISTER_*`` variables."""
+    import os
+
+    data_dir = os.environ.get("KALKAN_REGISTER_DATA_DIR")
+    return create_app(
+        os.environ.get("KALKAN_REGISTER_DB") or None,
+        data_dir=Path(data_dir) if data_dir else None,
+        synchronous=os.environ.get("KALKAN_REGISTER_SYNCHRONOUS", "FULL"),
+    )

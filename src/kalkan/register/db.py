@@ -1,0 +1,377 @@
+"""The register's database: SQLAlchemy 2 models, the engine from a URL, and the migrations.
+
+SQLite (WAL mode, one file under the user's data directory) is the default so a mission can run the
+register on a laptop; PostgreSQL is chosen by URL (``postgresql+psycopg://...``) for a server.
+The schema is created and upgraded by the Alembic migrations shipped in
+``kalkan/register/migrations`` and run at start-up (:func:`migrate`).
+
+Reads and writes take separate paths (:meth:`Database.read`, :meth:`Database.write`): a write on
+SQLite begins with ``BEGIN IMMEDIATE`` so two writers never deadlock on a lock upgrade, and every
+write serialises on the one-row ``audit_head`` table so the audit chain has no forks.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
+from sqlalchemy.types import TypeDecorator
+
+from kalkan.errors import StoreError
+
+__all__ = [
+    "Attachment",
+    "AuditEntry",
+    "AuditHead",
+    "Base",
+    "Database",
+    "Incident",
+    "Link",
+    "Share",
+    "StatusChange",
+    "User",
+    "default_data_dir",
+    "default_url",
+    "migrate",
+    "utcnow",
+]
+
+
+def utcnow() -> datetime:
+    """Now, timezone-aware UTC (every timestamp the register stores is UTC)."""
+    return datetime.now(UTC)
+
+
+def default_data_dir() -> Path:
+    """Where the register keeps its database, key file and evidence by default."""
+    import platformdirs
+
+    return Path(platformdirs.user_data_dir("kalkan")) / "register"
+
+
+def default_url(data_dir: Path | None = None) -> str:
+    """The default database URL: an SQLite file ``register.sqlite3`` in ``data_dir``."""
+    folder = data_dir or default_data_dir()
+    return f"sqlite:///{folder / 'register.sqlite3'}"
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """A timestamp stored as UTC and always returned timezone-aware (SQLite keeps no zone)."""
+
+    impl = sa.DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise StoreError(f"Timestamp {value.isoformat()} has no time zone: pass an aware datetime (UTC).")
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+class Base(DeclarativeBase):
+    """Declarative base of the register's tables."""
+
+
+class User(Base):
+    """A person who uses the register; the bearer token is stored only as its SHA-256."""
+
+    __tablename__ = "users"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(sa.String(100), unique=True)
+    role: Mapped[str] = mapped_column(sa.String(20))
+    token_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    active: Mapped[bool] = mapped_column(default=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class Incident(Base):
+    """One report of one incident, in the ``kalkan.model`` event columns plus the register's own.
+
+    ``lead_id`` is NULL for a report that leads its group of linked reports (or stands alone) and
+    names the lead otherwise; linked reports are kept, never merged away.
+    """
+
+    __tablename__ = "incidents"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    client_id: Mapped[str] = mapped_column(sa.String(36), unique=True)
+    event_type: Mapped[str] = mapped_column(sa.String(40))
+    sub_event_type: Mapped[str | None] = mapped_column(sa.String(100))
+    date_start: Mapped[date] = mapped_column(sa.Date)
+    date_end: Mapped[date | None] = mapped_column(sa.Date)
+    date_precision: Mapped[str] = mapped_column(sa.String(20))
+    latitude: Mapped[float]
+    longitude: Mapped[float]
+    location_precision: Mapped[str] = mapped_column(sa.String(20))
+    country_iso3: Mapped[str | None] = mapped_column(sa.String(3))
+    admin1: Mapped[str | None] = mapped_column(sa.String(200))
+    admin2: Mapped[str | None] = mapped_column(sa.String(200))
+    place_name: Mapped[str | None] = mapped_column(sa.String(200))
+    civilian_targeting: Mapped[bool | None]
+    perpetrator: Mapped[str | None] = mapped_column(sa.String(200))
+    perpetrator_type: Mapped[str | None] = mapped_column(sa.String(100))
+    victim_group: Mapped[str | None] = mapped_column(sa.String(200))
+    victim_type: Mapped[str | None] = mapped_column(sa.String(100))
+    fatalities_best: Mapped[int | None]
+    fatalities_low: Mapped[int | None]
+    fatalities_high: Mapped[int | None]
+    victims: Mapped[list[dict[str, Any]]] = mapped_column(sa.JSON, default=list)
+    source_reliability: Mapped[str] = mapped_column(sa.String(1))
+    information_credibility: Mapped[str] = mapped_column(sa.String(1))
+    description: Mapped[str] = mapped_column(sa.Text)
+    status: Mapped[str] = mapped_column(sa.String(20), default="reported")
+    restricted: Mapped[bool] = mapped_column(default=True)
+    reporter_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"))
+    personal_sealed: Mapped[str | None] = mapped_column(sa.Text)
+    captured_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    captured_latitude: Mapped[float | None]
+    captured_longitude: Mapped[float | None]
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    lead_id: Mapped[int | None] = mapped_column(sa.ForeignKey("incidents.id"))
+    source: Mapped[str] = mapped_column(sa.String(40), default="register")
+    source_id: Mapped[str | None] = mapped_column(sa.String(100))
+
+    __table_args__ = (
+        sa.Index("ix_incidents_type_date", "event_type", "date_start"),
+        sa.Index("ix_incidents_date_start", "date_start"),
+        sa.Index("ix_incidents_status", "status"),
+        sa.Index("ix_incidents_reporter_id", "reporter_id"),
+        sa.Index("ix_incidents_lead_id", "lead_id"),
+    )
+
+
+class StatusChange(Base):
+    """One step of an incident's status workflow: who, when, from what to what, and why."""
+
+    __tablename__ = "status_changes"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    incident_id: Mapped[int] = mapped_column(sa.ForeignKey("incidents.id"), index=True)
+    from_status: Mapped[str] = mapped_column(sa.String(20))
+    to_status: Mapped[str] = mapped_column(sa.String(20))
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"))
+    at: Mapped[datetime] = mapped_column(UTCDateTime())
+    reason: Mapped[str] = mapped_column(sa.Text)
+
+
+class Share(Base):
+    """A restricted incident shared with a whole role or with one user (exactly one of the two)."""
+
+    __tablename__ = "shares"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    incident_id: Mapped[int] = mapped_column(sa.ForeignKey("incidents.id"), index=True)
+    role: Mapped[str | None] = mapped_column(sa.String(20))
+    user_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    __table_args__ = (sa.UniqueConstraint("incident_id", "role", "user_id", name="uq_shares_target"),)
+
+
+class Link(Base):
+    """Two reports an analyst judged to describe the same incident (kept as history)."""
+
+    __tablename__ = "links"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    incident_a: Mapped[int] = mapped_column(sa.ForeignKey("incidents.id"), index=True)
+    incident_b: Mapped[int] = mapped_column(sa.ForeignKey("incidents.id"), index=True)
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"))
+    at: Mapped[datetime] = mapped_column(UTCDateTime())
+    reason: Mapped[str] = mapped_column(sa.Text)
+    __table_args__ = (sa.UniqueConstraint("incident_a", "incident_b", name="uq_links_pair"),)
+
+
+class Attachment(Base):
+    """Evidence attached to an incident; the bytes live in the content-addressed store by SHA-256."""
+
+    __tablename__ = "attachments"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    incident_id: Mapped[int] = mapped_column(sa.ForeignKey("incidents.id"), index=True)
+    sha256: Mapped[str] = mapped_column(sa.String(64), index=True)
+    filename: Mapped[str] = mapped_column(sa.String(255))
+    media_type: Mapped[str] = mapped_column(sa.String(100))
+    size_bytes: Mapped[int] = mapped_column(sa.BigInteger)
+    uploaded_by: Mapped[int] = mapped_column(sa.ForeignKey("users.id"))
+    uploaded_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class AuditEntry(Base):
+    """One link of the hash-chained audit log; ``hash`` covers ``prev_hash`` and every field."""
+
+    __tablename__ = "audit_log"
+    seq: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    at: Mapped[datetime] = mapped_column(UTCDateTime())
+    actor_id: Mapped[int | None]
+    actor: Mapped[str] = mapped_column(sa.String(100))
+    action: Mapped[str] = mapped_column(sa.String(40))
+    entity: Mapped[str] = mapped_column(sa.String(40))
+    entity_id: Mapped[str] = mapped_column(sa.String(64))
+    payload: Mapped[str] = mapped_column(sa.Text)
+    prev_hash: Mapped[str] = mapped_column(sa.String(64))
+    hash: Mapped[str] = mapped_column(sa.String(64))
+
+
+class AuditHead(Base):
+    """The chain's newest link (one row, id 1); writers lock it, so appends are serial."""
+
+    __tablename__ = "audit_head"
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    seq: Mapped[int]
+    hash: Mapped[str] = mapped_column(sa.String(64))
+
+
+MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+
+
+def migrate(engine: Engine) -> None:
+    """Bring the database at ``engine`` to the newest schema with the shipped Alembic migrations."""
+    from alembic import command
+    from alembic.config import Config
+    from alembic.runtime.migration import MigrationContext
+    from alembic.script import ScriptDirectory
+
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    head = ScriptDirectory.from_config(config).get_current_head()
+    with engine.connect() as connection:
+        current = MigrationContext.configure(connection).get_current_revision()
+    if current == head:
+        return
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.upgrade(config, "head")
+
+
+def _sqlite_pragmas(synchronous: str) -> Any:
+    def connect(dbapi_connection: Any, _record: Any) -> None:
+        # Autocommit at the driver level; SQLAlchemy's "begin" hook below emits BEGIN itself.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute(f"PRAGMA synchronous={synchronous}")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.close()
+
+    return connect
+
+
+class Database:
+    """The register's one data-access object: engines for a URL, a read path and a write path.
+
+    Parameters
+    ----------
+    url
+        SQLAlchemy URL, e.g. ``sqlite:////path/register.sqlite3`` or
+        ``postgresql+psycopg://user@host:5432/db``. ``None`` means :func:`default_url`.
+    synchronous
+        SQLite only: ``FULL`` (default) syncs the WAL to disk at every commit, so an acknowledged
+        report survives a power cut, not just a crashed process; ``NORMAL`` is faster.
+    """
+
+    def __init__(
+        self, url: str | None = None, *, data_dir: Path | None = None, synchronous: str = "FULL"
+    ) -> None:
+        self.url = url or default_url(data_dir)
+        if self.url.startswith("postgresql://"):
+            self.url = "postgresql+psycopg://" + self.url.removeprefix("postgresql://")
+        if synchronous not in ("FULL", "NORMAL", "EXTRA"):
+            raise StoreError(f"SQLite synchronous mode {synchronous!r} is unknown: use FULL, NORMAL, EXTRA.")
+        try:
+            parsed = sa.engine.make_url(self.url)
+        except sa.exc.ArgumentError as error:
+            raise StoreError(
+                f"Database URL {self.url!r} cannot be parsed ({error}): "
+                "use sqlite:///PATH or postgresql://USER@HOST:PORT/DB."
+            ) from error
+        self.is_sqlite = parsed.get_backend_name() == "sqlite"
+        if parsed.get_backend_name() not in ("sqlite", "postgresql"):
+            raise StoreError(
+                f"Database {parsed.get_backend_name()!r} is not supported: "
+                "use sqlite:///PATH or postgresql://USER@HOST:PORT/DB."
+            )
+        self._write_lock = threading.Lock()
+        if self.is_sqlite:
+            if parsed.database in (None, "", ":memory:"):
+                raise StoreError(
+                    "An in-memory SQLite register would lose every report at exit: "
+                    "give a file, e.g. sqlite:///register.sqlite3."
+                )
+            Path(parsed.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+            self.engine = sa.create_engine(self.url, pool_size=8, max_overflow=8)
+            self._writer = sa.create_engine(self.url, pool_size=2, max_overflow=2)
+            for engine, begin in ((self.engine, "BEGIN"), (self._writer, "BEGIN IMMEDIATE")):
+                event.listen(engine, "connect", _sqlite_pragmas(synchronous))
+                event.listen(engine, "begin", _emit(begin))
+        else:
+            self.engine = sa.create_engine(self.url, pool_size=8, max_overflow=8, pool_pre_ping=True)
+            self._writer = self.engine
+        self._reads = sessionmaker(self.engine, expire_on_commit=False)
+        self._writes = sessionmaker(self._writer, expire_on_commit=False)
+
+    def migrate(self) -> None:
+        """Create or upgrade the schema (idempotent; cheap when already at head)."""
+        try:
+            migrate(self._writer)
+        except sa.exc.OperationalError as error:
+            raise StoreError(
+                f"The register database at {self.safe_url} cannot be opened "
+                f"({error.orig}): check the URL, that the server runs and the folder "
+                "is writable."
+            ) from error
+
+    @property
+    def safe_url(self) -> str:
+        """The URL with any password hidden, for messages."""
+        return sa.engine.make_url(self.url).render_as_string(hide_password=True)
+
+    @contextmanager
+    def read(self) -> Iterator[Session]:
+        """A session for reads (rolled back at the end; nothing it does is kept)."""
+        with self._reads() as session:
+            try:
+                yield session
+            finally:
+                session.rollback()
+
+    @contextmanager
+    def write(self) -> Iterator[Session]:
+        """A session for one write transaction: committed at the end, rolled back on error."""
+        with self._write_lock if self.is_sqlite else _nolock(), self._writes() as session:
+            try:
+                if not self.is_sqlite:
+                    # Take the audit chain's head first: writers queue here instead of deadlocking
+                    # later (SQLite gets the same order from BEGIN IMMEDIATE).
+                    session.execute(sa.select(AuditHead.id).where(AuditHead.id == 1).with_for_update())
+                yield session
+                session.commit()
+            except BaseException:
+                session.rollback()
+                raise
+
+    def dispose(self) -> None:
+        """Close every pooled connection (call before the process exits or the file is removed)."""
+        self.engine.dispose()
+        self._writer.dispose()
+
+
+def _emit(statement: str) -> Any:
+    def begin(connection: Any) -> None:
+        connection.exec_driver_sql(statement)
+
+    return begin
+
+
+@contextmanager
+def _nolock() -> Iterator[None]:
+    yield

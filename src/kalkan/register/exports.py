@@ -1,0 +1,453 @@
+"""Exports (CSV, GeoJSON, HXL-tagged CSV), streamed; imports of event files; the event-schema view.
+
+Exports are generators of text chunks read in keyset batches inside one read transaction (one
+consistent snapshot), so 100,000 incidents stream in constant memory and never time out the way
+Ushahidi's and KoboToolbox's whole-file exports do. Every export honours the caller's access:
+incidents they may not see are left out, and personal data is left out unless they ask for it and
+their role may see it. HXL never carries personal data (``#contact`` is never exported).
+
+Text cells that start with ``= + - @`` (or a tab or carriage return) are prefixed with ``'`` in
+CSV and HXL, so a spreadsheet opens an attacker's ``=HYPERLINK(...)`` as text, not as a formula
+(OWASP "CSV injection"); GeoJSON keeps the text verbatim.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import uuid
+from collections.abc import Iterator
+from datetime import date, datetime
+from typing import Any, cast
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from kalkan.errors import InputError
+from kalkan.model import EVENT_COLUMNS
+from kalkan.register.auth import Actor, Role, can
+from kalkan.register.db import Incident, Share, User
+from kalkan.register.schemas import IncidentFilter, IncidentIn
+
+__all__ = [
+    "EXPORT_COLUMNS",
+    "FORMATS",
+    "HXL_TAGS",
+    "ImportResult",
+    "events_frame",
+    "export_chunks",
+    "import_events",
+]
+
+FORMATS = {
+    "csv": "text/csv; charset=utf-8",
+    "geojson": "application/geo+json",
+    "hxl": "text/csv; charset=utf-8",
+}
+_BATCH = 1000
+CATEGORIES = ("killed", "injured", "missing", "abducted")
+
+# Register columns after the event columns; victims by category, and by sex and children.
+REGISTER_COLUMNS = [
+    "incident_id",
+    "client_id",
+    "status",
+    "lead_id",
+    "restricted",
+    "reporter",
+    "received_at",
+    "captured_at",
+    "captured_latitude",
+    "captured_longitude",
+    *CATEGORIES,
+    *[f"{c}_{s}" for c in CATEGORIES for s in ("f", "m", "children")],
+]
+PERSONAL_COLUMNS = ["source_name", "source_contact", "witnesses"]
+EXPORT_COLUMNS = [*EVENT_COLUMNS, *REGISTER_COLUMNS]
+
+HXL_TAGS: dict[str, str] = {
+    "event_id": "#meta+id",
+    "source": "#meta+source",
+    "source_id": "#meta+source_id",
+    "version": "",
+    "date_start": "#date+start",
+    "date_end": "#date+end",
+    "date_precision": "#date+precision",
+    "latitude": "#geo+lat",
+    "longitude": "#geo+lon",
+    "location_precision": "#geo+precision",
+    "country_iso3": "#country+code",
+    "admin1": "#adm1+name",
+    "admin2": "#adm2+name",
+    "place_name": "#loc+name",
+    "event_type": "#event+type",
+    "sub_event_type": "#event+type+sub",
+    "civilian_targeting": "#event+civilian_targeting",
+    "perpetrator": "#group+name+perpetrator",
+    "perpetrator_type": "#group+type+perpetrator",
+    "victim_group": "#group+name+victim",
+    "victim_type": "#group+type+victim",
+    "fatalities_best": "#affected+killed+best",
+    "fatalities_low": "#affected+killed+low",
+    "fatalities_high": "#affected+killed+high",
+    "source_reliability": "#meta+reliability",
+    "information_credibility": "#meta+credibility",
+    "notes": "#description",
+    "incident_id": "#meta+incident_id",
+    "client_id": "#meta+client_id",
+    "status": "#status",
+    "lead_id": "#meta+lead_id",
+    "restricted": "",
+    "reporter": "",
+    "received_at": "#date+reported",
+    "captured_at": "#date+captured",
+    "captured_latitude": "",
+    "captured_longitude": "",
+    **{c: f"#affected+{c}" for c in CATEGORIES},
+    **{f"{c}_{s}": f"#affected+{c}+{s}" for c in CATEGORIES for s in ("f", "m", "children")},
+}
+HXL_COLUMNS = [c for c in EXPORT_COLUMNS if HXL_TAGS.get(c)]
+
+
+def _victim_counts(victims: list[dict[str, Any]]) -> dict[str, int | None]:
+    counts: dict[str, int | None] = {}
+    for c in CATEGORIES:
+        rows = [v for v in victims if v.get("category") == c]
+        counts[c] = sum(v["count"] for v in rows) if rows else None
+        for s, pick in (
+            ("f", lambda v: v.get("sex") == "f"),
+            ("m", lambda v: v.get("sex") == "m"),
+            ("children", lambda v: v.get("age_group") == "children"),
+        ):
+            picked = [v["count"] for v in rows if pick(v)]
+            counts[f"{c}_{s}"] = sum(picked) if picked else None
+    return counts
+
+
+def _record(incident: Incident, reporter: str) -> dict[str, Any]:
+    record: dict[str, Any] = {
+        "event_id": f"{incident.source}:{incident.source_id or incident.client_id}",
+        "source": incident.source,
+        "source_id": incident.source_id or incident.client_id,
+        "version": 1,
+        "date_start": incident.date_start,
+        "date_end": incident.date_end,
+        "date_precision": incident.date_precision,
+        "latitude": incident.latitude,
+        "longitude": incident.longitude,
+        "location_precision": incident.location_precision,
+        "country_iso3": incident.country_iso3,
+        "admin1": incident.admin1,
+        "admin2": incident.admin2,
+        "place_name": incident.place_name,
+        "event_type": incident.event_type,
+        "sub_event_type": incident.sub_event_type,
+        "civilian_targeting": incident.civilian_targeting,
+        "perpetrator": incident.perpetrator,
+        "perpetrator_type": incident.perpetrator_type,
+        "victim_group": incident.victim_group,
+        "victim_type": incident.victim_type,
+        "fatalities_best": incident.fatalities_best,
+        "fatalities_low": incident.fatalities_low,
+        "fatalities_high": incident.fatalities_high,
+        "source_reliability": incident.source_reliability,
+        "information_credibility": incident.information_credibility,
+        "notes": incident.description,
+        "incident_id": incident.id,
+        "client_id": incident.client_id,
+        "status": incident.status,
+        "lead_id": incident.lead_id,
+        "restricted": incident.restricted,
+        "reporter": reporter,
+        "received_at": incident.received_at,
+        "captured_at": incident.captured_at,
+        "captured_latitude": incident.captured_latitude,
+        "captured_longitude": incident.captured_longitude,
+    }
+    record.update(_victim_counts(incident.victims or []))
+    return record
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, str):
+        return "'" + value if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value
+    if isinstance(value, list | dict):
+        return _cell(json.dumps(value, ensure_ascii=False))
+    return str(value)
+
+
+def _json_value(value: Any) -> Any:
+    return value.isoformat() if isinstance(value, datetime | date) else value
+
+
+def _csv_line(values: list[Any]) -> str:
+    buffer = io.StringIO()
+    csv.writer(buffer, lineterminator="\n").writerow(values)
+    return buffer.getvalue()
+
+
+def _batches(session: Session, actor: Actor, filters: IncidentFilter) -> Iterator[list[tuple[Incident, str]]]:
+    from kalkan.register.service import _filtered
+
+    last = 0
+    while True:
+        query = (
+            _filtered(actor, filters)
+            .add_columns(User.name)
+            .join(User, User.id == Incident.reporter_id)
+            .where(Incident.id > last)
+            .order_by(Incident.id)
+            .limit(_BATCH)
+        )
+        rows = [(r[0], r[1]) for r in session.execute(query)]
+        if rows:
+            yield rows
+        if len(rows) < _BATCH:
+            return
+        last = rows[-1][0].id
+
+
+def _personal_ids(session: Session, actor: Actor, ids: list[int]) -> set[int]:
+    if actor.role is Role.ADMIN:
+        return set(ids)
+    roles = [actor.role.value] if actor.role is Role.INVESTIGATOR else []
+    shared = sa.select(Share.incident_id).where(
+        Share.incident_id.in_(ids), sa.or_(Share.user_id == actor.id, Share.role.in_(roles))
+    )
+    own = sa.select(Incident.id).where(Incident.id.in_(ids), Incident.reporter_id == actor.id)
+    return (
+        set(session.scalars(shared)) | set(session.scalars(own))
+        if actor.role is not Role.MONITOR
+        else set(session.scalars(own))
+    )
+
+
+def _personal(session: Session, incident: Incident) -> dict[str, Any]:
+    data = session.info["sealer"].open(incident.personal_sealed, incident.client_id)
+    return {
+        "source_name": data.get("source_name"),
+        "source_contact": data.get("source_contact"),
+        "witnesses": data.get("witnesses") or [],
+    }
+
+
+def export_chunks(
+    session: Session,
+    actor: Actor,
+    fmt: str,
+    filters: IncidentFilter | None = None,
+    *,
+    include_personal: bool = False,
+) -> Iterator[str]:
+    """Text chunks of an export in ``fmt`` (``csv``, ``geojson`` or ``hxl``) of what ``actor`` may see.
+
+    ``include_personal`` adds the witness and source columns for the incidents whose personal data
+    the actor may see (blank for the others); it is ignored for HXL.
+    """
+    if fmt not in FORMATS:
+        raise InputError(f"Export format {fmt!r} is unknown: use one of {', '.join(FORMATS)}.")
+    if not can(actor, "export"):
+        from kalkan.register.service import AccessDenied
+
+        raise AccessDenied(
+            f"The role {actor.role.value!r} may not export; analysts, investigators and admins may."
+        )
+    filters = (filters or IncidentFilter()).model_copy(update={"cursor": None})
+    personal = include_personal and fmt != "hxl"
+    columns = HXL_COLUMNS if fmt == "hxl" else EXPORT_COLUMNS + (PERSONAL_COLUMNS if personal else [])
+    if fmt == "geojson":
+        yield '{"type":"FeatureCollection","features":[\n'
+    else:
+        yield _csv_line(columns)
+        if fmt == "hxl":
+            yield _csv_line([HXL_TAGS[c] for c in columns])
+    first = True
+    for batch in _batches(session, actor, filters):
+        allowed = (
+            _personal_ids(session, actor, [i.id for i, _ in batch if i.personal_sealed])
+            if personal
+            else set()
+        )
+        parts = []
+        for incident, reporter in batch:
+            record = _record(incident, reporter)
+            if personal:
+                record.update(dict.fromkeys(PERSONAL_COLUMNS))
+                if incident.id in allowed:
+                    record.update(_personal(session, incident))
+            if fmt == "geojson":
+                props = {k: _json_value(record[k]) for k in columns if k not in ("latitude", "longitude")}
+                feature = {
+                    "type": "Feature",
+                    "id": incident.id,
+                    "geometry": {"type": "Point", "coordinates": [incident.longitude, incident.latitude]},
+                    "properties": props,
+                }
+                parts.append(("" if first else ",\n") + json.dumps(feature, ensure_ascii=False))
+                first = False
+            else:
+                parts.append(_csv_line([_cell(record[c]) for c in columns]))
+        yield "".join(parts)
+    if fmt == "geojson":
+        yield "\n]}\n"
+
+
+# --- the event-schema view and imports ---------------------------------------------------------------
+
+
+def events_frame(session: Session, actor: Actor, filters: IncidentFilter | None = None) -> Any:
+    """The incidents ``actor`` may see as a DataFrame in the ``kalkan.model`` event columns.
+
+    Only one report per linked group (the lead) and no rejected reports, so an incident seen by two
+    monitors is counted once. ``source`` is ``register`` for reports filed here. This is what
+    ``kalkan.store`` and the briefs read.
+    """
+    import pandas as pd
+
+    from kalkan.model import EVENT_FIELDS, empty_events
+
+    filters = (filters or IncidentFilter()).model_copy(update={"leads_only": True, "cursor": None})
+    records: list[dict[str, Any]] = []
+    for batch in _batches(session, actor, filters):
+        records.extend(_record(i, r) for i, r in batch if i.status != "rejected")
+    if not records:
+        return empty_events()
+    frame = pd.DataFrame.from_records(records, columns=EVENT_COLUMNS)
+    for field in EVENT_FIELDS:
+        frame[field.name] = frame[field.name].astype(cast(Any, field.pandas_dtype))
+    return frame
+
+
+class ImportResult(dict[str, Any]):
+    """Counts of an import: ``created``, ``existing``, ``invalid`` and the first ``errors``."""
+
+
+NAMESPACE = uuid.UUID("6f1c3a52-3b0e-4d7e-9a57-6b6b7a6c6b61")
+
+
+def _opt(value: Any) -> Any:
+    try:
+        import pandas as pd
+
+        if value is None or pd.isna(value):
+            return None
+    except (TypeError, ValueError):
+        pass
+    return value
+
+
+def import_events(session: Session, actor: Actor, events: Any) -> ImportResult:
+    """File each row of an event table (``kalkan.model`` columns) as a report, idempotently.
+
+    The ``client_id`` is a UUID5 of the row's ``event_id``, so importing the same file twice adds
+    nothing. Ungraded rows get reliability ``F`` and credibility ``6`` ("cannot be judged").
+    Rows that fail validation are counted and their reasons returned; nothing is dropped silently.
+    """
+    from pydantic import ValidationError
+
+    from kalkan.register.service import _validation_text, create_incident
+
+    if not can(actor, "import"):
+        from kalkan.register.service import AccessDenied
+
+        raise AccessDenied(f"The role {actor.role.value!r} may not import; analysts and admins may.")
+    missing = [
+        c
+        for c in ("source", "source_id", "date_start", "latitude", "longitude", "event_type")
+        if c not in events.columns
+    ]
+    if missing:
+        from kalkan.errors import SchemaError
+
+        raise SchemaError(
+            f"The event table lacks column(s) {', '.join(missing)}: read the file with "
+            "kalkan.ingest so it has the kalkan.model event columns."
+        )
+    result = ImportResult(created=0, existing=0, invalid=0, errors=[])
+    for index, row in enumerate(events.to_dict("records")):
+        source, source_id = str(row["source"]), str(row["source_id"])
+        date_end = _opt(row.get("date_end"))
+        payload = {
+            "client_id": uuid.uuid5(NAMESPACE, f"{source}:{source_id}"),
+            "type": row["event_type"],
+            "date_start": _as_date(row["date_start"]),
+            "date_end": _as_date(date_end) if date_end is not None else None,
+            "date_precision": _opt(row.get("date_precision")) or "day",
+            "latitude": row["latitude"],
+            "longitude": row["longitude"],
+            "location_precision": _opt(row.get("location_precision")) or "exact",
+            "country_iso3": _opt(row.get("country_iso3")),
+            "admin1": _opt(row.get("admin1")),
+            "admin2": _opt(row.get("admin2")),
+            "place_name": _opt(row.get("place_name")),
+            "sub_event_type": _opt(row.get("sub_event_type")),
+            "civilian_targeting": _opt(row.get("civilian_targeting")),
+            "perpetrator": _opt(row.get("perpetrator")),
+            "perpetrator_type": _opt(row.get("perpetrator_type")),
+            "victim_group": _opt(row.get("victim_group")),
+            "victim_type": _opt(row.get("victim_type")),
+            "fatalities_best": _int(row.get("fatalities_best")),
+            "fatalities_low": _int(row.get("fatalities_low")),
+            "fatalities_high": _int(row.get("fatalities_high")),
+            "source_reliability": _opt(row.get("source_reliability")) or "F",
+            "information_credibility": _opt(row.get("information_credibility")) or "6",
+            "description": _opt(row.get("notes")) or f"Imported from {source} ({source_id}).",
+            "restricted": False,
+        }
+        try:
+            report = IncidentIn.model_validate({k: v for k, v in payload.items() if v is not None})
+            _, created = create_incident(session, actor, report, source=source, source_id=source_id)
+        except ValidationError as error:
+            result["invalid"] += 1
+            if len(result["errors"]) < 20:
+                result["errors"].append(f"row {index + 1} ({source}:{source_id}): {_validation_text(error)}")
+            continue
+        result["created" if created else "existing"] += 1
+    return result
+
+
+def _as_date(value: Any) -> Any:
+    return value.date() if isinstance(value, datetime) else value
+
+
+def _int(value: Any) -> int | None:
+    value = _opt(value)
+    return None if value is None else int(value)
+
+
+def read_event_file(path: Any) -> Any:
+    """Read an event file into the ``kalkan.model`` columns.
+
+    Files in the event columns (what ``kalkan ingest`` and ``kalkan register export`` write) are
+    read directly; other formats go through ``kalkan ingest`` first.
+    """
+    from pathlib import Path
+
+    import pandas as pd
+
+    from kalkan.errors import SchemaError
+
+    path = Path(path)
+    frame = pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""])
+    if len(frame) and str(frame.iloc[0, 0]).startswith("#"):
+        frame = frame.iloc[1:].reset_index(drop=True)  # HXL hashtag row under the header
+    missing = [
+        c
+        for c in ("source", "source_id", "date_start", "latitude", "longitude", "event_type")
+        if c not in frame.columns
+    ]
+    if missing:
+        raise SchemaError(
+            f"{path} lacks the event column(s) {', '.join(missing)}: convert it with "
+            "`kalkan ingest` first, or export it from a register."
+        )
+    for column in ("latitude", "longitude"):
+        frame[column] = pd.to_numeric(frame[column], errors="coerce")
+    return frame
