@@ -84,46 +84,25 @@ _EVENT_TYPE_MEANINGS: dict[EventType, str] = {
         "Deliberate killing of one or more civilians (UCDP one-sided violence; ACLED attacks with "
         "fatalities)."
     ),
-    EventType.SEXUAL_VIOLENCE: (
-        "Rape or other sexual violence."
-    ),
-    EventType.ARSON: (
-        "Setting fire to homes, shops or other buildings."
-    ),
-    EventType.LOOTING: (
-        "Looting or destruction of property (ACLED 'Looting/property destruction')."
-    ),
-    EventType.ABDUCTION: (
-        "Abduction, hostage taking or forced disappearance."
-    ),
+    EventType.SEXUAL_VIOLENCE: ("Rape or other sexual violence."),
+    EventType.ARSON: ("Setting fire to homes, shops or other buildings."),
+    EventType.LOOTING: ("Looting or destruction of property (ACLED 'Looting/property destruction')."),
+    EventType.ABDUCTION: ("Abduction, hostage taking or forced disappearance."),
     EventType.DISPLACEMENT: (
         "People forced to flee their homes (a flight, an expulsion, a blocked crossing)."
     ),
-    EventType.THREAT: (
-        "A threat of violence: leaflets, speeches, armed groups gathering, ultimatums."
-    ),
+    EventType.THREAT: ("A threat of violence: leaflets, speeches, armed groups gathering, ultimatums."),
     EventType.MARKING_OF_HOMES: (
         "Homes or property marked by group identity (a preparatory act, UN Framework indicator 7.x)."
     ),
     EventType.ARMED_CLASH: (
-        "Fighting between organised armed groups (ACLED Battles; UCDP state-based and non-state "
-        "violence)."
+        "Fighting between organised armed groups (ACLED Battles; UCDP state-based and non-state violence)."
     ),
-    EventType.EXPLOSION_REMOTE_VIOLENCE: (
-        "Shelling, air strikes, bombs, mines and other remote violence."
-    ),
-    EventType.RIOT: (
-        "Violent demonstration or mob violence."
-    ),
-    EventType.PROTEST: (
-        "Non-violent public demonstration, even if force is used against it."
-    ),
-    EventType.ASSAULT: (
-        "A physical attack on people without a reported death."
-    ),
-    EventType.OTHER: (
-        "Anything else worth recording (arrests, agreements, movements of armed groups)."
-    ),
+    EventType.EXPLOSION_REMOTE_VIOLENCE: ("Shelling, air strikes, bombs, mines and other remote violence."),
+    EventType.RIOT: ("Violent demonstration or mob violence."),
+    EventType.PROTEST: ("Non-violent public demonstration, even if force is used against it."),
+    EventType.ASSAULT: ("A physical attack on people without a reported death."),
+    EventType.OTHER: ("Anything else worth recording (arrests, agreements, movements of armed groups)."),
 }
 
 
@@ -148,18 +127,13 @@ _RELIABILITY_MEANINGS: dict[SourceReliability, str] = {
         "Completely reliable: no doubt about authenticity, trustworthiness or competence; a history of "
         "complete reliability."
     ),
-    SourceReliability.B: (
-        "Usually reliable: minor doubts; valid information most of the time."
-    ),
-    SourceReliability.C: (
-        "Fairly reliable: some doubt, but has given valid information before."
-    ),
+    SourceReliability.B: ("Usually reliable: minor doubts; valid information most of the time."),
+    SourceReliability.C: ("Fairly reliable: some doubt, but has given valid information before."),
     SourceReliability.D: (
         "Not usually reliable: significant doubt, though valid information has come in the past."
     ),
     SourceReliability.E: (
-        "Unreliable: lacks authenticity, trustworthiness and competence; a history of invalid "
-        "information."
+        "Unreliable: lacks authenticity, trustworthiness and competence; a history of invalid information."
     ),
     SourceReliability.F: (
         "Reliability cannot be judged: no basis for evaluation (e.g. a new source); not the same as "
@@ -201,9 +175,7 @@ _CREDIBILITY_MEANINGS: dict[InformationCredibility, str] = {
     InformationCredibility.IMPROBABLE: (
         "Improbable: not confirmed, illogical, contradicted by other information."
     ),
-    InformationCredibility.CANNOT_BE_JUDGED: (
-        "Truth cannot be judged: no basis for assessing validity."
-    ),
+    InformationCredibility.CANNOT_BE_JUDGED: ("Truth cannot be judged: no basis for assessing validity."),
 }
 
 
@@ -283,8 +255,13 @@ class Field:
     @property
     def pandas_dtype(self) -> str:
         """The pandas dtype of the column in every event DataFrame."""
-        return {"str": "str", "date": "datetime64[us]", "float": "float64", "int": "Int64",
-                "bool": "boolean"}[self.dtype]
+        return {
+            "str": "str",
+            "date": "datetime64[us]",
+            "float": "float64",
+            "int": "Int64",
+            "bool": "boolean",
+        }[self.dtype]
 
     @property
     def duckdb_type(self) -> str:
@@ -297,36 +274,58 @@ EVENT_FIELDS: list[Field] = [
     Field("event_id", "str", "kalkan id, '<source>:<source_id>'; stable across versions of the same event."),
     Field("source", "str", "Dataset the event came from: 'ged', 'acled', 'hxl', 'kalkan' or a register."),
     Field("source_id", "str", "The event's id in its source (GED id, ACLED event_id_cnty, HXL #meta+id)."),
-    Field("version", "int", "Revision of the event in the store: 1 when first imported, +1 each time a newer "
-                            "export changes it."),
+    Field(
+        "version",
+        "int",
+        "Revision of the event in the store: 1 when first imported, +1 each time a newer export changes it.",
+    ),
     Field("date_start", "date", "First day the event may have happened (ISO date)."),
     Field("date_end", "date", "Last day the event may have happened (ISO date); = date_start when exact."),
     Field("date_precision", "str", "DatePrecision code: day, days, week, month, year."),
     Field("latitude", "float", "WGS84 latitude, decimal degrees, -90..90."),
     Field("longitude", "float", "WGS84 longitude, decimal degrees, -180..180."),
-    Field("location_precision", "str",
-          "LocationPrecision code: exact, near, admin2, admin1, region, country, water."),
+    Field(
+        "location_precision",
+        "str",
+        "LocationPrecision code: exact, near, admin2, admin1, region, country, water.",
+    ),
     Field("country_iso3", "str", "ISO 3166-1 alpha-3 code of the country the event happened in."),
     Field("admin1", "str", "First-order admin area (oblast, province, state) name or P-code."),
     Field("admin2", "str", "Second-order admin area (district, rayon) name or P-code."),
     Field("place_name", "str", "Town, village or neighbourhood name as the source gives it."),
     Field("event_type", "str", "EventType code (killing, arson, armed_clash, ...)."),
-    Field("sub_event_type", "str", "The source's own finer type, verbatim (e.g. ACLED 'Attack', "
-                                   "GED 'one-sided')."),
-    Field("civilian_targeting", "bool", "True when civilians were the main target (GED type 3; ACLED "
-                                        "'Civilian targeting'); empty when unknown."),
-    Field("perpetrator", "str", "Perpetrator side: actor name(s) as the source gives them (GED side_a; "
-                                "ACLED actor1)."),
+    Field(
+        "sub_event_type",
+        "str",
+        "The source's own finer type, verbatim (e.g. ACLED 'Attack', GED 'one-sided').",
+    ),
+    Field(
+        "civilian_targeting",
+        "bool",
+        "True when civilians were the main target (GED type 3; ACLED "
+        "'Civilian targeting'); empty when unknown.",
+    ),
+    Field(
+        "perpetrator",
+        "str",
+        "Perpetrator side: actor name(s) as the source gives them (GED side_a; ACLED actor1).",
+    ),
     Field("perpetrator_type", "str", "ActorType code of the perpetrator side."),
-    Field("victim_group", "str", "Victim or target side: group or actor name (GED side_b; ACLED actor2; "
-                                 "e.g. 'Uzbek residents')."),
+    Field(
+        "victim_group",
+        "str",
+        "Victim or target side: group or actor name (GED side_b; ACLED actor2; e.g. 'Uzbek residents').",
+    ),
     Field("victim_type", "str", "ActorType code of the victim side."),
     Field("fatalities_best", "int", "Best estimate of people killed (GED best; ACLED fatalities)."),
     Field("fatalities_low", "int", "Lowest credible count of people killed (GED low)."),
     Field("fatalities_high", "int", "Highest credible count of people killed (GED high)."),
     Field("source_reliability", "str", "SourceReliability grade A-F of the source (empty when not graded)."),
-    Field("information_credibility", "str", "InformationCredibility grade 1-6 of the item (empty when not "
-                                            "graded)."),
+    Field(
+        "information_credibility",
+        "str",
+        "InformationCredibility grade 1-6 of the item (empty when not graded).",
+    ),
     Field("notes", "str", "Narrative, verbatim from the source."),
 ]
 

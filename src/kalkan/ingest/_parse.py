@@ -1,0 +1,148 @@
+"""Vectorised parsing of source columns into event columns, recording every value that fails.
+
+Each helper takes one source column (a pandas Series of whatever dtype pandas inferred) and returns
+the parsed values plus a :class:`Problem` for the rows whose value was present but unusable. Nothing
+is parsed row by row in Python: refused rows are rare, so only their messages are built one by one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from pandas.api.types import is_bool_dtype, is_float_dtype, is_integer_dtype, is_numeric_dtype
+
+
+@dataclass
+class Problem:
+    """Rows of a chunk refused for one reason: ``code`` (see docs/events.md) and a message per row."""
+
+    code: str
+    mask: np.ndarray
+    field: str
+    values: pd.Series | None
+    text: str
+
+    def messages(self, rows: np.ndarray) -> list[str]:
+        """The reason text of each of ``rows`` (positions in the chunk)."""
+        if self.values is None:
+            return [f"{self.code}: {self.field} {self.text}"] * len(rows)
+        vals = self.values.iloc[rows]
+        return [f"{self.code}: {self.field} {_show(v)} {self.text}" for v in vals]
+
+
+def _show(value: object) -> str:
+    if value is None or (isinstance(value, float) and np.isnan(value)) or value is pd.NA:
+        return "(empty)"
+    text = str(value)
+    return repr(text if len(text) <= 60 else text[:57] + "...")
+
+
+def present(series: pd.Series, among: np.ndarray | None = None) -> np.ndarray:
+    """True where the source cell is not empty (blank text counts as empty).
+
+    With ``among``, only those positions are examined (the rest are False): callers ask only about
+    the few rows whose value failed to parse, so the text is not scanned twice.
+    """
+    mask = np.array(series.notna().to_numpy(), dtype=bool)
+    if among is not None:
+        mask &= among
+    if (series.dtype == object or pd.api.types.is_string_dtype(series.dtype)) and mask.any():
+        rows = np.flatnonzero(mask)
+        blank = (series.iloc[rows].astype("str").str.strip() == "").fillna(True).to_numpy(dtype=bool)
+        mask[rows[blank]] = False
+    return mask
+
+
+def text(series: pd.Series) -> pd.Series:
+    """Source text as the schema's string dtype; empty cells become missing."""
+    if is_float_dtype(series.dtype):
+        values = series.to_numpy()
+        whole = np.isfinite(values) & (np.floor(values) == values)
+        out = series.astype("str")
+        if whole.any():  # 12.0 read from "12": give back the digits the file had
+            out[whole] = pd.Series(values[whole].astype(np.int64), index=series.index[whole]).astype("str")
+        return out
+    if series.dtype == "str":
+        return series
+    return series.astype("str")
+
+
+def number(series: pd.Series, field: str, problems: list[Problem], code: str = "bad_number") -> np.ndarray:
+    """Parse numbers as float64 (NaN when empty); non-numeric text is a problem."""
+    if is_numeric_dtype(series.dtype) and not is_bool_dtype(series.dtype):
+        return series.to_numpy(dtype=float, na_value=np.nan)
+    raw = series.astype("str")
+    parsed = pd.to_numeric(raw.str.strip(), errors="coerce")
+    values = parsed.to_numpy(dtype=float, na_value=np.nan)
+    bad = present(series, np.isnan(values))
+    if bad.any():
+        problems.append(Problem(code, bad, field, series, "is not a number"))
+    return values
+
+
+def integer(series: pd.Series, field: str, problems: list[Problem], code: str) -> pd.Series:
+    """Parse whole numbers as nullable Int64; non-numeric or fractional values are a problem."""
+    if is_integer_dtype(series.dtype):
+        return series.astype("Int64")
+    values = number(series, field, problems, code)
+    frac = np.isfinite(values) & (np.floor(values) != values)
+    if frac.any():
+        problems.append(Problem(code, frac, field, series, "is not a whole number"))
+        values = np.where(frac, np.nan, values)
+    out = pd.array(np.where(np.isfinite(values), values, 0).astype(np.int64), dtype="Int64")
+    out[~np.isfinite(values)] = pd.NA
+    return pd.Series(out, index=series.index)
+
+
+def codes(
+    series: pd.Series, mapping: Mapping[Any, Any], field: str, problems: list[Problem]
+) -> pd.Series:
+    """Map source codes to kalkan codes; a present code outside ``mapping`` is an ``unknown_code``."""
+    if is_integer_dtype(series.dtype) or is_float_dtype(series.dtype):
+        keys = pd.Series(text(series), index=series.index)
+    else:
+        keys = series.astype("str").str.strip()
+    str_map = {str(k): str(v) for k, v in mapping.items()}
+    lower = {k.lower(): v for k, v in str_map.items()}
+    mapped = keys.map(str_map)
+    missing = mapped.isna() & keys.notna()
+    if missing.any():  # try case-insensitive
+        mapped[missing] = keys[missing].str.lower().map(lower)
+    mapped = mapped.astype("str")
+    bad = present(series, mapped.isna().to_numpy(dtype=bool))
+    if bad.any():
+        valid = ", ".join(sorted({str(k) for k in mapping})[:12])
+        problems.append(Problem("unknown_code", bad, field, series, f"is not a known code (one of {valid})"))
+    return mapped
+
+
+_DATE_FORMATS = ("%d %B %Y", "%d-%m-%Y", "%d/%m/%Y", "%Y/%m/%d", "%d.%m.%Y")
+
+
+def dates(series: pd.Series, field: str, problems: list[Problem]) -> pd.Series:
+    """Parse ISO 8601 dates (and ACLED's '15 March 2023' or 'dd-mm-yyyy') to day precision.
+
+    Unparseable or impossible dates (2019-02-30) are a ``bad_date`` problem.
+    """
+    raw = series if series.dtype == "str" else series.astype("str")
+    parsed = pd.to_datetime(raw, format="ISO8601", errors="coerce")
+    todo = parsed.isna() & raw.notna()
+    if todo.any():
+        stripped = raw[todo].str.strip()
+        for fmt in _DATE_FORMATS:
+            again = pd.to_datetime(stripped, format=fmt, errors="coerce")
+            parsed[again.index[again.notna()]] = again[again.notna()]
+            stripped = stripped[again.isna()]
+            if stripped.empty:
+                break
+    if getattr(parsed.dt, "tz", None) is not None:
+        parsed = parsed.dt.tz_convert(None)
+    out = parsed.dt.floor("D").astype("datetime64[us]")
+    bad = present(series, out.isna().to_numpy(dtype=bool))
+    if bad.any():
+        problems.append(Problem("bad_date", bad, field, series, "is not a date (use YYYY-MM-DD)"))
+    return out

@@ -1,0 +1,171 @@
+"""Find the line number and exact raw text of chosen CSV records, reading the file in blocks.
+
+The fast path of an import parses the file with pandas and never looks at raw bytes. Only when some
+rows are refused does kalkan need their line numbers and raw text for the quarantine; this module
+then scans the file once more, in fixed-size blocks (memory stays flat with file size), with numpy.
+
+A record ends at a newline outside double quotes. Because a CSV escapes a quote inside a quoted
+field by doubling it, the parity of the number of quote characters before a newline says whether
+that newline is inside a quoted field. Records are numbered from 1 (the header is record 1), blank
+records included, which is how pandas numbers the lines it skips ("Skipping line 7: ...").
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+_BLOCK_BYTES = 32 << 20
+_NL = 10
+_QUOTE = 34
+_CR = 13
+
+
+@dataclass(frozen=True)
+class RecordSpan:
+    """Where one record is: its first physical line (1-based) and its byte range in the file."""
+
+    line: int
+    start: int
+    end: int
+
+
+def locate_records(
+    path: str | Path,
+    *,
+    data_rows: np.ndarray,
+    records: np.ndarray,
+    header_records: int = 1,
+    skipped_records: np.ndarray | None = None,
+) -> tuple[dict[int, RecordSpan], dict[int, RecordSpan]]:
+    """Locate data rows (0-based, as pandas numbers them) and records (1-based numbers).
+
+    Parameters
+    ----------
+    data_rows
+        0-based indices of parsed data rows, counted the way pandas counts them: header records,
+        blank records and ``skipped_records`` do not count.
+    records
+        1-based record numbers to locate directly (e.g. lines pandas skipped as malformed).
+    header_records
+        How many records the header takes (2 for HXL: column names and hashtags).
+    skipped_records
+        1-based record numbers pandas skipped as malformed (not data rows).
+    """
+    want_rows = np.unique(np.asarray(data_rows, dtype=np.int64))
+    want_recs = np.unique(np.asarray(records, dtype=np.int64))
+    skipped = np.unique(np.asarray(skipped_records if skipped_records is not None else [], dtype=np.int64))
+    found_rows: dict[int, RecordSpan] = {}
+    found_recs: dict[int, RecordSpan] = {}
+    if len(want_rows) == 0 and len(want_recs) == 0:
+        return found_rows, found_recs
+
+    offset = 0  # file offset of the block start
+    record_start = 0  # offset where the current (unfinished) record starts
+    record_line = 1  # physical line where it starts
+    newlines_before = 0  # newlines in the file before the block
+    in_quote = 0
+    record_no = 0  # records finished so far
+    data_no = 0  # data rows finished so far
+    with open(path, "rb") as f:
+        while True:
+            block = f.read(_BLOCK_BYTES)
+            if not block:
+                break
+            buf = np.frombuffer(block, dtype=np.uint8)
+            nl = np.flatnonzero(buf == _NL)
+            quotes = np.flatnonzero(buf == _QUOTE)
+            parity = (np.searchsorted(quotes, nl) + in_quote) % 2
+            ends_local = nl[parity == 0]
+            in_quote = (in_quote + len(quotes)) % 2
+            if len(ends_local):
+                ends = offset + ends_local
+                starts = np.concatenate(([record_start], ends[:-1] + 1))
+                # physical line of each record start: 1 + newlines before it
+                nl_index = np.searchsorted(nl, ends_local)  # index among this block's newlines
+                lines = np.concatenate(([record_line], newlines_before + nl_index[:-1] + 2))
+                numbers = record_no + 1 + np.arange(len(ends))
+                lengths = ends - starts
+                blank = lengths == 0
+                one = lengths == 1
+                if one.any():
+                    local = starts[one] - offset
+                    inside = local >= 0
+                    cr = np.zeros(int(one.sum()), dtype=bool)
+                    cr[inside] = buf[local[inside]] == _CR
+                    blank[np.flatnonzero(one)] |= cr
+                _collect(
+                    found_rows,
+                    found_recs,
+                    want_rows,
+                    want_recs,
+                    skipped,
+                    numbers,
+                    starts,
+                    ends,
+                    lines,
+                    blank,
+                    header_records,
+                    data_no,
+                )
+                is_data = (numbers > header_records) & ~blank & ~np.isin(numbers, skipped)
+                data_no += int(is_data.sum())
+                record_no = int(numbers[-1])
+                record_start = int(ends[-1]) + 1
+                record_line = int(newlines_before + nl_index[-1] + 2)
+            newlines_before += len(nl)
+            offset += len(block)
+    if offset > record_start:  # last record without a final newline
+        numbers = np.array([record_no + 1])
+        _collect(
+            found_rows,
+            found_recs,
+            want_rows,
+            want_recs,
+            skipped,
+            numbers,
+            np.array([record_start]),
+            np.array([offset]),
+            np.array([record_line]),
+            np.array([False]),
+            header_records,
+            data_no,
+        )
+    return found_rows, found_recs
+
+
+def _collect(
+    found_rows: dict[int, RecordSpan],
+    found_recs: dict[int, RecordSpan],
+    want_rows: np.ndarray,
+    want_recs: np.ndarray,
+    skipped: np.ndarray,
+    numbers: np.ndarray,
+    starts: np.ndarray,
+    ends: np.ndarray,
+    lines: np.ndarray,
+    blank: np.ndarray,
+    header_records: int,
+    data_no: int,
+) -> None:
+    hit = np.isin(numbers, want_recs)
+    for i in np.flatnonzero(hit):
+        found_recs[int(numbers[i])] = RecordSpan(int(lines[i]), int(starts[i]), int(ends[i]))
+    is_data = (numbers > header_records) & ~blank & ~np.isin(numbers, skipped)
+    data_index = data_no + np.cumsum(is_data) - 1
+    hit = is_data & np.isin(data_index, want_rows)
+    for i in np.flatnonzero(hit):
+        found_rows[int(data_index[i])] = RecordSpan(int(lines[i]), int(starts[i]), int(ends[i]))
+
+
+def read_raw(path: str | Path, spans: list[RecordSpan], encoding: str = "utf-8") -> list[str]:
+    """The exact text of each span (without its line end), decoded; undecodable bytes become U+FFFD."""
+    out: list[str] = []
+    with open(path, "rb") as f:
+        for span in spans:
+            f.seek(span.start)
+            raw = f.read(span.end - span.start)
+            out.append(raw.rstrip(b"\r").decode(encoding, errors="replace"))
+    return out

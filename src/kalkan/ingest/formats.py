@@ -1,0 +1,499 @@
+"""One mapper per source format: a chunk of source rows in, a chunk of event rows out.
+
+Each mapper turns a pandas chunk (columns as the file names them) into the columns of
+:data:`kalkan.model.EVENT_FIELDS` and lists the values it could not parse as :class:`Problem` s.
+Formats are detected from the header (:func:`detect`); ``--format`` forces one.
+
+- ``ged``: UCDP GED CSV (codebook column names; Sundberg & Melander 2013).
+- ``acled``: ACLED CSV, the 2023 layout and the older one (``iso3``, ``ally_actor_1``, numeric ``inter``).
+- ``hxl``: a CSV with an HXL hashtag row under the header (HXL 1.1).
+- ``kalkan``: kalkan's own CSV (the event columns) and GeoJSON (a FeatureCollection of Points).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from kalkan.errors import SchemaError
+from kalkan.ingest import countries
+from kalkan.ingest._parse import Problem, codes, dates, integer, number, text
+from kalkan.model import (
+    ACLED_EVENT_TYPES,
+    ACLED_GEO_PRECISION,
+    ACLED_INTER_CODES,
+    ACLED_SUB_EVENT_TYPES,
+    ACLED_TIME_PRECISION,
+    EVENT_COLUMNS,
+    EVENT_FIELDS,
+    GED_DATE_PRECISION,
+    GED_WHERE_PRECISION,
+    UCDP_VIOLENCE_TYPES,
+    ActorType,
+    DatePrecision,
+    EventType,
+    InformationCredibility,
+    LocationPrecision,
+    SourceReliability,
+    parse_event_type,
+)
+
+FORMATS = ("ged", "acled", "hxl", "kalkan")
+
+
+@dataclass(frozen=True)
+class Format:
+    """A source format: its name, the columns it must have and its chunk mapper."""
+
+    name: str
+    required: tuple[str, ...]
+    mapper: Callable[[pd.DataFrame, list[Problem]], pd.DataFrame]
+    header_records: int = 1
+
+
+def _finish(cols: dict[str, object], index: pd.Index) -> pd.DataFrame:
+    """Assemble the event columns in schema order with schema dtypes."""
+    n = len(index)
+    data: dict[str, Any] = {}
+    for f in EVENT_FIELDS:
+        value = cols.get(f.name)
+        dtype: Any = f.pandas_dtype
+        if value is None:
+            empty: list[Any] = [pd.NA] * n if f.dtype in ("int", "bool") else [np.nan] * n
+            data[f.name] = pd.Series(pd.array(empty, dtype=dtype), index=index)
+        elif isinstance(value, pd.Series):
+            data[f.name] = value.astype(dtype) if value.dtype != dtype else value
+        else:
+            data[f.name] = pd.Series(value, index=index).astype(dtype)
+    return pd.DataFrame(data, index=index, columns=EVENT_COLUMNS)
+
+
+def _iso3_of_names(names: pd.Series) -> pd.Series:
+    uniq = names.dropna().unique()
+    table = {name: countries.iso3(str(name)) for name in uniq}
+    return names.map(table).astype("str")
+
+
+def _col(chunk: pd.DataFrame, *names: str) -> pd.Series | None:
+    for name in names:
+        if name in chunk.columns:
+            return chunk[name]
+    return None
+
+
+def _empty(index: pd.Index) -> pd.Series:
+    return pd.Series(np.nan, index=index, dtype="str")
+
+
+# --- UCDP GED -----------------------------------------------------------------------------------
+
+
+def map_ged(chunk: pd.DataFrame, problems: list[Problem]) -> pd.DataFrame:
+    """UCDP GED rows to events: type_of_violence, where_prec, date_prec, best/low/high."""
+    idx = chunk.index
+    cols: dict[str, object] = {"source": pd.Series("ged", index=idx, dtype="str")}
+    cols["source_id"] = text(chunk["id"])
+    start = dates(chunk["date_start"], "date_start", problems)
+    cols["date_start"] = start
+    end_raw = _col(chunk, "date_end")
+    cols["date_end"] = start.copy() if end_raw is None else dates(end_raw, "date_end", problems).fillna(start)
+    if "date_prec" in chunk.columns:
+        cols["date_precision"] = codes(chunk["date_prec"], GED_DATE_PRECISION, "date_prec", problems)
+    cols["latitude"] = number(chunk["latitude"], "latitude", problems, "bad_coordinates")
+    cols["longitude"] = number(chunk["longitude"], "longitude", problems, "bad_coordinates")
+    if "where_prec" in chunk.columns:
+        cols["location_precision"] = codes(chunk["where_prec"], GED_WHERE_PRECISION, "where_prec", problems)
+    iso = _col(chunk, "iso3", "country_iso3")
+    if iso is not None:
+        cols["country_iso3"] = text(iso).str.upper()
+    elif "country" in chunk.columns:
+        cols["country_iso3"] = _iso3_of_names(text(chunk["country"]))
+    cols["admin1"] = text(chunk["adm_1"]) if "adm_1" in chunk.columns else None
+    cols["admin2"] = text(chunk["adm_2"]) if "adm_2" in chunk.columns else None
+    place = _col(chunk, "where_description", "where_coordinates")
+    cols["place_name"] = text(place) if place is not None else None
+    violence = codes(
+        chunk["type_of_violence"], {k: k for k in UCDP_VIOLENCE_TYPES}, "type_of_violence", problems
+    )
+    kind = violence.map({str(k): v[0].value for k, v in UCDP_VIOLENCE_TYPES.items()}).astype("str")
+    cols["event_type"] = kind
+    cols["sub_event_type"] = violence.map({str(k): v[1] for k, v in UCDP_VIOLENCE_TYPES.items()}).astype(
+        "str"
+    )
+    target = violence.map({str(k): v[2] for k, v in UCDP_VIOLENCE_TYPES.items()})
+    cols["civilian_targeting"] = target.astype("boolean")
+    side_a = text(chunk["side_a"]) if "side_a" in chunk.columns else _empty(idx)
+    side_b = text(chunk["side_b"]) if "side_b" in chunk.columns else _empty(idx)
+    cols["perpetrator"] = side_a
+    cols["victim_group"] = side_b
+    gov_a = side_a.str.startswith("Government of").fillna(False).to_numpy(dtype=bool)
+    gov_b = side_b.str.startswith("Government of").fillna(False).to_numpy(dtype=bool)
+    v: Any = violence.to_numpy(dtype=object, na_value=None)  # type: ignore[call-overload]
+    no_type: Any = None
+    cols["perpetrator_type"] = np.where(
+        gov_a, ActorType.STATE_FORCES.value, np.where(pd.isna(v), no_type, ActorType.NON_STATE_GROUP.value)
+    )
+    cols["victim_type"] = np.where(
+        v == "3",
+        ActorType.CIVILIANS.value,
+        np.where(
+            gov_b,
+            ActorType.STATE_FORCES.value,
+            np.where(
+                v == "1",
+                ActorType.REBEL_GROUP.value,
+                np.where(v == "2", ActorType.NON_STATE_GROUP.value, no_type),
+            ),
+        ),
+    )
+    cols["fatalities_best"] = integer(chunk["best"], "best", problems, "bad_fatalities")
+    cols["fatalities_low"] = (
+        integer(chunk["low"], "low", problems, "bad_fatalities") if "low" in chunk else None
+    )
+    cols["fatalities_high"] = (
+        integer(chunk["high"], "high", problems, "bad_fatalities") if "high" in chunk else None
+    )
+    notes = _col(chunk, "source_headline", "notes")
+    cols["notes"] = text(notes) if notes is not None else None
+    return _finish(cols, idx)
+
+
+# --- ACLED ----------------------------------------------------------------------------------------
+
+
+def map_acled(chunk: pd.DataFrame, problems: list[Problem]) -> pd.DataFrame:
+    """ACLED rows (2023 layout or older) to events."""
+    idx = chunk.index
+    cols: dict[str, object] = {"source": pd.Series("acled", index=idx, dtype="str")}
+    cols["source_id"] = text(chunk["event_id_cnty"])
+    start = dates(chunk["event_date"], "event_date", problems)
+    cols["date_start"] = start
+    cols["date_end"] = start.copy()
+    if "time_precision" in chunk.columns:
+        cols["date_precision"] = codes(
+            chunk["time_precision"], ACLED_TIME_PRECISION, "time_precision", problems
+        )
+    cols["latitude"] = number(chunk["latitude"], "latitude", problems, "bad_coordinates")
+    cols["longitude"] = number(chunk["longitude"], "longitude", problems, "bad_coordinates")
+    if "geo_precision" in chunk.columns:
+        cols["location_precision"] = codes(
+            chunk["geo_precision"], ACLED_GEO_PRECISION, "geo_precision", problems
+        )
+    iso3 = _col(chunk, "iso3")
+    if iso3 is not None:
+        cols["country_iso3"] = text(iso3).str.upper()
+    elif "iso" in chunk.columns:  # ISO 3166 numeric
+        cols["country_iso3"] = _iso3_of_names(text(chunk["iso"]))
+    elif "country" in chunk.columns:
+        cols["country_iso3"] = _iso3_of_names(text(chunk["country"]))
+    for ours, theirs in (
+        ("admin1", "admin1"),
+        ("admin2", "admin2"),
+        ("place_name", "location"),
+        ("notes", "notes"),
+    ):
+        cols[ours] = text(chunk[theirs]) if theirs in chunk.columns else None
+    event = text(chunk["event_type"]).str.strip()
+    sub = text(chunk["sub_event_type"]).str.strip() if "sub_event_type" in chunk.columns else _empty(idx)
+    kind = sub.map({k: v.value for k, v in ACLED_SUB_EVENT_TYPES.items()}).astype("str")
+    kind = kind.fillna(event.map({k: v.value for k, v in ACLED_EVENT_TYPES.items()}).astype("str"))
+    unknown = (kind.isna() & event.notna()).to_numpy(dtype=bool)
+    if unknown.any():
+        problems.append(
+            Problem(
+                "unknown_code",
+                unknown,
+                "event_type",
+                event,
+                "is not an ACLED event type (Battles, Riots, Protests, ...)",
+            )
+        )
+    fatalities = integer(chunk["fatalities"], "fatalities", problems, "bad_fatalities")
+    killed = (fatalities.fillna(0) > 0).to_numpy(dtype=bool)
+    kind = kind.mask(
+        (kind == EventType.ASSAULT.value).fillna(False).to_numpy(dtype=bool) & killed, EventType.KILLING.value
+    )
+    cols["event_type"] = kind
+    cols["sub_event_type"] = sub.fillna(event)
+    if "civilian_targeting" in chunk.columns:
+        ct = text(chunk["civilian_targeting"]).str.strip().str.lower()
+        cols["civilian_targeting"] = (ct == "civilian targeting").fillna(False).astype("boolean")
+    else:  # pre-2023 files: civilians are the target of every "Violence against civilians" event
+        target = (event == "Violence against civilians").astype("boolean")
+        target = target.mask(event.isna())
+        cols["civilian_targeting"] = target
+    cols["perpetrator"] = _join_actors(chunk, "actor1", ("assoc_actor_1", "ally_actor_1"))
+    cols["victim_group"] = _join_actors(chunk, "actor2", ("assoc_actor_2", "ally_actor_2"))
+    inter = {str(k): v.value for k, v in ACLED_INTER_CODES.items()}
+    if "inter1" in chunk.columns:
+        cols["perpetrator_type"] = codes(chunk["inter1"], inter, "inter1", problems)
+    if "inter2" in chunk.columns:
+        cols["victim_type"] = codes(chunk["inter2"], inter, "inter2", problems)
+    cols["fatalities_best"] = fatalities
+    return _finish(cols, idx)
+
+
+def _join_actors(chunk: pd.DataFrame, main: str, assoc: tuple[str, ...]) -> pd.Series | None:
+    if main not in chunk.columns:
+        return None
+    out = text(chunk[main])
+    other = _col(chunk, *assoc)
+    if other is not None:
+        extra = text(other)
+        has = extra.notna().to_numpy(dtype=bool)
+        if has.any():
+            out = out.copy()
+            out[has] = out[has].fillna("") + "; " + extra[has]
+            out = out.str.removeprefix("; ")
+    return out
+
+
+# --- HXL ------------------------------------------------------------------------------------------
+
+
+def _norm_tag(tag: object) -> str:
+    """'#Affected +killed+F' -> '#affected+f+killed' (attributes sorted, lower case)."""
+    parts = str(tag).strip().lower().replace(" ", "").split("+")
+    if not parts[0].startswith("#"):
+        return ""
+    return "+".join([parts[0], *sorted(p for p in parts[1:] if p)])
+
+
+# kalkan field -> HXL tag patterns, most specific first
+HXL_TAGS: dict[str, tuple[str, ...]] = {
+    "source_id": ("#meta+id", "#event+id", "#event+code", "#incident+id", "#incident+code"),
+    "date_start": ("#date+start", "#date+occurred", "#date"),
+    "date_end": ("#date+end",),
+    "date_precision": ("#date+precision",),
+    "latitude": ("#geo+lat",),
+    "longitude": ("#geo+lon",),
+    "location_precision": ("#geo+precision",),
+    "country_iso3": ("#country+code", "#country+code+iso3"),
+    "country_name": ("#country+name", "#country"),
+    "admin1": ("#adm1+name", "#adm1", "#adm1+code"),
+    "admin2": ("#adm2+name", "#adm2", "#adm2+code"),
+    "place_name": ("#loc+name", "#loc"),
+    "event_type": ("#event+type", "#event+category", "#event+name"),
+    "perpetrator": ("#group+first+name", "#group+name+perpetrator", "#group+perpetrator", "#group+name"),
+    "victim_group": ("#group+name+second", "#group+name+victim", "#group+victim", "#affected+group"),
+    "fatalities_best": ("#affected+killed", "#affected+dead"),
+    "fatalities_low": ("#affected+killed+min", "#affected+killed+low"),
+    "fatalities_high": ("#affected+killed+max", "#affected+high+killed"),
+    "source_reliability": ("#meta+reliability", "#meta+source_reliability"),
+    "information_credibility": ("#meta+credibility", "#meta+information_credibility"),
+    "notes": ("#description", "#description+notes", "#meta+notes"),
+}
+HXL_REQUIRED = ("date_start", "latitude", "longitude", "event_type")
+
+
+def hxl_columns(names: list[str], tags: list[str]) -> dict[str, str]:
+    """Which file column feeds which kalkan field, chosen by hashtag (first matching pattern wins)."""
+    by_tag: dict[str, str] = {}
+    for name, tag in zip(names, tags, strict=False):
+        key = _norm_tag(tag)
+        if key and key not in by_tag:
+            by_tag[key] = name
+    chosen: dict[str, str] = {}
+    for field, patterns in HXL_TAGS.items():
+        for pattern in patterns:
+            key = _norm_tag(pattern)
+            if key in by_tag:
+                chosen[field] = by_tag[key]
+                break
+    return chosen
+
+
+def make_hxl_mapper(columns: dict[str, str]) -> Callable[[pd.DataFrame, list[Problem]], pd.DataFrame]:
+    """A mapper for one HXL file, given :func:`hxl_columns` of its header and hashtag rows."""
+
+    def map_hxl(chunk: pd.DataFrame, problems: list[Problem]) -> pd.DataFrame:
+        idx = chunk.index
+        get = {field: chunk[col] for field, col in columns.items()}
+        cols: dict[str, object] = {"source": pd.Series("hxl", index=idx, dtype="str")}
+        if "source_id" in get:
+            cols["source_id"] = text(get["source_id"])
+        else:  # no id column: the content identifies the row (stable across re-imports of the file)
+            cols["source_id"] = _content_ids(chunk)
+        _map_native_like(get, cols, problems, idx, field_names={f: columns[f] for f in get})
+        if "country_iso3" not in get and "country_name" in get:
+            cols["country_iso3"] = _iso3_of_names(text(get["country_name"]))
+        return _finish(cols, idx)
+
+    return map_hxl
+
+
+def _content_ids(chunk: pd.DataFrame) -> pd.Series:
+    joined = chunk.astype("str").fillna("").agg("\x1f".join, axis=1)
+    return joined.map(lambda s: hashlib.sha1(s.encode()).hexdigest()[:16]).astype("str")
+
+
+# --- kalkan CSV / GeoJSON -------------------------------------------------------------------------
+
+
+def map_kalkan(chunk: pd.DataFrame, problems: list[Problem]) -> pd.DataFrame:
+    """kalkan's own CSV (the columns of EVENT_FIELDS; ``version`` is ignored, the store assigns it)."""
+    idx = chunk.index
+    get = {name: chunk[name] for name in EVENT_COLUMNS if name in chunk.columns}
+    cols: dict[str, object] = {}
+    source = text(get["source"]) if "source" in get else pd.Series("kalkan", index=idx, dtype="str")
+    source_id = text(get["source_id"]) if "source_id" in get else None
+    if "event_id" in get:
+        eid = text(get["event_id"])
+        split = eid.str.split(":", n=1)
+        if source_id is None:
+            source_id = split.str[1].astype("str")
+        if "source" not in get:
+            source = split.str[0].astype("str").fillna("kalkan")
+    cols["source"] = source.fillna("kalkan")
+    cols["source_id"] = source_id if source_id is not None else _content_ids(chunk)
+    _map_native_like(get, cols, problems, idx, field_names={f: f for f in get})
+    return _finish(cols, idx)
+
+
+def _map_native_like(
+    get: dict[str, pd.Series],
+    cols: dict[str, object],
+    problems: list[Problem],
+    idx: pd.Index,
+    field_names: dict[str, str],
+) -> None:
+    """Columns that already use kalkan's codes (kalkan CSV, HXL): parse and check them."""
+    name = field_names.get
+    if "date_start" in get:
+        start = dates(get["date_start"], name("date_start", "date_start"), problems)
+        cols["date_start"] = start
+        cols["date_end"] = (
+            dates(get["date_end"], name("date_end", "date_end"), problems).fillna(start)
+            if "date_end" in get
+            else start.copy()
+        )
+    if "date_precision" in get:
+        cols["date_precision"] = codes(
+            get["date_precision"],
+            {p.value: p.value for p in DatePrecision},
+            name("date_precision", ""),
+            problems,
+        )
+    for axis in ("latitude", "longitude"):
+        if axis in get:
+            cols[axis] = number(get[axis], name(axis, axis), problems, "bad_coordinates")
+    if "location_precision" in get:
+        cols["location_precision"] = codes(
+            get["location_precision"],
+            {p.value: p.value for p in LocationPrecision},
+            name("location_precision", ""),
+            problems,
+        )
+    if "country_iso3" in get:
+        cols["country_iso3"] = text(get["country_iso3"]).str.strip().str.upper()
+    for field in ("admin1", "admin2", "place_name", "perpetrator", "victim_group", "notes", "sub_event_type"):
+        if field in get:
+            cols[field] = text(get[field])
+    if "event_type" in get:
+        raw = text(get["event_type"])
+        table: dict[str, str | None] = {}
+        for value in raw.dropna().unique():
+            try:
+                table[value] = parse_event_type(value).value
+            except ValueError:
+                table[value] = None
+        kind = raw.map(table).astype("str")
+        bad = (kind.isna() & raw.notna()).to_numpy(dtype=bool)
+        if bad.any():
+            problems.append(
+                Problem(
+                    "unknown_code",
+                    bad,
+                    name("event_type", "event_type"),
+                    raw,
+                    "is not a kalkan event type (killing, arson, looting, ...)",
+                )
+            )
+        cols["event_type"] = kind
+        if "sub_event_type" not in get:
+            cols["sub_event_type"] = raw
+    if "civilian_targeting" in get:
+        truth = {"true": True, "1": True, "yes": True, "false": False, "0": False, "no": False}
+        cols["civilian_targeting"] = (
+            codes(get["civilian_targeting"], truth, name("civilian_targeting", ""), problems)
+            .map({"True": True, "False": False})
+            .astype("boolean")
+        )
+    actor = {a.value: a.value for a in ActorType}
+    for field in ("perpetrator_type", "victim_type"):
+        if field in get:
+            cols[field] = codes(get[field], actor, name(field, field), problems)
+    for field in ("fatalities_best", "fatalities_low", "fatalities_high"):
+        if field in get:
+            cols[field] = integer(get[field], name(field, field), problems, "bad_fatalities")
+    if "source_reliability" in get:
+        cols["source_reliability"] = codes(
+            get["source_reliability"],
+            {g.value: g.value for g in SourceReliability},
+            name("source_reliability", ""),
+            problems,
+        )
+    if "information_credibility" in get:
+        grades = {g.value: g.value for g in InformationCredibility}
+        cols["information_credibility"] = codes(
+            get["information_credibility"], grades, name("information_credibility", ""), problems
+        )
+
+
+# --- detection ------------------------------------------------------------------------------------
+
+GED = Format("ged", ("id", "type_of_violence", "date_start", "latitude", "longitude", "best"), map_ged)
+ACLED = Format(
+    "acled", ("event_id_cnty", "event_date", "event_type", "latitude", "longitude", "fatalities"), map_acled
+)
+KALKAN = Format("kalkan", ("date_start", "latitude", "longitude", "event_type"), map_kalkan)
+
+_SIGNATURES = {
+    "ged": {"type_of_violence", "where_prec", "best", "side_a"},
+    "acled": {"event_id_cnty", "event_type", "sub_event_type", "actor1"},
+    "kalkan": {"event_id", "source_id", "date_start", "event_type", "fatalities_best"},
+}
+
+
+def detect(names: list[str], second_row: list[str] | None) -> str:
+    """The format of a CSV from its header (and the row under it, for HXL hashtags)."""
+    if second_row:
+        cells = [c.strip() for c in second_row if c and c.strip()]
+        if cells and sum(c.startswith("#") for c in cells) >= max(1, len(cells) // 2):
+            return "hxl"
+    have = {n.strip().lower() for n in names}
+    scores = {fmt: len(sig & have) / len(sig) for fmt, sig in _SIGNATURES.items()}
+    best = max(scores, key=lambda k: scores[k])
+    if scores[best] >= 0.5:
+        return best
+    raise SchemaError(
+        f"cannot tell the format of a file with columns {', '.join(names[:8])}"
+        f"{', ...' if len(names) > 8 else ''}: expected UCDP GED (id, type_of_violence, where_prec, best), "
+        "ACLED (event_id_cnty, event_date, event_type, ...), an HXL hashtag row, or kalkan's own columns "
+        "(event_id, date_start, event_type, ...); pass --format to force one"
+    )
+
+
+def format_for(name: str) -> Format:
+    """The :class:`Format` called ``name`` (HXL formats are built per file by the reader)."""
+    table = {"ged": GED, "acled": ACLED, "kalkan": KALKAN}
+    if name not in table:
+        raise SchemaError(f"unknown format {name!r}: use one of auto, {', '.join(FORMATS)}")
+    return table[name]
+
+
+def check_columns(fmt: Format, names: list[str], path: str) -> None:
+    """A whole-file error naming every required column the file lacks, and the format expected."""
+    have = set(names)
+    missing = [c for c in fmt.required if c not in have]
+    if missing:
+        raise SchemaError(
+            f"{path} lacks the column{'s' if len(missing) > 1 else ''} {', '.join(missing)} that the "
+            f"{fmt.name} format requires: add {'them' if len(missing) > 1 else 'it'}, or pass --format if "
+            "the file is in another format"
+        )
