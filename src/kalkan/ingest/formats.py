@@ -266,6 +266,8 @@ def _norm_tag(tag: object) -> str:
 
 # kalkan field -> HXL tag patterns, most specific first
 HXL_TAGS: dict[str, tuple[str, ...]] = {
+    "event_id": ("#meta+event_id",),  # kalkan's own HXL export: 'source:source_id'
+    "source": ("#meta+source+dataset",),
     "source_id": ("#meta+id", "#event+id", "#event+code", "#incident+id", "#incident+code"),
     "date_start": ("#date+start", "#date+occurred", "#date"),
     "date_end": ("#date+end",),
@@ -279,6 +281,10 @@ HXL_TAGS: dict[str, tuple[str, ...]] = {
     "admin2": ("#adm2+name", "#adm2", "#adm2+code"),
     "place_name": ("#loc+name", "#loc"),
     "event_type": ("#event+type", "#event+category", "#event+name"),
+    "sub_event_type": ("#event+type+sub",),
+    "civilian_targeting": ("#meta+civilian_targeting",),
+    "perpetrator_type": ("#group+type+perpetrator",),
+    "victim_type": ("#group+type+victim",),
     "perpetrator": ("#group+first+name", "#group+name+perpetrator", "#group+perpetrator", "#group+name"),
     "victim_group": ("#group+name+second", "#group+name+victim", "#group+victim", "#affected+group"),
     "fatalities_best": ("#affected+killed", "#affected+dead"),
@@ -314,11 +320,17 @@ def make_hxl_mapper(columns: dict[str, str]) -> Callable[[pd.DataFrame, list[Pro
     def map_hxl(chunk: pd.DataFrame, problems: list[Problem]) -> pd.DataFrame:
         idx = chunk.index
         get = {field: chunk[col] for field, col in columns.items()}
-        cols: dict[str, object] = {"source": pd.Series("hxl", index=idx, dtype="str")}
-        if "source_id" in get:
+        cols: dict[str, object] = {}
+        source = text(get["source"]) if "source" in get else pd.Series("hxl", index=idx, dtype="str")
+        if "event_id" in get:  # a kalkan export: keep the original identity
+            split = text(get["event_id"]).str.split(":", n=1)
+            source = source.fillna(split.str[0].astype("str"))
+            cols["source_id"] = split.str[1].astype("str")
+        elif "source_id" in get:
             cols["source_id"] = text(get["source_id"])
         else:  # no id column: the content identifies the row (stable across re-imports of the file)
             cols["source_id"] = _content_ids(chunk)
+        cols["source"] = source.fillna("hxl")
         _map_native_like(get, cols, problems, idx, field_names={f: columns[f] for f in get})
         if "country_iso3" not in get and "country_name" in get:
             cols["country_iso3"] = _iso3_of_names(text(get["country_name"]))

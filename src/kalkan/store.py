@@ -1,0 +1,654 @@
+"""The analytic event store: one DuckDB file with events, their history, imports and quarantine.
+
+Why this shape
+--------------
+* **Idempotent, versioned imports.** Each event is keyed by its kalkan id (``source:source_id``)
+  and a 64-bit hash of its content. Importing the same file again changes nothing; a newer export
+  of the same source inserts new events, replaces changed ones (the old row goes to
+  ``event_history``, ``version`` goes up by one) and marks events that disappeared as deleted
+  (kept, with ``deleted = true``). "Disappeared" is judged within the new file's *coverage*: the
+  same source, the countries it contains and its first..last start date, so importing Mexico after
+  Syria deletes nothing.
+* **A crash leaves the store as it was.** A writer never touches the live file: it copies it,
+  imports into the copy inside one transaction, checkpoints and then atomically renames the copy
+  over the live file (``os.replace``). A killed import leaves the live file untouched (and a stale
+  copy that the next writer removes). One writer at a time (an advisory lock on ``PATH.lock``).
+* **Concurrent readers.** Readers open the live file read-only; a running import does not block
+  them and they see the store as of the last finished import.
+
+Tables: ``events`` (current state of every event; the :data:`kalkan.model.EVENT_FIELDS` columns
+plus ``deleted``, ``row_hash``, ``import_id``), ``event_history`` (every superseded version),
+``imports`` (one row per import with its counts) and ``quarantine`` (``import_id, file, line, raw,
+reason``).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import glob
+import hashlib
+import os
+import shutil
+import time
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import asdict, dataclass
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from kalkan.errors import InputError, StoreError
+from kalkan.model import EVENT_FIELDS
+
+SCHEMA_VERSION = "1"
+_CONTENT = [f.name for f in EVENT_FIELDS if f.name not in ("event_id", "version")]
+_COLS = [f.name for f in EVENT_FIELDS]
+EXPORT_FORMATS = ("csv", "geojson", "hxl", "parquet")
+
+Progress = Callable[[str, int, int], None]
+"""Called as ``progress(stage, done, total)`` while importing (stage: read, merge, commit)."""
+
+
+def default_path() -> Path:
+    """``<user data dir>/kalkan/events.duckdb`` (``platformdirs.user_data_dir``), or ``$KALKAN_DB``."""
+    env = os.environ.get("KALKAN_DB")
+    if env:
+        return Path(env)
+    import platformdirs
+
+    return Path(platformdirs.user_data_dir("kalkan")) / "events.duckdb"
+
+
+@dataclass
+class ImportResult:
+    """Counts of one file's import: ``rows = accepted + quarantined + duplicates`` and
+    ``accepted = inserted + updated + unchanged``; ``deleted`` counts stored events of the same
+    coverage that the file no longer has."""
+
+    file: str
+    format: str
+    rows: int
+    accepted: int
+    quarantined: int
+    duplicates: int
+    inserted: int
+    updated: int
+    unchanged: int
+    deleted: int
+    seconds: float
+    import_id: int | None
+    dry_run: bool = False
+
+    def as_dict(self) -> dict[str, Any]:
+        """The counts as a JSON-ready dict."""
+        return asdict(self)
+
+
+def _schema_sql() -> list[str]:
+    cols = ", ".join(f"{f.name} {f.duckdb_type}" for f in EVENT_FIELDS)
+    return [
+        f"CREATE TABLE IF NOT EXISTS events ({cols}, deleted BOOLEAN NOT NULL DEFAULT false, "
+        "row_hash UBIGINT, import_id INTEGER)",
+        f"CREATE TABLE IF NOT EXISTS event_history ({cols}, deleted BOOLEAN, row_hash UBIGINT, "
+        "import_id INTEGER, superseded_by INTEGER)",
+        "CREATE TABLE IF NOT EXISTS imports (import_id INTEGER, file VARCHAR, sha256 VARCHAR, "
+        "format VARCHAR, started TIMESTAMP, seconds DOUBLE, rows BIGINT, accepted BIGINT, "
+        "quarantined BIGINT, duplicates BIGINT, inserted BIGINT, updated BIGINT, unchanged BIGINT, "
+        "deleted BIGINT, header VARCHAR)",
+        "CREATE TABLE IF NOT EXISTS quarantine (import_id INTEGER, file VARCHAR, line BIGINT, raw VARCHAR, "
+        "reason VARCHAR)",
+        "CREATE TABLE IF NOT EXISTS meta (key VARCHAR, value VARCHAR)",
+    ]
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 22), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+class EventStore:
+    """The DuckDB event store at ``path`` (default :func:`default_path`).
+
+    Reads (:meth:`query`, :meth:`export`, :meth:`quarantine`, :meth:`imports`, :meth:`history`)
+    open the file read-only per call; writes (:meth:`import_files`) go through a copy that
+    replaces the file atomically when the import commits.
+    """
+
+    def __init__(self, path: str | Path | None = None) -> None:
+        self.path = Path(path) if path is not None else default_path()
+
+    # ----------------------------------------------------------------------------------- reading
+
+    @contextlib.contextmanager
+    def _reader(self) -> Iterator[Any]:
+        import duckdb
+
+        if not self.path.exists():
+            raise StoreError(
+                f"no event store at {self.path}: import events first with `kalkan ingest FILE --db "
+                f"{self.path}`"
+            )
+        try:
+            con = duckdb.connect(str(self.path), read_only=True)
+        except duckdb.Error as error:
+            raise StoreError(f"cannot open the event store {self.path}: {error}") from None
+        try:
+            yield con
+        finally:
+            con.close()
+
+    def query(
+        self,
+        *,
+        country: str | Sequence[str] | None = None,
+        bbox: tuple[float, float, float, float] | None = None,
+        start: date | str | None = None,
+        end: date | str | None = None,
+        event_type: str | Sequence[str] | None = None,
+        actor: str | None = None,
+        source: str | Sequence[str] | None = None,
+        include_deleted: bool = False,
+        limit: int | None = None,
+    ) -> pd.DataFrame:
+        """Events matching every given filter, in :data:`kalkan.model.EVENT_FIELDS` columns.
+
+        Parameters
+        ----------
+        country
+            ISO3 code(s).
+        bbox
+            ``(min_lon, min_lat, max_lon, max_lat)`` in degrees.
+        start, end
+            Inclusive range of ``date_start`` (ISO dates).
+        event_type
+            kalkan event type code(s).
+        actor
+            Case-insensitive text found in ``perpetrator`` or ``victim_group``.
+        source
+            Source name(s) (``ged``, ``acled``, ``hxl``, ``kalkan``).
+        """
+        sql, params = self._select(
+            country=country,
+            bbox=bbox,
+            start=start,
+            end=end,
+            event_type=event_type,
+            actor=actor,
+            source=source,
+            include_deleted=include_deleted,
+            limit=limit,
+        )
+        with self._reader() as con:
+            frame = con.execute(sql, params).df()
+        return _as_events(frame)
+
+    def _select(
+        self,
+        *,
+        country: str | Sequence[str] | None = None,
+        bbox: tuple[float, float, float, float] | None = None,
+        start: date | str | None = None,
+        end: date | str | None = None,
+        event_type: str | Sequence[str] | None = None,
+        actor: str | None = None,
+        source: str | Sequence[str] | None = None,
+        include_deleted: bool = False,
+        limit: int | None = None,
+        columns: Sequence[str] = tuple(_COLS),
+    ) -> tuple[str, list[Any]]:
+        where: list[str] = []
+        params: list[Any] = []
+
+        def one_of(column: str, value: str | Sequence[str] | None, upper: bool = False) -> None:
+            if value is None:
+                return
+            values = [value] if isinstance(value, str) else list(value)
+            values = [v.upper() if upper else v for v in values]
+            where.append(f"{column} IN ({', '.join('?' * len(values))})")
+            params.extend(values)
+
+        one_of("country_iso3", country, upper=True)
+        one_of("event_type", event_type)
+        one_of("source", source)
+        if bbox is not None:
+            min_lon, min_lat, max_lon, max_lat = (float(x) for x in bbox)
+            if min_lon > max_lon or min_lat > max_lat:
+                raise InputError(f"bounding box {bbox} has min > max: give min_lon,min_lat,max_lon,max_lat")
+            where.append("longitude BETWEEN ? AND ? AND latitude BETWEEN ? AND ?")
+            params += [min_lon, max_lon, min_lat, max_lat]
+        if start is not None:
+            where.append("date_start >= ?")
+            params.append(_as_date(start, "start"))
+        if end is not None:
+            where.append("date_start <= ?")
+            params.append(_as_date(end, "end"))
+        if actor:
+            where.append("(perpetrator ILIKE ? OR victim_group ILIKE ?)")
+            params += [f"%{actor}%", f"%{actor}%"]
+        if not include_deleted:
+            where.append("NOT deleted")
+        sql = f"SELECT {', '.join(columns)} FROM events"
+        if where:
+            sql += " WHERE " + " AND ".join(where)
+        sql += " ORDER BY date_start, event_id"
+        if limit is not None:
+            sql += f" LIMIT {int(limit)}"
+        return sql, params
+
+    def count(self, **filters: Any) -> int:
+        """How many events match the filters of :meth:`query`."""
+        sql, params = self._select(columns=["count(*)"], **filters)
+        sql = sql.replace(" ORDER BY date_start, event_id", "")
+        with self._reader() as con:
+            return int(con.execute(sql, params).fetchall()[0][0])
+
+    def export(
+        self, out: str | Path, *, format: str = "csv", batch_rows: int = 100_000, **filters: Any
+    ) -> int:
+        """Write the events matching ``filters`` (see :meth:`query`) to ``out``; returns the row count.
+
+        ``format`` is ``csv``, ``geojson`` (a FeatureCollection of Points), ``hxl`` (CSV with a
+        hashtag row) or ``parquet``. Rows stream from DuckDB in batches of ``batch_rows``, so memory
+        stays flat however many events match.
+        """
+        from kalkan.ingest import export as writers
+
+        if format not in EXPORT_FORMATS:
+            raise InputError(f"unknown export format {format!r}: use one of {', '.join(EXPORT_FORMATS)}")
+        sql, params = self._select(**filters)
+        out = Path(out)
+        with self._reader() as con:
+            return writers.write(con, sql, params, out, format, batch_rows)
+
+    def quarantine(
+        self, *, file: str | None = None, import_id: int | None = None, reason: str | None = None
+    ) -> pd.DataFrame:
+        """Refused rows (``import_id, file, line, raw, reason``), optionally of one file, import or reason."""
+        where: list[str] = []
+        params: list[Any] = []
+        if file is not None:
+            where.append("(file = ? OR file LIKE ?)")
+            params += [str(file), f"%/{Path(file).name}"]
+        if import_id is not None:
+            where.append("import_id = ?")
+            params.append(int(import_id))
+        if reason is not None:
+            where.append("reason LIKE ?")
+            params.append(f"{reason}%")
+        sql = "SELECT import_id, file, line, raw, reason FROM quarantine"
+        if where:
+            sql += " WHERE " + " AND ".join(where)
+        sql += " ORDER BY import_id, file, line"
+        with self._reader() as con:
+            return con.execute(sql, params).df()
+
+    def export_quarantine(
+        self,
+        out: str | Path,
+        *,
+        raw: bool = False,
+        file: str | None = None,
+        import_id: int | None = None,
+        reason: str | None = None,
+    ) -> int:
+        """Write refused rows to ``out``; returns how many.
+
+        By default a CSV with ``import_id, file, line, raw, reason``. With ``raw=True`` the file is
+        rebuilt for correction and re-import: the source file's header line(s), then each refused
+        row's raw text (for GeoJSON sources, a FeatureCollection of the refused features). Raw
+        export needs rows from one source file: filter by ``file`` or ``import_id``.
+        """
+        rows = self.quarantine(file=file, import_id=import_id, reason=reason)
+        out = Path(out)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        if not raw:
+            rows.to_csv(out, index=False)
+            return len(rows)
+        files = rows["file"].unique().tolist()
+        if len(files) > 1:
+            raise InputError(
+                f"the refused rows come from {len(files)} files ({', '.join(files[:3])}"
+                f"{', ...' if len(files) > 3 else ''}): pick one with --file or --import-id"
+            )
+        ids = sorted(rows["import_id"].unique().tolist())
+        if len(ids) > 1:  # the same file imported several times: its latest import's refusals
+            rows = rows[rows["import_id"] == ids[-1]]
+        header = ""
+        if ids:
+            with self._reader() as con:
+                found = con.execute(
+                    "SELECT header FROM imports WHERE import_id = ?", [int(ids[-1])]
+                ).fetchall()
+            header = (found[0][0] or "") if found else ""
+        raws = rows["raw"].tolist()
+        with open(out, "w", encoding="utf-8", newline="") as f:
+            if header:
+                f.write(header + "\n" + "".join(r + "\n" for r in raws))
+            else:  # GeoJSON source: the raw text of each row is a feature
+                f.write('{"type": "FeatureCollection", "features": [\n' + ",\n".join(raws) + "\n]}\n")
+        return len(rows)
+
+    def imports(self) -> pd.DataFrame:
+        """One row per import, with its counts."""
+        with self._reader() as con:
+            return con.execute("SELECT * FROM imports ORDER BY import_id").df()
+
+    def history(self, event_id: str) -> pd.DataFrame:
+        """Every stored version of one event, oldest first (the current one last)."""
+        cols = ", ".join(_COLS)
+        with self._reader() as con:
+            return con.execute(
+                f"SELECT {cols}, deleted, import_id FROM event_history WHERE event_id = ? "
+                f"UNION ALL SELECT {cols}, deleted, import_id FROM events WHERE event_id = ? "
+                "ORDER BY version",
+                [event_id, event_id],
+            ).df()
+
+    # ----------------------------------------------------------------------------------- writing
+
+    @contextlib.contextmanager
+    def _writer(self, *, keep: bool) -> Iterator[Any]:
+        """A connection to a private copy of the store; the copy replaces the live file if ``keep``."""
+        import duckdb
+
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        lock_path = self.path.with_name(self.path.name + ".lock")
+        with open(lock_path, "a+") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            try:
+                self._remove_stale_copies()
+                tmp = self.path.with_name(f".{self.path.name}.{os.getpid()}.tmp")
+                if self.path.exists():
+                    shutil.copyfile(self.path, tmp)
+                try:
+                    con = duckdb.connect(str(tmp))
+                except duckdb.Error as error:
+                    raise StoreError(f"cannot open the event store {self.path}: {error}") from None
+                try:
+                    for statement in _schema_sql():
+                        con.execute(statement)
+                    yield con
+                    if keep:
+                        con.execute("CHECKPOINT")
+                finally:
+                    con.close()
+                if keep:
+                    os.replace(tmp, self.path)
+            finally:
+                for leftover in (
+                    f"{self.path.parent}/.{self.path.name}.{os.getpid()}.tmp",
+                    f"{self.path.parent}/.{self.path.name}.{os.getpid()}.tmp.wal",
+                ):
+                    with contextlib.suppress(FileNotFoundError):
+                        os.remove(leftover)
+                fcntl.flock(lock, fcntl.LOCK_UN)
+
+    def _remove_stale_copies(self) -> None:
+        """Remove copies left by writers that died mid-import (we hold the lock, so none is live)."""
+        for leftover in glob.glob(
+            f"{glob.escape(str(self.path.parent))}/.{glob.escape(self.path.name)}.*.tmp*"
+        ):
+            with contextlib.suppress(FileNotFoundError):
+                os.remove(leftover)
+
+    def import_files(
+        self,
+        paths: Sequence[str | Path],
+        *,
+        format: str = "auto",
+        dry_run: bool = False,
+        today: date | None = None,
+        progress: Progress | None = None,
+        chunk_rows: int | None = None,
+        mark_deleted: bool = True,
+    ) -> list[ImportResult]:
+        """Import event files; all of them in one transaction (all or nothing).
+
+        Parameters
+        ----------
+        paths
+            Event files (GED, ACLED, HXL or kalkan CSV; kalkan GeoJSON).
+        format
+            ``auto`` to detect each file's format from its header, or one format for all.
+        dry_run
+            Read, validate and compare with the store, report the counts, change nothing.
+        mark_deleted
+            Mark stored events of the same coverage that a file no longer has as deleted.
+        """
+        from kalkan.ingest.reader import DEFAULT_CHUNK_ROWS, open_source
+
+        sources = [open_source(p, format=format) for p in paths]  # whole-file errors before any work
+        results: list[ImportResult] = []
+        with self._writer(keep=not dry_run) as con:
+            con.execute("BEGIN TRANSACTION")
+            try:
+                for source in sources:
+                    results.append(
+                        _import_one(
+                            con,
+                            source,
+                            today=today,
+                            progress=progress,
+                            chunk_rows=chunk_rows or DEFAULT_CHUNK_ROWS,
+                            mark_deleted=mark_deleted,
+                            dry_run=dry_run,
+                        )
+                    )
+                if progress:
+                    progress("commit", 0, 1)
+                con.execute("ROLLBACK" if dry_run else "COMMIT")
+            except BaseException:
+                con.execute("ROLLBACK")
+                raise
+        return results
+
+
+def _as_date(value: date | str, name: str) -> date:
+    if isinstance(value, date):
+        return value
+    try:
+        return date.fromisoformat(str(value))
+    except ValueError:
+        raise InputError(f"{name} date {value!r} is not an ISO date: use YYYY-MM-DD") from None
+
+
+def _as_events(frame: pd.DataFrame) -> pd.DataFrame:
+    """Give a frame read from DuckDB the schema's pandas dtypes."""
+    out = {}
+    for f in EVENT_FIELDS:
+        if f.name in frame.columns:
+            dtype: Any = f.pandas_dtype
+            out[f.name] = frame[f.name].astype(dtype)
+    return pd.DataFrame(out, columns=[c for c in _COLS if c in frame.columns])
+
+
+def _header(source: Any) -> str:
+    """The file's header record(s), verbatim, so refused rows can be written back as a correctable file."""
+    from kalkan.ingest._records import locate_records, read_raw
+
+    if source.kind != "csv":
+        return ""
+    numbers = np.arange(1, source.header_records + 1)
+    _, found = locate_records(source.path, data_rows=np.empty(0, dtype=np.int64), records=numbers)
+    return "\n".join(
+        read_raw(source.path, [found[int(n)] for n in numbers if int(n) in found], source.encoding)
+    )
+
+
+def _hash_sql(table: str) -> str:
+    return "hash(" + ", ".join(f"{table}.{c}" for c in _CONTENT) + ")"
+
+
+def _import_one(
+    con: Any,
+    source: Any,
+    *,
+    today: date | None,
+    progress: Progress | None,
+    chunk_rows: int,
+    mark_deleted: bool,
+    dry_run: bool,
+) -> ImportResult:
+    from kalkan.ingest.reader import iter_chunks, locate
+
+    t0 = time.perf_counter()
+    started = datetime.now(UTC).replace(tzinfo=None)
+    import_id = int(con.execute("SELECT coalesce(max(import_id), 0) + 1 FROM imports").fetchall()[0][0])
+    cols = ", ".join(_COLS)
+    con.execute(
+        f"CREATE OR REPLACE TEMP TABLE stage AS SELECT {cols}, 0::UBIGINT AS row_hash, "
+        "0::BIGINT AS row_pos FROM events LIMIT 0"
+    )
+    rows = 0
+    bad_rows: list[int] = []
+    reasons: list[str] = []
+    bad_ids: set[str] = set()
+    size = max(source.path.stat().st_size, 1)
+    for chunk in iter_chunks(source, chunk_rows=chunk_rows, today=today):
+        rows += chunk.n
+        bad_rows.extend(int(r) for r in chunk.bad_rows)
+        reasons.extend(chunk.reasons)
+        bad_ids.update(chunk.bad_ids)
+        if len(chunk.events):
+            frame = chunk.events
+            frame = frame.assign(row_pos=chunk.rows.astype(np.int64))
+            con.register("chunk_df", frame)
+            con.execute(f"INSERT INTO stage SELECT {cols}, {_hash_sql('chunk_df')}, row_pos FROM chunk_df")
+            con.unregister("chunk_df")
+        if progress:
+            progress("read", min(rows, size), size)
+    rows += len(source.skipped)
+    if progress:
+        progress("merge", 0, 1)
+
+    # Repeats of one event id inside the file: identical ones are duplicates, conflicting ones are refused.
+    duplicates = 0
+    repeated = con.execute(
+        "SELECT event_id FROM stage GROUP BY event_id HAVING count(*) > 1 LIMIT 1"
+    ).fetchall()
+    if repeated:
+        con.execute("""
+            CREATE OR REPLACE TEMP TABLE repeats AS
+            SELECT s.row_pos, s.event_id, s.row_hash = f.row_hash AS same, f.row_pos AS first_pos
+            FROM stage s JOIN (
+                SELECT event_id, arg_min(row_hash, row_pos) AS row_hash, min(row_pos) AS row_pos
+                FROM stage GROUP BY event_id HAVING count(*) > 1
+            ) f USING (event_id)
+            WHERE s.row_pos <> f.row_pos""")
+        duplicates = int(con.execute("SELECT count(*) FROM repeats WHERE same").fetchall()[0][0])
+        for row_pos, eid, first_pos in con.execute(
+            "SELECT row_pos, event_id, first_pos FROM repeats WHERE NOT same ORDER BY row_pos"
+        ).fetchall():
+            bad_rows.append(int(row_pos))
+            reasons.append(
+                f"duplicate_id: event_id {eid!r} already appears in data row {int(first_pos) + 1} "
+                "with different content"
+            )
+        con.execute("DELETE FROM stage WHERE row_pos IN (SELECT row_pos FROM repeats)")
+
+    accepted = int(con.execute("SELECT count(*) FROM stage").fetchall()[0][0])
+    # Changed or revived events: keep the old version in the history, then replace it.
+    con.execute("""
+        CREATE OR REPLACE TEMP TABLE changed AS
+        SELECT e.event_id, e.version FROM events e JOIN stage s USING (event_id)
+        WHERE e.row_hash <> s.row_hash OR e.deleted""")
+    updated = int(con.execute("SELECT count(*) FROM changed").fetchall()[0][0])
+    unchanged = int(
+        con.execute(
+            "SELECT count(*) FROM events e JOIN stage s USING (event_id) WHERE e.row_hash = s.row_hash "
+            "AND NOT e.deleted"
+        ).fetchall()[0][0]
+    )
+    inserted = accepted - updated - unchanged
+    if updated:
+        con.execute(
+            f"INSERT INTO event_history SELECT {cols}, deleted, row_hash, import_id, {import_id} "
+            "FROM events WHERE event_id IN (SELECT event_id FROM changed)"
+        )
+        con.execute("DELETE FROM events WHERE event_id IN (SELECT event_id FROM changed)")
+    select = ", ".join("coalesce(c.version, 0) + 1" if c_ == "version" else f"s.{c_}" for c_ in _COLS)
+    con.execute(f"""
+        INSERT INTO events
+        SELECT {select}, false, s.row_hash, {import_id}
+        FROM stage s LEFT JOIN changed c USING (event_id)
+        WHERE c.event_id IS NOT NULL OR s.event_id NOT IN (SELECT event_id FROM events)""")
+
+    deleted = 0
+    if mark_deleted and accepted:
+        con.execute("CREATE OR REPLACE TEMP TABLE gone_ids (event_id VARCHAR)")
+        if bad_ids:
+            con.executemany("INSERT INTO gone_ids VALUES (?)", [[i] for i in sorted(bad_ids)])
+        con.execute(f"""
+            CREATE OR REPLACE TEMP TABLE vanished AS
+            SELECT e.event_id FROM events e
+            WHERE NOT e.deleted
+              AND e.source IN (SELECT DISTINCT source FROM stage)
+              AND coalesce(e.country_iso3, '') IN (SELECT DISTINCT coalesce(country_iso3, '') FROM stage)
+              AND e.date_start BETWEEN (SELECT min(date_start) FROM stage)
+                                   AND (SELECT max(date_start) FROM stage)
+              AND e.import_id <> {import_id}
+              AND e.event_id NOT IN (SELECT event_id FROM stage)
+              AND e.event_id NOT IN (SELECT event_id FROM gone_ids)""")
+        deleted = int(con.execute("SELECT count(*) FROM vanished").fetchall()[0][0])
+        if deleted:
+            con.execute(
+                f"INSERT INTO event_history SELECT {cols}, deleted, row_hash, import_id, {import_id} "
+                "FROM events WHERE event_id IN (SELECT event_id FROM vanished)"
+            )
+            con.execute(
+                f"UPDATE events SET deleted = true, version = version + 1, import_id = {import_id} "
+                "WHERE event_id IN (SELECT event_id FROM vanished)"
+            )
+
+    quarantine = locate(source, np.asarray(bad_rows, dtype=np.int64), reasons)
+    # The quarantine shows each file's latest import: earlier refusals of the same file are superseded.
+    con.execute("DELETE FROM quarantine WHERE file = ?", [str(source.path)])
+    if len(quarantine):
+        quarantine.insert(0, "import_id", import_id)
+        con.register("quarantine_df", quarantine)
+        con.execute("INSERT INTO quarantine SELECT import_id, file, line, raw, reason FROM quarantine_df")
+        con.unregister("quarantine_df")
+    seconds = time.perf_counter() - t0
+    result = ImportResult(
+        str(source.path),
+        source.format,
+        rows,
+        accepted,
+        len(quarantine),
+        duplicates,
+        inserted,
+        updated,
+        unchanged,
+        deleted,
+        seconds,
+        None if dry_run else import_id,
+        dry_run,
+    )
+    con.execute(
+        "INSERT INTO imports VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        [
+            import_id,
+            str(source.path),
+            _sha256(source.path),
+            source.format,
+            started,
+            seconds,
+            rows,
+            accepted,
+            len(quarantine),
+            duplicates,
+            inserted,
+            updated,
+            unchanged,
+            deleted,
+            _header(source),
+        ],
+    )
+    con.execute("DROP TABLE stage")
+    return result
