@@ -1,0 +1,99 @@
+"""The geographic model on an embedded scenario: places, flashpoints and each option's police posts.
+
+* Places and both groups' populations come from :func:`kalkan.plan.exposure.places_at_risk` (group 0
+  = the scenario's group at risk, ``at_risk`` people; group 1 = everyone else).
+* Flashpoints: every located incident of the scenario that started within ``spark_days`` of
+  ``start`` lights the places within ``spark_km`` of it on that day (the model takes where clashes
+  broke out as given and simulates what follows: spread, killings, burning, flight).
+* Posts: :func:`kalkan.plan.force.plan_option` places each force option's 24/7 posts on the same
+  demand (``weight``) the planner uses; each post has ``officers_per_post`` on duty, armed or not
+  as its unit type says (:mod:`kalkan.plan.units`).
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+
+from kalkan.errors import ScenarioError
+from kalkan.simulate.geo import GeoModel
+
+if TYPE_CHECKING:
+    from kalkan.plan.units import ForceOption
+    from kalkan.scenarios import Scenario
+
+__all__ = ["DEFAULT_START", "option_posts", "scenario_model", "scenario_places", "spark_steps"]
+
+#: The night the Osh violence began (facts.md: "Fighting ... began in Osh on 11 June 2010"; the
+#: casino fight escalated in the night of 10 June, incidents.csv S_HRW_PR0816).
+DEFAULT_START = date(2010, 6, 10)
+
+
+def scenario_places(scenario: Scenario) -> pd.DataFrame:
+    """The scenario's places with population and group share, as the planner sees them."""
+    from kalkan.plan.exposure import places_at_risk
+
+    places = places_at_risk(scenario)
+    return places.reset_index(drop=True)
+
+
+def spark_steps(places: pd.DataFrame, incidents: pd.DataFrame, *, start: date = DEFAULT_START,
+                spark_days: int = 4, spark_km: float = 5.0, steps_per_day: int = 4) -> np.ndarray:
+    """Step (1-based) at which each place becomes a flashpoint, 0 if never.
+
+    An incident lights every place within ``spark_km`` of it at the first step of the day it started,
+    if that day is within ``spark_days`` of ``start``; incidents without coordinates are skipped.
+    """
+    from kalkan.plan.travel import haversine_km
+
+    steps = np.zeros(len(places), dtype=np.int64)
+    if incidents is None or len(incidents) == 0:
+        return steps
+    ev = incidents.dropna(subset=["latitude", "longitude", "date_start"])
+    day = (pd.to_datetime(ev["date_start"]) - pd.Timestamp(start)).dt.days.to_numpy()
+    keep = (day >= 0) & (day < spark_days)
+    ev, day = ev[keep], day[keep]
+    if len(ev) == 0:
+        return steps
+    lat, lon = places["latitude"].to_numpy(float), places["longitude"].to_numpy(float)
+    km = haversine_km(lat[:, None], lon[:, None], ev["latitude"].to_numpy(float)[None, :],
+                      ev["longitude"].to_numpy(float)[None, :])
+    first = np.where(km <= spark_km, day[None, :] * steps_per_day + 1, np.iinfo(np.int64).max).min(axis=1)
+    steps[first < np.iinfo(np.int64).max] = first[first < np.iinfo(np.int64).max]
+    return steps
+
+
+def scenario_model(scenario: Scenario, *, start: date = DEFAULT_START, spark_days: int = 4,
+                   spark_km: float = 5.0, **settings: Any) -> GeoModel:
+    """A :class:`GeoModel` of the scenario's places with its flashpoints, and no force yet."""
+    places = scenario_places(scenario)
+    spd = int(settings.get("steps_per_day", 4))
+    sparks = spark_steps(places, scenario.incidents, start=start, spark_days=spark_days, spark_km=spark_km,
+                         steps_per_day=spd)
+    if not sparks.any():
+        raise ScenarioError(
+            f"No located incident of scenario {scenario.name!r} starts within {spark_days} days of {start}: "
+            "the model needs at least one flashpoint; pass another start date.")
+    model = GeoModel.from_places(places, None, spark_step=sparks, **settings)
+    return model
+
+
+def option_posts(places: pd.DataFrame, option: ForceOption | None, *,
+                 response_minutes: float = 30.0) -> pd.DataFrame:
+    """Posts of one force option, planned on the places' demand (``weight``); None = no force."""
+    columns = ["latitude", "longitude", "officers_on_duty", "armed"]
+    if option is None:
+        return pd.DataFrame(columns=columns)
+    from kalkan.plan.force import plan_option
+
+    demand = places.rename(columns={"place_id": "id"})[["id", "name", "latitude", "longitude", "weight"]]
+    plan = plan_option(demand, option, response_minutes=response_minutes)
+    unit = option.unit_type
+    posts = plan.selected[["latitude", "longitude"]].copy()
+    posts["officers_on_duty"] = float(unit.officers_per_post)
+    posts["armed"] = bool(unit.armed)
+    posts["covered_share"] = plan.covered_share
+    return posts.reset_index(drop=True)

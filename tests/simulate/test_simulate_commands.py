@@ -1,0 +1,67 @@
+"""``kalkan simulate`` and ``kalkan simulate lattice`` from the command line; the public names."""
+
+from __future__ import annotations
+
+import importlib
+import json
+import sys
+
+import pytest
+from typer.testing import CliRunner
+
+import kalkan.simulate
+from kalkan.cli import _register_all, app, main
+
+
+def test_public_names_import() -> None:
+    for name in kalkan.simulate.__all__:
+        assert getattr(kalkan.simulate, name) is not None
+    assert kalkan.simulate.__all__ == sorted(kalkan.simulate.__all__, key=lambda n: (not n.isupper(), n))
+    assert importlib.import_module("kalkan.simulate.commands").register is not None
+
+
+def test_lattice_command_reports_agents_steps_seconds_and_actives() -> None:
+    _register_all()
+    result = CliRunner().invoke(app, ["simulate", "lattice", "--width", "20", "--height", "20",
+                                      "--steps", "7", "--seed", "3", "--format", "json"])
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.output)
+    assert data["steps"] == 7 and len(data["active"]) == 8
+    assert 0.6 * 400 < data["agents"] < 0.95 * 400  # densities 0.7 + 0.074 of 400 cells
+    assert data["seconds"] >= 0
+    again = json.loads(CliRunner().invoke(app, ["simulate", "lattice", "--width", "20", "--height", "20",
+                                                "--steps", "7", "--seed", "3", "--format", "json"]).output)
+    assert again["active"] == data["active"]
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--options", "police:-1"], "has -1 officers"),  # negative count
+        (["--options", "tanks:5"], "Unknown unit type 'tanks'"),  # unknown unit
+        (["--runs", "0"], "--runs must be a whole number >= 1; got 0"),  # no runs
+        (["--options", "police:600", "--format", "xml"], "Unknown --format 'xml'"),
+        (["--scenario", "atlantis"], "atlantis"),  # unknown scenario
+    ],
+)
+def test_bad_options_get_one_clear_sentence(args: list[str], message: str, monkeypatch: pytest.MonkeyPatch,
+                                            capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setattr(sys, "argv", ["kalkan", "simulate", *args])
+    with pytest.raises(SystemExit) as exit_info:
+        main()
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err
+    assert message in err and "Traceback" not in err
+
+
+def test_simulate_json_has_one_object_per_option_with_intervals() -> None:
+    _register_all()
+    result = CliRunner().invoke(app, ["simulate", "--options", "monitors:50", "--runs", "3", "--days", "2",
+                                      "--seed", "1", "--format", "json", "--scheduler", "serial"])
+    assert result.exit_code == 0, result.output
+    rows = json.loads(result.output)
+    assert [r["option"] for r in rows] == ["none", "monitors:50"]
+    for row in rows:
+        for what in ("deaths", "homes_destroyed", "displaced"):
+            assert row[f"{what}_p5"] <= row[f"{what}_median"] <= row[f"{what}_p95"]
+        assert row["runs"] == 3 and row["seconds"] >= 0
