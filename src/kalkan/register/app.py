@@ -6,7 +6,6 @@
 current state, 413 body too large, 422 invalid input. The OpenAPI schema is at ``/openapi.json``.
 """
 
-from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -117,11 +116,32 @@ async def _too_large(send: Send, limit: int) -> None:
 
 
 def _limit_for(path: str) -> int:
-    if path.endswith("/attachments") or path.startswith("/api/import"):
+    if path.endswith("/attachments") or path.startswith("/api/import") or path == "/report":
         return MAX_EVIDENCE_BYTES + 64 * 1024
     if path.endswith("/bulk"):
         return MAX_BULK_BYTES
     return MAX_JSON_BYTES
+
+
+class Outbox(BaseModel):
+    """A device's outbox: reports shaped like IncidentIn, validated one by one."""
+
+    reports: Annotated[list[dict[str, Any]], Field(max_length=service.MAX_BULK)]
+
+
+class NewUser(BaseModel):
+    """A user to create."""
+
+    name: Annotated[str, Field(min_length=1, max_length=100, pattern=r"^[^\x00-\x1f]+$")]
+    role: Annotated[str, Field(pattern="^(monitor|analyst|investigator|admin)$")]
+
+
+class NewUserOut(BaseModel):
+    """The new user and its token (shown once)."""
+
+    name: str
+    role: str
+    token: str
 
 
 _bearer = HTTPBearer(auto_error=False, description="A token from `kalkan users add NAME --role ROLE`.")
@@ -182,9 +202,6 @@ def _routes(router: APIRouter) -> None:
         if not created:
             response.status_code = 200
         return out
-
-    class Outbox(BaseModel):
-        reports: Annotated[list[dict[str, Any]], Field(max_length=service.MAX_BULK)]
 
     @router.post("/incidents/bulk", response_model=BulkResult)
     def bulk(request: Request, outbox: Outbox, actor: ActorDep) -> BulkResult:
@@ -303,15 +320,6 @@ def _routes(router: APIRouter) -> None:
             media_type=FORMATS[format],
             headers={"Content-Disposition": f'attachment; filename="incidents.{suffix}"'},
         )
-
-    class NewUser(BaseModel):
-        name: Annotated[str, Field(min_length=1, max_length=100, pattern=r"^[^\x00-\x1f]+$")]
-        role: Annotated[str, Field(pattern="^(monitor|analyst|investigator|admin)$")]
-
-    class NewUserOut(BaseModel):
-        name: str
-        role: str
-        token: str
 
     @router.post("/users", status_code=201, response_model=NewUserOut)
     def users(request: Request, new: NewUser, actor: ActorDep) -> NewUserOut:

@@ -111,7 +111,9 @@ def _reporter_names(session: Session, ids: Iterable[int]) -> dict[int, str]:
     wanted = set(ids)
     if not wanted:
         return {}
-    return dict(session.execute(sa.select(User.id, User.name).where(User.id.in_(wanted))).tuples().all())
+    return {
+        row[0]: row[1] for row in session.execute(sa.select(User.id, User.name).where(User.id.in_(wanted)))
+    }
 
 
 def _shared_ids(session: Session, actor: Actor, ids: Sequence[int]) -> set[int]:
