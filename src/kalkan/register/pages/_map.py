@@ -1,0 +1,163 @@
+"""The map: reports by type and status over the district boundaries, and the latest hotspot forecast.
+
+No tile server is needed: the basemap is the scenario's district outlines (OCHA COD-AB admin2,
+shipped with the scenario), so the map works on a LAN without internet. A mission with its own tile
+server sets ``KALKAN_TILE_URL``. Reports come as one compact JSON array (about 60 bytes a report)
+drawn on a canvas, so 10,000 reports stay responsive on a cheap laptop.
+
+The latest hotspot forecast is the newest ``*.geojson`` in ``<data_dir>/forecasts/`` (polygons or
+points with a ``probability`` property, 0-1, or ``expected`` events); without one the page says so.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from datetime import UTC, datetime
+from functools import cache
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlencode
+
+import sqlalchemy as sa
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
+from sqlalchemy.orm import Session
+
+from kalkan.register.auth import Actor, visible_clause
+from kalkan.register.db import Incident
+from kalkan.register.pages import _vocab
+from kalkan.register.pages._browse import filters_from
+from kalkan.register.pages._web import page, reading, register_of, render, tile_url
+from kalkan.register.schemas import IncidentFilter
+
+router = APIRouter()
+
+SCENARIO_ENV = "KALKAN_SCENARIO"
+MAP_FIELDS = ["id", "lat", "lon", "type", "status", "date", "lead"]
+# One colour per event type (Okabe-Ito and Tol's palettes, readable by colour-blind users); the
+# marker's outline shows the status (see map.js).
+TYPE_COLOURS = {
+    "killing": "#000000", "sexual_violence": "#cc79a7", "arson": "#d55e00", "looting": "#e69f00",
+    "abduction": "#882255", "displacement": "#0072b2", "threat": "#f0e442", "marking_of_homes": "#999933",
+    "armed_clash": "#332288", "explosion_remote_violence": "#661100", "riot": "#56b4e9",
+    "protest": "#009e73", "assault": "#aa4499", "other": "#888888",
+}
+
+
+def map_rows(session: Session, actor: Actor, filters: IncidentFilter) -> list[list[Any]]:
+    """The reports ``actor`` may see under ``filters`` as compact rows in :data:`MAP_FIELDS` order.
+
+    Built on the register's own access rule (:func:`kalkan.register.auth.visible_clause`); only the
+    columns a map needs are read, no personal data.
+    """
+    query = sa.select(Incident.id, Incident.latitude, Incident.longitude, Incident.event_type,
+                      Incident.status, Incident.date_start, Incident.lead_id).where(visible_clause(actor))
+    f = filters
+    if f.status:
+        query = query.where(Incident.status == f.status)
+    if f.type:
+        query = query.where(Incident.event_type == str(f.type))
+    if f.date_from:
+        query = query.where(Incident.date_end >= f.date_from)
+    if f.date_to:
+        query = query.where(Incident.date_start <= f.date_to)
+    if f.source_reliability:
+        query = query.where(Incident.source_reliability.in_([str(g) for g in f.source_reliability]))
+    if f.reporter:
+        from kalkan.register.db import User
+
+        query = query.where(Incident.reporter_id == sa.select(User.id).where(User.name == f.reporter)
+                            .scalar_subquery())
+    if f.q:
+        text = f.q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        query = query.where(Incident.description.ilike(f"%{text}%", escape="\\"))
+    return [[r.id, round(r.latitude, 5), round(r.longitude, 5), r.event_type, r.status,
+             r.date_start.isoformat(), r.lead_id] for r in session.execute(query.order_by(Incident.id))]
+
+
+@cache
+def districts_geojson(scenario: str) -> bytes:
+    """The scenario's district (admin2) boundaries as GeoJSON bytes, coordinates cut to ~100 m."""
+    from kalkan.scenarios import load_scenario
+
+    def cut(value: Any) -> Any:
+        if isinstance(value, float):
+            return round(value, 3)
+        if isinstance(value, list):
+            return [cut(v) for v in value]
+        return value
+
+    admin2 = load_scenario(scenario).admin2
+    features = [{"type": "Feature", "properties": {"name": f["properties"].get("name"),
+                                                   "oblast": f["properties"].get("oblast")},
+                 "geometry": {"type": f["geometry"]["type"],
+                              "coordinates": cut(f["geometry"]["coordinates"])}}
+                for f in admin2["features"]]
+    return json.dumps({"type": "FeatureCollection", "features": features},
+                      separators=(",", ":")).encode()
+
+
+def latest_forecast(data_dir: Path) -> Path | None:
+    """The newest hotspot forecast GeoJSON in ``data_dir/forecasts``, or None."""
+    folder = Path(data_dir) / "forecasts"
+    files = sorted(folder.glob("*.geojson"), key=lambda p: p.stat().st_mtime) if folder.is_dir() else []
+    return files[-1] if files else None
+
+
+@router.get("/map", include_in_schema=False)
+def map_page(request: Request) -> Response:
+    """The map page (the reports themselves come from ``/map/incidents.json``)."""
+    current = page(request, required="read_all")
+    filters, values, error = filters_from(current, dict(request.query_params))
+    if error:
+        current.flashes.append({"kind": "error", "text": error})
+    forecast = latest_forecast(register_of(request).data_dir)
+    forecast_info = None
+    if forecast is not None:
+        written = datetime.fromtimestamp(forecast.stat().st_mtime, tz=UTC)
+        forecast_info = {"name": forecast.name, "written": written}
+    query = urlencode(values)
+    types = _vocab.event_types(current.lang)
+    return render(current, "map.html", values=values, event_types=types,
+                  statuses=[(code, current._(label)) for code, label in _vocab.STATUS_LABELS.items()],
+                  reliability=[str(g) for g in _vocab.RELIABILITY],
+                  colours=TYPE_COLOURS, forecast=forecast_info, tile_url=tile_url(),
+                  data_url="/map/incidents.json" + (f"?{query}" if query else ""),
+                  labels={"types": {c: label for c, label, _m in types},
+                          "statuses": {c: current._(label) for c, label in _vocab.STATUS_LABELS.items()},
+                          "open": current._("Open report %(id)s"),
+                          "shown": current._("%(n)s reports on the map"),
+                          "same_as": current._("same incident as %(id)s")})
+
+
+@router.get("/map/incidents.json", include_in_schema=False)
+def map_data(request: Request) -> Response:
+    """The reports of the map as ``{"fields": [...], "rows": [[...], ...]}`` (no personal data)."""
+    current = page(request, required="read_all")
+    filters, _values, _error = filters_from(current, dict(request.query_params))
+    assert current.user is not None
+    with reading(request) as session:
+        rows = map_rows(session, current.user, filters)
+    body = json.dumps({"fields": MAP_FIELDS, "rows": rows}, separators=(",", ":"))
+    return Response(body, media_type="application/json", headers={"Cache-Control": "no-store"})
+
+
+@router.get("/map/districts.geojson", include_in_schema=False)
+def districts(request: Request) -> Response:
+    """District boundaries of the mission's scenario (public data: OCHA COD-AB via the scenario)."""
+    page(request, required="read")
+    body = districts_geojson(os.environ.get(SCENARIO_ENV, "kyrgyzstan_2010"))
+    return Response(body, media_type="application/geo+json", headers={"Cache-Control": "max-age=86400"})
+
+
+@router.get("/map/forecast.geojson", include_in_schema=False)
+def forecast(request: Request) -> Response:
+    """The latest hotspot forecast file, as saved (404 when none is)."""
+    page(request, required="read_all")
+    path = latest_forecast(register_of(request).data_dir)
+    if path is None:
+        return Response('{"type":"FeatureCollection","features":[]}', status_code=404,
+                        media_type="application/geo+json")
+    return Response(path.read_bytes(), media_type="application/geo+json",
+                    headers={"Cache-Control": "no-store"})

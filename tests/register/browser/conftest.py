@@ -1,0 +1,54 @@
+"""Browser fixtures: the system Chromium driven by Playwright against a real ``kalkan serve``.
+
+Chromium comes from Debian's package (``apt-get install chromium``); Playwright never downloads a
+browser. The tests skip when Chromium is absent and ``CI`` is unset; in CI they must run.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+
+import pytest
+from _pages_server import (
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    Server,
+    chromium_available,
+    running_server,
+)
+
+if not chromium_available():
+    if os.environ.get("CI"):
+        raise RuntimeError(f"CI is set but Chromium is not at {CHROMIUM}: apt-get install chromium")
+    pytest.skip(f"Chromium is not installed at {CHROMIUM} (apt-get install chromium)",
+                allow_module_level=True)
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[object]:
+    """One headless system Chromium for the session."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        instance = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        yield instance
+        instance.close()
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    """A register server with one user per role and no reports yet."""
+    with running_server(tmp_path_factory.mktemp("register")) as running:
+        yield running
+
+
+@pytest.fixture
+def context(browser: object, server: Server) -> Iterator[object]:
+    """A fresh browser profile (cookies, IndexedDB) on the server, in British English."""
+    ctx = browser.new_context(base_url=server.url, locale="en-GB",  # type: ignore[attr-defined]
+                              viewport={"width": 1280, "height": 900}, accept_downloads=True)
+    ctx.set_default_timeout(15_000)
+    yield ctx
+    ctx.close()
+
