@@ -127,7 +127,8 @@ def run_geo(
         for q in range(cover_ptr[p], cover_ptr[p + 1]):
             cover_officers[p] += post_officers[cover_post[q]]
     budget = np.zeros(n_posts)
-    order = np.arange(n)
+    order = np.empty(n, dtype=np.int64)
+    calm = 1.0 - legitimacy <= threshold
     _snapshot(per_step, 0, state, group)
     for t in range(1, steps + 1):
         day = (t - 1) // steps_per_day
@@ -139,12 +140,22 @@ def run_geo(
                         distrust[p, g] = spark_level
         for b in range(n_posts):
             budget[b] = post_officers[b] * arrests_per_officer
-        for a in range(n - 1, 0, -1):
+        # Only agents that can do something this step take part: active or jailed ones, and quiet
+        # ones where their group feels distrust or fear. A quiet agent elsewhere stays quiet (its
+        # grievance H (1 - L) cannot pass T when 1 - L <= T) and has no reason to flee.
+        n_act = 0
+        for i in range(n):
+            s = state[i]
+            if s == ACTIVE or s == JAILED or (s == QUIET and (
+                    not calm or distrust[place[i], group[i]] > 0.0 or fear[place[i], group[i]] > 0.0)):
+                order[n_act] = i
+                n_act += 1
+        for a in range(n_act - 1, 0, -1):
             b = np.random.randint(0, a + 1)
             tmp = order[a]
             order[a] = order[b]
             order[b] = tmp
-        for o in range(n):
+        for o in range(n_act):
             i = order[o]
             s = state[i]
             if s == DEAD or s == DISPLACED:
