@@ -6,9 +6,9 @@ Why this shape
   and a 64-bit hash of its content. Importing the same file again changes nothing; a newer export
   of the same source inserts new events, replaces changed ones (the old row goes to
   ``event_history``, ``version`` goes up by one) and marks events that disappeared as deleted
-  (kept, with ``deleted = true``). "Disappeared" is judged within the new file's *coverage*: the
-  same source, the countries it contains and its first..last start date, so importing Mexico after
-  Syria deletes nothing.
+  (kept, with ``deleted = true``). "Disappeared" is judged within the new file's *coverage*: for
+  each source and country in the file, its first..last start date there; so importing Mexico after
+  Syria, or 2011 after 2010, deletes nothing.
 * **A crash leaves the store as it was.** A writer never touches the live file: it copies it,
   imports into the copy inside one transaction, checkpoints and then atomically renames the copy
   over the live file (``os.replace``). A killed import leaves the live file untouched (and a stale
@@ -584,14 +584,16 @@ def _import_one(
         con.execute("CREATE OR REPLACE TEMP TABLE gone_ids (event_id VARCHAR)")
         if bad_ids:
             con.executemany("INSERT INTO gone_ids VALUES (?)", [[i] for i in sorted(bad_ids)])
+        # coverage: per source and country, the file's first..last start date
         con.execute(f"""
             CREATE OR REPLACE TEMP TABLE vanished AS
             SELECT e.event_id FROM events e
+            JOIN (SELECT source AS cover_source, coalesce(country_iso3, '') AS cover_iso,
+                         min(date_start) AS cover_first, max(date_start) AS cover_last
+                  FROM stage GROUP BY source, coalesce(country_iso3, '')) c
+              ON e.source = c.cover_source AND coalesce(e.country_iso3, '') = c.cover_iso
+             AND e.date_start >= c.cover_first AND e.date_start <= c.cover_last
             WHERE NOT e.deleted
-              AND e.source IN (SELECT DISTINCT source FROM stage)
-              AND coalesce(e.country_iso3, '') IN (SELECT DISTINCT coalesce(country_iso3, '') FROM stage)
-              AND e.date_start BETWEEN (SELECT min(date_start) FROM stage)
-                                   AND (SELECT max(date_start) FROM stage)
               AND e.import_id <> {import_id}
               AND e.event_id NOT IN (SELECT event_id FROM stage)
               AND e.event_id NOT IN (SELECT event_id FROM gone_ids)""")

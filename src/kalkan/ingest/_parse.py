@@ -98,9 +98,7 @@ def integer(series: pd.Series, field: str, problems: list[Problem], code: str) -
     return pd.Series(out, index=series.index)
 
 
-def codes(
-    series: pd.Series, mapping: Mapping[Any, Any], field: str, problems: list[Problem]
-) -> pd.Series:
+def codes(series: pd.Series, mapping: Mapping[Any, Any], field: str, problems: list[Problem]) -> pd.Series:
     """Map source codes to kalkan codes; a present code outside ``mapping`` is an ``unknown_code``."""
     if is_integer_dtype(series.dtype) or is_float_dtype(series.dtype):
         keys = pd.Series(text(series), index=series.index)
