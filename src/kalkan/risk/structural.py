@@ -1,0 +1,847 @@
+"""Country-year risk of a mass-killing onset in the next two years (structural forecasts).
+
+The Early Warning Project (EWP; US Holocaust Memorial Museum and Dartmouth College) ranks countries each
+year by the risk that a new episode of mass killing (>= 1,000 non-combatant civilians deliberately killed
+as members of a group) begins in year t+1 or t+2, from about 39 country-year predictors measured in year
+t. This module reproduces that method transparently and adds kalkan's own models:
+
+``EWPBaseline``
+    EWP's model: elastic-net logistic regression (mixing ``l1_ratio`` = glmnet's alpha = 0.5), penalty
+    chosen by 10-fold cross-validated deviance (glmnet ``lambda.min``), predictors standardised, rows with
+    any missing predictor dropped (EWP's ``complete.cases`` rule; such countries get no forecast).
+``KalkanBoost``
+    gradient-boosted trees (scikit-learn ``HistGradientBoostingClassifier``) with monotone constraints
+    on the predictors whose direction the literature agrees on, Platt-calibrated by cross-validation.
+``KalkanEnsemble``
+    the mean of an elastic net with kalkan's missing-data rule and ``KalkanBoost`` (kalkan's "best").
+
+kalkan's missing-data rule (:func:`carry_forward`): a missing predictor takes the country's last earlier
+observed value (never a later one, so no look-ahead); what is still missing takes the training median
+plus a missing-indicator column, so every country with a row in year t gets a forecast.
+
+References: Early Warning Project, *Statistical Risk Assessment* replication code (2018-2025 editions,
+github.com/EarlyWarningProject); Friedman, Hastie & Tibshirani (2010), "Regularization paths for
+generalized linear models via coordinate descent", J. Stat. Softw. 33(1); Platt (1999) for sigmoid
+calibration.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, ClassVar
+
+import numpy as np
+import pandas as pd
+
+from kalkan.errors import InputError, NotFittedError, SchemaError
+
+__all__ = [
+    "COUNTRY_MODELS",
+    "EWP_PREDICTORS",
+    "CountryModel",
+    "TARGET",
+    "EWPBaseline",
+    "KalkanBoost",
+    "KalkanEnsemble",
+    "build_target",
+    "carry_forward",
+    "country_risk",
+    "load_ewp_table",
+    "make_model",
+    "ranking_chart",
+    "training_rows",
+]
+
+#: EWP's 39 predictors (2025 edition, ``3.Modeling/model_3Sep2025.R``), in EWP's order.
+EWP_PREDICTORS: tuple[str, ...] = (
+    "widetargeting",
+    "narrowtargeting",
+    "v2csgender_binary",
+    "v2mecenefm_binary",
+    "partyban.new.0",
+    "partyban.new.1",
+    "partyban.new.2",
+    "minorityrule",
+    "judicialreform",
+    "religiousfreedom",
+    "pol_killing_approved",
+    "freediscussion",
+    "social_inequality",
+    "even_civilrights",
+    "repress_civilsoc",
+    "social_power_dist",
+    "ses_power_dist",
+    "popsize.log2",
+    "gdppcgrowth",
+    "un_imr_sqrt",
+    "efindex",
+    "discrimpop",
+    "reg.na",
+    "reg.eap",
+    "reg.sca",
+    "reg.mna",
+    "reg.eur",
+    "ios.iccpr1",
+    "battledeaths.log2",
+    "coup.try.5yr",
+    "mk_ongoing_count_log2",
+    "mean_mk_onset_interaction",
+    "mk_onset_prev_year",
+    "newcountry",
+    "mk_ever",
+    "year_sq",
+    "year",
+    "countryage.new.log2",
+    "includesnonstate",
+)
+#: The modelling target: an onset in year t+1 or t+2 given predictors of year t.
+TARGET = "mk_onset_1or2"
+#: Columns that identify a country-year in the EWP table.
+ID_COLUMNS: tuple[str, ...] = ("ewp_name", "ccode", "year")
+
+#: Direction of effect imposed on the boosted trees (+1 raises risk, -1 lowers it); others are free.
+#: Only predictors whose sign is settled in the mass-killing literature (Harff 2003; Ulfelder & Valentino
+#: 2008; EWP coefficients of every edition since 2018) are constrained.
+MONOTONE: dict[str, int] = {
+    "widetargeting": 1,
+    "narrowtargeting": 1,
+    "pol_killing_approved": 1,
+    "battledeaths.log2": 1,
+    "coup.try.5yr": 1,
+    "mk_ongoing_count_log2": 1,
+    "un_imr_sqrt": 1,
+    "discrimpop": 1,
+    "popsize.log2": 1,
+    "freediscussion": -1,
+    "even_civilrights": -1,
+}
+
+
+# --------------------------------------------------------------------------------------------- data
+
+
+def load_ewp_table(path: str | Path) -> pd.DataFrame:
+    """Read an EWP country-year table (any edition with the 2025 column layout).
+
+    Parameters
+    ----------
+    path
+        CSV with ``ewp_name, ccode, year``, the 39 predictors, and ``mk_onset`` or ``mk_onset_1or2``.
+
+    Returns
+    -------
+    DataFrame
+        The table, sorted by country and year, with ``mk_onset_1or2`` rebuilt from ``mk_onset`` when the
+        file has ``mk_onset`` but no target column.
+    """
+    path = Path(path)
+    if not path.exists():
+        raise InputError(
+            f"The EWP table {path} does not exist: pass the path of the country-year CSV "
+            "(e.g. ../shared/data/ewp/ewp_countryyear_1960_2016.csv)."
+        )
+    try:
+        data = pd.read_csv(path)
+    except (pd.errors.ParserError, UnicodeDecodeError) as error:
+        raise SchemaError(
+            f"{path} is not a readable CSV file ({error}): export the EWP table as CSV."
+        ) from None
+    return check_table(data, name=str(path))
+
+
+def check_table(data: pd.DataFrame, *, name: str = "the table") -> pd.DataFrame:
+    """Check that ``data`` has the EWP columns with numeric predictors; return it sorted (a copy)."""
+    missing = [c for c in (*ID_COLUMNS, *EWP_PREDICTORS) if c not in data.columns]
+    if missing:
+        raise SchemaError(
+            f"{name} lacks {len(missing)} of the EWP columns ({', '.join(missing[:8])}"
+            f"{', ...' if len(missing) > 8 else ''}): use the EWP country-year table layout "
+            "(see docs/risk-countries.md)."
+        )
+    if TARGET not in data.columns and "mk_onset" not in data.columns:
+        raise SchemaError(
+            f"{name} has neither '{TARGET}' nor 'mk_onset': add the onset column so the target can be built."
+        )
+    out = data.copy()
+    for col in (*EWP_PREDICTORS, "ccode"):
+        if not pd.api.types.is_numeric_dtype(out[col]):
+            converted = pd.to_numeric(out[col], errors="coerce")
+            bad = out.index[converted.isna() & out[col].notna()]
+            if len(bad):
+                raise SchemaError(
+                    f"Column '{col}' of {name} has {len(bad)} non-numeric values "
+                    f"(first at row {int(bad[0]) + 2}: {out.loc[bad[0], col]!r}): fix or blank them."
+                )
+            out[col] = converted
+    if TARGET not in out.columns:
+        out = build_target(out)
+    dup = out.duplicated(["ewp_name", "year"])
+    if dup.any():
+        first = out.loc[dup.to_numpy(), ["ewp_name", "year"]].iloc[0].tolist()
+        raise SchemaError(
+            f"{name} has {int(dup.sum())} duplicated country-years (first: {first[0]} "
+            f"{first[1]}): keep one row per country and year."
+        )
+    return out.sort_values(["ewp_name", "year"], kind="stable").reset_index(drop=True)
+
+
+def build_target(panel: pd.DataFrame, *, onset: str = "mk_onset", horizon: int = 2) -> pd.DataFrame:
+    """Build EWP's lead targets ``mk_onset_1``, ``mk_onset_2`` and ``mk_onset_1or2`` from onsets.
+
+    ``mk_onset_k`` is the onset in year t+k. It is missing (NA) when year t+k is after the last year of
+    the table (the outcome is not known yet); it is 0 when the table covers year t+k but the country has
+    no row then (the state no longer exists, EWP's rule). ``mk_onset_1or2`` is 1 if any lead is 1, 0 if
+    all leads are 0, and NA otherwise.
+
+    Parameters
+    ----------
+    panel
+        Country-year rows with ``ewp_name``, ``year`` and the ``onset`` column (0/1).
+    horizon
+        Number of years ahead in the window (EWP: 2).
+    """
+    out = panel.copy()
+    last_year = int(out["year"].max())
+    onsets = out.set_index(["ewp_name", "year"])[onset]
+    leads = []
+    for k in range(1, horizon + 1):
+        key = pd.MultiIndex.from_arrays([out["ewp_name"], out["year"] + k])
+        lead = onsets.reindex(key).to_numpy(dtype=float)
+        lead = np.where(np.isnan(lead) & (out["year"].to_numpy() + k <= last_year), 0.0, lead)
+        out[f"{onset}_{k}"] = lead
+        leads.append(lead)
+    stacked = np.vstack(leads)
+    any_one = np.nanmax(np.where(np.isnan(stacked), -1, stacked), axis=0) == 1
+    all_known = ~np.isnan(stacked).any(axis=0)
+    out[f"{onset}_1or2" if horizon == 2 else f"{onset}_1to{horizon}"] = np.where(
+        any_one, 1.0, np.where(all_known, 0.0, np.nan)
+    )
+    return out
+
+
+def carry_forward(panel: pd.DataFrame, columns: tuple[str, ...] = EWP_PREDICTORS) -> pd.DataFrame:
+    """Fill each country's missing predictors with its last earlier observed value (kalkan's rule).
+
+    Only earlier years are used, so a forecast from year t never sees data after t. Values still missing
+    (no earlier observation) stay NaN for the model's own imputer.
+    """
+    out = panel.sort_values(["ewp_name", "year"], kind="stable").copy()
+    cols = list(columns)
+    out[cols] = out.groupby("ewp_name", sort=False)[cols].ffill()
+    return out.loc[panel.index]
+
+
+def training_rows(data: pd.DataFrame, year: int) -> pd.DataFrame:
+    """Rows whose two-year target is known by ``year``: years up to ``year - 2`` with a non-missing target."""
+    rows = data[(data["year"] <= year - 2) & data[TARGET].notna()]
+    return rows
+
+
+# ----------------------------------------------------------------------------------- parameter rules
+
+
+@dataclass(frozen=True)
+class _Rule:
+    kind: str
+    check: Callable[[Any], bool]
+
+
+def _real(low: float | None = None, high: float | None = None, *, open_low: bool = True) -> _Rule:
+    def check(v: Any) -> bool:
+        if isinstance(v, bool) or not isinstance(v, int | float) or not math.isfinite(v):
+            return False
+        if low is not None and (v <= low if open_low else v < low):
+            return False
+        return not (high is not None and v > high)
+
+    if low is not None and high is not None:
+        kind = f"a float in {'(' if open_low else '['}{low:g}, {high:g}]"
+    elif low is not None:
+        kind = f"a float {'>' if open_low else '>='} {low:g}"
+    else:
+        kind = "a float"
+    return _Rule(kind, check)
+
+
+def _integer(low: int) -> _Rule:
+    return _Rule(f"an int >= {low}", lambda v: isinstance(v, int) and not isinstance(v, bool) and v >= low)
+
+
+def _seed() -> _Rule:
+    return _Rule("an int >= 0", lambda v: isinstance(v, int) and not isinstance(v, bool) and v >= 0)
+
+
+class CountryModel:
+    """Base of the country models: parameter checks, the fitted check, the feature frame, contributions.
+
+    Subclasses implement ``fit(X, y) -> self`` and ``predict_proba(X)``; ``X`` is a frame with the EWP
+    predictor columns (other columns are ignored), ``y`` the 0/1 target.
+    """
+
+    _rules: ClassVar[dict[str, _Rule]] = {}
+    features_: list[str]
+
+    def _check_params(self) -> None:
+        for name, rule in self._rules.items():
+            value = getattr(self, name)
+            if not rule.check(value):
+                raise InputError(
+                    f"The '{name}' parameter of {type(self).__name__} must be {rule.kind}. "
+                    f"Got {value!r} instead."
+                )
+
+    def _check_fitted(self, method: str) -> None:
+        if not hasattr(self, "features_"):
+            raise NotFittedError(
+                f"This {type(self).__name__} is not fitted yet: call 'fit' with training "
+                f"data before '{method}'."
+            )
+
+    @staticmethod
+    def _frame(X: pd.DataFrame, features: tuple[str, ...] | list[str]) -> pd.DataFrame:
+        missing = [c for c in features if c not in X.columns]
+        if missing:
+            raise SchemaError(
+                f"The predictor table lacks {len(missing)} columns ({', '.join(missing[:8])}): "
+                "pass the EWP predictors."
+            )
+        return X.loc[:, list(features)].astype(float)
+
+    @staticmethod
+    def _target(y: Any, n: int) -> np.ndarray:
+        target = np.asarray(y, dtype=float)
+        if target.shape != (n,):
+            raise InputError(
+                f"The target has shape {target.shape} but the predictors have {n} rows: pass one "
+                "0/1 outcome per row."
+            )
+        if np.isnan(target).any() or not np.isin(target, (0.0, 1.0)).all():
+            raise InputError(
+                "The target must be 0 or 1 on every training row: drop rows whose outcome is not "
+                "known yet (see training_rows)."
+            )
+        positives = int(target.sum())
+        if positives < 2 or positives > n - 2:
+            raise InputError(
+                f"The training rows have {positives} onsets out of {n}: a model needs at least 2 "
+                "of each class; train on more years."
+            )
+        return target.astype(int)
+
+    def fit(self, X: pd.DataFrame, y: Any) -> CountryModel:  # pragma: no cover - overridden
+        raise NotImplementedError
+
+    def predict_proba(self, X: pd.DataFrame) -> np.ndarray:  # pragma: no cover - overridden
+        raise NotImplementedError
+
+    def contributions(self, X: pd.DataFrame) -> pd.DataFrame:
+        """Each predictor's push on the log-odds of each row (occlusion against the training median).
+
+        The contribution of predictor j is logit p(x) - logit p(x with x_j set to its training median):
+        positive values raise the risk. For the linear models this is exactly coef_j * (x_j - median_j)
+        on the standardised scale. Rows the model cannot score are NaN.
+        """
+        self._check_fitted("contributions")
+        base = self._frame(X, self.features_)
+        p0 = _logit(self.predict_proba(base)[:, 1])
+        out = {}
+        for j, col in enumerate(self.features_):
+            changed = base.copy()
+            changed[col] = np.where(base[col].notna(), self.medians_[j], np.nan)
+            out[col] = p0 - _logit(self.predict_proba(changed)[:, 1])
+        return pd.DataFrame(out, index=X.index)
+
+    medians_: np.ndarray
+
+
+def _one_thread() -> Any:
+    """Run OpenMP code (the boosted trees) on one thread: with a few thousand rows, threads cost more
+    than they save, and on a busy machine OpenMP's waiting threads can slow a fit down tenfold."""
+    from threadpoolctl import threadpool_limits
+
+    return threadpool_limits(limits=1, user_api="openmp")
+
+
+def _logit(p: np.ndarray) -> np.ndarray:
+    q = np.clip(p, 1e-12, 1 - 1e-12)
+    return np.log(q) - np.log1p(-q)
+
+
+def _lambda_grid(
+    Xs: np.ndarray, y: np.ndarray, l1_ratio: float, n_lambdas: int, min_ratio: float
+) -> np.ndarray:
+    """glmnet's lambda path: from the smallest penalty that zeroes every coefficient down by ``min_ratio``."""
+    n = len(y)
+    lam_max = float(np.max(np.abs(Xs.T @ (y - y.mean())))) / (n * max(l1_ratio, 1e-3))
+    return lam_max * np.logspace(0, np.log10(min_ratio), n_lambdas)
+
+
+class _ElasticNet:
+    """Standardise, elastic-net logistic regression, penalty by K-fold deviance (glmnet cv, lambda.min)."""
+
+    def __init__(
+        self,
+        l1_ratio: float,
+        n_lambdas: int,
+        lambda_min_ratio: float,
+        cv: int,
+        tol: float,
+        max_iter: int,
+        seed: int,
+    ) -> None:
+        self.l1_ratio, self.n_lambdas, self.lambda_min_ratio = l1_ratio, n_lambdas, lambda_min_ratio
+        self.cv, self.tol, self.max_iter, self.seed = cv, tol, max_iter, seed
+
+    def fit(self, X: np.ndarray, y: np.ndarray) -> _ElasticNet:
+        from sklearn.exceptions import ConvergenceWarning
+        from sklearn.linear_model import LogisticRegressionCV
+        from sklearn.model_selection import StratifiedKFold
+
+        self.mean_ = X.mean(axis=0)
+        scale = X.std(axis=0)
+        self.scale_ = np.where(scale > 0, scale, 1.0)
+        Xs = (X - self.mean_) / self.scale_
+        lambdas = _lambda_grid(Xs, y, self.l1_ratio, self.n_lambdas, self.lambda_min_ratio)
+        folds = min(self.cv, int(y.sum()), int(len(y) - y.sum()))
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", ConvergenceWarning)
+            model = LogisticRegressionCV(
+                Cs=list(1.0 / (len(y) * lambdas)),
+                l1_ratios=(self.l1_ratio,),
+                solver="saga",
+                cv=StratifiedKFold(max(folds, 2), shuffle=True, random_state=self.seed),
+                scoring="neg_log_loss",
+                tol=self.tol,
+                max_iter=self.max_iter,
+                random_state=self.seed,
+                use_legacy_attributes=False,
+            ).fit(Xs, y)
+        self.convergence_warnings_ = sum(issubclass(w.category, ConvergenceWarning) for w in caught)
+        for w in caught:
+            if not issubclass(w.category, ConvergenceWarning):
+                warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+        self.lambda_ = float(1.0 / (len(y) * float(np.ravel(model.C_)[0])))
+        self.coef_ = model.coef_.ravel().copy()  # on the standardised scale
+        self.intercept_ = float(np.ravel(model.intercept_)[0])
+        return self
+
+    def decision(self, X: np.ndarray) -> np.ndarray:
+        return ((X - self.mean_) / self.scale_) @ self.coef_ + self.intercept_
+
+
+class EWPBaseline(CountryModel):
+    """The Early Warning Project's model: elastic-net logistic regression on EWP's predictors.
+
+    Parameters
+    ----------
+    l1_ratio
+        Elastic-net mixing (glmnet's alpha; EWP uses 0.5): 1 is the lasso, 0 ridge.
+    n_lambdas, lambda_min_ratio
+        The penalty path searched by cross-validation (glmnet: 100 values down to 1e-4; fewer here for
+        speed, the chosen penalty lies well inside the path on EWP's data).
+    cv
+        Folds of the cross-validation that picks the penalty (EWP: glmnet's default 10).
+    tol, max_iter
+        Convergence settings of the SAGA solver.
+    seed
+        Seed of the fold assignment and the solver.
+
+    Attributes
+    ----------
+    coef_ : Series
+        Coefficients per standardised predictor (change in log-odds per standard deviation).
+    lambda_ : float
+        The chosen penalty in glmnet's units.
+    n_train_, n_dropped_ : int
+        Training rows used, and rows dropped for a missing predictor (EWP's complete-case rule).
+    """
+
+    _rules: ClassVar[dict[str, _Rule]] = {
+        "l1_ratio": _real(0.0, 1.0, open_low=False),
+        "n_lambdas": _integer(2),
+        "lambda_min_ratio": _real(0.0, 1.0),
+        "cv": _integer(2),
+        "tol": _real(0.0),
+        "max_iter": _integer(1),
+        "seed": _seed(),
+    }
+
+    def __init__(
+        self,
+        *,
+        l1_ratio: float = 0.5,
+        n_lambdas: int = 20,
+        lambda_min_ratio: float = 1e-3,
+        cv: int = 10,
+        tol: float = 1e-3,
+        max_iter: int = 5000,
+        seed: int = 0,
+    ) -> None:
+        self.l1_ratio = l1_ratio
+        self.n_lambdas = n_lambdas
+        self.lambda_min_ratio = lambda_min_ratio
+        self.cv = cv
+        self.tol = tol
+        self.max_iter = max_iter
+        self.seed = seed
+
+    def fit(self, X: pd.DataFrame, y: Any) -> EWPBaseline:
+        """Fit on complete rows of ``X`` (EWP predictors) with 0/1 outcomes ``y``; returns ``self``."""
+        self._check_params()
+        frame = self._frame(X, EWP_PREDICTORS)
+        target = np.asarray(y, dtype=float)
+        complete = frame.notna().all(axis=1).to_numpy()
+        self.n_dropped_ = int((~complete).sum())
+        frame, target = frame[complete], target[complete] if target.shape == complete.shape else target
+        target_int = self._target(target, len(frame))
+        self.net_ = _ElasticNet(
+            self.l1_ratio, self.n_lambdas, self.lambda_min_ratio, self.cv, self.tol, self.max_iter, self.seed
+        ).fit(frame.to_numpy(), target_int)
+        self.n_train_ = len(frame)
+        self.medians_ = frame.median().to_numpy()
+        self.coef_ = pd.Series(self.net_.coef_, index=list(EWP_PREDICTORS))
+        self.lambda_ = self.net_.lambda_
+        self.features_ = list(EWP_PREDICTORS)
+        return self
+
+    def predict_proba(self, X: pd.DataFrame) -> np.ndarray:
+        """Probability of an onset in t+1 or t+2 (sklearn's two columns); NaN where a predictor is missing."""
+        self._check_fitted("predict_proba")
+        frame = self._frame(X, self.features_)
+        p = 1.0 / (1.0 + np.exp(-self.net_.decision(frame.to_numpy())))
+        return np.column_stack([1 - p, p])
+
+
+class _ImputedElasticNet(CountryModel):
+    """Elastic net with kalkan's missing rule: training-median imputation plus missing indicators."""
+
+    def __init__(self, *, l1_ratio: float, cv: int, seed: int) -> None:
+        self.l1_ratio, self.cv, self.seed = l1_ratio, cv, seed
+
+    def fit(self, X: pd.DataFrame, y: Any) -> _ImputedElasticNet:
+        frame = self._frame(X, EWP_PREDICTORS)
+        target = self._target(y, len(frame))
+        self.medians_ = frame.median().fillna(0.0).to_numpy()
+        self.indicator_cols_ = [c for c in EWP_PREDICTORS if frame[c].isna().any()]
+        self.net_ = _ElasticNet(self.l1_ratio, 20, 1e-3, self.cv, 1e-3, 5000, self.seed).fit(
+            self._design(frame), target
+        )
+        self.features_ = list(EWP_PREDICTORS)
+        return self
+
+    def _design(self, frame: pd.DataFrame) -> np.ndarray:
+        values = frame.to_numpy()
+        filled = np.where(np.isnan(values), self.medians_, values)
+        flags = frame[self.indicator_cols_].isna().to_numpy(dtype=float)
+        return np.hstack([filled, flags])
+
+    def predict_proba(self, X: pd.DataFrame) -> np.ndarray:
+        self._check_fitted("predict_proba")
+        p = 1.0 / (1.0 + np.exp(-self.net_.decision(self._design(self._frame(X, self.features_)))))
+        return np.column_stack([1 - p, p])
+
+
+class KalkanBoost(CountryModel):
+    """Gradient-boosted trees with monotone constraints, Platt-calibrated by cross-validation.
+
+    Shallow trees (``max_depth``) with a large ``min_samples_leaf`` keep the model from memorising the
+    ~100 onsets; the monotone constraints (:data:`MONOTONE`) forbid implausible reversals (e.g. more
+    battle deaths lowering risk); sigmoid calibration on held-out folds turns scores into probabilities.
+    Missing predictors are handled natively by the trees (learned direction per split).
+
+    Parameters
+    ----------
+    max_iter, learning_rate, max_depth, min_samples_leaf, l2_regularization
+        The boosting settings of scikit-learn's ``HistGradientBoostingClassifier``.
+    calibration_folds
+        Folds of the sigmoid calibration (``CalibratedClassifierCV``); each fold fits one booster.
+    seed
+        Seed of the folds and the booster.
+    """
+
+    _rules: ClassVar[dict[str, _Rule]] = {
+        "max_iter": _integer(1),
+        "learning_rate": _real(0.0, 1.0),
+        "max_depth": _integer(1),
+        "min_samples_leaf": _integer(1),
+        "l2_regularization": _real(0.0, open_low=False),
+        "calibration_folds": _integer(2),
+        "seed": _seed(),
+    }
+
+    def __init__(
+        self,
+        *,
+        max_iter: int = 150,
+        learning_rate: float = 0.05,
+        max_depth: int = 3,
+        min_samples_leaf: int = 40,
+        l2_regularization: float = 1.0,
+        calibration_folds: int = 5,
+        seed: int = 0,
+    ) -> None:
+        self.max_iter = max_iter
+        self.learning_rate = learning_rate
+        self.max_depth = max_depth
+        self.min_samples_leaf = min_samples_leaf
+        self.l2_regularization = l2_regularization
+        self.calibration_folds = calibration_folds
+        self.seed = seed
+
+    def fit(self, X: pd.DataFrame, y: Any) -> KalkanBoost:
+        """Fit on rows of ``X`` (EWP predictors, NaN allowed) with 0/1 outcomes ``y``; returns ``self``."""
+        from sklearn.calibration import CalibratedClassifierCV
+        from sklearn.ensemble import HistGradientBoostingClassifier
+        from sklearn.model_selection import StratifiedKFold
+
+        self._check_params()
+        frame = self._frame(X, EWP_PREDICTORS)
+        target = self._target(y, len(frame))
+        booster = HistGradientBoostingClassifier(
+            max_iter=self.max_iter,
+            learning_rate=self.learning_rate,
+            max_depth=self.max_depth,
+            min_samples_leaf=self.min_samples_leaf,
+            l2_regularization=self.l2_regularization,
+            monotonic_cst=[MONOTONE.get(c, 0) for c in EWP_PREDICTORS],
+            early_stopping=False,
+            random_state=self.seed,
+        )
+        folds = max(2, min(self.calibration_folds, int(target.sum()), int(len(target) - target.sum())))
+        self.model_ = CalibratedClassifierCV(
+            booster,
+            method="sigmoid",
+            cv=StratifiedKFold(folds, shuffle=True, random_state=self.seed),
+        )
+        with _one_thread():
+            self.model_.fit(frame.to_numpy(), target)
+        self.medians_ = frame.median().fillna(0.0).to_numpy()
+        self.n_train_ = len(frame)
+        self.features_ = list(EWP_PREDICTORS)
+        return self
+
+    def predict_proba(self, X: pd.DataFrame) -> np.ndarray:
+        """Probability of an onset in t+1 or t+2, as sklearn's two columns."""
+        self._check_fitted("predict_proba")
+        with _one_thread():
+            return np.asarray(self.model_.predict_proba(self._frame(X, self.features_).to_numpy()))
+
+
+class KalkanEnsemble(CountryModel):
+    """kalkan's best model: the mean of an imputed elastic net and :class:`KalkanBoost`.
+
+    The elastic net is EWP's (alpha ``l1_ratio``) but keeps rows with missing predictors (training median
+    plus a missing indicator); the booster adds interactions and thresholds the linear model cannot
+    express. Averaging two calibrated probability models keeps calibration and lowers variance.
+
+    Parameters
+    ----------
+    weight
+        Weight of the elastic net in the mean (the booster gets ``1 - weight``).
+    l1_ratio, cv
+        Settings of the elastic net (as in :class:`EWPBaseline`).
+    seed
+        Seed passed to both members.
+    """
+
+    _rules: ClassVar[dict[str, _Rule]] = {
+        "weight": _real(0.0, 1.0, open_low=False),
+        "l1_ratio": _real(0.0, 1.0, open_low=False),
+        "cv": _integer(2),
+        "seed": _seed(),
+    }
+
+    def __init__(self, *, weight: float = 0.5, l1_ratio: float = 0.5, cv: int = 10, seed: int = 0) -> None:
+        self.weight = weight
+        self.l1_ratio = l1_ratio
+        self.cv = cv
+        self.seed = seed
+
+    def fit(self, X: pd.DataFrame, y: Any) -> KalkanEnsemble:
+        """Fit both members on ``X`` (NaN allowed) and 0/1 outcomes ``y``; returns ``self``."""
+        self._check_params()
+        frame = self._frame(X, EWP_PREDICTORS)
+        target = self._target(y, len(frame))
+        self.net_ = _ImputedElasticNet(l1_ratio=self.l1_ratio, cv=self.cv, seed=self.seed).fit(frame, target)
+        self.boost_ = KalkanBoost(seed=self.seed).fit(frame, target)
+        self.medians_ = self.net_.medians_
+        self.n_train_ = len(frame)
+        self.features_ = list(EWP_PREDICTORS)
+        return self
+
+    def predict_proba(self, X: pd.DataFrame) -> np.ndarray:
+        """Weighted mean of the members' probabilities, as sklearn's two columns."""
+        self._check_fitted("predict_proba")
+        p = (
+            self.weight * self.net_.predict_proba(X)[:, 1]
+            + (1 - self.weight) * self.boost_.predict_proba(X)[:, 1]
+        )
+        return np.column_stack([1 - p, p])
+
+
+#: Model names accepted by ``country_risk`` and ``kalkan risk countries --model``.
+COUNTRY_MODELS: dict[str, str] = {
+    "ewp": "EWP baseline: elastic-net logit, alpha 0.5, complete cases (EWPBaseline)",
+    "boost": "monotone gradient boosting, Platt-calibrated (KalkanBoost)",
+    "ensemble": "mean of imputed elastic net and boosting (KalkanEnsemble)",
+    "best": "kalkan's best model in the backtest: currently 'ensemble'",
+}
+_BEST = "ensemble"
+
+
+def make_model(name: str, *, seed: int = 0) -> CountryModel:
+    """A fresh, unfitted country model by name (see :data:`COUNTRY_MODELS`)."""
+    key = _BEST if name == "best" else name
+    if key == "ewp":
+        return EWPBaseline(seed=seed)
+    if key == "boost":
+        return KalkanBoost(seed=seed)
+    if key == "ensemble":
+        return KalkanEnsemble(seed=seed)
+    raise InputError(f"Unknown country model {name!r}: choose one of {', '.join(COUNTRY_MODELS)}.")
+
+
+def uses_ewp_missing_rule(model: str | CountryModel) -> bool:
+    """True if the model drops rows with missing predictors (EWP's rule) instead of filling them."""
+    if isinstance(model, CountryModel):
+        return isinstance(model, EWPBaseline)
+    return (_BEST if model == "best" else model) == "ewp"
+
+
+# ------------------------------------------------------------------------------------- the ranking
+
+
+def country_risk(
+    data: pd.DataFrame, year: int, model: str | CountryModel = "best", *, seed: int = 0, n_drivers: int = 3
+) -> pd.DataFrame:
+    """Rank countries by the risk of a mass-killing onset in ``year + 1`` or ``year + 2``.
+
+    Trains ``model`` on the rows of ``data`` with year <= ``year - 2`` whose target is known (so the
+    forecast uses only outcomes known by ``year``), then scores every country with predictors in
+    ``year``. Under the EWP rule (``model="ewp"``) countries with a missing predictor get no forecast;
+    kalkan's models first carry each country's last observed value forward.
+
+    Parameters
+    ----------
+    data
+        An EWP country-year table (see :func:`load_ewp_table`).
+    year
+        The year of the predictors (the forecast covers the two following years).
+    model
+        ``"best"`` (kalkan's best), ``"ensemble"``, ``"boost"`` or ``"ewp"``; or an unfitted
+        :class:`CountryModel` with custom settings (it is fitted in place).
+    seed
+        Seed of the model's cross-validation folds.
+    n_drivers
+        How many main drivers (largest positive contributions to the log-odds) to list per country.
+
+    Returns
+    -------
+    DataFrame
+        ``country, country_code, year, probability, rank`` (1 = highest risk; ties share the lower rank),
+        then ``previous_probability`` (the same fitted model on year - 1 predictors), ``change`` and
+        ``driver_1..n`` ("predictor (+0.42)": contribution on the log-odds scale), sorted by rank.
+        ``attrs`` holds ``model``, ``n_train``, ``n_onsets_train``, ``train_years`` and
+        ``no_forecast`` (countries with a row in ``year`` but no forecast).
+    """
+    table = check_table(data)
+    years = table["year"]
+    if isinstance(year, bool) or not isinstance(year, int | np.integer):
+        raise InputError(f"The year must be an integer. Got {year!r} instead.")
+    if year not in set(years.tolist()):
+        raise InputError(
+            f"Year {year} is not in the table (it covers {int(years.min())}-{int(years.max())}): "
+            "pass a year that has predictor rows."
+        )
+    if isinstance(model, CountryModel):
+        key, estimator = type(model).__name__, model
+    else:
+        key, estimator = (_BEST if model == "best" else model), make_model(model, seed=seed)
+    prepared = table if uses_ewp_missing_rule(estimator) else carry_forward(table)
+    train = training_rows(prepared, year)
+    if len(train) == 0:
+        raise InputError(
+            f"No training rows: the table has no known target for years <= {year - 2}; pass a "
+            f"later year (the first usable is {int(years.min()) + 2 + 10})."
+        )
+    estimator.fit(train, train[TARGET].to_numpy())
+
+    now = prepared[prepared["year"] == year]
+    before = prepared[prepared["year"] == year - 1].set_index("ewp_name")
+    p_now = estimator.predict_proba(now)[:, 1]
+    scored = ~np.isnan(p_now)
+    rows = now[scored]
+    out = pd.DataFrame(
+        {
+            "country": rows["ewp_name"].to_numpy(),
+            "country_code": rows["ccode"].to_numpy(),
+            "year": rows["year"].astype(int).to_numpy(),
+            "probability": p_now[scored],
+        }
+    )
+    out["rank"] = out["probability"].rank(ascending=False, method="min").astype(int)
+    if len(before):
+        p_before = pd.Series(estimator.predict_proba(before.reset_index())[:, 1], index=before.index)
+        out["previous_probability"] = out["country"].map(p_before).to_numpy(dtype=float)
+    else:
+        out["previous_probability"] = np.nan
+    out["change"] = out["probability"] - out["previous_probability"]
+    contrib = estimator.contributions(rows)
+    for k in range(n_drivers):
+        out[f"driver_{k + 1}"] = ""
+    values = contrib.to_numpy()
+    names = np.array(contrib.columns)
+    for i in range(len(out)):
+        order = np.argsort(-values[i])[:n_drivers]
+        labels = [f"{names[j]} ({values[i, j]:+.2f})" for j in order if values[i, j] > 0]
+        for k, label in enumerate(labels):
+            out.loc[i, f"driver_{k + 1}"] = label
+    out = out.sort_values(["rank", "country"], kind="stable").reset_index(drop=True)
+    out.attrs.update(
+        {
+            "model": key,
+            "n_train": len(train),
+            "n_onsets_train": int(train[TARGET].sum()),
+            "train_years": (int(train["year"].min()), int(train["year"].max())),
+            "no_forecast": sorted(now.loc[~scored, "ewp_name"].tolist()),
+            "dropped_training_rows": int(getattr(estimator, "n_dropped_", 0)),
+        }
+    )
+    return out
+
+
+def ranking_chart(ranking: pd.DataFrame, path: str | Path, *, top: int = 40) -> Path:
+    """Draw the ``top`` countries of :func:`country_risk` as bars with the top-30 line; returns ``path``."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    path = Path(path)
+    shown = ranking.head(top)
+    fig, ax = plt.subplots(figsize=(7, max(3.0, 0.22 * len(shown) + 1)))
+    colours = ["#b2182b" if r <= 30 else "#999999" for r in shown["rank"]]
+    ax.barh(shown["country"], shown["probability"], color=colours)
+    if (shown["rank"] > 30).any() and (shown["rank"] <= 30).any():
+        ax.axhline(int((shown["rank"] <= 30).sum()) - 0.5, color="black", lw=1, ls="--")
+        ax.text(
+            float(shown["probability"].max()) * 0.98,
+            int((shown["rank"] <= 30).sum()) - 0.7,
+            "top-30 line (EWP 'high risk')",
+            ha="right",
+            va="bottom",
+            fontsize=8,
+        )
+    ax.invert_yaxis()
+    year = int(shown["year"].iloc[0]) if len(shown) else 0
+    ax.set_xlabel(f"probability of a new mass killing in {year + 1} or {year + 2}")
+    ax.set_title(f"Country risk from {year} data (model: {ranking.attrs.get('model', '?')})", fontsize=10)
+    ax.tick_params(axis="y", labelsize=7)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    return path
