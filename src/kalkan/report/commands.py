@@ -1,9 +1,114 @@
-"""The `kalkan` commands of this area (see `kalkan.commands`)."""
+"""`kalkan brief`: the protection brief (HTML and PDF) for a scenario, with a summary on the terminal."""
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Any
+
 import typer
+
+DEFAULT_OPTIONS = "monitors:50,monitors:100,police:300,police:600,police:1000"
+
+
+def brief(
+    scenario: str = typer.Option(
+        "kyrgyzstan_2010", "--scenario", help="A shipped scenario or a scenario folder."
+    ),
+    out: Path = typer.Option(Path("out"), "--out", help="Folder for brief.html and brief.pdf."),
+    options: str = typer.Option(
+        DEFAULT_OPTIONS, "--options", help="Force options, e.g. monitors:50,police:600."
+    ),
+    response_minutes: float = typer.Option(
+        30.0, "--response-minutes", help="Minutes a post may take to reach a place."
+    ),
+    target: float = typer.Option(
+        0.8, "--target", help="Share (0-1) of the risk-weighted people at risk to protect."
+    ),
+    time_limit: float = typer.Option(
+        2.0, "--time-limit", help="Solver seconds per option (the gap is reported)."
+    ),
+    curve_points: int = typer.Option(
+        12, "--curve-points", help="Budgets on the coverage curve per unit type."
+    ),
+) -> None:
+    """Write the protection brief: the situation, who is at risk, the force options, where the posts stand."""
+    from rich.console import Console
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        SpinnerColumn,
+        TextColumn,
+        TimeElapsedColumn,
+    )
+
+    from kalkan.report.brief import check_brief_arguments, compute_brief, prepare_out_dir, write_brief
+
+    console = Console()
+    parsed = check_brief_arguments(options, response_minutes, target)
+    from kalkan.errors import OptionError
+    from kalkan.scenarios import load_scenario
+
+    if not time_limit > 0:
+        raise OptionError(f"--time-limit must be > 0 seconds; got {time_limit:g}.")
+    if curve_points < 2:
+        raise OptionError(f"--curve-points must be at least 2; got {curve_points}.")
+    loaded = load_scenario(scenario)  # fails fast on an unknown scenario, before anything is written
+    prepare_out_dir(out)
+    with Progress(
+        SpinnerColumn(),
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console, transient=False,
+    ) as bar:  # fmt: skip
+        tasks: dict[str, Any] = {}
+
+        def progress(step: str, done: int, total: int) -> None:
+            if step not in tasks:
+                tasks[step] = bar.add_task(step, total=total)
+            bar.update(tasks[step], completed=done, total=total)
+
+        data = compute_brief(
+            loaded, options=parsed, response_minutes=response_minutes, target=target, time_limit=time_limit,
+            curve_points=curve_points, progress=progress,
+        )  # fmt: skip
+        html_path, pdf_path = write_brief(data, out, progress=progress)
+    console.print(summary_table(data))
+    console.print(f"Wrote {html_path} and {pdf_path}.")
+
+
+def summary_table(data):  # type: ignore[no-untyped-def]
+    """The options as a Rich table, narrow enough for an 80-column terminal."""
+    from rich.table import Table
+
+    table = Table(
+        title=f"{data.scenario.title}: force options ({data.response_minutes:g}-minute response)",
+        caption=f"* recommended: smallest option protecting {data.target:.0%}. Reached = share of the "
+        f"risk-weighted ≈{data.at_risk_total:,.0f} {data.scenario.group_at_risk} at risk (≈ estimated) "
+        "within "
+        "reach of a post. Monitors observe; only armed police protect.",
+    )
+    for column in ("option", "officers", "posts", "reached", "protected", "per 1k", "gap"):
+        if column == "option":
+            table.add_column(column, no_wrap=True)
+        else:
+            table.add_column(column, justify="right", no_wrap=True)
+    for r in data.options.itertuples():
+        table.add_row(
+            f"{r.label}{' *' if r.recommended else ''}",
+            f"{r.officers:,}",
+            f"{r.posts:,}",
+            f"{r.within_reach_share:.0%}",
+            f"{r.protected_share:.0%}" if r.armed else "none",
+            f"{r.per_1000_at_risk:.2f}",
+            "0" if r.gap <= 1e-9 else f"{r.gap:.1%}",
+            style="bold" if r.recommended else None,
+        )
+    return table
 
 
 def register(app: typer.Typer) -> None:
-    """Add this area's commands to `app`."""
+    """Add `kalkan brief` to `app`."""
+    app.command("brief")(brief)

@@ -1,0 +1,283 @@
+"""The brief: the letter's argument made with data, in a page a decision maker reads in five minutes.
+
+:func:`compute_brief` runs the analysis (scenario -> people at risk -> each force option's best posts ->
+the coverage curve) and returns a :class:`BriefData`; :func:`render_html` lays it out as a list of
+sections (:mod:`kalkan.report.sections`); :func:`write_brief` writes ``brief.html`` (one self-contained
+file) and ``brief.pdf`` (WeasyPrint). Progress is reported through a callback so the CLI can show it.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from kalkan.errors import InputError, OptionError
+from kalkan.plan.exposure import RiskWeight, incident_kernel_weight, places_at_risk
+from kalkan.plan.force import OptionPlan, coverage_curve, plan_option
+from kalkan.plan.travel import reach_km
+from kalkan.plan.units import ForceOption, officers_per_post, parse_options, unit_type
+from kalkan.scenarios import Scenario, load_scenario
+
+DEFAULT_OPTIONS = "monitors:50,monitors:100,police:300,police:600,police:1000"
+
+Progress = Callable[[str, int, int], None]
+"""``progress(step, done, total)``: called before and after each unit of work."""
+
+
+def _quiet(step: str, done: int, total: int) -> None:
+    return None
+
+
+@dataclass
+class BriefData:
+    """Everything the brief shows, computed once.
+
+    ``options`` has one row per force option: ``label, unit, armed, officers, posts, posts_used,
+    officers_per_post, within_reach_share`` (risk-weighted share within reach, 0-1) ``,
+    people_within_reach, people_share`` (share of the unweighted people at risk) ``, protected_share``
+    (``within_reach_share`` for armed units, 0 for unarmed monitors, who observe but do not protect)
+    ``, per_1000_at_risk, per_1000_residents, gap, status, seconds, recommended``.
+    """
+
+    scenario: Scenario
+    exposure: pd.DataFrame
+    plans: list[OptionPlan]
+    options: pd.DataFrame
+    curves: pd.DataFrame
+    target: float
+    response_minutes: float
+    reach_km: float
+    as_of: date
+    recommended: OptionPlan | None
+    officers_for_target: dict[str, int | None]
+    seconds: dict[str, float] = field(default_factory=dict)
+    panels: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def at_risk_total(self) -> float:
+        """People at risk in the scenario (mostly estimated; see ``exposure``)."""
+        return float(self.exposure["at_risk"].sum())
+
+    @property
+    def residents_total(self) -> float:
+        """Residents of the scenario's places (mostly estimated)."""
+        return float(self.exposure["population"].sum())
+
+
+def check_brief_arguments(
+    options: str | Sequence[ForceOption], response_minutes: float, target: float
+) -> list[ForceOption]:
+    """Parse and check the brief's arguments; raise a kalkan error with the fix for bad ones."""
+    parsed = parse_options(options) if isinstance(options, str) else list(options)
+    if not parsed:
+        raise OptionError("No force options given: write them like 'monitors:50,police:600'.")
+    if not np.isfinite(response_minutes) or response_minutes <= 0:
+        raise OptionError(
+            f"--response-minutes must be a number of minutes > 0; got {response_minutes:g}: try 30."
+        )
+    if not 0 < target <= 1:
+        raise OptionError(f"--target is a share in (0, 1]; got {target:g}: write 0.8 for 80%.")
+    return parsed
+
+
+def _budgets(options: list[ForceOption], unit: str, points: int) -> list[int]:
+    top = max(o.officers for o in options) * 1.25
+    step = officers_per_post(unit)
+    grid = {int(round(x / step) * step + 0.5) for x in np.linspace(0, top, points)}
+    grid |= {o.officers for o in options}
+    return sorted(b for b in grid if b >= 0)
+
+
+def compute_brief(
+    scenario: str | Scenario = "kyrgyzstan_2010",
+    *,
+    options: str | Sequence[ForceOption] = DEFAULT_OPTIONS,
+    response_minutes: float = 30.0,
+    target: float = 0.8,
+    time_limit: float = 2.0,
+    curve_points: int = 12,
+    curve_time_limit: float = 0.5,
+    risk_weight: RiskWeight = incident_kernel_weight,
+    as_of: date | None = None,
+    progress: Progress = _quiet,
+) -> BriefData:
+    """Run the analysis behind the brief.
+
+    Parameters
+    ----------
+    scenario : str or Scenario
+        A shipped scenario name, a folder, or a loaded scenario.
+    options : str or list of ForceOption
+        e.g. ``"monitors:50,police:600"``.
+    response_minutes : float
+        A post covers a place it can reach within this many minutes (default 30).
+    target : float
+        Share (0-1) of the risk-weighted people at risk the recommended option must protect.
+    time_limit, curve_time_limit : float
+        Solver seconds per option and per point of the coverage curve (answers carry their gap).
+    """
+    parsed = check_brief_arguments(options, response_minutes, target)
+    seconds: dict[str, float] = {}
+
+    t0 = time.perf_counter()
+    progress("Loading the scenario", 0, 1)
+    loaded = scenario if isinstance(scenario, Scenario) else load_scenario(scenario)
+    day = as_of or loaded.as_of
+    exposure = places_at_risk(loaded, risk_weight=risk_weight, as_of=day)
+    demand = exposure.rename(columns={"place_id": "id"})[["id", "name", "latitude", "longitude", "weight"]]
+    progress("Loading the scenario", 1, 1)
+    seconds["scenario and people at risk"] = time.perf_counter() - t0
+
+    t0 = time.perf_counter()
+    plans: list[OptionPlan] = []
+    for i, option in enumerate(parsed):
+        progress(f"Placing posts for {len(parsed)} options", i, len(parsed))
+        plans.append(plan_option(demand, option, response_minutes=response_minutes, time_limit=time_limit))
+    progress(f"Placing posts for {len(parsed)} options", len(parsed), len(parsed))
+    seconds["placing posts"] = time.perf_counter() - t0
+
+    t0 = time.perf_counter()
+    units = list(dict.fromkeys(o.unit for o in parsed))
+    curves = []
+    for i, unit in enumerate(units):
+        progress("Coverage curve", i, len(units))
+        curve = coverage_curve(
+            demand, unit, response_minutes=response_minutes, budgets=_budgets(parsed, unit, curve_points),
+            time_limit=curve_time_limit,
+        )  # fmt: skip
+        curves.append(curve.assign(unit=unit))
+    progress("Coverage curve", len(units), len(units))
+    seconds["coverage curve"] = time.perf_counter() - t0
+    curve_table = pd.concat(curves, ignore_index=True)
+
+    table = _options_table(plans, exposure, target)
+    recommended = next((p for p, r in zip(plans, table["recommended"], strict=True) if r), None)
+    needed: dict[str, int | None] = {}
+    for unit in units:
+        reached = curve_table[(curve_table["unit"] == unit) & (curve_table["covered_share"] >= target)]
+        needed[unit] = int(reached["officers"].min()) if len(reached) else None
+    return BriefData(
+        scenario=loaded, exposure=exposure, plans=plans, options=table, curves=curve_table, target=target,
+        response_minutes=float(response_minutes), reach_km=reach_km(response_minutes), as_of=day,
+        recommended=recommended, officers_for_target=needed, seconds=seconds,
+    )  # fmt: skip
+
+
+def _options_table(plans: list[OptionPlan], exposure: pd.DataFrame, target: float) -> pd.DataFrame:
+    at_risk = dict(zip(exposure["place_id"], exposure["at_risk"], strict=True))
+    total_people = float(exposure["at_risk"].sum())
+    residents = float(exposure["population"].sum())
+    rows = []
+    for plan in plans:
+        kind = unit_type(plan.option.unit)
+        people = float(sum(at_risk.get(i, 0.0) for i in plan.covered_ids))
+        rows.append(
+            {
+                "label": plan.option.label,
+                "unit": plan.option.unit,
+                "armed": kind.armed,
+                "officers": plan.option.officers,
+                "posts": plan.posts,
+                "posts_used": len(plan.selected),
+                "officers_per_post": officers_per_post(kind),
+                "within_reach_share": plan.covered_share,
+                "people_within_reach": people,
+                "people_share": people / total_people if total_people else 0.0,
+                "protected_share": plan.covered_share if kind.armed else 0.0,
+                "coverage_kind": plan.coverage_kind,
+                "per_1000_at_risk": plan.option.officers / total_people * 1000 if total_people else np.nan,
+                "per_1000_residents": plan.option.officers / residents * 1000 if residents else np.nan,
+                "gap": plan.gap,
+                "status": plan.status,
+                "seconds": plan.seconds,
+            }
+        )
+    table = pd.DataFrame(rows)
+    # The recommendation: the smallest option (by officers) that *protects* the target share.
+    table["recommended"] = False
+    meets = table[table["protected_share"] >= target - 1e-12]
+    if len(meets):
+        table.loc[meets["officers"].idxmin(), "recommended"] = True
+    return table
+
+
+def render_html(data: BriefData, *, extra_sections: Sequence[Any] = ()) -> str:
+    """The brief as one self-contained HTML page (styles, maps and charts inline)."""
+    from importlib import resources
+
+    from jinja2 import Environment, select_autoescape
+
+    from kalkan.report.sections import build_sections
+
+    templates = resources.files("kalkan.report") / "templates"
+    env = Environment(autoescape=select_autoescape(default=True))
+    template = env.from_string((templates / "brief.html.j2").read_text(encoding="utf-8"))
+    css = (templates / "brief.css").read_text(encoding="utf-8")
+    sections = build_sections(data, extra=extra_sections)
+    from kalkan import __version__
+
+    return template.render(data=data, scenario=data.scenario, sections=sections, css=css, version=__version__)
+
+
+def write_pdf(html: str, path: Path) -> Path:
+    """Render the HTML to PDF with WeasyPrint (offline: the page has no remote resources)."""
+    from weasyprint import HTML
+
+    logger = logging.getLogger("weasyprint")
+    quiet = _IgnoredSvgStyle()
+    logger.addFilter(
+        quiet
+    )  # matplotlib's SVG style attributes are drawn, but WeasyPrint's CSS check logs them
+    try:
+        HTML(string=html, base_url=str(path.parent)).write_pdf(str(path))
+    finally:
+        logger.removeFilter(quiet)
+    return path
+
+
+class _IgnoredSvgStyle:
+    """Drops WeasyPrint's "Ignored `stroke: ...`" notices for SVG presentation properties."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        return not (message.startswith("Ignored `") and "unknown property" in message)
+
+
+def prepare_out_dir(out: Path) -> Path:
+    """Create ``out`` (and parents) and check it is writable; raise InputError with the fix if not."""
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        probe = out / ".kalkan-write-test"
+        probe.write_text("ok", encoding="utf-8")
+        probe.unlink()
+    except OSError as error:
+        raise InputError(
+            f"Cannot write the brief to {out}: {error.strerror or error}; choose another folder with --out."
+        ) from None
+    return out
+
+
+def write_brief(data: BriefData, out: Path, *, progress: Progress = _quiet) -> tuple[Path, Path]:
+    """Write ``brief.html`` and ``brief.pdf`` into ``out``; return their paths."""
+    prepare_out_dir(out)
+    t0 = time.perf_counter()
+    progress("Writing brief.html", 0, 1)
+    html = render_html(data)
+    html_path = out / "brief.html"
+    html_path.write_text(html, encoding="utf-8")
+    progress("Writing brief.html", 1, 1)
+    data.seconds["writing HTML"] = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    progress("Writing brief.pdf", 0, 1)
+    pdf_path = write_pdf(html, out / "brief.pdf")
+    progress("Writing brief.pdf", 1, 1)
+    data.seconds["writing PDF"] = time.perf_counter() - t0
+    return html_path, pdf_path

@@ -1,0 +1,163 @@
+"""`kalkan brief` end to end into a temp dir, and bad input that must fail with one clear sentence."""
+
+from __future__ import annotations
+
+import re
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from kalkan.cli import _register_all, app
+from kalkan.scenarios import load_scenario
+
+SMALL = ["--options", "monitors:50,police:300", "--time-limit", "0.5", "--curve-points", "4"]
+
+
+class _Page(HTMLParser):
+    """Collects what the tests look at: remote resources, tables, ids, text."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.remote: list[str] = []
+        self.ids: set[str] = set()
+        self.tables: list[str] = []
+        self.text: list[str] = []
+        self.svgs = 0
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        a = dict(attrs)
+        if tag in ("script", "img", "iframe", "video", "audio", "source") and a.get("src"):
+            if re.match(r"^(https?:)?//", a["src"] or ""):
+                self.remote.append(f"{tag} {a['src']}")
+        if tag == "link" and re.match(r"^(https?:)?//", a.get("href") or ""):
+            self.remote.append(f"link {a['href']}")
+        if tag == "table":
+            self.tables.append(a.get("class") or "")
+        if tag == "svg":
+            self.svgs += 1
+        if a.get("id"):
+            self.ids.add(a["id"] or "")
+
+    def handle_data(self, data: str) -> None:
+        self.text.append(data)
+
+
+@pytest.fixture(scope="module")
+def brief_dir(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
+    _register_all()
+    out = tmp_path_factory.mktemp("brief")
+    result = CliRunner().invoke(app, ["brief", "--out", str(out), *SMALL])
+    assert result.exit_code == 0, result.output
+    return out, result.output
+
+
+def test_brief_writes_both_files_and_prints_the_summary(brief_dir: tuple[Path, str]) -> None:
+    out, output = brief_dir
+    assert (out / "brief.html").stat().st_size > 10_000
+    assert (out / "brief.pdf").stat().st_size > 10_000
+    assert "monitors:50" in output and "police:300" in output
+    assert re.search(r"monitors:50 +│ +50 │ +\d+ │ +\d+% │ +none", output)  # monitors protect nothing
+    assert f"Wrote {out / 'brief.html'}" in output.replace("\n", "")
+
+
+def test_html_is_self_contained_and_has_the_parts(brief_dir: tuple[Path, str]) -> None:
+    out, _ = brief_dir
+    html = (out / "brief.html").read_text(encoding="utf-8")
+    page = _Page()
+    page.feed(html)
+    assert page.remote == []
+    assert not re.search(r"@import|url\(\s*['\"]?(https?:)?//", html)
+    assert "options" in " ".join(page.tables)
+    assert page.svgs >= 3  # two maps and the coverage curve
+    for section in (
+        "bottom-line",
+        "situation",
+        "at-risk",
+        "options",
+        "curve",
+        "recommended",
+        "method",
+        "sources",
+    ):
+        assert section in page.ids, section
+    text = " ".join(page.text)
+    assert "What the letter argued" in text
+    assert "Quinlivan" in text  # the force-sizing yardsticks are cited
+
+
+def test_every_cited_source_is_listed_and_every_headline_shown_with_its_source(
+    brief_dir: tuple[Path, str],
+) -> None:
+    out, _ = brief_dir
+    html = (out / "brief.html").read_text(encoding="utf-8")
+    page = _Page()
+    page.feed(html)
+    cited = set(re.findall(r'href="#src-([A-Z0-9_]+)"', html))
+    assert cited and {f"src-{c}" for c in cited} <= page.ids
+    scenario = load_scenario()
+    for row in scenario.headlines.itertuples():
+        figure = f"{row.value:,.0f}"
+        assert figure in html
+        for sid in str(row.source_ids).split(";"):
+            assert sid in cited
+    # The sources list gives each cited source's URL.
+    urls = dict(zip(scenario.sources["source_id"], scenario.sources["url"], strict=True))
+    for sid in cited:
+        assert urls[sid].replace("&", "&amp;") in html
+
+
+def test_estimates_are_marked(brief_dir: tuple[Path, str]) -> None:
+    out, _ = brief_dir
+    html = (out / "brief.html").read_text(encoding="utf-8")
+    assert html.count('class="est"') > 10
+
+
+def test_pdf_has_pages_with_the_brief(brief_dir: tuple[Path, str]) -> None:
+    from pypdf import PdfReader
+
+    out, _ = brief_dir
+    reader = PdfReader(str(out / "brief.pdf"))
+    assert len(reader.pages) >= 3
+    first = reader.pages[0].extract_text()
+    assert "bottom line" in first.lower()
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--scenario", "nope"], "Unknown scenario 'nope'"),  # unknown scenario
+        (["--options", "police:-5"], "whole number > 0"),  # negative officers
+        (["--options", "abc"], "Cannot read force option 'abc'"),  # not UNIT:N
+        (["--options", "tanks:5"], "Unknown unit type"),  # unknown unit
+        (["--response-minutes", "0"], "--response-minutes must be a number of minutes > 0"),
+        (["--target", "80"], "--target is a share"),  # percent instead of share
+    ],
+)
+def test_bad_input_gives_one_sentence_and_no_traceback(args: list[str], message: str, tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    exe = Path(sys.executable).with_name("kalkan")
+    result = subprocess.run([str(exe), "brief", "--out", str(tmp_path / "o"), *args], capture_output=True,
+                            text=True, timeout=120)  # fmt: skip
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr + result.stdout
+    assert message in " ".join(result.stderr.split())
+    assert result.stderr.strip().startswith("error:")
+    assert not (tmp_path / "o" / "brief.html").exists()
+
+
+def test_unwritable_out_is_refused(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    blocker = tmp_path / "file.txt"
+    blocker.write_text("not a folder", encoding="utf-8")
+    exe = Path(sys.executable).with_name("kalkan")
+    result = subprocess.run([str(exe), "brief", "--out", str(blocker / "sub"), *SMALL], capture_output=True,
+                            text=True, timeout=120)  # fmt: skip
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr
+    assert "Cannot write the brief to" in " ".join(result.stderr.split())
