@@ -153,6 +153,45 @@ def swap_mclp(
     return sel
 
 
+def iterated_swap_mclp(
+    A: sp.csr_matrix,
+    w: FloatArray,
+    p: int,
+    selected: npt.ArrayLike,
+    *,
+    seed: int | np.random.Generator | None = 0,
+    deadline: float = np.inf,
+    max_stall: int = 50,
+    AT: sp.csr_matrix | None = None,
+) -> IntArray:
+    """Iterated local search: drop a random tenth of the sites, refill greedily, swap to a local
+    optimum, keep the result when it is no worse; stop after ``max_stall`` rounds without gain or at
+    ``deadline``. Returns the best solution seen (never worse than ``selected``)."""
+    rng = np.random.default_rng(seed)
+    if AT is None:
+        AT = A.T.tocsr()
+    best = np.asarray(selected, dtype=np.int64)
+    if best.size < 2:
+        return best
+    best_value = coverage_value(A, w, best)
+    current, current_value = best.copy(), best_value
+    stall = 0
+    k = max(2, best.size // 10)
+    while stall < max_stall and time.perf_counter() < deadline:
+        drop = rng.choice(current.size, size=min(k, current.size), replace=False)
+        keep = np.delete(current, drop)
+        trial = greedy_mclp(A, w, p, start=keep, AT=AT)
+        trial = swap_mclp(A, w, trial, deadline=deadline)
+        value = coverage_value(A, w, trial)
+        if value >= current_value:
+            current, current_value = trial, value
+        if value > best_value + REL_TOL * max(float(w.sum()), 1.0):
+            best, best_value, stall = trial.copy(), value, 0
+        else:
+            stall += 1
+    return best
+
+
 def lagrangian_mclp(
     A: sp.csr_matrix,
     w: FloatArray,
@@ -161,7 +200,7 @@ def lagrangian_mclp(
     *,
     AT: sp.csr_matrix | None = None,
     start: npt.ArrayLike | None = None,
-    iterations: int = 200,
+    iterations: int = 1000,
     deadline: float = np.inf,
 ) -> float:
     """An upper bound on the maximal covering optimum with ``p`` sites (Lagrangian relaxation).
@@ -368,6 +407,51 @@ def _status_name(h) -> str:  # type: ignore[no-untyped-def]
     return str(h.modelStatusToString(status))
 
 
+def undominated_sites(A: sp.csr_matrix, active: npt.NDArray[np.bool_]) -> IntArray:
+    """Sites that no other site dominates (on the ``active`` demand points).
+
+    Site j is dominated when another site k reaches every active point j reaches (ties keep the
+    lower index). Dropping dominated sites keeps an optimum of MCLP (at most p sites) and of LSCP.
+    """
+    Aa = A[:, np.flatnonzero(active)].tocsr()
+    sizes = np.diff(Aa.indptr)
+    overlap = (Aa @ Aa.T).tocsr()
+    keep = sizes > 0
+    for j in np.flatnonzero(keep):
+        lo, hi = overlap.indptr[j], overlap.indptr[j + 1]
+        row, val = overlap.indices[lo:hi], overlap.data[lo:hi]
+        bigger = (sizes[row] > sizes[j]) | ((sizes[row] == sizes[j]) & (row < j))
+        if np.any((val >= sizes[j]) & (row != j) & bigger):
+            keep[j] = False
+    if not keep.any():
+        keep[0] = True
+    return np.flatnonzero(keep).astype(np.int64)
+
+
+def _reduced(
+    A: sp.csr_matrix, active: npt.NDArray[np.bool_], start: npt.ArrayLike
+) -> tuple[sp.csr_matrix, IntArray, IntArray]:
+    """Coverage restricted to undominated sites, their original indices, and ``start`` mapped onto
+    them (a dominated start site is replaced by the first site dominating it)."""
+    sites = undominated_sites(A, active)
+    R = A[sites].tocsr()
+    lookup = np.full(A.shape[0], -1, dtype=np.int64)
+    lookup[sites] = np.arange(sites.size)
+    mapped: list[int] = []
+    Aa = A[:, np.flatnonzero(active)].tocsr()
+    Ra = Aa[sites].tocsr()
+    for j in np.asarray(start, dtype=np.int64):
+        if lookup[j] >= 0:
+            mapped.append(int(lookup[j]))
+            continue
+        row = Aa.indices[Aa.indptr[j] : Aa.indptr[j + 1]]
+        if row.size == 0:
+            continue
+        hits = np.asarray(Ra[:, row].sum(axis=1)).ravel()
+        mapped.append(int(np.argmax(hits >= row.size)))
+    return R, sites, np.unique(np.asarray(mapped, dtype=np.int64))
+
+
 def milp_mclp(
     A: sp.csr_matrix,
     w: FloatArray,
@@ -377,46 +461,32 @@ def milp_mclp(
     time_limit: float,
     AT: sp.csr_matrix | None = None,
 ) -> MilpResult:
-    """Exact maximal covering with HiGHS, warm-started from ``start``; honours ``time_limit`` (s)."""
+    """Exact maximal covering with HiGHS, warm-started from ``start``; honours ``time_limit`` (s).
+
+    ``AT`` is accepted for symmetry with the heuristics; the model is built on the reduced matrix.
+    """
     import highspy
 
     t0 = time.perf_counter()
-    m, n = A.shape
-    if AT is None:
-        AT = A.T.tocsr()
-    reach = np.diff(AT.indptr)
+    R, sites, start_local = _reduced(A, w > 0, start)
+    RT = R.T.tocsr()
+    m = R.shape[0]
+    reach = np.diff(RT.indptr)
     single = np.flatnonzero((reach == 1) & (w > 0))
     site_cost = np.zeros(m)
-    np.add.at(site_cost, AT.indices[AT.indptr[single]], w[single])
+    np.add.at(site_cost, RT.indices[RT.indptr[single]], w[single])
     multi = np.flatnonzero((reach >= 2) & (w > 0))
-    sets, members = _merge_columns(AT, multi)
+    sets, members = _merge_columns(RT, multi)
     group_w = np.array([w[g].sum() for g in members], dtype=float)
     k = len(sets)
 
     h = _highs(time_limit)
     inf = highspy.kHighsInf
-    h.addCols(
-        m,
-        site_cost,
-        np.zeros(m),
-        np.ones(m),
-        0,
-        np.zeros(m, dtype=np.int32),
-        np.zeros(0, dtype=np.int32),
-        np.zeros(0),
-    )
+    no_index = np.zeros(0, dtype=np.int32)
+    h.addCols(m, site_cost, np.zeros(m), np.ones(m), 0, np.zeros(m, dtype=np.int32), no_index, np.zeros(0))
     h.changeColsIntegrality(m, np.arange(m, dtype=np.int32), np.ones(m, dtype=np.uint8))
     if k:
-        h.addCols(
-            k,
-            group_w,
-            np.zeros(k),
-            np.ones(k),
-            0,
-            np.zeros(k, dtype=np.int32),
-            np.zeros(0, dtype=np.int32),
-            np.zeros(0),
-        )
+        h.addCols(k, group_w, np.zeros(k), np.ones(k), 0, np.zeros(k, dtype=np.int32), no_index, np.zeros(0))
         # Row g: y_g - sum_{j in set g} x_j <= 0.
         lengths = np.array([len(s) + 1 for s in sets], dtype=np.int64)
         starts = np.concatenate([[0], np.cumsum(lengths)[:-1]]).astype(np.int32)
@@ -435,11 +505,10 @@ def milp_mclp(
     h.changeObjectiveSense(highspy.ObjSense.kMaximize)
 
     x0 = np.zeros(m + k)
-    sel0 = np.asarray(start, dtype=np.int64)
-    x0[sel0] = 1.0
+    x0[start_local] = 1.0
     if k:
         chosen = np.zeros(m, dtype=bool)
-        chosen[sel0] = True
+        chosen[start_local] = True
         x0[m:] = [1.0 if chosen[s].any() else 0.0 for s in sets]
     solution = highspy.HighsSolution()
     solution.col_value = list(x0)
@@ -448,13 +517,9 @@ def milp_mclp(
     h.setOptionValue("time_limit", max(float(time_limit) - (time.perf_counter() - t0), 0.01))
     h.run()
     status = _status_name(h)
-    info = h.getInfo()
     values = np.asarray(h.getSolution().col_value, dtype=float)
-    if values.size >= m:
-        selected = np.flatnonzero(values[:m] > 0.5).astype(np.int64)
-    else:
-        selected = sel0
-    bound = float(info.mip_dual_bound)
+    selected = sites[np.flatnonzero(values[:m] > 0.5)] if values.size >= m else sites[start_local]
+    bound = float(h.getInfo().mip_dual_bound)
     if not np.isfinite(bound):
         bound = float(w.sum())
     return MilpResult(
@@ -473,9 +538,11 @@ def milp_lscp(
     import highspy
 
     t0 = time.perf_counter()
-    m, n = A.shape
-    AT = A.T.tocsr()
-    sets, _ = _merge_columns(AT, np.flatnonzero(targets))
+    sel0 = np.asarray(start, dtype=np.int64)
+    R, sites, start_local = _reduced(A, targets, sel0)
+    RT = R.T.tocsr()
+    m = R.shape[0]
+    sets, _ = _merge_columns(RT, np.flatnonzero(targets))
     k = len(sets)
     h = _highs(time_limit)
     inf = highspy.kHighsInf
@@ -497,8 +564,7 @@ def milp_lscp(
         h.addRows(k, np.ones(k), np.full(k, inf), int(index.size), starts, index, np.ones(index.size))
     h.changeObjectiveSense(highspy.ObjSense.kMinimize)
     x0 = np.zeros(m)
-    sel0 = np.asarray(start, dtype=np.int64)
-    x0[sel0] = 1.0
+    x0[start_local] = 1.0
     solution = highspy.HighsSolution()
     solution.col_value = list(x0)
     solution.value_valid = True
@@ -506,12 +572,11 @@ def milp_lscp(
     h.setOptionValue("time_limit", max(float(time_limit) - (time.perf_counter() - t0), 0.01))
     h.run()
     status = _status_name(h)
-    info = h.getInfo()
     values = np.asarray(h.getSolution().col_value, dtype=float)
-    selected = np.flatnonzero(values[:m] > 0.5).astype(np.int64) if values.size >= m else sel0
-    if selected.size and not bool(np.all(np.asarray(A[selected].sum(axis=0)).ravel()[targets] > 0)):
+    selected = sites[np.flatnonzero(values[:m] > 0.5)] if values.size >= m else sel0
+    if selected.size == 0 or not bool(np.all(np.asarray(A[selected].sum(axis=0)).ravel()[targets] > 0)):
         selected = sel0  # never return an incomplete cover
-    bound = float(info.mip_dual_bound)
+    bound = float(h.getInfo().mip_dual_bound)
     if not np.isfinite(bound):
         bound = 0.0
     return MilpResult(

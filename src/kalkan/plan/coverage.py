@@ -35,9 +35,13 @@ import scipy.sparse as sp
 
 from kalkan.errors import InfeasibleError, InputError, SchemaError
 from kalkan.plan import _solvers
-from kalkan.plan.travel import planar_distance, travel_minutes
+from kalkan.plan.travel import CIRCUITY, EARTH_RADIUS_KM, SPEED_KMH, planar_distance, travel_minutes
 
 METHODS = ("auto", "exact", "heuristic")
+
+#: ``method="auto"`` runs the MILP up to this many coverage entries; beyond it HiGHS rarely finishes
+#: its root LP within seconds on one core (10,000 x 1,000 planar benchmark: 187,000 entries).
+MILP_MAX_NONZEROS = 100_000
 
 
 class UnreachableDemandWarning(UserWarning):
@@ -230,6 +234,51 @@ class _CoveringProblem:
                 )
         return planar_distance(D[:, 0][:, None], D[:, 1][:, None], S[:, 0][None, :], S[:, 1][None, :])
 
+    @classmethod
+    def coverage_from_coordinates(
+        cls,
+        demand: npt.ArrayLike,
+        sites: npt.ArrayLike,
+        *,
+        geographic: bool,
+        reach: float,
+        circuity: float | None = None,
+        speed_kmh: float | None = None,
+    ) -> sp.csr_matrix:
+        """Sparse coverage (sites x demand) without a dense cost matrix: a KD-tree finds candidate
+        pairs (on 3-D unit vectors for latitude/longitude), then the exact cost decides, so the result
+        equals ``cost_from_coordinates(...) <= reach``."""
+        from scipy.spatial import cKDTree
+
+        D = np.asarray(demand, dtype=float)
+        S = np.asarray(sites, dtype=float)
+        if D.ndim != 2 or D.shape[1] != 2 or S.ndim != 2 or S.shape[1] != 2:
+            raise InputError(f"Coordinates must be two columns; got demand {D.shape} and sites {S.shape}.")
+        if geographic:
+            dl, do = check_latlon(D[:, 0], D[:, 1], "demand")
+            sl, so = check_latlon(S[:, 0], S[:, 1], "site")
+            kwargs = {k: v for k, v in (("circuity", circuity), ("speed_kmh", speed_kmh)) if v is not None}
+            km = reach / 60.0 * kwargs.get("speed_kmh", SPEED_KMH) / kwargs.get("circuity", CIRCUITY)
+            chord = 2.0 * np.sin(min(km / EARTH_RADIUS_KM, np.pi) / 2.0) * (1 + 1e-9) + 1e-12
+            pd_, ps_ = _unit_vectors(dl, do), _unit_vectors(sl, so)
+            pairs = cKDTree(ps_).query_ball_point(pd_, chord, return_sorted=False)
+            rows, cols = _pairs(pairs)
+            cost = travel_minutes(dl[rows], do[rows], sl[cols], so[cols], **kwargs)
+        else:
+            for name, arr in (("demand", D), ("site", S)):
+                missing = np.flatnonzero(~np.isfinite(arr).all(axis=1))
+                if missing.size:
+                    raise InputError(
+                        f"{missing.size} {name} rows have no coordinates (rows {_row_list(missing)}, "
+                        f"counting from 0): add x/y or drop them."
+                    )
+            pairs = cKDTree(S).query_ball_point(D, reach * (1 + 1e-9) + 1e-12, return_sorted=False)
+            rows, cols = _pairs(pairs)
+            cost = planar_distance(D[rows, 0], D[rows, 1], S[cols, 0], S[cols, 1])
+        keep = cost <= reach
+        A = sp.csr_matrix((np.ones(int(keep.sum())), (cols[keep], rows[keep])), shape=(len(S), len(D)))
+        return _solvers.as_coverage(A)
+
     # ---------------------------------------------------------------- results
     def _require_solved(self) -> None:
         if self.status == "unsolved":
@@ -360,12 +409,10 @@ class MaximalCovering(_CoveringProblem):
     ) -> Self:
         """From coordinates: planar (x, y) with ``radius``, or (lat, lon) with ``response_minutes``."""
         geographic, reach = _reach(radius, response_minutes)
-        cost = cls.cost_from_coordinates(
-            demand, sites, geographic=geographic, circuity=circuity, speed_kmh=speed_kmh
+        A = cls.coverage_from_coordinates(
+            demand, sites, geographic=geographic, reach=reach, circuity=circuity, speed_kmh=speed_kmh
         )
-        return cls.from_cost_matrix(
-            cost, weights, max_cost=reach, p=p, demand_ids=demand_ids, site_ids=site_ids
-        )
+        return cls(A, weights, p=p, demand_ids=demand_ids, site_ids=site_ids)
 
     @classmethod
     def from_places(
@@ -398,13 +445,20 @@ class MaximalCovering(_CoveringProblem):
 
     # ---------------------------------------------------------------- solve
     def solve(
-        self, time_limit: float = 10.0, *, method: str = "auto", start: Sequence[Any] | None = None
+        self,
+        time_limit: float = 10.0,
+        *,
+        method: str = "auto",
+        start: Sequence[Any] | None = None,
+        seed: int | np.random.Generator | None = 0,
     ) -> Self:
         """Solve within ``time_limit`` seconds and return ``self`` with the results filled in.
 
-        ``method``: ``"auto"``/``"exact"`` run greedy, swaps, a Lagrangian bound and the HiGHS MILP
-        (skipped when the bound already proves optimality); ``"heuristic"`` stops before the MILP.
-        ``start`` gives site ids to warm-start the greedy with (incremental budgets).
+        Every method starts with greedy, best-improvement swaps and a Lagrangian bound, and stops there
+        when the bound proves optimality. Then ``"heuristic"`` stops; ``"exact"`` runs the HiGHS MILP
+        warm-started from the heuristic; ``"auto"`` runs the MILP when the coverage matrix has at most
+        :data:`MILP_MAX_NONZEROS` entries and otherwise iterated local search (seeded by ``seed``) and
+        more bound iterations. ``start`` gives site ids to warm-start the greedy (incremental budgets).
         """
         if method not in METHODS:
             raise InputError(f"method must be one of {', '.join(METHODS)}; got {method!r}.")
@@ -420,27 +474,31 @@ class MaximalCovering(_CoveringProblem):
         start_index = self._site_index(start) if start is not None else np.zeros(0, dtype=np.int64)
         if start_index.size > self.p:
             start_index = start_index[: self.p]
+        T = float(time_limit)
         sel = _solvers.greedy_mclp(A, w, self.p, start=start_index, AT=AT)
-        sel = _solvers.swap_mclp(A, w, sel, deadline=t0 + 0.4 * float(time_limit))
+        sel = _solvers.swap_mclp(A, w, sel, deadline=t0 + 0.3 * T)
         objective = _solvers.coverage_value(A, w, sel)
         reachable = float(w[np.asarray(AT.sum(axis=1)).ravel() > 0].sum())
         bound = min(
             reachable,
-            _solvers.lagrangian_mclp(
-                A, w, self.p, objective, AT=AT, start=sel, deadline=t0 + 0.6 * float(time_limit)
-            ),
+            _solvers.lagrangian_mclp(A, w, self.p, objective, AT=AT, start=sel, deadline=t0 + 0.45 * T),
         )
         status = "optimal" if self._proven(objective, bound) else "heuristic"
-        if status != "optimal" and method in ("auto", "exact"):
+        use_milp = method == "exact" or (method == "auto" and A.nnz <= MILP_MAX_NONZEROS)
+        if status != "optimal" and method == "auto" and not use_milp:
+            sel = _solvers.iterated_swap_mclp(A, w, self.p, sel, seed=seed, deadline=t0 + 0.8 * T, AT=AT)
+            objective = _solvers.coverage_value(A, w, sel)
+            bound = min(
+                bound, _solvers.lagrangian_mclp(A, w, self.p, objective, AT=AT, start=sel, deadline=deadline)
+            )
+            status = "optimal" if self._proven(objective, bound) else "time_limit"
+        if status != "optimal" and use_milp:
             remaining = deadline - time.perf_counter()
             if remaining > 0.01:
                 res = _solvers.milp_mclp(A, w, self.p, start=sel, time_limit=remaining, AT=AT)
                 if res.objective > objective:
                     sel, objective = res.selected, res.objective
-                if res.status == "optimal":
-                    bound = min(bound, objective)
-                else:
-                    bound = min(bound, res.bound)
+                bound = min(bound, objective if res.status == "optimal" else res.bound)
                 status = (
                     "optimal" if res.status == "optimal" or self._proven(objective, bound) else "time_limit"
                 )
@@ -453,6 +511,7 @@ class MaximalCovering(_CoveringProblem):
         self.gap = (bound - objective) / bound if bound > 0 else 0.0
         if status == "optimal":
             self.gap = 0.0
+            self.bound = objective
         self.status = status
         self.seconds = time.perf_counter() - t0
         return self
@@ -511,10 +570,11 @@ class SetCovering(_CoveringProblem):
     ) -> Self:
         """From coordinates: planar (x, y) with ``radius``, or (lat, lon) with ``response_minutes``."""
         geographic, reach = _reach(radius, response_minutes)
-        cost = cls.cost_from_coordinates(
-            demand, sites, geographic=geographic, circuity=circuity, speed_kmh=speed_kmh
+        A = cls.coverage_from_coordinates(
+            demand, sites, geographic=geographic, reach=reach, circuity=circuity, speed_kmh=speed_kmh
         )
-        return cls.from_cost_matrix(cost, weights, max_cost=reach, demand_ids=demand_ids, site_ids=site_ids)
+        w = np.ones(A.shape[1]) if weights is None else weights
+        return cls(A, w, demand_ids=demand_ids, site_ids=site_ids)
 
     @classmethod
     def from_places(
@@ -585,6 +645,19 @@ class SetCovering(_CoveringProblem):
         self.status = status
         self.seconds = time.perf_counter() - t0
         return self
+
+
+def _unit_vectors(lat: np.ndarray, lon: np.ndarray) -> np.ndarray:
+    phi, lam = np.radians(lat), np.radians(lon)
+    return np.column_stack([np.cos(phi) * np.cos(lam), np.cos(phi) * np.sin(lam), np.sin(phi)])
+
+
+def _pairs(neighbours: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(row, col) index arrays from query_ball_point's list of neighbour lists (row = query point)."""
+    counts = np.fromiter((len(x) for x in neighbours), dtype=np.int64, count=len(neighbours))
+    rows = np.repeat(np.arange(len(neighbours), dtype=np.int64), counts)
+    cols = np.fromiter((j for x in neighbours for j in x), dtype=np.int64, count=int(counts.sum()))
+    return rows, cols
 
 
 def _reach(radius: float | None, response_minutes: float | None) -> tuple[bool, float]:

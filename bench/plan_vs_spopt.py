@@ -1,0 +1,308 @@
+"""kalkan's coverage planner against PySAL spopt (MCLP and LSCP over PuLP/CBC), side by side in one run.
+
+Instances (issue 3, item 10):
+
+- random planar 1,000 demand x 200 sites and 10,000 x 1,000 in the unit square, p = 50 posts, radius
+  sqrt(0.02 / pi) (each post's disc covers about 2% of the square), integer weights 1-10, fixed seeds;
+- the embedded Kyrgyzstan 2010 scenario (places at risk, 30-minute response, posts at the places).
+
+spopt gets its default CBC solver with a time limit (120 s by default); kalkan gets ``--kalkan-limit``
+seconds (default: 1/20 of spopt's limit). Times include building the model from the cost matrix.
+CBC's best bound is read from its log. Run from the repository root:
+
+    .venv/bin/python bench/plan_vs_spopt.py
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import sys
+import tempfile
+import time
+import warnings
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from _report import machine, write_section
+
+RADIUS = float(np.sqrt(0.02 / np.pi))
+
+
+def random_instance(n: int, m: int, seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Demand points, sites and integer weights 1-10 in the unit square."""
+    rng = np.random.default_rng(seed)
+    return rng.random((n, 2)), rng.random((m, 2)), rng.integers(1, 11, n).astype(float)
+
+
+def planar_cost(demand: np.ndarray, sites: np.ndarray) -> np.ndarray:
+    """The dense (demand x sites) distance matrix spopt needs."""
+    return np.hypot(demand[:, None, 0] - sites[None, :, 0], demand[:, None, 1] - sites[None, :, 1])
+
+
+def _cbc_log(path: Path) -> dict[str, Any]:
+    text = path.read_text(errors="replace") if path.exists() else ""
+    out: dict[str, Any] = {"cbc_result": None, "cbc_objective": None, "cbc_bound": None}
+    m = re.search(r"Result - (.+)", text)
+    if m:
+        out["cbc_result"] = m.group(1).strip()
+    m = re.search(r"Objective value:\s+(-?[\d.eE+-]+)", text)
+    if m:
+        out["cbc_objective"] = float(m.group(1))
+    m = re.search(r"(?:Lower|Upper) bound:\s+(-?[\d.eE+-]+)", text)
+    if m:
+        out["cbc_bound"] = float(m.group(1))
+    return out
+
+
+def run_spopt(
+    model: str, cost: np.ndarray, weights: np.ndarray | None, radius: float, p: int | None, time_limit: float
+) -> dict[str, Any]:
+    """Build and solve spopt's MCLP or LSCP with CBC; report objective, CBC's bound and times."""
+    import pulp
+    from spopt.locate import LSCP, MCLP
+
+    with tempfile.TemporaryDirectory() as tmp:
+        log = Path(tmp) / "cbc.log"
+        solver = pulp.PULP_CBC_CMD(msg=False, timeLimit=time_limit, logPath=str(log))
+        t0 = time.perf_counter()
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            if model == "mclp":
+                problem = MCLP.from_cost_matrix(cost, weights, service_radius=radius, p_facilities=p)
+            else:
+                problem = LSCP.from_cost_matrix(cost, service_radius=radius)
+            t_build = time.perf_counter() - t0
+            try:
+                problem.solve(solver)
+                ok = True
+            except Exception as error:  # spopt raises on a non-optimal status in some versions
+                ok = False
+                err = str(error)
+        seconds = time.perf_counter() - t0
+        info = _cbc_log(log)
+    status = pulp.LpStatus[problem.problem.status] if ok else f"error: {err}"
+    objective = pulp.value(problem.problem.objective) if ok else None
+    if model == "mclp" and ok:
+        # Recompute the covered weight from the chosen sites (PuLP's value can include y slack).
+        chosen = [j for j, v in enumerate(problem.fac_vars) if (v.value() or 0) > 0.5]
+        covered = (cost[:, chosen] <= radius).any(axis=1) if chosen else np.zeros(len(cost), bool)
+        objective = float(weights[covered].sum())
+    if model == "lscp" and ok:
+        objective = float(sum(1 for v in problem.fac_vars if (v.value() or 0) > 0.5))
+    bound = info["cbc_bound"]
+    if bound is not None:
+        bound = abs(bound)
+    return {
+        "tool": "spopt+CBC",
+        "model": model,
+        "objective": objective,
+        "bound": bound,
+        "status": status,
+        "cbc_result": info["cbc_result"],
+        "seconds": seconds,
+        "build_seconds": t_build,
+    }
+
+
+def run_kalkan(
+    model: str,
+    cost: np.ndarray | None,
+    weights: np.ndarray | None,
+    radius: float,
+    p: int | None,
+    time_limit: float,
+    coords: tuple[np.ndarray, np.ndarray] | None = None,
+    method: str = "auto",
+) -> dict[str, Any]:
+    """Build (from coordinates when given, else the cost matrix) and solve with kalkan."""
+    from kalkan.plan.coverage import MaximalCovering, SetCovering
+
+    t0 = time.perf_counter()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        if model == "mclp":
+            if coords is not None:
+                problem = MaximalCovering.from_coordinates(coords[0], coords[1], weights, p=p, radius=radius)
+            else:
+                problem = MaximalCovering.from_cost_matrix(cost, weights, max_cost=radius, p=p)
+        else:
+            if coords is not None:
+                problem = SetCovering.from_coordinates(coords[0], coords[1], radius=radius)
+            else:
+                problem = SetCovering.from_cost_matrix(cost, max_cost=radius)
+        t_build = time.perf_counter() - t0
+        problem.solve(time_limit=time_limit, method=method)
+    seconds = time.perf_counter() - t0
+    return {
+        "tool": "kalkan" + ("" if method == "auto" else f" ({method})"),
+        "model": model,
+        "objective": problem.objective,
+        "bound": problem.bound,
+        "gap": problem.gap,
+        "status": problem.status,
+        "seconds": seconds,
+        "build_seconds": t_build,
+    }
+
+
+def _gap(row: dict[str, Any]) -> float | None:
+    obj, bound = row.get("objective"), row.get("bound")
+    if obj is None or bound is None or bound == 0:
+        return None
+    return abs(bound - obj) / max(abs(bound), abs(obj))
+
+
+def scenario_instance() -> tuple[np.ndarray, np.ndarray, Any]:
+    """Travel-minute cost matrix (places x places) and weights of the embedded scenario."""
+    from kalkan.plan.exposure import places_at_risk
+    from kalkan.plan.travel import travel_minutes
+    from kalkan.scenarios import load_scenario
+
+    places = places_at_risk(load_scenario("kyrgyzstan_2010"))
+    lat, lon = places["latitude"].to_numpy(float), places["longitude"].to_numpy(float)
+    cost = travel_minutes(lat[:, None], lon[:, None], lat[None, :], lon[None, :])
+    return cost, places["weight"].to_numpy(float), places
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--spopt-limit", type=float, default=120.0, help="CBC time limit per solve (s)")
+    parser.add_argument(
+        "--kalkan-limit", type=float, default=None, help="kalkan time limit (s); default 1/20"
+    )
+    parser.add_argument("--only", default="small,large,scenario", help="which instances to run")
+    parser.add_argument("--no-write", action="store_true", help="print only; do not touch BENCHMARKS.md")
+    parser.add_argument("--json", default=None, help="also write the raw rows to this JSON file")
+    args = parser.parse_args(argv)
+    kalkan_limit = args.kalkan_limit if args.kalkan_limit is not None else args.spopt_limit / 20
+    only = set(args.only.split(","))
+    rows: list[dict[str, Any]] = []
+
+    def record(instance: str, row: dict[str, Any]) -> None:
+        row["instance"] = instance
+        row["gap_check"] = _gap(row)
+        rows.append(row)
+        print(json.dumps(row, default=str), flush=True)
+
+    for name, n, m, seed in (("small", 1_000, 200, 1), ("large", 10_000, 1_000, 2)):
+        if name not in only:
+            continue
+        demand, sites, weights = random_instance(n, m, seed)
+        label = f"random {n:,} x {m:,} (seed {seed})"
+        record(label, run_kalkan("mclp", None, weights, RADIUS, 50, kalkan_limit, coords=(demand, sites)))
+        record(
+            label,
+            run_kalkan(
+                "mclp", None, weights, RADIUS, 50, kalkan_limit, coords=(demand, sites), method="heuristic"
+            ),
+        )
+        cost = planar_cost(demand, sites)
+        record(label, run_spopt("mclp", cost, weights, RADIUS, 50, args.spopt_limit))
+        record(label, run_kalkan("lscp", None, None, RADIUS, None, kalkan_limit, coords=(demand, sites)))
+        record(label, run_spopt("lscp", cost, None, RADIUS, None, args.spopt_limit))
+        del cost
+
+    if "scenario" in only:
+        from kalkan.plan.force import coverage_curve
+        from kalkan.plan.units import ForceOption, posts_for
+
+        cost, weights, places = scenario_instance()
+        label = "Kyrgyzstan 2010 scenario (30 min)"
+        p = posts_for(ForceOption("police", 600))
+        record(label, run_kalkan("mclp", cost, weights, 30.0, p, kalkan_limit))
+        record(label, run_spopt("mclp", cost, weights, 30.0, p, args.spopt_limit))
+        t0 = time.perf_counter()
+        budgets = list(range(100, 2001, 100))
+        curve = coverage_curve(
+            places, "police", response_minutes=30.0, budgets=budgets, time_limit=kalkan_limit / len(budgets)
+        )
+        record(
+            label,
+            {
+                "tool": "kalkan",
+                "model": f"curve of {len(budgets)} budgets (police 100-2,000)",
+                "objective": float(curve["covered_weight"].iloc[-1]),
+                "bound": float(curve["bound"].iloc[-1]),
+                "status": ",".join(sorted(set(curve["status"]))),
+                "seconds": time.perf_counter() - t0,
+                "build_seconds": None,
+                "max_gap": float(curve["gap"].max()),
+            },
+        )
+
+    if args.json:
+        Path(args.json).write_text(json.dumps(rows, indent=2, default=str))
+    if not args.no_write:
+        write_section("plan", render(rows, args, kalkan_limit))
+    return 0
+
+
+def _fmt(value: Any, digits: int = 1) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, float):
+        if abs(value) >= 100:
+            return f"{value:,.0f}"
+        return f"{value:.{digits}f}" if digits else f"{value:g}"
+    return str(value)
+
+
+def render(rows: list[dict[str, Any]], args: argparse.Namespace, kalkan_limit: float) -> str:
+    lines = [
+        "## Planner: kalkan vs spopt (MCLP, LSCP)",
+        "",
+        machine(),
+        f"Reproduce: `.venv/bin/python bench/plan_vs_spopt.py --spopt-limit {args.spopt_limit:g}` "
+        f"(spopt {_version('spopt')}, PuLP {_version('pulp')} with CBC; highspy {_version('highspy')}).",
+        f"spopt/CBC time limit {args.spopt_limit:g} s per solve; kalkan time limit {kalkan_limit:g} s. "
+        "Times include building the model. Gap = (bound - objective) / bound for MCLP "
+        "(objective - bound) / objective for LSCP; CBC's bound is read from its log.",
+        "",
+        "| instance | tool | model | objective | bound | gap | status | seconds | build s |",
+        "|---|---|---|---:|---:|---:|---|---:|---:|",
+    ]
+    for r in rows:
+        gap = r.get("gap", r.get("gap_check"))
+        if "max_gap" in r:
+            gap = r["max_gap"]
+        lines.append(
+            f"| {r['instance']} | {r['tool']} | {r['model']} | {_fmt(r.get('objective'))} | "
+            f"{_fmt(r.get('bound'))} | {_fmt(100 * gap, 2) + '%' if gap is not None else '-'} | "
+            f"{r.get('status')} | {_fmt(r.get('seconds'), 2)} | {_fmt(r.get('build_seconds'), 2)} |"
+        )
+    lines += ["", "Ratios (spopt time / kalkan time; kalkan objective / spopt objective):", ""]
+    by = {}
+    for r in rows:
+        by.setdefault((r["instance"], r["model"]), {})[r["tool"]] = r
+    for (instance, model), tools in by.items():
+        k, s = tools.get("kalkan"), tools.get("spopt+CBC")
+        if k and s and s.get("objective") and k.get("seconds"):
+            lines.append(
+                f"- {instance}, {model}: time ratio {s['seconds'] / k['seconds']:.1f}x; "
+                f"objective ratio {k['objective'] / s['objective']:.4f}"
+            )
+    curve = [r for r in rows if str(r["model"]).startswith("curve")]
+    spopt_scn = [r for r in rows if r["tool"] == "spopt+CBC" and r["instance"].startswith("Kyrgyzstan")]
+    if curve and spopt_scn:
+        lines.append(
+            f"- Scenario: the whole {curve[0]['model']} took {curve[0]['seconds']:.2f} s; one spopt MCLP "
+            f"solve took {spopt_scn[0]['seconds']:.2f} s."
+        )
+    return "\n".join(lines)
+
+
+def _version(name: str) -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version(name)
+    except PackageNotFoundError:
+        return "not installed"
+
+
+if __name__ == "__main__":
+    sys.exit(main())
