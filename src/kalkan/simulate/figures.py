@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -18,7 +19,7 @@ __all__ = ["model_i_bursts", "model_ii_outcomes", "options_chart", "waiting_time
 
 #: Model I settings for the bursts plot: Epstein's cop density 0.04 and a jail term of 30 steps with
 #: legitimacy 0.82, vision 7 (von Neumann); the rest as in Mesa's example.
-BURSTS = {"cop_density": 0.04, "legitimacy": 0.82, "max_jail": 30}
+BURSTS: dict[str, Any] = {"cop_density": 0.04, "legitimacy": 0.82, "max_jail": 30}
 
 
 def model_i_bursts(path: Path, *, steps: int = 1000, seed: int = 3) -> pd.DataFrame:
@@ -49,7 +50,7 @@ def waiting_times(densities: list[float], seeds: list[int], *, steps: int = 1500
     for density in densities:
         for seed in seeds:
             c = LatticeModel.model_ii("genocide", cop_density=density).run(steps, seed=seed).counts
-            gone = np.flatnonzero(np.minimum(c["group0"], c["group1"]).to_numpy() == 0)
+            gone = np.flatnonzero(np.minimum(c["group0"].to_numpy(), c["group1"].to_numpy()) == 0)
             rows.append({"cop_density": density, "seed": seed,
                          "waiting": int(gone[0]) if gone.size else steps, "censored": not gone.size})
     return pd.DataFrame(rows)

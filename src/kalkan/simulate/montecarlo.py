@@ -144,7 +144,7 @@ def _run_all(models: list[GeoModel], seeds: list[int], days: int, scheduler: Any
 
 def simulate_options(
     scenario: Scenario | str,
-    options: list[ForceOption | None],
+    options: Sequence[ForceOption | None],
     *,
     runs: int,
     days: int,
