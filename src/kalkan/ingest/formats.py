@@ -13,6 +13,7 @@ Formats are detected from the header (:func:`detect`); ``--format`` forces one.
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -323,9 +324,9 @@ def make_hxl_mapper(columns: dict[str, str]) -> Callable[[pd.DataFrame, list[Pro
         cols: dict[str, object] = {}
         source = text(get["source"]) if "source" in get else pd.Series("hxl", index=idx, dtype="str")
         if "event_id" in get:  # a kalkan export: keep the original identity
-            split = text(get["event_id"]).str.split(":", n=1)
-            source = source.fillna(split.str[0].astype("str"))
-            cols["source_id"] = split.str[1].astype("str")
+            prefix, rest = split_event_id(text(get["event_id"]))
+            source = source.fillna(prefix)
+            cols["source_id"] = rest
         elif "source_id" in get:
             cols["source_id"] = text(get["source_id"])
         else:  # no id column: the content identifies the row (stable across re-imports of the file)
@@ -337,6 +338,12 @@ def make_hxl_mapper(columns: dict[str, str]) -> Callable[[pd.DataFrame, list[Pro
         return _finish(cols, idx)
 
     return map_hxl
+
+
+def split_event_id(event_ids: pd.Series) -> tuple[pd.Series, pd.Series]:
+    """'ged:123' -> ('ged', '123'); an id without a colon is all source id (source missing)."""
+    parts = event_ids.str.extract(r"^([^:]*):(.*)$", expand=True)
+    return parts[0].astype("str"), parts[1].astype("str").fillna(event_ids)
 
 
 def _content_ids(chunk: pd.DataFrame) -> pd.Series:
@@ -355,12 +362,11 @@ def map_kalkan(chunk: pd.DataFrame, problems: list[Problem]) -> pd.DataFrame:
     source = text(get["source"]) if "source" in get else pd.Series("kalkan", index=idx, dtype="str")
     source_id = text(get["source_id"]) if "source_id" in get else None
     if "event_id" in get:
-        eid = text(get["event_id"])
-        split = eid.str.split(":", n=1)
+        prefix, rest = split_event_id(text(get["event_id"]))
         if source_id is None:
-            source_id = split.str[1].astype("str")
+            source_id = rest
         if "source" not in get:
-            source = split.str[0].astype("str").fillna("kalkan")
+            source = prefix.fillna("kalkan")
     cols["source"] = source.fillna("kalkan")
     cols["source_id"] = source_id if source_id is not None else _content_ids(chunk)
     _map_native_like(get, cols, problems, idx, field_names={f: f for f in get})
@@ -465,6 +471,8 @@ ACLED = Format(
 )
 KALKAN = Format("kalkan", ("date_start", "latitude", "longitude", "event_type"), map_kalkan)
 
+_HXL_TAG = re.compile(r"^#[a-z][a-z0-9_]*(\s*\+\s*[a-z][a-z0-9_]*)*$", re.IGNORECASE)
+
 _SIGNATURES = {
     "ged": {"type_of_violence", "where_prec", "best", "side_a"},
     "acled": {"event_id_cnty", "event_type", "sub_event_type", "actor1"},
@@ -476,7 +484,8 @@ def detect(names: list[str], second_row: list[str] | None) -> str:
     """The format of a CSV from its header (and the row under it, for HXL hashtags)."""
     if second_row:
         cells = [c.strip() for c in second_row if c and c.strip()]
-        if cells and sum(c.startswith("#") for c in cells) >= max(1, len(cells) // 2):
+        tags = sum(bool(_HXL_TAG.match(c)) for c in cells)
+        if cells and tags >= max(1, (len(cells) + 1) // 2):
             return "hxl"
     have = {n.strip().lower() for n in names}
     scores = {fmt: len(sig & have) / len(sig) for fmt, sig in _SIGNATURES.items()}

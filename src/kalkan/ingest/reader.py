@@ -248,15 +248,8 @@ def locate(source: Source, bad_rows: np.ndarray, reasons: list[str]) -> pd.DataF
     file = str(source.path)
     if source.kind == "geojson":
         features = json.loads(source.path.read_text(encoding=source.encoding))["features"]
-        return pd.DataFrame(
-            {
-                "file": file,
-                "line": [int(r) + 1 for r in bad_rows],
-                "raw": [json.dumps(features[int(r)], ensure_ascii=False) for r in bad_rows],
-                "reason": reasons,
-            },
-            columns=QUARANTINE_COLUMNS,
-        )
+        raw = [json.dumps(features[int(r)], ensure_ascii=False) for r in bad_rows]
+        return _quarantine_table(file, [int(r) + 1 for r in bad_rows], raw, list(reasons))
     skipped = np.array(sorted(source.skipped), dtype=np.int64)
     rows_found, recs_found = locate_records(
         source.path,
@@ -279,10 +272,19 @@ def locate(source: Source, bad_rows: np.ndarray, reasons: list[str]) -> pd.DataF
         spans.append(span)
         all_reasons.append(f"malformed_row: {source.skipped[int(number)].strip()}")
     raws = read_raw(source.path, spans, source.encoding)
+    return _quarantine_table(file, lines, raws, all_reasons)
+
+
+def _quarantine_table(file: str, lines: list[int], raws: list[str], reasons: list[str]) -> pd.DataFrame:
     table = pd.DataFrame(
-        {"file": file, "line": lines, "raw": raws, "reason": all_reasons}, columns=QUARANTINE_COLUMNS
+        {
+            "file": pd.Series([file] * len(lines), dtype="str"),
+            "line": pd.Series(lines, dtype="int64"),
+            "raw": pd.Series(raws, dtype="str"),
+            "reason": pd.Series(reasons, dtype="str"),
+        },
+        columns=QUARANTINE_COLUMNS,
     )
-    table["line"] = table["line"].astype("int64")
     return table.sort_values("line", kind="stable").reset_index(drop=True)
 
 
