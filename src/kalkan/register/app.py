@@ -6,7 +6,6 @@
 current state, 413 body too large, 422 invalid input. The OpenAPI schema is at ``/openapi.json``.
 """
 
-
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -55,6 +54,7 @@ class ErrorOut(BaseModel):
 ERRORS: dict[int | str, dict[str, Any]] = {
     code: {"model": ErrorOut, "description": text}
     for code, text in (
+        (400, "The body cannot be parsed (not JSON, or not UTF-8)."),
         (401, "No token, or a wrong or revoked one."),
         (403, "The caller's role lacks the right."),
         (404, "Unknown, or not shared with the caller."),
@@ -169,6 +169,37 @@ def current_actor(
 
 ActorDep = Annotated[Actor, Depends(current_actor)]
 
+_QUERY_NAMES: dict[int, frozenset[str]] = {}
+
+
+def _query_names(dependant: Any) -> frozenset[str]:
+    names: set[str] = set()
+    for param in dependant.query_params:
+        kind = getattr(param.field_info, "annotation", None)
+        if isinstance(kind, type) and issubclass(kind, BaseModel):
+            names.update(f.alias or n for n, f in kind.model_fields.items())
+        else:
+            names.add(param.alias)
+    for sub in dependant.dependencies:
+        names.update(_query_names(sub))
+    return frozenset(names)
+
+
+def known_query(request: Request) -> None:
+    """Refuse query parameters the route does not take (a typo must not silently widen a filter)."""
+    dependant = getattr(request.scope.get("route"), "dependant", None)
+    if dependant is None:
+        return
+    allowed = _QUERY_NAMES.get(id(dependant))
+    if allowed is None:
+        allowed = _QUERY_NAMES[id(dependant)] = _query_names(dependant)
+    unknown = sorted(set(request.query_params) - allowed)
+    if unknown:
+        shown = ", ".join(repr(u[:40]) for u in unknown[:3])
+        raise InputError(
+            f"Unknown query parameter(s) {shown}: this route takes {', '.join(sorted(allowed)) or 'none'}."
+        )
+
 
 def _status_of(error: Exception) -> int:
     for kind, code in (
@@ -231,7 +262,13 @@ def _routes(router: APIRouter) -> None:
     def share(request: Request, incident_id: IdPath, target: ShareIn, actor: ActorDep) -> Response:
         """Share a restricted incident with a role or a user."""
         with reg(request).write() as session:
-            service.share_incident(session, actor, incident_id, role=target.role, user=target.user)
+            service.share_incident(
+                session,
+                actor,
+                incident_id,
+                role=getattr(target, "role", None),
+                user=getattr(target, "user", None),
+            )
         return Response(status_code=204)
 
     @router.post("/incidents/{incident_id}/attachments", status_code=201, response_model=AttachmentOut)
@@ -375,7 +412,7 @@ def create_app(
         description="The mission's incident register: reports, verification, evidence, exports.",
     )
     app.state.register = register
-    router = APIRouter(prefix="/api", responses=ERRORS)
+    router = APIRouter(prefix="/api", responses=ERRORS, dependencies=[Depends(known_query)])
     _routes(router)
     app.include_router(router)
 

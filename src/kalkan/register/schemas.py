@@ -8,11 +8,12 @@ names the field instead of a server error.
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, date, datetime, timedelta
 from typing import Annotated, Literal
 from uuid import UUID
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, Strict, model_validator
 
 from kalkan.model import ActorType, DatePrecision, EventType, InformationCredibility, LocationPrecision
 from kalkan.model import SourceReliability as Reliability
@@ -50,12 +51,53 @@ def _clean(text: str) -> str:
     return text
 
 
-Short = Annotated[str, Field(max_length=200), AfterValidator(_clean)]
-Name = Annotated[str, Field(min_length=1, max_length=200), AfterValidator(_clean)]
-Long = Annotated[str, Field(max_length=20_000), AfterValidator(_clean)]
-Count = Annotated[int, Field(ge=0, le=10_000_000)]
-Latitude = Annotated[float, Field(ge=-90, le=90, allow_inf_nan=False)]
-Longitude = Annotated[float, Field(ge=-180, le=180, allow_inf_nan=False)]
+_ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+
+
+def _number(value: object) -> object:
+    # JSON numbers only: no "40.5" strings or true/false sneaking in as 1.0 / 0.0
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ValueError("must be a JSON number")
+    return value
+
+
+def _integer(value: object) -> object:
+    # JSON integers (1 and 1.0 alike, as JSON Schema counts them), never strings or true/false
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ValueError("must be a JSON integer")
+    if isinstance(value, float):
+        if not value.is_integer():
+            raise ValueError("must be a whole number")
+        return int(value)
+    return value
+
+
+def _iso_date(value: object) -> object:
+    if isinstance(value, date) and not isinstance(value, datetime):
+        return value
+    if isinstance(value, str) and _ISO_DATE.match(value):
+        return value
+    raise ValueError("must be an ISO 8601 date, YYYY-MM-DD")
+
+
+def _iso_datetime(value: object) -> object:
+    if isinstance(value, datetime) or (isinstance(value, str) and _ISO_DATE.match(value[:10])):
+        return value
+    raise ValueError("must be an ISO 8601 timestamp with an offset, e.g. 2010-06-11T02:15:00+06:00")
+
+
+IsoDate = Annotated[date, BeforeValidator(_iso_date)]
+JsonBool = Annotated[bool, Strict()]
+JsonInt = Annotated[int, BeforeValidator(_integer)]
+NO_NUL = r"^[^\x00]*$"  # in the schema too, so generated clients know
+Short = Annotated[str, Field(max_length=200, pattern=NO_NUL), AfterValidator(_clean)]
+Name = Annotated[str, Field(min_length=1, max_length=200, pattern=NO_NUL), AfterValidator(_clean)]
+Long = Annotated[str, Field(max_length=20_000, pattern=NO_NUL), AfterValidator(_clean)]
+Count = Annotated[int, BeforeValidator(_integer), Field(ge=0, le=10_000_000)]
+Latitude = Annotated[float, BeforeValidator(_number), Field(ge=-90, le=90, allow_inf_nan=False)]
+Longitude = Annotated[float, BeforeValidator(_number), Field(ge=-180, le=180, allow_inf_nan=False)]
+QueryLatitude = Annotated[float, Field(ge=-90, le=90, allow_inf_nan=False)]
+QueryLongitude = Annotated[float, Field(ge=-180, le=180, allow_inf_nan=False)]
 
 Status = Literal["reported", "corroborated", "verified", "rejected"]
 VictimCategory = Literal["killed", "injured", "missing", "abducted"]
@@ -73,7 +115,7 @@ class Victim(_Strict):
     category: VictimCategory
     sex: Sex = "unknown"
     age_group: AgeGroup = "unknown"
-    count: Annotated[int, Field(ge=1, le=1_000_000)]
+    count: Annotated[int, BeforeValidator(_integer), Field(ge=1, le=1_000_000)]
 
 
 class Witness(_Strict):
@@ -114,8 +156,8 @@ class IncidentIn(_Strict):
 
     client_id: UUID
     type: EventType
-    date_start: date
-    date_end: date | None = None
+    date_start: IsoDate
+    date_end: IsoDate | None = None
     date_precision: DatePrecision = DatePrecision.DAY
     latitude: Latitude
     longitude: Longitude
@@ -124,8 +166,10 @@ class IncidentIn(_Strict):
     admin1: Short | None = None
     admin2: Short | None = None
     place_name: Short | None = None
-    sub_event_type: Annotated[str, Field(max_length=100), AfterValidator(_clean)] | None = None
-    civilian_targeting: bool | None = None
+    sub_event_type: Annotated[str, Field(max_length=100, pattern=NO_NUL), AfterValidator(_clean)] | None = (
+        None
+    )
+    civilian_targeting: JsonBool | None = None
     perpetrator: Short | None = None
     perpetrator_type: ActorType | None = None
     victim_group: Short | None = None
@@ -136,12 +180,14 @@ class IncidentIn(_Strict):
     victims: Annotated[list[Victim], Field(max_length=100)] = []
     source_reliability: Reliability
     information_credibility: InformationCredibility
-    description: Annotated[str, Field(min_length=1, max_length=20_000), AfterValidator(_clean)]
-    captured_at: Annotated[datetime | None, AfterValidator(_aware)] = None
+    description: Annotated[
+        str, Field(min_length=1, max_length=20_000, pattern=NO_NUL), AfterValidator(_clean)
+    ]
+    captured_at: Annotated[datetime | None, BeforeValidator(_iso_datetime), AfterValidator(_aware)] = None
     captured_latitude: Latitude | None = None
     captured_longitude: Longitude | None = None
     personal: PersonalData | None = None
-    restricted: bool = True
+    restricted: JsonBool = True
 
     @model_validator(mode="after")
     def _consistent(self) -> IncidentIn:
@@ -255,15 +301,15 @@ class IncidentFilter(_Strict):
 
     status: Status | None = None
     type: EventType | None = None
-    date_from: date | None = None
-    date_to: date | None = None
-    min_lat: Latitude | None = None
-    max_lat: Latitude | None = None
-    min_lon: Longitude | None = None
-    max_lon: Longitude | None = None
+    date_from: IsoDate | None = None
+    date_to: IsoDate | None = None
+    min_lat: QueryLatitude | None = None
+    max_lat: QueryLatitude | None = None
+    min_lon: QueryLongitude | None = None
+    max_lon: QueryLongitude | None = None
     source_reliability: Annotated[list[Reliability], Field(max_length=6)] | None = None
     reporter: Short | None = None
-    q: Annotated[str, Field(max_length=200), AfterValidator(_clean)] | None = None
+    q: Annotated[str, Field(max_length=200, pattern=NO_NUL), AfterValidator(_clean)] | None = None
     leads_only: bool = False
     cursor: Annotated[int, Field(ge=1, le=2**31 - 1)] | None = None
     limit: Annotated[int, Field(ge=1, le=500)] = 50
@@ -273,28 +319,30 @@ class StatusIn(_Strict):
     """A status change and its reason (kept in the history and the audit chain)."""
 
     status: Status
-    reason: Annotated[str, Field(min_length=1, max_length=5000), AfterValidator(_clean)]
+    reason: Annotated[str, Field(min_length=1, max_length=5000, pattern=NO_NUL), AfterValidator(_clean)]
 
 
 class LinkIn(_Strict):
     """Two reports of one incident; the best-graded report leads the group."""
 
-    incident_a: Annotated[int, Field(ge=1, le=2**31 - 1)]
-    incident_b: Annotated[int, Field(ge=1, le=2**31 - 1)]
-    reason: Annotated[str, Field(min_length=1, max_length=5000), AfterValidator(_clean)]
+    incident_a: Annotated[int, BeforeValidator(_integer), Field(ge=1, le=2**31 - 1)]
+    incident_b: Annotated[int, BeforeValidator(_integer), Field(ge=1, le=2**31 - 1)]
+    reason: Annotated[str, Field(min_length=1, max_length=5000, pattern=NO_NUL), AfterValidator(_clean)]
 
 
-class ShareIn(_Strict):
-    """Share a restricted incident with a whole role or with one user by name (exactly one)."""
+class RoleShare(_Strict):
+    """Share a restricted incident with every user of a role."""
 
-    role: Literal["monitor", "analyst", "investigator", "admin"] | None = None
-    user: Name | None = None
+    role: Literal["monitor", "analyst", "investigator", "admin"]
 
-    @model_validator(mode="after")
-    def _one(self) -> ShareIn:
-        if (self.role is None) == (self.user is None):
-            raise ValueError("give exactly one of role or user")
-        return self
+
+class UserShare(_Strict):
+    """Share a restricted incident with one user, by name."""
+
+    user: Name
+
+
+ShareIn = RoleShare | UserShare
 
 
 class DuplicateCandidate(BaseModel):

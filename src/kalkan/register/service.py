@@ -566,7 +566,7 @@ def link_incidents(
     leads (``lead_id`` NULL) and the others point at it, so counts use one report per incident."""
     _require(actor, "link", "link reports")
     if incident_a == incident_b:
-        raise InputError(f"Cannot link incident {incident_a} with itself: give two different ids.")
+        raise Conflict(f"Cannot link incident {incident_a} with itself: give two different ids.")
     a, b = _visible(session, actor, incident_a), _visible(session, actor, incident_b)
     if (a.lead_id or a.id) == (b.lead_id or b.id):
         raise Conflict(f"Incidents {incident_a} and {incident_b} are already linked.")
