@@ -182,3 +182,33 @@ def test_results_before_solve_say_so() -> None:
     assert problem.status == "unsolved"
     with pytest.raises(InputError, match="call solve"):
         problem.result()
+
+
+def test_road_network_reach_differs_from_straight_line() -> None:
+    # Two places 0.1 degree of longitude apart (8.5 km; 16.6 min by the default straight-line model), but
+    # the only road goes round by 40.1 N: 11.1 + 8.5 + 11.1 km at 60 km/h = 30.7 min.
+    road = {
+        "type": "FeatureCollection",
+        "features": [
+            {
+                "type": "Feature",
+                "properties": {"speed_kmh": 60},
+                "geometry": {
+                    "type": "LineString",
+                    "coordinates": [[72.0, 40.0], [72.0, 40.1], [72.1, 40.1], [72.1, 40.0]],
+                },
+            }
+        ],
+    }
+    demand = np.array([[40.0, 72.0], [40.0, 72.1]])
+    for minutes, straight_weight, road_weight in ((20, 2.0, 1.0), (31, 2.0, 2.0), (15, 1.0, 1.0)):
+        straight = MaximalCovering.from_coordinates(
+            demand, demand[:1], [1.0, 1.0], p=1, response_minutes=minutes
+        )
+        straight = _quiet(lambda straight=straight: straight.solve())
+        by_road = MaximalCovering.from_coordinates(
+            demand, demand[:1], [1.0, 1.0], p=1, response_minutes=minutes, network=road
+        )
+        by_road = _quiet(lambda by_road=by_road: by_road.solve())
+        assert straight.covered_weight == straight_weight
+        assert by_road.covered_weight == road_weight

@@ -5,8 +5,10 @@ problems (:mod:`kalkan.plan.coverage`), force options against coverage (:mod:`ka
 travel time (:mod:`kalkan.plan.travel`). Populations at risk are in :mod:`kalkan.plan.exposure`.
 """
 
+from kalkan.plan.capacitated import CapacitatedCovering, capacity_per_post
 from kalkan.plan.coverage import MaximalCovering, SetCovering, UnreachableDemandWarning
 from kalkan.plan.force import OptionPlan, coverage_curve, force_requirement, plan_option
+from kalkan.plan.timeline import deployment_timeline, load_pledges
 from kalkan.plan.travel import network_minutes, travel_minutes
 from kalkan.plan.units import (
     UNIT_TYPES,
@@ -19,15 +21,19 @@ from kalkan.plan.units import (
 )
 
 __all__ = [
-    "UNIT_TYPES",
+    "CapacitatedCovering",
     "ForceOption",
     "MaximalCovering",
     "OptionPlan",
     "SetCovering",
+    "UNIT_TYPES",
     "UnitType",
     "UnreachableDemandWarning",
+    "capacity_per_post",
     "coverage_curve",
+    "deployment_timeline",
     "force_requirement",
+    "load_pledges",
     "network_minutes",
     "officers_for_posts",
     "officers_per_post",

@@ -68,6 +68,17 @@ def coverage_command(
         None, "--out", help="Also write the selected posts (.csv/.parquet/.geojson)."
     ),
     seed: int = typer.Option(0, "--seed", help="Seed of the local search (auto on large instances)."),
+    network: Path | None = typer.Option(
+        None,
+        "--network",
+        help="GeoJSON road lines (lon/lat): reach by shortest road time, not straight line.",
+    ),
+    capacity: float | None = typer.Option(
+        None,
+        "--capacity",
+        help="People one post protects (capacitated model; demand 'population' column, "
+        "default the weight). Needs --posts.",
+    ),
 ) -> None:
     """Solve a maximal covering (--posts) or set covering (--cover-all) problem from two CSV files."""
     import numpy as np
@@ -100,16 +111,41 @@ def coverage_command(
             "planar x/y coordinates."
         )
     cols = ["x", "y"] if d_kind == "xy" else ["latitude", "longitude"]
+    roads = None
+    if network is not None:
+        if not network.exists():
+            raise InputError(f"The road network file {network} does not exist: give a GeoJSON file of lines.")
+        try:
+            roads = json.loads(network.read_text())
+        except json.JSONDecodeError as error:
+            raise InputError(f"Cannot read the road network {network} as JSON ({error}).") from None
     common: dict[str, Any] = {
         "radius": radius,
         "response_minutes": response_minutes,
         "demand_ids": d["id"].tolist(),
         "site_ids": s["id"].tolist(),
+        "network": roads,
     }
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        if posts is not None:
-            problem: MaximalCovering | SetCovering = MaximalCovering.from_coordinates(
+        if capacity is not None:
+            if posts is None:
+                raise InputError("--capacity needs --posts (the capacitated model is a maximal covering).")
+            from kalkan.plan.capacitated import CapacitatedCovering
+
+            population = d["population"].to_numpy(float) if "population" in d.columns else None
+            problem: MaximalCovering | SetCovering = CapacitatedCovering.from_coordinates(
+                d[cols].to_numpy(float),
+                s[cols].to_numpy(float),
+                d["weight"].to_numpy(float),
+                p=posts,
+                capacity=capacity,
+                population=population,
+                **common,
+            )
+            problem.solve(time_limit=time_limit, method=method, seed=seed)  # type: ignore[call-arg]
+        elif posts is not None:
+            problem = MaximalCovering.from_coordinates(
                 d[cols].to_numpy(float),
                 s[cols].to_numpy(float),
                 d["weight"].to_numpy(float),

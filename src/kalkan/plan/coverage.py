@@ -25,7 +25,7 @@ from __future__ import annotations
 import math
 import time
 import warnings
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar, Self
 
 import numpy as np
@@ -35,7 +35,14 @@ import scipy.sparse as sp
 
 from kalkan.errors import InfeasibleError, InputError, SchemaError
 from kalkan.plan import _solvers
-from kalkan.plan.travel import CIRCUITY, EARTH_RADIUS_KM, SPEED_KMH, planar_distance, travel_minutes
+from kalkan.plan.travel import (
+    CIRCUITY,
+    EARTH_RADIUS_KM,
+    SPEED_KMH,
+    network_minutes,
+    planar_distance,
+    travel_minutes,
+)
 
 METHODS = ("auto", "exact", "heuristic")
 
@@ -244,16 +251,27 @@ class _CoveringProblem:
         reach: float,
         circuity: float | None = None,
         speed_kmh: float | None = None,
+        network: Mapping[str, Any] | None = None,
     ) -> sp.csr_matrix:
         """Sparse coverage (sites x demand) without a dense cost matrix: a KD-tree finds candidate
         pairs (on 3-D unit vectors for latitude/longitude), then the exact cost decides, so the result
-        equals ``cost_from_coordinates(...) <= reach``."""
+        equals ``cost_from_coordinates(...) <= reach``. With ``network`` (GeoJSON road lines) the
+        reach is the shortest road time instead (:func:`kalkan.plan.travel.network_minutes`)."""
         from scipy.spatial import cKDTree
 
         D = np.asarray(demand, dtype=float)
         S = np.asarray(sites, dtype=float)
         if D.ndim != 2 or D.shape[1] != 2 or S.ndim != 2 or S.shape[1] != 2:
             raise InputError(f"Coordinates must be two columns; got demand {D.shape} and sites {S.shape}.")
+        if network is not None:
+            if not geographic:
+                raise InputError("A road network needs latitude/longitude points and response_minutes.")
+            dl, do = check_latlon(D[:, 0], D[:, 1], "demand")
+            sl, so = check_latlon(S[:, 0], S[:, 1], "site")
+            extra = {} if speed_kmh is None else {"speed_kmh": speed_kmh}
+            # Dijkstra from the (fewer) sites; roads are two-way, so transpose.
+            minutes = network_minutes(network, sl, so, dl, do, max_minutes=reach, **extra)
+            return _solvers.as_coverage(sp.csr_matrix(minutes <= reach))
         if geographic:
             dl, do = check_latlon(D[:, 0], D[:, 1], "demand")
             sl, so = check_latlon(S[:, 0], S[:, 1], "site")
@@ -406,11 +424,18 @@ class MaximalCovering(_CoveringProblem):
         site_ids: Sequence[Any] | None = None,
         circuity: float | None = None,
         speed_kmh: float | None = None,
+        network: Mapping[str, Any] | None = None,
     ) -> Self:
         """From coordinates: planar (x, y) with ``radius``, or (lat, lon) with ``response_minutes``."""
         geographic, reach = _reach(radius, response_minutes)
         A = cls.coverage_from_coordinates(
-            demand, sites, geographic=geographic, reach=reach, circuity=circuity, speed_kmh=speed_kmh
+            demand,
+            sites,
+            geographic=geographic,
+            reach=reach,
+            circuity=circuity,
+            speed_kmh=speed_kmh,
+            network=network,
         )
         return cls(A, weights, p=p, demand_ids=demand_ids, site_ids=site_ids)
 
@@ -567,11 +592,18 @@ class SetCovering(_CoveringProblem):
         site_ids: Sequence[Any] | None = None,
         circuity: float | None = None,
         speed_kmh: float | None = None,
+        network: Mapping[str, Any] | None = None,
     ) -> Self:
         """From coordinates: planar (x, y) with ``radius``, or (lat, lon) with ``response_minutes``."""
         geographic, reach = _reach(radius, response_minutes)
         A = cls.coverage_from_coordinates(
-            demand, sites, geographic=geographic, reach=reach, circuity=circuity, speed_kmh=speed_kmh
+            demand,
+            sites,
+            geographic=geographic,
+            reach=reach,
+            circuity=circuity,
+            speed_kmh=speed_kmh,
+            network=network,
         )
         w = np.ones(A.shape[1]) if weights is None else weights
         return cls(A, w, demand_ids=demand_ids, site_ids=site_ids)

@@ -1,0 +1,417 @@
+"""Capacitated maximal covering: a post protects at most so many people.
+
+Reach alone says a post *can* get to a place in time; it does not say the post's officers can protect
+everyone there. Here each post has a capacity in people, by default its officers (24/7 staffing
+included) times the people one officer can secure:
+
+    capacity = officers_per_post(unit) x 1,000 / per_1000
+
+with ``per_1000 = 20`` security personnel per 1,000 inhabitants, Quinlivan's threshold for
+successful population security in stabilisation operations (J. T. Quinlivan, "Force Requirements in
+Stability Operations", Parameters 25(4), 1995; "Burden of Victory", RAND Review 27(2), 2003; see
+``force-planning-anchors.md`` section 1). Routine policing of a peaceful population is 1-4 per 1,000.
+With the default police post (2 on duty, 10.4 officers) the capacity is 520 people, i.e. 260 people
+per officer on duty.
+
+Model (places may be split between posts; only the post choice is integer)::
+
+    max  sum_i w_i y_i
+    s.t. sum_{j reaches i} z_ij = y_i            (share of place i protected)
+         sum_i pop_i z_ij <= capacity x_j        (post j protects at most its capacity)
+         z_ij <= x_j   for places with pop_i = 0
+         sum_j x_j <= p,  0 <= y, z <= 1,  x binary
+
+``w`` is the planner's weight (people at risk x risk multiplier) and ``pop`` the people at risk
+(default: ``w``). Greedy: add the post whose capacity, filled with the densest (w/pop) unprotected
+people in reach, adds the most weight. Bound: the uncapacitated MCLP bound (dropping capacity can
+only help), tightened by the HiGHS MILP bound when the MILP runs.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Mapping, Sequence
+from typing import Any, ClassVar, Self
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+import scipy.sparse as sp
+
+from kalkan.errors import InputError
+from kalkan.plan import _solvers
+from kalkan.plan.coverage import METHODS, MaximalCovering, _places_frame, _reach
+from kalkan.plan.units import officers_per_post, unit_type
+
+#: Security personnel per 1,000 inhabitants for population security (Quinlivan 1995, 2003).
+PER_1000 = 20.0
+
+
+def capacity_per_post(unit: str, per_1000: float = PER_1000) -> float:
+    """People one 24/7 post of ``unit`` can protect: officers per post x 1,000 / ``per_1000``."""
+    if not per_1000 > 0:
+        raise InputError(f"per_1000 (security personnel per 1,000 people) must be > 0; got {per_1000!r}.")
+    return officers_per_post(unit_type(unit)) * 1000.0 / per_1000
+
+
+class CapacitatedCovering(MaximalCovering):
+    """Maximal covering where each post protects at most ``capacity`` people (see module docs)."""
+
+    model: ClassVar[str] = "capacitated-mclp"
+
+    assigned: pd.DataFrame
+
+    def __init__(
+        self,
+        coverage: sp.csr_matrix,
+        weights: npt.ArrayLike,
+        *,
+        p: int,
+        capacity: float,
+        population: npt.ArrayLike | None = None,
+        demand_ids: Sequence[Any] | None = None,
+        site_ids: Sequence[Any] | None = None,
+    ) -> None:
+        super().__init__(coverage, weights, p=p, demand_ids=demand_ids, site_ids=site_ids)
+        if not (
+            isinstance(capacity, int | float | np.integer | np.floating)
+            and capacity > 0
+            and math.isfinite(capacity)
+        ):
+            raise InputError(f"capacity (people one post protects) must be a number > 0; got {capacity!r}.")
+        self.capacity = float(capacity)
+        pop = self.weights.copy() if population is None else np.asarray(population, dtype=float).ravel()
+        if pop.size != self.weights.size or not np.all(np.isfinite(pop)) or (pop < 0).any():
+            raise InputError("population must give one finite number >= 0 of people per demand point.")
+        self.population = pop
+        self.assigned = pd.DataFrame(columns=["demand_id", "site_id", "share", "people", "weight"])
+
+    @classmethod
+    def from_cost_matrix(  # type: ignore[override]
+        cls,
+        cost_matrix: npt.ArrayLike | sp.spmatrix,
+        weights: npt.ArrayLike,
+        *,
+        max_cost: float,
+        p: int,
+        capacity: float,
+        population: npt.ArrayLike | None = None,
+        demand_ids: Sequence[Any] | None = None,
+        site_ids: Sequence[Any] | None = None,
+    ) -> Self:
+        """From a (demand x sites) cost matrix; a site reaches a point when cost <= ``max_cost``."""
+        max_cost = cls._check_reach(max_cost)
+        return cls(
+            cls._coverage_from_cost(cost_matrix, max_cost),
+            weights,
+            p=p,
+            capacity=capacity,
+            population=population,
+            demand_ids=demand_ids,
+            site_ids=site_ids,
+        )
+
+    @classmethod
+    def from_coordinates(  # type: ignore[override]
+        cls,
+        demand: npt.ArrayLike,
+        sites: npt.ArrayLike,
+        weights: npt.ArrayLike,
+        *,
+        p: int,
+        capacity: float,
+        population: npt.ArrayLike | None = None,
+        radius: float | None = None,
+        response_minutes: float | None = None,
+        demand_ids: Sequence[Any] | None = None,
+        site_ids: Sequence[Any] | None = None,
+        circuity: float | None = None,
+        speed_kmh: float | None = None,
+        network: Mapping[str, Any] | None = None,
+    ) -> Self:
+        """From planar (x, y) with ``radius`` or (lat, lon) with ``response_minutes`` (or a road network)."""
+        geographic, reach = _reach(radius, response_minutes)
+        A = cls.coverage_from_coordinates(
+            demand,
+            sites,
+            geographic=geographic,
+            reach=reach,
+            circuity=circuity,
+            speed_kmh=speed_kmh,
+            network=network,
+        )
+        return cls(
+            A,
+            weights,
+            p=p,
+            capacity=capacity,
+            population=population,
+            demand_ids=demand_ids,
+            site_ids=site_ids,
+        )
+
+    @classmethod
+    def from_places(
+        cls,
+        places: pd.DataFrame,
+        sites: pd.DataFrame | None = None,
+        *,
+        p: int,  # type: ignore[override]
+        response_minutes: float,
+        unit: str = "police",
+        per_1000: float = PER_1000,
+        weight: str = "weight",
+        population: str = "at_risk",
+        id_column: str | None = None,
+    ) -> Self:
+        """From a places table (``places_at_risk`` output): capacity from ``unit`` and ``per_1000``."""
+        demand, ids = _places_frame(places, weight=weight, id_column=id_column, what="demand")
+        site_frame, site_ids = _places_frame(
+            sites if sites is not None else places, weight=None, id_column=id_column, what="site"
+        )
+        pop = demand[population].to_numpy(float) if population in demand.columns else None
+        return cls.from_coordinates(
+            demand[["latitude", "longitude"]].to_numpy(),
+            site_frame[["latitude", "longitude"]].to_numpy(),
+            demand[weight].to_numpy(),
+            p=p,
+            capacity=capacity_per_post(unit, per_1000),
+            population=pop,
+            response_minutes=response_minutes,
+            demand_ids=ids,
+            site_ids=site_ids,
+        )
+
+    # ------------------------------------------------------------------ solve
+    def solve(
+        self,
+        time_limit: float = 10.0,
+        *,
+        method: str = "auto",  # type: ignore[override]
+        start: Sequence[Any] | None = None,
+        seed: int | np.random.Generator | None = 0,
+    ) -> Self:
+        """Greedy, then (unless ``method="heuristic"``) the HiGHS MILP warm-started from it."""
+        if method not in METHODS:
+            raise InputError(f"method must be one of {', '.join(METHODS)}; got {method!r}.")
+        if not (time_limit > 0):
+            raise InputError(f"time_limit must be > 0 seconds; got {time_limit!r}.")
+        t0 = time.perf_counter()
+        self._warn_unreachable()
+        A, w = self.coverage, self.weights
+        sel, z = _greedy_capacitated(A, w, self.population, self.capacity, self.p)
+        objective = _assigned_value(z, w)
+        # Upper bound: the uncapacitated optimum's bound, and capacity x best density per post.
+        base = MaximalCovering(A, w, p=self.p)
+        base.warn_unreachable = False
+        base.solve(time_limit=max(0.2 * time_limit, 0.01), method="heuristic")
+        bound = base.bound
+        status = "optimal" if bound - objective <= _solvers.REL_TOL * max(w.sum(), 1.0) else "heuristic"
+        if status != "optimal" and method in ("auto", "exact"):
+            remaining = t0 + time_limit - time.perf_counter()
+            if remaining > 0.01:
+                res_sel, res_z, res_obj, res_bound, res_status = _milp_capacitated(
+                    A, w, self.population, self.capacity, self.p, start=(sel, z), time_limit=remaining
+                )
+                if res_obj > objective:
+                    sel, z, objective = res_sel, res_z, res_obj
+                bound = min(bound, objective if res_status == "optimal" else res_bound)
+                status = (
+                    "optimal"
+                    if res_status == "optimal" or bound - objective <= _solvers.REL_TOL * max(w.sum(), 1.0)
+                    else "time_limit"
+                )
+            else:
+                status = "time_limit"
+        bound = max(bound, objective)
+        self._set_selection(sel)
+        self.covered = np.asarray(z.sum(axis=0)).ravel() > 1e-9 if z.nnz else np.zeros(A.shape[1], dtype=bool)
+        zc = z.tocoo()
+        keep = zc.data > 1e-9
+        self.assigned = pd.DataFrame(
+            {
+                "demand_id": [self.demand_ids[i] for i in zc.col[keep]],
+                "site_id": [self.site_ids[j] for j in zc.row[keep]],
+                "share": zc.data[keep],
+                "people": zc.data[keep] * self.population[zc.col[keep]],
+                "weight": zc.data[keep] * w[zc.col[keep]],
+            }
+        )
+        self.objective = objective
+        self.bound = objective if status == "optimal" else bound
+        self.gap = 0.0 if status == "optimal" else ((bound - objective) / bound if bound > 0 else 0.0)
+        self.status = status
+        self.seconds = time.perf_counter() - t0
+        return self
+
+    @property
+    def covered_weight(self) -> float:
+        """Weight protected (places may be partly protected)."""
+        self._require_solved()
+        return float(self.objective)
+
+
+def _assigned_value(z: sp.csr_matrix, w: npt.NDArray[np.float64]) -> float:
+    return float(np.asarray(z.sum(axis=0)).ravel() @ w) if z.nnz else 0.0
+
+
+def _greedy_capacitated(
+    A: sp.csr_matrix, w: npt.NDArray[np.float64], pop: npt.NDArray[np.float64], capacity: float, p: int
+) -> tuple[npt.NDArray[np.int64], sp.csr_matrix]:
+    """Greedy: each step adds the post whose capacity, filled densest-first, adds the most weight."""
+    m, n = A.shape
+    left = np.ones(n)  # unprotected share of each place
+    chosen: list[int] = []
+    rows: list[int] = []
+    cols: list[int] = []
+    vals: list[float] = []
+    density = np.where(pop > 0, w / np.maximum(pop, 1e-300), np.inf)
+    for _ in range(min(p, m)):
+        rem_w = A @ (w * left)
+        rem_pop = A @ (pop * left)
+        gain = np.where(rem_pop > capacity, rem_w * capacity / np.maximum(rem_pop, 1e-300), rem_w)
+        gain[chosen] = -1.0
+        j = int(np.argmax(gain))
+        if gain[j] <= _solvers.REL_TOL * max(w.sum(), 1.0):
+            break
+        row = A.indices[A.indptr[j] : A.indptr[j + 1]]
+        row = row[left[row] > 1e-12]
+        order = row[np.argsort(-density[row], kind="stable")]
+        room = capacity
+        for i in order:
+            if room <= 1e-12:
+                break
+            need = pop[i] * left[i]
+            share = left[i] if need <= room else room / pop[i]
+            room -= share * pop[i]
+            left[i] -= share
+            rows.append(j)
+            cols.append(int(i))
+            vals.append(float(share))
+        chosen.append(j)
+    z = sp.csr_matrix((vals, (rows, cols)), shape=(m, n))
+    return np.asarray(chosen, dtype=np.int64), z
+
+
+def _milp_capacitated(
+    A: sp.csr_matrix,
+    w: npt.NDArray[np.float64],
+    pop: npt.NDArray[np.float64],
+    capacity: float,
+    p: int,
+    *,
+    start: tuple[npt.NDArray[np.int64], sp.csr_matrix],
+    time_limit: float,
+) -> tuple[npt.NDArray[np.int64], sp.csr_matrix, float, float, str]:
+    """The capacitated model with HiGHS; z variables only on (site, place) pairs within reach."""
+    import highspy
+
+    t0 = time.perf_counter()
+    m, n = A.shape
+    active = np.flatnonzero((w > 0) & (np.diff(A.T.tocsr().indptr) > 0))
+    Aa = A[:, active].tocoo()
+    pairs_site, pairs_place = Aa.row.astype(np.int64), active[Aa.col]
+    q = pairs_site.size
+    k = active.size
+    h = _solvers._highs(time_limit)
+    inf = highspy.kHighsInf
+    empty_i = np.zeros(0, dtype=np.int32)
+    # Columns: x (m, binary), y (k), z (q).
+    h.addCols(m, np.zeros(m), np.zeros(m), np.ones(m), 0, np.zeros(m, dtype=np.int32), empty_i, np.zeros(0))
+    h.changeColsIntegrality(m, np.arange(m, dtype=np.int32), np.ones(m, dtype=np.uint8))
+    h.addCols(k, w[active], np.zeros(k), np.ones(k), 0, np.zeros(k, dtype=np.int32), empty_i, np.zeros(0))
+    h.addCols(q, np.zeros(q), np.zeros(q), np.ones(q), 0, np.zeros(q, dtype=np.int32), empty_i, np.zeros(0))
+    pos = np.full(n, -1, dtype=np.int64)
+    pos[active] = np.arange(k)
+    zcol = m + k + np.arange(q)
+    # Rows 1: y_i - sum_j z_ij = 0 (one per active place).
+    order = np.argsort(pos[pairs_place], kind="stable")
+    counts = np.bincount(pos[pairs_place], minlength=k)
+    starts = np.concatenate([[0], np.cumsum(counts + 1)[:-1]]).astype(np.int32)
+    index = np.empty(int(counts.sum() + k), dtype=np.int32)
+    value = np.empty(index.size)
+    cursor = 0
+    grouped = zcol[order]
+    offsets = np.concatenate([[0], np.cumsum(counts)])
+    for g in range(k):
+        index[cursor] = m + g
+        value[cursor] = 1.0
+        seg = grouped[offsets[g] : offsets[g + 1]]
+        index[cursor + 1 : cursor + 1 + seg.size] = seg
+        value[cursor + 1 : cursor + 1 + seg.size] = -1.0
+        cursor += 1 + seg.size
+    h.addRows(k, np.zeros(k), np.zeros(k), int(index.size), starts, index, value)
+    # Rows 2: sum_i pop_i z_ij - capacity x_j <= 0 (one per site).
+    order = np.argsort(pairs_site, kind="stable")
+    counts = np.bincount(pairs_site, minlength=m)
+    offsets = np.concatenate([[0], np.cumsum(counts)])
+    idx2, val2, st2 = [], [], []
+    cursor = 0
+    zs, ps = zcol[order], pop[pairs_place[order]]
+    for j in range(m):
+        st2.append(cursor)
+        seg = slice(offsets[j], offsets[j + 1])
+        idx2.append(np.concatenate([[j], zs[seg]]))
+        val2.append(np.concatenate([[-capacity], ps[seg]]))
+        cursor += 1 + (offsets[j + 1] - offsets[j])
+    index2 = np.concatenate(idx2).astype(np.int32)
+    h.addRows(
+        m,
+        np.full(m, -inf),
+        np.zeros(m),
+        int(index2.size),
+        np.asarray(st2, dtype=np.int32),
+        index2,
+        np.concatenate(val2),
+    )
+    # Rows 3: z_ij - x_j <= 0 where pop_i = 0 (capacity does not stop them).
+    free = np.flatnonzero(pop[pairs_place] <= 0)
+    if free.size:
+        idx3 = np.column_stack([zcol[free], pairs_site[free]]).ravel().astype(np.int32)
+        val3 = np.tile([1.0, -1.0], free.size)
+        h.addRows(
+            free.size,
+            np.full(free.size, -inf),
+            np.zeros(free.size),
+            int(idx3.size),
+            (2 * np.arange(free.size)).astype(np.int32),
+            idx3,
+            val3,
+        )
+    h.addRows(
+        1,
+        np.array([-inf]),
+        np.array([float(p)]),
+        m,
+        np.array([0], dtype=np.int32),
+        np.arange(m, dtype=np.int32),
+        np.ones(m),
+    )
+    h.changeObjectiveSense(highspy.ObjSense.kMaximize)
+    # Warm start from the greedy assignment.
+    sel0, z0 = start
+    x0 = np.zeros(m + k + q)
+    x0[sel0] = 1.0
+    z0c = z0.tocsr()
+    zval = np.asarray(z0c[pairs_site, pairs_place]).ravel()
+    x0[m + k :] = zval
+    ysum = np.asarray(z0c.sum(axis=0)).ravel()
+    x0[m : m + k] = np.minimum(ysum[active], 1.0)
+    solution = highspy.HighsSolution()
+    solution.col_value = list(x0)
+    solution.value_valid = True
+    h.setSolution(solution)
+    h.setOptionValue("time_limit", max(float(time_limit) - (time.perf_counter() - t0), 0.01))
+    h.run()
+    status = _solvers._status_name(h)
+    values = np.asarray(h.getSolution().col_value, dtype=float)
+    if values.size < m + k + q:
+        return sel0, z0, _assigned_value(z0, w), float(w.sum()), status
+    sel = np.flatnonzero(values[:m] > 0.5).astype(np.int64)
+    zv = np.clip(values[m + k :], 0.0, 1.0)
+    z = sp.csr_matrix((zv, (pairs_site, pairs_place)), shape=(m, n))
+    bound = float(h.getInfo().mip_dual_bound)
+    if not np.isfinite(bound):
+        bound = float(w.sum())
+    return sel, z, _assigned_value(z, w), bound, status
