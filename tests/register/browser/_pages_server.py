@@ -186,3 +186,65 @@ def shot(page: object, name: str) -> Path:
     path = ARTIFACTS / f"{name}.png"
     page.screenshot(path=str(path), full_page=True)  # type: ignore[attr-defined]
     return path
+
+
+MEASURE_REDRAW = """async () => {
+  // Zoom in twice, out twice and pan, twice over: the first round draws zoom levels not seen
+  // before (projection, path caches), the second is what a user feels going back and forth.
+  const map = window.kalkanLeafletMap;
+  const frames = () => new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)));
+  const rounds = [];
+  for (let round = 0; round < 2; round++) {
+    const times = [];
+    for (const step of [1, 1, -1, -1]) {
+      const t = performance.now();
+      map.setZoom(map.getZoom() + step, {animate: false});
+      await frames();
+      times.push(performance.now() - t);
+    }
+    for (const shift of [[200, 120], [-200, -120]]) {
+      const t = performance.now();
+      map.panBy(shift, {animate: false});
+      await frames();
+      times.push(performance.now() - t);
+    }
+    rounds.push(times);
+  }
+  return rounds;
+}"""
+
+NAVIGATION = """() => {
+  const n = performance.getEntriesByType('navigation')[0];
+  return {response_ms: n.responseEnd - n.startTime, dom_ready_ms: n.domContentLoadedEventEnd - n.startTime,
+          load_ms: n.loadEventEnd - n.startTime, bytes: n.transferSize};
+}"""
+
+
+def measure_pages(page: object) -> dict[str, object]:
+    """Timings, in the browser, of the list, the next page, a filtered list, the queue and the map.
+
+    ``page`` must be signed in as an analyst. Times are milliseconds from the browser's own
+    Performance API; ``map`` adds the time to fetch and draw every report and to redraw after a
+    zoom or pan (median over six moves; two frames, ~33 ms at 60 Hz, is the floor).
+    """
+    from playwright.sync_api import expect
+
+    p = page  # a playwright Page
+    out: dict[str, object] = {}
+    for name, path in (("list", "/incidents"), ("list_filtered", "/incidents?type=arson&status=reported"),
+                       ("queue", "/queue"), ("export_page", "/export")):
+        p.goto(path)  # type: ignore[attr-defined]
+        p.wait_for_load_state("load")  # type: ignore[attr-defined]
+        out[name] = p.evaluate(NAVIGATION)  # type: ignore[attr-defined]
+    p.goto("/incidents")  # type: ignore[attr-defined]
+    p.get_by_role("link", name="Older reports").click()  # type: ignore[attr-defined]
+    p.wait_for_load_state("load")  # type: ignore[attr-defined]
+    out["list_next_page"] = p.evaluate(NAVIGATION)  # type: ignore[attr-defined]
+    p.goto("/map")  # type: ignore[attr-defined]
+    expect(p.locator("#incident-map")).to_have_attribute("data-ready", "1", timeout=60_000)  # type: ignore[attr-defined]
+    drawn = p.evaluate("window.kalkanMap")  # type: ignore[attr-defined]
+    first, again = (sorted(r) for r in p.evaluate(MEASURE_REDRAW))  # type: ignore[attr-defined]
+    out["map"] = {**drawn, "redraw_first_median_ms": first[len(first) // 2],
+                  "redraw_median_ms": again[len(again) // 2], "redraw_max_ms": max(first[-1], again[-1]),
+                  **{f"page_{k}": v for k, v in p.evaluate(NAVIGATION).items()}}  # type: ignore[attr-defined]
+    return out

@@ -18,17 +18,16 @@ from _pages_server import (
     running_server,
 )
 
-if not chromium_available():
-    if os.environ.get("CI"):
-        raise RuntimeError(f"CI is set but Chromium is not at {CHROMIUM}: apt-get install chromium")
-    pytest.skip(f"Chromium is not installed at {CHROMIUM} (apt-get install chromium)",
-                allow_module_level=True)
-
 
 @pytest.fixture(scope="session")
 def browser() -> Iterator[object]:
-    """One headless system Chromium for the session."""
+    """One headless system Chromium for the session (skips without it, unless ``CI`` is set)."""
     from playwright.sync_api import sync_playwright
+
+    if not chromium_available():
+        if os.environ.get("CI"):
+            pytest.fail(f"CI is set but Chromium is not at {CHROMIUM}: apt-get install chromium")
+        pytest.skip(f"Chromium is not installed at {CHROMIUM} (apt-get install chromium)")
 
     with sync_playwright() as playwright:
         instance = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
@@ -37,7 +36,7 @@ def browser() -> Iterator[object]:
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+def server(browser: object, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     """A register server with one user per role and no reports yet."""
     with running_server(tmp_path_factory.mktemp("register")) as running:
         yield running

@@ -35,6 +35,7 @@ _VICTIM = re.compile(r"^victims\.(\w+)\.(\w+)$")
 _OUTCOMES = {code for code, _ in _vocab.VICTIM_OUTCOMES}
 _GROUPS = {key: (sex, age) for key, _, sex, age in _vocab.VICTIM_GROUPS}
 _TEXT_FIELDS = ("place_name", "victim_group", "perpetrator")
+_NUMBER_FIELDS = ("latitude", "longitude", "captured_latitude", "captured_longitude")
 # Map centre and zoom when nothing is picked yet: Osh and Jalal-Abad oblasts (the embedded scenario).
 DEFAULT_CENTER = (40.75, 72.95, 8)
 
@@ -60,6 +61,13 @@ def report_from_form(form: FormData, lang_gettext: Any = str) -> IncidentIn:
         value = _text(form, name)
         if value:
             data[name] = value
+    for name in _NUMBER_FIELDS:
+        if name in data:
+            try:
+                data[name] = float(data[name].replace(",", "."))
+            except ValueError as error:
+                raise InputError(_("%(field)s: %(value)s is not a number; use decimal degrees, e.g. 40.53.")
+                                 % {"field": name, "value": data[name]}) from error
     description = _text(form, "description")
     at = _text(form, "time")
     if at:
