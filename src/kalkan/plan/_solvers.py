@@ -199,14 +199,16 @@ def lagrangian_mclp(
     lower: float,
     *,
     AT: sp.csr_matrix | None = None,
-    start: npt.ArrayLike | None = None,
+    multipliers: FloatArray | None = None,
     iterations: int = 1000,
     deadline: float = np.inf,
 ) -> float:
     """An upper bound on the maximal covering optimum with ``p`` sites (Lagrangian relaxation).
 
-    ``lower`` is the best known objective (steers the step size). ``start`` optionally gives sites of
-    a good solution; the multipliers start at the weight of the points they cover.
+    ``lower`` is the best known objective (it steers the Polyak step). Steps follow a deflected
+    subgradient (Camerini, Fratta & Maffioli 1975: direction = g + 0.5 x previous direction) projected
+    on 0 <= lambda <= w. ``multipliers`` (optional, length n) is the starting lambda and is overwritten
+    with the best lambda found, so a second call continues where the first stopped.
     """
     m, n = A.shape
     if AT is None:
@@ -215,43 +217,39 @@ def lagrangian_mclp(
     total = float(w.sum())
     if p <= 0:
         return 0.0
-    if start is not None and len(np.asarray(start)):
-        covered = np.asarray(A[np.asarray(start, dtype=np.int64)].sum(axis=0)).ravel() > 0
-        lam = np.where(covered, w, 0.0)
-    else:
-        lam = w.copy()
-    best = total
-    theta = 1.0
+    lam = (w / 2.0) if multipliers is None else np.clip(np.asarray(multipliers, dtype=float), 0.0, w)
+    best, best_lam = total, lam.copy()
+    theta = 0.5
     since_best = 0
+    direction = np.zeros(n)
     for _ in range(iterations):
         reduced = w - lam
         y = reduced > 0
         c = np.asarray(A @ lam).ravel()
-        if p < m:
-            top = np.argpartition(-c, p - 1)[:p]
-        else:
-            top = np.arange(m)
+        top = np.argpartition(-c, p - 1)[:p] if p < m else np.arange(m)
         value = float(reduced[y].sum() + c[top].sum())
         if value < best - 1e-12 * max(total, 1.0):
-            best, since_best = value, 0
+            best, best_lam, since_best = value, lam.copy(), 0
         else:
             since_best += 1
-            if since_best >= 10:
+            if since_best >= 30:
                 theta *= 0.5
                 since_best = 0
-        if best - lower <= REL_TOL * max(total, 1.0) or theta < 1e-4 or time.perf_counter() > deadline:
+        if best - lower <= REL_TOL * max(total, 1.0) or theta < 1e-5 or time.perf_counter() > deadline:
             break
         x = np.zeros(m)
         x[top] = 1.0
         g = np.asarray(AT @ x).ravel() - y  # subgradient of L in lambda
+        direction = g + 0.5 * direction
         # Project the direction on the box 0 <= lambda <= w.
-        g[(lam <= 0) & (g > 0)] = 0.0
-        g[(lam >= w) & (g < 0)] = 0.0
-        norm = float(g @ g)
+        direction[(lam <= 0) & (direction > 0)] = 0.0
+        direction[(lam >= w) & (direction < 0)] = 0.0
+        norm = float(direction @ direction)
         if norm == 0:
             break
-        step = theta * (value - lower) / norm
-        lam = np.clip(lam - step * g, 0.0, w)
+        lam = np.clip(lam - theta * max(value - lower, 0.0) / norm * direction, 0.0, w)
+    if multipliers is not None:
+        multipliers[:] = best_lam
     return min(best, total)
 
 

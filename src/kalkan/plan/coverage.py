@@ -50,6 +50,9 @@ METHODS = ("auto", "exact", "heuristic")
 #: its root LP within seconds on one core (10,000 x 1,000 planar benchmark: 187,000 entries).
 MILP_MAX_NONZEROS = 100_000
 
+#: Below this many seconds left, ``solve`` keeps improving the Lagrangian bound instead of starting HiGHS.
+MILP_MIN_SECONDS = 1.0
+
 
 class UnreachableDemandWarning(UserWarning):
     """Some demand points with weight are out of reach of every candidate site."""
@@ -388,6 +391,7 @@ class MaximalCovering(_CoveringProblem):
         super().__init__(coverage, weights, demand_ids=demand_ids, site_ids=site_ids)
         self.p = validate_budget(p)
         self._AT: sp.csr_matrix | None = None
+        self._multipliers: npt.NDArray[np.float64] | None = None
 
     @classmethod
     def from_cost_matrix(
@@ -504,9 +508,11 @@ class MaximalCovering(_CoveringProblem):
         sel = _solvers.swap_mclp(A, w, sel, deadline=t0 + 0.3 * T)
         objective = _solvers.coverage_value(A, w, sel)
         reachable = float(w[np.asarray(AT.sum(axis=1)).ravel() > 0].sum())
+        # Lagrange multipliers, carried from one bound call to the next (and between budgets of a curve).
+        lam = self._multipliers if self._multipliers is not None else w / 2.0
         bound = min(
             reachable,
-            _solvers.lagrangian_mclp(A, w, self.p, objective, AT=AT, start=sel, deadline=t0 + 0.45 * T),
+            _solvers.lagrangian_mclp(A, w, self.p, objective, AT=AT, multipliers=lam, deadline=t0 + 0.45 * T),
         )
         status = "optimal" if self._proven(objective, bound) else "heuristic"
         use_milp = method == "exact" or (method == "auto" and A.nnz <= MILP_MAX_NONZEROS)
@@ -514,12 +520,26 @@ class MaximalCovering(_CoveringProblem):
             sel = _solvers.iterated_swap_mclp(A, w, self.p, sel, seed=seed, deadline=t0 + 0.8 * T, AT=AT)
             objective = _solvers.coverage_value(A, w, sel)
             bound = min(
-                bound, _solvers.lagrangian_mclp(A, w, self.p, objective, AT=AT, start=sel, deadline=deadline)
+                bound,
+                _solvers.lagrangian_mclp(A, w, self.p, objective, AT=AT, multipliers=lam, deadline=deadline),
             )
             status = "optimal" if self._proven(objective, bound) else "time_limit"
         if status != "optimal" and use_milp:
             remaining = deadline - time.perf_counter()
-            if remaining > 0.01:
+            if remaining < MILP_MIN_SECONDS:
+                # Too little time for HiGHS to finish its root LP: local search, then the bound.
+                sel = _solvers.iterated_swap_mclp(
+                    A, w, self.p, sel, seed=seed, deadline=time.perf_counter() + remaining / 2, AT=AT
+                )
+                objective = _solvers.coverage_value(A, w, sel)
+                bound = min(
+                    bound,
+                    _solvers.lagrangian_mclp(
+                        A, w, self.p, objective, AT=AT, multipliers=lam, deadline=deadline
+                    ),
+                )
+                status = "optimal" if self._proven(objective, bound) else "time_limit"
+            else:
                 res = _solvers.milp_mclp(A, w, self.p, start=sel, time_limit=remaining, AT=AT)
                 if res.objective > objective:
                     sel, objective = res.selected, res.objective
@@ -527,8 +547,7 @@ class MaximalCovering(_CoveringProblem):
                 status = (
                     "optimal" if res.status == "optimal" or self._proven(objective, bound) else "time_limit"
                 )
-            else:
-                status = "time_limit"
+        self._multipliers = lam
         bound = max(bound, objective)
         self._set_selection(sel)
         self.objective = objective

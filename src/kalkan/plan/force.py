@@ -229,6 +229,7 @@ def coverage_curve(
     total = base.total_weight
     by_posts: dict[int, dict[str, Any]] = {}
     previous: list[Any] | None = None
+    multipliers = None
     for p in sorted(set(posts_of.values())):
         if p == 0:
             by_posts[0] = {
@@ -243,9 +244,11 @@ def coverage_curve(
             base.coverage, base.weights, p=p, demand_ids=base.demand_ids, site_ids=base.site_ids
         )
         problem._AT = base._AT
+        problem._multipliers = multipliers
         problem.warn_unreachable = False
         problem.solve(time_limit=time_limit, start=previous)
         base._AT = problem._AT
+        multipliers = problem._multipliers
         previous = problem.selected
         by_posts[p] = {
             "covered_weight": problem.objective,
