@@ -229,11 +229,31 @@ def test_personal_data_shown_by_role_and_audit_to_admin(context: Any, server: Se
     expect(page.locator("#personal-hidden")).to_contain_text("not been shared")
     expect(page.locator("main")).not_to_contain_text("Dilnoza")
     expect(page.locator("main")).to_contain_text("The audit chain is shown to admins")
+    # An investigator may share the report with their role; then the witness is shown to them.
+    page.get_by_label("Share with a role").select_option("investigator")
+    page.get_by_role("button", name="Share").click()
+    expect(page.locator("#witness-list")).to_contain_text("Dilnoza Karimova")
     page.context.clear_cookies()
     sign_in(page, server.tokens["admin"])
     page.goto(f"/incidents/{incident}")
     expect(page.locator("#witness-list")).to_contain_text("Dilnoza Karimova")
     expect(page.locator("#audit-table")).to_contain_text("create")
+    expect(page.locator("#audit-table")).to_contain_text("share")
+
+
+def test_monitor_attaches_more_evidence_to_own_report(context: Any, server: Server) -> None:
+    incident = _file_via_api(server, grade=("B", "2"), text="Burnt shop, photos follow")
+    page = context.new_page()
+    sign_in(page, server.tokens["monitor"])
+    page.goto(f"/incidents/{incident}")
+    page.get_by_label("Attach more files").set_input_files(
+        [{"name": "shop.jpg", "mimeType": "image/jpeg", "buffer": JPEG + b"shop"}])
+    page.get_by_role("button", name="Attach", exact=True).click()
+    expect(page.locator("main")).to_contain_text("Files attached.")
+    expect(page.locator("main")).to_contain_text("shop.jpg")
+    with server.api("admin") as api:
+        files = api.get(f"/api/incidents/{incident}").json()["attachments"]
+    assert [f["filename"] for f in files] == ["shop.jpg"]
 
 
 @pytest.mark.parametrize("lang, date_text, number_text", [
@@ -251,3 +271,18 @@ def test_dates_and_numbers_follow_the_language(context: Any, server: Server, lan
     expect(facts).to_contain_text(number_text)
     page.goto(f"/incidents?lang={lang}")
     expect(page.locator("#incident-table")).to_contain_text(date_text)
+
+
+def test_map_shows_the_latest_hotspot_forecast(context: Any, server: Server) -> None:
+    # The CSV `kalkan risk hotspots --format csv` prints, saved in the register's forecasts folder.
+    folder = server.data_dir / "forecasts"
+    folder.mkdir(exist_ok=True)
+    (folder / "2010-06-12.csv").write_text(
+        "cell_id,latitude,longitude,probability,expected_events\n"
+        "8620a8777ffffff,40.50,72.78,0.62,1.4\n"
+        "8620a8757ffffff,40.55,72.83,0.2,0.3\n")
+    page = context.new_page()
+    sign_in(page, server.tokens["analyst"])
+    page.goto("/map")
+    expect(page.locator("#incident-map")).to_have_attribute("data-forecast-cells", "2")
+    expect(page.locator("main")).to_contain_text("latest hotspot forecast (2010-06-12.csv")

@@ -139,3 +139,25 @@ def test_every_asset_a_template_names_is_shipped() -> None:
     for folder in ("leaflet", "htmx"):
         assert (STATIC / "vendor" / folder / "LICENSE.txt").is_file()
     assert Path(STATIC / "vendor" / "README.md").is_file()
+
+
+def test_forecast_cells_become_polygons(tmp_path: Path) -> None:
+    from kalkan.errors import SchemaError
+    from kalkan.register.pages._map import forecast_geojson, latest_forecast
+
+    assert latest_forecast(tmp_path) is None
+    folder = tmp_path / "forecasts"
+    folder.mkdir()
+    path = folder / "f.csv"
+    # One H3 cell (a hexagon) and one PRIO-GRID cell (a 0.5 degree square around its centre).
+    path.write_text("cell_id,latitude,longitude,probability,expected_events\n"
+                    "8620a8777ffffff,40.50,72.78,0.62,1.4\n189006,40.75,72.75,0.1,\n")
+    assert latest_forecast(tmp_path) == path
+    hexagon, square = forecast_geojson(path)["features"]
+    assert len(hexagon["geometry"]["coordinates"][0]) == 7  # six corners, closed
+    assert square["geometry"]["coordinates"][0] == [[72.5, 40.5], [73.0, 40.5], [73.0, 41.0], [72.5, 41.0],
+                                                    [72.5, 40.5]]
+    assert square["properties"] == {"cell_id": "189006", "probability": 0.1, "expected_events": None}
+    path.write_text("cell,probability\nx,0.5\n")
+    with pytest.raises(SchemaError, match="lacks the columns cell_id, latitude, longitude"):
+        forecast_geojson(path)

@@ -140,6 +140,11 @@ def incident_page(request: Request, incident_id: int) -> Response:
         current.flashes.append({"kind": "ok", "text": current._(
             "The register already had this report (number %(id)s); nothing was counted twice.",
             id=incident.id)})
+    if request.query_params.get("shared") == "1":
+        current.flashes.append({"kind": "ok", "text": current._("Shared.")})
+    if request.query_params.get("attached") == "1":
+        current.flashes.append({"kind": "ok", "text": current._("Files attached.")})
+    own = incident.reporter == user.name
     reliability = {str(g): current._(g.meaning) for g in _vocab.RELIABILITY}
     credibility = {str(g): current._(g.meaning) for g in _vocab.CREDIBILITY}
     return render(current, "incident.html", incident=incident, candidates=candidates, audit=audit_rows,
@@ -150,6 +155,9 @@ def incident_page(request: Request, incident_id: int) -> Response:
                         "elderly": current._("elderly"), "unknown": current._("unknown")},
                   may_verify=can(user, "set_status"), may_link=can(user, "link"),
                   may_open_evidence=can(user, "read_evidence"),
+                  may_share=can(user, "share") or own,
+                  may_attach=can(user, "attach") and (user.role is not Role.MONITOR or own),
+                  share_roles=[(code, current._(label)) for code, label in _vocab.ROLE_LABELS.items()],
                   hidden_reason=_hidden_reason(current), in_queue=False, others=others,
                   transitions=sorted(service.TRANSITIONS.get(incident.status, ())))
 

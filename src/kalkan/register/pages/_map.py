@@ -5,8 +5,10 @@ shipped with the scenario), so the map works on a LAN without internet. A missio
 server sets ``KALKAN_TILE_URL``. Reports come as one compact JSON array (about 60 bytes a report)
 drawn on a canvas, so 10,000 reports stay responsive on a cheap laptop.
 
-The latest hotspot forecast is the newest ``*.geojson`` in ``<data_dir>/forecasts/`` (polygons or
-points with a ``probability`` property, 0-1, or ``expected`` events); without one the page says so.
+The latest hotspot forecast is the newest file in ``<data_dir>/forecasts/``: the CSV or JSON that
+``kalkan risk hotspots`` prints (``cell_id, latitude, longitude, probability, expected_events``; H3
+cells are drawn as their hexagons, PRIO-GRID cells as their 0.5 degree squares), or a GeoJSON file
+whose features carry a ``probability`` (0-1). Without one the page says so.
 """
 
 from __future__ import annotations
@@ -98,11 +100,62 @@ def districts_geojson(scenario: str) -> bytes:
                       separators=(",", ":")).encode()
 
 
+FORECAST_SUFFIXES = (".csv", ".json", ".geojson")
+
+
 def latest_forecast(data_dir: Path) -> Path | None:
-    """The newest hotspot forecast GeoJSON in ``data_dir/forecasts``, or None."""
+    """The newest hotspot forecast (CSV, JSON or GeoJSON) in ``data_dir/forecasts``, or None."""
     folder = Path(data_dir) / "forecasts"
-    files = sorted(folder.glob("*.geojson"), key=lambda p: p.stat().st_mtime) if folder.is_dir() else []
-    return files[-1] if files else None
+    if not folder.is_dir():
+        return None
+    files = [p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in FORECAST_SUFFIXES]
+    return max(files, key=lambda p: (p.stat().st_mtime, p.name)) if files else None
+
+
+def _cell_ring(cell_id: Any, latitude: float, longitude: float) -> list[list[float]]:
+    """The outline of a forecast cell as a GeoJSON ring (lon, lat): H3 hexagon or PRIO-GRID square."""
+    import h3
+
+    if isinstance(cell_id, str) and h3.is_valid_cell(cell_id):
+        ring = [[round(lon, 5), round(lat, 5)] for lat, lon in h3.cell_to_boundary(cell_id)]
+    else:
+        half = 0.25  # PRIO-GRID cells are 0.5 degree squares around their centre
+        ring = [[longitude - half, latitude - half], [longitude + half, latitude - half],
+                [longitude + half, latitude + half], [longitude - half, latitude + half]]
+    return [*ring, ring[0]]
+
+
+def forecast_geojson(path: Path) -> dict[str, Any]:
+    """The forecast in ``path`` as GeoJSON polygons with ``cell_id, probability, expected_events``.
+
+    Raises :class:`kalkan.errors.SchemaError` when a CSV/JSON forecast lacks the columns
+    ``kalkan risk hotspots`` writes.
+    """
+    import pandas as pd
+
+    from kalkan.errors import SchemaError
+
+    if path.suffix.lower() == ".geojson":
+        data: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+        return data
+    frame = pd.read_csv(path, dtype={"cell_id": str}) if path.suffix.lower() == ".csv" else \
+        pd.DataFrame(json.loads(path.read_text(encoding="utf-8")))
+    missing = [c for c in ("cell_id", "latitude", "longitude", "probability") if c not in frame.columns]
+    if missing:
+        raise SchemaError(f"Forecast {path.name} lacks the columns {', '.join(missing)}: save the output of "
+                          "`kalkan risk hotspots --format csv` (or json) there.")
+    features = []
+    records: list[dict[str, Any]] = frame.to_dict("records")  # type: ignore[assignment]
+    for row in records:
+        cell = str(row["cell_id"])
+        expected: Any = row.get("expected_events")
+        known = expected is not None and expected == expected  # NaN is not equal to itself
+        properties = {"cell_id": cell, "probability": float(row["probability"]),
+                      "expected_events": float(expected) if known else None}
+        features.append({"type": "Feature", "properties": properties, "geometry": {
+            "type": "Polygon",
+            "coordinates": [_cell_ring(cell, float(row["latitude"]), float(row["longitude"]))]}})
+    return {"type": "FeatureCollection", "features": features}
 
 
 @router.get("/map", include_in_schema=False)
@@ -159,5 +212,5 @@ def forecast(request: Request) -> Response:
     if path is None:
         return Response('{"type":"FeatureCollection","features":[]}', status_code=404,
                         media_type="application/geo+json")
-    return Response(path.read_bytes(), media_type="application/geo+json",
-                    headers={"Cache-Control": "no-store"})
+    body = json.dumps(forecast_geojson(path), separators=(",", ":"))
+    return Response(body, media_type="application/geo+json", headers={"Cache-Control": "no-store"})

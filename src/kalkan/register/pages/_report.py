@@ -185,11 +185,12 @@ def report_form(request: Request) -> Response:
     return render(current, "report.html", **_form_context(current))
 
 
-async def _uploads(form: FormData) -> list[tuple[UploadFile, str]]:
+async def uploads(form: FormData) -> list[tuple[UploadFile, str]]:
+    """The files of the form's ``attachments`` field, each with its SHA-256 (hex)."""
     files = [f for f in form.getlist("attachments") if isinstance(f, UploadFile) and (f.filename or f.size)]
     if len(files) > MAX_FILES:
-        raise InputError(f"{len(files)} files were attached; at most {MAX_FILES} go with one report: "
-                         "attach the rest to the report's page afterwards.")
+        raise InputError(f"{len(files)} files were attached; at most {MAX_FILES} go in one upload: "
+                         "attach the rest on the report's page afterwards.")
     out = []
     for upload in files:
         digest = hashlib.sha256()
@@ -213,14 +214,14 @@ async def submit_report(request: Request) -> Response:
             report = report_from_form(form, current._)
         except ValidationError as error:
             raise InputError(validation_message(current, error)) from error
-        uploads = await _uploads(form)
+        files = await uploads(form)
         assert current.user is not None
         with writing(request) as session:
             incident, created = service.create_incident(session, current.user, report)
-            if uploads:
+            if files:
                 known = set() if created else {a.sha256 for a in service.get_incident(
                     session, current.user, incident.id).attachments}
-                for upload, sha in uploads:
+                for upload, sha in files:
                     if sha in known:
                         continue
                     known.add(sha)

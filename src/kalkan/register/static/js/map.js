@@ -41,14 +41,16 @@
     fetch(el.dataset.forecast, { credentials: "same-origin" }).then(function (r) { return r.ok ? r.json() : null; })
       .then(function (geojson) {
         if (!geojson) { return; }
-        L.geoJSON(geojson, {
+        const layer = L.geoJSON(geojson, {
           style: function (f) {
             const p = Number((f.properties || {}).probability || 0);
-            return { color: "#7a0019", weight: 0.5, fillColor: "#b2182b", fillOpacity: Math.min(0.7, 0.1 + p) };
+            return { color: "#7a0019", weight: 0.5, fillColor: "#b2182b", fillOpacity: Math.min(0.7, 0.05 + 0.65 * p) };
           },
           pointToLayer: function (f, latlng) { return L.circle(latlng, { radius: 2500 }); },
           interactive: false,
         }).addTo(map);
+        layer.bringToBack();
+        el.dataset.forecastCells = String(geojson.features ? geojson.features.length : 0);
       }).catch(function () { /* forecast is optional */ });
   }
 
