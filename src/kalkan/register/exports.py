@@ -375,7 +375,7 @@ def import_events(session: Session, actor: Actor, events: Any) -> ImportResult:
         source, source_id = str(row["source"]), str(row["source_id"])
         date_end = _opt(row.get("date_end"))
         payload = {
-            "client_id": uuid.uuid5(NAMESPACE, f"{source}:{source_id}"),
+            "client_id": _client_id(source, source_id),
             "type": row["event_type"],
             "date_start": _as_date(row["date_start"]),
             "date_end": _as_date(date_end) if date_end is not None else None,
@@ -411,6 +411,17 @@ def import_events(session: Session, actor: Actor, events: Any) -> ImportResult:
             continue
         result["created" if created else "existing"] += 1
     return result
+
+
+def _client_id(source: str, source_id: str) -> uuid.UUID:
+    """A register report keeps its own UUID (so re-importing an export finds it); any other event
+    gets a UUID5 of its event id (so re-importing a file adds nothing)."""
+    if source == "register":
+        try:
+            return uuid.UUID(source_id)
+        except ValueError:
+            pass
+    return uuid.uuid5(NAMESPACE, f"{source}:{source_id}")
 
 
 def _as_date(value: Any) -> Any:
