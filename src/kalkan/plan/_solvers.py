@@ -253,15 +253,31 @@ def lagrangian_mclp(
     return min(best, total)
 
 
-def greedy_lscp(A: sp.csr_matrix, targets: npt.NDArray[np.bool_]) -> IntArray:
-    """Greedy set cover of the ``targets`` demand points, then drop redundant sites (last first)."""
+def greedy_lscp(
+    A: sp.csr_matrix,
+    targets: npt.NDArray[np.bool_],
+    *,
+    start: npt.ArrayLike = (),
+    cost: FloatArray | None = None,
+    AT: sp.csr_matrix | None = None,
+) -> IntArray:
+    """Greedy set cover of the ``targets`` points, then drop redundant sites.
+
+    ``start`` sites are taken first; among sites covering equally many new points, the lower ``cost``
+    (e.g. a Lagrangian reduced cost) wins. Redundant sites are dropped highest cost (or last chosen)
+    first.
+    """
     m, n = A.shape
-    AT = A.T.tocsr()
+    if AT is None:
+        AT = A.T.tocsr()
     need = targets.copy()
+    chosen: list[int] = [int(j) for j in np.unique(np.asarray(start, dtype=np.int64))]
+    if chosen:
+        need[np.asarray(A[chosen].sum(axis=0)).ravel() > 0] = False
     gains = np.asarray(A @ need.astype(float)).ravel()
-    chosen: list[int] = []
+    tie = np.zeros(m) if cost is None else 1e-6 * (cost - cost.min()) / max(float(np.ptp(cost)), 1e-12)
     while need.any():
-        j = int(np.argmax(gains))
+        j = int(np.argmax(gains - tie))
         if gains[j] <= 0:
             break
         row = A.indices[A.indptr[j] : A.indptr[j + 1]]
@@ -270,11 +286,13 @@ def greedy_lscp(A: sp.csr_matrix, targets: npt.NDArray[np.bool_]) -> IntArray:
         chosen.append(j)
         gains -= np.asarray(AT[new].sum(axis=0)).ravel()
     sel = np.asarray(chosen, dtype=np.int64)
+    if cost is not None:
+        sel = sel[np.argsort(cost[sel], kind="stable")]
     return drop_redundant(A, targets, sel)
 
 
 def drop_redundant(A: sp.csr_matrix, targets: npt.NDArray[np.bool_], selected: IntArray) -> IntArray:
-    """Remove sites whose every target point is also covered by another kept site (last chosen first)."""
+    """Remove sites whose every target point is also covered by another kept site (last first)."""
     keep = list(selected)
     count = (
         np.asarray(A[np.asarray(keep, dtype=np.int64)].sum(axis=0)).ravel() if keep else np.zeros(A.shape[1])
@@ -291,27 +309,32 @@ def drop_redundant(A: sp.csr_matrix, targets: npt.NDArray[np.bool_], selected: I
 def lagrangian_lscp(
     A: sp.csr_matrix,
     targets: npt.NDArray[np.bool_],
-    upper: float,
+    cover: IntArray,
     *,
-    iterations: int = 300,
+    iterations: int = 2000,
     deadline: float = np.inf,
-) -> float:
-    """A lower bound on the fewest sites covering every target point (Lagrangian relaxation).
+) -> tuple[float, IntArray]:
+    """A lower bound on the fewest sites covering every target point, and the best cover found.
 
-    For multipliers u >= 0 on the cover rows, sum_i u_i + sum_j min(0, 1 - (A u)_j) is a lower bound.
+    Lagrangian relaxation of the cover rows: for u >= 0, sum_i u_i + sum_j min(0, 1 - (A u)_j) is a
+    lower bound. Subgradient steps (Polyak); every fifth step the reduced costs drive a Lagrangian
+    heuristic (Beasley 1990: take the sites with negative reduced cost, complete greedily, drop
+    redundant sites), which often improves ``cover``.
     """
     m, n = A.shape
     AT = A.T.tocsr()
     t = targets.astype(float)
+    best_cover = np.asarray(cover, dtype=np.int64)
     if not targets.any():
-        return 0.0
+        return 0.0, best_cover
     # Start: u_i = 1 / (number of sites reaching i), a feasible dual of the LP.
     reach = np.asarray(AT.sum(axis=1)).ravel()
     u = np.where(targets, 1.0 / np.maximum(reach, 1.0), 0.0)
     best = 0.0
     theta = 1.0
     since_best = 0
-    for _ in range(iterations):
+    direction = np.zeros(n)
+    for k in range(iterations):
         c = 1.0 - np.asarray(A @ u).ravel()
         x = (c < 0).astype(float)
         value = float(u.sum() + c[c < 0].sum())
@@ -319,19 +342,24 @@ def lagrangian_lscp(
             best, since_best = value, 0
         else:
             since_best += 1
-            if since_best >= 10:
+            if since_best >= 20:
                 theta *= 0.5
                 since_best = 0
-        if np.ceil(best - 1e-9) >= upper or theta < 1e-4 or time.perf_counter() > deadline:
+        if k % 5 == 0:
+            trial = greedy_lscp(A, targets, start=np.flatnonzero(c < 0), cost=c, AT=AT)
+            if trial.size < best_cover.size:
+                best_cover = trial
+        if np.ceil(best - 1e-9) >= best_cover.size or theta < 1e-5 or time.perf_counter() > deadline:
             break
-        g = t - np.asarray(AT @ x).ravel() * t
-        g[(u <= 0) & (g < 0)] = 0.0
-        norm = float(g @ g)
+        g = (t - np.asarray(AT @ x).ravel()) * t
+        direction = g  # plain subgradient: deflection did not help on set covering
+        direction[(u <= 0) & (direction < 0)] = 0.0
+        norm = float(direction @ direction)
         if norm == 0:
             break
-        step = theta * (upper - value) / norm
-        u = np.maximum(u + step * g, 0.0) * t
-    return best
+        step = theta * max(best_cover.size - value, 0.0) / norm
+        u = np.maximum(u + step * direction, 0.0) * t
+    return best, best_cover
 
 
 def _merge_columns(AT: sp.csr_matrix, cols: IntArray) -> tuple[list[IntArray], list[list[int]]]:

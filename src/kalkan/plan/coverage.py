@@ -669,10 +669,9 @@ class SetCovering(_CoveringProblem):
                 f"the reach (radius or response minutes)."
             )
         sel = _solvers.greedy_lscp(A, targets)
+        low, sel = _solvers.lagrangian_lscp(A, targets, sel, deadline=t0 + 0.4 * time_limit)
         objective = float(sel.size)
-        bound = float(
-            math.ceil(_solvers.lagrangian_lscp(A, targets, objective, deadline=t0 + 0.3 * time_limit) - 1e-9)
-        )
+        bound = float(math.ceil(low - 1e-9))
         status = "optimal" if bound >= objective else "heuristic"
         if status != "optimal" and method in ("auto", "exact"):
             remaining = deadline - time.perf_counter()
