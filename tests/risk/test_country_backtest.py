@@ -34,7 +34,7 @@ def ewp_table() -> pd.DataFrame:
 
 
 FAST = {
-    "ewp": lambda seed: EWPBaseline(n_lambdas=6, cv=3, seed=seed),
+    "ewp": lambda seed: EWPBaseline(n_lambdas=20, lambda_min_ratio=1e-3, cv=3, seed=seed),
     "boost": lambda seed: KalkanBoost(max_iter=20, calibration_folds=2, seed=seed),
 }
 

@@ -30,7 +30,7 @@ FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "ewp" / "ewp_cut_19
 
 def fast_ewp(seed: int = 0) -> EWPBaseline:
     """EWP's model with a short penalty path and 3 folds: same method, test-sized."""
-    return EWPBaseline(n_lambdas=6, cv=3, seed=seed)
+    return EWPBaseline(n_lambdas=20, lambda_min_ratio=1e-3, cv=3, seed=seed)
 
 
 @pytest.fixture(scope="module")
@@ -187,6 +187,42 @@ def test_linear_contributions_are_coefficient_times_distance(ewp_table: pd.DataF
     X = rows[list(EWP_PREDICTORS)].to_numpy()
     expected = (X - model.medians_) / model.net_.scale_ * model.net_.coef_
     np.testing.assert_allclose(contrib.to_numpy(), expected, atol=1e-9)
+
+
+def test_coordinate_descent_matches_sklearn_saga() -> None:
+    # the fast glmnet-style path against scikit-learn's SAGA solver of the same objective
+    from sklearn.linear_model import LogisticRegression
+
+    from kalkan.risk.structural import _cd_path, _lambda_grid, _standardise
+
+    rng = np.random.default_rng(11)
+    X = rng.standard_normal((600, 6))
+    X[:, 5] = X[:, 4] + 0.1 * rng.standard_normal(
+        600
+    )  # two nearly collinear predictors, like year and year^2
+    y = (rng.random(600) < 1 / (1 + np.exp(-(-2 + X[:, 0] - 0.5 * X[:, 1] + 0.8 * X[:, 4])))).astype(float)
+    Xs, _, _ = _standardise(X)
+    lambdas = _lambda_grid(Xs, y, 0.5, 12, 1e-3)
+    b0, b, _ = _cd_path(Xs, y, lambdas, 0.5, 1e-10, 1_000_000)
+    assert np.all(b[0] == 0)  # the path starts where every coefficient is zero
+
+    def objective(intercept: float, coef: np.ndarray, lam: float) -> float:
+        eta = Xs @ coef + intercept
+        loss = np.mean(np.logaddexp(0, eta) - y * eta)
+        return float(loss + lam * (0.25 * coef @ coef + 0.5 * np.abs(coef).sum()))
+
+    for k in (4, 8, 11):
+        ref = LogisticRegression(
+            C=1 / (len(y) * lambdas[k]), l1_ratio=0.5, solver="saga", tol=1e-10, max_iter=100_000
+        )
+        ref.fit(Xs, y)
+        # the same minimum (the collinear pair makes the optimum flat, so compare values first)
+        assert (
+            objective(b0[k], b[k], lambdas[k])
+            <= objective(ref.intercept_[0], ref.coef_.ravel(), lambdas[k]) + 1e-7
+        )
+        np.testing.assert_allclose(b[k], ref.coef_.ravel(), atol=3e-3)
+        assert b0[k] == pytest.approx(ref.intercept_[0], abs=1e-3)
 
 
 # ------------------------------------------------------------------------------------ calibration
