@@ -48,6 +48,10 @@ def context(browser: object, server: Server) -> Iterator[object]:
     ctx = browser.new_context(base_url=server.url, locale="en-GB",  # type: ignore[attr-defined]
                               viewport={"width": 1280, "height": 900}, accept_downloads=True)
     ctx.set_default_timeout(15_000)
+    blocked: list[str] = []
+    ctx.on("console", lambda message: blocked.append(message.text)
+           if "Content Security Policy" in message.text else None)
     yield ctx
     ctx.close()
+    assert blocked == [], f"the page broke its own Content-Security-Policy: {blocked}"
 

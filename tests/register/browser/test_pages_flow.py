@@ -286,3 +286,16 @@ def test_map_shows_the_latest_hotspot_forecast(context: Any, server: Server) -> 
     page.goto("/map")
     expect(page.locator("#incident-map")).to_have_attribute("data-forecast-cells", "2")
     expect(page.locator("main")).to_contain_text("latest hotspot forecast (2010-06-12.csv")
+
+
+def test_injected_html_in_a_report_stays_text(context: Any, server: Server) -> None:
+    attack = ('<script>window.pwned = 1</script><img src=x onerror="window.pwned = 2">'
+              '"><svg onload="window.pwned = 3">')
+    incident = _file_via_api(server, grade=("F", "6"), text=attack)
+    page = context.new_page()
+    sign_in(page, server.tokens["analyst"])
+    for path in (f"/incidents/{incident}", "/queue", "/incidents"):
+        page.goto(path)
+        assert page.evaluate("window.pwned") is None
+    page.goto(f"/incidents/{incident}")
+    expect(page.locator("p.description")).to_have_text(attack)

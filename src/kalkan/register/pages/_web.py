@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 import jinja2
 from fastapi import Request
@@ -198,10 +198,26 @@ def render(current: Page, template: str, status_code: int = 200, **context: Any)
         request=current.request, user=current.user, csrf=current.csrf, nav=nav(current),
         flashes=current.flashes, **context)
     response = HTMLResponse(html, status_code=status_code)
-    response.headers["Cache-Control"] = "no-store"
+    response.headers.update(security_headers())
     if current.request.query_params.get("lang") == current.lang.code:
         response.set_cookie(LANG_COOKIE, current.lang.code, max_age=365 * 86400, samesite="lax")
     return response
+
+
+def security_headers() -> dict[str, str]:
+    """Headers of every page: no caching of personal data, and a Content-Security-Policy that lets
+    only this server's scripts run (an injected ``<script>`` in a report would not execute even if
+    escaping failed). Images may also come from the tile server of ``KALKAN_TILE_URL``."""
+    tiles = tile_url()
+    img = "'self' data:"
+    if tiles:
+        parts = urlsplit(tiles.replace("{s}", "a"))
+        img += f" {parts.scheme}://{parts.netloc.replace('a.', '*.', 1) if '{s}' in tiles else parts.netloc}"
+    policy = (f"default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src {img}; "
+              "connect-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; "
+              "form-action 'self'")
+    return {"Cache-Control": "no-store", "Content-Security-Policy": policy,
+            "X-Content-Type-Options": "nosniff", "Referrer-Policy": "same-origin"}
 
 
 def sign_in_redirect(request: Request) -> RedirectResponse:
