@@ -84,6 +84,7 @@ def run_spopt(
                 err = str(error)
         seconds = time.perf_counter() - t0
         info = _cbc_log(log)
+        tail = log.read_text(errors="replace").strip().splitlines()[-12:] if log.exists() else []
     status = pulp.LpStatus[problem.problem.status] if ok else f"error: {err}"
     objective = pulp.value(problem.problem.objective) if ok else None
     if model == "mclp" and ok:
@@ -103,6 +104,7 @@ def run_spopt(
         "bound": bound,
         "status": status,
         "cbc_result": info["cbc_result"],
+        "cbc_log_tail": tail,
         "seconds": seconds,
         "build_seconds": t_build,
     }
@@ -177,8 +179,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--only", default="small,large,scenario", help="which instances to run")
     parser.add_argument("--no-write", action="store_true", help="print only; do not touch BENCHMARKS.md")
     parser.add_argument("--json", default=None, help="also write the raw rows to this JSON file")
+    parser.add_argument("--from-json", default=None, help="render BENCHMARKS.md from rows saved by --json")
     args = parser.parse_args(argv)
     kalkan_limit = args.kalkan_limit if args.kalkan_limit is not None else args.spopt_limit / 20
+    if args.from_json:
+        path = Path(args.from_json)
+        saved = json.loads(path.read_text())
+        if isinstance(saved, list):  # rows only: date the measurement by the file's time
+            from datetime import UTC, datetime
+
+            stamp = datetime.fromtimestamp(path.stat().st_mtime, UTC).strftime("%Y-%m-%d %H:%M")
+            saved = {"rows": saved, "machine": re.sub(r"\d{4}-\d\d-\d\d \d\d:\d\d", stamp, machine())}
+        write_section("plan", render(saved["rows"], args, kalkan_limit, saved["machine"]))
+        return 0
     only = set(args.only.split(","))
     rows: list[dict[str, Any]] = []
 
@@ -234,10 +247,11 @@ def main(argv: list[str] | None = None) -> int:
             },
         )
 
+    measured = machine()
     if args.json:
-        Path(args.json).write_text(json.dumps(rows, indent=2, default=str))
+        Path(args.json).write_text(json.dumps({"machine": measured, "rows": rows}, indent=2, default=str))
     if not args.no_write:
-        write_section("plan", render(rows, args, kalkan_limit))
+        write_section("plan", render(rows, args, kalkan_limit, measured))
     return 0
 
 
@@ -251,11 +265,11 @@ def _fmt(value: Any, digits: int = 1) -> str:
     return str(value)
 
 
-def render(rows: list[dict[str, Any]], args: argparse.Namespace, kalkan_limit: float) -> str:
+def render(rows: list[dict[str, Any]], args: argparse.Namespace, kalkan_limit: float, measured: str) -> str:
     lines = [
         "## Planner: kalkan vs spopt (MCLP, LSCP)",
         "",
-        machine(),
+        measured,
         f"Reproduce: `.venv/bin/python bench/plan_vs_spopt.py --spopt-limit {args.spopt_limit:g}` "
         f"(spopt {_version('spopt')}, PuLP {_version('pulp')} with CBC; highspy {_version('highspy')}).",
         f"spopt/CBC time limit {args.spopt_limit:g} s per solve; kalkan time limit {kalkan_limit:g} s. "

@@ -13,3 +13,21 @@ def test_all_is_sorted_and_importable() -> None:
         if not n.startswith("_") and not isinstance(getattr(kalkan.plan, n), type(kalkan))
     }
     assert public == set(kalkan.plan.__all__)
+
+
+def test_every_plan_command_and_option_is_documented() -> None:
+    """docs/plan.md names every `kalkan plan` command and every option of `coverage`."""
+    from pathlib import Path
+
+    import typer.main
+
+    from kalkan.plan.commands import plan_app
+
+    docs = (Path(__file__).resolve().parents[2] / "docs" / "plan.md").read_text()
+    group = typer.main.get_command(plan_app)
+    for name, command in group.commands.items():  # type: ignore[attr-defined]
+        assert f"kalkan plan {name}" in docs, name
+        if name == "coverage":
+            for param in command.params:
+                for flag in param.opts:
+                    assert flag in docs, flag

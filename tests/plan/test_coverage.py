@@ -212,3 +212,17 @@ def test_road_network_reach_differs_from_straight_line() -> None:
         by_road = _quiet(lambda by_road=by_road: by_road.solve())
         assert straight.covered_weight == straight_weight
         assert by_road.covered_weight == road_weight
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(seed=st.integers(0, 10_000), n=st.integers(1, 12), m=st.integers(1, 6), radius=st.floats(0.05, 0.8))
+def test_property_lscp_is_a_minimum_cover(seed: int, n: int, m: int, radius: float) -> None:
+    demand, sites, _, _ = _instance(seed, n=n, m=m)
+    cover = _cover_matrix(demand, sites, radius)
+    if not cover.any():
+        return
+    problem = _quiet(lambda: SetCovering.from_coordinates(demand, sites, radius=radius).solve(time_limit=5))
+    reachable = cover.any(axis=1)
+    assert cover[reachable][:, problem.selected_index].any(axis=1).all()
+    assert problem.objective == brute_lscp(demand, sites, radius)
+    assert problem.bound <= problem.objective

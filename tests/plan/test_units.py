@@ -99,3 +99,14 @@ def test_officer_counting_round_trips(unit: str, officers: int) -> None:
     # One more post would need more officers than the option has.
     assert officers_for_posts(unit, posts + 1) > officers
     assert math.isclose(officers_per_post(unit), kind.officers_per_post * kind.shift_multiplier)
+
+
+@given(text=st.text(max_size=30))
+def test_parse_options_never_crashes_on_junk(text: str) -> None:
+    # Anything either parses into valid options or raises OptionError with a message; nothing else.
+    try:
+        options = parse_options(text)
+    except OptionError as error:
+        assert str(error)
+    else:
+        assert all(o.officers > 0 and o.unit in UNIT_TYPES for o in options)
