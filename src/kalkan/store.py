@@ -122,26 +122,54 @@ class EventStore:
 
     def __init__(self, path: str | Path | None = None) -> None:
         self.path = Path(path) if path is not None else default_path()
+        self._con: Any = None
+        self._key: tuple[int, int, int] | None = None
 
     # ----------------------------------------------------------------------------------- reading
 
     @contextlib.contextmanager
     def _reader(self) -> Iterator[Any]:
+        """A cursor on a read-only connection, reopened when an import has replaced the file.
+
+        Opening a DuckDB file costs tens of milliseconds, so the connection is kept and reused while
+        the file (inode, size, mtime) stays the same; an import renames a new file into place, which
+        the next read notices.
+        """
         import duckdb
 
-        if not self.path.exists():
+        try:
+            stat = os.stat(self.path)
+        except FileNotFoundError:
             raise StoreError(
                 f"no event store at {self.path}: import events first with `kalkan ingest FILE --db "
                 f"{self.path}`"
-            )
+            ) from None
+        key = (stat.st_ino, stat.st_size, stat.st_mtime_ns)
+        if self._con is None or self._key != key:
+            self.close()
+            try:
+                self._con = duckdb.connect(str(self.path), read_only=True)
+            except duckdb.Error as error:
+                raise StoreError(f"cannot open the event store {self.path}: {error}") from None
+            self._key = key
+        cursor = self._con.cursor()
         try:
-            con = duckdb.connect(str(self.path), read_only=True)
-        except duckdb.Error as error:
-            raise StoreError(f"cannot open the event store {self.path}: {error}") from None
-        try:
-            yield con
+            yield cursor
         finally:
-            con.close()
+            cursor.close()
+
+    def close(self) -> None:
+        """Close the cached read connection (reads reopen it when needed)."""
+        if self._con is not None:
+            self._con.close()
+            self._con = None
+            self._key = None
+
+    def __enter__(self) -> EventStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
     def query(
         self,
@@ -183,10 +211,15 @@ class EventStore:
             source=source,
             include_deleted=include_deleted,
             limit=limit,
+            columns=[
+                f"CAST({c} AS TIMESTAMP) AS {c}" if c in ("date_start", "date_end") else c for c in _COLS
+            ],
         )
+        if not _ARROW_TO_PANDAS:
+            _arrow_types()
         with self._reader() as con:
-            frame = con.execute(sql, params).df()
-        return _as_events(frame)
+            table = con.sql(sql, params=params).to_arrow_table()
+        return _as_events(table.to_pandas(types_mapper=_ARROW_TO_PANDAS.get))
 
     def _select(
         self,
@@ -367,7 +400,8 @@ class EventStore:
                 if self.path.exists():
                     shutil.copyfile(self.path, tmp)
                 try:
-                    con = duckdb.connect(str(tmp))
+                    # row order in the table carries no meaning (queries sort), so let inserts run in parallel
+                    con = duckdb.connect(str(tmp), config={"preserve_insertion_order": False})
                 except duckdb.Error as error:
                     raise StoreError(f"cannot open the event store {self.path}: {error}") from None
                 try:
@@ -458,13 +492,27 @@ def _as_date(value: date | str, name: str) -> date:
         raise InputError(f"{name} date {value!r} is not an ISO date: use YYYY-MM-DD") from None
 
 
+_ARROW_TO_PANDAS: dict[Any, Any] = {}
+
+
+def _arrow_types() -> None:
+    import pyarrow as pa
+
+    _ARROW_TO_PANDAS.update(
+        {pa.int64(): pd.Int64Dtype(), pa.int32(): pd.Int64Dtype(), pa.bool_(): pd.BooleanDtype()}
+    )
+
+
 def _as_events(frame: pd.DataFrame) -> pd.DataFrame:
     """Give a frame read from DuckDB the schema's pandas dtypes."""
     out = {}
     for f in EVENT_FIELDS:
         if f.name in frame.columns:
             dtype: Any = f.pandas_dtype
-            out[f.name] = frame[f.name].astype(dtype)
+            column = frame[f.name]
+            if f.dtype == "date":  # Arrow dates arrive as datetime.date objects
+                column = pd.to_datetime(column)
+            out[f.name] = column if column.dtype == dtype else column.astype(dtype)
     return pd.DataFrame(out, columns=[c for c in _COLS if c in frame.columns])
 
 
@@ -495,6 +543,15 @@ def _import_one(
     mark_deleted: bool,
     dry_run: bool,
 ) -> ImportResult:
+    """Import one file chunk by chunk: classify each accepted row against the store and apply it.
+
+    Per chunk (bounded memory): rows already seen earlier in this file are duplicates (same
+    content) or refused as ``duplicate_id`` (different content); first sightings are new, unchanged
+    or changed against the stored event. Only the ids seen (with their coverage keys) are kept
+    across chunks, in a narrow table, for the deletion check at the end.
+    """
+    import pyarrow as pa
+
     from kalkan.ingest.reader import iter_chunks, locate
 
     t0 = time.perf_counter()
@@ -502,85 +559,34 @@ def _import_one(
     import_id = int(con.execute("SELECT coalesce(max(import_id), 0) + 1 FROM imports").fetchall()[0][0])
     cols = ", ".join(_COLS)
     con.execute(
-        f"CREATE OR REPLACE TEMP TABLE stage AS SELECT {cols}, 0::UBIGINT AS row_hash, "
-        "0::BIGINT AS row_pos FROM events LIMIT 0"
+        "CREATE OR REPLACE TEMP TABLE _seen (event_id VARCHAR, row_hash UBIGINT, row_pos BIGINT, "
+        "source VARCHAR, "
+        "country_iso3 VARCHAR, date_start DATE)"
     )
-    rows = 0
+    counts = {"rows": 0, "accepted": 0, "duplicates": 0, "inserted": 0, "updated": 0, "unchanged": 0}
     bad_rows: list[int] = []
     reasons: list[str] = []
     bad_ids: set[str] = set()
-    size = max(source.path.stat().st_size, 1)
+    store_empty = int(con.execute("SELECT count(*) FROM events").fetchall()[0][0]) == 0
     for chunk in iter_chunks(source, chunk_rows=chunk_rows, today=today):
-        rows += chunk.n
+        counts["rows"] += chunk.n
         bad_rows.extend(int(r) for r in chunk.bad_rows)
         reasons.extend(chunk.reasons)
         bad_ids.update(chunk.bad_ids)
-        if len(chunk.events):
-            frame = chunk.events
-            frame = frame.assign(row_pos=chunk.rows.astype(np.int64))
-            con.register("chunk_df", frame)
-            con.execute(f"INSERT INTO stage SELECT {cols}, {_hash_sql('chunk_df')}, row_pos FROM chunk_df")
-            con.unregister("chunk_df")
+        if chunk.keep.any():
+            frame = chunk.events.assign(row_pos=chunk.rows.astype(np.int64), keep_=chunk.keep)
+            table = pa.Table.from_pandas(frame, preserve_index=False)
+            con.register("chunk_arrow", table)
+            _merge_chunk(con, import_id, cols, counts, bad_rows, reasons, first_file=store_empty)
+            con.unregister("chunk_arrow")
         if progress:
-            progress("read", min(rows, size), size)
-    rows += len(source.skipped)
+            progress("read", counts["rows"], 0)
+    counts["rows"] += len(source.skipped)
     if progress:
         progress("merge", 0, 1)
 
-    # Repeats of one event id inside the file: identical ones are duplicates, conflicting ones are refused.
-    duplicates = 0
-    repeated = con.execute(
-        "SELECT event_id FROM stage GROUP BY event_id HAVING count(*) > 1 LIMIT 1"
-    ).fetchall()
-    if repeated:
-        con.execute("""
-            CREATE OR REPLACE TEMP TABLE repeats AS
-            SELECT s.row_pos, s.event_id, s.row_hash = f.row_hash AS same, f.row_pos AS first_pos
-            FROM stage s JOIN (
-                SELECT event_id, arg_min(row_hash, row_pos) AS row_hash, min(row_pos) AS row_pos
-                FROM stage GROUP BY event_id HAVING count(*) > 1
-            ) f USING (event_id)
-            WHERE s.row_pos <> f.row_pos""")
-        duplicates = int(con.execute("SELECT count(*) FROM repeats WHERE same").fetchall()[0][0])
-        for row_pos, eid, first_pos in con.execute(
-            "SELECT row_pos, event_id, first_pos FROM repeats WHERE NOT same ORDER BY row_pos"
-        ).fetchall():
-            bad_rows.append(int(row_pos))
-            reasons.append(
-                f"duplicate_id: event_id {eid!r} already appears in data row {int(first_pos) + 1} "
-                "with different content"
-            )
-        con.execute("DELETE FROM stage WHERE row_pos IN (SELECT row_pos FROM repeats)")
-
-    accepted = int(con.execute("SELECT count(*) FROM stage").fetchall()[0][0])
-    # Changed or revived events: keep the old version in the history, then replace it.
-    con.execute("""
-        CREATE OR REPLACE TEMP TABLE changed AS
-        SELECT e.event_id, e.version FROM events e JOIN stage s USING (event_id)
-        WHERE e.row_hash <> s.row_hash OR e.deleted""")
-    updated = int(con.execute("SELECT count(*) FROM changed").fetchall()[0][0])
-    unchanged = int(
-        con.execute(
-            "SELECT count(*) FROM events e JOIN stage s USING (event_id) WHERE e.row_hash = s.row_hash "
-            "AND NOT e.deleted"
-        ).fetchall()[0][0]
-    )
-    inserted = accepted - updated - unchanged
-    if updated:
-        con.execute(
-            f"INSERT INTO event_history SELECT {cols}, deleted, row_hash, import_id, {import_id} "
-            "FROM events WHERE event_id IN (SELECT event_id FROM changed)"
-        )
-        con.execute("DELETE FROM events WHERE event_id IN (SELECT event_id FROM changed)")
-    select = ", ".join("coalesce(c.version, 0) + 1" if c_ == "version" else f"s.{c_}" for c_ in _COLS)
-    con.execute(f"""
-        INSERT INTO events
-        SELECT {select}, false, s.row_hash, {import_id}
-        FROM stage s LEFT JOIN changed c USING (event_id)
-        WHERE c.event_id IS NOT NULL OR s.event_id NOT IN (SELECT event_id FROM events)""")
-
     deleted = 0
-    if mark_deleted and accepted:
+    if mark_deleted and counts["accepted"] and not store_empty:
         con.execute("CREATE OR REPLACE TEMP TABLE gone_ids (event_id VARCHAR)")
         if bad_ids:
             con.executemany("INSERT INTO gone_ids VALUES (?)", [[i] for i in sorted(bad_ids)])
@@ -590,12 +596,12 @@ def _import_one(
             SELECT e.event_id FROM events e
             JOIN (SELECT source AS cover_source, coalesce(country_iso3, '') AS cover_iso,
                          min(date_start) AS cover_first, max(date_start) AS cover_last
-                  FROM stage GROUP BY source, coalesce(country_iso3, '')) c
+                  FROM _seen GROUP BY source, coalesce(country_iso3, '')) c
               ON e.source = c.cover_source AND coalesce(e.country_iso3, '') = c.cover_iso
              AND e.date_start >= c.cover_first AND e.date_start <= c.cover_last
             WHERE NOT e.deleted
               AND e.import_id <> {import_id}
-              AND e.event_id NOT IN (SELECT event_id FROM stage)
+              AND e.event_id NOT IN (SELECT event_id FROM _seen)
               AND e.event_id NOT IN (SELECT event_id FROM gone_ids)""")
         deleted = int(con.execute("SELECT count(*) FROM vanished").fetchall()[0][0])
         if deleted:
@@ -607,26 +613,27 @@ def _import_one(
                 f"UPDATE events SET deleted = true, version = version + 1, import_id = {import_id} "
                 "WHERE event_id IN (SELECT event_id FROM vanished)"
             )
+    con.execute("DROP TABLE _seen")
 
     quarantine = locate(source, np.asarray(bad_rows, dtype=np.int64), reasons)
     # The quarantine shows each file's latest import: earlier refusals of the same file are superseded.
     con.execute("DELETE FROM quarantine WHERE file = ?", [str(source.path)])
     if len(quarantine):
         quarantine.insert(0, "import_id", import_id)
-        con.register("quarantine_df", quarantine)
+        con.register("quarantine_df", pa.Table.from_pandas(quarantine, preserve_index=False))
         con.execute("INSERT INTO quarantine SELECT import_id, file, line, raw, reason FROM quarantine_df")
         con.unregister("quarantine_df")
     seconds = time.perf_counter() - t0
     result = ImportResult(
         str(source.path),
         source.format,
-        rows,
-        accepted,
+        counts["rows"],
+        counts["accepted"],
         len(quarantine),
-        duplicates,
-        inserted,
-        updated,
-        unchanged,
+        counts["duplicates"],
+        counts["inserted"],
+        counts["updated"],
+        counts["unchanged"],
         deleted,
         seconds,
         None if dry_run else import_id,
@@ -641,16 +648,111 @@ def _import_one(
             source.format,
             started,
             seconds,
-            rows,
-            accepted,
-            len(quarantine),
-            duplicates,
-            inserted,
-            updated,
-            unchanged,
+            result.rows,
+            result.accepted,
+            result.quarantined,
+            result.duplicates,
+            result.inserted,
+            result.updated,
+            result.unchanged,
             deleted,
             _header(source),
         ],
     )
-    con.execute("DROP TABLE stage")
     return result
+
+
+def _merge_chunk(
+    con: Any,
+    import_id: int,
+    cols: str,
+    counts: dict[str, int],
+    bad_rows: list[int],
+    reasons: list[str],
+    *,
+    first_file: bool,
+) -> None:
+    """Classify and apply the accepted rows of the registered ``chunk_arrow`` (see :func:`_import_one`)."""
+    con.execute(f"""
+        CREATE OR REPLACE TEMP TABLE cur AS
+        SELECT event_id, {_hash_sql("chunk_arrow")} AS row_hash, row_pos, source, country_iso3, date_start
+        FROM chunk_arrow WHERE keep_""")
+    n, distinct = con.execute("SELECT count(*), count(DISTINCT event_id) FROM cur").fetchall()[0]
+    repeats_inside = n != distinct
+    # earlier sighting of the same id: in a previous chunk of this file (_seen) or earlier in this chunk
+    first_in_chunk = (
+        "SELECT event_id, arg_min(row_hash, row_pos) AS f_hash, min(row_pos) AS f_pos "
+        "FROM cur GROUP BY event_id"
+        if repeats_inside
+        else "SELECT NULL::VARCHAR AS event_id, NULL::UBIGINT AS f_hash, NULL::BIGINT AS f_pos WHERE false"
+    )
+    con.execute(f"""
+        CREATE OR REPLACE TEMP TABLE cls AS
+        SELECT cur.event_id, cur.row_pos, cur.row_hash, cur.source, cur.country_iso3, cur.date_start,
+               coalesce(s.row_hash, CASE WHEN f.f_pos < cur.row_pos THEN f.f_hash END) AS earlier_hash,
+               coalesce(s.row_pos, CASE WHEN f.f_pos < cur.row_pos THEN f.f_pos END) AS earlier_pos,
+               e.row_hash AS old_hash, e.deleted AS old_deleted, e.version AS old_version
+        FROM cur
+        LEFT JOIN _seen s USING (event_id)
+        LEFT JOIN ({first_in_chunk}) f USING (event_id)
+        {
+        "LEFT JOIN (SELECT NULL::VARCHAR AS event_id, NULL::UBIGINT AS row_hash, NULL::BOOLEAN AS deleted, "
+        "NULL::BIGINT AS version WHERE false) e USING (event_id)"
+        if first_file
+        else "LEFT JOIN events e USING (event_id)"
+    }""")
+    dup, conflicts, new, unchanged, changed = con.execute("""
+        SELECT count(*) FILTER (earlier_pos IS NOT NULL AND row_hash = earlier_hash),
+               count(*) FILTER (earlier_pos IS NOT NULL AND row_hash <> earlier_hash),
+               count(*) FILTER (earlier_pos IS NULL AND old_hash IS NULL),
+               count(*) FILTER (earlier_pos IS NULL AND old_hash = row_hash AND NOT old_deleted),
+               count(*) FILTER (earlier_pos IS NULL AND old_hash IS NOT NULL
+                                AND (old_hash <> row_hash OR old_deleted))
+        FROM cls""").fetchall()[0]
+    counts["duplicates"] += int(dup)
+    counts["accepted"] += int(new + unchanged + changed)
+    counts["inserted"] += int(new)
+    counts["unchanged"] += int(unchanged)
+    counts["updated"] += int(changed)
+    if conflicts:
+        for row_pos, eid, earlier in con.execute(
+            "SELECT row_pos, event_id, earlier_pos FROM cls WHERE earlier_pos IS NOT NULL "
+            "AND row_hash <> earlier_hash ORDER BY row_pos"
+        ).fetchall():
+            bad_rows.append(int(row_pos))
+            reasons.append(
+                f"duplicate_id: event_id {eid!r} already appears in data row {int(earlier) + 1} "
+                "with different content"
+            )
+    con.execute(
+        "INSERT INTO _seen SELECT event_id, row_hash, row_pos, source, country_iso3, date_start "
+        "FROM cls WHERE earlier_pos IS NULL"
+    )
+    if changed:
+        con.execute("""
+            CREATE OR REPLACE TEMP TABLE changed AS SELECT event_id FROM cls
+            WHERE earlier_pos IS NULL AND old_hash IS NOT NULL AND (old_hash <> row_hash OR old_deleted)""")
+        con.execute(
+            f"INSERT INTO event_history SELECT {cols}, deleted, row_hash, import_id, {import_id} "
+            "FROM events WHERE event_id IN (SELECT event_id FROM changed)"
+        )
+        con.execute("DELETE FROM events WHERE event_id IN (SELECT event_id FROM changed)")
+    # Rows go in sorted by country and date, so DuckDB's per-row-group min/max skip most of the table in
+    # the usual country-and-period queries.
+    if new == n:  # every accepted row is a new event (a first import): write straight from the chunk
+        select = ", ".join("1" if name == "version" else name for name in _COLS)
+        con.execute(
+            f"INSERT INTO events SELECT {select}, false, {_hash_sql('chunk_arrow')}, {import_id} "
+            "FROM chunk_arrow WHERE keep_ ORDER BY country_iso3, date_start"
+        )
+    elif new or changed:
+        select = ", ".join(
+            "coalesce(c.old_version, 0) + 1" if name == "version" else f"a.{name}" for name in _COLS
+        )
+        con.execute(f"""
+            INSERT INTO events
+            SELECT {select}, false, c.row_hash, {import_id}
+            FROM chunk_arrow a JOIN cls c USING (row_pos)
+            WHERE c.earlier_pos IS NULL
+              AND (c.old_hash IS NULL OR c.old_hash <> c.row_hash OR c.old_deleted)
+            ORDER BY a.country_iso3, a.date_start""")

@@ -7,12 +7,13 @@ is parsed row by row in Python: refused rows are rare, so only their messages ar
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 from pandas.api.types import is_bool_dtype, is_float_dtype, is_integer_dtype, is_numeric_dtype
 
 
@@ -98,20 +99,49 @@ def integer(series: pd.Series, field: str, problems: list[Problem], code: str) -
     return pd.Series(out, index=series.index)
 
 
+def _key(value: object) -> str:
+    """A code as text: 3.0 -> '3', ' B ' -> 'B'."""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value).strip()
+
+
+def _blank(value: object) -> bool:
+    if value is None or value is pd.NA or (isinstance(value, float) and np.isnan(value)):
+        return True
+    return not _key(value)
+
+
+def translate(series: pd.Series, fn: Callable[[Any], str | None]) -> tuple[pd.Series, np.ndarray]:
+    """Apply ``fn`` to each *distinct* value (codes repeat a lot), vectorised over the column.
+
+    Returns the translated column (schema string dtype; missing where ``fn`` gives None or the
+    cell is empty) and a mask of cells that were present but that ``fn`` did not know.
+    """
+    codes_, uniques = pd.factorize(series, use_na_sentinel=True)
+    mapped = [fn(u) for u in uniques]
+    dictionary = pa.array(mapped, type=pa.string())
+    indices = pa.array(codes_, mask=codes_ < 0, type=pa.int32())
+    arrow = pa.DictionaryArray.from_arrays(indices, dictionary).cast(pa.string())
+    out = pd.Series(arrow.to_pandas(), dtype="str")
+    out.index = series.index
+    unknown_unique = np.array(
+        [m is None and not _blank(u) for u, m in zip(uniques, mapped, strict=True)] + [False]
+    )
+    unknown = unknown_unique[np.where(codes_ < 0, len(uniques), codes_)]
+    return out, unknown
+
+
 def codes(series: pd.Series, mapping: Mapping[Any, Any], field: str, problems: list[Problem]) -> pd.Series:
     """Map source codes to kalkan codes; a present code outside ``mapping`` is an ``unknown_code``."""
-    if is_integer_dtype(series.dtype) or is_float_dtype(series.dtype):
-        keys = pd.Series(text(series), index=series.index)
-    else:
-        keys = series.astype("str").str.strip()
-    str_map = {str(k): str(v) for k, v in mapping.items()}
-    lower = {k.lower(): v for k, v in str_map.items()}
-    mapped = keys.map(str_map)
-    missing = mapped.isna() & keys.notna()
-    if missing.any():  # try case-insensitive
-        mapped[missing] = keys[missing].str.lower().map(lower)
-    mapped = mapped.astype("str")
-    bad = present(series, mapped.isna().to_numpy(dtype=bool))
+    exact = {str(k): str(v) for k, v in mapping.items()}
+    lower = {k.lower(): v for k, v in exact.items()}
+
+    def look(value: object) -> str | None:
+        key = _key(value)
+        return exact.get(key, lower.get(key.lower()))
+
+    mapped, bad = translate(series, look)
     if bad.any():
         valid = ", ".join(sorted({str(k) for k in mapping})[:12])
         problems.append(Problem("unknown_code", bad, field, series, f"is not a known code (one of {valid})"))

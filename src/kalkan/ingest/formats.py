@@ -23,7 +23,7 @@ import pandas as pd
 
 from kalkan.errors import SchemaError
 from kalkan.ingest import countries
-from kalkan.ingest._parse import Problem, codes, dates, integer, number, text
+from kalkan.ingest._parse import Problem, codes, dates, integer, number, text, translate
 from kalkan.model import (
     ACLED_EVENT_TYPES,
     ACLED_GEO_PRECISION,
@@ -75,9 +75,7 @@ def _finish(cols: dict[str, object], index: pd.Index) -> pd.DataFrame:
 
 
 def _iso3_of_names(names: pd.Series) -> pd.Series:
-    uniq = names.dropna().unique()
-    table = {name: countries.iso3(str(name)) for name in uniq}
-    return names.map(table).astype("str")
+    return translate(names, lambda name: countries.iso3(str(name)))[0]
 
 
 def _col(chunk: pd.DataFrame, *names: str) -> pd.Series | None:
@@ -121,13 +119,11 @@ def map_ged(chunk: pd.DataFrame, problems: list[Problem]) -> pd.DataFrame:
     violence = codes(
         chunk["type_of_violence"], {k: k for k in UCDP_VIOLENCE_TYPES}, "type_of_violence", problems
     )
-    kind = violence.map({str(k): v[0].value for k, v in UCDP_VIOLENCE_TYPES.items()}).astype("str")
-    cols["event_type"] = kind
-    cols["sub_event_type"] = violence.map({str(k): v[1] for k, v in UCDP_VIOLENCE_TYPES.items()}).astype(
-        "str"
-    )
-    target = violence.map({str(k): v[2] for k, v in UCDP_VIOLENCE_TYPES.items()})
-    cols["civilian_targeting"] = target.astype("boolean")
+    types = {str(k): v for k, v in UCDP_VIOLENCE_TYPES.items()}
+    cols["event_type"] = translate(violence, lambda v: types[v][0].value if v in types else None)[0]
+    cols["sub_event_type"] = translate(violence, lambda v: types[v][1] if v in types else None)[0]
+    target = translate(violence, lambda v: str(types[v][2]) if v in types else None)[0]
+    cols["civilian_targeting"] = (target == "True").astype("boolean").mask(target.isna())
     side_a = text(chunk["side_a"]) if "side_a" in chunk.columns else _empty(idx)
     side_b = text(chunk["side_b"]) if "side_b" in chunk.columns else _empty(idx)
     cols["perpetrator"] = side_a
@@ -201,8 +197,9 @@ def map_acled(chunk: pd.DataFrame, problems: list[Problem]) -> pd.DataFrame:
         cols[ours] = text(chunk[theirs]) if theirs in chunk.columns else None
     event = text(chunk["event_type"]).str.strip()
     sub = text(chunk["sub_event_type"]).str.strip() if "sub_event_type" in chunk.columns else _empty(idx)
-    kind = sub.map({k: v.value for k, v in ACLED_SUB_EVENT_TYPES.items()}).astype("str")
-    kind = kind.fillna(event.map({k: v.value for k, v in ACLED_EVENT_TYPES.items()}).astype("str"))
+    sub_kinds = {k: v.value for k, v in ACLED_SUB_EVENT_TYPES.items()}
+    kinds = {k: v.value for k, v in ACLED_EVENT_TYPES.items()}
+    kind = translate(sub, sub_kinds.get)[0].fillna(translate(event, kinds.get)[0])
     unknown = (kind.isna() & event.notna()).to_numpy(dtype=bool)
     if unknown.any():
         problems.append(
@@ -340,6 +337,13 @@ def make_hxl_mapper(columns: dict[str, str]) -> Callable[[pd.DataFrame, list[Pro
     return map_hxl
 
 
+def _event_type_or_none(value: object) -> str | None:
+    try:
+        return parse_event_type(str(value)).value
+    except ValueError:
+        return None
+
+
 def split_event_id(event_ids: pd.Series) -> tuple[pd.Series, pd.Series]:
     """'ged:123' -> ('ged', '123'); an id without a colon is all source id (source missing)."""
     parts = event_ids.str.extract(r"^([^:]*):(.*)$", expand=True)
@@ -414,14 +418,7 @@ def _map_native_like(
             cols[field] = text(get[field])
     if "event_type" in get:
         raw = text(get["event_type"])
-        table: dict[str, str | None] = {}
-        for value in raw.dropna().unique():
-            try:
-                table[value] = parse_event_type(value).value
-            except ValueError:
-                table[value] = None
-        kind = raw.map(table).astype("str")
-        bad = (kind.isna() & raw.notna()).to_numpy(dtype=bool)
+        kind, bad = translate(raw, _event_type_or_none)
         if bad.any():
             problems.append(
                 Problem(
@@ -437,11 +434,8 @@ def _map_native_like(
             cols["sub_event_type"] = raw
     if "civilian_targeting" in get:
         truth = {"true": True, "1": True, "yes": True, "false": False, "0": False, "no": False}
-        cols["civilian_targeting"] = (
-            codes(get["civilian_targeting"], truth, name("civilian_targeting", ""), problems)
-            .map({"True": True, "False": False})
-            .astype("boolean")
-        )
+        flag = codes(get["civilian_targeting"], truth, name("civilian_targeting", ""), problems)
+        cols["civilian_targeting"] = (flag == "True").astype("boolean").mask(flag.isna())
     actor = {a.value: a.value for a in ActorType}
     for field in ("perpetrator_type", "victim_type"):
         if field in get:

@@ -48,14 +48,24 @@ class Source:
 
 @dataclass
 class Chunk:
-    """One chunk of a file: accepted events and the refused rows (data-row positions and reasons)."""
+    """One chunk of a file: its event rows, which of them are accepted, and why the others are refused.
+
+    ``events`` holds every row of the chunk (refused ones too, as far as they could be parsed) so
+    the store can filter in SQL without copying; ``keep`` marks the accepted ones.
+    """
 
     events: pd.DataFrame
-    rows: np.ndarray  # data-row position of each accepted event
+    rows: np.ndarray  # data-row position (0-based) of each row of ``events``
+    keep: np.ndarray  # True for accepted rows
     bad_rows: np.ndarray
     reasons: list[str]
     bad_ids: list[str]  # event ids of refused rows where the id itself could be read
     n: int
+
+    @property
+    def accepted(self) -> pd.DataFrame:
+        """The accepted event rows."""
+        return self.events if self.keep.all() else self.events[self.keep]
 
 
 @dataclass
@@ -194,14 +204,13 @@ def _process(source: Source, frame: pd.DataFrame, day: date, check_boundaries: b
     events["version"] = pd.array([1] * len(events), dtype="Int64")
     bad, reasons = validate(events, problems, today=day, check_boundaries=check_boundaries)
     positions = frame.index.to_numpy()
+    keep = np.ones(len(events), dtype=bool)
+    ids: list[str] = []
     if len(bad):
-        keep = np.ones(len(events), dtype=bool)
         keep[bad] = False
         bad_ids = events["event_id"].iloc[bad]
-        ids = [i for i in bad_ids[events["source_id"].iloc[bad].notna().to_numpy()].tolist()]
-        accepted = events[keep]
-        return Chunk(accepted, positions[keep], positions[bad], reasons, ids, len(frame))
-    return Chunk(events, positions, np.empty(0, dtype=np.int64), [], [], len(frame))
+        ids = bad_ids[events["source_id"].iloc[bad].notna().to_numpy()].tolist()
+    return Chunk(events, positions, keep, positions[bad], reasons, ids, len(frame))
 
 
 def _geojson_chunks(source: Source, chunk_rows: int, day: date, check_boundaries: bool) -> Iterator[Chunk]:
@@ -322,8 +331,8 @@ def read_events(
     reasons: list[str] = []
     n = 0
     for chunk in iter_chunks(source, chunk_rows=chunk_rows, today=today, check_boundaries=check_boundaries):
-        parts.append(chunk.events)
-        row_parts.append(chunk.rows)
+        parts.append(chunk.accepted)
+        row_parts.append(chunk.rows[chunk.keep])
         bad_rows.extend(int(r) for r in chunk.bad_rows)
         reasons.extend(chunk.reasons)
         n += chunk.n
