@@ -143,8 +143,9 @@ def main() -> None:
         f"real GED file with seed {SEED}; each step in a fresh process).",
         "",
         "kalkan's import parses, maps to the event schema, validates every row (dates, coordinates, the "
-        "country boundary, fatalities, codes), quarantines refused rows with line and raw text, deduplicates, "
-        "compares with the store and commits to DuckDB in one transaction (copy, checkpoint, atomic rename). "
+        "country boundary, fatalities, codes), quarantines refused rows with line and raw text, "
+        "deduplicates, compares with the store and commits to DuckDB in one transaction (copy, checkpoint, "
+        "atomic rename). "
         "`pandas.read_csv` only parses.",
         "",
         "| file | rows | pandas.read_csv | kalkan import | ratio | rows/s (kalkan) | re-import (no change) | "
