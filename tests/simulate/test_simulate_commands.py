@@ -65,3 +65,16 @@ def test_simulate_json_has_one_object_per_option_with_intervals() -> None:
         for what in ("deaths", "homes_destroyed", "displaced"):
             assert row[f"{what}_p5"] <= row[f"{what}_median"] <= row[f"{what}_p95"]
         assert row["runs"] == 3 and row["seconds"] >= 0
+
+
+def test_every_setting_and_command_is_documented() -> None:
+    from pathlib import Path
+
+    from kalkan.simulate import GEO_SETTINGS
+
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "simulate.md").read_text()
+    missing = [s.name for s in GEO_SETTINGS if f"`{s.name}`" not in doc]
+    assert not missing, f"settings not in docs/simulate.md: {missing}"
+    for command in ("kalkan simulate lattice", "--options", "--runs", "--days", "--seed", "--format",
+                    "--scheduler"):
+        assert command in doc

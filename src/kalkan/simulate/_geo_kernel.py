@@ -99,6 +99,8 @@ def run_geo(
     distrust_decay: float,
     max_jail: int,
     arrests_per_officer: float,
+    flee_active: bool,
+    fear_spread: float,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Run ``steps`` steps in place.
 
@@ -127,6 +129,7 @@ def run_geo(
         for q in range(cover_ptr[p], cover_ptr[p + 1]):
             cover_officers[p] += post_officers[cover_post[q]]
     budget = np.zeros(n_posts)
+    felt = np.zeros((n_places, 2))
     order = np.empty(n, dtype=np.int64)
     calm = 1.0 - legitimacy <= threshold
     _snapshot(per_step, 0, state, group)
@@ -140,6 +143,14 @@ def run_geo(
                         distrust[p, g] = spark_level
         for b in range(n_posts):
             budget[b] = post_officers[b] * arrests_per_officer
+        # News travels one hop: a group also feels a share of the worst fear among nearby places.
+        for p in range(n_places):
+            for g in range(2):
+                worst = 0.0
+                for q in range(nbr_ptr[p], nbr_ptr[p + 1]):
+                    if fear[nbr_idx[q], g] > worst:
+                        worst = fear[nbr_idx[q], g]
+                felt[p, g] = fear_spread * worst
         # Only agents that can do something this step take part: active or jailed ones, and quiet
         # ones where their group feels distrust or fear. A quiet agent elsewhere stays quiet (its
         # grievance H (1 - L) cannot pass T when 1 - L <= T) and has no reason to flee.
@@ -147,7 +158,7 @@ def run_geo(
         for i in range(n):
             s = state[i]
             if s == ACTIVE or s == JAILED or (s == QUIET and (
-                    not calm or distrust[place[i], group[i]] > 0.0 or fear[place[i], group[i]] > 0.0)):
+                    not calm or distrust[place[i], group[i]] > 0.0 or felt[place[i], group[i]] > 0.0)):
                 order[n_act] = i
                 n_act += 1
         for a in range(n_act - 1, 0, -1):
@@ -192,12 +203,23 @@ def run_geo(
                     state[i] = QUIET
                     p = home[i]
                 # Fear: quiet members of a group under attack here flee.
-                if flight > 0.0 and fear[p, g] > 0.0:
-                    if np.random.random() < 1.0 - np.exp(-flight * fear[p, g]):
+                f = max(fear[p, g], felt[p, g])
+                if flight > 0.0 and f > 0.0:
+                    if np.random.random() < 1.0 - np.exp(-flight * f):
                         state[i] = DISPLACED
                         present[p, g] -= 1
                         daily[day, home[i], D_DISPL0 + g] += persons[i]
                 continue
+            # Households under attack at home flee whether or not their members have joined the fight.
+            f = max(fear[p, g], felt[p, g])
+            if flee_active and p == home[i] and flight > 0.0 and f > 0.0:
+                if np.random.random() < 1.0 - np.exp(-flight * f):
+                    if s == ACTIVE:
+                        active[p, g] -= 1
+                    state[i] = DISPLACED
+                    present[p, g] -= 1
+                    daily[day, home[i], D_DISPL0 + g] += persons[i]
+                    continue
             if s != ACTIVE:
                 state[i] = ACTIVE
                 active[p, g] += 1

@@ -48,10 +48,10 @@ TARGETS = {"deaths": 470.0, "homes_destroyed": 2300.0, "displaced": 400000.0}
 CALIBRATED: dict[str, Any] = {
     "spark_distrust": 0.01,
     "distrust_per_attack": 0.01,
-    "flight": 12.347,
-    "lethality": 0.03301,
-    "arson": 0.16152,
-    "officer_weight": 2.646,
+    "flight": 12.03,
+    "lethality": 0.08353,
+    "arson": 0.40878,
+    "officer_weight": 3.494,
 }
 
 

@@ -68,6 +68,9 @@ GEO_SETTINGS: tuple[Setting, ...] = (
             0),
     Setting("flight", 4.0, "", "displacement: a quiet agent flees with probability 1 - exp(-flight d) "
             "per step (calibrated)", 0),
+    Setting("flee_active", 1, "0/1", "whether households of active agents at home flee from fear too", 0, 1),
+    Setting("fear_spread", 0.5, "", "share of the worst fear among a place's neighbours its households "
+            "feel too (news travels one hop)", 0, 1),
     Setting("distrust_per_attack", 1.0, "", "distrust added per share of a group's households "
             "attacked in a place", 0),
     Setting("distrust_decay", 0.9, "per step", "distrust kept from one step to the next (Epstein's "
@@ -297,7 +300,7 @@ class GeoModel:
             float(s["legitimacy"]), float(s["threshold"]), float(s["k_arrest"]), float(s["officer_weight"]),
             float(s["persons_per_agent"]), float(s["lethality"]), float(s["arson"]), float(s["flight"]),
             float(s["distrust_per_attack"]), float(s["distrust_decay"]), int(s["max_jail"]),
-            float(s["arrests_per_officer"]),
+            float(s["arrests_per_officer"]), bool(s["flee_active"]), float(s["fear_spread"]),
         )
         seconds = time.perf_counter() - start
         return self._result(daily, per_step, st, seed, days, seconds)
