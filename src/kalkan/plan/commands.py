@@ -307,7 +307,7 @@ def curve_command(
     from kalkan.errors import OptionError
     from kalkan.plan.force import coverage_curve, force_requirement
     from kalkan.plan.io import plot_curve, rows, write_table
-    from kalkan.plan.units import unit_type
+    from kalkan.plan.units import officers_for_posts, unit_type
 
     kind = unit_type(unit)
     if max_officers < 1 or points < 1:
@@ -323,14 +323,22 @@ def curve_command(
         else (scn.settings or {}).get("defaults", {}).get("response_minutes", 30.0)
     )
     _check_minutes(minutes)
-    budgets = sorted({round(max_officers * (i + 1) / points) for i in range(points)})
     console = Console()
     with console.status("solving the curve"):
-        curve = coverage_curve(
-            demand, kind.name, response_minutes=minutes, budgets=[0, *budgets], time_limit=time_limit
-        )
         requirement = force_requirement(
             demand, kind.name, response_minutes=minutes, targets=target_list, time_limit=time_limit
+        )
+        # Evenly spaced budgets, plus the first ten posts and the smallest force for each target, so
+        # the steep start of the curve shows.
+        budgets = {round(max_officers * (i + 1) / points) for i in range(points)}
+        budgets |= {officers_for_posts(kind.name, k) for k in range(1, 11)}
+        budgets |= {int(o) for o in requirement["officers"]}
+        curve = coverage_curve(
+            demand,
+            kind.name,
+            response_minutes=minutes,
+            budgets=[0, *sorted(b for b in budgets if b <= max_officers)],
+            time_limit=time_limit,
         )
     out.mkdir(parents=True, exist_ok=True)
     write_table(curve, out / f"curve_{kind.name}.csv")
