@@ -231,3 +231,30 @@ def test_cli_countries_prints_the_interface_columns() -> None:
         timeout=300,
     )
     assert bad.returncode == 2 and "Year 2040 is not in the table" in bad.stderr
+
+
+def test_cli_country_backtest_writes_its_files(tmp_path: Path) -> None:
+    code = "import sys; from kalkan.cli import main; sys.argv = ['kalkan', *sys.argv[1:]]; main()"
+    args = [
+        "risk",
+        "country-backtest",
+        "--data",
+        str(FIXTURES / "ewp_cut_1985_2016.csv"),
+        "--models",
+        "ewp",
+        "--first",
+        "2000",
+        "--last",
+        "2001",
+        "--boot",
+        "20",
+        "--out",
+        str(tmp_path),
+    ]
+    result = subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    assert "Rolling-origin backtest 2000-2001" in result.stdout
+    for name in ("forecasts.csv", "scores.csv", "reliability.csv", "reliability.png"):
+        assert (tmp_path / name).stat().st_size > 0
+    scores = pd.read_csv(tmp_path / "scores.csv")
+    assert scores["block"].tolist() == ["2000-2001", "all"]

@@ -172,6 +172,16 @@ def test_fit_returns_self_and_learns_underscored(ewp_table: pd.DataFrame) -> Non
     assert model.n_train_ + model.n_dropped_ == len(train)
 
 
+def test_target_length_and_training_years_checked(ewp_table: pd.DataFrame) -> None:
+    train = training_rows(ewp_table, 2005)
+    with pytest.raises(InputError, match=r"The target has shape \(3,\) but the predictors have"):
+        fast_ewp().fit(train, [0, 1, 0])
+    with pytest.raises(
+        InputError, match="No training rows: the table has no known two-year target for the years up to 1984"
+    ):
+        country_risk(ewp_table, 1986, "ewp")
+
+
 def test_target_must_be_known(ewp_table: pd.DataFrame) -> None:
     rows = ewp_table[ewp_table["year"] >= 2010]  # targets of 2015-16 are masked (NaN)
     complete = rows.dropna(subset=list(EWP_PREDICTORS))

@@ -611,10 +611,15 @@ class EWPBaseline(CountryModel):
         self._check_params()
         frame = self._frame(X, EWP_PREDICTORS)
         target = np.asarray(y, dtype=float)
+        if target.shape != (len(frame),):
+            raise InputError(
+                f"The target has shape {target.shape} but the predictors have {len(frame)} rows: pass one "
+                "0/1 outcome per row."
+            )
         complete = frame.notna().all(axis=1).to_numpy()
         self.n_dropped_ = int((~complete).sum())
-        frame, target = frame[complete], target[complete] if target.shape == complete.shape else target
-        target_int = self._target(target, len(frame))
+        target_int = self._target(target[complete], int(complete.sum()))
+        frame = frame[complete]
         self.net_ = _ElasticNet(
             self.l1_ratio, self.n_lambdas, self.lambda_min_ratio, self.cv, self.tol, self.max_iter, self.seed
         ).fit(frame.to_numpy(), target_int)
@@ -883,8 +888,8 @@ def country_risk(
     train = training_rows(prepared, year)
     if len(train) == 0:
         raise InputError(
-            f"No training rows: the table has no known target for years <= {year - 2}; pass a "
-            f"later year (the first usable is {int(years.min()) + 2 + 10})."
+            f"No training rows: the table has no known two-year target for the years up to {year - 2} "
+            f"(it starts in {int(years.min())}): pass a later year."
         )
     estimator.fit(train, train[TARGET].to_numpy())
 
