@@ -97,6 +97,8 @@ def run_spopt(
     bound = info["cbc_bound"]
     if bound is not None:
         bound = abs(bound)
+    if bound is None and ok and str(info["cbc_result"]).startswith("Optimal"):
+        bound = objective  # CBC proved this solution optimal
     return {
         "tool": "spopt+CBC",
         "model": model,
@@ -216,7 +218,10 @@ def main(argv: list[str] | None = None) -> int:
         cost = planar_cost(demand, sites)
         record(label, run_spopt("mclp", cost, weights, RADIUS, 50, args.spopt_limit))
         record(label, run_kalkan("lscp", None, None, RADIUS, None, kalkan_limit, coords=(demand, sites)))
-        record(label, run_spopt("lscp", cost, None, RADIUS, None, args.spopt_limit))
+        # spopt's LSCP is infeasible when a point is out of reach of every site; both models cover the
+        # reachable points (kalkan drops the others itself, with a warning).
+        reachable = (cost <= RADIUS).any(axis=1)
+        record(label, run_spopt("lscp", cost[reachable], None, RADIUS, None, args.spopt_limit))
         del cost
 
     if "scenario" in only:

@@ -298,9 +298,10 @@ def plot_timeline(
             ax.axvline(row.day, color="#b22222", linewidth=0.8, linestyle=":")
             ax.annotate(
                 str(row.label),
-                (row.day, 0),
+                (row.day, 0.03),
+                xycoords=("data", "axes fraction"),
                 textcoords="offset points",
-                xytext=(3, 4),
+                xytext=(3, 0),
                 rotation=90,
                 fontsize=7,
                 color="#b22222",
@@ -308,7 +309,10 @@ def plot_timeline(
             )
     lines = ax.get_legend_handles_labels()
     lines2 = ax2.get_legend_handles_labels()
-    ax.legend(lines[0] + lines2[0], lines[1] + lines2[1], loc="center right", fontsize=8)
+    ax.legend(
+        lines[0] + lines2[0], lines[1] + lines2[1], loc="upper right", bbox_to_anchor=(1.0, 0.9), fontsize=8
+    )
+    ax.set_ylim(bottom=0)
     ax.set_xlim(0, float(timeline["day"].max()))
     ax.grid(alpha=0.3)
     ax.set_title(title or "Deployment timeline", fontsize=10)
