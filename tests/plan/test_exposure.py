@@ -186,3 +186,29 @@ def test_embedded_scenario_exposure_is_consistent() -> None:
     # The most exposed place lies within 3 km of Osh, where most documented incidents happened.
     top = table.loc[table["risk_weight"].idxmax()]
     assert abs(top["latitude"] - 40.528) < 0.03 and abs(top["longitude"] - 72.799) < 0.04
+
+
+def test_kernel_agrees_with_scikit_learn_kde() -> None:
+    """The hand-written kernel equals a weighted haversine Gaussian KDE (scikit-learn), up to its scale."""
+    from sklearn.neighbors import KernelDensity
+
+    rng = np.random.default_rng(7)
+    places = pd.DataFrame({"latitude": rng.uniform(40, 41.5, 300), "longitude": rng.uniform(71.5, 73.5, 300)})
+    days = rng.integers(0, 40, 25)
+    start = pd.Timestamp("2010-05-25") + pd.to_timedelta(days, unit="D")
+    events = pd.DataFrame(
+        {
+            "latitude": rng.uniform(40.3, 41.2, 25),
+            "longitude": rng.uniform(72.0, 73.2, 25),
+            "date_start": start,
+            "date_end": start,
+        }
+    )
+    ours = incident_kernel_weight(places, events, AS_OF, distance_km=20.0, decay_days=10.0, floor=0.0)
+    age = np.array([(AS_OF - min(d.date(), AS_OF)).days for d in events["date_end"]], dtype=float)
+    kept = (events["date_start"].dt.date <= AS_OF).to_numpy()
+    kde = KernelDensity(kernel="gaussian", metric="haversine", bandwidth=20.0 / 6371.0088)
+    points = np.radians(events.loc[kept, ["latitude", "longitude"]].to_numpy())
+    kde.fit(points, sample_weight=np.exp(-age[kept] / 10))
+    density = np.exp(kde.score_samples(np.radians(places[["latitude", "longitude"]].to_numpy())))
+    assert ours == pytest.approx(density / density.max(), rel=1e-6, abs=1e-12)

@@ -12,7 +12,8 @@ from typer.testing import CliRunner
 from kalkan.cli import _register_all, app
 from kalkan.scenarios import load_scenario
 
-SMALL = ["--options", "monitors:50,police:300", "--time-limit", "0.5", "--curve-points", "4"]
+# Small and fast: two options, short solver limits, no simulation (its panel has its own slow test).
+SMALL = ["--options", "monitors:50,police:300", "--time-limit", "0.5", "--curve-points", "4", "--runs", "0"]
 
 
 class _Page(HTMLParser):
@@ -133,6 +134,7 @@ def test_pdf_has_pages_with_the_brief(brief_dir: tuple[Path, str]) -> None:
         (["--options", "tanks:5"], "Unknown unit type"),  # unknown unit
         (["--response-minutes", "0"], "--response-minutes must be a number of minutes > 0"),
         (["--target", "80"], "--target is a share"),  # percent instead of share
+        (["--runs", "-1"], "--runs must be a whole number >= 0"),  # negative runs
     ],
 )
 def test_bad_input_gives_one_sentence_and_no_traceback(args: list[str], message: str, tmp_path: Path) -> None:
@@ -161,3 +163,22 @@ def test_unwritable_out_is_refused(tmp_path: Path) -> None:
     assert result.returncode == 2
     assert "Traceback" not in result.stderr
     assert "Cannot write the brief to" in " ".join(result.stderr.split())
+
+
+def test_brief_html_marks_capacity_and_monitors(brief_dir: tuple[Path, str]) -> None:
+    out, _ = brief_dir
+    html = (out / "brief.html").read_text(encoding="utf-8")
+    assert "Reach is not capacity" in html
+    assert "observe only" in html  # the monitors' protected column
+    assert "protected at 20 per 1,000" in html
+
+
+@pytest.mark.slow
+def test_brief_with_the_simulation_panel(tmp_path: Path) -> None:
+    """The outcomes panel runs the simulation (slow: the model is built for every option)."""
+    _register_all()
+    args = ["brief", "--out", str(tmp_path), *SMALL[:-2], "--runs", "3", "--days", "3"]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output
+    html = (tmp_path / "brief.html").read_text(encoding="utf-8")
+    assert 'id="simulation"' in html and "3 seeded runs" in html

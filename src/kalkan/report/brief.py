@@ -44,7 +44,10 @@ class BriefData:
     officers_per_post, within_reach_share`` (risk-weighted share within reach, 0-1) ``,
     people_within_reach, people_share`` (share of the unweighted people at risk) ``, protected_share``
     (``within_reach_share`` for armed units, 0 for unarmed monitors, who observe but do not protect)
-    ``, per_1000_at_risk, per_1000_residents, gap, status, seconds, recommended``.
+    ``, per_1000_at_risk, per_1000_residents, gap, status, seconds, recommended``, and
+    ``people_protected_at_density, protected_at_density_share``: what the option's posts can *protect*
+    when each post protects at most its officers x 1,000 / 20 people (Quinlivan's stabilisation density;
+    :mod:`kalkan.plan.capacitated`), 0 for unarmed options.
     """
 
     scenario: Scenario
@@ -158,7 +161,10 @@ def compute_brief(
     seconds["coverage curve"] = time.perf_counter() - t0
     curve_table = pd.concat(curves, ignore_index=True)
 
-    table = _options_table(plans, exposure, target)
+    t0 = time.perf_counter()
+    capacity = _capacitated(exposure, plans, response_minutes, progress)
+    seconds["protection at stabilisation density"] = time.perf_counter() - t0
+    table = _options_table(plans, exposure, target).merge(capacity, on="label", how="left")
     recommended = next((p for p, r in zip(plans, table["recommended"], strict=True) if r), None)
     needed: dict[str, int | None] = {}
     for unit in units:
@@ -169,6 +175,44 @@ def compute_brief(
         response_minutes=float(response_minutes), reach_km=reach_km(response_minutes), as_of=day,
         recommended=recommended, officers_for_target=needed, seconds=seconds,
     )  # fmt: skip
+
+
+def _capacitated(
+    exposure: pd.DataFrame, plans: list[OptionPlan], response_minutes: float, progress: Progress
+) -> pd.DataFrame:
+    """People each armed option can *protect* when a post protects at most its capacity.
+
+    Capacity per post = officers per post x 1,000 / 20 (Quinlivan's 20 security personnel per 1,000
+    inhabitants for population security; :mod:`kalkan.plan.capacitated`). Unarmed options protect 0.
+    The greedy placement fills each post's capacity with the densest risk-weighted people in reach.
+    """
+    from kalkan.plan.capacitated import PER_1000, CapacitatedCovering
+
+    total = float(exposure["weight"].sum())
+    rows = []
+    step = "Protection at stabilisation density"
+    for i, plan in enumerate(plans):
+        progress(step, i, len(plans))
+        people, weight = 0.0, 0.0
+        if unit_type(plan.option.unit).armed and plan.posts > 0:
+            problem = CapacitatedCovering.from_places(
+                exposure, p=plan.posts, response_minutes=response_minutes, unit=plan.option.unit,
+                per_1000=PER_1000, id_column="place_id",
+            )  # fmt: skip
+            problem.warn_unreachable = False
+            problem.solve(time_limit=1.0, method="heuristic")
+            people = float(problem.assigned["people"].sum())
+            weight = float(problem.covered_weight)
+        rows.append(
+            {
+                "label": plan.option.label,
+                "people_protected_at_density": people,
+                "protected_at_density_share": weight / total if total else 0.0,
+                "per_1000_density": PER_1000,
+            }
+        )
+    progress(step, len(plans), len(plans))
+    return pd.DataFrame(rows)
 
 
 def _options_table(plans: list[OptionPlan], exposure: pd.DataFrame, target: float) -> pd.DataFrame:
@@ -221,7 +265,9 @@ def render_html(data: BriefData, *, extra_sections: Sequence[Any] = ()) -> str:
     env = Environment(autoescape=select_autoescape(default=True))
     template = env.from_string((templates / "brief.html.j2").read_text(encoding="utf-8"))
     css = (templates / "brief.css").read_text(encoding="utf-8")
-    sections = build_sections(data, extra=extra_sections)
+    from kalkan.report.panels import PANEL_BUILDERS
+
+    sections = build_sections(data, extra=[*PANEL_BUILDERS, *extra_sections])
     from kalkan import __version__
 
     return template.render(data=data, scenario=data.scenario, sections=sections, css=css, version=__version__)

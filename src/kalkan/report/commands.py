@@ -30,6 +30,11 @@ def brief(
     curve_points: int = typer.Option(
         12, "--curve-points", help="Budgets on the coverage curve per unit type."
     ),
+    runs: int = typer.Option(
+        20, "--runs", help="Simulation runs per option for the outcomes panel (0: no panel)."
+    ),
+    days: int = typer.Option(10, "--days", help="Days simulated from the first flashpoint."),
+    seed: int = typer.Option(0, "--seed", help="Seed of the simulation (same seed, same numbers)."),
 ) -> None:
     """Write the protection brief: the situation, who is at risk, the force options, where the posts stand."""
     from rich.console import Console
@@ -43,6 +48,7 @@ def brief(
     )
 
     from kalkan.report.brief import check_brief_arguments, compute_brief, prepare_out_dir, write_brief
+    from kalkan.report.panels import compute_panels
 
     console = Console()
     parsed = check_brief_arguments(options, response_minutes, target)
@@ -53,6 +59,9 @@ def brief(
         raise OptionError(f"--time-limit must be > 0 seconds; got {time_limit:g}.")
     if curve_points < 2:
         raise OptionError(f"--curve-points must be at least 2; got {curve_points}.")
+    for flag, value, low in (("--runs", runs, 0), ("--days", days, 1), ("--seed", seed, 0)):
+        if value < low:
+            raise OptionError(f"{flag} must be a whole number >= {low}; got {value}.")
     loaded = load_scenario(scenario)  # fails fast on an unknown scenario, before anything is written
     prepare_out_dir(out)
     with Progress(
@@ -74,8 +83,11 @@ def brief(
             loaded, options=parsed, response_minutes=response_minutes, target=target, time_limit=time_limit,
             curve_points=curve_points, progress=progress,
         )  # fmt: skip
+        compute_panels(data, runs=runs, days=days, seed=seed, progress=progress)
         html_path, pdf_path = write_brief(data, out, progress=progress)
     console.print(summary_table(data))
+    for panel, why in (data.panels.get("skipped") or {}).items():
+        console.print(f"[yellow]Panel left out[/]: {panel} ({why})", highlight=False)
     console.print(f"Wrote {html_path} and {pdf_path}.")
 
 
@@ -87,10 +99,10 @@ def summary_table(data):  # type: ignore[no-untyped-def]
         title=f"{data.scenario.title}: force options ({data.response_minutes:g}-minute response)",
         caption=f"* recommended: smallest option protecting {data.target:.0%}. Reached = share of the "
         f"risk-weighted ≈{data.at_risk_total:,.0f} {data.scenario.group_at_risk} at risk (≈ estimated) "
-        "within "
-        "reach of a post. Monitors observe; only armed police protect.",
+        "within reach of a post. Monitors observe; only armed police protect. held@20/1k = share "
+        "protected if a post protects only as many people as its officers can at 20 per 1,000 (Quinlivan).",
     )
-    for column in ("option", "officers", "posts", "reached", "protected", "per 1k", "gap"):
+    for column in ("option", "officers", "posts", "reached", "protected", "held@20/1k", "gap"):
         if column == "option":
             table.add_column(column, no_wrap=True)
         else:
@@ -102,7 +114,7 @@ def summary_table(data):  # type: ignore[no-untyped-def]
             f"{r.posts:,}",
             f"{r.within_reach_share:.0%}",
             f"{r.protected_share:.0%}" if r.armed else "none",
-            f"{r.per_1000_at_risk:.2f}",
+            f"{getattr(r, 'protected_at_density_share', 0.0):.0%}" if r.armed else "none",
             "0" if r.gap <= 1e-9 else f"{r.gap:.1%}",
             style="bold" if r.recommended else None,
         )

@@ -97,34 +97,53 @@ def _path(geometry: dict[str, Any], frame: Frame) -> str:
     return "".join(parts)
 
 
-def classes(values: np.ndarray, k: int = len(PALETTE)) -> np.ndarray:
-    """Class index 0..k-1 of each value by quantiles of the positive values (0 for non-positive)."""
+def nice_breaks(values: np.ndarray, k: int = len(PALETTE)) -> list[float]:
+    """``k - 1`` class limits: quantiles of the positive values snapped to round numbers (1-2-2.5-5 x 10^n).
+
+    Plain quantile classes break down when many values are equal (estimated villages share one figure
+    per district); snapped, increasing limits stay distinct and readable. The upper quantiles are
+    stretched (30/60/85/97%) so the few large towns get their own classes.
+    """
     positive = values[values > 0]
     if not len(positive):
-        return np.zeros(len(values), dtype=int)
-    edges = np.quantile(positive, np.linspace(0, 1, k + 1)[1:-1])
-    return np.clip(np.searchsorted(edges, values, side="right"), 0, k - 1)
+        return [float(10**i) for i in range(1, k)]
+    ladder = np.array([m * 10.0**e for e in range(0, 8) for m in (1, 2, 2.5, 5)])
+    levels = np.linspace(0.3, 0.97, k - 1) if k != 5 else np.array([0.3, 0.6, 0.85, 0.97])
+    chosen: list[float] = []
+    for target in np.log10(np.maximum(np.quantile(positive, levels), 1.0)):
+        candidates = [v for v in ladder if v not in chosen and (not chosen or v > chosen[-1])]
+        chosen.append(float(min(candidates, key=lambda v: abs(np.log10(v) - target))))
+    return chosen
 
 
-def _legend_classes(values: np.ndarray, frame: Frame) -> str:
+def classes(values: np.ndarray, k: int = len(PALETTE)) -> np.ndarray:
+    """Class index 0..k-1 of each value by :func:`nice_breaks` (0 for non-positive values)."""
+    return np.searchsorted(np.asarray(nice_breaks(values, k)), values, side="right").clip(0, k - 1)
+
+
+def _legend_classes(values: np.ndarray, frame: Frame, title: str = "people at risk per place") -> str:
     positive = values[values > 0]
     if not len(positive):
         return ""
-    edges = [0.0, *np.quantile(positive, np.linspace(0, 1, len(PALETTE) + 1)[1:-1]), float(positive.max())]
+    breaks = nice_breaks(values)
+    labels = [f"under {breaks[0]:,.0f}"]
+    labels += [f"{a:,.0f}–{b:,.0f}" for a, b in zip(breaks[:-1], breaks[1:], strict=True)]
+    labels += [f"{breaks[-1]:,.0f} and more"]
     items = []
-    for i, colour in enumerate(PALETTE):
+    for i, (colour, label) in enumerate(zip(PALETTE, labels, strict=True)):
         y = 16 + i * 15
         items.append(
             f'<rect x="8" y="{y - 9}" width="12" height="10" fill="{colour}" stroke="#555" '
             'stroke-width="0.5"/>'
-            f'<text x="25" y="{y}">{edges[i]:,.0f}–{edges[i + 1]:,.0f}</text>'
+            f'<text x="25" y="{y}">{label}</text>'
         )
     return (
         f'<g class="legend" font-size="9" transform="translate({frame.width - 150:.0f},4)">'
-        '<rect x="0" y="-2" width="146" height="96" fill="white" fill-opacity="0.85"/>'
-        '<text x="8" y="5" font-weight="bold">people at risk per place</text>'
+        '<rect x="0" y="-2" width="146" height="110" fill="white" fill-opacity="0.85"/>'
+        f'<text x="8" y="5" font-weight="bold">{escape(title)}</text>'
         + "".join(items)
-        + '<text x="8" y="92">ring = measured, no ring = estimated</text></g>'
+        + '<text x="8" y="92">ring: measured population</text>'
+        + '<text x="8" y="104">✕ documented incidents</text></g>'
     )
 
 
@@ -140,6 +159,7 @@ def render_map(
     title: str = "",
     label_districts: bool = True,
     map_id: str = "map",
+    legend_title: str = "people at risk per place",
 ) -> str:
     """An SVG map: district boundaries, places by people at risk, incidents and posts.
 
@@ -195,7 +215,7 @@ def render_map(
         out.append(_incidents(incidents, frame))
     out.append("</g>")
     if places is not None and len(places):
-        out.append(_legend_classes(places["at_risk"].to_numpy(float), frame))
+        out.append(_legend_classes(places["at_risk"].to_numpy(float), frame, legend_title))
     out.append(_scale_bar(frame))
     out.append("</svg>")
     return "".join(out)

@@ -84,48 +84,46 @@ def bottom_line(ctx: Context) -> Section:
     d = ctx.data
     s = d.scenario
     options = d.options
-    armed_needed = [(u, n) for u, n in d.officers_for_target.items() if n and options.loc[options["unit"] == u,
-                                                                                         "armed"].any()]  # fmt: skip
+    armed_needed = [
+        (u, n)
+        for u, n in d.officers_for_target.items()
+        if n and options.loc[options["unit"] == u, "armed"].any()
+    ]
     monitors = options[~options["armed"]]
     parts = [
         f'<p class="letter"><b>What the letter argued.</b> {escape(str(s.settings.get("letter", "")))}</p>'
     ]
     parts.append(
-        f"<p><b>Who is at risk.</b> About {number(d.at_risk_total, estimated=True)} {escape(s.group_at_risk)} live "
-        f"in the {len(d.exposure):,} towns, villages and neighbourhoods of the scenario "
-        f"({escape(', '.join(s.settings.get('oblasts', [])))}). Most of these numbers are estimates from the "
-        "2009 census (marked ≈); the documented violence of May-June 2010 concentrates the risk around Osh and "
-        "Jalal-Abad.</p>"
+        f"<p><b>Who is at risk.</b> About {number(d.at_risk_total, estimated=True)} {escape(s.group_at_risk)} in "
+        f"{len(d.exposure):,} towns, villages and neighbourhoods of {escape(', '.join(s.settings.get('oblasts', [])))} "
+        "(estimates from the 2009 census, marked ≈), most exposed around Osh and Jalal-Abad where the violence of "
+        "June 2010 was documented.</p>"
     )
     if len(monitors):
-        m = monitors.sort_values("officers")
         spans = ", ".join(
-            f"{r.label} hold {r.posts} posts and could watch over {share(r.within_reach_share)}"
-            for r in _rows(m)
+            f"{r.label} hold {r.posts} posts within reach of {share(r.within_reach_share)}"
+            for r in _rows(monitors.sort_values("officers"))
         )
         parts.append(
-            f"<p><b>Monitors observe; they do not protect.</b> Staffed around the clock in pairs, {spans} of the "
-            "risk-weighted population within the response time: they can see and report, but unarmed they "
-            "protect none of it.</p>"
+            f"<p><b>Monitors observe; they do not protect.</b> Paired around the clock, {spans} of the risk-weighted "
+            "people at risk: they can see and report, but unarmed they protect none of it.</p>"
         )
+    least = "".join(
+        f" By the coverage curve, about <b>{needed:,} {escape(unit)}</b> is the least force that reaches the target."
+        for unit, needed in armed_needed
+    )
     if d.recommended is not None:
         r = options[options["recommended"]].iloc[0]
         parts.append(
             f'<p class="answer"><b>Recommended: {escape(str(r["label"]))}</b>, the smallest option given that '
-            f"protects at least {d.target:.0%} of the risk-weighted population at risk within "
-            f"{d.response_minutes:g} minutes: {r['posts']} posts held 24/7 reach {share(r['within_reach_share'])} "
-            f"of it ({number(r['people_within_reach'], estimated=True)} people at risk, "
-            f"{share(r['people_share'], estimated=True)} of them unweighted).</p>"
+            f"protects {d.target:.0%} of the risk-weighted people at risk within {d.response_minutes:g} minutes: "
+            f"{r['posts']} posts held 24/7 reach {share(r['within_reach_share'])} of them "
+            f"({number(r['people_within_reach'], estimated=True)} people).{least}</p>"
         )
     else:
         parts.append(
-            f'<p class="answer"><b>No option given protects {d.target:.0%}</b> of the risk-weighted population '
-            f"at risk within {d.response_minutes:g} minutes.</p>"
-        )
-    for unit, needed in armed_needed:
-        parts.append(
-            f"<p>By the coverage curve, about <b>{needed:,} {escape(unit)}</b> are the least that reach the "
-            f"{d.target:.0%} target when placed as well as the planner can.</p>"
+            f'<p class="answer"><b>No option given protects {d.target:.0%}</b> of the risk-weighted people at risk '
+            f"within {d.response_minutes:g} minutes.{least}</p>"
         )
     parts.append(_density(d))
     return Section("bottom-line", "The bottom line", "".join(parts))
@@ -140,13 +138,20 @@ def _density(d: BriefData) -> str:
     stab = next(y for y in YARDSTICKS if y.key == "stabilisation")
     biggest = _rows(armed.sort_values("officers"))[-1]
     per_1000 = biggest.officers / max(biggest.people_within_reach, 1.0) * 1000
+    needed = d.at_risk_total * stab.per_1000_low / 1000
+    held = ""
+    if "people_protected_at_density" in d.options:
+        held = (
+            f" At that density its posts hold {number(biggest.people_protected_at_density, estimated=True)} people "
+            f"({share(biggest.protected_at_density_share)} of the risk-weighted demand); all of them would take about "
+            f"{number(needed, estimated=True)} security personnel."
+        )
     return (
-        "<p><b>Reach is not capacity.</b> A post counts as covering every place it can reach in time, however "
-        f"many people live there. Even {escape(str(biggest.label))} is {per_1000:.1f} officers per 1,000 "
-        f"people at risk within its reach; routine policing of a peaceful population takes "
-        f"{routine.per_1000_low:g}-{routine.per_1000_high:g} per 1,000 of all residents and successful "
-        f"stabilisation about {stab.per_1000_low:g} (Quinlivan; see the options section). A force in the "
-        "hundreds can be everywhere in time; holding neighbourhoods under attack takes more.</p>"
+        "<p><b>Reach is not capacity.</b> A post covers every place it can reach in time, however many live there. "
+        f"{escape(str(biggest.label))} is {per_1000:.1f} officers per 1,000 people at risk in its reach; routine "
+        f"policing takes {routine.per_1000_low:g}-{routine.per_1000_high:g} per 1,000 residents and successful "
+        f"stabilisation about {stab.per_1000_low:g} (Quinlivan 1995, 2003).{held} Hundreds of armed police can be "
+        "everywhere in time to deter and respond; they cannot hold every neighbourhood at once.</p>"
     )
 
 
@@ -165,9 +170,12 @@ def situation(ctx: Context) -> Section:
     if len(not_found):
         caveat = (
             f'<p class="note">Counts differ between sources (the scenario holds '
-            f"{int((~s.facts['headline'] & (s.facts['topic'] == 'Deaths')).sum())} statements on deaths); the "
-            "cards show the Commission of Inquiry's and the official ones. Not verified in any stored source, "
-            "so not shown: " + "; ".join(escape(str(f)) for f in not_found["figure"].head(3)) + ".</p>"
+            f"{int((~s.facts['headline'] & (s.facts['topic'] == 'Deaths')).sum())} statements on deaths). "
+            f"{len(not_found)} figures could not be verified in any stored source and are not shown "
+            "(<code>kalkan scenario show</code> lists them), among them the letter's "
+            "&ldquo;at least 1,400 homes&rdquo;.</p>"
+            if (not_found["figure"].str.contains("1,400")).any()
+            else f'<p class="note">{len(not_found)} figures could not be verified and are not shown.</p>'
         )
     return Section(
         "situation", "The situation in numbers", f'<div class="cards">{"".join(cards)}</div>{caveat}'
@@ -235,7 +243,7 @@ def at_risk(ctx: Context) -> Section:
         "most carry the town's coordinates, not the street's). Census sources: "
         f"{ctx.cite(['D_GEONAMES', 'D_WOF', 'D_OCHA_COD'])}.</p>"
     )
-    return Section("at-risk", "Who is at risk, and where", text + svg + missing + table)
+    return Section("at-risk", "Who is at risk, and where", text + svg + missing + table, page_break=True)
 
 
 def options(ctx: Context) -> Section:
@@ -254,6 +262,11 @@ def options(ctx: Context) -> Section:
                 share(r.within_reach_share),
                 number(r.people_within_reach, estimated=True),
                 share(r.protected_share) if r.armed else '<span class="zero">0% (observe only)</span>',
+                (
+                    f"{number(r.people_protected_at_density, estimated=True)} <small>({share(r.protected_at_density_share)})</small>"
+                    if r.armed
+                    else '<span class="zero">0</span>'
+                ),
                 f"{r.per_1000_at_risk:.2f}",
                 f"{r.per_1000_residents:.2f}",
                 gap,
@@ -261,7 +274,8 @@ def options(ctx: Context) -> Section:
         )
     table = _table(
         ["option", "", "officers", "posts held 24/7", f"within {d.response_minutes:g} min (risk-weighted)",
-         "people at risk within reach", "protected", "per 1,000 at risk", "per 1,000 residents", "placement"],
+         "people at risk within reach", "protected (reach)", f"protected at {d.options['per_1000_density'].iloc[0]:g} per 1,000",
+         "per 1,000 at risk", "per 1,000 residents", "placement"],
         rows, cls="num options",
     )  # fmt: skip
     residents = d.residents_total
@@ -350,8 +364,7 @@ def recommended(ctx: Context) -> Section | None:
         "</p>"
     )
     more = f'<p class="note">The {len(top)} posts reaching most are listed; {len(selected)} in all.</p>'
-    return Section("recommended", "Where the recommended option's posts stand", text + svg + table + more,
-                   page_break=True)  # fmt: skip
+    return Section("recommended", "Where the recommended option's posts stand", text + svg + table + more)
 
 
 def method(ctx: Context) -> Section:

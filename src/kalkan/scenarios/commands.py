@@ -137,6 +137,9 @@ def show_command(
         "figures. "
         "Rules: see `kalkan.plan.exposure` and docs/brief.md."
     )
+    unverified = scenario.facts.loc[scenario.facts["status"] == "not found", "figure"]
+    for figure in unverified:
+        console.print(f"Not verified in any stored source (not shown as a figure): {figure}", highlight=False)
     unlocated = scenario.incidents[~scenario.incidents["located"]]
     for _, event in unlocated.iterrows():
         console.print(

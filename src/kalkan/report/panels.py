@@ -1,0 +1,218 @@
+"""Optional panels of the brief, computed by other areas of kalkan, each with its honesty note.
+
+* simulated outcomes of each option (:func:`kalkan.simulate.simulate_options`): medians and 90% intervals
+  over many seeded runs of a model calibrated to the 2010 outcomes with no force;
+* the UN Framework of Analysis risk factors for the scenario (:mod:`kalkan.risk.framework`);
+* a hotspot forecast map (:func:`kalkan.risk.hotspots.forecast_risk_weight`): where a Hawkes model fitted
+  to the incidents expects violence next, and how much of that the recommended posts reach.
+
+:func:`compute_panels` runs them and stores their tables in ``BriefData.panels``; a panel whose module
+is missing or fails is left out and the brief says which and why (nothing is hidden).
+:data:`PANEL_BUILDERS` turns the stored tables into sections.
+"""
+
+# ruff: noqa: E501  (HTML prose: long lines are sentences)
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from html import escape
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from kalkan.report.sections import Context, Section, _rows, _table, share
+
+if TYPE_CHECKING:
+    from kalkan.report.brief import BriefData, Progress
+
+FRAMEWORK_FOR = {"kyrgyzstan_2010": "kyrgyzstan_2010"}
+
+
+def compute_panels(
+    data: BriefData, *, runs: int = 20, days: int = 10, seed: int = 0, progress: Progress | None = None
+) -> BriefData:
+    """Compute the optional panels into ``data.panels`` (``runs=0`` leaves the simulation out)."""
+    report = progress or (lambda step, done, total: None)
+    skipped: dict[str, str] = data.panels.setdefault("skipped", {})
+    if runs > 0:
+        step = f"Simulating {len(data.plans) + 1} options x {runs} runs"
+        try:
+            from kalkan.simulate import simulate_options
+
+            report(step, 0, 1)
+            table = simulate_options(
+                data.scenario,
+                [p.option for p in data.plans],
+                runs=runs,
+                days=days,
+                seed=seed,
+                response_minutes=data.response_minutes,
+                progress=lambda done, total: report(step, done, total),
+            )
+            data.panels["simulation"] = table
+            report(step, 1, 1)
+        except Exception as error:  # a panel must not sink the brief; the brief says why it is missing
+            skipped["Simulated outcomes"] = f"{type(error).__name__}: {error}"
+    name = FRAMEWORK_FOR.get(data.scenario.name)
+    if name:
+        try:
+            from kalkan.risk.framework import risk_factor_profile, shipped_assessment
+
+            report("Risk factors (UN Framework)", 0, 1)
+            assessment = shipped_assessment(name)
+            data.panels["framework"] = (assessment, risk_factor_profile(assessment))
+            report("Risk factors (UN Framework)", 1, 1)
+        except Exception as error:
+            skipped["UN Framework risk factors"] = f"{type(error).__name__}: {error}"
+    try:
+        from kalkan.risk.hotspots import forecast_risk_weight
+
+        report("Hotspot forecast", 0, 1)
+        weights = np.asarray(
+            forecast_risk_weight(data.exposure, data.scenario.incidents, data.as_of), dtype=float
+        )
+        if weights.shape != (len(data.exposure),):
+            raise ValueError(
+                f"forecast_risk_weight returned {weights.shape} values for {len(data.exposure)} places"
+            )
+        data.panels["hotspots"] = weights
+        report("Hotspot forecast", 1, 1)
+    except Exception as error:
+        skipped["Hotspot forecast"] = f"{type(error).__name__}: {error}"
+    return data
+
+
+def simulation_section(ctx: Context) -> Section | None:
+    """Simulated deaths, homes destroyed and displaced per option, with intervals."""
+    table = ctx.data.panels.get("simulation")
+    if table is None:
+        return None
+    runs = int(table["runs"].iloc[0])
+    days = int(table.attrs.get("days", 0))
+
+    def cell(r: Any, what: str) -> str:
+        return f"{getattr(r, f'{what}_median'):,.0f} <small>({getattr(r, f'{what}_p5'):,.0f}–{getattr(r, f'{what}_p95'):,.0f})</small>"
+
+    rows = []
+    for r in _rows(table):
+        label = "no force" if r.option == "none" else escape(str(r.option))
+        rows.append([f"<b>{label}</b>", cell(r, "deaths"), cell(r, "homes_destroyed"), cell(r, "displaced")])
+    none = table[table["option"] == "none"]
+    best = table[table["option"] != "none"]
+    lead = ""
+    if len(none) and len(best):
+        n = float(none["deaths_median"].iloc[0])
+        b = best.loc[best["deaths_median"].idxmin()]
+        monitors = best[~best["armed"].astype(bool)]
+        same = (
+            f" The unarmed options change nothing in the model ({', '.join(escape(str(x)) for x in monitors['option'])}: "
+            f"{monitors['deaths_median'].min():,.0f}-{monitors['deaths_median'].max():,.0f} deaths), because monitors do not deter."
+            if len(monitors)
+            else ""
+        )
+        lead = (
+            f"<p>With no force the model gives a median of {n:,.0f} deaths in {days} days; with {escape(str(b['option']))} "
+            f"{b['deaths_median']:,.0f}.{same}</p>"
+        )
+    note = (
+        f'<p class="note">Medians and 90% intervals (5th-95th percentile) over {runs} seeded runs of {days} days of an '
+        "agent-based model of inter-group violence on the scenario's places (Epstein 2002, model II, with police posts from "
+        "the planner). Its free parameters are fitted to the 2010 outcomes with no force (about 470 deaths, 1,800-2,800 homes, "
+        "400,000 displaced); the deterrence of armed police cannot be learnt from 2010, when no force came, and is anchored to "
+        "Hultman, Kathman & Shannon 2013 (200 UN police: 96 to 14 civilian deaths a month). These are model outcomes for "
+        "comparing options, not predictions. See docs/simulate.md.</p>"
+    )
+    body = _table(["option", "deaths", "homes destroyed", "displaced"], rows, cls="num")
+    return Section("simulation", "What each option might change (simulation)", lead + body + note)
+
+
+def framework_section(ctx: Context) -> Section | None:
+    """The UN Framework of Analysis for Atrocity Crimes: which risk factors the assessment finds."""
+    stored = ctx.data.panels.get("framework")
+    if stored is None:
+        return None
+    assessment, profile = stored
+    rows = []
+    for r in _rows(profile):
+        rows.append(
+            [
+                f"{int(r.factor)}. {escape(str(r.name))}",
+                escape(str(r.level)),
+                f"{int(r.present)} of {int(r.indicators)}",
+                str(int(r.unknown) + int(r.not_assessed)),
+            ]
+        )
+    text = (
+        f"<p>An analyst's assessment of {escape(str(assessment.country))} on {assessment.as_of:%d %B %Y} against the "
+        "UN Framework of Analysis for Atrocity Crimes (2014): for each of its 14 risk factors, how many indicators are "
+        "found present. The Framework gives no score; 'many' (a third or more present), 'some' and 'none' are kalkan's "
+        "display convention. Indicators not assessed are counted as such, not as absent.</p>"
+    )
+    body = _table(["risk factor", "level", "indicators present", "unknown or not assessed"], rows, cls="num")
+    return Section("framework", "Risk factors (UN Framework of Analysis)", text + body)
+
+
+def hotspot_section(ctx: Context) -> Section | None:
+    """Where a Hawkes model expects violence next, and how much of it the recommended posts reach."""
+    from kalkan.report.maps import frame_of, render_map
+    from kalkan.report.sections import _south
+
+    d = ctx.data
+    weights = d.panels.get("hotspots")
+    if weights is None:
+        return None
+    exposure = d.exposure.assign(forecast_weight=weights)
+    exposure["at_risk"] = exposure["at_risk"] * exposure["forecast_weight"]
+    districts, admin1 = _south(ctx)
+    svg = render_map(
+        frame=frame_of(districts),
+        districts=districts,
+        oblasts=admin1,
+        places=exposure[exposure["at_risk"] > 0],
+        incidents=d.scenario.incidents,
+        title="Forecast-weighted people at risk (Hawkes model, next 14 days)",
+        map_id="map-hotspots",
+        legend_title="forecast-weighted people at risk",
+    )
+    total = float(exposure["at_risk"].sum())
+    reached = ""
+    if d.recommended is not None and total > 0:
+        covered = exposure[exposure["place_id"].isin(set(d.recommended.covered_ids))]["at_risk"].sum()
+        reached = (
+            f" The recommended option's posts, placed for the incident kernel, reach {share(covered / total)} of the "
+            "forecast-weighted people at risk too."
+        )
+    zero = int((weights <= 0).sum())
+    corr = (
+        float(np.corrcoef(weights, d.exposure["risk_weight"])[0, 1]) if np.std(weights) > 0 else float("nan")
+    )
+    text = (
+        f"<p>A self-exciting point process (Hawkes) fitted to the {int(d.scenario.incidents['located'].sum())} located "
+        f"incidents up to {d.as_of:%d %B %Y} forecasts where violence is expected in the next 14 days; each place's people "
+        f"at risk are weighted by it (mean weight 1).{reached} Its correlation with the brief's incident kernel is "
+        f"{corr:.2f}; {zero:,} places far from every incident get weight 0 here, while the kernel keeps a floor.</p>"
+        '<p class="note">Honesty note: 26 town-level incidents are far too few to backtest a forecast for this scenario; '
+        "the model's skill is measured on UCDP GED data in the hotspot backtests (docs/risk.md, BENCHMARKS.md). Read the map "
+        "as the shape of the documented violence, not as a validated prediction.</p>"
+    )
+    return Section("hotspots", "Where violence may come next (hotspot forecast)", text + svg)
+
+
+def skipped_note(ctx: Context) -> Section | None:
+    """Which optional panels are missing and why."""
+    skipped = ctx.data.panels.get("skipped") or {}
+    if not skipped:
+        return None
+    items = "".join(f"<li><b>{escape(k)}</b>: {escape(v)}</li>" for k, v in skipped.items())
+    return Section("panels-missing", "Panels left out", f"<ul>{items}</ul>")
+
+
+PANEL_BUILDERS: list[Callable[[Context], Section | None]] = [
+    simulation_section,
+    hotspot_section,
+    framework_section,
+    skipped_note,
+]
+
+__all__ = ["PANEL_BUILDERS", "compute_panels"]
