@@ -227,7 +227,7 @@ def import_(
     from kalkan.register.db import User
     from kalkan.register.exports import import_events, read_event_file
 
-    events = read_event_file(path)
+    events, quarantined, reasons = read_event_file(path)
     register = open_register(db, data_dir=data_dir)
     try:
         with register.write() as session:
@@ -243,6 +243,34 @@ def import_(
     )
     for line in result["errors"]:
         Console(stderr=True).print(f"  {line}", highlight=False)
+
+
+@register_app.command("sync-store")
+def sync_store(
+    store: Annotated[
+        Path | None,
+        typer.Option("--store", help="The event store (DuckDB file); default: kalkan's, or $KALKAN_DB."),
+    ] = None,
+    db: DbOption = None,
+    data_dir: DataDirOption = None,
+) -> None:
+    """Put the register's incidents into the analytic event store, for briefs and forecasts."""
+    from rich.console import Console
+
+    from kalkan.register.auth import Actor
+    from kalkan.register.context import open_register
+    from kalkan.register.exports import sync_to_store
+
+    register = open_register(db, data_dir=data_dir)
+    try:
+        with register.read() as session:
+            result = sync_to_store(session, Actor.system("cli"), store)
+    finally:
+        register.close()
+    Console(stderr=True).print(
+        f"Event store: {result.inserted} new, {result.updated} changed, "
+        f"{result.unchanged} unchanged, {result.deleted} withdrawn."
+    )
 
 
 def register(app: typer.Typer) -> None:

@@ -66,10 +66,11 @@ REGISTER_COLUMNS = [
 PERSONAL_COLUMNS = ["source_name", "source_contact", "witnesses"]
 EXPORT_COLUMNS = [*EVENT_COLUMNS, *REGISTER_COLUMNS]
 
+# The tags kalkan.ingest reads back (kalkan.ingest.formats.HXL_TAGS), so an export round-trips.
 HXL_TAGS: dict[str, str] = {
-    "event_id": "#meta+id",
-    "source": "#meta+source",
-    "source_id": "#meta+source_id",
+    "event_id": "#meta+event_id",
+    "source": "#meta+source+dataset",
+    "source_id": "#meta+id",
     "version": "",
     "date_start": "#date+start",
     "date_end": "#date+end",
@@ -83,12 +84,12 @@ HXL_TAGS: dict[str, str] = {
     "place_name": "#loc+name",
     "event_type": "#event+type",
     "sub_event_type": "#event+type+sub",
-    "civilian_targeting": "#event+civilian_targeting",
+    "civilian_targeting": "#meta+civilian_targeting",
     "perpetrator": "#group+name+perpetrator",
     "perpetrator_type": "#group+type+perpetrator",
     "victim_group": "#group+name+victim",
     "victim_type": "#group+type+victim",
-    "fatalities_best": "#affected+killed+best",
+    "fatalities_best": "#affected+killed",
     "fatalities_low": "#affected+killed+low",
     "fatalities_high": "#affected+killed+high",
     "source_reliability": "#meta+reliability",
@@ -104,7 +105,8 @@ HXL_TAGS: dict[str, str] = {
     "captured_at": "#date+captured",
     "captured_latitude": "",
     "captured_longitude": "",
-    **{c: f"#affected+{c}" for c in CATEGORIES},
+    # killed in total is fatalities_best above; the other categories in total, then by sex and age
+    **{c: f"#affected+{c}" for c in CATEGORIES if c != "killed"},
     **{f"{c}_{s}": f"#affected+{c}+{s}" for c in CATEGORIES for s in ("f", "m", "children")},
 }
 HXL_COLUMNS = [c for c in EXPORT_COLUMNS if HXL_TAGS.get(c)]
@@ -433,32 +435,36 @@ def _int(value: Any) -> int | None:
     return None if value is None else int(value)
 
 
-def read_event_file(path: Any) -> Any:
-    """Read an event file into the ``kalkan.model`` columns.
+def read_event_file(path: Any) -> tuple[Any, int, list[str]]:
+    """Read an event file with ``kalkan.ingest`` (GED, ACLED, HXL or kalkan CSV / GeoJSON).
 
-    Files in the event columns (what ``kalkan ingest`` and ``kalkan register export`` write) are
-    read directly; other formats go through ``kalkan ingest`` first.
+    Returns the events (``kalkan.model`` columns), the number of quarantined rows and the first
+    reasons, so an import can say what it left out and why.
     """
+    from kalkan.ingest import read_events
+
+    result = read_events(path)
+    quarantine = result.quarantine
+    reasons = [f"line {row.line}: {row.reason}" for row in quarantine.head(10).itertuples()]
+    return result.events, len(quarantine), reasons
+
+
+def sync_to_store(session: Session, actor: Actor, store_path: Any = None) -> Any:
+    """Write the register's incidents into the analytic event store (``kalkan.store``).
+
+    One event per incident (linked groups by their lead, rejected reports left out), in a
+    temporary kalkan-format file that the store imports idempotently: unchanged incidents stay as
+    they are, changed ones get a new version, and incidents that were rejected or linked under
+    another lead since the last sync are marked deleted. Returns the store's ``ImportResult``.
+    """
+    import tempfile
     from pathlib import Path
 
-    import pandas as pd
+    from kalkan.store import EventStore
 
-    from kalkan.errors import SchemaError
-
-    path = Path(path)
-    frame = pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""])
-    if len(frame) and str(frame.iloc[0, 0]).startswith("#"):
-        frame = frame.iloc[1:].reset_index(drop=True)  # HXL hashtag row under the header
-    missing = [
-        c
-        for c in ("source", "source_id", "date_start", "latitude", "longitude", "event_type")
-        if c not in frame.columns
-    ]
-    if missing:
-        raise SchemaError(
-            f"{path} lacks the event column(s) {', '.join(missing)}: convert it with "
-            "`kalkan ingest` first, or export it from a register."
-        )
-    for column in ("latitude", "longitude"):
-        frame[column] = pd.to_numeric(frame[column], errors="coerce")
-    return frame
+    frame = events_frame(session, actor)
+    with tempfile.TemporaryDirectory(prefix="kalkan-register-") as folder:
+        path = Path(folder) / "register_events.csv"
+        frame.to_csv(path, index=False, date_format="%Y-%m-%d")
+        store = EventStore(store_path)
+        return store.import_files([path], format="kalkan")[0]
