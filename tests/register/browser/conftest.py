@@ -35,9 +35,10 @@ def browser() -> Iterator[object]:
         instance.close()
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def server(browser: object, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    """A register server with one user per role and no reports yet."""
+    """A register server with one user per role, shared by the tests of a worker (each test files
+    its own reports with a unique marker, so they do not depend on each other)."""
     with running_server(tmp_path_factory.mktemp("register")) as running:
         yield running
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 import uuid
 from pathlib import Path
 from typing import Any
@@ -299,3 +300,21 @@ def test_injected_html_in_a_report_stays_text(context: Any, server: Server) -> N
         assert page.evaluate("window.pwned") is None
     page.goto(f"/incidents/{incident}")
     expect(page.locator("p.description")).to_have_text(attack)
+
+
+def test_clicking_a_town_on_the_form_map_takes_its_position_and_name(context: Any, server: Server) -> None:
+    page = context.new_page()
+    sign_in(page, server.tokens["monitor"])
+    page.goto("/report")
+    expect(page.locator("#pick-map .place-label", has_text="Uzgen")).to_be_visible()
+    town = page.evaluate("""async () => {
+        const data = await (await fetch('/map/places.json')).json();
+        const row = data.rows.find(r => r[0] === 'Uzgen' && r[1] === 'town');
+        const point = window.kalkanPickMap.latLngToContainerPoint([row[2], row[3]]);
+        return {lat: row[2], lon: row[3], x: point.x, y: point.y};
+    }""")
+    page.locator("#pick-map").click(position={"x": town["x"], "y": town["y"]})
+    place = page.get_by_label("Place name (village, neighbourhood, street)")
+    expect(place).to_have_value(re.compile("^Uzgen"))
+    latitude = float(page.get_by_label("Latitude (°N, WGS84)").input_value())
+    assert latitude == pytest.approx(town["lat"], abs=1e-5)

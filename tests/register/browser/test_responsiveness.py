@@ -21,6 +21,7 @@ def server(browser: object, tmp_path_factory: pytest.TempPathFactory) -> Iterato
         yield running
 
 
+@pytest.mark.slow  # ~40 s with the seeding; `make test-slow` and bench/register_pages.py run it
 def test_pages_stay_usable_with_10000_reports(context: Any, server: Server) -> None:
     page = context.new_page()
     sign_in(page, server.tokens["analyst"])

@@ -103,6 +103,18 @@ def districts_geojson(scenario: str) -> bytes:
 FORECAST_SUFFIXES = (".csv", ".json", ".geojson")
 
 
+@cache
+def places_json(scenario: str) -> bytes:
+    """The scenario's towns, villages and neighbourhoods as ``{"fields": [...], "rows": [...]}`` bytes."""
+    from kalkan.scenarios import load_scenario
+
+    places = load_scenario(scenario).places
+    rows = [[str(p["name"]), str(p["kind"]), round(float(p["latitude"]), 5), round(float(p["longitude"]), 5),
+             str(p["district"])] for p in places.to_dict("records")]
+    return json.dumps({"fields": ["name", "kind", "lat", "lon", "district"], "rows": rows},
+                      ensure_ascii=False, separators=(",", ":")).encode()
+
+
 def latest_forecast(data_dir: Path) -> Path | None:
     """The newest hotspot forecast (CSV, JSON or GeoJSON) in ``data_dir/forecasts``, or None."""
     folder = Path(data_dir) / "forecasts"
@@ -202,6 +214,14 @@ def districts(request: Request) -> Response:
     page(request, required="read")
     body = districts_geojson(os.environ.get(SCENARIO_ENV, "kyrgyzstan_2010"))
     return Response(body, media_type="application/geo+json", headers={"Cache-Control": "max-age=86400"})
+
+
+@router.get("/map/places.json", include_in_schema=False)
+def places(request: Request) -> Response:
+    """Towns and villages of the mission's scenario (GeoNames, via the scenario), for orientation."""
+    page(request, required="read")
+    body = places_json(os.environ.get(SCENARIO_ENV, "kyrgyzstan_2010"))
+    return Response(body, media_type="application/json", headers={"Cache-Control": "max-age=86400"})
 
 
 @router.get("/map/forecast.geojson", include_in_schema=False)

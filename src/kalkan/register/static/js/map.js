@@ -37,6 +37,8 @@
       layer.bringToBack();
     }).catch(function () { /* outlines are context only */ });
 
+  if (window.kalkanPlaces && el.dataset.places) { window.kalkanPlaces(map, el.dataset.places, null); }
+
   if (el.dataset.forecast) {
     fetch(el.dataset.forecast, { credentials: "same-origin" }).then(function (r) { return r.ok ? r.json() : null; })
       .then(function (geojson) {

@@ -352,6 +352,7 @@
   if (mapEl && window.L) {
     const center = JSON.parse(mapEl.dataset.center);
     pickMap = L.map(mapEl, { preferCanvas: true }).setView([center[0], center[1]], center[2]);
+    window.kalkanPickMap = pickMap;
     if (mapEl.dataset.tiles) {
       L.tileLayer(mapEl.dataset.tiles, { maxZoom: 18 }).addTo(pickMap);
     }
@@ -362,6 +363,15 @@
         L.geoJSON(geojson, { style: { color: "#555", weight: 1, fillOpacity: 0.04 }, interactive: false }).addTo(pickMap);
       }
     }).catch(function () { /* outlines are a help, not a need */ });
+    if (window.kalkanPlaces && mapEl.dataset.places) {
+      window.kalkanPlaces(pickMap, mapEl.dataset.places, function (place) {
+        setValue("latitude", place.lat.toFixed(5));
+        setValue("longitude", place.lon.toFixed(5));
+        setValue("place_name", place.name + (place.district ? " (" + place.district + ")" : ""));
+        syncMarker();
+        saveDraft();
+      });
+    }
     pickMap.on("click", function (e) {
       setValue("latitude", e.latlng.lat.toFixed(5));
       setValue("longitude", e.latlng.lng.toFixed(5));
