@@ -42,18 +42,22 @@ from kalkan.risk.grids import Grid, parse_grid, require_located
 
 __all__ = ["BacktestResult", "DEFAULT_MODELS", "Fold", "backtest", "make_model", "run_fold", "score_table"]
 
-DEFAULT_MODELS = ("hawkes", "zero", "last", "mean12", "conflictology")
-"""Models the backtest compares by default: the Hawkes model and the four baselines."""
+DEFAULT_MODELS = ("hawkes", "boost", "zero", "last", "mean12", "conflictology")
+"""Models the backtest compares by default: the Hawkes model, gradient boosting and the four baselines."""
 
 CAPTURE_LEVELS = (0.01, 0.05, 0.10)
 
 
 def make_model(name: str, grid: str | Grid) -> Any:
-    """A fresh forecaster by name: ``hawkes`` or a baseline name (see :mod:`kalkan.risk.baselines`)."""
+    """A fresh forecaster by name: ``hawkes``, ``boost`` or a baseline (see :mod:`kalkan.risk.baselines`)."""
     if name == "hawkes":
         from kalkan.risk.hotspots import HotspotModel
 
         return HotspotModel(grid=grid)
+    if name == "boost":
+        from kalkan.risk.hotspot_boost import BoostModel
+
+        return BoostModel(grid=grid)
     from kalkan.risk.baselines import make_baseline
 
     return make_baseline(name, grid=grid)
