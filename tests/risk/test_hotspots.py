@@ -107,9 +107,16 @@ def test_forecast_matches_what_happens_next(simulated: pd.DataFrame) -> None:
     fc = model.predict(30)
     assert fc["expected_events"].sum() == pytest.approx(len(nxt), rel=0.20)
     assert fc["background_events"].sum() < 0.7 * len(nxt)
-    np.testing.assert_allclose(fc["probability"], 1 - np.exp(-fc["expected_events"]), atol=1e-12)
-    cdf = model.predict_cdf(30, 5)
-    assert cdf.shape == (len(fc), 6) and np.all(np.diff(cdf, axis=1) >= 0)
+    # clusters: P(at least one) is below the Poisson value of the mean, above that of the background
+    prob = fc["probability"].to_numpy()
+    assert np.all(prob <= -np.expm1(-fc["expected_events"].to_numpy()) + 1e-12)
+    assert np.all(prob >= -np.expm1(-fc["background_events"].to_numpy()) - 1e-12)
+    assert (prob < -np.expm1(-fc["expected_events"].to_numpy()) - 1e-3).any()
+    cdf = model.predict_cdf(30, 200)
+    assert cdf.shape == (len(fc), 201) and np.all(np.diff(cdf, axis=1) >= -1e-12)
+    np.testing.assert_allclose(cdf[:, 0], 1 - prob, atol=1e-9)  # same P(0) as the probability
+    mean_from_cdf = (1 - cdf).sum(axis=1)  # E[N] = sum_k P(N > k)
+    np.testing.assert_allclose(mean_from_cdf, fc["expected_events"], rtol=1e-4, atol=1e-6)
 
 
 def test_without_triggering_the_forecast_is_the_background() -> None:

@@ -221,33 +221,48 @@ class HotspotModel:
     def predict(self, horizon_days: int) -> pd.DataFrame:
         """Forecast each cell for the ``horizon_days`` days after the cut-off.
 
+        ``expected_events`` includes the cascade inside the horizon; ``probability`` = P(at least one
+        event) = 1 - exp(-first_events), where ``first_events`` counts only the events that need no
+        event of the horizon before them (background plus the influence of past events): a cell sees
+        violence iff one of those happens, and the cascade only adds to it (the cascade is kept in its
+        cell, so this is exact under the model's approximation).
+
         Returns
         -------
         DataFrame ``cell_id, latitude, longitude, probability, expected_events, background_events,
-        triggered_events`` (``probability`` = P(at least one event), counts in events per horizon),
-        one row per forecast cell, in the order of ``cells_``.
+        triggered_events`` (counts in events per horizon), one row per forecast cell, as ``cells_``.
         """
         self._check_fitted()
         h = check_horizon(horizon_days)
-        daily = self._daily_rates(h)
-        expected = daily.sum(axis=1)
+        first, expected = self._horizon_counts(h)
         background = self.background_rate_.to_numpy() * h
         return pd.DataFrame({
             "cell_id": self.cells_,
             "latitude": self.cell_latitude_,
             "longitude": self.cell_longitude_,
-            "probability": -np.expm1(-expected),
+            "probability": -np.expm1(-first),
             "expected_events": expected,
             "background_events": background,
             "triggered_events": np.maximum(expected - background, 0.0),
         })
 
     def predict_cdf(self, horizon_days: int, max_count: int) -> np.ndarray:
-        """P(count <= k), k = 0..max_count, per cell (Poisson with the forecast mean), rows as ``cells_``."""
-        from scipy.stats import poisson
+        """P(count <= k), k = 0..max_count, per cell, rows as ``cells_``.
 
-        mean = self.predict(horizon_days)["expected_events"].to_numpy()
-        return poisson.cdf(np.arange(max_count + 1)[None, :], mean[:, None])
+        A negative binomial with the forecast mean and the forecast P(count = 0): clusters make counts
+        overdispersed. Where the cascade adds nothing it is the Poisson with that mean.
+        """
+        from scipy.stats import nbinom, poisson
+
+        self._check_fitted()
+        first, mean = self._horizon_counts(check_horizon(horizon_days))
+        ks = np.arange(max_count + 1)[None, :]
+        over = mean > first * (1 + 1e-6) + 1e-12
+        out = poisson.cdf(ks, mean[:, None])
+        if over.any():
+            k = _nb_size(mean[over], first[over])
+            out[over] = nbinom.cdf(ks, k[:, None], (k / (k + mean[over]))[:, None])
+        return out
 
     def intensity_at(self, latitude: np.ndarray, longitude: np.ndarray, horizon_days: int) -> np.ndarray:
         """Expected events per km^2 over the horizon at given points (for place-level risk weights)."""
@@ -289,7 +304,12 @@ class HotspotModel:
         cdf = _trunc_exp_cdf(edges[None, :] - self._t[:, None], self.decay_per_day_, tc)
         return self.branching_ratio_ * np.diff(cdf, axis=1)
 
-    def _daily_rates(self, h: int) -> np.ndarray:
+    def _horizon_counts(self, h: int) -> tuple[np.ndarray, np.ndarray]:
+        """Per cell: events needing no horizon event before them, and all expected events."""
+        base, rates = self._daily_rates(h)
+        return base.sum(axis=1), rates.sum(axis=1)
+
+    def _daily_rates(self, h: int) -> tuple[np.ndarray, np.ndarray]:
         end = self.until_day_end()
         n_cells = len(self.cells_)
         w = self._time_weights(end, h)
@@ -309,7 +329,7 @@ class HotspotModel:
         for d in range(h):
             carry = rates[:, :d] @ kd[d:0:-1] if d else 0.0
             rates[:, d] = (base[:, d] + carry) / (1.0 - same_day)
-        return rates
+        return base, rates
 
     def _spread_matrix(self, parents: np.ndarray) -> sparse.csr_matrix:
         """Share of each parent's offspring that lands in each forecast cell (rows: parents)."""
@@ -394,6 +414,22 @@ def check_horizon(horizon_days: Any) -> int:
 
 
 # ---------------------------------------------------------------------- kernels
+def _nb_size(mean: np.ndarray, first: np.ndarray) -> np.ndarray:
+    """Size k of the negative binomial with mean ``mean`` and P(0) = exp(-first) (first < mean).
+
+    P(0) = (1 + mean/k)^-k rises from 0 to exp(-mean) as k grows, so bisection on log k finds it.
+    """
+    lo = np.full(len(mean), -20.0)
+    hi = np.full(len(mean), 20.0)
+    for _ in range(80):
+        mid = (lo + hi) / 2
+        k = np.exp(mid)
+        too_small = k * np.log1p(mean / k) < first
+        lo = np.where(too_small, mid, lo)
+        hi = np.where(too_small, hi, mid)
+    return np.exp((lo + hi) / 2)
+
+
 def _trunc_exp_cdf(x: np.ndarray, rate: float, cutoff: float) -> np.ndarray:
     """CDF of an exponential(rate) truncated to [0, cutoff] (0 below 0, 1 above cutoff)."""
     xc = np.clip(x, 0.0, cutoff)
