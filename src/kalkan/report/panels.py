@@ -1,7 +1,8 @@
 """Optional panels of the brief, computed by other areas of kalkan, each with its honesty note.
 
-* simulated outcomes of each option (:func:`kalkan.simulate.simulate_options`): medians and 90% intervals
-  over many seeded runs of a model calibrated to the 2010 outcomes with no force;
+* simulated outcomes of each option (the model behind :func:`kalkan.simulate.simulate_options`, run with
+  the brief's own posts): medians and 90% intervals over seeded runs of a model calibrated to the 2010
+  outcomes with no force;
 * the UN Framework of Analysis risk factors for the scenario (:mod:`kalkan.risk.framework`);
 * a hotspot forecast map (:func:`kalkan.risk.hotspots.forecast_risk_weight`): where a Hawkes model fitted
   to the incidents expects violence next, and how much of that the recommended posts reach.
@@ -20,6 +21,7 @@ from html import escape
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
+import pandas as pd
 
 from kalkan.report.sections import Context, Section, _rows, _table, share
 
@@ -36,22 +38,8 @@ def compute_panels(
     report = progress or (lambda step, done, total: None)
     skipped: dict[str, str] = data.panels.setdefault("skipped", {})
     if runs > 0:
-        step = f"Simulating {len(data.plans) + 1} options x {runs} runs"
         try:
-            from kalkan.simulate import simulate_options
-
-            report(step, 0, 1)
-            table = simulate_options(
-                data.scenario,
-                [p.option for p in data.plans],
-                runs=runs,
-                days=days,
-                seed=seed,
-                response_minutes=data.response_minutes,
-                progress=lambda done, total: report(step, done, total),
-            )
-            data.panels["simulation"] = table
-            report(step, 1, 1)
+            data.panels["simulation"] = simulate_plans(data, runs=runs, days=days, seed=seed, progress=report)
         except Exception as error:  # a panel must not sink the brief; the brief says why it is missing
             skipped["Simulated outcomes"] = f"{type(error).__name__}: {error}"
     name = FRAMEWORK_FOR.get(data.scenario.name)
@@ -81,6 +69,39 @@ def compute_panels(
     except Exception as error:
         skipped["Hotspot forecast"] = f"{type(error).__name__}: {error}"
     return data
+
+
+def simulate_plans(data: BriefData, *, runs: int, days: int, seed: int, progress: Progress) -> pd.DataFrame:
+    """Simulate no force and each option *with the brief's own posts* (median, 5th and 95th percentiles).
+
+    The same as :func:`kalkan.simulate.simulate_options` (calibrated model, same seeds for every option),
+    but the posts are the ones the brief shows, so the panel and the maps agree and no option is planned
+    twice.
+    """
+    from kalkan.simulate.calibration import CALIBRATED
+    from kalkan.simulate.montecarlo import run_batch, run_seeds, scenario_model_copy, summarise
+    from kalkan.simulate.scenario import scenario_model
+
+    step = f"Simulating {len(data.plans) + 1} options x {runs} runs"
+    progress(step, 0, len(data.plans) + 1)
+    base = scenario_model(data.scenario, **{**CALIBRATED, "response_minutes": data.response_minutes})
+    seeds = run_seeds(int(seed), int(runs))
+    rows = []
+    for i, plan in enumerate([None, *data.plans]):
+        if plan is None:
+            posts, label, armed = None, "none", False
+        else:
+            kind = plan.option.unit_type
+            posts = plan.selected[["latitude", "longitude"]].assign(
+                officers_on_duty=float(kind.officers_per_post), armed=bool(kind.armed)
+            )
+            label, armed = plan.option.label, kind.armed
+        model = scenario_model_copy(base).set_posts(posts)
+        rows.append({**summarise(label, run_batch(model, seeds, int(days))), "armed": armed})
+        progress(step, i + 1, len(data.plans) + 1)
+    table = pd.DataFrame(rows)
+    table.attrs.update({"days": int(days), "seed": int(seed), "runs": int(runs)})
+    return table
 
 
 def simulation_section(ctx: Context) -> Section | None:
