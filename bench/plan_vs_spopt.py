@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import re
 import sys
 import tempfile
@@ -126,6 +127,7 @@ def run_kalkan(
     from kalkan.plan.coverage import MaximalCovering, SetCovering
 
     t0 = time.perf_counter()
+    cpu0 = time.process_time()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         if model == "mclp":
@@ -141,7 +143,9 @@ def run_kalkan(
         t_build = time.perf_counter() - t0
         problem.solve(time_limit=time_limit, method=method)
     seconds = time.perf_counter() - t0
+    cpu = time.process_time() - cpu0
     return {
+        "cpu_seconds": cpu,
         "tool": "kalkan" + ("" if method == "auto" else f" ({method})"),
         "model": model,
         "objective": problem.objective,
@@ -182,6 +186,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-write", action="store_true", help="print only; do not touch BENCHMARKS.md")
     parser.add_argument("--json", default=None, help="also write the raw rows to this JSON file")
     parser.add_argument("--from-json", default=None, help="render BENCHMARKS.md from rows saved by --json")
+    parser.add_argument("--note", default="", help="a sentence added under the table (e.g. machine load)")
     args = parser.parse_args(argv)
     kalkan_limit = args.kalkan_limit if args.kalkan_limit is not None else args.spopt_limit / 20
     if args.from_json:
@@ -199,6 +204,7 @@ def main(argv: list[str] | None = None) -> int:
 
     def record(instance: str, row: dict[str, Any]) -> None:
         row["instance"] = instance
+        row["loadavg_1min"] = os.getloadavg()[0] if hasattr(os, "getloadavg") else None
         row["gap_check"] = _gap(row)
         rows.append(row)
         print(json.dumps(row, default=str), flush=True)
@@ -270,47 +276,93 @@ def _fmt(value: Any, digits: int = 1) -> str:
     return str(value)
 
 
+def _cbc_cpu(row: dict[str, Any]) -> float | None:
+    """CBC's own CPU seconds, from the tail of its log."""
+    for line in row.get("cbc_log_tail") or []:
+        m = re.search(r"Total time \(CPU seconds\):\s+([\d.]+)", line)
+        if m:
+            return float(m.group(1))
+    return None
+
+
+def _status(row: dict[str, Any]) -> str:
+    status = str(row.get("status"))
+    if row.get("tool") == "spopt+CBC" and row.get("objective") is None:
+        return f"no solution returned ({row.get('cbc_result') or status})"
+    return status
+
+
 def render(rows: list[dict[str, Any]], args: argparse.Namespace, kalkan_limit: float, measured: str) -> str:
+    loads = [r["loadavg_1min"] for r in rows if r.get("loadavg_1min") is not None]
+    load = f" 1-minute load average during the run: {min(loads):.0f}-{max(loads):.0f}." if loads else ""
     lines = [
         "## Planner: kalkan vs spopt (MCLP, LSCP)",
         "",
-        measured,
-        f"Reproduce: `.venv/bin/python bench/plan_vs_spopt.py --spopt-limit {args.spopt_limit:g}` "
-        f"(spopt {_version('spopt')}, PuLP {_version('pulp')} with CBC; highspy {_version('highspy')}).",
-        f"spopt/CBC time limit {args.spopt_limit:g} s per solve; kalkan time limit {kalkan_limit:g} s. "
-        "Times include building the model. Gap = (bound - objective) / bound for MCLP "
-        "(objective - bound) / objective for LSCP; CBC's bound is read from its log.",
+        measured + load,
         "",
-        "| instance | tool | model | objective | bound | gap | status | seconds | build s |",
-        "|---|---|---|---:|---:|---:|---|---:|---:|",
+        f"Reproduce: `.venv/bin/python bench/plan_vs_spopt.py --spopt-limit {args.spopt_limit:g}` "
+        f"(spopt {_version('spopt')}, PuLP {_version('pulp')} with CBC; highspy {_version('highspy')}; "
+        "both single-threaded).",
+        f"spopt/CBC time limit {args.spopt_limit:g} s per solve; kalkan time limit {kalkan_limit:g} s "
+        "(`auto`: greedy, swaps, Lagrangian bound, then HiGHS or iterated local search; `heuristic`: greedy, "
+        "swaps and the bound only). Seconds are wall-clock and include building the model (spopt from the "
+        "dense cost matrix its API takes, kalkan from coordinates). Gap = (bound - objective) / bound for "
+        "MCLP, (objective - bound) / objective for LSCP; CBC's bound is read from its log.",
+        "",
+        "| instance | tool | model | objective | bound | gap | status | seconds | build s | CBC CPU s |",
+        "|---|---|---|---:|---:|---:|---|---:|---:|---:|",
     ]
     for r in rows:
+        if r.get("bound") is None and str(r.get("cbc_result")).startswith("Optimal"):
+            r["bound"], r["gap_check"] = r.get("objective"), 0.0  # CBC proved its solution optimal
         gap = r.get("gap", r.get("gap_check"))
         if "max_gap" in r:
             gap = r["max_gap"]
+        if r.get("tool") == "spopt+CBC" and r.get("objective") is None:
+            gap = None
         lines.append(
             f"| {r['instance']} | {r['tool']} | {r['model']} | {_fmt(r.get('objective'))} | "
             f"{_fmt(r.get('bound'))} | {_fmt(100 * gap, 2) + '%' if gap is not None else '-'} | "
-            f"{r.get('status')} | {_fmt(r.get('seconds'), 2)} | {_fmt(r.get('build_seconds'), 2)} |"
+            f"{_status(r)} | {_fmt(r.get('seconds'), 2)} | {_fmt(r.get('build_seconds'), 2)} | "
+            f"{_fmt(_cbc_cpu(r), 1)} |"
         )
     lines += ["", "Ratios (spopt time / kalkan time; kalkan objective / spopt objective):", ""]
-    by = {}
+    by: dict[tuple[str, str], dict[str, dict[str, Any]]] = {}
     for r in rows:
         by.setdefault((r["instance"], r["model"]), {})[r["tool"]] = r
     for (instance, model), tools in by.items():
         k, s = tools.get("kalkan"), tools.get("spopt+CBC")
-        if k and s and s.get("objective") and k.get("seconds"):
+        if not (k and s and k.get("seconds")):
+            continue
+        if s.get("objective"):
             lines.append(
                 f"- {instance}, {model}: time ratio {s['seconds'] / k['seconds']:.1f}x; "
                 f"objective ratio {k['objective'] / s['objective']:.4f}"
+            )
+        else:
+            lines.append(
+                f"- {instance}, {model}: spopt returned no solution after {s['seconds']:.0f} s; kalkan's "
+                f"{k['objective']:,.0f} came in {k['seconds']:.1f} s "
+                f"({s['seconds'] / k['seconds']:.0f}x less time) with a certified gap of "
+                f"{100 * k['gap']:.2f}%"
+                + (
+                    f" (CBC's own bound {s['bound']:,.0f} puts it within "
+                    f"{100 * (s['bound'] - k['objective']) / s['bound']:.2f}%)"
+                    if s.get("bound")
+                    else ""
+                )
+                + "."
             )
     curve = [r for r in rows if str(r["model"]).startswith("curve")]
     spopt_scn = [r for r in rows if r["tool"] == "spopt+CBC" and r["instance"].startswith("Kyrgyzstan")]
     if curve and spopt_scn:
         lines.append(
-            f"- Scenario: the whole {curve[0]['model']} took {curve[0]['seconds']:.2f} s; one spopt MCLP "
-            f"solve took {spopt_scn[0]['seconds']:.2f} s."
+            f"- Scenario: the whole {curve[0]['model']} took {curve[0]['seconds']:.2f} s (largest gap "
+            f"{100 * curve[0].get('max_gap', 0):.2f}%); one spopt MCLP solve took "
+            f"{spopt_scn[0]['seconds']:.2f} s."
         )
+    if args.note:
+        lines += ["", args.note]
     return "\n".join(lines)
 
 
