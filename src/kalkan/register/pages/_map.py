@@ -193,7 +193,8 @@ def map_page(request: Request) -> Response:
                           "statuses": {c: current._(label) for c, label in _vocab.STATUS_LABELS.items()},
                           "open": current._("Open report %(id)s"),
                           "shown": current._("%(n)s reports on the map"),
-                          "same_as": current._("same incident as %(id)s")})
+                          "same_as": current._("same incident as %(id)s"),
+                          "more": current._("and %(n)s more here: zoom in or use the filters")})
 
 
 @router.get("/map/incidents.json", include_in_schema=False)

@@ -1,7 +1,7 @@
 /* kalkan register: the map of reports (Leaflet on a canvas; no tiles needed).
  *
  * Reports come as compact rows; each is a circle coloured by type with an outline by status, all
- * drawn on one canvas (PointsLayer); a click opens the nearest report within 9 pixels.
+ * drawn on one canvas (PointsLayer); a click lists the reports within 9 pixels, nearest first.
  * When everything is drawn the page sets window.kalkanMap = {count, fetchMs, drawMs} (the browser
  * test reads it to measure responsiveness with 10,000 reports).
  */
@@ -63,7 +63,11 @@
     onAdd: function (m) {
       this._canvas = L.DomUtil.create("canvas", "leaflet-zoom-hide kalkan-points");
       this._canvas.setAttribute("aria-hidden", "true");
-      m.getPanes().overlayPane.appendChild(this._canvas);
+      // Its own pane above the outlines, places and their labels (tooltips: 650), below popups (700).
+      const pane = m.getPane("kalkanReports") || m.createPane("kalkanReports");
+      pane.style.zIndex = 660;
+      pane.style.pointerEvents = "none";
+      pane.appendChild(this._canvas);
       m.on("moveend zoomend resize viewreset", this._redraw, this);
       this._redraw();
     },
@@ -115,7 +119,7 @@
       }
       this._xs = xs;
       this._ys = ys;
-      const radius = 6;
+      const radius = 7;
       Object.keys(groups).forEach(function (key) {
         const parts = key.split("|");
         const style = STATUS_STYLE[parts[0]] || STATUS_STYLE.reported;
@@ -136,16 +140,19 @@
       });
       ctx.globalAlpha = 1;
     },
-    nearest: function (containerPoint, within) {
-      let best = -1;
-      let bestD = within * within;
+    within: function (containerPoint, radius) {
+      // Every report drawn within `radius` pixels of the point, nearest first (reports often share
+      // a place's coordinates, so one click can hit several).
+      const hits = [];
+      const r2 = radius * radius;
       for (let i = 0; i < this._rows.length; i++) {
         const dx = this._xs[i] - containerPoint.x;
         const dy = this._ys[i] - containerPoint.y;
         const d = dx * dx + dy * dy;
-        if (d <= bestD) { bestD = d; best = i; }
+        if (d <= r2) { hits.push([d, this._rows[i]]); }
       }
-      return best < 0 ? null : this._rows[best];
+      hits.sort(function (a, b) { return a[0] - b[0]; });
+      return hits.map(function (h) { return h[1]; });
     },
   });
 
@@ -170,18 +177,28 @@
     const points = new PointsLayer(data.rows, idx).addTo(map);
     window.kalkanPoints = points;
     map.on("click", function (e) {
-      const row = points.nearest(e.containerPoint, 9);
-      if (!row) { return; }
+      const rows = points.within(e.containerPoint, 9);
+      if (!rows.length) { return; }
       const box = document.createElement("div");
-      const a = document.createElement("a");
-      a.href = "/incidents/" + row[idx.id];
-      a.textContent = fmt(config.labels.open, { id: row[idx.id] });
-      const p = document.createElement("p");
-      p.textContent = (config.labels.types[row[idx.type]] || row[idx.type]) + " · " +
-        (config.labels.statuses[row[idx.status]] || row[idx.status]) + " · " + row[idx.date] +
-        (row[idx.lead] ? " · " + fmt(config.labels.same_as, { id: row[idx.lead] }) : "");
-      box.append(a, p);
-      L.popup().setLatLng([row[idx.lat], row[idx.lon]]).setContent(box).openOn(map);
+      const list = document.createElement("ul");
+      list.className = "popup-list";
+      rows.slice(0, 8).forEach(function (row) {
+        const li = document.createElement("li");
+        const a = document.createElement("a");
+        a.href = "/incidents/" + row[idx.id];
+        a.textContent = fmt(config.labels.open, { id: row[idx.id] });
+        li.append(a, document.createTextNode(": " + (config.labels.types[row[idx.type]] || row[idx.type]) + " · " +
+          (config.labels.statuses[row[idx.status]] || row[idx.status]) + " · " + row[idx.date] +
+          (row[idx.lead] ? " · " + fmt(config.labels.same_as, { id: row[idx.lead] }) : "")));
+        list.append(li);
+      });
+      box.append(list);
+      if (rows.length > 8) {
+        const more = document.createElement("p");
+        more.textContent = fmt(config.labels.more, { n: rows.length - 8 });
+        box.append(more);
+      }
+      L.popup({ maxWidth: 360 }).setLatLng(e.latlng).setContent(box).openOn(map);
     });
     document.querySelectorAll("[data-count]").forEach(function (span) {
       const n = counts[span.dataset.count] || 0;

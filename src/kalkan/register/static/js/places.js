@@ -1,7 +1,7 @@
 /* kalkan register: towns and villages of the scenario on a map, for finding one's way without tiles.
  *
  * kalkanPlaces(map, url, onPick): towns and neighbourhoods carry their names; villages appear from
- * zoom 10 (names on hover). They share the map's one canvas renderer (a second canvas on top would
+ * zoom 11 (names on hover). They share the map's one canvas renderer (a second canvas on top would
  * swallow the clicks). onPick(place) is called when a place is clicked (the report form uses it
  * to fill the position and the place name).
  */
@@ -17,8 +17,8 @@
           const place = { name: row[0], kind: row[1], lat: row[2], lon: row[3], district: row[4] };
           const big = place.kind !== "village";
           const marker = L.circleMarker([place.lat, place.lon], {
-            radius: big ? 4 : 2.5, color: big ? "#222" : "#666", weight: 1,
-            fillColor: big ? "#222" : "#999", fillOpacity: 0.9,
+            radius: big ? 3.5 : 2, color: big ? "#222" : "#888", weight: 1,
+            fillColor: big ? "#222" : "#bbb", fillOpacity: 0.9,
           });
           marker.bindTooltip(place.name, big ? { permanent: true, direction: "right", className: "place-label" }
                                               : { direction: "top" });
@@ -29,7 +29,7 @@
         });
         named.addTo(map);
         function toggle() {
-          if (map.getZoom() >= 10) { villages.addTo(map); } else { villages.remove(); }
+          if (map.getZoom() >= 11) { villages.addTo(map); } else { villages.remove(); }
         }
         map.on("zoomend", toggle);
         toggle();
