@@ -30,6 +30,7 @@ import glob
 import hashlib
 import os
 import shutil
+import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass
@@ -110,6 +111,28 @@ def _sha256(path: Path) -> str:
         for block in iter(lambda: f.read(1 << 22), b""):
             digest.update(block)
     return digest.hexdigest()
+
+
+class _Digest(threading.Thread):
+    """SHA-256 of a file computed beside the import (hashlib releases the GIL on large blocks)."""
+
+    def __init__(self, path: Path) -> None:
+        super().__init__(daemon=True)
+        self.path = path
+        self.value = ""
+        self.error: BaseException | None = None
+
+    def run(self) -> None:
+        try:
+            self.value = _sha256(self.path)
+        except BaseException as error:  # reported by result()
+            self.error = error
+
+    def result(self) -> str:
+        self.join()
+        if self.error is not None:
+            raise self.error
+        return self.value
 
 
 class EventStore:
@@ -556,6 +579,8 @@ def _import_one(
 
     t0 = time.perf_counter()
     started = datetime.now(UTC).replace(tzinfo=None)
+    digest = _Digest(source.path)
+    digest.start()
     import_id = int(con.execute("SELECT coalesce(max(import_id), 0) + 1 FROM imports").fetchall()[0][0])
     cols = ", ".join(_COLS)
     con.execute(
@@ -644,7 +669,7 @@ def _import_one(
         [
             import_id,
             str(source.path),
-            _sha256(source.path),
+            digest.result(),
             source.format,
             started,
             seconds,

@@ -7,7 +7,7 @@ is parsed row by row in Python: refused rows are rare, so only their messages ar
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -97,6 +97,23 @@ def integer(series: pd.Series, field: str, problems: list[Problem], code: str) -
     out = pd.array(np.where(np.isfinite(values), values, 0).astype(np.int64), dtype="Int64")
     out[~np.isfinite(values)] = pd.NA
     return pd.Series(out, index=series.index)
+
+
+def choose(index: pd.Index, codes_: np.ndarray, values: Sequence[str | None]) -> pd.Series:
+    """A string column from small integer codes into ``values`` (-1 = missing), built in Arrow.
+
+    Much faster than ``numpy.where`` on objects followed by a conversion to the string dtype.
+    """
+    indices = pa.array(codes_, mask=codes_ < 0, type=pa.int32())
+    arrow = pa.DictionaryArray.from_arrays(indices, pa.array(values, type=pa.string())).cast(pa.string())
+    out = pd.Series(arrow.to_pandas(), dtype="str")
+    out.index = index
+    return out
+
+
+def constant(index: pd.Index, value: str | None) -> pd.Series:
+    """A string column holding one value (or missing) in every row."""
+    return choose(index, np.zeros(len(index), dtype=np.int32), [value])
 
 
 def _key(value: object) -> str:

@@ -117,6 +117,8 @@ def locate_records(
                 record_line = int(newlines_before + nl_index[-1] + 2)
             newlines_before += len(nl)
             offset += len(block)
+            if len(found_rows) == len(want_rows) and len(found_recs) == len(want_recs):
+                return found_rows, found_recs  # everything asked for is found: no need to read on
     if offset > record_start:  # last record without a final newline
         numbers = np.array([record_no + 1])
         _collect(

@@ -23,7 +23,7 @@ import pandas as pd
 
 from kalkan.errors import SchemaError
 from kalkan.ingest import countries
-from kalkan.ingest._parse import Problem, codes, dates, integer, number, text, translate
+from kalkan.ingest._parse import Problem, choose, codes, constant, dates, integer, number, text, translate
 from kalkan.model import (
     ACLED_EVENT_TYPES,
     ACLED_GEO_PRECISION,
@@ -65,8 +65,10 @@ def _finish(cols: dict[str, object], index: pd.Index) -> pd.DataFrame:
         value = cols.get(f.name)
         dtype: Any = f.pandas_dtype
         if value is None:
-            empty: list[Any] = [pd.NA] * n if f.dtype in ("int", "bool") else [np.nan] * n
-            data[f.name] = pd.Series(pd.array(empty, dtype=dtype), index=index)
+            if f.dtype == "str":
+                data[f.name] = constant(index, None)
+            else:
+                data[f.name] = pd.Series(np.full(n, np.nan), index=index).astype(dtype)
         elif isinstance(value, pd.Series):
             data[f.name] = value.astype(dtype) if value.dtype != dtype else value
         else:
@@ -86,7 +88,7 @@ def _col(chunk: pd.DataFrame, *names: str) -> pd.Series | None:
 
 
 def _empty(index: pd.Index) -> pd.Series:
-    return pd.Series(np.nan, index=index, dtype="str")
+    return constant(index, None)
 
 
 # --- UCDP GED -----------------------------------------------------------------------------------
@@ -95,7 +97,7 @@ def _empty(index: pd.Index) -> pd.Series:
 def map_ged(chunk: pd.DataFrame, problems: list[Problem]) -> pd.DataFrame:
     """UCDP GED rows to events: type_of_violence, where_prec, date_prec, best/low/high."""
     idx = chunk.index
-    cols: dict[str, object] = {"source": pd.Series("ged", index=idx, dtype="str")}
+    cols: dict[str, object] = {"source": constant(idx, "ged")}
     cols["source_id"] = text(chunk["id"])
     start = dates(chunk["date_start"], "date_start", problems)
     cols["date_start"] = start
@@ -131,23 +133,19 @@ def map_ged(chunk: pd.DataFrame, problems: list[Problem]) -> pd.DataFrame:
     gov_a = side_a.str.startswith("Government of").fillna(False).to_numpy(dtype=bool)
     gov_b = side_b.str.startswith("Government of").fillna(False).to_numpy(dtype=bool)
     v: Any = violence.to_numpy(dtype=object, na_value=None)  # type: ignore[call-overload]
-    no_type: Any = None
-    cols["perpetrator_type"] = np.where(
-        gov_a, ActorType.STATE_FORCES.value, np.where(pd.isna(v), no_type, ActorType.NON_STATE_GROUP.value)
-    )
-    cols["victim_type"] = np.where(
-        v == "3",
+    # perpetrator: a government is state forces, anyone else an organised non-state group
+    missing = pd.isna(v).astype(bool)
+    actor_types = [
+        ActorType.STATE_FORCES.value,
+        ActorType.NON_STATE_GROUP.value,
         ActorType.CIVILIANS.value,
-        np.where(
-            gov_b,
-            ActorType.STATE_FORCES.value,
-            np.where(
-                v == "1",
-                ActorType.REBEL_GROUP.value,
-                np.where(v == "2", ActorType.NON_STATE_GROUP.value, no_type),
-            ),
-        ),
-    )
+        ActorType.REBEL_GROUP.value,
+    ]
+    perpetrator = np.where(gov_a, 0, np.where(missing, -1, 1))
+    cols["perpetrator_type"] = choose(idx, perpetrator, actor_types)
+    # victims: civilians in one-sided violence; a government; rebels (state-based); a group (non-state)
+    victim = np.where(v == "3", 2, np.where(gov_b, 0, np.where(v == "1", 3, np.where(v == "2", 1, -1))))
+    cols["victim_type"] = choose(idx, victim, actor_types)
     cols["fatalities_best"] = integer(chunk["best"], "best", problems, "bad_fatalities")
     cols["fatalities_low"] = (
         integer(chunk["low"], "low", problems, "bad_fatalities") if "low" in chunk else None
@@ -166,7 +164,7 @@ def map_ged(chunk: pd.DataFrame, problems: list[Problem]) -> pd.DataFrame:
 def map_acled(chunk: pd.DataFrame, problems: list[Problem]) -> pd.DataFrame:
     """ACLED rows (2023 layout or older) to events."""
     idx = chunk.index
-    cols: dict[str, object] = {"source": pd.Series("acled", index=idx, dtype="str")}
+    cols: dict[str, object] = {"source": constant(idx, "acled")}
     cols["source_id"] = text(chunk["event_id_cnty"])
     start = dates(chunk["event_date"], "event_date", problems)
     cols["date_start"] = start
@@ -319,7 +317,7 @@ def make_hxl_mapper(columns: dict[str, str]) -> Callable[[pd.DataFrame, list[Pro
         idx = chunk.index
         get = {field: chunk[col] for field, col in columns.items()}
         cols: dict[str, object] = {}
-        source = text(get["source"]) if "source" in get else pd.Series("hxl", index=idx, dtype="str")
+        source = text(get["source"]) if "source" in get else constant(idx, "hxl")
         if "event_id" in get:  # a kalkan export: keep the original identity
             prefix, rest = split_event_id(text(get["event_id"]))
             source = source.fillna(prefix)
@@ -363,7 +361,7 @@ def map_kalkan(chunk: pd.DataFrame, problems: list[Problem]) -> pd.DataFrame:
     idx = chunk.index
     get = {name: chunk[name] for name in EVENT_COLUMNS if name in chunk.columns}
     cols: dict[str, object] = {}
-    source = text(get["source"]) if "source" in get else pd.Series("kalkan", index=idx, dtype="str")
+    source = text(get["source"]) if "source" in get else constant(idx, "kalkan")
     source_id = text(get["source_id"]) if "source_id" in get else None
     if "event_id" in get:
         prefix, rest = split_event_id(text(get["event_id"]))

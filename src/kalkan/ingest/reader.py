@@ -200,8 +200,8 @@ def iter_chunks(
 def _process(source: Source, frame: pd.DataFrame, day: date, check_boundaries: bool) -> Chunk:
     problems: list[Problem] = []
     events = source.mapper(frame, problems)
-    events["event_id"] = (events["source"] + ":" + events["source_id"]).astype("str")
-    events["version"] = pd.array([1] * len(events), dtype="Int64")
+    events["event_id"] = _join_ids(events["source"], events["source_id"])
+    events["version"] = pd.Series(np.ones(len(events), dtype=np.int64), index=events.index).astype("Int64")
     bad, reasons = validate(events, problems, today=day, check_boundaries=check_boundaries)
     positions = frame.index.to_numpy()
     keep = np.ones(len(events), dtype=bool)
@@ -211,6 +211,18 @@ def _process(source: Source, frame: pd.DataFrame, day: date, check_boundaries: b
         bad_ids = events["event_id"].iloc[bad]
         ids = bad_ids[events["source_id"].iloc[bad].notna().to_numpy()].tolist()
     return Chunk(events, positions, keep, positions[bad], reasons, ids, len(frame))
+
+
+def _join_ids(source: pd.Series, source_id: pd.Series) -> pd.Series:
+    """'<source>:<source_id>' in one Arrow kernel (missing when either part is missing)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    parts = [pa.array(source).cast(pa.large_string()), pa.array(source_id).cast(pa.large_string())]
+    joined = pc.binary_join_element_wise(*parts, pa.scalar(":", pa.large_string()))
+    out = pd.Series(joined.to_pandas(), dtype="str")
+    out.index = source.index
+    return out
 
 
 def _geojson_chunks(source: Source, chunk_rows: int, day: date, check_boundaries: bool) -> Iterator[Chunk]:
