@@ -313,6 +313,8 @@ def test_evidence_is_content_addressed_and_in_the_chain(api, make_report) -> Non
     assert api.get(f"/api/incidents/{iid}", "analyst").json()["attachments"][0]["sha256"] == meta["sha256"]
     audit = api.get("/api/audit", "admin").json()
     assert any(e["action"] == "attach" and e["payload"]["sha256"] == meta["sha256"] for e in audit)
+    opened = [e for e in audit if e["action"] == "open_evidence"]
+    assert [(e["actor"], e["payload"]["sha256"]) for e in opened] == [("investigator", meta["sha256"])]
     with api.register.read() as s:
         assert verify_chain(s).ok
 

@@ -315,9 +315,11 @@ def _routes(router: APIRouter) -> None:
         responses={200: {"content": {"application/octet-stream": {}}}},
     )
     def download(request: Request, attachment_id: IdPath, actor: ActorDep) -> FileResponse:
-        """The evidence file (investigators, admins and its uploader), re-hashed before it is sent."""
-        with reg(request).read() as session:
+        """The evidence file (investigators, admins and its uploader), re-hashed before it is sent; every
+        opening is written into the audit chain (chain of custody)."""
+        with reg(request).write() as session:
             meta, path = service.evidence_file(session, actor, attachment_id)
+            service.record_evidence_access(session, actor, meta)
         return FileResponse(
             path,
             media_type="application/octet-stream",

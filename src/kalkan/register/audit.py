@@ -174,6 +174,8 @@ def verify_evidence(session: Session, evidence_root: Path) -> list[str]:
 
     store, problems = EvidenceStore(evidence_root), []
     for e in iter_entries(session, entity="attachment"):
+        if e.action != "attach":
+            continue
         payload = json.loads(e.payload)
         sha = payload.get("sha256", "")
         state = store.check(sha)

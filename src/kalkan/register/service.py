@@ -62,6 +62,7 @@ __all__ = [
     "evidence_file",
     "get_incident",
     "link_incidents",
+    "record_evidence_access",
     "list_incidents",
     "share_incident",
     "to_out",
@@ -733,6 +734,18 @@ def evidence_file(session: Session, actor: Actor, attachment_id: int) -> tuple[A
         uploaded_at=attachment.uploaded_at,
     )
     return meta, store.path(attachment.sha256)
+
+
+def record_evidence_access(session: Session, actor: Actor, attachment: AttachmentOut) -> None:
+    """Write who opened an evidence file, and its hash, into the audit chain (a write session)."""
+    audit.append(
+        session,
+        actor,
+        "open_evidence",
+        "attachment",
+        attachment.id,
+        {"sha256": attachment.sha256, "filename": attachment.filename},
+    )
 
 
 def audit_entries(
