@@ -254,9 +254,11 @@ def _print_ranking(ranking, top: int) -> None:  # type: ignore[no-untyped-def]
     out = Console()
     meta = ranking.attrs
     year = int(ranking["year"].iloc[0]) if len(ranking) else 0
+    first, last = meta.get("train_years", (0, 0))
     table = Table(
-        title=f"Risk of a new mass killing in {year + 1}-{year + 2} (model {meta.get('model')}, "
-        f"trained on {meta.get('train_years')} with {meta.get('n_onsets_train')} onset-years)",
+        title=f"Risk of a new mass killing in {year + 1}-{year + 2} (model {meta.get('model')}, trained on "
+        f"{first}-{last}: {meta.get('n_train')} country-years, "
+        f"{meta.get('n_onsets_train')} with an onset ahead)",
         title_justify="left",
     )
     for col, justify in (
