@@ -65,3 +65,17 @@ def test_the_check_finds_a_violation_when_there_is_one(context: Any, server: Ser
     results = Axe().run(page)
     assert "button-name" in {v["id"] for v in results.response["violations"]
                              if v["impact"] in ("serious", "critical")}
+
+
+@pytest.mark.parametrize("path", ["/report", "/incidents"])
+def test_monitor_pages_fit_a_phone_screen(browser: Any, server: Server, path: str) -> None:
+    # A monitor often has only a phone: no sideways scrolling of the page (wide tables scroll alone).
+    ctx = browser.new_context(base_url=server.url, viewport={"width": 390, "height": 844}, is_mobile=True,
+                              has_touch=True)
+    try:
+        page = ctx.new_page()
+        sign_in(page, server.tokens["monitor"])
+        page.goto(path)
+        assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    finally:
+        ctx.close()
