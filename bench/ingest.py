@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import subprocess
 import sys
 import tempfile
@@ -118,6 +119,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=2_000_000, help="rows of the synthetic file")
     args = parser.parse_args()
+    load = os.getloadavg()
     results = []
     with tempfile.TemporaryDirectory(prefix="kalkan-bench-") as tmp:
         work = Path(tmp)
@@ -171,8 +173,9 @@ def main() -> None:
         "",
         "Targets from issue 4: import at most 2x the bare read; peak memory flat in the file size (compare "
         "the two synthetic sizes: pandas holds the whole file, kalkan streams chunks of 250,000 rows). "
-        "The machine was shared with other jobs while this ran, so absolute times are noisy; each ratio is "
-        "measured in the same run.",
+        "The machine was shared with other jobs while this ran (load average "
+        f"{load[0]:.1f} / {load[1]:.1f} / {load[2]:.1f} on {os.cpu_count()} cores at the start), so absolute "
+        "times are noisy and slower than on an idle machine; each ratio is measured in the same run.",
     ]
     write_section("ingest", "\n".join(lines))
     print("\n".join(lines))

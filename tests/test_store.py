@@ -205,8 +205,8 @@ CRASH = textwrap.dedent("""
 @pytest.mark.parametrize(
     "stage",
     [
-        pytest.param("read", marks=pytest.mark.slow),  # killed while staging rows
-        "merge",  # killed after staging, before the merge
+        pytest.param("read", marks=pytest.mark.slow),  # killed after the first chunk is written
+        "merge",  # killed with every row written to the uncommitted copy, before deletions
         pytest.param("commit", marks=pytest.mark.slow),  # killed just before COMMIT
     ],
 )

@@ -176,6 +176,7 @@ class EventStore:
                 raise StoreError(f"cannot open the event store {self.path}: {error}") from None
             self._key = key
         cursor = self._con.cursor()
+        cursor.execute("SET enable_progress_bar = false")  # DuckDB would print it on stdout
         try:
             yield cursor
         finally:
@@ -425,6 +426,8 @@ class EventStore:
                 try:
                     # row order in the table carries no meaning (queries sort), so let inserts run in parallel
                     con = duckdb.connect(str(tmp), config={"preserve_insertion_order": False})
+                    # no progress bar: DuckDB prints it on stdout, into `kalkan ingest --json` output
+                    con.execute("SET enable_progress_bar = false")
                 except duckdb.Error as error:
                     raise StoreError(f"cannot open the event store {self.path}: {error}") from None
                 try:
