@@ -108,6 +108,11 @@ class HotspotModel:
     background_pseudocount
         Background events added to every forecast cell over the window, so a cell with old or
         neighbouring violence keeps a small rate.
+    background_halflife_days
+        If set, the background weights an event this many days old by one half (follows trends).
+    min_bandwidth_km
+        Lower bound of the spatial bandwidth (km): event coordinates are often a shared town or
+        district point, which would otherwise drive the bandwidth to zero.
     max_iter, tol
         EM stops after ``max_iter`` iterations or when the log-likelihood improves by less than
         ``tol`` (relative).
@@ -127,6 +132,7 @@ class HotspotModel:
         "background_smoothing": _Rule(_unit, "a float in [0, 1]"),
         "background_pseudocount": _Rule(_nonneg, "a float >= 0"),
         "background_halflife_days": _Rule(_window, "a float > 0 or None"),
+        "min_bandwidth_km": _Rule(_nonneg, "a float >= 0"),
         "max_iter": _Rule(_count, "an int >= 1"),
         "tol": _Rule(_positive, "a float > 0"),
     }
@@ -134,8 +140,8 @@ class HotspotModel:
     def __init__(self, *, grid: str | Grid = "priogrid", window_days: float | None = 365.0,
                  time_cutoff_days: float = 90.0, distance_cutoff_km: float = 100.0,
                  background_smoothing: float = 0.5, background_pseudocount: float = 0.1,
-                 background_halflife_days: float | None = None, max_iter: int = 200,
-                 tol: float = 1e-6) -> None:
+                 background_halflife_days: float | None = None, min_bandwidth_km: float = 1.0,
+                 max_iter: int = 200, tol: float = 1e-6) -> None:
         self.grid = grid
         self.window_days = window_days
         self.time_cutoff_days = time_cutoff_days
@@ -143,6 +149,7 @@ class HotspotModel:
         self.background_smoothing = background_smoothing
         self.background_pseudocount = background_pseudocount
         self.background_halflife_days = background_halflife_days
+        self.min_bandwidth_km = min_bandwidth_km
         self.max_iter = max_iter
         self.tol = tol
 
@@ -199,8 +206,8 @@ class HotspotModel:
         self.n_pairs_ = len(i)
         fit = _em(t, is_target, cell_index[is_target], i, j, dt, r2, start, end, tc, dc,
                   self.cell_areas_km2_, self._neigh, float(self.background_smoothing),
-                  float(self.background_pseudocount), self.background_halflife_days, self.max_iter,
-                  float(self.tol))
+                  float(self.background_pseudocount), self.background_halflife_days,
+                  float(self.min_bandwidth_km), self.max_iter, float(self.tol))
         self.branching_ratio_ = fit["alpha"]
         self.decay_per_day_ = fit["omega"]
         self.bandwidth_km_ = fit["sigma"]
@@ -366,8 +373,8 @@ class History:
 def history_before(events: pd.DataFrame, until: date | str | None) -> History:
     """Events with ``date_start`` on or before ``until``, checked, with continuous times (days).
 
-    Events dated to the day (no time of day) are spread evenly over their day in file order, so that
-    same-day events keep an order; events with a time of day keep it.
+    Events dated to the day (no time of day) are put at mid-day, so events of the same day cannot
+    trigger one another (their order is unknown); events with a time of day keep it.
     """
     if not isinstance(events, pd.DataFrame):
         raise InputError("events must be a pandas DataFrame in kalkan.model columns, "
@@ -392,12 +399,7 @@ def history_before(events: pd.DataFrame, until: date | str | None) -> History:
     ns = stamps.to_numpy(dtype="datetime64[ns]").astype(np.int64)
     t = ns / 86_400e9
     whole = (ns % 86_400_000_000_000) == 0
-    if whole.any():
-        day = np.floor(t[whole]).astype(np.int64)
-        order = pd.Series(day).groupby(day).cumcount().to_numpy()
-        size = pd.Series(day).groupby(day).transform("size").to_numpy()
-        t = t.copy()
-        t[whole] = day + (order + 0.5) / size
+    t = np.where(whole, t + 0.5, t)  # a day-precision event happened at some time that day: mid-day
     order = np.argsort(t, kind="stable")
     end_day = float(cut.to_datetime64().astype("datetime64[D]").astype(np.int64)) + 1.0
     return History(times=t[order], latitude=frame["latitude"].to_numpy(float)[order],
@@ -522,7 +524,7 @@ def _compensator(t: np.ndarray, omega: float, start: float, end: float, tc: floa
 def _em(t: np.ndarray, is_target: np.ndarray, target_cell: np.ndarray, i: np.ndarray, j: np.ndarray,
         dt: np.ndarray, r2: np.ndarray, start: float, end: float, tc: float, dc: float, areas: np.ndarray,
         neigh: sparse.csr_matrix, smoothing: float, pseudocount: float, halflife: float | None,
-        max_iter: int, tol: float) -> dict[str, Any]:
+        min_sigma: float, max_iter: int, tol: float) -> dict[str, Any]:
     """EM for the background rates and the kernel parameters (Veen & Schoenberg 2008).
 
     With ``halflife`` the background's M-step is a time-weighted (local) likelihood: an event
@@ -546,7 +548,8 @@ def _em(t: np.ndarray, is_target: np.ndarray, target_cell: np.ndarray, i: np.nda
 
     counts = np.bincount(target_cell, weights=weight, minlength=n_cells)
     mu = background(0.5 * counts)
-    alpha, omega, sigma = (0.5, 1.0 / 7.0, dc / 5.0) if len(i) else (0.0, 1.0 / 7.0, dc / 5.0)
+    sigma0 = max(dc / 5.0, min_sigma)
+    alpha, omega, sigma = (0.5, 1.0 / 7.0, sigma0) if len(i) else (0.0, 1.0 / 7.0, sigma0)
     loglik, it = -np.inf, 0
     for it in range(1, max_iter + 1):  # noqa: B007
         bg = mu[target_cell] / areas[target_cell]
@@ -561,7 +564,7 @@ def _em(t: np.ndarray, is_target: np.ndarray, target_cell: np.ndarray, i: np.nda
             alpha = min(s / _compensator(t, omega, start, end, tc), _ALPHA_MAX)
             omega = _trunc_exp_rate(float((p * dt).sum()) / s, tc)
             nu = _trunc_exp_rate(float((p * r2).sum()) / s, dc * dc)
-            sigma = math.sqrt(1.0 / (2.0 * nu))
+            sigma = max(math.sqrt(1.0 / (2.0 * nu)), min_sigma)
         else:
             alpha = 0.0
         if abs(new_ll - loglik) <= tol * (1.0 + abs(new_ll)):
@@ -692,14 +695,18 @@ def simulate_hawkes(*, background_per_day: float, alpha: float, decay_per_day: f
 
 
 # ---------------------------------------------------------------------- planner hook
-def forecast_risk_weight(places: pd.DataFrame, events: pd.DataFrame, as_of: date | None) -> np.ndarray:
-    """A ``RiskWeight`` for the planner: the Hawkes forecast of violence at each place, mean 1.
+def forecast_risk_weight(places: pd.DataFrame, events: pd.DataFrame, as_of: date | None, *,
+                         horizon_days: int = 14, floor: float = 0.1) -> np.ndarray:
+    """A ``RiskWeight`` for the planner: the Hawkes forecast of violence at each place.
 
-    Fits :class:`HotspotModel` on H3 resolution-6 cells (~36 km^2) to the located, dated events on or
-    before ``as_of`` (events without coordinates or dates are left out: the planner's incident lists
-    are often town-level or undated), forecasts the next 14 days, and returns for each place the
-    expected events per km^2 at its coordinates divided by the mean over places. Places far from any
-    event get 0; if no event can be used, every place gets 1 (no information, no reweighting).
+    Fits :class:`HotspotModel` on H3 resolution-6 cells (~36 km^2; kernels cut at 30 days and 50 km,
+    bandwidth at least 5 km because incident coordinates are town points) to the located, dated events
+    on or before ``as_of`` (events without coordinates or dates are left out: the planner's incident
+    lists are often town-level or undated), and forecasts the expected events per km^2 at each place's
+    coordinates over the next ``horizon_days``. The weight is ``floor + (1 - floor) * f / max(f)``:
+    1 at the place most at risk, never below ``floor`` (the same scale as
+    :func:`kalkan.plan.exposure.incident_kernel_weight`, so the two can be swapped). With no usable
+    event before ``as_of`` every place gets 1 (no information, no reweighting).
 
     Parameters
     ----------
@@ -709,11 +716,15 @@ def forecast_risk_weight(places: pd.DataFrame, events: pd.DataFrame, as_of: date
         Event table in kalkan.model columns.
     as_of
         Cut-off day (``None``: the last event's day).
+    horizon_days, floor
+        Days forecast; weight of a place with no forecast violence, in [0, 1].
 
     Returns
     -------
-    One non-negative multiplier per place (mean 1 over places unless all are 0).
+    One multiplier in [floor, 1] per place.
     """
+    if not 0 <= floor <= 1:
+        raise InputError(f"floor must be in [0, 1], got {floor}.")
     n = len(places)
     if n == 0:
         return np.zeros(0)
@@ -731,9 +742,10 @@ def forecast_risk_weight(places: pd.DataFrame, events: pd.DataFrame, as_of: date
     if len(ev) == 0:
         return np.ones(n)
     model = HotspotModel(grid="h3:6", window_days=None, time_cutoff_days=30.0, distance_cutoff_km=50.0,
-                         background_smoothing=0.5, background_pseudocount=0.1)
+                         background_smoothing=0.5, background_pseudocount=0.1, min_bandwidth_km=5.0)
     model.fit(ev, until=as_of)
-    dens = model.intensity_at(places["latitude"].to_numpy(float), places["longitude"].to_numpy(float), 14)
+    dens = model.intensity_at(places["latitude"].to_numpy(float), places["longitude"].to_numpy(float),
+                              horizon_days)
     dens = np.nan_to_num(dens, nan=0.0)
-    mean = dens.mean()
-    return dens / mean if mean > 0 else np.ones(n)
+    top = dens.max()
+    return floor + (1 - floor) * dens / top if top > 0 else np.ones(n)
