@@ -20,6 +20,7 @@ from kalkan.risk.structural import (
     build_target,
     carry_forward,
     check_table,
+    country_context,
     country_risk,
     load_ewp_table,
     training_rows,
@@ -335,3 +336,14 @@ def test_country_risk_rejects_unknown_year_and_model(ewp_table: pd.DataFrame) ->
         country_risk(ewp_table, 2030, "ewp")
     with pytest.raises(InputError, match="Unknown country model 'forest'"):
         country_risk(ewp_table, 2012, "forest")
+
+
+def test_country_context_for_the_brief(ewp_table: pd.DataFrame) -> None:
+    ranking = country_risk(ewp_table, 2009, fast_ewp())
+    context = country_context(ranking, "Kyrgyzstan")  # EWP spells it "Kyrgystan"
+    assert context["country"] == "Kyrgystan"
+    row = ranking[ranking["country"] == "Kyrgystan"].iloc[0]
+    assert context["rank"] == row["rank"] and context["probability"] == row["probability"]
+    assert context["of"] == len(ranking) and context["high_risk"] == (row["rank"] <= 30)
+    with pytest.raises(InputError, match="'Atlantis' is not in the ranking"):
+        country_context(ranking, "Atlantis")

@@ -48,6 +48,7 @@ __all__ = [
     "KalkanEnsemble",
     "build_target",
     "carry_forward",
+    "country_context",
     "country_risk",
     "load_ewp_table",
     "make_model",
@@ -968,3 +969,51 @@ def ranking_chart(ranking: pd.DataFrame, path: str | Path, *, top: int = 40) -> 
     fig.savefig(path, dpi=120)
     plt.close(fig)
     return path
+
+
+#: Common spellings that differ from EWP's country names (EWP's own spelling on the right).
+EWP_NAME_ALIASES: dict[str, str] = {
+    "kyrgyzstan": "Kyrgystan",
+    "kyrgyz republic": "Kyrgystan",
+    "myanmar": "Burma/Myanmar",
+    "burma": "Burma/Myanmar",
+    "swaziland": "Eswatini",
+    "republic of the congo": "Republic of Congo",
+    "drc": "Democratic Republic of Congo",
+    "democratic republic of the congo": "Democratic Republic of Congo",
+    "cote d'ivoire": "Ivory Coast",
+    "côte d'ivoire": "Ivory Coast",
+}
+
+
+def country_context(ranking: pd.DataFrame, country: str) -> dict[str, Any]:
+    """One country's line of a :func:`country_risk` ranking, for a brief's "country context" panel.
+
+    ``country`` may be EWP's name or a common spelling (e.g. "Kyrgyzstan" for EWP's "Kyrgystan").
+
+    Returns
+    -------
+    dict
+        ``country`` (EWP's name), ``year``, ``probability``, ``rank``, ``of`` (countries ranked),
+        ``high_risk`` (rank <= 30, EWP's cut-off), ``median_probability`` and ``drivers`` (list of str).
+    """
+    key = country.strip().lower()
+    name = EWP_NAME_ALIASES.get(key, country.strip())
+    rows = ranking[ranking["country"].str.lower() == name.lower()]
+    if rows.empty:
+        raise InputError(
+            f"{country!r} is not in the ranking of {len(ranking)} countries: use EWP's country name "
+            "(see the 'country' column of kalkan risk countries)."
+        )
+    row = rows.iloc[0]
+    drivers = [str(row[c]) for c in ranking.columns if c.startswith("driver_") and row[c]]
+    return {
+        "country": str(row["country"]),
+        "year": int(row["year"]),
+        "probability": float(row["probability"]),
+        "rank": int(row["rank"]),
+        "of": len(ranking),
+        "high_risk": bool(row["rank"] <= 30),
+        "median_probability": float(ranking["probability"].median()),
+        "drivers": drivers,
+    }
