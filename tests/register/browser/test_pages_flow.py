@@ -138,6 +138,8 @@ def test_monitor_cannot_open_the_queue_and_sees_only_own_reports(context: Any, s
             "longitude": 72.8, "source_reliability": "C", "information_credibility": "3",
             "description": f"Filed by the analyst ({marker})."}).raise_for_status()
     page = context.new_page()
+    page.goto("/signin")
+    shot(page, "register-signin")
     sign_in(page, server.tokens["monitor"])
     expect(page.get_by_role("navigation", name="Main")).not_to_contain_text("Verification queue")
     response = page.goto("/queue")
@@ -148,6 +150,8 @@ def test_monitor_cannot_open_the_queue_and_sees_only_own_reports(context: Any, s
         assert response is not None and response.status == 403
     page.goto(f"/incidents?q={marker}")
     expect(page.locator("#result-count")).to_contain_text("No reports match")
+    page.goto("/queue")
+    shot(page, "register-forbidden")
 
 
 def _file_via_api(server: Server, *, grade: tuple[str, str], text: str, witness: str | None = None) -> int:
@@ -208,6 +212,8 @@ def test_analyst_links_verifies_maps_and_exports(context: Any, server: Server) -
     expect(page.locator("#incident-map")).to_have_attribute("data-ready", "1")
     assert page.evaluate("window.kalkanMap.count") >= 1
 
+    page.goto("/incidents")
+    shot(page, "register-incidents")
     page.goto("/export")
     shot(page, "register-export")
     page.get_by_label("Status").select_option("verified")

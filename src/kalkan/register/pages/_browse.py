@@ -168,7 +168,7 @@ def _hidden_reason(current: Page) -> str:
     if current.user.role is Role.MONITOR:
         return current._("Witness details are hidden: monitors see them only in the reports they filed.")
     return current._("Witness details are hidden: this report is restricted and has not been shared with "
-                     "you or your role (%(role)s). Its reporter or an admin can share it.",
+                     "you or your role (%(role)s). Its reporter, an investigator or an admin can share it.",
                      role=current._(_vocab.ROLE_LABELS[current.user.role.value]))
 
 
