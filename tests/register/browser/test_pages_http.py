@@ -152,3 +152,27 @@ def test_list_filters_and_pages(site: Site) -> None:
     assert wrong.status_code == 200
     assert "not understood and are ignored: date_from, type" in wrong.text
     assert "Showing 1–3 of 3" in wrong.text
+
+
+def test_evidence_downloads_by_role_with_its_hash(site: Site) -> None:
+    import hashlib
+
+    csrf = site.sign_in("monitor")
+    body = b"<html><script>alert(1)</script></html>"  # an uploaded page must not run on this site
+    filed = site.client.post("/report", data={**REPORT, "csrf": csrf, "client_id": str(uuid.uuid4())},
+                             files={"attachments": ("note.html", body, "text/html")},
+                             headers={"Accept": "application/json"})
+    incident = filed.json()["id"]
+    site.sign_in("admin")
+    attachment = site.client.get(f"/api/incidents/{incident}",
+                                 headers={"Authorization": f"Bearer {site.tokens['admin']}"}).json()
+    attachment_id = attachment["attachments"][0]["id"]
+    url = f"/incidents/{incident}/attachments/{attachment_id}"
+    site.sign_in("investigator")
+    download = site.client.get(url)
+    assert download.status_code == 200 and download.content == body
+    assert download.headers["x-content-sha256"] == hashlib.sha256(body).hexdigest()
+    assert download.headers["content-security-policy"] == "sandbox"
+    assert download.headers["content-disposition"].startswith("attachment")
+    site.sign_in("analyst")
+    assert site.client.get(url).status_code == 403

@@ -187,4 +187,6 @@ def attachment(request: Request, incident_id: int, attachment_id: int) -> Respon
         except IntegrityError as error:
             raise PageError(500, current._("Evidence damaged"), str(error)) from error
     return FileResponse(path, media_type=meta.media_type, filename=meta.filename,
-                        headers={"X-Content-SHA256": meta.sha256, "Cache-Control": "no-store"})
+                        headers={"X-Content-SHA256": meta.sha256, "Cache-Control": "no-store",
+                                 # Evidence is shown as a download, never run as a page of this site.
+                                 "Content-Security-Policy": "sandbox", "X-Content-Type-Options": "nosniff"})
