@@ -107,6 +107,11 @@
       announce(M.draft_restored);
     }
     if (!value("client_id")) { setValue("client_id", outbox.uuid4()); }
+    defaultDate();
+  }
+  function defaultDate() {
+    // Most reports are of today: start from the device's date (the monitor changes it if not).
+    if (!value("date_start")) { setValue("date_start", nowIso().slice(0, 10)); }
   }
   function newReport() {
     try { localStorage.removeItem(DRAFT_KEY); } catch (e) { /* ignore */ }
@@ -116,6 +121,7 @@
     setValue("captured_at", "");
     setValue("captured_latitude", "");
     setValue("captured_longitude", "");
+    defaultDate();
     syncMarker();
   }
 
