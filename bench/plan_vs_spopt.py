@@ -186,6 +186,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-write", action="store_true", help="print only; do not touch BENCHMARKS.md")
     parser.add_argument("--json", default=None, help="also write the raw rows to this JSON file")
     parser.add_argument("--from-json", default=None, help="render BENCHMARKS.md from rows saved by --json")
+    parser.add_argument("--no-same-limit", action="store_true", help="skip kalkan runs at spopt's time limit")
     parser.add_argument("--note", default="", help="a sentence added under the table (e.g. machine load)")
     args = parser.parse_args(argv)
     kalkan_limit = args.kalkan_limit if args.kalkan_limit is not None else args.spopt_limit / 20
@@ -228,6 +229,12 @@ def main(argv: list[str] | None = None) -> int:
         # reachable points (kalkan drops the others itself, with a warning).
         reachable = (cost <= RADIUS).any(axis=1)
         record(label, run_spopt("lscp", cost[reachable], None, RADIUS, None, args.spopt_limit))
+        if name == "large" and not args.no_same_limit:
+            # The same time limit as spopt, to see what more time buys each side.
+            for model, w, p in (("mclp", weights, 50), ("lscp", None, None)):
+                row = run_kalkan(model, None, w, RADIUS, p, args.spopt_limit, coords=(demand, sites))
+                row["tool"] = f"kalkan ({args.spopt_limit:g} s limit)"
+                record(label, row)
         del cost
 
     if "scenario" in only:

@@ -557,6 +557,24 @@ def milp_mclp(
     )
 
 
+def _undominated_rows(sets: list[IntArray], m: int) -> list[IntArray]:
+    """Drop cover rows implied by others: if the sites reaching point k are a subset of those reaching
+    point i, covering k covers i, so row i can go (ties keep the lower index)."""
+    if len(sets) < 2:
+        return sets
+    lens = np.array([len(s) for s in sets], dtype=np.int64)
+    B = sp.csr_matrix(
+        (np.ones(int(lens.sum())), (np.repeat(np.arange(len(sets)), lens), np.concatenate(sets))),
+        shape=(len(sets), m),
+    )
+    pairs = (B @ B.T).tocoo()
+    i, k, overlap = pairs.row, pairs.col, pairs.data
+    subset = (overlap >= lens[k]) & (i != k) & ((lens[k] < lens[i]) | ((lens[k] == lens[i]) & (k < i)))
+    keep = np.ones(len(sets), dtype=bool)
+    keep[i[subset]] = False
+    return [s for s, kept in zip(sets, keep, strict=True) if kept]
+
+
 def milp_lscp(
     A: sp.csr_matrix, targets: npt.NDArray[np.bool_], *, start: npt.ArrayLike, time_limit: float
 ) -> MilpResult:
@@ -569,6 +587,7 @@ def milp_lscp(
     RT = R.T.tocsr()
     m = R.shape[0]
     sets, _ = _merge_columns(RT, np.flatnonzero(targets))
+    sets = _undominated_rows(sets, m)
     k = len(sets)
     h = _highs(time_limit)
     inf = highspy.kHighsInf
