@@ -270,7 +270,12 @@
       sending = false;
     }
     await renderOutbox(failed ? M.outbox_offline : "");
-    if (failed) { scheduleRetry(); } else { retryDelay = 2000; }
+    if (failed) {
+      if (resultEl.textContent === M.queued) { announce(""); }  // the outbox now says what happens
+      scheduleRetry();
+    } else {
+      retryDelay = 2000;
+    }
   }
 
   form.addEventListener("submit", async function (event) {
