@@ -78,3 +78,25 @@ def test_every_setting_and_command_is_documented() -> None:
     for command in ("kalkan simulate lattice", "--options", "--runs", "--days", "--seed", "--format",
                     "--scheduler"):
         assert command in doc
+
+
+def test_simulate_options_uses_given_plans_and_reports_days_and_places() -> None:
+    from kalkan.plan.force import plan_option
+    from kalkan.plan.units import parse_options
+    from kalkan.scenarios import load_scenario
+    from kalkan.simulate import scenario_places, simulate_options
+
+    scenario = load_scenario("kyrgyzstan_2010")
+    demand = scenario_places(scenario).rename(columns={"place_id": "id"})
+    option = parse_options("police:200")[0]
+    plan = plan_option(demand, option, time_limit=2.0)
+    table = simulate_options(scenario, [option], runs=2, days=3, seed=5, plans={option.label: plan})
+    again = simulate_options(scenario, [option], runs=2, days=3, seed=5, plans={option.label: plan})
+    assert table.equals(again.assign(seconds=table["seconds"]))  # same seed, same plans: same table
+    posts = table.attrs["posts"]
+    assert sorted(posts.loc[posts["option"] == "police:200", "id"]) == sorted(plan.selected["id"])
+    assert table.loc[1, "posts"] == len(plan.selected)
+    daily = table.attrs["daily"]
+    assert set(daily["day"]) == {1, 2, 3} and set(daily["option"]) == {"none", "police:200"}
+    by_place = table.attrs["by_place"]
+    assert set(by_place["option"]) <= {"none", "police:200"} and (by_place["deaths_mean"] >= 0).all()

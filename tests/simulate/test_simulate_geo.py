@@ -155,3 +155,12 @@ def test_bad_settings_and_days() -> None:
         _model().run(0)
     with pytest.raises(SchemaError, match="posts table lacks column\\(s\\) armed"):
         _model().set_posts(_posts(2).drop(columns=["armed"]))
+
+
+def test_batch_days_and_places_add_up_to_the_totals() -> None:
+    for run in run_batch(_model(lethality=1.0), run_seeds(2, 3), 4):
+        by_day = np.array(run["by_day"])
+        assert by_day.shape == (4, 3)
+        assert by_day[:, 0].sum() == run["deaths"] and by_day[:, 2].sum() == run["displaced"]
+        by_place = np.array(list(run["by_place"].values()))
+        assert by_place[:, 1].sum() == run["homes_destroyed"]

@@ -18,7 +18,13 @@ if TYPE_CHECKING:
     from kalkan.simulate.geo import GEO_SETTINGS, GeoModel, GeoRun, Setting
     from kalkan.simulate.lattice import MODEL_II_RUNS, LatticeModel, LatticeRun
     from kalkan.simulate.montecarlo import OUTCOMES, run_seeds, simulate_options
-    from kalkan.simulate.scenario import option_posts, scenario_model, scenario_places, spark_steps
+    from kalkan.simulate.scenario import (
+        option_posts,
+        posts_from_plan,
+        scenario_model,
+        scenario_places,
+        spark_steps,
+    )
 
 _WHERE = {
     "CALIBRATED": "calibration",
@@ -33,6 +39,7 @@ _WHERE = {
     "run_seeds": "montecarlo",
     "simulate_options": "montecarlo",
     "option_posts": "scenario",
+    "posts_from_plan": "scenario",
     "scenario_model": "scenario",
     "scenario_places": "scenario",
     "spark_steps": "scenario",
@@ -49,6 +56,7 @@ __all__ = [
     "LatticeRun",
     "Setting",
     "option_posts",
+    "posts_from_plan",
     "run_seeds",
     "scenario_model",
     "scenario_places",

@@ -10,7 +10,7 @@ serial result.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -20,6 +20,7 @@ from kalkan.errors import InputError, OptionError
 from kalkan.simulate.geo import GeoModel
 
 if TYPE_CHECKING:
+    from kalkan.plan.force import OptionPlan
     from kalkan.plan.units import ForceOption
     from kalkan.scenarios import Scenario
 
@@ -35,18 +36,57 @@ def run_seeds(seed: int, runs: int) -> list[int]:
     return [int(s.generate_state(1)[0] & 0x7FFFFFFF) for s in np.random.SeedSequence(seed).spawn(runs)]
 
 
-def run_batch(model: GeoModel, seeds: Sequence[int], days: int) -> list[dict[str, float]]:
-    """Run ``model`` once per seed and return each run's totals (plus ``seed`` and ``seconds``)."""
-    out = []
+def run_batch(model: GeoModel, seeds: Sequence[int], days: int) -> list[dict[str, Any]]:
+    """Run ``model`` once per seed and return each run's totals (plus ``seed`` and ``seconds``).
+
+    Each run also carries ``by_day`` (per day: deaths, homes destroyed, displaced) and ``by_place``
+    ({place index: [deaths, homes destroyed, displaced]} for the places where anything happened).
+    """
+    out: list[dict[str, Any]] = []
+    cols = ["deaths", "homes_destroyed", "displaced"]
     for s in seeds:
         r = model.run(days, seed=int(s))
-        out.append({**r.totals, "seed": float(s), "seconds": r.seconds})
+        by_day = r.daily.groupby("day")[cols].sum().to_numpy().tolist()
+        n_places = len(r.daily) // max(r.days, 1)
+        per_place = r.daily[cols].to_numpy().reshape(-1, n_places, 3).sum(axis=0)
+        hit = np.flatnonzero(per_place.any(axis=1))
+        by_place = {int(p): per_place[p].tolist() for p in hit}
+        out.append({**r.totals, "seed": float(s), "seconds": r.seconds, "by_day": by_day,
+                    "by_place": by_place})
     return out
 
 
-def summarise(label: str, runs: list[dict[str, float]]) -> dict[str, Any]:
+def _by_day(label: str, runs: list[dict[str, Any]]) -> pd.DataFrame:
+    """Median and 5th/95th percentiles of each outcome per day over the runs of one option."""
+    arr = np.array([r["by_day"] for r in runs], dtype=float)  # runs x days x 3
+    rows = []
+    for d in range(arr.shape[1]):
+        row: dict[str, Any] = {"option": label, "day": d + 1}
+        for k, what in enumerate(OUTCOMES):
+            p5, med, p95 = np.percentile(arr[:, d, k], [5, 50, 95])
+            row.update({f"{what}_p5": p5, f"{what}_median": med, f"{what}_p95": p95})
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def _by_place(label: str, runs: list[dict[str, Any]], places: pd.DataFrame) -> pd.DataFrame:
+    """Mean of each outcome per place over the runs of one option (places where anything happened)."""
+    total: dict[int, np.ndarray] = {}
+    for r in runs:
+        for p, v in r["by_place"].items():
+            total[int(p)] = total.get(int(p), np.zeros(3)) + np.asarray(v, dtype=float)
+    idx = sorted(total)
+    frame = places.iloc[idx][["place_id", "name", "latitude", "longitude"]].reset_index(drop=True)
+    means = np.array([total[p] for p in idx]).reshape(-1, 3) / max(len(runs), 1)
+    frame.insert(0, "option", label)
+    for k, what in enumerate(OUTCOMES):
+        frame[f"{what}_mean"] = means[:, k]
+    return frame
+
+
+def summarise(label: str, runs: list[dict[str, Any]]) -> dict[str, Any]:
     """Median and 5th/95th percentiles of each outcome over the runs of one option."""
-    frame = pd.DataFrame(runs)
+    frame = pd.DataFrame([{k: v for k, v in r.items() if k not in ("by_day", "by_place")} for r in runs])
     row: dict[str, Any] = {"option": label}
     for what in OUTCOMES:
         p5, med, p95 = np.percentile(frame[what].to_numpy(float), [5, 50, 95])
@@ -75,7 +115,7 @@ def _chunks(seeds: list[int], size: int) -> list[list[int]]:
 
 
 def _run_all(models: list[GeoModel], seeds: list[int], days: int, scheduler: Any,
-             progress: Callable[[int, int], None] | None) -> list[list[dict[str, float]]]:
+             progress: Callable[[int, int], None] | None) -> list[list[dict[str, Any]]]:
     """Run every model on every seed, serially or on Dask; results in (model, seed) order."""
     total = len(models) * len(seeds)
     if scheduler in (None, "serial"):
@@ -95,7 +135,7 @@ def _run_all(models: list[GeoModel], seeds: list[int], days: int, scheduler: Any
         tasks = [[dask.delayed(run_batch)(model, chunk, days) for chunk in _chunks(seeds, 25)]
                  for model in models]
         computed = dask.compute(*[t for row in tasks for t in row], scheduler=scheduler)
-        flat: list[list[dict[str, float]]] = list(computed)
+        flat: list[list[dict[str, Any]]] = list(computed)
         out, k = [], 0
         for row in tasks:
             batch = []
@@ -127,7 +167,7 @@ def _run_all(models: list[GeoModel], seeds: list[int], days: int, scheduler: Any
             for c_index, chunk in enumerate(_chunks(seeds, size)):
                 fut = client.submit(run_batch, remote, chunk, days, pure=False)
                 futures[fut] = (m_index, c_index, len(chunk))
-        parts: dict[tuple[int, int], list[dict[str, float]]] = {}
+        parts: dict[tuple[int, int], list[dict[str, Any]]] = {}
         for fut in as_completed(list(futures)):
             m_index, c_index, n = futures[fut]
             parts[(m_index, c_index)] = fut.result()
@@ -154,6 +194,7 @@ def simulate_options(
     response_minutes: float | None = None,
     baseline: bool = True,
     progress: Callable[[int, int], None] | None = None,
+    plans: Mapping[str, OptionPlan] | None = None,
 ) -> pd.DataFrame:
     """Simulate each force option ``runs`` times on the scenario; one row per option.
 
@@ -173,6 +214,9 @@ def simulate_options(
         Overrides of :data:`kalkan.simulate.geo.GEO_SETTINGS`.
     response_minutes : float, optional
         Reach of a post; default the scenario's ``defaults.response_minutes`` (else 30).
+    plans : mapping of option label to OptionPlan, optional
+        Plans already made with :func:`kalkan.plan.force.plan_option` (e.g. the ones a brief shows):
+        their posts are simulated as they are. Other options are planned here.
 
     Returns
     -------
@@ -181,7 +225,9 @@ def simulate_options(
         ``deaths_p5, deaths_median, deaths_p95`` and the same for ``homes_destroyed`` and
         ``displaced`` (people, homes, people over ``days``), ``deaths_group0_median`` (victims from the
         group at risk), ``attacks_median``, ``arrests_median``, ``observed_share_median``, ``runs`` and
-        ``seconds`` (compute seconds spent on the option's runs).
+        ``seconds`` (compute seconds spent on the option's runs). ``attrs["daily"]`` has the same
+        percentiles per option and day; ``attrs["by_place"]`` the mean per option and place (places
+        where anything happened in some run), for maps; ``attrs["posts"]`` the posts simulated.
     """
     _check(runs, days, seed, options)
     if isinstance(scenario, str):
@@ -189,7 +235,7 @@ def simulate_options(
 
         scenario = load_scenario(scenario)
     from kalkan.simulate.calibration import CALIBRATED
-    from kalkan.simulate.scenario import option_posts, scenario_model
+    from kalkan.simulate.scenario import option_posts, posts_from_plan, scenario_model
 
     merged = {**CALIBRATED, **(settings or {})}
     if response_minutes is None:
@@ -203,9 +249,13 @@ def simulate_options(
     start = time.perf_counter()
     base = scenario_model(scenario, **merged)
     assert base.places_ is not None
-    models, meta = [], []
+    models, meta, post_tables = [], [], []
     for option in wanted:
-        posts = option_posts(base.places_, option, response_minutes=float(response_minutes))
+        if option is not None and plans is not None and option.label in plans:
+            posts = posts_from_plan(plans[option.label])
+        else:
+            posts = option_posts(base.places_, option, response_minutes=float(response_minutes))
+        post_tables.append(posts.assign(option="none" if option is None else option.label))
         model = scenario_model_copy(base).set_posts(posts)
         models.append(model)
         if option is None:
@@ -218,13 +268,18 @@ def simulate_options(
                          "coverage_kind": option.unit_type.coverage_kind})
     seeds = run_seeds(int(seed), int(runs))
     results = _run_all(models, seeds, int(days), scheduler, progress)
-    rows = []
+    rows, daily, by_place = [], [], []
     for info, res in zip(meta, results, strict=True):
         row = summarise(str(info["option"]), res)
         rows.append({**info, **{k: v for k, v in row.items() if k != "option"}})
+        daily.append(_by_day(str(info["option"]), res))
+        by_place.append(_by_place(str(info["option"]), res, base.places_))
     table = pd.DataFrame(rows)
     table.attrs.update({"scenario": scenario.name, "days": int(days), "seed": int(seed),
-                        "wall_seconds": time.perf_counter() - start, "settings": merged})
+                        "wall_seconds": time.perf_counter() - start, "settings": merged,
+                        "daily": pd.concat(daily, ignore_index=True),
+                        "posts": pd.concat(post_tables, ignore_index=True),
+                        "by_place": pd.concat(by_place, ignore_index=True)})
     return table
 
 

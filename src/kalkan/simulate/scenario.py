@@ -7,7 +7,9 @@
   broke out as given and simulates what follows: spread, killings, burning, flight).
 * Posts: :func:`kalkan.plan.force.plan_option` places each force option's 24/7 posts on the same
   demand (``weight``) the planner uses; each post has ``officers_per_post`` on duty, armed or not
-  as its unit type says (:mod:`kalkan.plan.units`).
+  as its unit type says (:mod:`kalkan.plan.units`). The planner stops at a time limit, so under a
+  heavy load it may return another plan; pass the plans you show (``simulate_options(plans=...)``)
+  to simulate exactly those posts.
 """
 
 from __future__ import annotations
@@ -22,10 +24,12 @@ from kalkan.errors import ScenarioError
 from kalkan.simulate.geo import GeoModel
 
 if TYPE_CHECKING:
+    from kalkan.plan.force import OptionPlan
     from kalkan.plan.units import ForceOption
     from kalkan.scenarios import Scenario
 
-__all__ = ["DEFAULT_START", "option_posts", "scenario_model", "scenario_places", "spark_steps"]
+__all__ = ["DEFAULT_START", "option_posts", "posts_from_plan", "scenario_model", "scenario_places",
+           "spark_steps"]
 
 #: The night the Osh violence began (facts.md: "Fighting ... began in Osh on 11 June 2010"; the
 #: casino fight escalated in the night of 10 June, incidents.csv S_HRW_PR0816).
@@ -90,9 +94,17 @@ def option_posts(places: pd.DataFrame, option: ForceOption | None, *,
     from kalkan.plan.force import plan_option
 
     demand = places.rename(columns={"place_id": "id"})[["id", "name", "latitude", "longitude", "weight"]]
-    plan = plan_option(demand, option, response_minutes=response_minutes)
-    unit = option.unit_type
-    posts = plan.selected[["latitude", "longitude"]].copy()
+    return posts_from_plan(plan_option(demand, option, response_minutes=response_minutes))
+
+
+def posts_from_plan(plan: OptionPlan) -> pd.DataFrame:
+    """The posts of a planner's :class:`~kalkan.plan.force.OptionPlan` as the model takes them.
+
+    One row per selected post (``id, name, latitude, longitude``) with the unit's ``officers_on_duty``
+    and ``armed``, and the plan's ``covered_share``.
+    """
+    unit = plan.option.unit_type
+    posts = plan.selected[["id", "name", "latitude", "longitude"]].copy()
     posts["officers_on_duty"] = float(unit.officers_per_post)
     posts["armed"] = bool(unit.armed)
     posts["covered_share"] = plan.covered_share
