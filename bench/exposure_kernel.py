@@ -6,7 +6,7 @@ exponential decay in time (scikit-learn: ``KernelDensity(metric="haversine")`` w
 a ball tree). kalkan's ``incident_kernel_weight`` is dense numpy. The run reports seconds (best of 3) and
 the largest difference between the two after both are scaled to a maximum of 1 (they must agree).
 Sizes: the embedded scenario (1,295 places, 26 located incidents), then synthetic sets up to
-20,000 places x 5,000 incidents in the same region (seed 0). It also times ``places_at_risk`` and
+10,000 places x 2,000 incidents in the same region (seed 0). It also times ``places_at_risk`` and
 ``kalkan brief``'s steps on the embedded scenario.
 
 Run from the repository root: ``.venv/bin/python bench/exposure_kernel.py``.
@@ -69,7 +69,7 @@ def synthetic(n_places: int, n_events: int, seed: int = 0) -> tuple[pd.DataFrame
 def main() -> None:
     scenario = load_scenario()
     cases = [("embedded scenario", scenario.places, scenario.incidents)]
-    sizes = [(5_000, 500), (20_000, 5_000)] if "--quick" not in sys.argv else [(2_000, 200)]
+    sizes = [(5_000, 500), (10_000, 2_000)] if "--quick" not in sys.argv else [(2_000, 200)]
     cases += [(f"synthetic {n:,} x {m:,}", *synthetic(n, m)) for n, m in sizes]
     rows = []
     for name, places, events in cases:

@@ -212,3 +212,14 @@ def test_kernel_agrees_with_scikit_learn_kde() -> None:
     kde.fit(points, sample_weight=np.exp(-age[kept] / 10))
     density = np.exp(kde.score_samples(np.radians(places[["latitude", "longitude"]].to_numpy())))
     assert ours == pytest.approx(density / density.max(), rel=1e-6, abs=1e-12)
+
+
+def test_kernel_in_chunks_equals_one_block(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Chunking the places (to bound memory) changes nothing."""
+    import kalkan.plan.exposure as exposure
+
+    scenario = load_scenario()
+    whole = incident_kernel_weight(scenario.places, scenario.incidents, AS_OF)
+    monkeypatch.setattr(exposure, "_CHUNK_CELLS", 7)  # 7 cells over 26 events: one place per chunk
+    chunked = incident_kernel_weight(scenario.places, scenario.incidents, AS_OF)
+    assert chunked == pytest.approx(whole, rel=1e-12)

@@ -55,6 +55,7 @@ EXPOSURE_COLUMNS = [
 ]  # fmt: skip
 
 _EARTH_RADIUS_KM = 6371.0088
+_CHUNK_CELLS = 1_000_000
 
 
 def _haversine_km(lat1: np.ndarray, lon1: np.ndarray, lat2: np.ndarray, lon2: np.ndarray) -> np.ndarray:
@@ -105,15 +106,16 @@ def incident_kernel_weight(
     if not usable.any():
         return np.ones(n)
     age_days = np.array([(as_of - min(e, as_of)).days for e in end[usable]], dtype=float)
-    distance = _haversine_km(
-        places["latitude"].to_numpy(float)[:, None],
-        places["longitude"].to_numpy(float)[:, None],
-        lat[usable][None, :],
-        lon[usable][None, :],
-    )
-    raw = (np.exp(-(distance**2) / (2 * distance_km**2)) * np.exp(-age_days / decay_days)[None, :]).sum(
-        axis=1
-    )
+    decay = np.exp(-age_days / decay_days)
+    ev_lat, ev_lon = lat[usable][None, :], lon[usable][None, :]
+    p_lat, p_lon = places["latitude"].to_numpy(float), places["longitude"].to_numpy(float)
+    raw = np.empty(n)
+    # Places in chunks, so the place x event matrices stay near 1 million cells (8 MB) whatever the size.
+    step = max(1, _CHUNK_CELLS // max(ev_lat.size, 1))
+    for first in range(0, n, step):
+        rows = slice(first, first + step)
+        distance = _haversine_km(p_lat[rows, None], p_lon[rows, None], ev_lat, ev_lon)
+        raw[rows] = np.exp(-(distance**2) / (2 * distance_km**2)) @ decay
     top = raw.max()
     if top <= 0:
         return np.ones(n)
