@@ -31,3 +31,14 @@ def test_every_plan_command_and_option_is_documented() -> None:
             for param in command.params:
                 for flag in param.opts:
                     assert flag in docs, flag
+
+
+def test_every_default_is_documented() -> None:
+    from pathlib import Path
+
+    from kalkan.plan.defaults import SETTINGS, settings_table
+
+    docs = (Path(__file__).resolve().parents[2] / "docs" / "plan.md").read_text()
+    for setting in SETTINGS:
+        assert f"`{setting.name}`" in docs, setting.name
+    assert list(settings_table()["name"]) == [s.name for s in SETTINGS]
