@@ -10,6 +10,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 import yaml
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from kalkan.errors import InputError, SchemaError
 from kalkan.risk.framework import (
@@ -132,6 +134,11 @@ def broken(change) -> dict:  # type: ignore[no-untyped-def]
             broken(lambda d: d["indicators"][0].update(code="15.1")),
             r"1 indicator codes are not in the Framework \(15.1\)",
         ),
+        # an unquoted code: YAML would read 7.10 as 7.1
+        (
+            broken(lambda d: d["indicators"][1].update(code=7.1)),
+            r"1 indicator codes are numbers, not text \(7.1 \(entry #2\)\)",
+        ),
         # a status outside present/absent/unknown
         (
             broken(lambda d: d["indicators"][0].update(status="likely")),
@@ -236,3 +243,24 @@ def test_cli_bad_file_one_sentence_exit_2(tmp_path: Path) -> None:
     result = kalkan("risk", "framework", str(write(tmp_path, doc)))
     assert result.returncode == 2
     assert "15.1" in result.stderr and "Traceback" not in result.stderr
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    code=st.one_of(st.text(max_size=6), st.sampled_from(["1.1", "7.12", "14.2", "0.0"])),
+    status=st.one_of(st.text(max_size=8), st.sampled_from(list(STATUSES))),
+    date=st.one_of(st.text(max_size=12), st.dates().map(str), st.none()),
+    sources=st.lists(st.sampled_from(["S1", "S2", ""]), max_size=3),
+)
+def test_any_entry_either_loads_or_raises_input_error(tmp_path: Path, code, status, date, sources) -> None:  # type: ignore[no-untyped-def]
+    # the validator never fails with anything but a named user error, whatever an analyst types
+    doc = good_doc()
+    doc["indicators"].append(
+        {"code": code, "status": status, "evidence": "x", "sources": sources, "date": date}
+    )
+    try:
+        assessment = load_assessment(write(tmp_path, doc))
+    except InputError:
+        return
+    assert {f.status for f in assessment.findings} <= set(STATUSES)
+    assert all(f.date <= assessment.as_of for f in assessment.findings)

@@ -294,8 +294,13 @@ def _validate(
     unknown_codes, bad_status, no_source, undefined, bad_dates, late, dupes = [], [], [], [], [], [], []
     seen: set[str] = set()
     findings = []
+    numeric_codes = []
     for i, row in enumerate(rows, start=1):
-        code = str(row.get("code") or "").strip()
+        raw_code = row.get("code")
+        if isinstance(raw_code, int | float) and not isinstance(raw_code, bool):
+            numeric_codes.append(f"{raw_code!r} (entry #{i})")  # YAML reads 7.10 as the number 7.1
+            continue
+        code = str(raw_code or "").strip()
         label = code or f"entry #{i}"
         if code not in known:
             unknown_codes.append(label)
@@ -324,6 +329,11 @@ def _validate(
             Finding(code, status, str(row.get("evidence") or "").strip(), srcs, date or dt.date.min)
         )
 
+    if numeric_codes:
+        problems.append(
+            f"{len(numeric_codes)} indicator codes are numbers, not text ({_listing(numeric_codes)}); "
+            'quote them (code: "7.10"), since YAML reads 7.10 as 7.1'
+        )
     if unknown_codes:
         problems.append(
             f"{len(unknown_codes)} indicator codes are not in the Framework ({_listing(unknown_codes)}); "
