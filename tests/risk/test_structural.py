@@ -347,3 +347,17 @@ def test_country_context_for_the_brief(ewp_table: pd.DataFrame) -> None:
     assert context["of"] == len(ranking) and context["high_risk"] == (row["rank"] <= 30)
     with pytest.raises(InputError, match="'Atlantis' is not in the ranking"):
         country_context(ranking, "Atlantis")
+
+
+def test_ensemble_is_the_weighted_mean_of_its_members(ewp_table: pd.DataFrame) -> None:
+    train = training_rows(carry_forward(ewp_table), 2004)
+    rows = ewp_table[ewp_table["year"] == 2004]
+    model = KalkanEnsemble(weight=0.3, cv=3).fit(train, train[TARGET])
+    p = model.predict_proba(rows)[:, 1]
+    expected = 0.3 * model.net_.predict_proba(rows)[:, 1] + 0.7 * model.boost_.predict_proba(rows)[:, 1]
+    np.testing.assert_allclose(p, expected)
+    # kalkan's rule scores rows with a missing predictor too (EWP's rule would give NaN)
+    gap = rows.copy()
+    gap.loc[gap.index[0], "gdppcgrowth"] = np.nan
+    assert np.isfinite(model.predict_proba(gap)[:, 1]).all()
+    assert np.isnan(fast_ewp().fit(train, train[TARGET]).predict_proba(gap)[0, 1])
