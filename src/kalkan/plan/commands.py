@@ -232,6 +232,11 @@ def options_command(
     out: Path = typer.Option(
         Path("out/plan"), "--out", help="Folder for options.csv and posts_<option>.geojson."
     ),
+    per_1000: float | None = typer.Option(
+        None,
+        "--per-1000",
+        help="Also solve the capacitated model: personnel per 1,000 people (Quinlivan: 20).",
+    ),
 ) -> None:
     """Place each force option's 24/7 posts in the scenario; compare what they protect or observe."""
     from rich.console import Console
@@ -259,7 +264,17 @@ def options_command(
         task = progress.add_task("placing posts", total=len(option_list))
         for option in option_list:
             plan = plan_option(demand, option, response_minutes=minutes, time_limit=time_limit)
-            rows.append(plan.summary())
+            row = plan.summary()
+            if per_1000 is not None:
+                from kalkan.plan.capacitated import CapacitatedCovering
+
+                capped = CapacitatedCovering.from_places(
+                    demand, p=plan.posts, response_minutes=minutes, unit=option.unit, per_1000=per_1000
+                ).solve(time_limit=time_limit)
+                total = float(demand["weight"].sum())
+                row["capacitated_share"] = capped.objective / total if total > 0 else 0.0
+                row["capacitated_gap"] = capped.gap
+            rows.append(row)
             name = option.label.replace(":", "_")
             (out / f"posts_{name}.geojson").write_text(json.dumps(plan_geojson(plan, demand)))
             write_table(plan.selected.assign(option=option.label), out / f"posts_{name}.csv")
@@ -267,10 +282,13 @@ def options_command(
     table_frame = pd.DataFrame(rows)
     write_table(table_frame, out / "options.csv")
     table = Table(title=f"Force options, {scn.name}: at-risk weight within {minutes:g} min of a 24/7 post")
-    for column in ("option", "posts", "officers used", "share", "kind", "gap", "status"):
+    columns = ["option", "posts", "officers used", "share", "kind", "gap", "status"]
+    if per_1000 is not None:
+        columns.append(f"share at {per_1000:g}/1,000")
+    for column in columns:
         table.add_column(column)
     for r in rows:
-        table.add_row(
+        cells = [
             r["option"],
             str(r["posts"]),
             f"{r['officers_used']:,}",
@@ -278,7 +296,10 @@ def options_command(
             r["coverage_kind"],
             f"{100 * r['gap']:.2f}%",
             r["status"],
-        )
+        ]
+        if per_1000 is not None:
+            cells.append(f"{100 * r['capacitated_share']:.1f}%")
+        table.add_row(*cells)
     Console().print(table)
     Console().print(f"Wrote {out / 'options.csv'} and posts_<option>.geojson/.csv in {out}.", highlight=False)
 
