@@ -177,7 +177,7 @@ def _json(model: BaseModel, status_code: int = 200) -> Response:
     return Response(model.model_dump_json(), status_code=status_code, media_type="application/json")
 
 
-def current_actor(
+async def current_actor(
     request: Request, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
 ) -> Actor:
     """The user the request's bearer token belongs to (401 otherwise)."""
@@ -210,7 +210,7 @@ def _query_names(dependant: Any) -> frozenset[str]:
     return frozenset(names)
 
 
-def known_query(request: Request) -> None:
+async def known_query(request: Request) -> None:
     """Refuse query parameters the route does not take (a typo must not silently widen a filter)."""
     dependant = getattr(request.scope.get("route"), "dependant", None)
     if dependant is None:

@@ -138,14 +138,23 @@ def _sees_personal(actor: Actor, incident: Incident, shared: set[int]) -> bool:
     )
 
 
-def to_out(session: Session, incident: Incident, *, reporter: str, personal: bool) -> IncidentOut:
+def to_out(
+    session: Session,
+    incident: Incident,
+    *,
+    reporter: str,
+    personal: bool,
+    cls: type[IncidentOut] = IncidentOut,
+    **extra: Any,
+) -> IncidentOut:
     """The incident as the API shows it; personal data opened only when ``personal`` is true."""
     data = None
     if personal and incident.personal_sealed:
         data = PersonalData.model_validate(
             _sealer(session).open(incident.personal_sealed, incident.client_id)
         )
-    return IncidentOut(
+    return cls(
+        **extra,
         id=incident.id,
         client_id=incident.client_id,
         type=incident.event_type,
@@ -424,7 +433,17 @@ def count_incidents(session: Session, actor: Actor, filters: IncidentFilter | No
 def get_incident(session: Session, actor: Actor, incident_id: int) -> IncidentDetail:
     """One incident with its status history, evidence metadata and linked reports."""
     _require(actor, "read", "read incidents")
-    incident = _visible(session, actor, incident_id)
+    row = session.execute(
+        sa.select(Incident, User.name)
+        .join(User, User.id == Incident.reporter_id)
+        .where(Incident.id == incident_id, visible_clause(actor))
+    ).first()
+    if row is None:
+        raise NotFound(
+            f"Incident {incident_id} does not exist or is not shared with you: check the id, "
+            "or ask its reporter or an admin to share it."
+        )
+    incident, reporter = row
     history = session.execute(
         sa.select(StatusChange, User.name)
         .join(User, User.id == StatusChange.user_id)
@@ -443,15 +462,13 @@ def get_incident(session: Session, actor: Actor, incident_id: int) -> IncidentDe
         .where(sa.or_(Incident.id == lead, Incident.lead_id == lead), Incident.id != incident.id)
         .order_by(Incident.id)
     )
-    names = _reporter_names(session, [incident.reporter_id])
-    out = to_out(
+    personal = incident.personal_sealed is not None and may_see_personal(session, actor, incident)
+    detail = to_out(
         session,
         incident,
-        reporter=names.get(incident.reporter_id, "?"),
-        personal=may_see_personal(session, actor, incident),
-    )
-    return IncidentDetail(
-        **out.model_dump(),
+        reporter=reporter,
+        personal=personal,
+        cls=IncidentDetail,
         history=[
             StatusChangeOut(
                 from_status=c.from_status, to_status=c.to_status, by=name, at=c.at, reason=c.reason
@@ -470,12 +487,9 @@ def get_incident(session: Session, actor: Actor, incident_id: int) -> IncidentDe
             )
             for a, name in files
         ],
-        linked_ids=list(linked) if incident.lead_id is not None or _has_members(session, incident.id) else [],
+        linked_ids=list(linked),
     )
-
-
-def _has_members(session: Session, incident_id: int) -> bool:
-    return session.scalar(sa.select(Incident.id).where(Incident.lead_id == incident_id).limit(1)) is not None
+    return cast(IncidentDetail, detail)
 
 
 # --- verify, share, link ------------------------------------------------------------------------------
