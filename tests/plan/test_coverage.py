@@ -226,3 +226,21 @@ def test_property_lscp_is_a_minimum_cover(seed: int, n: int, m: int, radius: flo
     assert cover[reachable][:, problem.selected_index].any(axis=1).all()
     assert problem.objective == brute_lscp(demand, sites, radius)
     assert problem.bound <= problem.objective
+
+
+@pytest.mark.parametrize("method", ["auto", "heuristic", "exact"])
+def test_status_and_gap_agree_under_a_tight_time_limit(method: str) -> None:
+    # A mid-size instance with a very short limit: whatever comes back, "optimal" means gap 0 and
+    # bound == objective, and anything else reports the gap it has.
+    demand, sites, weights, _ = _instance(7, n=400, m=80)
+    problem = _quiet(
+        lambda: MaximalCovering.from_coordinates(demand, sites, weights, p=12, radius=0.12).solve(
+            time_limit=0.05, method=method
+        )
+    )
+    assert problem.bound >= problem.objective
+    if problem.status == "optimal":
+        assert problem.gap == 0.0 and problem.bound == problem.objective
+    else:
+        assert problem.status in ("time_limit", "heuristic")
+        assert problem.gap == pytest.approx((problem.bound - problem.objective) / problem.bound)
