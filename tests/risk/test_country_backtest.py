@@ -182,6 +182,9 @@ def test_reliability_table_and_chart(forecasts: pd.DataFrame, tmp_path: Path) ->
     ).all()
     with pytest.raises(InputError, match="increasing edges"):
         reliability_table(forecasts, bins=(0.5, 0.2))
+    blocks = reliability_table(forecasts, by_block=True, block_years=2)
+    assert set(blocks["block"]) == {"2006-2007", "2008-2009"}
+    assert (blocks.groupby("model")["n"].sum() == table.groupby("model")["n"].sum()).all()
     path = reliability_chart(table, tmp_path / "rel.png")
     assert path.stat().st_size > 1000
 
@@ -254,7 +257,13 @@ def test_cli_country_backtest_writes_its_files(tmp_path: Path) -> None:
     result = subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr
     assert "Rolling-origin backtest 2000-2001" in result.stdout
-    for name in ("forecasts.csv", "scores.csv", "reliability.csv", "reliability.png"):
+    for name in (
+        "forecasts.csv",
+        "scores.csv",
+        "reliability.csv",
+        "reliability_by_block.csv",
+        "reliability.png",
+    ):
         assert (tmp_path / name).stat().st_size > 0
     scores = pd.read_csv(tmp_path / "scores.csv")
     assert scores["block"].tolist() == ["2000-2001", "all"]

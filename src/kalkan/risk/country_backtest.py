@@ -316,17 +316,24 @@ DEFAULT_BINS = (0.0, 0.01, 0.02, 0.05, 0.1, 0.2, 1.0)
 
 
 def reliability_table(
-    forecasts: pd.DataFrame, *, bins: Sequence[float] = DEFAULT_BINS, common: bool = True
+    forecasts: pd.DataFrame,
+    *,
+    bins: Sequence[float] = DEFAULT_BINS,
+    common: bool = True,
+    by_block: bool = False,
+    block_years: int = BLOCK_YEARS,
 ) -> pd.DataFrame:
-    """Observed onset share against mean forecast in each probability bin, per model.
+    """Observed onset share against mean forecast in each probability bin, per model (and block).
 
     The bins are fixed (not quantiles) because forecasts of a rare event crowd near zero; the interval
-    of the observed share is Wilson's 95 % score interval.
+    of the observed share is Wilson's 95 % score interval (exact enough for binomial shares, and defined
+    for the empty upper bins where a bootstrap interval collapses to a point).
 
     Returns
     -------
     DataFrame
-        ``model, bin, n, mean_forecast, observed, observed_low, observed_high``.
+        ``model, block, bin, n, mean_forecast, observed, observed_low, observed_high``; ``block`` is
+        "all", or the five-year block when ``by_block`` is true.
     """
     from scipy.stats import binomtest
 
@@ -334,28 +341,41 @@ def reliability_table(
     if edges.ndim != 1 or len(edges) < 2 or np.any(np.diff(edges) <= 0) or edges[0] < 0 or edges[-1] > 1:
         raise InputError(f"The bins must be increasing edges within [0, 1]. Got {list(bins)} instead.")
     rows = _common_rows(forecasts) if common else forecasts[forecasts["outcome"].notna()]
+    if rows.empty:
+        raise InputError("No forecast has a known outcome: backtest years whose two-year outcome is known.")
+    years = rows["forecast_year"]
+    blocks = (
+        year_blocks(int(years.min()), int(years.max()), block_years)
+        if by_block
+        else [(int(years.min()), int(years.max()))]
+    )
     records = []
     for model, frame in rows.groupby("model", sort=False):
-        which = np.clip(
-            np.searchsorted(edges, frame["probability"].to_numpy(), side="right") - 1, 0, len(edges) - 2
-        )
-        for b in range(len(edges) - 1):
-            part = frame[which == b]
-            if part.empty:
-                continue
-            k, n = int(part["outcome"].sum()), len(part)
-            ci = binomtest(k, n).proportion_ci(method="wilson")
-            records.append(
-                {
-                    "model": model,
-                    "bin": f"{edges[b]:.2f}-{edges[b + 1]:.2f}",
-                    "n": n,
-                    "mean_forecast": float(part["probability"].mean()),
-                    "observed": k / n,
-                    "observed_low": float(ci.low),
-                    "observed_high": float(ci.high),
-                }
+        for lo, hi in blocks:
+            part_block = frame[frame["forecast_year"].between(lo, hi)]
+            which = np.clip(
+                np.searchsorted(edges, part_block["probability"].to_numpy(), side="right") - 1,
+                0,
+                len(edges) - 2,
             )
+            for b in range(len(edges) - 1):
+                part = part_block[which == b]
+                if part.empty:
+                    continue
+                k, n = int(part["outcome"].sum()), len(part)
+                ci = binomtest(k, n).proportion_ci(method="wilson")
+                records.append(
+                    {
+                        "model": model,
+                        "block": f"{lo}-{hi}" if by_block else "all",
+                        "bin": f"{edges[b]:.2f}-{edges[b + 1]:.2f}",
+                        "n": n,
+                        "mean_forecast": float(part["probability"].mean()),
+                        "observed": k / n,
+                        "observed_low": float(ci.low),
+                        "observed_high": float(ci.high),
+                    }
+                )
     return pd.DataFrame.from_records(records)
 
 

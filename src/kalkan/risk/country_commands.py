@@ -178,7 +178,7 @@ def register(risk_app: typer.Typer) -> None:
         out_dir: Annotated[
             Path | None,
             typer.Option(
-                "--out", help="Folder for forecasts.csv, scores.csv, reliability.csv and reliability.png."
+                "--out", help="Folder for the forecasts, scores and reliability CSV files and chart."
             ),
         ] = None,
         fmt: Annotated[
@@ -218,6 +218,9 @@ def register(risk_app: typer.Typer) -> None:
             scores.to_csv(out_dir / "scores.csv", index=False)
             reliability = cb.reliability_table(forecasts)
             reliability.to_csv(out_dir / "reliability.csv", index=False)
+            cb.reliability_table(forecasts, by_block=True).to_csv(
+                out_dir / "reliability_by_block.csv", index=False
+            )
             cb.reliability_chart(reliability, out_dir / "reliability.png")
         if _emit(scores, fmt):
             return
