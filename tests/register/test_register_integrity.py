@@ -254,3 +254,47 @@ def test_candidate_pairs_against_all_pairs_reference() -> None:
             ):
                 slow.add((a.id, b.id))
     assert fast == slow and (1, 7) not in fast and (1, 2) in fast
+
+
+def test_records_match_the_chain_after_every_kind_of_change(filled) -> None:
+    register, actor, ids = filled
+    with register.write() as s:
+        service.link_incidents(s, actor, ids[1], ids[2], "same event")
+        service.share_incident(s, actor, ids[0], role="investigator")
+    with register.read() as s:
+        assert audit.verify_records(s) == []
+
+
+@pytest.mark.parametrize(
+    ("statement", "found"),
+    [
+        # an edit behind the register's back, and the line verify must print for it
+        (
+            "UPDATE incidents SET description = 'nothing happened' WHERE id = 2",
+            "incident 2: description differ",
+        ),
+        (
+            "UPDATE incidents SET source_reliability = 'A', latitude = 41.0 WHERE id = 3",
+            "incident 3: latitude, source_reliability differ",
+        ),
+        (
+            "UPDATE incidents SET status = 'rejected' WHERE id = 2",
+            "status is 'rejected' but the chain says 'reported'",
+        ),
+        (
+            "UPDATE incidents SET personal_sealed = 'v1:AAAA' WHERE id = 1",
+            "incident 1: personal_sha256 differ",
+        ),
+        (
+            "DELETE FROM attachments; DELETE FROM status_changes; DELETE FROM incidents WHERE id = 1",
+            "incident 1 was created in the chain but is missing",
+        ),
+    ],
+)
+def test_edits_behind_the_registers_back_are_named(filled, statement, found) -> None:
+    register, _, _ = filled
+    for part in statement.split("; "):
+        _sql(register, part)
+    with register.read() as s:
+        problems = audit.verify_records(s)
+    assert any(found in p for p in problems), problems

@@ -15,7 +15,7 @@ import hashlib
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -24,9 +24,11 @@ from sqlalchemy.orm import Session
 
 from kalkan.errors import IntegrityError
 from kalkan.register.auth import Actor
-from kalkan.register.db import AuditEntry, AuditHead, utcnow
+from kalkan.register.db import AuditEntry, AuditHead, Incident, utcnow
 
 __all__ = [
+    "incident_view",
+    "verify_records",
     "GENESIS",
     "ChainReport",
     "append",
@@ -185,3 +187,92 @@ def verify_evidence(session: Session, evidence_root: Path) -> list[str]:
                 f"sha256 {sha[:12]}...) is {state}"
             )
     return problems
+
+
+# --- the records against the chain -------------------------------------------------------------------
+
+_MUTABLE = ("status", "lead_id", "updated_at")  # changed later by entries of their own (or not checked)
+
+
+def incident_view(incident: Incident) -> dict[str, Any]:
+    """The incident as the chain records it: every column, personal data only as its ciphertext's hash."""
+    view = {
+        c.name: getattr(incident, c.name) for c in Incident.__table__.columns if c.name != "personal_sealed"
+    }
+    sealed = incident.personal_sealed
+    view["personal_sha256"] = hashlib.sha256(sealed.encode()).hexdigest() if sealed else None
+    return {k: (v.isoformat() if isinstance(v, date) else v) for k, v in view.items()}
+
+
+def _fixed_part(view: dict[str, Any]) -> str:
+    return hashlib.sha256(
+        _canonical({k: v for k, v in view.items() if k not in _MUTABLE}).encode()
+    ).hexdigest()
+
+
+def verify_records(session: Session, *, limit: int = 20) -> list[str]:
+    """Replay the chain and compare every incident row with it; one line per row that differs.
+
+    Catches edits made behind the register's back (straight into the database) that leave the
+    chain itself intact: a changed description, grade, date, place or personal-data ciphertext, a
+    status or link that no entry recorded, a row the chain never created or a created row that is gone.
+    Memory: one hash and two fields per incident.
+    """
+    expected: dict[int, list[Any]] = {}  # id -> [hash of the fixed fields, status, lead_id]
+    for e in iter_entries(session, entity="incident"):
+        payload, iid = json.loads(e.payload), int(e.entity_id)
+        if e.action == "create":
+            expected[iid] = [_fixed_part(payload), payload.get("status"), payload.get("lead_id")]
+        elif e.action == "status" and iid in expected:
+            expected[iid][1] = payload["to"]
+        elif e.action == "link":
+            for member in payload["members"]:
+                if member in expected:
+                    expected[member][2] = None if member == payload["lead"] else payload["lead"]
+    problems: list[str] = []
+    last = 0
+    while len(problems) < limit:
+        batch = list(
+            session.scalars(sa.select(Incident).where(Incident.id > last).order_by(Incident.id).limit(_BATCH))
+        )
+        for incident in batch:
+            want = expected.pop(incident.id, None)
+            if want is None:
+                problems.append(
+                    f"incident {incident.id} is in the database but no entry of the chain created it"
+                )
+                continue
+            view = incident_view(incident)
+            if _fixed_part(view) != want[0]:
+                problems.append(
+                    f"incident {incident.id}: {_which_fields(session, incident.id, view)} "
+                    "differ from what the chain recorded"
+                )
+            if view["status"] != want[1]:
+                problems.append(
+                    f"incident {incident.id}: status is {view['status']!r} but the chain says {want[1]!r}"
+                )
+            if view["lead_id"] != want[2]:
+                problems.append(
+                    f"incident {incident.id}: lead_id is {view['lead_id']} but the chain says {want[2]}"
+                )
+        if len(batch) < _BATCH:
+            break
+        last = batch[-1].id
+    problems += [
+        f"incident {iid} was created in the chain but is missing from the database" for iid in expected
+    ]
+    return problems[:limit]
+
+
+def _which_fields(session: Session, incident_id: int, view: dict[str, Any]) -> str:
+    created = session.scalar(
+        sa.select(AuditEntry.payload).where(
+            AuditEntry.entity == "incident",
+            AuditEntry.entity_id == str(incident_id),
+            AuditEntry.action == "create",
+        )
+    )
+    recorded = json.loads(created or "{}")
+    fields = [k for k in view if k not in _MUTABLE and view[k] != recorded.get(k)]
+    return ", ".join(fields) or "fields"

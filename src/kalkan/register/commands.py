@@ -156,7 +156,7 @@ def users_revoke(
 def verify(db: DbOption = None, data_dir: DataDirOption = None) -> None:
     """Recompute the audit chain and re-hash every evidence file; name the first broken link."""
     from kalkan.errors import IntegrityError
-    from kalkan.register.audit import verify_chain, verify_evidence
+    from kalkan.register.audit import verify_chain, verify_evidence, verify_records
     from kalkan.register.context import open_register
 
     register = open_register(db, data_dir=data_dir)
@@ -164,6 +164,7 @@ def verify(db: DbOption = None, data_dir: DataDirOption = None) -> None:
         with register.read() as session:
             report = verify_chain(session)
             problems = verify_evidence(session, register.evidence.root)
+            records = verify_records(session) if report.ok else []
     finally:
         register.close()
     if not report.ok:
@@ -173,7 +174,12 @@ def verify(db: DbOption = None, data_dir: DataDirOption = None) -> None:
             f"{len(problems)} evidence file(s) do not match the chain; first: {problems[0]}. "
             "Restore them from backup."
         )
-    typer.echo(report.message())
+    if records:
+        raise IntegrityError(
+            f"{len(records)} incident(s) were changed outside the register; first: "
+            f"{records[0]}. Compare with a backup and `GET /api/audit`."
+        )
+    typer.echo(report.message() + " Every incident matches it; every evidence file matches its hash.")
 
 
 @register_app.command("export")

@@ -13,7 +13,6 @@ status change to the current status) and :class:`kalkan.errors.InputError` (422)
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections.abc import Iterable, Sequence
 from datetime import date
@@ -208,13 +207,7 @@ def _visible(session: Session, actor: Actor, incident_id: int) -> Incident:
 
 
 def _audit_view(incident: Incident) -> dict[str, Any]:
-    """The incident as the audit chain records it: every field, personal data only as a hash."""
-    view = {
-        c.name: getattr(incident, c.name) for c in Incident.__table__.columns if c.name != "personal_sealed"
-    }
-    sealed = incident.personal_sealed
-    view["personal_sha256"] = hashlib.sha256(sealed.encode()).hexdigest() if sealed else None
-    return {k: (v.isoformat() if isinstance(v, date) else v) for k, v in view.items()}
+    return audit.incident_view(incident)
 
 
 # --- create -----------------------------------------------------------------------------------------
