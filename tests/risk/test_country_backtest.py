@@ -267,3 +267,21 @@ def test_cli_country_backtest_writes_its_files(tmp_path: Path) -> None:
         assert (tmp_path / name).stat().st_size > 0
     scores = pd.read_csv(tmp_path / "scores.csv")
     assert scores["block"].tolist() == ["2000-2001", "all"]
+
+
+SHARED_TABLE = (
+    Path(__file__).resolve().parents[3] / "shared" / "data" / "ewp" / "ewp_countryyear_1960_2016.csv"
+)
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not SHARED_TABLE.exists(), reason="the shared EWP table is not next to the repository")
+def test_cli_countries_on_the_full_table() -> None:
+    # the "done when": a ranked list for 2016 from the full EWP table, with the default (best) model
+    code = "import sys; from kalkan.cli import main; sys.argv = ['kalkan', *sys.argv[1:]]; main()"
+    args = ["risk", "countries", "--data", str(SHARED_TABLE), "--year", "2016", "--format", "json"]
+    result = subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True, timeout=900)
+    assert result.returncode == 0, result.stderr
+    ranking = pd.read_json(pd.io.common.StringIO(result.stdout))
+    assert len(ranking) == 166 and ranking["rank"].min() == 1  # every country with a 2016 row
+    assert ranking["probability"].is_monotonic_decreasing
