@@ -144,11 +144,15 @@ def to_out(
     reporter: str,
     personal: bool,
     cls: type[IncidentOut] = IncidentOut,
+    plain: PersonalData | None = None,
     **extra: Any,
 ) -> IncidentOut:
-    """The incident as the API shows it; personal data opened only when ``personal`` is true."""
-    data = None
-    if personal and incident.personal_sealed:
+    """The incident as the API shows it; personal data opened only when ``personal`` is true
+    (``plain`` is the personal data the caller just sent, shown to them without decrypting it)."""
+    data = plain
+    if plain is not None:
+        personal = True
+    elif personal and incident.personal_sealed:
         data = PersonalData.model_validate(
             _sealer(session).open(incident.personal_sealed, incident.client_id)
         )
@@ -295,21 +299,15 @@ def create_incident(
     stored incident with ``created`` False and changes nothing (idempotent)."""
     _require(actor, "create", "file reports")
     client_id = str(report.client_id)
+    # Write sessions (Register.write) are serial: SQLite's BEGIN IMMEDIATE and PostgreSQL's lock on the
+    # audit head are taken before this check, so no other writer can store this client_id in between.
     existing = _existing(session, actor, client_id)
     if existing is None:
         incident = _new_incident(session, actor, report, source=source, source_id=source_id)
-        try:
-            with session.begin_nested():
-                session.add(incident)
-                session.flush()
-        except sa.exc.IntegrityError:
-            # Another request stored the same client_id between our check and our insert.
-            existing = _existing(session, actor, client_id)
-            if existing is None:
-                raise
-        else:
-            audit.append(session, actor, "create", "incident", incident.id, _audit_view(incident))
-            return to_out(session, incident, reporter=actor.name, personal=True), True
+        session.add(incident)
+        session.flush()
+        audit.append(session, actor, "create", "incident", incident.id, _audit_view(incident))
+        return to_out(session, incident, reporter=actor.name, personal=False, plain=report.personal), True
     names = _reporter_names(session, [existing.reporter_id])
     personal = may_see_personal(session, actor, existing)
     return to_out(session, existing, reporter=names.get(existing.reporter_id, "?"), personal=personal), False
