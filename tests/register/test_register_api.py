@@ -154,6 +154,15 @@ def test_monitors_see_only_their_own_or_shared_reports(api, make_report) -> None
     assert ids == {mine, theirs}
 
 
+def test_api_answers_are_not_cached_or_sniffed(api, make_report) -> None:
+    for r in (
+        api.post("/api/incidents", "monitor", json=make_report()),
+        api.get("/api/incidents", "analyst"),
+        api.client.get("/api/incidents"),
+    ):
+        assert r.headers["cache-control"] == "no-store" and r.headers["x-content-type-options"] == "nosniff"
+
+
 def test_personal_data_redacted_unless_shared(api, make_report) -> None:
     personal = {"source_name": "Dilnoza K.", "witnesses": [{"name": "Rustam A.", "contact": "+996 555 000"}]}
     iid = api.post("/api/incidents", "monitor", json=make_report(personal=personal)).json()["id"]

@@ -97,6 +97,27 @@ class BodyLimit:
             await _too_large(send, limit)
 
 
+class ApiHeaders:
+    """Answers under /api/ are never cached (they carry personal data) and never content-sniffed."""
+
+    HEADERS = [(b"cache-control", b"no-store"), (b"x-content-type-options", b"nosniff")]
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or not scope["path"].startswith("/api/"):
+            await self.app(scope, receive, send)
+            return
+
+        async def with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                message["headers"] = [*message.get("headers", []), *self.HEADERS]
+            await send(message)
+
+        await self.app(scope, receive, with_headers)
+
+
 class _TooLarge(Exception):
     pass
 
@@ -458,6 +479,7 @@ def create_app(
         return JSONResponse({"detail": details}, status_code=422)
 
     app.add_middleware(BodyLimit, limit_for=_limit_for)
+    app.add_middleware(ApiHeaders)
     from kalkan.register import pages
 
     pages.install(app)

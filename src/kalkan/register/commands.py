@@ -57,10 +57,19 @@ def serve(
     """Run the incident register's API and web pages."""
     import uvicorn
 
+    from kalkan.register.auth import list_users
     from kalkan.register.context import open_register
 
     # Open once here: a bad URL or key fails with one sentence before the server starts.
-    open_register(db, data_dir=data_dir, synchronous=synchronous.upper()).close()
+    register = open_register(db, data_dir=data_dir, synchronous=synchronous.upper())
+    with register.read() as session:
+        has_users = bool(list_users(session))
+    register.close()
+    if not has_users:
+        typer.echo(
+            "No users yet: create one with `kalkan users add NAME --role admin` (it prints the token).",
+            err=True,
+        )
     if db:
         os.environ["KALKAN_REGISTER_DB"] = db
     if data_dir:
