@@ -48,6 +48,7 @@ SCHEMA_VERSION = "1"
 _CONTENT = [f.name for f in EVENT_FIELDS if f.name not in ("event_id", "version")]
 _COLS = [f.name for f in EVENT_FIELDS]
 EXPORT_FORMATS = ("csv", "geojson", "hxl", "parquet")
+WRITER_MEMORY = "512MB"  # DuckDB's memory limit while importing (it spills beyond it)
 
 Progress = Callable[[str, int, int], None]
 """Called as ``progress(stage, done, total)`` while importing (stage: read, merge, commit)."""
@@ -428,6 +429,8 @@ class EventStore:
                     con = duckdb.connect(str(tmp), config={"preserve_insertion_order": False})
                     # no progress bar: DuckDB prints it on stdout, into `kalkan ingest --json` output
                     con.execute("SET enable_progress_bar = false")
+                    # bounded memory: DuckDB spills to disk instead of caching the whole import
+                    con.execute(f"SET memory_limit = '{WRITER_MEMORY}'")
                 except duckdb.Error as error:
                     raise StoreError(f"cannot open the event store {self.path}: {error}") from None
                 try:

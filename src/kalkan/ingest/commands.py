@@ -239,22 +239,11 @@ def events(
     ]
     for column in shown:
         table.add_column(column, overflow="fold")
-    for row in frame[shown].itertuples(index=False):
-        table.add_row(
-            *(
-                ""
-                if v is None or v is pd_na() or (isinstance(v, float) and v != v)
-                else (str(v)[:10] if i == 1 else str(v))
-                for i, v in enumerate(row)
-            )
-        )
+    cells = frame[shown].astype(object).where(frame[shown].notna(), "")
+    cells["date_start"] = frame["date_start"].dt.strftime("%Y-%m-%d").fillna("")
+    for row in cells.itertuples(index=False):
+        table.add_row(*(str(v) for v in row))
     Console().print(table)
-
-
-def pd_na() -> object:
-    import pandas as pd
-
-    return pd.NA
 
 
 def quarantine(
