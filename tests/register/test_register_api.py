@@ -449,3 +449,15 @@ def test_concurrent_writers_keep_one_chain(api, make_report) -> None:
     with api.register.read() as s:
         report = verify_chain(s)
     assert report.ok and report.entries == 40
+
+
+def test_filter_by_several_grades_and_by_box(api, make_report) -> None:
+    for grade, lat in (("A", 40.50), ("B", 40.60), ("E", 40.70)):
+        api.post("/api/incidents", "monitor", json=make_report(source_reliability=grade, latitude=lat))
+    params = [("source_reliability", "A"), ("source_reliability", "E")]
+    got = api.get("/api/incidents", "analyst", params=params).json()["items"]
+    assert sorted(i["source_reliability"] for i in got) == ["A", "E"]
+    box = api.get("/api/incidents", "analyst", params={"min_lat": 40.55, "max_lat": 40.65}).json()["items"]
+    assert [i["latitude"] for i in box] == [40.60]
+    typo = api.get("/api/incidents", "analyst", params={"min_latitude": 40.55})
+    assert typo.status_code == 422 and "min_latitude" in typo.text
