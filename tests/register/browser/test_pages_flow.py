@@ -206,6 +206,13 @@ def test_analyst_links_verifies_maps_and_exports(context: Any, server: Server) -
     with server.api("analyst") as api:
         visible = len(api.get("/api/incidents", params={"limit": 500}).json()["items"])
     assert shown == visible
+    # Clicking the verified report's point lists it in a popup, with a link to its page.
+    point = page.evaluate(f"""() => {{
+        const row = window.kalkanPoints._rows.find(r => r[0] === {lead});
+        return window.kalkanLeafletMap.latLngToContainerPoint([row[1], row[2]]);
+    }}""")
+    page.locator("#incident-map").click(position={"x": point["x"], "y": point["y"]})
+    expect(page.locator(".leaflet-popup")).to_contain_text(f"Open report {lead}")
     shot(page, "register-map")
 
     page.goto("/map?status=verified")
