@@ -218,7 +218,7 @@ def _run(folds: list[Fold], groups: dict[str, pd.DataFrame], models: list[str], 
     cluster = None
     if scheduler == "local":
         cluster = LocalCluster(n_workers=n_workers, threads_per_worker=1, processes=True,
-                               dashboard_address=None)
+                               dashboard_address=":0")  # any free port
         client = Client(cluster)
     else:
         try:

@@ -139,7 +139,7 @@ class HotspotModel:
 
     def __init__(self, *, grid: str | Grid = "priogrid", window_days: float | None = 365.0,
                  time_cutoff_days: float = 90.0, distance_cutoff_km: float = 100.0,
-                 background_smoothing: float = 0.5, background_pseudocount: float = 0.1,
+                 background_smoothing: float = 0.1, background_pseudocount: float = 0.1,
                  background_halflife_days: float | None = None, min_bandwidth_km: float = 1.0,
                  max_iter: int = 200, tol: float = 1e-6) -> None:
         self.grid = grid
