@@ -146,7 +146,12 @@ def test_training_rows_stop_two_years_before(ewp_table: pd.DataFrame) -> None:
         # ensemble weight above one
         (
             KalkanEnsemble(weight=1.5),
-            "The 'weight' parameter of KalkanEnsemble must be a float in [0, 1]. Got 1.5",
+            "The 'weight' parameter of KalkanEnsemble must be a float in [0, 1] or 'auto'. Got 1.5",
+        ),
+        # a weight given as the wrong word
+        (
+            KalkanEnsemble(weight="best"),
+            "The 'weight' parameter of KalkanEnsemble must be a float in [0, 1] or 'auto'. Got 'best'",
         ),
     ],
 )
@@ -355,9 +360,19 @@ def test_ensemble_is_the_weighted_mean_of_its_members(ewp_table: pd.DataFrame) -
     model = KalkanEnsemble(weight=0.3, cv=3).fit(train, train[TARGET])
     p = model.predict_proba(rows)[:, 1]
     expected = 0.3 * model.net_.predict_proba(rows)[:, 1] + 0.7 * model.boost_.predict_proba(rows)[:, 1]
+    assert model.weight_ == 0.3
     np.testing.assert_allclose(p, expected)
     # kalkan's rule scores rows with a missing predictor too (EWP's rule would give NaN)
     gap = rows.copy()
     gap.loc[gap.index[0], "gdppcgrowth"] = np.nan
     assert np.isfinite(model.predict_proba(gap)[:, 1]).all()
     assert np.isnan(fast_ewp().fit(train, train[TARGET]).predict_proba(gap)[0, 1])
+
+
+def test_stacked_weight_is_chosen_on_the_last_training_years(ewp_table: pd.DataFrame) -> None:
+    train = training_rows(carry_forward(ewp_table), 2012)
+    model = KalkanEnsemble(weight="auto", validation_years=5, cv=3).fit(train, train[TARGET])
+    losses = model.validation_log_loss_
+    assert losses.shape == (11,) and np.isfinite(losses).all()
+    # the chosen weight is the grid point with the lowest held-out log loss
+    assert model.weight_ == pytest.approx(np.linspace(0, 1, 11)[int(np.argmin(losses))])

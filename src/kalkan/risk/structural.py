@@ -755,6 +755,11 @@ class KalkanBoost(CountryModel):
             return np.asarray(self.model_.predict_proba(self._frame(X, self.features_).to_numpy()))
 
 
+def _weight_rule() -> _Rule:
+    real = _real(0.0, 1.0, open_low=False)
+    return _Rule("a float in [0, 1] or 'auto'", lambda v: v == "auto" or real.check(v))
+
+
 class KalkanEnsemble(CountryModel):
     """kalkan's best model: the mean of an imputed elastic net and :class:`KalkanBoost`.
 
@@ -765,44 +770,91 @@ class KalkanEnsemble(CountryModel):
     Parameters
     ----------
     weight
-        Weight of the elastic net in the mean (the booster gets ``1 - weight``).
+        Weight of the elastic net in the mean (the booster gets ``1 - weight``), or ``"auto"``: chosen
+        from 0, 0.1, ..., 1 by the log loss on the last ``validation_years`` of the training rows, with
+        both members fitted on the years up to two before them (the same gap as a real forecast), then
+        refitted on all rows (stacking with a temporal hold-out).
+    validation_years
+        Years held out when ``weight="auto"``.
     l1_ratio, cv
         Settings of the elastic net (as in :class:`EWPBaseline`).
     seed
         Seed passed to both members.
+
+    Attributes
+    ----------
+    weight_ : float
+        The weight used (``weight``, or the one chosen).
     """
 
     _rules: ClassVar[dict[str, _Rule]] = {
-        "weight": _real(0.0, 1.0, open_low=False),
+        "weight": _weight_rule(),
+        "validation_years": _integer(1),
         "l1_ratio": _real(0.0, 1.0, open_low=False),
         "cv": _integer(2),
         "seed": _seed(),
     }
 
-    def __init__(self, *, weight: float = 0.5, l1_ratio: float = 0.5, cv: int = 10, seed: int = 0) -> None:
+    def __init__(
+        self,
+        *,
+        weight: float | str = 0.5,
+        validation_years: int = 5,
+        l1_ratio: float = 0.5,
+        cv: int = 10,
+        seed: int = 0,
+    ) -> None:
         self.weight = weight
+        self.validation_years = validation_years
         self.l1_ratio = l1_ratio
         self.cv = cv
         self.seed = seed
+
+    def _members(self, frame: pd.DataFrame, target: np.ndarray) -> tuple[_ImputedElasticNet, KalkanBoost]:
+        net = _ImputedElasticNet(l1_ratio=self.l1_ratio, cv=self.cv, seed=self.seed).fit(frame, target)
+        return net, KalkanBoost(seed=self.seed).fit(frame, target)
 
     def fit(self, X: pd.DataFrame, y: Any) -> KalkanEnsemble:
         """Fit both members on ``X`` (NaN allowed) and 0/1 outcomes ``y``; returns ``self``."""
         self._check_params()
         frame = self._frame(X, EWP_PREDICTORS)
         target = self._target(y, len(frame))
-        self.net_ = _ImputedElasticNet(l1_ratio=self.l1_ratio, cv=self.cv, seed=self.seed).fit(frame, target)
-        self.boost_ = KalkanBoost(seed=self.seed).fit(frame, target)
+        self.weight_ = 0.5 if self.weight == "auto" else float(self.weight)
+        if self.weight == "auto":
+            self.weight_ = self._choose_weight(frame, target)
+        self.net_, self.boost_ = self._members(frame, target)
         self.medians_ = self.net_.medians_
         self.n_train_ = len(frame)
         self.features_ = list(EWP_PREDICTORS)
         return self
 
+    def _choose_weight(self, frame: pd.DataFrame, target: np.ndarray) -> float:
+        years = frame["year"].to_numpy()
+        last = years.max()
+        held = years > last - self.validation_years
+        inner = years <= last - self.validation_years - 2
+        positives = int(target[inner].sum())
+        if positives < 2 or int(target[held].sum()) < 1 or positives > int(inner.sum()) - 2:
+            self.validation_log_loss_ = np.full(11, np.nan)
+            return 0.5  # too few onsets to choose: the plain mean
+        net, boost = self._members(frame[inner], target[inner])
+        p_net = net.predict_proba(frame[held])[:, 1]
+        p_boost = boost.predict_proba(frame[held])[:, 1]
+        grid = np.linspace(0.0, 1.0, 11)
+        y_held = target[held]
+        losses = []
+        for w in grid:
+            p = np.clip(w * p_net + (1 - w) * p_boost, 1e-12, 1 - 1e-12)
+            losses.append(float(-np.mean(y_held * np.log(p) + (1 - y_held) * np.log1p(-p))))
+        self.validation_log_loss_ = np.array(losses)
+        return float(grid[int(np.argmin(losses))])
+
     def predict_proba(self, X: pd.DataFrame) -> np.ndarray:
         """Weighted mean of the members' probabilities, as sklearn's two columns."""
         self._check_fitted("predict_proba")
         p = (
-            self.weight * self.net_.predict_proba(X)[:, 1]
-            + (1 - self.weight) * self.boost_.predict_proba(X)[:, 1]
+            self.weight_ * self.net_.predict_proba(X)[:, 1]
+            + (1 - self.weight_) * self.boost_.predict_proba(X)[:, 1]
         )
         return np.column_stack([1 - p, p])
 
@@ -812,6 +864,7 @@ COUNTRY_MODELS: dict[str, str] = {
     "ewp": "EWP baseline: elastic-net logit, alpha 0.5, complete cases (EWPBaseline)",
     "boost": "monotone gradient boosting, Platt-calibrated (KalkanBoost)",
     "ensemble": "mean of imputed elastic net and boosting (KalkanEnsemble)",
+    "stacked": "ensemble with the weight chosen on the last 5 training years (KalkanEnsemble(weight='auto'))",
     "best": "kalkan's best model in the backtest: currently 'ensemble'",
 }
 _BEST = "ensemble"
@@ -826,6 +879,8 @@ def make_model(name: str, *, seed: int = 0) -> CountryModel:
         return KalkanBoost(seed=seed)
     if key == "ensemble":
         return KalkanEnsemble(seed=seed)
+    if key == "stacked":
+        return KalkanEnsemble(weight="auto", seed=seed)
     raise InputError(f"Unknown country model {name!r}: choose one of {', '.join(COUNTRY_MODELS)}.")
 
 
