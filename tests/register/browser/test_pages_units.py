@@ -161,3 +161,12 @@ def test_forecast_cells_become_polygons(tmp_path: Path) -> None:
     path.write_text("cell,probability\nx,0.5\n")
     with pytest.raises(SchemaError, match="lacks the columns cell_id, latitude, longitude"):
         forecast_geojson(path)
+
+
+def test_decision_buttons_put_reject_last() -> None:
+    from kalkan.register.pages._vocab import moves
+    from kalkan.register.service import TRANSITIONS
+
+    assert moves(TRANSITIONS["reported"]) == ["corroborated", "verified", "rejected"]
+    assert moves({"rejected", "verified"}) == ["verified", "rejected"]
+    assert all(set(moves(t)) == set(t) for t in TRANSITIONS.values())  # nothing dropped

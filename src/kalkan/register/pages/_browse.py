@@ -159,7 +159,7 @@ def incident_page(request: Request, incident_id: int) -> Response:
                   may_attach=can(user, "attach") and (user.role is not Role.MONITOR or own),
                   share_roles=[(code, current._(label)) for code, label in _vocab.ROLE_LABELS.items()],
                   hidden_reason=_hidden_reason(current), in_queue=False, others=others,
-                  transitions=sorted(service.TRANSITIONS.get(incident.status, ())))
+                  transitions=_vocab.moves(service.TRANSITIONS.get(incident.status, ())))
 
 
 def _hidden_reason(current: Page) -> str:

@@ -19,6 +19,7 @@ from kalkan.errors import InputError
 from kalkan.register import service
 from kalkan.register.auth import Actor, visible_clause
 from kalkan.register.db import Incident
+from kalkan.register.pages import _vocab
 from kalkan.register.pages._web import Page, PageError, check_csrf, page, reading, render, writing
 
 router = APIRouter()
@@ -48,7 +49,7 @@ def queue_item(session: Session, actor: Actor, incident_id: int, *, candidates: 
         other = pair.incident_b if pair.incident_a == incident_id else pair.incident_a
         others[other] = service.get_incident(session, actor, other)
     return {"incident": incident, "candidates": pairs, "others": others,
-            "transitions": sorted(service.TRANSITIONS.get(incident.status, ()))}
+            "transitions": _vocab.moves(service.TRANSITIONS.get(incident.status, ()))}
 
 
 @router.get("/queue", include_in_schema=False)

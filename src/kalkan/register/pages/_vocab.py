@@ -7,11 +7,14 @@ message ids that ``extract_messages`` finds (marked with ``N_``), so a translato
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from kalkan.model import EventType, InformationCredibility, SourceReliability
 from kalkan.register.i18n import Language
 
-__all__ = ["ACTION_LABELS", "CREDIBILITY", "EVENT_TYPE_LABELS", "RELIABILITY", "ROLE_LABELS", "STATUS_LABELS",
-           "VICTIM_GROUPS", "VICTIM_OUTCOMES", "N_", "event_types", "grades"]
+__all__ = ["ACTION_LABELS", "ACTION_ORDER", "CREDIBILITY", "EVENT_TYPE_LABELS", "N_", "RELIABILITY",
+           "ROLE_LABELS", "STATUS_LABELS", "VICTIM_GROUPS", "VICTIM_OUTCOMES", "event_types", "grades",
+           "moves"]
 
 
 def N_(message: str) -> str:  # noqa: N802 - the gettext convention for "mark, translate later"
@@ -50,6 +53,17 @@ ACTION_LABELS: dict[str, str] = {
     "verified": N_("Verify"),
     "rejected": N_("Reject"),
 }
+
+# The order of the decision buttons: the gentlest first (Enter in the reason box presses the first),
+# rejecting last, so a stray Enter never rejects a report.
+ACTION_ORDER = ("corroborated", "verified", "reported", "rejected")
+
+
+def moves(allowed: Iterable[str]) -> list[str]:
+    """The statuses a report may move to, in :data:`ACTION_ORDER`."""
+    present = set(allowed)
+    return [status for status in ACTION_ORDER if status in present]
+
 
 ROLE_LABELS: dict[str, str] = {
     "monitor": N_("monitor"),
