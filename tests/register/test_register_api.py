@@ -87,6 +87,7 @@ ENDPOINTS = [  # every route of the API, with a body where it takes one
     ("post", "/api/incidents/1/status", {"status": "verified", "reason": "x"}),
     ("post", "/api/incidents/1/share", {"role": "investigator"}),
     ("post", "/api/incidents/1/attachments", None),
+    ("get", "/api/incidents/1/custody", None),
     ("get", "/api/attachments/1", None),
     ("get", "/api/duplicates", None),
     ("post", "/api/links", {"incident_a": 1, "incident_b": 2, "reason": "x"}),
@@ -123,6 +124,8 @@ FORBIDDEN = [  # (role, request) pairs the role may not make
     ("analyst", "post", "/api/users", {"name": "eve", "role": "admin"}),
     ("analyst", "get", "/api/audit", None),
     ("analyst", "get", "/api/attachments/{aid}", None),
+    ("analyst", "get", "/api/incidents/{id}/custody", None),
+    ("monitor", "get", "/api/incidents/{id}/custody", None),
     ("monitor2", "post", "/api/incidents/{id}/share", {"role": "monitor"}),  # not their report
     ("monitor2", "post", "/api/incidents/{id}/attachments", None),  # not their report
 ]
@@ -322,6 +325,12 @@ def test_evidence_is_content_addressed_and_in_the_chain(api, make_report) -> Non
     assert api.get(f"/api/incidents/{iid}", "analyst").json()["attachments"][0]["sha256"] == meta["sha256"]
     audit = api.get("/api/audit", "admin").json()
     assert any(e["action"] == "attach" and e["payload"]["sha256"] == meta["sha256"] for e in audit)
+    chain = api.get(f"/api/incidents/{iid}/custody", "investigator").json()
+    assert [e["action"] for e in chain] == ["create", "attach", "open_evidence"]
+    assert all(
+        b["prev_hash"] != a["hash"] or b["seq"] == a["seq"] + 1
+        for a, b in zip(chain, chain[1:], strict=False)
+    )
     opened = [e for e in audit if e["action"] == "open_evidence"]
     assert [(e["actor"], e["payload"]["sha256"]) for e in opened] == [("investigator", meta["sha256"])]
     with api.register.read() as s:

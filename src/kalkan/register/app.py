@@ -348,6 +348,12 @@ def _routes(router: APIRouter) -> None:
             headers={"X-Content-SHA256": meta.sha256},
         )
 
+    @router.get("/incidents/{incident_id}/custody")
+    def custody(request: Request, incident_id: IdPath, actor: ActorDep) -> list[dict[str, Any]]:
+        """The incident's chain of custody: every audit entry about it and its evidence files."""
+        with reg(request).read() as session:
+            return service.custody(session, actor, incident_id)
+
     @router.get("/duplicates", response_model=list[DuplicateCandidate])
     def duplicates(
         request: Request,
