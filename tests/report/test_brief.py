@@ -135,6 +135,7 @@ def test_pdf_has_pages_with_the_brief(brief_dir: tuple[Path, str]) -> None:
         (["--response-minutes", "0"], "--response-minutes must be a number of minutes > 0"),
         (["--target", "80"], "--target is a share"),  # percent instead of share
         (["--runs", "-1"], "--runs must be a whole number >= 0"),  # negative runs
+        (["--ewp", "/nonexistent/ewp.csv"], "--ewp /nonexistent/ewp.csv is not a file"),  # missing table
     ],
 )
 def test_bad_input_gives_one_sentence_and_no_traceback(args: list[str], message: str, tmp_path: Path) -> None:
@@ -182,3 +183,19 @@ def test_brief_with_the_simulation_panel(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     html = (tmp_path / "brief.html").read_text(encoding="utf-8")
     assert 'id="simulation"' in html and "3 seeded runs" in html
+
+
+EWP = Path(__file__).resolve().parents[3] / "shared" / "data" / "ewp" / "ewp_countryyear_1960_2016.csv"
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(
+    not EWP.is_file(), reason="the EWP table is in the project's shared data, not in the repository"
+)
+def test_brief_with_the_country_panel(tmp_path: Path) -> None:
+    """With --ewp the brief adds the structural forecast for Kyrgyzstan (slow: the model is fitted)."""
+    _register_all()
+    result = CliRunner().invoke(app, ["brief", "--out", str(tmp_path), *SMALL, "--ewp", str(EWP)])
+    assert result.exit_code == 0, result.output
+    html = (tmp_path / "brief.html").read_text(encoding="utf-8")
+    assert 'id="country"' in html and "Kyrgystan" in html and "Honesty note" in html

@@ -35,6 +35,9 @@ def brief(
     ),
     days: int = typer.Option(10, "--days", help="Days simulated from the first flashpoint."),
     seed: int = typer.Option(0, "--seed", help="Seed of the simulation (same seed, same numbers)."),
+    ewp: Path | None = typer.Option(
+        None, "--ewp", help="EWP country-year table (CSV) for the country-risk panel (optional)."
+    ),
 ) -> None:
     """Write the protection brief: the situation, who is at risk, the force options, where the posts stand."""
     from rich.console import Console
@@ -62,6 +65,12 @@ def brief(
     for flag, value, low in (("--runs", runs, 0), ("--days", days, 1), ("--seed", seed, 0)):
         if value < low:
             raise OptionError(f"{flag} must be a whole number >= {low}; got {value}.")
+    if ewp is not None:
+        if not ewp.is_file():
+            raise OptionError(f"--ewp {ewp} is not a file: give the EWP country-year CSV or leave --ewp out.")
+        from kalkan.risk.structural import load_ewp_table
+
+        load_ewp_table(ewp)  # a malformed table stops here, with the risk module's message
     loaded = load_scenario(scenario)  # fails fast on an unknown scenario, before anything is written
     prepare_out_dir(out)
     with Progress(
@@ -83,7 +92,7 @@ def brief(
             loaded, options=parsed, response_minutes=response_minutes, target=target, time_limit=time_limit,
             curve_points=curve_points, progress=progress,
         )  # fmt: skip
-        compute_panels(data, runs=runs, days=days, seed=seed, progress=progress)
+        compute_panels(data, runs=runs, days=days, seed=seed, ewp=ewp, progress=progress)
         html_path, pdf_path = write_brief(data, out, progress=progress)
     console.print(summary_table(data))
     for panel, why in (data.panels.get("skipped") or {}).items():
