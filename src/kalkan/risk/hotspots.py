@@ -216,7 +216,7 @@ class HotspotModel:
         self.log_likelihood_ = fit["loglik"]
         self.n_iter_ = fit["n_iter"]
         self.params_ = _uncertainty(fit, t, is_target, cell_index[is_target], i, j, dt, r2, start, end,
-                                    tc, dc, self.cell_areas_km2_)
+                                    tc, dc, self.cell_areas_km2_, float(self.min_bandwidth_km))
         return self
 
     def _check_fitted(self) -> None:
@@ -577,12 +577,18 @@ def _em(t: np.ndarray, is_target: np.ndarray, target_cell: np.ndarray, i: np.nda
 
 def _uncertainty(fit: dict[str, Any], t: np.ndarray, is_target: np.ndarray, target_cell: np.ndarray,
                  i: np.ndarray, j: np.ndarray, dt: np.ndarray, r2: np.ndarray, start: float, end: float,
-                 tc: float, dc: float, areas: np.ndarray) -> pd.DataFrame:
-    """Estimates with standard errors from the observed information in log-parameters (delta method)."""
+                 tc: float, dc: float, areas: np.ndarray, min_sigma: float = 0.0) -> pd.DataFrame:
+    """Estimates with standard errors from the observed information in log-parameters (delta method).
+
+    A parameter at a bound (branching ratio at its cap, bandwidth at its floor) is held fixed and gets
+    no interval; the others' information is computed with it fixed.
+    """
     mu = fit["mu"]
     bg = mu[target_cell] / areas[target_cell]
     theta = np.log([max(fit["alpha"], 1e-12), fit["omega"], fit["sigma"]])
     se_log = np.full(3, np.nan)
+    free = [k for k, at_bound in enumerate([fit["alpha"] >= _ALPHA_MAX * (1 - 1e-9), False,
+                                            fit["sigma"] <= min_sigma * (1 + 1e-9)]) if not at_bound]
     if fit["alpha"] > 1e-6 and len(i) >= 3:
         def ll(th: np.ndarray) -> float:
             a, o, s = np.exp(th)
@@ -590,22 +596,24 @@ def _uncertainty(fit: dict[str, Any], t: np.ndarray, is_target: np.ndarray, targ
                             fit["target_pos"], start, end, tc, dc)
 
         step = 1e-3
-        hess = np.zeros((3, 3))
+        m = len(free)
+        hess = np.zeros((m, m))
         f0 = ll(theta)
-        for a in range(3):
-            for b in range(a, 3):
+        for x, a in enumerate(free):
+            for y in range(x, m):
+                b = free[y]
                 ea, eb = np.eye(3)[a] * step, np.eye(3)[b] * step
                 if a == b:
                     val = (ll(theta + ea) - 2 * f0 + ll(theta - ea)) / step**2
                 else:
                     val = (ll(theta + ea + eb) - ll(theta + ea - eb) - ll(theta - ea + eb)
                            + ll(theta - ea - eb)) / (4 * step**2)
-                hess[a, b] = hess[b, a] = val
+                hess[x, y] = hess[y, x] = val
         try:
             cov = np.linalg.inv(-hess)
             diag = np.diag(cov)
             if np.all(diag > 0):
-                se_log = np.sqrt(diag)
+                se_log[free] = np.sqrt(diag)
         except np.linalg.LinAlgError:
             pass
     est = np.exp(theta)
