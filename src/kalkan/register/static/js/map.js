@@ -59,31 +59,26 @@
   }
 
   const RADIUS = 7;
-  function makeSprite(key, ratio) {
-    const parts = key.split("|");
-    const style = STATUS_STYLE[parts[0]] || STATUS_STYLE.reported;
-    const size = Math.ceil((RADIUS + style.weight + 1) * 2);
-    const sprite = document.createElement("canvas");
-    sprite.width = size * ratio;
-    sprite.height = size * ratio;
-    const c = sprite.getContext("2d");
-    c.scale(ratio, ratio);
-    c.beginPath();
-    c.arc(size / 2, size / 2, RADIUS, 0, 2 * Math.PI);
-    c.globalAlpha = style.opacity * style.fillOpacity;
-    c.fillStyle = config.colours[parts[1]] || "#888";
-    c.fill();
-    c.globalAlpha = style.opacity;
-    c.lineWidth = style.weight;
-    c.strokeStyle = "#111";
-    c.stroke();
-    return sprite;
-  }
 
-  // All reports on one canvas, stamped as sprites grouped by type and status (a few milliseconds for
-  // 10,000 points), instead of one Leaflet layer per report (which costs ~100 µs each on a redraw).
+  // All reports on one canvas, drawn as one path per type and status, instead of one Leaflet
+  // layer per report (each of which projects, clips and draws itself on every redraw).
+  const ORDER = ["rejected", "reported", "corroborated", "verified"];
   const PointsLayer = L.Layer.extend({
-    initialize: function (rows, idx) { this._rows = rows; this._idx = idx; },
+    initialize: function (rows, idx) {
+      this._rows = rows;
+      this._idx = idx;
+      // Rows grouped once by type and status, groups in stamping order (verified last, on top).
+      const byKey = {};
+      rows.forEach(function (row, i) {
+        const key = row[idx.status] + "|" + row[idx.type];
+        (byKey[key] = byKey[key] || []).push(i);
+      });
+      this._groups = Object.keys(byKey).sort(function (a, b) {
+        return ORDER.indexOf(a.split("|")[0]) - ORDER.indexOf(b.split("|")[0]);
+      }).map(function (key) { return { key: key, rows: Int32Array.from(byKey[key]) }; });
+      this._xs = new Float32Array(rows.length);
+      this._ys = new Float32Array(rows.length);
+    },
     onAdd: function (m) {
       this._canvas = L.DomUtil.create("canvas", "leaflet-zoom-hide kalkan-points");
       this._canvas.setAttribute("aria-hidden", "true");
@@ -136,34 +131,44 @@
         this._zoom = zoom;
       }
       const origin = m.getPixelBounds().min;
-      const groups = {};
-      const xs = new Float32Array(rows.length);
-      const ys = new Float32Array(rows.length);
+      const xs = this._xs, ys = this._ys, px = this._px, py = this._py;
       for (let i = 0; i < rows.length; i++) {
-        const x = this._px[i] - origin.x;
-        const y = this._py[i] - origin.y;
-        xs[i] = x;
-        ys[i] = y;
-        if (x < -10 || y < -10 || x > size.x + 10 || y > size.y + 10) { continue; }
-        const key = rows[i][idx.status] + "|" + rows[i][idx.type];
-        (groups[key] = groups[key] || []).push(i);
+        xs[i] = px[i] - origin.x;
+        ys[i] = py[i] - origin.y;
       }
-      this._xs = xs;
-      this._ys = ys;
-      // Stamp one pre-drawn sprite per type and status (drawImage of a small bitmap is far cheaper
-      // than rasterising 10,000 anti-aliased circles); verified reports are stamped last, on top.
-      const order = ["rejected", "reported", "corroborated", "verified"];
-      const keys = Object.keys(groups).sort(function (a, b) {
-        return order.indexOf(a.split("|")[0]) - order.indexOf(b.split("|")[0]);
+      // One path per type and status (56 at most), each with every report of the group in view: a
+      // handful of fill and stroke calls instead of one per report. A report on the very pixel of
+      // one already in its group is skipped, since it would not show (reports often share a place's
+      // coordinates). Solid outlines only: dashes cost ~50x more to rasterise.
+      const width = Math.ceil(size.x), height = Math.ceil(size.y);
+      const stamped = new Int32Array(width * height);
+      this._groups.forEach(function (group, g) {
+        const parts = group.key.split("|");
+        const style = STATUS_STYLE[parts[0]] || STATUS_STYLE.reported;
+        const mark = g + 1;
+        const members = group.rows;
+        ctx.beginPath();
+        for (let k = 0; k < members.length; k++) {
+          const i = members[k];
+          const x = xs[i], y = ys[i];
+          if (x < -10 || y < -10 || x > size.x + 10 || y > size.y + 10) { continue; }
+          if (x >= 0 && y >= 0 && x < width && y < height) {
+            const cell = (y | 0) * width + (x | 0);
+            if (stamped[cell] === mark) { continue; }
+            stamped[cell] = mark;
+          }
+          ctx.moveTo(x + RADIUS, y);
+          ctx.arc(x, y, RADIUS, 0, 2 * Math.PI);
+        }
+        ctx.globalAlpha = style.opacity * style.fillOpacity;
+        ctx.fillStyle = config.colours[parts[1]] || "#888";
+        ctx.fill();
+        ctx.globalAlpha = style.opacity;
+        ctx.lineWidth = style.weight;
+        ctx.strokeStyle = "#111";
+        ctx.stroke();
       });
-      const sprites = this._sprites || (this._sprites = {});
-      keys.forEach(function (key) {
-        const sprite = sprites[key + "@" + ratio] || (sprites[key + "@" + ratio] = makeSprite(key, ratio));
-        const half = sprite.width / ratio / 2;
-        groups[key].forEach(function (i) {
-          ctx.drawImage(sprite, xs[i] - half, ys[i] - half, sprite.width / ratio, sprite.height / ratio);
-        });
-      });
+      ctx.globalAlpha = 1;
     },
     within: function (containerPoint, radius) {
       // Every report drawn within `radius` pixels of the point, nearest first (reports often share
