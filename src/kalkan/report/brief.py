@@ -263,7 +263,7 @@ def render_html(data: BriefData, *, extra_sections: Sequence[Any] = ()) -> str:
 
     templates = resources.files("kalkan.report") / "templates"
     env = Environment(autoescape=select_autoescape(default=True))
-    template = env.from_string((templates / "brief.html.j2").read_text(encoding="utf-8"))
+    template = env.from_string((templates / "brief.html").read_text(encoding="utf-8"))
     css = (templates / "brief.css").read_text(encoding="utf-8")
     from kalkan.report.panels import PANEL_BUILDERS
 

@@ -15,14 +15,18 @@ def brief(
         "kyrgyzstan_2010", "--scenario", help="A shipped scenario or a scenario folder."
     ),
     out: Path = typer.Option(Path("out"), "--out", help="Folder for brief.html and brief.pdf."),
-    options: str = typer.Option(
-        DEFAULT_OPTIONS, "--options", help="Force options, e.g. monitors:50,police:600."
+    options: str | None = typer.Option(
+        None,
+        "--options",
+        help=f"Force options, e.g. monitors:50,police:600 (default: the scenario's, else {DEFAULT_OPTIONS}).",
     ),
-    response_minutes: float = typer.Option(
-        30.0, "--response-minutes", help="Minutes a post may take to reach a place."
+    response_minutes: float | None = typer.Option(
+        None,
+        "--response-minutes",
+        help="Minutes a post may take to reach a place (default: the scenario's, else 30).",
     ),
-    target: float = typer.Option(
-        0.8, "--target", help="Share (0-1) of the risk-weighted people at risk to protect."
+    target: float | None = typer.Option(
+        None, "--target", help="Share (0-1) of the risk-weighted people at risk to protect (default: 0.8)."
     ),
     time_limit: float = typer.Option(
         2.0, "--time-limit", help="Solver seconds per option (the gap is reported)."
@@ -54,7 +58,6 @@ def brief(
     from kalkan.report.panels import compute_panels
 
     console = Console()
-    parsed = check_brief_arguments(options, response_minutes, target)
     from kalkan.errors import OptionError
     from kalkan.scenarios import load_scenario
 
@@ -72,6 +75,16 @@ def brief(
 
         load_ewp_table(ewp)  # a malformed table stops here, with the risk module's message
     loaded = load_scenario(scenario)  # fails fast on an unknown scenario, before anything is written
+    defaults = loaded.settings.get("defaults", {})
+    response_minutes = (
+        float(defaults.get("response_minutes", 30.0)) if response_minutes is None else response_minutes
+    )
+    target = float(defaults.get("target", 0.8)) if target is None else target
+    parsed = check_brief_arguments(
+        str(defaults.get("options", DEFAULT_OPTIONS)) if options is None else options,
+        response_minutes,
+        target,
+    )
     prepare_out_dir(out)
     with Progress(
         SpinnerColumn(),
