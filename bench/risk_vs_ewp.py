@@ -1,7 +1,7 @@
 # ruff: noqa: E501  (the Markdown report is prose: long lines are sentences)
 """Benchmark: kalkan's country models against the Early Warning Project's method and published forecasts.
 
-One run, the same folds for every model: for each forecast year Y (1992-2015) each model is trained on
+One run, the same folds for every model (EWP baseline, boost, ensemble, stacked): for each forecast year Y (1992-2015) each model is trained on
 the rows of EWP's country-year table whose two-year target is known by Y (years <= Y - 2) and forecasts
 the onset of a mass killing in Y + 1 or Y + 2 from year Y's predictors. Scored on 1994-2014 (the years
 whose outcome is known): AUC, Brier score, log loss, recall in the top 30 / top 10, per five-year block
@@ -37,9 +37,10 @@ SHARED = ROOT.parent / "shared" / "data" / "ewp"
 TABLE = SHARED / "ewp_countryyear_1960_2016.csv"
 PUBLISHED = SHARED / "ewp_published_forecasts_edition2018_riskonly.csv"
 OUT = ROOT / "out" / "risk_vs_ewp"
-MODELS = ("ewp", "boost", "ensemble")
+MODELS = ("ewp", "boost", "ensemble", "stacked")
 LABEL = {"ewp": "EWP baseline (elastic net, complete cases)", "boost": "kalkan boost (monotone GBM, Platt)",
-         "ensemble": "kalkan ensemble = best (imputed elastic net + boost)"}
+         "ensemble": "kalkan ensemble = best (imputed elastic net + boost, equal weights)",
+         "stacked": "kalkan stacked (ensemble weight chosen on the last 5 training years)"}
 
 
 def fmt(v: float, lo: float, hi: float, digits: int = 3) -> str:
@@ -118,20 +119,26 @@ def main() -> None:
                      f"{c10['caught']} ({c10['share']:.0%}) | {coverage.get(name, 0)} | {seconds.get(name, float('nan')):.0f} |")
     lines += ["", "For reference, EWP's own published backtest file (2025 edition, their rule) gives AUC 0.81 and 23 of 34 onsets of 1994-2016 in the top 30 (shared data README); the numbers above are from the same data vintage but refitted here, so they differ.", ""]
 
-    # targets of issue 5
+    # targets of issue 5, for every kalkan model against the baseline
     s = scores.set_index(["model", "block"])
     blocks = [b for b in scores["block"].unique() if b != "all"]
-    best = "ensemble"
-    checks = []
-    for b in blocks:
-        checks.append(f"{b}: AUC {s.loc[(best, b), 'auc']:.3f} vs {s.loc[('ewp', b), 'auc']:.3f} "
-                      f"({'>=' if s.loc[(best, b), 'auc'] >= s.loc[('ewp', b), 'auc'] else '<'}), "
-                      f"top-30 recall {s.loc[(best, b), 'recall_top30']:.2f} vs {s.loc[('ewp', b), 'recall_top30']:.2f} "
-                      f"({'>=' if s.loc[(best, b), 'recall_top30'] >= s.loc[('ewp', b), 'recall_top30'] else '<'})")
-    brier_ok = s.loc[(best, "all"), "brier"] < s.loc[("ewp", "all"), "brier"]
-    lines += ["Targets (issue 5: AUC and top-30 recall at least the baseline's on every block, better Brier overall), best model vs EWP baseline:", ""]
-    lines += [f"- {c}" for c in checks]
-    lines += [f"- Brier overall: {s.loc[(best, 'all'), 'brier']:.4f} vs {s.loc[('ewp', 'all'), 'brier']:.4f} ({'better' if brier_ok else 'not better'})", ""]
+    lines += ["Targets (issue 5: AUC and top-30 recall at least the baseline's on every block, better Brier overall), each kalkan model against the EWP baseline:", "",
+              "| model | " + " | ".join(f"{b}: AUC / top-30 recall" for b in blocks) + " | Brier overall |",
+              "|---|" + "---|" * (len(blocks) + 1)]
+    for name in MODELS[1:]:
+        cells = []
+        for b in blocks:
+            auc_ok = s.loc[(name, b), "auc"] >= s.loc[("ewp", b), "auc"]
+            rec_ok = s.loc[(name, b), "recall_top30"] >= s.loc[("ewp", b), "recall_top30"]
+            cells.append(f"{s.loc[(name, b), 'auc']:.3f} {'>=' if auc_ok else '<'} {s.loc[('ewp', b), 'auc']:.3f} / "
+                         f"{s.loc[(name, b), 'recall_top30']:.2f} {'>=' if rec_ok else '<'} {s.loc[('ewp', b), 'recall_top30']:.2f}")
+        brier_ok = s.loc[(name, "all"), "brier"] < s.loc[("ewp", "all"), "brier"]
+        cells.append(f"{s.loc[(name, 'all'), 'brier']:.4f} {'<' if brier_ok else '>='} {s.loc[('ewp', 'all'), 'brier']:.4f} ({'better' if brier_ok else 'not better'})")
+        lines.append(f"| {name} | " + " | ".join(cells) + " |")
+    lines += ["", "The default (`best`) is the equal-weight ensemble, chosen before any backtest was run. `stacked` was added after the first run showed the "
+              "ensemble below the baseline's top-30 recall in 2009-2014: its weight is chosen inside each training set (no look-ahead), but the decision "
+              "to build it was taken after seeing these years, so read its margin with that in mind. Brier differences between all four models are far "
+              "inside the bootstrap intervals.", ""]
 
     lines += ["Reliability (all years, common country-years; observed share with Wilson 95 % interval):", "",
               "| model | forecast bin | n | mean forecast | observed |", "|---|---|---:|---:|---|"]

@@ -58,7 +58,7 @@ def register(risk_app: typer.Typer) -> None:
             str,
             typer.Option(
                 "--model",
-                help="best (kalkan's best: ensemble), ensemble, boost, "
+                help="best (kalkan's best: ensemble), ensemble, stacked, boost, "
                 "or ewp (the Early Warning Project's elastic-net baseline).",
             ),
         ] = "best",
