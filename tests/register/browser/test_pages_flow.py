@@ -20,9 +20,11 @@ from playwright.sync_api import Page, Route, expect
 JPEG = bytes.fromhex("ffd8ffe000104a46494600010100000100010000ffd9")  # a minimal JPEG header+end
 
 
-def fill_report(page: Page, description: str, *, lat: str = "40.53", lon: str = "72.80") -> str:
+def fill_report(page: Page, description: str, *, lat: str = "40.53", lon: str = "72.80",
+                navigate: bool = True) -> str:
     """Open the report form and fill it as a monitor would; returns the form's client_id."""
-    page.goto("/report")
+    if navigate:
+        page.goto("/report")
     page.get_by_label("Type", exact=True).select_option("arson")
     page.get_by_label("Date", exact=True).fill("2010-06-12")
     page.get_by_label("Time (local, if known)").fill("02:15")
@@ -331,3 +333,25 @@ def test_clicking_a_town_on_the_form_map_takes_its_position_and_name(context: An
     expect(place).to_have_value(re.compile("^Uzgen"))
     latitude = float(page.get_by_label("Latitude (°N, WGS84)").input_value())
     assert latitude == pytest.approx(town["lat"], abs=1e-5)
+
+
+def test_report_form_opens_and_files_without_a_connection(context: Any, server: Server) -> None:
+    # The service worker keeps the form (127.0.0.1 is a secure context, as https:// would be).
+    page = context.new_page()
+    sign_in(page, server.tokens["monitor"])
+    page.goto("/report")
+    page.evaluate("navigator.serviceWorker.ready")
+    page.reload()  # now under the worker's control: the form and its assets are cached
+    expect(page.locator("#pick-map .place-label").first).to_be_visible()
+    first_id = page.locator('input[name="client_id"]').input_value()
+    context.set_offline(True)
+    page.reload()
+    expect(page.get_by_role("heading", name="File a report")).to_be_visible()
+    assert page.locator('input[name="client_id"]').input_value() != first_id  # a fresh id, not the cached
+    marker = f"no-connection {uuid.uuid4().hex[:8]}"
+    client_id = fill_report(page, f"Shots heard near the school ({marker}).", navigate=False)
+    page.get_by_role("button", name="Send report").click()
+    expect(page.locator("#outbox-status")).to_contain_text("cannot be reached")
+    context.set_offline(False)
+    expect(page.locator("#report-result")).to_contain_text("filed it as number", timeout=30_000)
+    assert [r["client_id"] for r in reports_with(server, marker)] == [client_id]

@@ -5,13 +5,14 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Form, Request
-from fastapi.responses import RedirectResponse, Response
+from fastapi.responses import FileResponse, RedirectResponse, Response
 
 from kalkan.register.auth import authenticate, can
 from kalkan.register.i18n import available_languages
 from kalkan.register.pages._web import (
     LANG_COOKIE,
     SESSION_COOKIE,
+    STATIC,
     check_csrf,
     page,
     reading,
@@ -69,6 +70,13 @@ def signout(request: Request, csrf: Annotated[str, Form(max_length=200)] = "") -
     response = RedirectResponse("/signin", status_code=303)
     response.delete_cookie(SESSION_COOKIE)
     return response
+
+
+@router.get("/sw.js", include_in_schema=False)
+def service_worker() -> Response:
+    """The service worker, served from the root so that it may control ``/report``."""
+    return FileResponse(STATIC / "js" / "sw.js", media_type="text/javascript",
+                        headers={"Cache-Control": "no-cache", "Service-Worker-Allowed": "/"})
 
 
 @router.get("/language", include_in_schema=False)

@@ -102,11 +102,17 @@
   function restoreDraft() {
     let draft = null;
     try { draft = JSON.parse(localStorage.getItem(DRAFT_KEY) || "null"); } catch (e) { draft = null; }
+    let restored = false;
     if (draft && Array.isArray(draft.entries) && draft.entries.length) {
       fill(draft.entries, []);
       announce(M.draft_restored);
+      restored = true;
     }
-    if (!value("client_id")) { setValue("client_id", outbox.uuid4()); }
+    if (!restored || !value("client_id")) {
+      // A fresh id for a fresh form: a copy of the form served by the service worker offline
+      // carries the id it was rendered with, which must not be reused.
+      setValue("client_id", outbox.uuid4());
+    }
     defaultDate();
   }
   function defaultDate() {
