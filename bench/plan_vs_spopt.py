@@ -343,10 +343,16 @@ def render(rows: list[dict[str, Any]], args: argparse.Namespace, kalkan_limit: f
         k, s = tools.get("kalkan"), tools.get("spopt+CBC")
         if not (k and s and k.get("seconds")):
             continue
-        if s.get("objective"):
+        if s.get("objective") and model == "lscp":
             lines.append(
                 f"- {instance}, {model}: time ratio {s['seconds'] / k['seconds']:.1f}x; "
-                f"objective ratio {k['objective'] / s['objective']:.4f}"
+                f"kalkan {k['objective']:.0f} posts vs spopt {s['objective']:.0f} "
+                f"(fewer is better; ratio {k['objective'] / s['objective']:.3f})"
+            )
+        elif s.get("objective"):
+            lines.append(
+                f"- {instance}, {model}: time ratio {s['seconds'] / k['seconds']:.1f}x; "
+                f"objective ratio {k['objective'] / s['objective']:.4f} (higher is better)"
             )
         else:
             lines.append(
