@@ -213,6 +213,10 @@ def skill_table(events: pd.DataFrame, scheduler: str, workers: int, boot: int, s
             yes_b, yes_l = ("yes" if w else "no" for w in (wins_b, wins_l))
             verdict.append(f"| {group} | {model} | {yes_b} | {yes_l} |")
     n_folds = result.settings["folds"]
+    from kalkan.risk import hotspot_backtest as hb
+
+    shipped = s.assign(period=f"{start}..{end}", measured=machine())
+    shipped.to_csv(Path(hb.__file__).with_name(hb.SKILL_FILE), index=False, float_format="%.6g")
     return (f"Rolling-origin backtest, monthly origins {start} to {end} where data exist (each country "
             f"from its second month of data to its last), {n_folds} country-months, PRIO-GRID cells; "
             f"{scheduler} Dask scheduler with {workers} workers: **{wall / 60:.1f} min wall**. Scores "

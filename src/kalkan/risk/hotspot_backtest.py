@@ -40,7 +40,11 @@ import pandas as pd
 from kalkan.errors import InputError
 from kalkan.risk.grids import Grid, parse_grid, require_located
 
-__all__ = ["BacktestResult", "DEFAULT_MODELS", "Fold", "backtest", "make_model", "run_fold", "score_table"]
+__all__ = ["BacktestResult", "DEFAULT_MODELS", "Fold", "SKILL_FILE", "backtest", "backtested_skill",
+           "make_model", "run_fold", "score_table"]
+
+SKILL_FILE = "hotspot_skill.csv"
+"""Package data written by ``bench/hotspots.py``: the GED backtest's score table (for briefs)."""
 
 DEFAULT_MODELS = ("hawkes", "boost", "zero", "last", "mean12", "conflictology")
 """Models the backtest compares by default: the Hawkes model, gradient boosting and the four baselines."""
@@ -311,3 +315,20 @@ def score_table(cells: pd.DataFrame, folds: pd.DataFrame, *, n_boot: int = 200, 
                                                          if len(arr) else (np.nan, np.nan))
             rows.append(row)
     return pd.DataFrame(rows)
+
+
+def backtested_skill() -> pd.DataFrame:
+    """The score table of the last GED backtest run by ``bench/hotspots.py`` (shipped with kalkan).
+
+    One row per group (country ISO3 code or ``pooled``) and model with the scores and their 95 %
+    bootstrap intervals, plus ``period`` and ``measured`` columns, so a brief can state the
+    forecast's backtested skill beside its map.
+    """
+    from importlib.resources import files
+
+    path = files("kalkan.risk").joinpath(SKILL_FILE)
+    if not path.is_file():
+        raise InputError(f"No backtest results shipped ({SKILL_FILE} is missing): run "
+                         "`.venv/bin/python bench/hotspots.py` to create them.")
+    with path.open() as f:
+        return pd.read_csv(f)

@@ -137,7 +137,7 @@ class HotspotModel:
         "tol": _Rule(_positive, "a float > 0"),
     }
 
-    def __init__(self, *, grid: str | Grid = "priogrid", window_days: float | None = 365.0,
+    def __init__(self, *, grid: str | Grid = "priogrid", window_days: float | None = 1460.0,
                  time_cutoff_days: float = 90.0, distance_cutoff_km: float = 100.0,
                  background_smoothing: float = 0.1, background_pseudocount: float = 0.1,
                  background_halflife_days: float | None = None, min_bandwidth_km: float = 1.0,
