@@ -13,6 +13,7 @@ import hashlib
 import re
 import uuid
 from collections import defaultdict
+from collections.abc import Callable
 from datetime import time
 from typing import Any
 
@@ -45,13 +46,14 @@ def _text(form: FormData, name: str) -> str:
     return value.strip() if isinstance(value, str) else ""
 
 
-def report_from_form(form: FormData, lang_gettext: Any = str) -> IncidentIn:
+def report_from_form(form: FormData, lang_gettext: Callable[[str], str] = str) -> IncidentIn:
     """The :class:`IncidentIn` a submitted report form describes.
 
     Empty boxes mean "not known" (left out), victims become one entry per outcome and group with a
     count, witnesses with any detail need a name, and a time of day, which the schema has no field
     for, is kept at the head of the description. Raises :class:`pydantic.ValidationError` or
-    :class:`kalkan.errors.InputError` with a message that names the field.
+    :class:`kalkan.errors.InputError` with a message that names the field, in the language of
+    ``lang_gettext`` (the page's translation function; English by default).
     """
     _ = lang_gettext
     data: dict[str, Any] = {}
