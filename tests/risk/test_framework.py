@@ -78,6 +78,7 @@ def test_profile_counts_add_up() -> None:
     row = profile.set_index("factor").loc["7"]
     assert row["level"] == "many" and row["share_present"] == row["present"] / row["indicators"]
     assert profile.set_index("factor").loc["14", "level"] == "not assessed"
+    assert profile["indicators_verified"].tolist() == [True] * 9 + [False] * 5
 
 
 def test_profile_chart_writes_a_png(tmp_path: Path) -> None:

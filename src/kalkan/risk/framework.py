@@ -403,7 +403,9 @@ def risk_factor_profile(assessment: Assessment) -> pd.DataFrame:
         One row per factor 1-14: ``factor, name, group, indicators, present, absent, unknown,
         not_assessed, share_present`` (present / indicators) and ``level``: "many" if at least a third
         of the indicators are present, "some" if any, "none" if none is present but some were assessed,
-        "not assessed" otherwise (kalkan's display convention; the Framework gives no score).
+        "not assessed" otherwise (kalkan's display convention; the Framework gives no score), and
+        ``indicators_verified`` (False for factors 10-14, whose indicator list is not yet checked
+        against the published document).
     """
     factors = framework_factors()
     indicators = framework_indicators()
@@ -432,6 +434,7 @@ def risk_factor_profile(assessment: Assessment) -> pd.DataFrame:
                 "not_assessed": len(codes) - assessed,
                 "share_present": share,
                 "level": level,
+                "indicators_verified": f.verified,
             }
         )
     out = pd.DataFrame(rows)
