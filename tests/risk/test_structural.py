@@ -9,6 +9,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from kalkan.errors import InputError, NotFittedError, SchemaError
 from kalkan.risk.structural import (
@@ -376,3 +378,39 @@ def test_stacked_weight_is_chosen_on_the_last_training_years(ewp_table: pd.DataF
     assert losses.shape == (11,) and np.isfinite(losses).all()
     # the chosen weight is the grid point with the lowest held-out log loss
     assert model.weight_ == pytest.approx(np.linspace(0, 1, 11)[int(np.argmin(losses))])
+
+
+def slow_target(panel: pd.DataFrame) -> list[float]:
+    """Obviously right reference: look up the next two years of the same country one row at a time."""
+    last = panel["year"].max()
+    onset = {(c, y): o for c, y, o in zip(panel["ewp_name"], panel["year"], panel["mk_onset"], strict=True)}
+    out = []
+    for c, y in zip(panel["ewp_name"], panel["year"], strict=True):
+        leads = []
+        for k in (1, 2):
+            if y + k > last:
+                leads.append(None)  # not observed yet
+            else:
+                leads.append(onset.get((c, y + k), 0))  # no row although the table covers the year: 0
+        if 1 in leads:
+            out.append(1.0)
+        elif None in leads:
+            out.append(np.nan)
+        else:
+            out.append(0.0)
+    return out
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(
+        st.tuples(st.sampled_from(["A", "B", "C"]), st.integers(2000, 2008), st.integers(0, 1)),
+        min_size=1,
+        max_size=25,
+        unique_by=lambda t: (t[0], t[1]),
+    )
+)
+def test_build_target_matches_a_slow_reference(rows: list[tuple[str, int, int]]) -> None:
+    panel = pd.DataFrame(rows, columns=["ewp_name", "year", "mk_onset"])
+    got = build_target(panel)[TARGET].to_numpy()
+    np.testing.assert_array_equal(got, np.array(slow_target(panel)))
