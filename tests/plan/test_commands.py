@@ -203,3 +203,40 @@ def test_scenario_commands_write_their_files(tmp_path: Path) -> None:
     assert len(timeline) == 41
     assert timeline["officers_in_place"].is_monotonic_increasing
     assert (tmp_path / "timeline.png").stat().st_size > 1000
+
+
+def test_latlon_coverage_writes_geojson(tmp_path: Path) -> None:
+    rng = np.random.default_rng(5)
+    demand = pd.DataFrame(
+        {
+            "id": range(30),
+            "latitude": 40.5 + 0.3 * rng.random(30),
+            "longitude": 72.7 + 0.3 * rng.random(30),
+            "weight": rng.integers(1, 50, 30),
+        }
+    )
+    demand.to_csv(tmp_path / "d.csv", index=False)
+    demand.drop(columns=["weight"]).iloc[::3].to_csv(tmp_path / "s.csv", index=False)
+    out = tmp_path / "posts.geojson"
+    result = _run(
+        "coverage",
+        "--demand",
+        str(tmp_path / "d.csv"),
+        "--sites",
+        str(tmp_path / "s.csv"),
+        "--response-minutes",
+        "10",
+        "--posts",
+        "2",
+        "--format",
+        "json",
+        "--out",
+        str(out),
+    )
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout.strip().splitlines()[-1])
+    geo = json.loads(out.read_text())
+    assert geo["type"] == "FeatureCollection"
+    assert sorted(f["properties"]["id"] for f in geo["features"]) == sorted(data["selected"])
+    lon, lat = geo["features"][0]["geometry"]["coordinates"]
+    assert 72.7 <= lon <= 73.0 and 40.5 <= lat <= 40.8  # GeoJSON order is longitude, latitude
