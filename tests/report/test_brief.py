@@ -47,11 +47,19 @@ class _Page(HTMLParser):
 
 @pytest.fixture(scope="module")
 def brief_dir(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
-    _register_all()
-    out = tmp_path_factory.mktemp("brief")
-    result = CliRunner().invoke(app, ["brief", "--out", str(out), *SMALL])
-    assert result.exit_code == 0, result.output
-    return out, result.output
+    """One brief for all tests here, shared by the xdist workers (made once, under a file lock)."""
+    import fcntl
+
+    shared = tmp_path_factory.getbasetemp().parent  # common to the workers of one run
+    out = shared / "brief-e2e"
+    with open(shared / "brief-e2e.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not (out / "output.txt").is_file():
+            _register_all()
+            result = CliRunner().invoke(app, ["brief", "--out", str(out), *SMALL])
+            assert result.exit_code == 0, result.output
+            (out / "output.txt").write_text(result.output, encoding="utf-8")
+    return out, (out / "output.txt").read_text(encoding="utf-8")
 
 
 def test_brief_writes_both_files_and_prints_the_summary(brief_dir: tuple[Path, str]) -> None:
@@ -138,32 +146,53 @@ def test_pdf_has_pages_with_the_brief(brief_dir: tuple[Path, str]) -> None:
         (["--ewp", "/nonexistent/ewp.csv"], "--ewp /nonexistent/ewp.csv is not a file"),  # missing table
     ],
 )
-def test_bad_input_gives_one_sentence_and_no_traceback(args: list[str], message: str, tmp_path: Path) -> None:
-    import subprocess
-    import sys
+def test_bad_input_gives_one_sentence_and_no_traceback(
+    args: list[str],
+    message: str,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from kalkan.cli import main
 
-    exe = Path(sys.executable).with_name("kalkan")
-    result = subprocess.run([str(exe), "brief", "--out", str(tmp_path / "o"), *args], capture_output=True,
-                            text=True, timeout=120)  # fmt: skip
-    assert result.returncode == 2
-    assert "Traceback" not in result.stderr + result.stdout
-    assert message in " ".join(result.stderr.split())
-    assert result.stderr.strip().startswith("error:")
+    monkeypatch.setattr("sys.argv", ["kalkan", "brief", "--out", str(tmp_path / "o"), *args])
+    with pytest.raises(SystemExit) as stop:
+        main()
+    assert stop.value.code == 2
+    captured = capsys.readouterr()
+    assert "Traceback" not in captured.err + captured.out
+    assert message in " ".join(captured.err.split())
+    assert captured.err.strip().startswith("error:")
     assert not (tmp_path / "o" / "brief.html").exists()
 
 
-def test_unwritable_out_is_refused(tmp_path: Path) -> None:
+def test_the_installed_command_fails_cleanly(tmp_path: Path) -> None:
+    """The console script itself (a new process): one sentence on stderr, exit 2, no traceback."""
     import subprocess
     import sys
 
+    exe = Path(sys.executable).with_name("kalkan")
+    result = subprocess.run([str(exe), "brief", "--out", str(tmp_path / "o"), "--options", "abc"],
+                            capture_output=True, text=True, timeout=120)  # fmt: skip
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr + result.stdout
+    assert "Cannot read force option 'abc'" in " ".join(result.stderr.split())
+
+
+def test_unwritable_out_is_refused(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from kalkan.cli import main
+
     blocker = tmp_path / "file.txt"
     blocker.write_text("not a folder", encoding="utf-8")
-    exe = Path(sys.executable).with_name("kalkan")
-    result = subprocess.run([str(exe), "brief", "--out", str(blocker / "sub"), *SMALL], capture_output=True,
-                            text=True, timeout=120)  # fmt: skip
-    assert result.returncode == 2
-    assert "Traceback" not in result.stderr
-    assert "Cannot write the brief to" in " ".join(result.stderr.split())
+    monkeypatch.setattr("sys.argv", ["kalkan", "brief", "--out", str(blocker / "sub"), *SMALL])
+    with pytest.raises(SystemExit) as stop:
+        main()
+    assert stop.value.code == 2
+    err = capsys.readouterr().err
+    assert "Traceback" not in err
+    assert "Cannot write the brief to" in " ".join(err.split())
 
 
 def test_brief_html_marks_capacity_and_monitors(brief_dir: tuple[Path, str]) -> None:

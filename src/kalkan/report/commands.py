@@ -137,7 +137,7 @@ def summary_table(data):  # type: ignore[no-untyped-def]
             f"{r.within_reach_share:.0%}",
             f"{r.protected_share:.0%}" if r.armed else "none",
             f"{getattr(r, 'protected_at_density_share', 0.0):.0%}" if r.armed else "none",
-            "0" if r.gap <= 1e-9 else f"{r.gap:.1%}",
+            "0" if r.gap <= 1e-9 else f"{max(r.gap, 0.001):.1%}",
             style="bold" if r.recommended else None,
         )
     return table

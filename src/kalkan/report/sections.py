@@ -252,7 +252,7 @@ def options(ctx: Context) -> Section:
     rows = []
     for r in _rows(d.options):
         mark = ' <span class="badge">recommended</span>' if r.recommended else ""
-        gap = "proven best" if r.gap <= 1e-9 else f"within {r.gap:.1%} of best"
+        gap = "proven best" if r.gap <= 1e-9 else f"within {max(r.gap, 0.001):.1%} of best"
         rows.append(
             [
                 f"<b>{escape(r.label)}</b>{mark}",
@@ -360,7 +360,7 @@ def recommended(ctx: Context) -> Section | None:
     text = (
         f"<p>{escape(plan.option.label)}: {len(selected)} posts (blue squares) with the straight-line reach of "
         f"{d.response_minutes:g} minutes (dashed). Shown are the places they reach. "
-        f"{'The placement is proven best.' if plan.gap <= 1e-9 else f'The placement is within {plan.gap:.1%} of the best possible (solver bound).'}"
+        f"{'The placement is proven best.' if plan.gap <= 1e-9 else f'The placement is within {max(plan.gap, 0.001):.1%} of the best possible (solver bound).'}"
         "</p>"
     )
     more = f'<p class="note">The {len(top)} posts reaching most are listed; {len(selected)} in all.</p>'
