@@ -173,3 +173,39 @@ def test_cli_backtest_writes_scores(tmp_path: Path) -> None:
     assert set(scores["model"]) == {"mean12", "last"} and set(scores["group"]) == {"CAF", "pooled"}
     assert "brier" in out.splitlines()[0].split(",")
     assert len(pd.read_parquet(tmp_path / "cells.parquet")) == 2 * scores["cell_months"].iloc[0]
+
+
+def test_every_hotspot_option_is_documented() -> None:
+    import click
+    import typer
+
+    from kalkan.cli import _register_all, app
+
+    _register_all()
+    docs = (Path(__file__).resolve().parents[2] / "docs" / "risk-hotspots.md").read_text()
+    risk = typer.main.get_command(app).commands["risk"]  # type: ignore[attr-defined]
+    for name in ("hotspots", "backtest"):
+        command = risk.commands[name]
+        assert f"kalkan risk {name}" in docs
+        for param in command.params:
+            if isinstance(param, click.Option):
+                assert param.opts[0] in docs, f"{param.opts[0]} of `kalkan risk {name}` is not in the docs"
+
+
+@pytest.mark.parametrize("module", ["grids", "hotspots", "baselines", "hotspot_backtest", "hotspot_boost"])
+def test_public_names_import(module: str) -> None:
+    import importlib
+
+    mod = importlib.import_module(f"kalkan.risk.{module}")
+    names = getattr(mod, "__all__", [])
+    assert names and names == sorted(names)
+    for name in names:
+        assert hasattr(mod, name), f"kalkan.risk.{module}.{name} is in __all__ but not defined"
+
+
+def test_backtested_skill_is_shipped_or_says_how(monkeypatch: pytest.MonkeyPatch) -> None:
+    import kalkan.risk.hotspot_backtest as hb
+
+    monkeypatch.setattr(hb, "SKILL_FILE", "no_such_file.csv")
+    with pytest.raises(InputError, match="run `.venv/bin/python bench/hotspots.py`"):
+        hb.backtested_skill()

@@ -26,6 +26,10 @@ import pandas as pd
 
 from kalkan.errors import InputError, OptionError
 
+__all__ = ["EARTH_RADIUS_KM", "Grid", "H3Grid", "Period", "PrioGrid", "cell_counts", "cell_size_km",
+           "days_since_epoch", "forecast_cells", "offset_points", "parse_grid", "require_located",
+           "to_xyz_km"]
+
 EARTH_RADIUS_KM = 6371.0088
 """Mean Earth radius (IUGG), km."""
 

@@ -55,7 +55,8 @@ from kalkan.risk.grids import (
     to_xyz_km,
 )
 
-__all__ = ["HotspotModel", "forecast_risk_weight", "simulate_hawkes"]
+__all__ = ["History", "HotspotModel", "check_horizon", "forecast_risk_weight", "history_before",
+           "simulate_hawkes"]
 
 _ALPHA_MAX = 0.95
 """Cap on the branching ratio: above it forecasts explode; a non-stationary background shows up as
