@@ -306,6 +306,36 @@ def drop_redundant(A: sp.csr_matrix, targets: npt.NDArray[np.bool_], selected: I
     return np.asarray(keep, dtype=np.int64)
 
 
+def iterated_repair_lscp(
+    A: sp.csr_matrix,
+    targets: npt.NDArray[np.bool_],
+    cover: npt.ArrayLike,
+    *,
+    seed: int | np.random.Generator | None = 0,
+    deadline: float = np.inf,
+    max_stall: int = 300,
+    AT: sp.csr_matrix | None = None,
+) -> IntArray:
+    """Iterated local search for set covering: drop a random tenth of the posts, repair greedily
+    (random tie-breaks), drop redundant posts; keep covers no larger. Returns the smallest cover seen."""
+    rng = np.random.default_rng(seed)
+    if AT is None:
+        AT = A.T.tocsr()
+    best = np.asarray(cover, dtype=np.int64)
+    current = best.copy()
+    stall = 0
+    while current.size >= 2 and stall < max_stall and time.perf_counter() < deadline:
+        drop = rng.choice(current.size, size=max(2, current.size // 10), replace=False)
+        trial = greedy_lscp(A, targets, start=np.delete(current, drop), cost=rng.random(A.shape[0]), AT=AT)
+        if trial.size <= current.size:
+            current = trial
+        if trial.size < best.size:
+            best, stall = trial.copy(), 0
+        else:
+            stall += 1
+    return best
+
+
 def lagrangian_lscp(
     A: sp.csr_matrix,
     targets: npt.NDArray[np.bool_],

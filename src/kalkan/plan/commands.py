@@ -157,7 +157,7 @@ def coverage_command(
             problem = SetCovering.from_coordinates(
                 d[cols].to_numpy(float), s[cols].to_numpy(float), d["weight"].to_numpy(float), **common
             )
-            problem.solve(time_limit=time_limit, method=method)
+            problem.solve(time_limit=time_limit, method=method, seed=seed)
     _show_warnings(caught)
     result = problem.result()
     chosen = s.iloc[problem.selected_index].copy()

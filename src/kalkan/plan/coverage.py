@@ -651,8 +651,15 @@ class SetCovering(_CoveringProblem):
             site_ids=site_ids,
         )
 
-    def solve(self, time_limit: float = 10.0, *, method: str = "auto") -> Self:
-        """Solve within ``time_limit`` seconds and return ``self`` (results as in MaximalCovering)."""
+    def solve(
+        self, time_limit: float = 10.0, *, method: str = "auto", seed: int | np.random.Generator | None = 0
+    ) -> Self:
+        """Solve within ``time_limit`` seconds and return ``self`` (results as in MaximalCovering).
+
+        Greedy and a Lagrangian heuristic with its bound; then, unless ``method="heuristic"``, iterated
+        local search (seeded by ``seed``; ``auto`` only) for up to 60% of the time and the HiGHS MILP,
+        warm-started, for the rest.
+        """
         if method not in METHODS:
             raise InputError(f"method must be one of {', '.join(METHODS)}; got {method!r}.")
         if not (time_limit > 0):
@@ -673,6 +680,10 @@ class SetCovering(_CoveringProblem):
         objective = float(sel.size)
         bound = float(math.ceil(low - 1e-9))
         status = "optimal" if bound >= objective else "heuristic"
+        if status != "optimal" and method == "auto":
+            sel = _solvers.iterated_repair_lscp(A, targets, sel, seed=seed, deadline=t0 + 0.6 * time_limit)
+            objective = float(sel.size)
+            status = "optimal" if bound >= objective else "heuristic"
         if status != "optimal" and method in ("auto", "exact"):
             remaining = deadline - time.perf_counter()
             if remaining > 0.01:
