@@ -176,3 +176,17 @@ def test_evidence_downloads_by_role_with_its_hash(site: Site) -> None:
     assert download.headers["content-disposition"].startswith("attachment")
     site.sign_in("analyst")
     assert site.client.get(url).status_code == 403
+
+
+def test_map_data_is_compressed_and_has_no_personal_data(site: Site) -> None:
+    csrf = site.sign_in("monitor")
+    site.client.post("/report", data={**REPORT, "csrf": csrf, "client_id": str(uuid.uuid4()),
+                                      "witnesses.0.name": "Secret Name"})
+    site.sign_in("analyst")
+    data = site.client.get("/map/incidents.json", headers={"Accept-Encoding": "gzip"})
+    assert data.json()["fields"] == ["id", "lat", "lon", "type", "status", "date", "lead"]
+    assert len(data.json()["rows"]) == 1 and "Secret" not in data.text
+    districts = site.client.get("/map/districts.geojson", headers={"Accept-Encoding": "gzip"})
+    assert districts.headers["content-encoding"] == "gzip"
+    assert int(districts.headers["content-length"]) < len(districts.content) / 3
+    assert districts.json()["type"] == "FeatureCollection"
