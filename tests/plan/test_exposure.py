@@ -8,6 +8,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from kalkan.errors import ScenarioError
 from kalkan.plan.exposure import (
@@ -223,3 +225,51 @@ def test_kernel_in_chunks_equals_one_block(monkeypatch: pytest.MonkeyPatch) -> N
     monkeypatch.setattr(exposure, "_CHUNK_CELLS", 7)  # 7 cells over 26 events: one place per chunk
     chunked = incident_kernel_weight(scenario.places, scenario.incidents, AS_OF)
     assert chunked == pytest.approx(whole, rel=1e-12)
+
+
+@st.composite
+def _districts(draw: st.DrawFn) -> Scenario:
+    """A random oblast of 1-4 districts, each with 1-6 places, some with a figure, some without."""
+    rows, districts = [], []
+    for d in range(draw(st.integers(1, 4))):
+        name = f"D{d}"
+        places = draw(st.lists(st.one_of(st.none(), st.floats(100, 50_000)), min_size=1, max_size=6))
+        for k, population in enumerate(places):
+            rows.append(_place(f"{name}-{k}", "village", name, np.nan if population is None else population))
+        known = sum(p for p in places if p is not None)
+        total = draw(st.one_of(st.none(), st.floats(0, 2 * known + 100_000)))
+        districts.append(
+            {
+                "district": name,
+                "oblast": "A",
+                "population_2009": np.nan if total is None else total,
+                "uzbek_share_pct": draw(st.floats(0, 100)),
+                "kyrgyz_share_pct": np.nan,
+                "source_ids": "",
+            }
+        )
+    scenario = tiny()
+    scenario.places = pd.DataFrame(rows)
+    scenario.districts = pd.DataFrame(districts)
+    scenario.oblasts.loc[0, "population_2009"] = draw(st.one_of(st.just(np.nan), st.floats(0, 1e6)))
+    return scenario
+
+
+@settings(max_examples=60, deadline=None)
+@given(_districts())
+def test_population_rules_hold_on_random_districts(scenario: Scenario) -> None:
+    """Measured figures are kept; estimates are positive and flagged; rule 1 adds up to the census total."""
+    try:
+        places = estimate_population(scenario)
+    except ScenarioError as error:  # allowed only when no district leaves a remainder to learn from
+        assert "Cannot estimate" in str(error)
+        return
+    raw = scenario.places["population"]
+    assert (places["population"][raw.notna()] == raw[raw.notna()]).all()
+    assert (places["population_estimated"] == raw.isna()).all()
+    assert (places["population"] > 0).all()
+    for district, group in places.groupby("district"):
+        row = scenario.districts.set_index("district").loc[district]
+        rule1 = group["population_rule"].str.startswith(f"estimated: {district} 2009 census total").any()
+        if rule1:
+            assert group["population"].sum() == pytest.approx(row["population_2009"], rel=1e-9)
