@@ -172,7 +172,7 @@ def main() -> None:
         "50 ms.",
         "",
         "Targets from issue 4: import at most 2x the bare read; peak memory flat in the file size (compare "
-        "the two synthetic sizes: pandas holds the whole file, kalkan streams chunks of 100,000 rows and "
+        "the two synthetic sizes: pandas holds the whole file, kalkan streams chunks of 250,000 rows and "
         "caps DuckDB at 512 MB). "
         "The machine was shared with other jobs while this ran (load average "
         f"{load[0]:.1f} / {load[1]:.1f} / {load[2]:.1f} on {os.cpu_count()} cores at the start), so absolute "

@@ -28,7 +28,7 @@ from kalkan.ingest.validate import validate
 from kalkan.model import EVENT_COLUMNS, empty_events
 
 QUARANTINE_COLUMNS = ["file", "line", "raw", "reason"]
-DEFAULT_CHUNK_ROWS = 100_000
+DEFAULT_CHUNK_ROWS = 250_000
 _SKIPPING = re.compile(r"Skipping line (\d+): (.*)")
 
 
