@@ -135,7 +135,7 @@ def montecarlo_section(runs: int) -> str:
         f"| displaced | about 400,000 (UNHCR) | {none.displaced_median:,.0f} "
         f"[{none.displaced_p5:,.0f}-{none.displaced_p95:,.0f}] |",
         f"| share of the dead from the group at risk | about 74% (KIC) | "
-        f"{none.deaths_group0_median / max(none.deaths_median, 1):.0%} (a miss: the model is symmetric) |",
+        f"{none.deaths_group0_median / max(none.deaths_median, 1):.0%} (short: no asymmetry is put in) |",
     ]
     return "\n".join(lines)
 

@@ -71,14 +71,17 @@ def _simulate(scenario: str, options: str | None, runs: int, days: int, seed: in
         return
     title = sc.settings.get("title", sc.name)
     out = Table(title=f"{title}: {days} days, {runs} runs per option, seed {seed} "
-                      "(median [5th-95th percentile]; a model, not a prophecy)")
+                      "(median [5th-95th percentile]; a model, not a prophecy)",
+                caption="Unarmed monitors observe only: the model gives them no deterrent effect. "
+                        "Armed police deter as anchored to Hultman, Kathman & Shannon (2013). "
+                        "See docs/simulate.md.")
     for col in ("option", "posts", "reach", "deaths", "homes destroyed", "displaced"):
         out.add_column(col, justify="left" if col == "option" else "right")
     for row in table.itertuples():
         reach = "-" if row.coverage_kind == "none" else f"{row.covered_share:.0%} {row.coverage_kind}"
 
         def cell(what: str, r: Any = row) -> str:
-            return (f"{getattr(r, what + '_median'):,.0f} "
+            return (f"{getattr(r, what + '_median'):,.0f}\n"
                     f"[{getattr(r, what + '_p5'):,.0f}-{getattr(r, what + '_p95'):,.0f}]")
 
         out.add_row(str(row.option), str(row.posts), reach, cell("deaths"), cell("homes_destroyed"),

@@ -5,11 +5,11 @@
 * Flashpoints: every located incident of the scenario that started within ``spark_days`` of
   ``start`` lights the places within ``spark_km`` of it on that day (the model takes where clashes
   broke out as given and simulates what follows: spread, killings, burning, flight).
-* Posts: :func:`kalkan.plan.force.plan_option` places each force option's 24/7 posts on the same
-  demand (``weight``) the planner uses; each post has ``officers_per_post`` on duty, armed or not
-  as its unit type says (:mod:`kalkan.plan.units`). The planner stops at a time limit, so under a
-  heavy load it may return another plan; pass the plans you show (``simulate_options(plans=...)``)
-  to simulate exactly those posts.
+* Posts: the planner's maximal-covering problem places each force option's 24/7 posts on the same
+  demand (``weight``) the planner uses (:func:`option_posts`, deterministic); each post has
+  ``officers_per_post`` on duty, armed or not as its unit type says (:mod:`kalkan.plan.units`).
+  ``kalkan.plan.force.plan_option`` adds a time-limited MILP whose answer can depend on machine load;
+  pass the plans you show (``simulate_options(plans=...)``) to simulate exactly those posts.
 """
 
 from __future__ import annotations
@@ -87,14 +87,41 @@ def scenario_model(scenario: Scenario, *, start: date = DEFAULT_START, spark_day
 
 def option_posts(places: pd.DataFrame, option: ForceOption | None, *,
                  response_minutes: float = 30.0) -> pd.DataFrame:
-    """Posts of one force option, planned on the places' demand (``weight``); None = no force."""
-    columns = ["latitude", "longitude", "officers_on_duty", "armed"]
+    """Posts of one force option on the places' demand (``weight``); None = no force.
+
+    The planner's maximal-covering problem (:class:`kalkan.plan.coverage.MaximalCovering`) solved by
+    its greedy, swap and bound stage only (``method="heuristic"``), which is deterministic: the same
+    places give the same posts however loaded the machine. ``kalkan.plan.force.plan_option`` goes on
+    to a time-limited MILP (a fraction of a percent more coverage) whose answer can depend on the
+    time it gets; pass its plans to ``simulate_options(plans=...)`` to simulate those posts instead.
+    """
+    columns = ["id", "name", "latitude", "longitude", "officers_on_duty", "armed", "covered_share"]
     if option is None:
         return pd.DataFrame(columns=columns)
-    from kalkan.plan.force import plan_option
+    from kalkan.errors import OptionError
+    from kalkan.plan.coverage import MaximalCovering
+    from kalkan.plan.units import officers_for_posts, officers_per_post, posts_for
 
-    demand = places.rename(columns={"place_id": "id"})[["id", "name", "latitude", "longitude", "weight"]]
-    return posts_from_plan(plan_option(demand, option, response_minutes=response_minutes))
+    n_posts = posts_for(option)
+    if n_posts < 1:
+        raise OptionError(f"{option.label} cannot staff one 24/7 post: a {option.unit} post takes "
+                          f"{officers_per_post(option.unit):.1f} officers; use at least "
+                          f"{officers_for_posts(option.unit, 1)} officers.")
+    xy = places[["latitude", "longitude"]].to_numpy(float)
+    ids = places["place_id"].tolist()
+    problem = MaximalCovering.from_coordinates(
+        xy, xy, places["weight"].to_numpy(float), p=n_posts, response_minutes=float(response_minutes),
+        demand_ids=ids, site_ids=ids).solve(time_limit=120.0, method="heuristic")
+    chosen = places.iloc[problem.selected_index]
+    unit = option.unit_type
+    total = float(places["weight"].sum())
+    covered = float(places["weight"].to_numpy(float)[problem.covered].sum())
+    return pd.DataFrame({
+        "id": chosen["place_id"].to_numpy(), "name": chosen["name"].to_numpy(),
+        "latitude": chosen["latitude"].to_numpy(float), "longitude": chosen["longitude"].to_numpy(float),
+        "officers_on_duty": float(unit.officers_per_post), "armed": bool(unit.armed),
+        "covered_share": covered / total if total > 0 else 0.0,
+    })
 
 
 def posts_from_plan(plan: OptionPlan) -> pd.DataFrame:
