@@ -36,6 +36,7 @@ import numpy as np
 import pandas as pd
 
 from kalkan.errors import ScenarioError
+from kalkan.plan.travel import haversine_km
 
 if TYPE_CHECKING:
     from kalkan.scenarios import Scenario
@@ -54,14 +55,7 @@ EXPOSURE_COLUMNS = [
     "at_risk", "at_risk_estimated", "risk_weight", "weight",
 ]  # fmt: skip
 
-_EARTH_RADIUS_KM = 6371.0088
 _CHUNK_CELLS = 1_000_000
-
-
-def _haversine_km(lat1: np.ndarray, lon1: np.ndarray, lat2: np.ndarray, lon2: np.ndarray) -> np.ndarray:
-    p1, l1, p2, l2 = (np.radians(v) for v in (lat1, lon1, lat2, lon2))
-    h = np.sin((p2 - p1) / 2) ** 2 + np.cos(p1) * np.cos(p2) * np.sin((l2 - l1) / 2) ** 2
-    return 2 * _EARTH_RADIUS_KM * np.arcsin(np.sqrt(np.clip(h, 0.0, 1.0)))
 
 
 def incident_kernel_weight(
@@ -114,7 +108,7 @@ def incident_kernel_weight(
     step = max(1, _CHUNK_CELLS // max(ev_lat.size, 1))
     for first in range(0, n, step):
         rows = slice(first, first + step)
-        distance = _haversine_km(p_lat[rows, None], p_lon[rows, None], ev_lat, ev_lon)
+        distance = haversine_km(p_lat[rows, None], p_lon[rows, None], ev_lat, ev_lon)
         raw[rows] = np.exp(-(distance**2) / (2 * distance_km**2)) @ decay
     top = raw.max()
     if top <= 0:
