@@ -284,3 +284,24 @@ def test_cli_user_errors_are_one_sentence(
     assert exit_info.value.code == 2
     err = capsys.readouterr().err
     assert message in err and "Traceback" not in err
+
+
+def test_two_writers_at_once_both_land(store: EventStore, tmp_path: Path) -> None:
+    import threading
+
+    first = write_events(tmp_path / "a.csv", [row(1), row(2)])
+    second = write_events(tmp_path / "b.csv", [row(3, iso="TJK", lat=38.56, lon=68.77)])
+    results: list[int] = []
+    threads = [
+        threading.Thread(
+            target=lambda p=p: results.append(EventStore(store.path).import_files([p])[0].inserted)
+        )
+        for p in (first, second)
+    ]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(results) == [1, 2]  # the lock serialises them; neither import is lost
+    assert store.count() == 3
+    assert len(store.imports()) == 2
