@@ -305,3 +305,13 @@ def test_two_writers_at_once_both_land(store: EventStore, tmp_path: Path) -> Non
     assert sorted(results) == [1, 2]  # the lock serialises them; neither import is lost
     assert store.count() == 3
     assert len(store.imports()) == 2
+
+
+def test_store_from_another_schema_version_is_refused(store: EventStore) -> None:
+    store.import_files([GED])
+    con = duckdb.connect(str(store.path))
+    con.execute("UPDATE meta SET value = '99' WHERE key = 'schema_version'")
+    con.close()
+    with pytest.raises(StoreError, match="schema version 99"):
+        store.import_files([GED])
+    assert store.count() == 33  # and nothing changed

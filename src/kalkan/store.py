@@ -436,6 +436,7 @@ class EventStore:
                 try:
                     for statement in _schema_sql():
                         con.execute(statement)
+                    _check_schema_version(con, self.path)
                     yield con
                     if keep:
                         con.execute("CHECKPOINT")
@@ -510,6 +511,18 @@ class EventStore:
                 con.execute("ROLLBACK")
                 raise
         return results
+
+
+def _check_schema_version(con: Any, path: Path) -> None:
+    """Stamp a new store with :data:`SCHEMA_VERSION`; refuse a store written by another version."""
+    found = con.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchall()
+    if not found:
+        con.execute("INSERT INTO meta VALUES ('schema_version', ?)", [SCHEMA_VERSION])
+    elif found[0][0] != SCHEMA_VERSION:
+        raise StoreError(
+            f"the event store {path} has schema version {found[0][0]}, this kalkan writes version "
+            f"{SCHEMA_VERSION}: use a new --db file, or the kalkan version that wrote it"
+        )
 
 
 def _as_date(value: date | str, name: str) -> date:
