@@ -41,9 +41,22 @@ def test_empty_events_has_schema_dtypes() -> None:
 
 
 def test_required_event_types_exist() -> None:
-    for code in ("killing", "sexual_violence", "arson", "looting", "abduction", "displacement", "threat",
-                 "marking_of_homes", "armed_clash", "explosion_remote_violence", "riot", "protest",
-                 "assault", "other"):
+    for code in (
+        "killing",
+        "sexual_violence",
+        "arson",
+        "looting",
+        "abduction",
+        "displacement",
+        "threat",
+        "marking_of_homes",
+        "armed_clash",
+        "explosion_remote_violence",
+        "riot",
+        "protest",
+        "assault",
+        "other",
+    ):
         assert model.EventType(code).meaning
 
 
@@ -86,9 +99,14 @@ def test_ucdp_violence_types() -> None:
 
 @pytest.mark.parametrize(
     ("text", "expected"),
-    [("marking_of_homes", "marking_of_homes"), ("Marking of homes", "marking_of_homes"),
-     ("rape", "sexual_violence"), ("Sexual violence", "sexual_violence"), ("Mob violence", "riot"),
-     ("ARSON", "arson")],
+    [
+        ("marking_of_homes", "marking_of_homes"),
+        ("Marking of homes", "marking_of_homes"),
+        ("rape", "sexual_violence"),
+        ("Sexual violence", "sexual_violence"),
+        ("Mob violence", "riot"),
+        ("ARSON", "arson"),
+    ],
 )
 def test_parse_event_type(text: str, expected: str) -> None:
     assert parse_event_type(text) == expected
