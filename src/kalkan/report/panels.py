@@ -81,6 +81,12 @@ def compute_panels(
                 f"forecast_risk_weight returned {weights.shape} values for {len(data.exposure)} places"
             )
         data.panels["hotspots"] = weights
+        try:
+            from kalkan.risk.hotspot_backtest import backtested_skill
+
+            data.panels["hotspot_skill"] = backtested_skill()
+        except (ImportError, ValueError, OSError):
+            pass  # no shipped backtest: the note says where the skill is measured
         report("Hotspot forecast", 1, 1)
     except Exception as error:
         skipped["Hotspot forecast"] = f"{type(error).__name__}: {error}"
@@ -90,33 +96,26 @@ def compute_panels(
 def simulate_plans(data: BriefData, *, runs: int, days: int, seed: int, progress: Progress) -> pd.DataFrame:
     """Simulate no force and each option *with the brief's own posts* (median, 5th and 95th percentiles).
 
-    The same as :func:`kalkan.simulate.simulate_options` (calibrated model, same seeds for every option),
-    but the posts are the ones the brief shows, so the panel and the maps agree and no option is planned
-    twice.
+    :func:`kalkan.simulate.simulate_options` with ``plans=``: the calibrated model, the same seeds for
+    every option, and the posts the brief shows, so the panel and the maps agree and no option is
+    planned twice.
     """
-    from kalkan.simulate.calibration import CALIBRATED
-    from kalkan.simulate.montecarlo import run_batch, run_seeds, scenario_model_copy, summarise
-    from kalkan.simulate.scenario import scenario_model
+    from kalkan.simulate import simulate_options
 
     step = f"Simulating {len(data.plans) + 1} options x {runs} runs"
-    progress(step, 0, len(data.plans) + 1)
-    base = scenario_model(data.scenario, **{**CALIBRATED, "response_minutes": data.response_minutes})
-    seeds = run_seeds(int(seed), int(runs))
-    rows = []
-    for i, plan in enumerate([None, *data.plans]):
-        if plan is None:
-            posts, label, armed = None, "none", False
-        else:
-            kind = plan.option.unit_type
-            posts = plan.selected[["latitude", "longitude"]].assign(
-                officers_on_duty=float(kind.officers_per_post), armed=bool(kind.armed)
-            )
-            label, armed = plan.option.label, kind.armed
-        model = scenario_model_copy(base).set_posts(posts)
-        rows.append({**summarise(label, run_batch(model, seeds, int(days))), "armed": armed})
-        progress(step, i + 1, len(data.plans) + 1)
-    table = pd.DataFrame(rows)
-    table.attrs.update({"days": int(days), "seed": int(seed), "runs": int(runs)})
+    progress(step, 0, 1)
+    table = simulate_options(
+        data.scenario,
+        [p.option for p in data.plans],
+        runs=int(runs),
+        days=int(days),
+        seed=int(seed),
+        response_minutes=data.response_minutes,
+        plans={p.option.label: p for p in data.plans},
+        progress=lambda done, total: progress(step, done, total),
+    )
+    progress(step, 1, 1)
+    table.attrs.setdefault("days", int(days))
     return table
 
 
@@ -184,9 +183,11 @@ def simulation_section(ctx: Context) -> Section | None:
         n = float(none["deaths_median"].iloc[0])
         b = best.loc[best["deaths_median"].idxmin()]
         monitors = best[~best["armed"].astype(bool)]
+        low, high = monitors["deaths_median"].min(), monitors["deaths_median"].max()
+        span = f"{low:,.0f}" if low == high else f"{low:,.0f}-{high:,.0f}"
         same = (
-            f" The unarmed options change nothing in the model ({', '.join(escape(str(x)) for x in monitors['option'])}: "
-            f"{monitors['deaths_median'].min():,.0f}-{monitors['deaths_median'].max():,.0f} deaths), because monitors do not deter."
+            f" The unarmed options ({', '.join(escape(str(x)) for x in monitors['option'])}: {span} deaths) change "
+            f"{'nothing' if low == high == n else 'little'} in the model, because monitors observe but do not deter."
             if len(monitors)
             else ""
         )
@@ -278,10 +279,45 @@ def hotspot_section(ctx: Context) -> Section | None:
         f"at risk are weighted by it (mean weight 1).{reached} Its correlation with the brief's incident kernel is "
         f"{corr:.2f}.{far}</p>"
         f'<p class="note">Honesty note: {located} town-level incidents are far too few to backtest a forecast for this scenario; '
-        "the model's skill is measured on UCDP GED data in the hotspot backtests (docs/risk.md, BENCHMARKS.md). Read the map "
-        "as the shape of the documented violence, not as a validated prediction.</p>"
+        f"{_skill_text(d.panels.get('hotspot_skill'))} Read the map as the shape of the documented violence, not as a "
+        "validated prediction.</p>"
     )
     return Section("hotspots", "Where violence may come next (hotspot forecast)", text + svg)
+
+
+def _skill_text(skill: Any) -> str:
+    """One sentence on the hotspot model's backtested skill (shipped GED backtest), or where to find it."""
+    fallback = "the model's skill is measured on UCDP GED data in the hotspot backtests (docs/risk-hotspots.md, BENCHMARKS.md)."
+    if not isinstance(skill, pd.DataFrame) or not len(skill):
+        return fallback
+    rows = skill
+    for column in ("group", "country"):
+        if column in rows.columns and (rows[column] == "pooled").any():
+            rows = rows[rows[column] == "pooled"]
+    metrics = [
+        c for c in rows.columns
+        if c.lower() in ("auc", "roc_auc", "pai", "hit_rate", "brier", "log_loss", "pai_at_10", "hit_rate_at_10")
+    ]  # fmt: skip
+    if "model" not in rows.columns or not metrics:
+        return fallback
+    parts = []
+    for r in rows.head(4).to_dict("records"):
+        scores = []
+        for m in metrics:
+            value = r.get(m)
+            if not isinstance(value, int | float) or not np.isfinite(value):
+                continue
+            low, high = r.get(f"{m}_low"), r.get(f"{m}_high")
+            interval = (
+                f" [{low:.2f}, {high:.2f}]" if isinstance(low, float) and isinstance(high, float) else ""
+            )
+            scores.append(f"{m} {value:.2f}{interval}")
+        if scores:
+            parts.append(f"{escape(str(r['model']))}: {', '.join(scores)}")
+    if not parts:
+        return fallback
+    period = f" ({escape(str(rows['period'].iloc[0]))})" if "period" in rows.columns else ""
+    return f"its backtest on UCDP GED data{period}, pooled over countries, gives " + "; ".join(parts) + "."
 
 
 def skipped_note(ctx: Context) -> Section | None:
