@@ -64,6 +64,11 @@ good_row = st.tuples(
 any_row = st.one_of(good_row, st.lists(cell, min_size=1, max_size=11))
 
 
+def _blank_line(record: list[str]) -> bool:
+    """A line of nothing but spaces and tabs (an empty quoted field, ``""``, is a row)."""
+    return not record or (len(record) == 1 and record[0] != "" and not record[0].strip(" \t"))
+
+
 def write(path: Path, rows: list[list[str]]) -> None:
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
@@ -80,9 +85,9 @@ def test_random_rows_never_crash_and_are_never_lost(tmp_path: Path, rows: list[l
     write(path, rows)
     result = read_events(path, format="kalkan", today=date(2026, 1, 1))
     assert result.accepted + len(result.quarantine) + result.duplicates == result.rows
-    # every row that is not blank is counted (pandas skips lines that are empty)
+    # every row that is not blank is counted (blank: nothing but spaces and tabs, which pandas skips)
     records = list(csv.reader(io.StringIO(path.read_text(encoding="utf-8"))))[1:]
-    assert result.rows == sum(1 for r in records if r)
+    assert result.rows == sum(1 for r in records if not _blank_line(r))
     assert result.quarantine["reason"].str.len().gt(0).all()
     assert result.events["event_id"].is_unique
 
@@ -118,7 +123,7 @@ def test_record_locator_matches_the_csv_module(rows: list[list[str]]) -> None:
     expected = []
     start = reader.line_num + 1
     for record in reader:
-        if record:
+        if not _blank_line(record):
             expected.append((start, record))
         start = reader.line_num + 1
     with tempfile.NamedTemporaryFile("w", suffix=".csv", delete=False, encoding="utf-8") as f:
@@ -128,3 +133,38 @@ def test_record_locator_matches_the_csv_module(rows: list[list[str]]) -> None:
     raws = read_raw(f.name, [found[i] for i in range(len(expected))])
     assert [next(csv.reader(io.StringIO(raw))) for raw in raws] == [record for _, record in expected]
     Path(f.name).unlink()
+
+
+def test_whitespace_only_lines_do_not_shift_quarantined_lines(tmp_path: Path) -> None:
+    # a line of spaces and a line holding a tab come before refused rows: the quarantine must still
+    # name the refused rows' own lines and text (pandas skips whitespace-only lines)
+    path = tmp_path / "ws.csv"
+    path.write_text(
+        ",".join(HEADER) + "\n \n"
+        "k:1,2010-06-11,95,72.7985,killing,0,KGZ,x\n\t\n"
+        "k:2,2010-06-11,40.5,72.7985,killing,-1,KGZ,y\n",
+        encoding="utf-8",
+    )
+    result = read_events(path, format="kalkan", today=date(2026, 1, 1))
+    assert result.rows == 2
+    by_line = dict(zip(result.quarantine["line"], result.quarantine["raw"], strict=True))
+    assert by_line == {
+        3: "k:1,2010-06-11,95,72.7985,killing,0,KGZ,x",
+        5: "k:2,2010-06-11,40.5,72.7985,killing,-1,KGZ,y",
+    }
+
+
+def test_record_locator_is_the_same_for_any_block_size(tmp_path: Path, monkeypatch) -> None:
+    # records and whitespace-only lines that straddle block boundaries are located as in one block
+    import kalkan.ingest._records as records_module
+
+    text = 'a,b\n  \n1,"x\ny"\n\t \n2,z\n   \n3,"q ""r"""\n \t\n4,w'
+    path = tmp_path / "blocks.csv"
+    path.write_bytes(text.encode())
+    wanted = np.arange(4)
+    whole, _ = locate_records(path, data_rows=wanted, records=np.empty(0, dtype=np.int64))
+    assert [whole[i].line for i in range(4)] == [3, 6, 8, 10]
+    for block in range(1, 12):
+        monkeypatch.setattr(records_module, "_BLOCK_BYTES", block)
+        found, _ = locate_records(path, data_rows=wanted, records=np.empty(0, dtype=np.int64))
+        assert found == whole, f"block size {block}"

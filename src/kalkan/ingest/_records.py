@@ -7,7 +7,9 @@ then scans the file once more, in fixed-size blocks (memory stays flat with file
 A record ends at a newline outside double quotes. Because a CSV escapes a quote inside a quoted
 field by doubling it, the parity of the number of quote characters before a newline says whether
 that newline is inside a quoted field. Records are numbered from 1 (the header is record 1), blank
-records included, which is how pandas numbers the lines it skips ("Skipping line 7: ...").
+records included, which is how pandas numbers the lines it skips ("Skipping line 7: ..."). A record is
+blank when it holds nothing but spaces, tabs and carriage returns: pandas skips those lines, so they
+are not data rows either here.
 """
 
 from __future__ import annotations
@@ -21,6 +23,8 @@ _BLOCK_BYTES = 32 << 20
 _NL = 10
 _QUOTE = 34
 _CR = 13
+_SPACE = 32
+_TAB = 9
 
 
 @dataclass(frozen=True)
@@ -67,6 +71,7 @@ def locate_records(
     record_line = 1  # physical line where it starts
     newlines_before = 0  # newlines in the file before the block
     in_quote = 0
+    pending_text = False  # the unfinished record holds a byte other than whitespace
     record_no = 0  # records finished so far
     data_no = 0  # data rows finished so far
     with open(path, "rb") as f:
@@ -87,15 +92,12 @@ def locate_records(
                 nl_index = np.searchsorted(nl, ends_local)  # index among this block's newlines
                 lines = np.concatenate(([record_line], newlines_before + nl_index[:-1] + 2))
                 numbers = record_no + 1 + np.arange(len(ends))
-                lengths = ends - starts
-                blank = lengths == 0
-                one = lengths == 1
-                if one.any():
-                    local = starts[one] - offset
-                    inside = local >= 0
-                    cr = np.zeros(int(one.sum()), dtype=bool)
-                    cr[inside] = buf[local[inside]] == _CR
-                    blank[np.flatnonzero(one)] |= cr
+                # text before each position: a record is blank when it has no byte but whitespace
+                text_before = np.concatenate(([0], np.cumsum(~_whitespace(buf), dtype=np.int64)))
+                local_starts = np.maximum(starts - offset, 0)
+                blank = text_before[ends_local] == text_before[local_starts]
+                if starts[0] < offset:  # the first record began in an earlier block
+                    blank[0] &= not pending_text
                 _collect(
                     found_rows,
                     found_recs,
@@ -115,6 +117,9 @@ def locate_records(
                 record_no = int(numbers[-1])
                 record_start = int(ends[-1]) + 1
                 record_line = int(newlines_before + nl_index[-1] + 2)
+                pending_text = bool(text_before[-1] > text_before[ends_local[-1] + 1])
+            else:
+                pending_text = pending_text or bool((~_whitespace(buf)).any())
             newlines_before += len(nl)
             offset += len(block)
             if len(found_rows) == len(want_rows) and len(found_recs) == len(want_recs):
@@ -131,11 +136,16 @@ def locate_records(
             np.array([record_start]),
             np.array([offset]),
             np.array([record_line]),
-            np.array([False]),
+            np.array([not pending_text]),
             header_records,
             data_no,
         )
     return found_rows, found_recs
+
+
+def _whitespace(buf: np.ndarray) -> np.ndarray:
+    """True where a byte is a space, a tab or a carriage return."""
+    return (buf == _SPACE) | (buf == _TAB) | (buf == _CR)
 
 
 def _collect(
