@@ -107,7 +107,7 @@ def montecarlo_section(runs: int) -> str:
         f"Monte Carlo: **{runs:,} runs x {len(table)} options = {runs * len(table):,} runs**, 10 days each, "
         f"on a Dask LocalCluster of {n_cores} single-threaded workers. The machine was shared (load average "
         f"{load:.1f} on {n_cores} cores), so the wall-clock time ({wall:,.0f} s, including scenario "
-        f"loading, planning every option's posts with HiGHS and starting the cluster) says more about the "
+        f"loading, planning every option's posts and starting the cluster) says more about the "
         f"other jobs than about kalkan. CPU time: **{workers_cpu:,.0f} s in the workers** plus "
         f"{parent_cpu:,.0f} s in the parent (loading, planning, summaries): on {n_cores} dedicated cores "
         f"that is about **{workers_cpu / n_cores + parent_cpu:,.0f} s** (target < 600 s).",
