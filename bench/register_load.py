@@ -205,6 +205,7 @@ def run(
         os.killpg(server.pid, signal.SIGTERM)
         server.wait(timeout=60)
     result = {
+        "load": load,
         "name": name,
         "writes": writes,
         "reads": reads,
