@@ -30,6 +30,11 @@ def _parse(text: str) -> list[Any]:
     return out
 
 
+def _compact(value: float) -> str:
+    """1,303 or 151k: short enough for a terminal table."""
+    return f"{value / 1000:,.0f}k" if abs(value) >= 10_000 else f"{value:,.0f}"
+
+
 def _check_format(fmt: str, allowed: tuple[str, ...]) -> None:
     if fmt not in allowed:
         raise InputError(f"Unknown --format {fmt!r}: use one of {', '.join(allowed)}.")
@@ -78,11 +83,11 @@ def _simulate(scenario: str, options: str | None, runs: int, days: int, seed: in
     for col in ("option", "posts", "reach", "deaths", "homes destroyed", "displaced"):
         out.add_column(col, justify="left" if col == "option" else "right")
     for row in table.itertuples():
-        reach = "-" if row.coverage_kind == "none" else f"{row.covered_share:.0%} {row.coverage_kind}"
+        reach = "-" if row.coverage_kind == "none" else f"{row.covered_share:.0%}\n{row.coverage_kind}"
 
         def cell(what: str, r: Any = row) -> str:
-            return (f"{getattr(r, what + '_median'):,.0f}\n"
-                    f"[{getattr(r, what + '_p5'):,.0f}-{getattr(r, what + '_p95'):,.0f}]")
+            med, p5, p95 = (getattr(r, f"{what}_{q}") for q in ("median", "p5", "p95"))
+            return f"{_compact(med)}\n[{_compact(p5)}-{_compact(p95)}]"
 
         out.add_row(str(row.option), str(row.posts), reach, cell("deaths"), cell("homes_destroyed"),
                     cell("displaced"))
