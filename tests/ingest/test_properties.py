@@ -168,3 +168,20 @@ def test_record_locator_is_the_same_for_any_block_size(tmp_path: Path, monkeypat
         monkeypatch.setattr(records_module, "_BLOCK_BYTES", block)
         found, _ = locate_records(path, data_rows=wanted, records=np.empty(0, dtype=np.int64))
         assert found == whole, f"block size {block}"
+
+
+def test_blank_check_is_the_same_one_by_one_and_by_running_count(tmp_path: Path, monkeypatch) -> None:
+    # records starting with whitespace are settled one by one when few, by a running count when many
+    import kalkan.ingest._records as records_module
+
+    text = "a,b\n" + "".join(f" {i},x\n \t\n" for i in range(40)) + "  \n 40,y"
+    path = tmp_path / "spaces.csv"
+    path.write_bytes(text.encode())
+    wanted = np.arange(41)
+    results = []
+    for loop_max in (0, 1_000):
+        monkeypatch.setattr(records_module, "_LOOP_MAX", loop_max)
+        found, _ = locate_records(path, data_rows=wanted, records=np.empty(0, dtype=np.int64))
+        results.append(found)
+    assert results[0] == results[1]
+    assert [results[0][i].line for i in (0, 1, 40)] == [2, 4, 83]

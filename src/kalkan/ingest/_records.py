@@ -19,7 +19,8 @@ from pathlib import Path
 
 import numpy as np
 
-_BLOCK_BYTES = 32 << 20
+_BLOCK_BYTES = 16 << 20
+_LOOP_MAX = 256  # records starting with whitespace checked one by one; beyond, one pass per block
 _NL = 10
 _QUOTE = 34
 _CR = 13
@@ -92,10 +93,10 @@ def locate_records(
                 nl_index = np.searchsorted(nl, ends_local)  # index among this block's newlines
                 lines = np.concatenate(([record_line], newlines_before + nl_index[:-1] + 2))
                 numbers = record_no + 1 + np.arange(len(ends))
-                # text before each position: a record is blank when it has no byte but whitespace
-                text_before = np.concatenate(([0], np.cumsum(~_whitespace(buf), dtype=np.int64)))
+                # a record is blank when it has no byte but whitespace
+                ws = _whitespace(buf)
                 local_starts = np.maximum(starts - offset, 0)
-                blank = text_before[ends_local] == text_before[local_starts]
+                blank = _blank(ws, local_starts, ends_local)
                 if starts[0] < offset:  # the first record began in an earlier block
                     blank[0] &= not pending_text
                 _collect(
@@ -117,7 +118,7 @@ def locate_records(
                 record_no = int(numbers[-1])
                 record_start = int(ends[-1]) + 1
                 record_line = int(newlines_before + nl_index[-1] + 2)
-                pending_text = bool(text_before[-1] > text_before[ends_local[-1] + 1])
+                pending_text = not bool(ws[ends_local[-1] + 1 :].all())
             else:
                 pending_text = pending_text or bool((~_whitespace(buf)).any())
             newlines_before += len(nl)
@@ -146,6 +147,27 @@ def locate_records(
 def _whitespace(buf: np.ndarray) -> np.ndarray:
     """True where a byte is a space, a tab or a carriage return."""
     return (buf == _SPACE) | (buf == _TAB) | (buf == _CR)
+
+
+def _blank(ws: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
+    """True where ``ws[start:end]`` is all whitespace (an empty range included).
+
+    Almost every record starts with a non-whitespace byte, which settles it; only records that start
+    with whitespace are checked byte by byte (by a running count of non-whitespace bytes when there
+    are many of them, which costs a pass over the block).
+    """
+    blank = starts >= ends
+    first_ws = np.zeros(len(starts), dtype=bool)
+    filled = ~blank
+    first_ws[filled] = ws[starts[filled]]
+    check = np.flatnonzero(first_ws)
+    if len(check) > _LOOP_MAX:
+        text_before = np.concatenate(([0], np.cumsum(~ws, dtype=np.int64)))
+        blank[check] = text_before[ends[check]] == text_before[starts[check]]
+    else:
+        for i in check:
+            blank[i] = bool(ws[starts[i] : ends[i]].all())
+    return blank
 
 
 def _collect(
