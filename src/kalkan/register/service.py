@@ -13,6 +13,7 @@ status change to the current status) and :class:`kalkan.errors.InputError` (422)
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Iterable, Sequence
 from datetime import date
@@ -422,38 +423,76 @@ def count_incidents(session: Session, actor: Actor, filters: IncidentFilter | No
     return int(session.scalar(query) or 0)
 
 
+def _visible_bound() -> sa.ColumnElement[bool]:
+    """:func:`kalkan.register.auth.visible_clause` for a non-``read_all`` actor, with the actor as bound
+    parameters (``actor_id``, ``actor_role``) so the statement is built and compiled once."""
+    share = sa.select(Share.id).where(
+        Share.incident_id == Incident.id,
+        sa.or_(Share.role == sa.bindparam("actor_role"), Share.user_id == sa.bindparam("actor_id")),
+    )
+    return sa.or_(
+        Incident.reporter_id == sa.bindparam("actor_id"), sa.not_(Incident.restricted), share.exists()
+    )
+
+
+@functools.cache
+def _detail_statements(read_all: bool) -> tuple[Any, Any, Any, Any]:
+    """The four queries of :func:`get_incident`, built once: constructing SQLAlchemy statements cost
+    about a third of a read's CPU time when they were rebuilt on every request."""
+    incident_id: Any = sa.bindparam("incident_id")
+    visible = sa.true() if read_all else _visible_bound()
+    main = (
+        sa.select(Incident, User.name)
+        .join(User, User.id == Incident.reporter_id)
+        .where(Incident.id == incident_id, visible)
+    )
+    history = (
+        sa.select(StatusChange, User.name)
+        .join(User, User.id == StatusChange.user_id)
+        .where(StatusChange.incident_id == incident_id)
+        .order_by(StatusChange.id)
+    )
+    files = (
+        sa.select(Attachment, User.name)
+        .join(User, User.id == Attachment.uploaded_by)
+        .where(Attachment.incident_id == incident_id)
+        .order_by(Attachment.id)
+    )
+    lead: Any = sa.bindparam("lead")
+    linked = (
+        sa.select(Incident.id)
+        .where(sa.or_(Incident.id == lead, Incident.lead_id == lead), Incident.id != incident_id)
+        .order_by(Incident.id)
+    )
+    return main, history, files, linked
+
+
 def get_incident(session: Session, actor: Actor, incident_id: int) -> IncidentDetail:
     """One incident with its status history, evidence metadata and linked reports."""
     _require(actor, "read", "read incidents")
-    row = session.execute(
-        sa.select(Incident, User.name)
-        .join(User, User.id == Incident.reporter_id)
-        .where(Incident.id == incident_id, visible_clause(actor))
-    ).first()
+    read_all = can(actor, "read_all")
+    if read_all or actor.id is not None:
+        main, history_q, files_q, linked_q = _detail_statements(read_all)
+        params: dict[str, Any] = {"incident_id": incident_id}
+        if not read_all:
+            params.update(actor_id=actor.id, actor_role=actor.role.value)
+        row = session.execute(main, params).first()
+    else:  # an actor without an id (never a real user): the general clause
+        _main, history_q, files_q, linked_q = _detail_statements(True)
+        row = session.execute(
+            sa.select(Incident, User.name)
+            .join(User, User.id == Incident.reporter_id)
+            .where(Incident.id == incident_id, visible_clause(actor))
+        ).first()
     if row is None:
         raise NotFound(
             f"Incident {incident_id} does not exist or is not shared with you: check the id, "
             "or ask its reporter or an admin to share it."
         )
     incident, reporter = row
-    history = session.execute(
-        sa.select(StatusChange, User.name)
-        .join(User, User.id == StatusChange.user_id)
-        .where(StatusChange.incident_id == incident.id)
-        .order_by(StatusChange.id)
-    ).all()
-    files = session.execute(
-        sa.select(Attachment, User.name)
-        .join(User, User.id == Attachment.uploaded_by)
-        .where(Attachment.incident_id == incident.id)
-        .order_by(Attachment.id)
-    ).all()
-    lead = incident.lead_id or incident.id
-    linked = session.scalars(
-        sa.select(Incident.id)
-        .where(sa.or_(Incident.id == lead, Incident.lead_id == lead), Incident.id != incident.id)
-        .order_by(Incident.id)
-    )
+    history = session.execute(history_q, {"incident_id": incident.id}).all()
+    files = session.execute(files_q, {"incident_id": incident.id}).all()
+    linked = session.scalars(linked_q, {"lead": incident.lead_id or incident.id, "incident_id": incident.id})
     personal = incident.personal_sealed is not None and may_see_personal(session, actor, incident)
     detail = to_out(
         session,
