@@ -603,7 +603,7 @@ def _import_one(
     import_id = int(con.execute("SELECT coalesce(max(import_id), 0) + 1 FROM imports").fetchall()[0][0])
     cols = ", ".join(_COLS)
     con.execute(
-        "CREATE OR REPLACE TEMP TABLE _seen (event_id VARCHAR, row_hash UBIGINT, row_pos BIGINT, "
+        "CREATE OR REPLACE TABLE _seen (event_id VARCHAR, row_hash UBIGINT, row_pos BIGINT, "
         "source VARCHAR, "
         "country_iso3 VARCHAR, date_start DATE)"
     )
@@ -717,10 +717,38 @@ def _merge_chunk(
     first_file: bool,
 ) -> None:
     """Classify and apply the accepted rows of the registered ``chunk_arrow`` (see :func:`_import_one`)."""
-    con.execute(f"""
-        CREATE OR REPLACE TEMP TABLE cur AS
-        SELECT event_id, {_hash_sql("chunk_arrow")} AS row_hash, row_pos, source, country_iso3, date_start
-        FROM chunk_arrow WHERE keep_""")
+    # Per-chunk intermediates are Arrow tables registered with DuckDB, not temp tables: inside the
+    # import's transaction a replaced or dropped table keeps its rows until the commit, so temp
+    # tables would grow memory with every chunk.
+    views: list[str] = []
+
+    def keep(name: str, sql: str) -> None:
+        con.register(name, con.sql(sql).to_arrow_table())
+        views.append(name)
+
+    try:
+        _classify_and_apply(con, import_id, cols, counts, bad_rows, reasons, first_file=first_file, keep=keep)
+    finally:
+        for name in views:
+            con.unregister(name)
+
+
+def _classify_and_apply(
+    con: Any,
+    import_id: int,
+    cols: str,
+    counts: dict[str, int],
+    bad_rows: list[int],
+    reasons: list[str],
+    *,
+    first_file: bool,
+    keep: Callable[[str, str], None],
+) -> None:
+    keep(
+        "cur",
+        f"SELECT event_id, {_hash_sql('chunk_arrow')} AS row_hash, row_pos, source, country_iso3, date_start "
+        "FROM chunk_arrow WHERE keep_",
+    )
     n, distinct = con.execute("SELECT count(*), count(DISTINCT event_id) FROM cur").fetchall()[0]
     repeats_inside = n != distinct
     # earlier sighting of the same id: in a previous chunk of this file (_seen) or earlier in this chunk
@@ -730,8 +758,9 @@ def _merge_chunk(
         if repeats_inside
         else "SELECT NULL::VARCHAR AS event_id, NULL::UBIGINT AS f_hash, NULL::BIGINT AS f_pos WHERE false"
     )
-    con.execute(f"""
-        CREATE OR REPLACE TEMP TABLE cls AS
+    keep(
+        "cls",
+        f"""
         SELECT cur.event_id, cur.row_pos, cur.row_hash, cur.source, cur.country_iso3, cur.date_start,
                coalesce(s.row_hash, CASE WHEN f.f_pos < cur.row_pos THEN f.f_hash END) AS earlier_hash,
                coalesce(s.row_pos, CASE WHEN f.f_pos < cur.row_pos THEN f.f_pos END) AS earlier_pos,
@@ -740,11 +769,12 @@ def _merge_chunk(
         LEFT JOIN _seen s USING (event_id)
         LEFT JOIN ({first_in_chunk}) f USING (event_id)
         {
-        "LEFT JOIN (SELECT NULL::VARCHAR AS event_id, NULL::UBIGINT AS row_hash, NULL::BOOLEAN AS deleted, "
-        "NULL::BIGINT AS version WHERE false) e USING (event_id)"
-        if first_file
-        else "LEFT JOIN events e USING (event_id)"
-    }""")
+            "LEFT JOIN (SELECT NULL::VARCHAR AS event_id, NULL::UBIGINT AS row_hash, "
+            "NULL::BOOLEAN AS deleted, NULL::BIGINT AS version WHERE false) e USING (event_id)"
+            if first_file
+            else "LEFT JOIN events e USING (event_id)"
+        }""",
+    )
     dup, conflicts, new, unchanged, changed = con.execute("""
         SELECT count(*) FILTER (earlier_pos IS NOT NULL AND row_hash = earlier_hash),
                count(*) FILTER (earlier_pos IS NOT NULL AND row_hash <> earlier_hash),
@@ -773,9 +803,11 @@ def _merge_chunk(
         "FROM cls WHERE earlier_pos IS NULL"
     )
     if changed:
-        con.execute("""
-            CREATE OR REPLACE TEMP TABLE changed AS SELECT event_id FROM cls
-            WHERE earlier_pos IS NULL AND old_hash IS NOT NULL AND (old_hash <> row_hash OR old_deleted)""")
+        keep(
+            "changed",
+            "SELECT event_id FROM cls WHERE earlier_pos IS NULL AND old_hash IS NOT NULL "
+            "AND (old_hash <> row_hash OR old_deleted)",
+        )
         con.execute(
             f"INSERT INTO event_history SELECT {cols}, deleted, row_hash, import_id, {import_id} "
             "FROM events WHERE event_id IN (SELECT event_id FROM changed)"
