@@ -208,10 +208,13 @@ def skill_table(events: pd.DataFrame, scheduler: str, workers: int, boot: int, s
             if m.empty:
                 continue
             m = m.iloc[0]
-            wins_b = bool((m["brier"] < base["brier"]).all())
-            wins_l = bool((m["logloss"] < base["logloss"]).all())
-            yes_b, yes_l = ("yes" if w else "no" for w in (wins_b, wins_l))
-            verdict.append(f"| {group} | {model} | {yes_b} | {yes_l} |")
+            cells_ = []
+            for key in ("brier", "logloss"):
+                wins = bool((m[key] < base[key]).all())
+                cells_.append(f"{'yes' if wins else 'no'}: {m[key + '_minus_best']:+.4f} "
+                              f"[{m[key + '_minus_best_low']:+.4f}, {m[key + '_minus_best_high']:+.4f}] "
+                              f"vs {m[key + '_best_baseline']}")
+            verdict.append(f"| {group} | {model} | {cells_[0]} | {cells_[1]} |")
     n_folds = result.settings["folds"]
     from kalkan.risk import hotspot_backtest as hb
 
@@ -224,7 +227,9 @@ def skill_table(events: pd.DataFrame, scheduler: str, workers: int, boot: int, s
             f"average precision), CRPS of the count, share of the month's events in the top 1/5/10 % of "
             f"cells; 95 % bootstrap intervals over country-months ({boot} replicates). Bold: best in the "
             f"group.\n\n" + "\n".join(lines) +
-            "\n\nDoes the model beat every baseline (zero, last, mean12, conflictology)?\n\n"
+            "\n\nDoes the model beat every baseline (zero, last, mean12, conflictology)? Each cell: yes/no, "
+            "then the model's score minus the best baseline's (negative is better) with a paired 95 % "
+            "bootstrap interval (the same resampled country-months for both):\n\n"
             "| group | model | Brier | log loss |\n|---|---|---|---|\n" + "\n".join(verdict))
 
 

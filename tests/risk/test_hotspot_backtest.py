@@ -76,6 +76,13 @@ def test_backtest_scores_every_model_and_the_pool(caf: pd.DataFrame) -> None:
     zero = s[(s["model"] == "zero") & (s["group"] == "pooled")].iloc[0]
     # the zero forecast's Brier score is the share of cell-months with an event
     assert zero["brier"] == pytest.approx(zero["positives"] / zero["cell_months"])
+    # paired comparison with the best baseline, for the models that are not baselines
+    for _, row in s[s["model"].isin(["hawkes", "boost"])].iterrows():
+        base = s[(s["group"] == row["group"]) & s["model"].isin(["zero", "last", "mean12", "conflictology"])]
+        assert row["brier_minus_best"] == pytest.approx(row["brier"] - base["brier"].min())
+        assert row["brier_best_baseline"] == base.loc[base["brier"].idxmin(), "model"]
+        assert row["logloss_minus_best_low"] <= row["logloss_minus_best"] <= row["logloss_minus_best_high"]
+    assert s.loc[s["model"] == "zero", "brier_minus_best"].isna().all()
     month = caf["date_start"].dt.to_period("M").astype(str)
     expected = {int((month == m).sum()) for m in ("2014-01", "2014-02")}
     assert set(result.folds["events"]) == expected

@@ -271,6 +271,8 @@ def score_table(cells: pd.DataFrame, folds: pd.DataFrame, *, n_boot: int = 200, 
         f_g = folds if group == "pooled" else folds[folds["group"] == group]
         fold_ids = np.array(sorted(c_g["_fold"].unique()))
         draws = rng.integers(0, len(fold_ids), (n_boot, len(fold_ids))) if n_boot else None
+        fold_sums: dict[str, tuple[np.ndarray, dict[str, np.ndarray]]] = {}
+        group_rows: list[dict[str, Any]] = []
         for model in cells["model"].unique():
             cm = c_g[c_g["model"] == model]
             fm = f_g[f_g["model"] == model].set_index("_fold").reindex(fold_ids)
@@ -278,6 +280,7 @@ def score_table(cells: pd.DataFrame, folds: pd.DataFrame, *, n_boot: int = 200, 
             code = pd.Categorical(cm["_fold"], categories=fold_ids).codes
             n_per = np.bincount(code, minlength=len(fold_ids)).astype(float)
             sums = {k: np.bincount(code, weights=v, minlength=len(fold_ids)) for k, v in parts.items()}
+            fold_sums[str(model)] = (n_per, sums)
             y = (cm["observed"].to_numpy() > 0).astype(int)
             p = cm["probability"].to_numpy(float)
             ev = fm["events"].to_numpy(float)
@@ -313,8 +316,44 @@ def score_table(cells: pd.DataFrame, folds: pd.DataFrame, *, n_boot: int = 200, 
                     row[f"{k}_low"], row[f"{k}_high"] = ((float(np.quantile(arr, 0.025)),
                                                           float(np.quantile(arr, 0.975)))
                                                          if len(arr) else (np.nan, np.nan))
-            rows.append(row)
+            group_rows.append(row)
+        _paired_differences(group_rows, fold_sums, draws)
+        rows.extend(group_rows)
     return pd.DataFrame(rows)
+
+
+BASELINE_NAMES = ("zero", "last", "conflictology")
+
+
+def _is_baseline(name: str) -> bool:
+    return name in BASELINE_NAMES or (name.startswith("mean") and name[4:].isdigit())
+
+
+def _paired_differences(rows: list[dict[str, Any]], fold_sums: dict[str, tuple[np.ndarray, dict]],
+                        draws: np.ndarray | None) -> None:
+    """For each model that is not a baseline: its Brier score and log loss minus the best baseline's,
+    with a paired bootstrap interval (the same resampled folds for both), so "beats" can be read
+    with its uncertainty. Negative is better."""
+    base = [r for r in rows if _is_baseline(str(r["model"]))]
+    if not base:
+        return
+    for key in ("brier", "logloss"):
+        best = min(base, key=lambda r: r[key])
+        n_b, s_b = fold_sums[str(best["model"])]
+        for row in rows:
+            if _is_baseline(str(row["model"])):
+                continue
+            n_m, s_m = fold_sums[str(row["model"])]
+            row[f"{key}_best_baseline"] = best["model"]
+            row[f"{key}_minus_best"] = row[key] - best[key]
+            if draws is None:
+                continue
+            diffs = []
+            for d in draws:
+                w = np.bincount(d, minlength=len(n_m)).astype(float)
+                diffs.append((w * s_m[key]).sum() / (w * n_m).sum() - (w * s_b[key]).sum() / (w * n_b).sum())
+            row[f"{key}_minus_best_low"] = float(np.quantile(diffs, 0.025))
+            row[f"{key}_minus_best_high"] = float(np.quantile(diffs, 0.975))
 
 
 def backtested_skill() -> pd.DataFrame:
