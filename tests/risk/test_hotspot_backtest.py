@@ -216,3 +216,12 @@ def test_backtested_skill_is_shipped_or_says_how(monkeypatch: pytest.MonkeyPatch
     monkeypatch.setattr(hb, "SKILL_FILE", "no_such_file.csv")
     with pytest.raises(InputError, match="run `.venv/bin/python bench/hotspots.py`"):
         hb.backtested_skill()
+
+
+def test_shipped_skill_table_covers_every_country_and_model() -> None:
+    from kalkan.risk.hotspot_backtest import backtested_skill
+
+    skill = backtested_skill()
+    assert {"CAF", "MEX", "MMR", "SYR", "pooled"} <= set(skill["group"])
+    assert set(MODELS) <= set(skill["model"])
+    assert skill["brier"].between(0, 1).all() and (skill["brier_low"] <= skill["brier_high"]).all()
