@@ -266,6 +266,16 @@ def main() -> None:
     _write(results, a, bool(os.environ.get("KALKAN_TEST_POSTGRES_URL")))
 
 
+def _commit() -> str:
+    try:
+        out = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True, check=True
+        )
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+    return out.stdout.strip()
+
+
 def _write(results: list[dict], a: argparse.Namespace, pg: bool) -> None:
     sys.path.insert(0, str(Path(__file__).resolve().parent))
     from _report import machine, write_section
@@ -274,6 +284,8 @@ def _write(results: list[dict], a: argparse.Namespace, pg: bool) -> None:
         "## Incident register: load from a second process on loopback (`bench/register_load.py`)",
         "",
         machine(),
+        f"Code measured: commit `{_commit()}` (uncommitted changes to the register, if any, included).",
+        "",
         f"Server: `kalkan serve --workers {a.workers}`; clients: {a.clients} processes, each a bounded "
         "httpx loop on one keep-alive connection. Writes are `POST /api/incidents` (a new UUID, sealed "
         "witness data, one audit-chain entry each); reads are `GET /api/incidents/{id}` of random "
@@ -298,9 +310,11 @@ def _write(results: list[dict], a: argparse.Namespace, pg: bool) -> None:
         "",
         "Target of issue 8 (SQLite, 2 cores): 300 writes/s, 2,000 reads/s, p99 under 100 ms. "
         f"The 1-minute load average ranged {min(x for r in results for x in r['load']):.1f}-"
-        f"{max(x for r in results for x in r['load']):.1f} during the run on {os.cpu_count()} cores: other "
-        "engineers' jobs shared the machine, so the rates above are what the register got, not what it "
-        "can do. Server CPU time per request depends less on that contention (though it is inflated by "
+        f"{max(x for r in results for x in r['load']):.1f} during the run on {os.cpu_count()} cores; it "
+        f"counts this benchmark's own {a.clients} client and {a.workers} server processes, and other "
+        "engineers' jobs may have shared the machine too, so the rates above are what the register got "
+        "beside its own clients, not what it can do. "
+        "Server CPU time per request depends less on that contention (though it is inflated by "
         "it too); 2 cores divided by the CPU time per request bounds the rate on an idle 2-core machine, "
         "before the clients' own CPU.",
         ""
