@@ -10,9 +10,10 @@ Why this shape
   each source and country in the file, its first..last start date there; so importing Mexico after
   Syria, or 2011 after 2010, deletes nothing.
 * **A crash leaves the store as it was.** A writer never touches the live file: it copies it,
-  imports into the copy inside one transaction, checkpoints and then atomically renames the copy
-  over the live file (``os.replace``). A killed import leaves the live file untouched (and a stale
-  copy that the next writer removes). One writer at a time (an advisory lock on ``PATH.lock``).
+  imports into the copy (committing after each chunk, so memory stays bounded), checkpoints and
+  then atomically renames the copy over the live file (``os.replace``). A killed import leaves the
+  live file untouched (and a stale copy that the next writer removes). One writer at a time (an
+  advisory lock on ``PATH.lock``).
 * **Concurrent readers.** Readers open the live file read-only; a running import does not block
   them and they see the store as of the last finished import.
 
@@ -472,7 +473,7 @@ class EventStore:
         chunk_rows: int | None = None,
         mark_deleted: bool = True,
     ) -> list[ImportResult]:
-        """Import event files; all of them in one transaction (all or nothing).
+        """Import event files, all or nothing (one private copy replaces the store at the end).
 
         Parameters
         ----------
@@ -623,6 +624,12 @@ def _import_one(
             con.register("chunk_arrow", table)
             _merge_chunk(con, import_id, cols, counts, bad_rows, reasons, first_file=store_empty)
             con.unregister("chunk_arrow")
+            # Commit on the private copy after each chunk: a transaction keeps every Arrow source
+            # registered in it (and every replaced table) until it ends, which grew memory by the
+            # chunk's size each time. All-or-nothing still holds: the copy only replaces the live
+            # store when the whole import has finished (see EventStore._writer).
+            con.execute("COMMIT")
+            con.execute("BEGIN TRANSACTION")
         if progress:
             progress("read", counts["rows"], 0)
     counts["rows"] += len(source.skipped)
