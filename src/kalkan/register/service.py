@@ -447,13 +447,23 @@ def _detail_statements(read_all: bool) -> tuple[Any, Any, Any, Any]:
         .where(Incident.id == incident_id, visible)
     )
     history = (
-        sa.select(StatusChange, User.name)
+        sa.select(
+            StatusChange.from_status, StatusChange.to_status, User.name, StatusChange.at, StatusChange.reason
+        )
         .join(User, User.id == StatusChange.user_id)
         .where(StatusChange.incident_id == incident_id)
         .order_by(StatusChange.id)
     )
     files = (
-        sa.select(Attachment, User.name)
+        sa.select(
+            Attachment.id,
+            Attachment.sha256,
+            Attachment.filename,
+            Attachment.media_type,
+            Attachment.size_bytes,
+            User.name.label("uploaded_by"),
+            Attachment.uploaded_at,
+        )
         .join(User, User.id == Attachment.uploaded_by)
         .where(Attachment.incident_id == incident_id)
         .order_by(Attachment.id)
@@ -490,9 +500,14 @@ def get_incident(session: Session, actor: Actor, incident_id: int) -> IncidentDe
             "or ask its reporter or an admin to share it."
         )
     incident, reporter = row
-    history = session.execute(history_q, {"incident_id": incident.id}).all()
-    files = session.execute(files_q, {"incident_id": incident.id}).all()
-    linked = session.scalars(linked_q, {"lead": incident.lead_id or incident.id, "incident_id": incident.id})
+    # Column-only statements on the session's connection: no ORM entities to build. The ORM query
+    # above has already flushed the session (autoflush), so these see every pending change.
+    connection = session.connection()
+    history = connection.execute(history_q, {"incident_id": incident.id}).all()
+    files = connection.execute(files_q, {"incident_id": incident.id}).all()
+    linked = connection.execute(
+        linked_q, {"lead": incident.lead_id or incident.id, "incident_id": incident.id}
+    ).scalars()
     personal = incident.personal_sealed is not None and may_see_personal(session, actor, incident)
     detail = to_out(
         session,
@@ -501,23 +516,10 @@ def get_incident(session: Session, actor: Actor, incident_id: int) -> IncidentDe
         personal=personal,
         cls=IncidentDetail,
         history=[
-            StatusChangeOut(
-                from_status=c.from_status, to_status=c.to_status, by=name, at=c.at, reason=c.reason
-            )
-            for c, name in history
+            StatusChangeOut(from_status=before, to_status=after, by=name, at=at, reason=reason)
+            for before, after, name, at, reason in history
         ],
-        attachments=[
-            AttachmentOut(
-                id=a.id,
-                sha256=a.sha256,
-                filename=a.filename,
-                media_type=a.media_type,
-                size_bytes=a.size_bytes,
-                uploaded_by=name,
-                uploaded_at=a.uploaded_at,
-            )
-            for a, name in files
-        ],
+        attachments=[AttachmentOut(**row._mapping) for row in files],
         linked_ids=list(linked),
     )
     return cast(IncidentDetail, detail)
