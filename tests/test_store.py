@@ -315,3 +315,20 @@ def test_store_from_another_schema_version_is_refused(store: EventStore) -> None
     with pytest.raises(StoreError, match="schema version 99"):
         store.import_files([GED])
     assert store.count() == 33  # and nothing changed
+
+
+def test_error_in_a_later_file_leaves_store_as_it_was(store: EventStore, tmp_path: Path) -> None:
+    # the writer commits to its private copy chunk by chunk; the live store changes only if every file lands
+    from kalkan.errors import SchemaError
+
+    store.import_files([write_events(tmp_path / "v1.csv", [row(1), row(2)])])
+    before = store.query(include_deleted=True)
+    imports = store.imports()
+    good = write_events(tmp_path / "v2.csv", [row(1, killed=9), row(3), row(4)])
+    bad = tmp_path / "bad.csv"
+    bad.write_bytes((HEADER + "\n" + row(6) + "\n").encode() + b"acled:K7,2010-06-11,\xff\xfe broken\n")
+    with pytest.raises(SchemaError, match="cannot be decoded"):
+        store.import_files([good, bad], chunk_rows=1)
+    pd.testing.assert_frame_equal(store.query(include_deleted=True), before)
+    pd.testing.assert_frame_equal(store.imports(), imports)
+    assert [p for p in os.listdir(store.path.parent) if ".tmp" in p] == []
