@@ -94,9 +94,8 @@ def locate_records(
                 lines = np.concatenate(([record_line], newlines_before + nl_index[:-1] + 2))
                 numbers = record_no + 1 + np.arange(len(ends))
                 # a record is blank when it has no byte but whitespace
-                ws = _whitespace(buf)
                 local_starts = np.maximum(starts - offset, 0)
-                blank = _blank(ws, local_starts, ends_local)
+                blank = _blank(buf, local_starts, ends_local)
                 if starts[0] < offset:  # the first record began in an earlier block
                     blank[0] &= not pending_text
                 _collect(
@@ -118,7 +117,7 @@ def locate_records(
                 record_no = int(numbers[-1])
                 record_start = int(ends[-1]) + 1
                 record_line = int(newlines_before + nl_index[-1] + 2)
-                pending_text = not bool(ws[ends_local[-1] + 1 :].all())
+                pending_text = not bool(_whitespace(buf[ends_local[-1] + 1 :]).all())
             else:
                 pending_text = pending_text or bool((~_whitespace(buf)).any())
             newlines_before += len(nl)
@@ -149,8 +148,8 @@ def _whitespace(buf: np.ndarray) -> np.ndarray:
     return (buf == _SPACE) | (buf == _TAB) | (buf == _CR)
 
 
-def _blank(ws: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
-    """True where ``ws[start:end]`` is all whitespace (an empty range included).
+def _blank(buf: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
+    """True where ``buf[start:end]`` is all whitespace (an empty range included).
 
     Almost every record starts with a non-whitespace byte, which settles it; only records that start
     with whitespace are checked byte by byte (by a running count of non-whitespace bytes when there
@@ -159,14 +158,14 @@ def _blank(ws: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
     blank = starts >= ends
     first_ws = np.zeros(len(starts), dtype=bool)
     filled = ~blank
-    first_ws[filled] = ws[starts[filled]]
+    first_ws[filled] = _whitespace(buf[starts[filled]])
     check = np.flatnonzero(first_ws)
     if len(check) > _LOOP_MAX:
-        text_before = np.concatenate(([0], np.cumsum(~ws, dtype=np.int64)))
+        text_before = np.concatenate(([0], np.cumsum(~_whitespace(buf), dtype=np.int64)))
         blank[check] = text_before[ends[check]] == text_before[starts[check]]
     else:
         for i in check:
-            blank[i] = bool(ws[starts[i] : ends[i]].all())
+            blank[i] = bool(_whitespace(buf[starts[i] : ends[i]]).all())
     return blank
 
 
