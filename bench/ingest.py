@@ -148,8 +148,8 @@ def main() -> None:
         "",
         "kalkan's import parses, maps to the event schema, validates every row (dates, coordinates, the "
         "country boundary, fatalities, codes), quarantines refused rows with line and raw text, "
-        "deduplicates, compares with the store and commits to DuckDB in one transaction (copy, checkpoint, "
-        "atomic rename). "
+        "deduplicates, compares with the store and writes to a private copy of the DuckDB store (committed "
+        "chunk by chunk, checkpointed, then renamed over the store atomically). "
         "`pandas.read_csv` only parses.",
         "",
         "| file | rows | pandas.read_csv | kalkan import | ratio | rows/s (kalkan) | re-import (no change) | "
