@@ -33,6 +33,7 @@ __all__ = [
     "DatePrecision",
     "EVENT_COLUMNS",
     "EVENT_FIELDS",
+    "EVENT_HXL_TAGS",
     "EVENT_TYPE_ALIASES",
     "EventType",
     "Field",
@@ -330,6 +331,38 @@ EVENT_FIELDS: list[Field] = [
 ]
 
 EVENT_COLUMNS: list[str] = [f.name for f in EVENT_FIELDS]
+
+# The HXL hashtag kalkan writes for each event field, in every HXL export (the event store's and the
+# register's); kalkan.ingest's HXL reader reads them back, so an export round-trips.
+EVENT_HXL_TAGS: dict[str, str] = {
+    "event_id": "#meta+event_id",
+    "source": "#meta+source+dataset",
+    "source_id": "#meta+id",
+    "version": "#meta+version",
+    "date_start": "#date+start",
+    "date_end": "#date+end",
+    "date_precision": "#date+precision",
+    "latitude": "#geo+lat",
+    "longitude": "#geo+lon",
+    "location_precision": "#geo+precision",
+    "country_iso3": "#country+code",
+    "admin1": "#adm1+name",
+    "admin2": "#adm2+name",
+    "place_name": "#loc+name",
+    "event_type": "#event+type",
+    "sub_event_type": "#event+type+sub",
+    "civilian_targeting": "#meta+civilian_targeting",
+    "perpetrator": "#group+name+perpetrator",
+    "perpetrator_type": "#group+type+perpetrator",
+    "victim_group": "#group+name+victim",
+    "victim_type": "#group+type+victim",
+    "fatalities_best": "#affected+killed",
+    "fatalities_low": "#affected+killed+min",
+    "fatalities_high": "#affected+killed+max",
+    "source_reliability": "#meta+reliability",
+    "information_credibility": "#meta+credibility",
+    "notes": "#description",
+}
 
 # Without these a row is not an event kalkan can place or count: readers quarantine rows that lack them.
 REQUIRED_FIELDS: tuple[str, ...] = ("source_id", "date_start", "latitude", "longitude", "event_type")

@@ -14,38 +14,7 @@ from typing import Any
 
 import pandas as pd
 
-from kalkan.model import EVENT_FIELDS
-
-# kalkan field -> HXL hashtag written on export (and read back by the hxl reader)
-HXL_EXPORT_TAGS: dict[str, str] = {
-    "event_id": "#meta+event_id",
-    "source": "#meta+source+dataset",
-    "source_id": "#meta+id",
-    "version": "#meta+version",
-    "date_start": "#date+start",
-    "date_end": "#date+end",
-    "date_precision": "#date+precision",
-    "latitude": "#geo+lat",
-    "longitude": "#geo+lon",
-    "location_precision": "#geo+precision",
-    "country_iso3": "#country+code",
-    "admin1": "#adm1+name",
-    "admin2": "#adm2+name",
-    "place_name": "#loc+name",
-    "event_type": "#event+type",
-    "sub_event_type": "#event+type+sub",
-    "civilian_targeting": "#meta+civilian_targeting",
-    "perpetrator": "#group+name+perpetrator",
-    "perpetrator_type": "#group+type+perpetrator",
-    "victim_group": "#group+name+victim",
-    "victim_type": "#group+type+victim",
-    "fatalities_best": "#affected+killed",
-    "fatalities_low": "#affected+killed+min",
-    "fatalities_high": "#affected+killed+max",
-    "source_reliability": "#meta+reliability",
-    "information_credibility": "#meta+credibility",
-    "notes": "#description",
-}
+from kalkan.model import EVENT_FIELDS, EVENT_HXL_TAGS
 
 
 def _quote(path: Path) -> str:
@@ -90,7 +59,7 @@ def _write_hxl(con: Any, sql: str, params: list[Any], out: Path, batch_rows: int
     with open(out, "w", newline="", encoding="utf-8") as f:
         writer = csv.writer(f)
         writer.writerow(names)
-        writer.writerow([HXL_EXPORT_TAGS[n] for n in names])
+        writer.writerow([EVENT_HXL_TAGS[n] for n in names])
         f.flush()
         reader = _batches(con, sql, params, batch_rows)
         with open(out, "ab") as raw:

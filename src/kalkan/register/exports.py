@@ -25,7 +25,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from kalkan.errors import InputError
-from kalkan.model import EVENT_COLUMNS
+from kalkan.model import EVENT_COLUMNS, EVENT_HXL_TAGS
 from kalkan.register.auth import Actor, Role, can
 from kalkan.register.db import Incident, Share, User
 from kalkan.register.schemas import IncidentFilter, IncidentIn
@@ -66,35 +66,11 @@ REGISTER_COLUMNS = [
 PERSONAL_COLUMNS = ["source_name", "source_contact", "witnesses"]
 EXPORT_COLUMNS = [*EVENT_COLUMNS, *REGISTER_COLUMNS]
 
-# The tags kalkan.ingest reads back (kalkan.ingest.formats.HXL_TAGS), so an export round-trips.
+# The event fields keep kalkan's own tags (kalkan.model.EVENT_HXL_TAGS, read back by kalkan.ingest);
+# the register adds its own columns. An empty tag leaves the column out of the HXL export.
 HXL_TAGS: dict[str, str] = {
-    "event_id": "#meta+event_id",
-    "source": "#meta+source+dataset",
-    "source_id": "#meta+id",
+    **EVENT_HXL_TAGS,
     "version": "",
-    "date_start": "#date+start",
-    "date_end": "#date+end",
-    "date_precision": "#date+precision",
-    "latitude": "#geo+lat",
-    "longitude": "#geo+lon",
-    "location_precision": "#geo+precision",
-    "country_iso3": "#country+code",
-    "admin1": "#adm1+name",
-    "admin2": "#adm2+name",
-    "place_name": "#loc+name",
-    "event_type": "#event+type",
-    "sub_event_type": "#event+type+sub",
-    "civilian_targeting": "#meta+civilian_targeting",
-    "perpetrator": "#group+name+perpetrator",
-    "perpetrator_type": "#group+type+perpetrator",
-    "victim_group": "#group+name+victim",
-    "victim_type": "#group+type+victim",
-    "fatalities_best": "#affected+killed",
-    "fatalities_low": "#affected+killed+low",
-    "fatalities_high": "#affected+killed+high",
-    "source_reliability": "#meta+reliability",
-    "information_credibility": "#meta+credibility",
-    "notes": "#description",
     "incident_id": "#meta+incident_id",
     "client_id": "#meta+client_id",
     "status": "#status",
