@@ -10,8 +10,9 @@ For each place the planner needs one number, its demand ``weight = at_risk * ris
   2. *oblast remainder*: where the district total is unknown, the oblast total minus the known district
      totals and the known places of the unknown districts, shared equally by all places without a figure
      in those districts;
-  3. *median per place*: where neither leaves a positive remainder (the Osh oblast total of 1 Jan 2009
-     is *smaller* than the sum of its districts' census counts, so rule 2 fails there), the median
+  3. *median per place*: where neither leaves a remainder of at least one person a place (the Osh
+     oblast total of 1 Jan 2009 is *smaller* than the sum of its districts' census counts, so rule 2
+     fails there), the median
      per-place figure of rule 1 in the same oblast (or in the whole scenario if the oblast has none).
 
 * ``group_share``: the district's census share of the group at risk (fraction 0-1). Where a district has
@@ -165,7 +166,7 @@ def estimate_population(scenario: Scenario) -> pd.DataFrame:
         if pd.isna(total) or not len(missing):
             continue
         remainder = total - group["population"].sum(skipna=True)
-        if remainder > 0:
+        if remainder >= len(missing):  # a remainder of less than one person a place is no remainder
             share = remainder / len(missing)
             per_place[str(district)] = share
             places.loc[missing, "population"] = share
@@ -187,7 +188,7 @@ def estimate_population(scenario: Scenario) -> pd.DataFrame:
             t for d, t in totals.items() if district_oblast.get(d) == oblast and pd.notna(t)
         )
         remainder = total - known_districts - in_unknown["population"].sum(skipna=True)
-        if remainder > 0:
+        if remainder >= len(missing):  # at least one person a place, as in rule 1
             places.loc[missing, "population"] = remainder / len(missing)
             places.loc[missing, "population_rule"] = (
                 f"estimated: {oblast} oblast total {total:,.0f} minus its districts' census totals and "
