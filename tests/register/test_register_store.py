@@ -44,7 +44,9 @@ def test_hxl_export_reads_back_through_kalkan_ingest(api, make_report, tmp_path)
             json=make_report(description=f"event {i}", country_iso3="KGZ", fatalities_best=i),
         )
     path = tmp_path / "incidents.hxl.csv"
-    path.write_text(api.get("/api/export?format=hxl", "analyst").text)
+    response = api.get("/api/export?format=hxl", "analyst")
+    assert response.status_code == 200 and not response.text.startswith("{"), response.text[:500]
+    path.write_text(response.text)
     events, quarantined, reasons = read_event_file(path)
     assert (len(events), quarantined) == (4, 0), reasons
     with api.register.write() as s:
