@@ -216,9 +216,6 @@ async def current_actor(
 
 ActorDep = Annotated[Actor, Depends(current_actor)]
 
-_QUERY_NAMES: dict[int, frozenset[str]] = {}
-
-
 def _query_names(dependant: Any) -> frozenset[str]:
     names: set[str] = set()
     for param in dependant.query_params:
@@ -234,12 +231,16 @@ def _query_names(dependant: Any) -> frozenset[str]:
 
 async def known_query(request: Request) -> None:
     """Refuse query parameters the route does not take (a typo must not silently widen a filter)."""
-    dependant = getattr(request.scope.get("route"), "dependant", None)
+    route = request.scope.get("route")
+    dependant = getattr(route, "dependant", None)
     if dependant is None:
         return
-    allowed = _QUERY_NAMES.get(id(dependant))
+    # Kept on the route itself: a cache keyed by id() handed one route's names to another route once
+    # the first was garbage-collected and its id reused (seen as random 422s in the test suite).
+    allowed = getattr(route, "kalkan_query_names", None)
     if allowed is None:
-        allowed = _QUERY_NAMES[id(dependant)] = _query_names(dependant)
+        allowed = _query_names(dependant)
+        route.kalkan_query_names = allowed  # type: ignore[union-attr]
     unknown = sorted(set(request.query_params) - allowed)
     if unknown:
         shown = ", ".join(repr(u[:40]) for u in unknown[:3])
