@@ -6,6 +6,7 @@
 current state, 413 body too large, 422 invalid input. The OpenAPI schema is at ``/openapi.json``.
 """
 
+import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -175,14 +176,13 @@ class Unauthorized(KalkanError):
 
 TOKEN_CACHE_SECONDS = 5.0
 _TOKENS: dict[tuple[int, str], tuple[Actor | None, float]] = {}
+_now = time.monotonic  # the cache's clock (a test moves it)
 
 
 def _cached_actor(register: Register, token: str) -> Actor | None:
     """Look a token up at most once per :data:`TOKEN_CACHE_SECONDS` (a revoked token stops working
     within that time in every server process); saves a database round trip on most requests."""
-    import time
-
-    key, now = (id(register), token), time.monotonic()
+    key, now = (id(register), token), _now()
     hit = _TOKENS.get(key)
     if hit is not None and hit[1] > now:
         return hit[0]
@@ -276,8 +276,10 @@ def _routes(router: APIRouter) -> None:
     )
     def create(request: Request, report: IncidentIn, actor: ActorDep) -> Response:
         """File a report; 201 with the incident, or 200 with the stored one when ``client_id`` was seen."""
-        with reg(request).write() as session:
-            out, created = service.create_incident(session, actor, report)
+        # Reports arriving together share one commit (group commit); each is acknowledged only after it.
+        out, created = reg(request).write_batched(
+            lambda session: service.create_incident(session, actor, report)
+        )
         return _json(out, 201 if created else 200)
 
     @router.post("/incidents/bulk", response_model=BulkResult)

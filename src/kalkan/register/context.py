@@ -7,9 +7,10 @@ CLI) never handle keys or paths themselves.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TypeVar
 
 from sqlalchemy.orm import Session
 
@@ -18,6 +19,8 @@ from kalkan.register.db import Database, default_data_dir
 from kalkan.register.evidence import EvidenceStore
 
 __all__ = ["Register", "open_register"]
+
+T = TypeVar("T")
 
 
 class Register:
@@ -58,6 +61,11 @@ class Register:
         """A session for one write transaction (committed at the end, rolled back on error)."""
         with self.db.write() as session:
             yield self._prepare(session)
+
+    def write_batched(self, work: Callable[[Session], T]) -> T:
+        """``work(session)`` in a write transaction shared with other threads' concurrent writes (group
+        commit, :meth:`kalkan.register.db.Database.write_batched`); returns once it is committed."""
+        return self.db.write_batched(work, prepare=self._prepare)
 
     def close(self) -> None:
         """Release the database connections."""
