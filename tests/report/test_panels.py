@@ -27,3 +27,41 @@ def test_skill_text_reports_pooled_scores_with_intervals() -> None:
     assert "hawkes: auc 0.81 [0.78, 0.84]" in text and "baseline: auc 0.74 [0.70, 0.78]" in text
     assert "0.50" not in text  # only the pooled rows
     assert "(2015-2019)" in text
+
+
+def _simulated(option: str, siting: str, deaths: float, armed: bool, share: float) -> dict[str, object]:
+    row: dict[str, object] = {"option": option, "siting": siting, "armed": armed, "covered_share": share,
+                              "runs": 20}  # fmt: skip
+    for what, scale in (("deaths", 1.0), ("homes_destroyed", 5.0), ("displaced", 800.0)):
+        row.update({f"{what}_p5": 0.5 * deaths * scale, f"{what}_median": deaths * scale,
+                    f"{what}_p95": 1.5 * deaths * scale})  # fmt: skip
+    return row
+
+
+def test_simulation_section_compares_the_recommended_option_sited_for_depth() -> None:
+    from types import SimpleNamespace
+
+    from kalkan.plan.units import parse_options
+    from kalkan.report.panels import simulation_section
+
+    table = pd.DataFrame(
+        [
+            _simulated("none", "none", 470, False, 0.0),
+            _simulated("monitors:100", "reach", 470, False, 0.87),
+            _simulated("police:300", "reach", 88, True, 0.97),
+            _simulated("police:600", "reach", 84, True, 1.0),
+            _simulated("police:300", "depth", 3, True, 0.93),
+            _simulated("police:600", "depth", 2, True, 0.96),
+        ]
+    )
+    table.attrs["days"] = 10
+    recommended = SimpleNamespace(option=parse_options("police:300")[0])
+    ctx = SimpleNamespace(data=SimpleNamespace(panels={"simulation": table}, recommended=recommended))
+    section = simulation_section(ctx)  # type: ignore[arg-type]
+    assert section is not None
+    html = section.html
+    assert "with police:600 84." in html  # the best reach-sited option, not a depth row
+    assert "The same police:300 sited for depth" in html  # the recommended option's depth row
+    assert "median of 3 deaths (2-4) instead of 88" in html
+    assert "93% of the weight in reach instead of 97%" in html
+    assert html.count("sited for depth</small>") == 2

@@ -1,12 +1,14 @@
 """The protection planner: who is at risk, how many officers of which kind, posted where, reach whom.
 
 Public API (re-exported here): unit types and force options (:mod:`kalkan.plan.units`), coverage
-problems (:mod:`kalkan.plan.coverage`), force options against coverage (:mod:`kalkan.plan.force`),
-travel time (:mod:`kalkan.plan.travel`). Populations at risk are in :mod:`kalkan.plan.exposure`.
+problems (:mod:`kalkan.plan.coverage`; siting for depth in :mod:`kalkan.plan.depth`), force options
+against coverage (:mod:`kalkan.plan.force`), travel time (:mod:`kalkan.plan.travel`). Populations at
+risk are in :mod:`kalkan.plan.exposure`.
 """
 
 from kalkan.plan.capacitated import CapacitatedCovering, capacity_per_post
 from kalkan.plan.coverage import MaximalCovering, SetCovering, UnreachableDemandWarning
+from kalkan.plan.depth import ExpectedCovering
 from kalkan.plan.force import OptionPlan, coverage_curve, force_requirement, plan_option
 from kalkan.plan.timeline import deployment_timeline, load_pledges
 from kalkan.plan.travel import network_minutes, travel_minutes
@@ -22,6 +24,7 @@ from kalkan.plan.units import (
 
 __all__ = [
     "CapacitatedCovering",
+    "ExpectedCovering",
     "ForceOption",
     "MaximalCovering",
     "OptionPlan",

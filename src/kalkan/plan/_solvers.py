@@ -463,6 +463,26 @@ def _status_name(h) -> str:  # type: ignore[no-untyped-def]
     return str(h.modelStatusToString(status))
 
 
+def add_budget_row(h, m: int, p: int) -> None:  # type: ignore[no-untyped-def]
+    """Add the row sum_j x_j <= p over the first ``m`` columns (the posts)."""
+    import highspy
+
+    lower, upper = np.array([-highspy.kHighsInf]), np.array([float(p)])
+    h.addRows(1, lower, upper, m, np.array([0], dtype=np.int32), np.arange(m, dtype=np.int32), np.ones(m))
+
+
+def run_from(h, x0: npt.ArrayLike, *, time_limit: float, t0: float) -> None:  # type: ignore[no-untyped-def]
+    """Warm-start HiGHS from ``x0``; run it for what is left of ``time_limit`` seconds since ``t0``."""
+    import highspy
+
+    solution = highspy.HighsSolution()
+    solution.col_value = list(np.asarray(x0, dtype=float))
+    solution.value_valid = True
+    h.setSolution(solution)
+    h.setOptionValue("time_limit", max(float(time_limit) - (time.perf_counter() - t0), 0.01))
+    h.run()
+
+
 def undominated_sites(A: sp.csr_matrix, active: npt.NDArray[np.bool_]) -> IntArray:
     """Sites that no other site dominates (on the ``active`` demand points).
 
@@ -549,15 +569,7 @@ def milp_mclp(
         index = np.concatenate([np.concatenate([[m + g], s]) for g, s in enumerate(sets)]).astype(np.int32)
         value = np.concatenate([np.concatenate([[1.0], -np.ones(len(s))]) for s in sets])
         h.addRows(k, np.full(k, -inf), np.zeros(k), int(index.size), starts, index, value)
-    h.addRows(
-        1,
-        np.array([-inf]),
-        np.array([float(p)]),
-        m,
-        np.array([0], dtype=np.int32),
-        np.arange(m, dtype=np.int32),
-        np.ones(m),
-    )
+    add_budget_row(h, m, p)
     h.changeObjectiveSense(highspy.ObjSense.kMaximize)
 
     x0 = np.zeros(m + k)
@@ -566,12 +578,7 @@ def milp_mclp(
         chosen = np.zeros(m, dtype=bool)
         chosen[start_local] = True
         x0[m:] = [1.0 if chosen[s].any() else 0.0 for s in sets]
-    solution = highspy.HighsSolution()
-    solution.col_value = list(x0)
-    solution.value_valid = True
-    h.setSolution(solution)
-    h.setOptionValue("time_limit", max(float(time_limit) - (time.perf_counter() - t0), 0.01))
-    h.run()
+    run_from(h, x0, time_limit=time_limit, t0=t0)
     status = _status_name(h)
     values = np.asarray(h.getSolution().col_value, dtype=float)
     selected = sites[np.flatnonzero(values[:m] > 0.5)] if values.size >= m else sites[start_local]
@@ -640,12 +647,7 @@ def milp_lscp(
     h.changeObjectiveSense(highspy.ObjSense.kMinimize)
     x0 = np.zeros(m)
     x0[start_local] = 1.0
-    solution = highspy.HighsSolution()
-    solution.col_value = list(x0)
-    solution.value_valid = True
-    h.setSolution(solution)
-    h.setOptionValue("time_limit", max(float(time_limit) - (time.perf_counter() - t0), 0.01))
-    h.run()
+    run_from(h, x0, time_limit=time_limit, t0=t0)
     status = _status_name(h)
     values = np.asarray(h.getSolution().col_value, dtype=float)
     selected = sites[np.flatnonzero(values[:m] > 0.5)] if values.size >= m else sel0

@@ -41,7 +41,7 @@ import scipy.sparse as sp
 
 from kalkan.errors import InputError
 from kalkan.plan import _solvers
-from kalkan.plan.coverage import METHODS, MaximalCovering, _places_frame, _reach
+from kalkan.plan.coverage import MaximalCovering, _places_frame, _reach
 from kalkan.plan.units import officers_per_post, unit_type
 
 #: Security personnel per 1,000 inhabitants for population security (Quinlivan 1995, 2003).
@@ -152,12 +152,12 @@ class CapacitatedCovering(MaximalCovering):
         )
 
     @classmethod
-    def from_places(
+    def from_places(  # type: ignore[override]
         cls,
         places: pd.DataFrame,
         sites: pd.DataFrame | None = None,
         *,
-        p: int,  # type: ignore[override]
+        p: int,
         response_minutes: float,
         unit: str = "police",
         per_1000: float = PER_1000,
@@ -193,10 +193,7 @@ class CapacitatedCovering(MaximalCovering):
         seed: int | np.random.Generator | None = 0,
     ) -> Self:
         """Greedy, then (unless ``method="heuristic"``) the HiGHS MILP warm-started from it."""
-        if method not in METHODS:
-            raise InputError(f"method must be one of {', '.join(METHODS)}; got {method!r}.")
-        if not (time_limit > 0):
-            raise InputError(f"time_limit must be > 0 seconds; got {time_limit!r}.")
+        self._check_solve(method, time_limit)
         t0 = time.perf_counter()
         self._warn_unreachable()
         A, w = self.coverage, self.weights
@@ -238,11 +235,7 @@ class CapacitatedCovering(MaximalCovering):
                 "weight": zc.data[keep] * w[zc.col[keep]],
             }
         )
-        self.objective = objective
-        self.bound = objective if status == "optimal" else bound
-        self.gap = 0.0 if status == "optimal" else ((bound - objective) / bound if bound > 0 else 0.0)
-        self.status = status
-        self.seconds = time.perf_counter() - t0
+        self._record(objective, bound, status, t0)
         return self
 
     @property
@@ -379,15 +372,7 @@ def _milp_capacitated(
             idx3,
             val3,
         )
-    h.addRows(
-        1,
-        np.array([-inf]),
-        np.array([float(p)]),
-        m,
-        np.array([0], dtype=np.int32),
-        np.arange(m, dtype=np.int32),
-        np.ones(m),
-    )
+    _solvers.add_budget_row(h, m, p)
     h.changeObjectiveSense(highspy.ObjSense.kMaximize)
     # Warm start from the greedy assignment.
     sel0, z0 = start
@@ -398,12 +383,7 @@ def _milp_capacitated(
     x0[m + k :] = zval
     ysum = np.asarray(z0c.sum(axis=0)).ravel()
     x0[m : m + k] = np.minimum(ysum[active], 1.0)
-    solution = highspy.HighsSolution()
-    solution.col_value = list(x0)
-    solution.value_valid = True
-    h.setSolution(solution)
-    h.setOptionValue("time_limit", max(float(time_limit) - (time.perf_counter() - t0), 0.01))
-    h.run()
+    _solvers.run_from(h, x0, time_limit=time_limit, t0=t0)
     status = _solvers._status_name(h)
     values = np.asarray(h.getSolution().col_value, dtype=float)
     if values.size < m + k + q:

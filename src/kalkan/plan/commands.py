@@ -79,6 +79,12 @@ def coverage_command(
         help="People one post protects (capacitated model; demand 'population' column, "
         "default the weight). Needs --posts.",
     ),
+    busy: float | None = typer.Option(
+        None,
+        "--busy",
+        help="Site for depth: maximum expected covering (Daskin 1983), each post busy with this "
+        "probability (0-1; kalkan's default 0.5). Needs --posts.",
+    ),
 ) -> None:
     """Solve a maximal covering (--posts) or set covering (--cover-all) problem from two CSV files."""
     import numpy as np
@@ -128,13 +134,30 @@ def coverage_command(
     }
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        if capacity is not None:
+        if busy is not None and (posts is None or capacity is not None):
+            raise InputError(
+                "--busy needs --posts and no --capacity (expected covering is a maximal covering)."
+            )
+        problem: MaximalCovering | SetCovering
+        if busy is not None:
+            from kalkan.plan.depth import ExpectedCovering
+
+            problem = ExpectedCovering.from_coordinates(
+                d[cols].to_numpy(float),
+                s[cols].to_numpy(float),
+                d["weight"].to_numpy(float),
+                p=int(posts),  # type: ignore[arg-type]
+                busy=busy,
+                **common,
+            )
+            problem.solve(time_limit=time_limit, method=method, seed=seed)
+        elif capacity is not None:
             if posts is None:
                 raise InputError("--capacity needs --posts (the capacitated model is a maximal covering).")
             from kalkan.plan.capacitated import CapacitatedCovering
 
             population = d["population"].to_numpy(float) if "population" in d.columns else None
-            problem: MaximalCovering | SetCovering = CapacitatedCovering.from_coordinates(
+            problem = CapacitatedCovering.from_coordinates(
                 d[cols].to_numpy(float),
                 s[cols].to_numpy(float),
                 d["weight"].to_numpy(float),
@@ -202,6 +225,26 @@ def coverage_command(
         console.print("selected: " + ", ".join(map(str, result["selected"])), highlight=False, soft_wrap=True)
 
 
+def _mean_depth(plan: Any, demand: Any, minutes: float) -> float:
+    """Posts in reach of the average unit of weight (people at risk x risk), under ``plan``'s posts."""
+    from kalkan.plan.travel import travel_minutes
+
+    chosen = plan.selected
+    if not len(chosen):
+        return 0.0
+    reach = (
+        travel_minutes(
+            demand["latitude"].to_numpy(float)[:, None],
+            demand["longitude"].to_numpy(float)[:, None],
+            chosen["latitude"].to_numpy(float)[None, :],
+            chosen["longitude"].to_numpy(float)[None, :],
+        )
+        <= minutes
+    )
+    w = demand["weight"].to_numpy(float)
+    return float((w * reach.sum(axis=1)).sum() / w.sum()) if w.sum() > 0 else 0.0
+
+
 def _scenario_demand(scenario_name: str):  # type: ignore[no-untyped-def]
     from kalkan.plan.exposure import places_at_risk
     from kalkan.scenarios import load_scenario
@@ -237,6 +280,12 @@ def options_command(
         "--per-1000",
         help="Also solve the capacitated model: personnel per 1,000 people (Quinlivan: 20).",
     ),
+    siting: str = typer.Option(
+        "reach",
+        "--siting",
+        help="reach: the most people within reach of one post; depth: several posts where the "
+        "weight is (maximum expected covering, each post busy half the time).",
+    ),
 ) -> None:
     """Place each force option's 24/7 posts in the scenario; compare what they protect or observe."""
     from rich.console import Console
@@ -256,6 +305,9 @@ def options_command(
         response_minutes if response_minutes is not None else defaults.get("response_minutes", 30.0)
     )
     _check_minutes(minutes)
+    from kalkan.plan.force import check_siting
+
+    check_siting(siting)
     import pandas as pd
 
     rows = []
@@ -263,8 +315,11 @@ def options_command(
     with Progress(transient=True) as progress:
         task = progress.add_task("placing posts", total=len(option_list))
         for option in option_list:
-            plan = plan_option(demand, option, response_minutes=minutes, time_limit=time_limit)
+            plan = plan_option(demand, option, response_minutes=minutes, time_limit=time_limit, siting=siting)
             row = plan.summary()
+            if siting == "depth":
+                row["expected_share"] = plan.extra["expected_share"]
+                row["mean_depth"] = _mean_depth(plan, demand, minutes)
             if per_1000 is not None:
                 from kalkan.plan.capacitated import CapacitatedCovering
 
@@ -283,6 +338,9 @@ def options_command(
     write_table(table_frame, out / "options.csv")
     table = Table(title=f"Force options, {scn.name}: at-risk weight within {minutes:g} min of a 24/7 post")
     columns = ["option", "posts", "officers used", "share", "kind", "gap", "status"]
+    if siting == "depth":
+        table.title = f"{table.title}, sited for depth (each post busy half the time)"
+        columns[5:5] = ["expected share", "posts in reach"]
     if per_1000 is not None:
         columns.append(f"share at {per_1000:g}/1,000")
     for column in columns:
@@ -297,6 +355,8 @@ def options_command(
             f"{100 * r['gap']:.2f}%",
             r["status"],
         ]
+        if siting == "depth":
+            cells[5:5] = [f"{100 * r['expected_share']:.1f}%", f"{r['mean_depth']:.1f}"]
         if per_1000 is not None:
             cells.append(f"{100 * r['capacitated_share']:.1f}%")
         table.add_row(*cells)

@@ -321,6 +321,21 @@ class _CoveringProblem:
                 stacklevel=3,
             )
 
+    @staticmethod
+    def _check_solve(method: str, time_limit: float) -> None:
+        if method not in METHODS:
+            raise InputError(f"method must be one of {', '.join(METHODS)}; got {method!r}.")
+        if not (time_limit > 0):
+            raise InputError(f"time_limit must be > 0 seconds; got {time_limit!r}.")
+
+    def _record(self, objective: float, bound: float, status: str, t0: float) -> None:
+        """Store a maximisation's result; "optimal" means gap 0 and the bound is the objective."""
+        self.objective = objective
+        self.bound = objective if status == "optimal" else bound
+        self.gap = 0.0 if status == "optimal" else ((bound - objective) / bound if bound > 0 else 0.0)
+        self.status = status
+        self.seconds = time.perf_counter() - t0
+
     def _set_selection(self, index: npt.ArrayLike) -> None:
         self.selected_index = np.sort(np.asarray(index, dtype=np.int64))
         self.selected = [self.site_ids[j] for j in self.selected_index]
@@ -403,8 +418,12 @@ class MaximalCovering(_CoveringProblem):
         p: int,
         demand_ids: Sequence[Any] | None = None,
         site_ids: Sequence[Any] | None = None,
+        **options: Any,
     ) -> Self:
-        """From a (demand x sites) cost matrix: a site reaches a point when cost <= ``max_cost``."""
+        """From a (demand x sites) cost matrix: a site reaches a point when cost <= ``max_cost``.
+
+        ``options`` go to the constructor (e.g. ``busy`` of :class:`kalkan.plan.depth.ExpectedCovering`).
+        """
         max_cost = cls._check_reach(max_cost)
         return cls(
             cls._coverage_from_cost(cost_matrix, max_cost),
@@ -412,6 +431,7 @@ class MaximalCovering(_CoveringProblem):
             p=p,
             demand_ids=demand_ids,
             site_ids=site_ids,
+            **options,
         )
 
     @classmethod
@@ -429,6 +449,7 @@ class MaximalCovering(_CoveringProblem):
         circuity: float | None = None,
         speed_kmh: float | None = None,
         network: Mapping[str, Any] | None = None,
+        **options: Any,
     ) -> Self:
         """From coordinates: planar (x, y) with ``radius``, or (lat, lon) with ``response_minutes``."""
         geographic, reach = _reach(radius, response_minutes)
@@ -441,7 +462,7 @@ class MaximalCovering(_CoveringProblem):
             speed_kmh=speed_kmh,
             network=network,
         )
-        return cls(A, weights, p=p, demand_ids=demand_ids, site_ids=site_ids)
+        return cls(A, weights, p=p, demand_ids=demand_ids, site_ids=site_ids, **options)
 
     @classmethod
     def from_places(
@@ -453,6 +474,7 @@ class MaximalCovering(_CoveringProblem):
         response_minutes: float,
         weight: str = "weight",
         id_column: str | None = None,
+        **options: Any,
     ) -> Self:
         """From a places table (``latitude``, ``longitude``, ``weight``; e.g. ``places_at_risk(...)``).
 
@@ -470,6 +492,7 @@ class MaximalCovering(_CoveringProblem):
             response_minutes=response_minutes,
             demand_ids=ids,
             site_ids=site_ids,
+            **options,
         )
 
     # ---------------------------------------------------------------- solve
@@ -489,10 +512,7 @@ class MaximalCovering(_CoveringProblem):
         :data:`MILP_MAX_NONZEROS` entries and otherwise iterated local search (seeded by ``seed``) and
         more bound iterations. ``start`` gives site ids to warm-start the greedy (incremental budgets).
         """
-        if method not in METHODS:
-            raise InputError(f"method must be one of {', '.join(METHODS)}; got {method!r}.")
-        if not (time_limit > 0):
-            raise InputError(f"time_limit must be > 0 seconds; got {time_limit!r}.")
+        self._check_solve(method, time_limit)
         t0 = time.perf_counter()
         deadline = t0 + float(time_limit)
         self._warn_unreachable()
@@ -612,6 +632,7 @@ class SetCovering(_CoveringProblem):
         circuity: float | None = None,
         speed_kmh: float | None = None,
         network: Mapping[str, Any] | None = None,
+        **options: Any,
     ) -> Self:
         """From coordinates: planar (x, y) with ``radius``, or (lat, lon) with ``response_minutes``."""
         geographic, reach = _reach(radius, response_minutes)
@@ -660,10 +681,7 @@ class SetCovering(_CoveringProblem):
         local search (seeded by ``seed``; ``auto`` only) for up to 60% of the time and the HiGHS MILP,
         warm-started, for the rest.
         """
-        if method not in METHODS:
-            raise InputError(f"method must be one of {', '.join(METHODS)}; got {method!r}.")
-        if not (time_limit > 0):
-            raise InputError(f"time_limit must be > 0 seconds; got {time_limit!r}.")
+        self._check_solve(method, time_limit)
         t0 = time.perf_counter()
         deadline = t0 + float(time_limit)
         A = self.coverage

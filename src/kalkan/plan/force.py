@@ -3,6 +3,8 @@
 - :func:`plan_option` places the posts one force option can hold 24/7 (see :mod:`kalkan.plan.units`)
   to maximise the at-risk weight within ``response_minutes`` of a post (maximal covering, solved by
   :class:`kalkan.plan.coverage.MaximalCovering`: greedy, swaps, a bound, HiGHS).
+  With ``siting="depth"`` it maximises the *expected* reach instead (Daskin's maximum expected
+  covering, :class:`kalkan.plan.depth.ExpectedCovering`): depth where the weight is, over thin reach.
 - :func:`coverage_curve` does it for a range of budgets (officers), warm-starting each budget from the
   previous one, and reports a certified bound for each point.
 - :func:`force_requirement` gives the smallest force that reaches each coverage target (e.g. 50%,
@@ -27,7 +29,15 @@ from kalkan.plan.coverage import MaximalCovering, SetCovering
 from kalkan.plan.travel import travel_minutes
 from kalkan.plan.units import ForceOption, officers_for_posts, officers_per_post, posts_for, unit_type
 
-__all__ = ["OptionPlan", "coverage_curve", "force_requirement", "plan_option", "travel_minutes"]
+__all__ = [
+    "SITINGS",
+    "OptionPlan",
+    "check_siting",
+    "coverage_curve",
+    "force_requirement",
+    "plan_option",
+    "travel_minutes",
+]
 
 
 @dataclass
@@ -70,6 +80,7 @@ class OptionPlan:
             "gap": self.gap,
             "status": self.status,
             "seconds": self.seconds,
+            "siting": self.extra.get("siting", "reach"),
         }
 
 
@@ -96,8 +107,35 @@ def _demand_frame(demand: pd.DataFrame, what: str = "demand", weight: bool = Tru
     return frame
 
 
-def _problem(demand: pd.DataFrame, sites: pd.DataFrame, p: int, response_minutes: float) -> MaximalCovering:
-    return MaximalCovering.from_coordinates(
+#: How posts are sited: "reach" (maximal covering) or "depth" (maximum expected covering).
+SITINGS = ("reach", "depth")
+
+
+def check_siting(siting: str) -> str:
+    """``siting`` if it is one of :data:`SITINGS`; otherwise an OptionError that lists them."""
+    if siting not in SITINGS:
+        raise OptionError(
+            f"siting must be 'reach' (cover the most people once) or 'depth' (several posts where the "
+            f"weight is; Daskin's expected covering); got {siting!r}."
+        )
+    return siting
+
+
+def _problem(
+    demand: pd.DataFrame,
+    sites: pd.DataFrame,
+    p: int,
+    response_minutes: float,
+    siting: str = "reach",
+    busy: float | None = None,
+) -> MaximalCovering:
+    kind: type[MaximalCovering] = MaximalCovering
+    options: dict[str, Any] = {}
+    if siting == "depth":
+        from kalkan.plan.depth import BUSY, ExpectedCovering
+
+        kind, options = ExpectedCovering, {"busy": BUSY if busy is None else busy}
+    return kind.from_coordinates(
         demand[["latitude", "longitude"]].to_numpy(float),
         sites[["latitude", "longitude"]].to_numpy(float),
         demand["weight"].to_numpy(float),
@@ -105,6 +143,7 @@ def _problem(demand: pd.DataFrame, sites: pd.DataFrame, p: int, response_minutes
         response_minutes=response_minutes,
         demand_ids=demand["id"].tolist(),
         site_ids=sites["id"].tolist(),
+        **options,
     )
 
 
@@ -137,6 +176,8 @@ def plan_option(
     response_minutes: float = 30.0,
     sites: pd.DataFrame | None = None,
     time_limit: float = 10.0,
+    siting: str = "reach",
+    busy: float | None = None,
 ) -> OptionPlan:
     """Place the posts ``option`` can hold 24/7 to maximise the at-risk weight within ``response_minutes``.
 
@@ -153,12 +194,18 @@ def plan_option(
         Candidate posts (``id``, ``name``, ``latitude``, ``longitude``); default: the demand places.
     time_limit : float
         Seconds for the solver; the answer says whether it is proven optimal (``status``, ``gap``).
+    siting : "reach" or "depth"
+        "reach" maximises the weight within reach of one post (maximal covering); "depth" the expected
+        weight within reach of a free post when each is busy with probability ``busy`` (default
+        :data:`kalkan.plan.depth.BUSY`), which stacks posts where the weight is. With "depth",
+        ``bound`` and ``gap`` are of the expected weight and ``extra["expected_share"]`` holds it.
 
     Raises
     ------
     OptionError
-        When the option is too small to staff a single 24/7 post.
+        When the option is too small to staff a single 24/7 post, or ``siting`` is unknown.
     """
+    check_siting(siting)
     if not isinstance(option, ForceOption):
         raise OptionError(
             f"option must be a ForceOption (e.g. parse_options('police:600')[0]); got {option!r}."
@@ -177,11 +224,15 @@ def plan_option(
         )
     demand = _demand_frame(demand)
     site_frame = _demand_frame(sites, "sites", weight=False) if sites is not None else demand
-    problem = _problem(demand, site_frame, posts, response_minutes).solve(time_limit=time_limit)
+    problem = _problem(demand, site_frame, posts, response_minutes, siting, busy).solve(time_limit=time_limit)
     selected = _selected_frame(problem, demand, site_frame)
     total = problem.total_weight
     covered = problem.covered_weight
     officers_used = min(option.officers, officers_for_posts(option.unit, len(selected)))
+    extra: dict[str, Any] = {"bound_share": problem.bound / total if total > 0 else 0.0, "siting": siting}
+    if siting == "depth":
+        extra["busy"] = problem.result()["busy"]
+        extra["expected_share"] = problem.objective / total if total > 0 else 0.0
     return OptionPlan(
         option=option,
         posts=posts,
@@ -197,7 +248,7 @@ def plan_option(
         seconds=problem.seconds,
         coverage_kind=option.unit_type.coverage_kind,
         response_minutes=float(response_minutes),
-        extra={"bound_share": problem.bound / total if total > 0 else 0.0},
+        extra=extra,
     )
 
 

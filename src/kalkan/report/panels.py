@@ -94,26 +94,34 @@ def compute_panels(
 
 
 def simulate_plans(data: BriefData, *, runs: int, days: int, seed: int, progress: Progress) -> pd.DataFrame:
-    """Simulate no force and each option *with the brief's own posts* (median, 5th and 95th percentiles).
+    """Simulate no force and each option *with the brief's own posts* (median, 5th and 95th percentiles),
+    then each armed option again with its posts sited for depth.
 
     :func:`kalkan.simulate.simulate_options` with ``plans=``: the calibrated model, the same seeds for
     every option, and the posts the brief shows, so the panel and the maps agree and no option is
-    planned twice.
+    planned twice. The depth rows (``siting == "depth"``; :class:`kalkan.plan.depth.ExpectedCovering`)
+    use the same seeds, so they differ from the others only by where the posts stand.
     """
     from kalkan.simulate import simulate_options
 
-    step = f"Simulating {len(data.plans) + 1} options x {runs} runs"
+    armed = [p.option for p in data.plans if p.option.unit_type.armed]
+    step = f"Simulating {len(data.plans) + 1 + len(armed)} options x {runs} runs"
     progress(step, 0, 1)
+    common: dict[str, Any] = {
+        "runs": int(runs), "days": int(days), "seed": int(seed), "response_minutes": data.response_minutes
+    }
     table = simulate_options(
         data.scenario,
         [p.option for p in data.plans],
-        runs=int(runs),
-        days=int(days),
-        seed=int(seed),
-        response_minutes=data.response_minutes,
         plans={p.option.label: p for p in data.plans},
         progress=lambda done, total: progress(step, done, total),
+        **common,
     )
+    if armed:
+        depth = simulate_options(data.scenario, armed, baseline=False, siting="depth", **common)
+        attrs = dict(table.attrs)
+        table = pd.concat([table, depth], ignore_index=True)
+        table.attrs.update(attrs)
     progress(step, 1, 1)
     table.attrs.setdefault("days", int(days))
     return table
@@ -175,9 +183,12 @@ def simulation_section(ctx: Context) -> Section | None:
     rows = []
     for r in _rows(table):
         label = "no force" if r.option == "none" else escape(str(r.option))
+        if getattr(r, "siting", "reach") == "depth":
+            label += " <small>sited for depth</small>"
         rows.append([f"<b>{label}</b>", cell(r, "deaths"), cell(r, "homes_destroyed"), cell(r, "displaced")])
+    sited = table["siting"] if "siting" in table.columns else pd.Series("reach", index=table.index)
     none = table[table["option"] == "none"]
-    best = table[table["option"] != "none"]
+    best = table[(table["option"] != "none") & (sited != "depth")]
     lead = ""
     if len(none) and len(best):
         n = float(none["deaths_median"].iloc[0])
@@ -195,6 +206,22 @@ def simulation_section(ctx: Context) -> Section | None:
             f"<p>With no force the model gives a median of {n:,.0f} deaths in {days} days; with {escape(str(b['option']))} "
             f"{b['deaths_median']:,.0f}.{same}</p>"
         )
+        rec = ctx.data.recommended
+        if rec is not None and rec.option.unit_type.armed and (best["option"] == rec.option.label).any():
+            b = best[best["option"] == rec.option.label].iloc[0]  # compare siting on the recommended option
+        deep = table[(sited == "depth") & (table["option"] == b["option"])]
+        if len(deep):
+            d = deep.iloc[0]
+            lead += (
+                f"<p><b>Where the posts stand matters as much as how many.</b> The same {escape(str(b['option']))} sited "
+                f"for depth (several posts in reach of the places with the most people at risk, at the cost of reach "
+                f"elsewhere: {d['covered_share']:.0%} of the weight in reach instead of {b['covered_share']:.0%}) gives a "
+                f"median of {d['deaths_median']:,.0f} deaths ({d['deaths_p5']:,.0f}-{d['deaths_p95']:,.0f}) instead of "
+                f"{b['deaths_median']:,.0f}: in the model, enough officers in reach when a flashpoint ignites stop the "
+                "escalation. With depth, more police also means fewer deaths, which it does not with reach; this holds "
+                "when each officer is assumed to deter far fewer rioters (docs/simulate.md). Depth siting is Daskin's "
+                "maximum expected covering with each post busy half the time (docs/plan.md).</p>"
+            )
     note = (
         f'<p class="note">Medians and 90% intervals (5th-95th percentile) over {runs} seeded runs of {days} days of an '
         "agent-based model of inter-group violence on the scenario's places (Epstein 2002, model II, with police posts from "

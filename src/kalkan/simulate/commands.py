@@ -30,6 +30,20 @@ def _parse(text: str) -> list[Any]:
     return out
 
 
+def _settings(pairs: list[str] | None) -> dict[str, float]:
+    """``["officer_weight=1", "lethality=0.1"]`` -> {name: value}; the model checks names and ranges."""
+    out: dict[str, float] = {}
+    for pair in pairs or []:
+        name, sep, value = pair.partition("=")
+        try:
+            if not sep:
+                raise ValueError
+            out[name.strip()] = float(value)
+        except ValueError:
+            raise InputError(f"--set takes NAME=NUMBER (e.g. officer_weight=1); got {pair!r}.") from None
+    return out
+
+
 def _compact(value: float) -> str:
     """1,303 or 151k: short enough for a terminal table."""
     return f"{value / 1000:,.0f}k" if abs(value) >= 10_000 else f"{value:,.0f}"
@@ -41,7 +55,7 @@ def _check_format(fmt: str, allowed: tuple[str, ...]) -> None:
 
 
 def _simulate(scenario: str, options: str | None, runs: int, days: int, seed: int, fmt: str,
-              scheduler: str | None) -> None:
+              scheduler: str | None, siting: str = "reach", overrides: list[str] | None = None) -> None:
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
     from rich.table import Table
@@ -50,13 +64,17 @@ def _simulate(scenario: str, options: str | None, runs: int, days: int, seed: in
     from kalkan.simulate.montecarlo import simulate_options
 
     _check_format(fmt, ("json", "table"))
+    if siting not in ("reach", "depth", "both"):
+        raise InputError(f"Unknown --siting {siting!r}: use reach, depth or both.")
+    sitings = ["reach", "depth"] if siting == "both" else [siting]
+    settings = _settings(overrides)
     for name, value, low in (("--runs", runs, 1), ("--days", days, 1), ("--seed", seed, 0)):
         if value < low:
             raise InputError(f"{name} must be a whole number >= {low}; got {value}.")
     sc = load_scenario(scenario)
     text = options or sc.settings.get("defaults", {}).get("options") or _DEFAULT_OPTIONS
     wanted = _parse(text)
-    n_models = len(wanted) + (0 if None in wanted else 1)
+    n_models = len(wanted) * len(sitings) + (0 if None in wanted else 1)
     if scheduler is None:
         # Small batches are quicker in-process than starting a cluster.
         scheduler = "local" if runs * n_models >= 600 else "serial"
@@ -68,20 +86,37 @@ def _simulate(scenario: str, options: str | None, runs: int, days: int, seed: in
         def advance(n: int, total: int) -> None:
             bar.update(task, advance=n, total=total)
 
-        table = simulate_options(sc, wanted, runs=runs, days=days, seed=seed, scheduler=scheduler,
-                                 progress=advance)
+        import contextlib
+
+        import pandas as pd
+
+        with contextlib.ExitStack() as stack:
+            runner: Any = scheduler
+            if scheduler == "local" and len(sitings) > 1:  # one cluster for both sitings
+                from dask.distributed import Client, LocalCluster
+
+                cluster = stack.enter_context(LocalCluster(n_workers=None, threads_per_worker=1,
+                                                           processes=True, dashboard_address=None))
+                runner = stack.enter_context(Client(cluster))
+            # The same seeds for every siting: common random numbers, so differences come from the posts.
+            tables = [simulate_options(sc, wanted, runs=runs, days=days, seed=seed, scheduler=runner,
+                                       progress=advance, siting=how, baseline=i == 0, settings=settings)
+                      for i, how in enumerate(sitings)]
+        table = pd.concat(tables, ignore_index=True)
     if fmt == "json":
         records = json.loads(table.to_json(orient="records"))
         typer.echo(json.dumps(records, indent=2))
         return
     title = sc.settings.get("title", sc.name)
+    if settings:
+        title += " (" + ", ".join(f"{k}={v:g}" for k, v in settings.items()) + ")"
     out = Table(title=f"{title}: {days} days, {runs} runs per option, seed {seed} "
                       "(median [5th-95th percentile]; a model, not a prophecy)",
                 caption="Unarmed monitors observe only: the model gives them no deterrent effect. "
                         "Armed police deter as anchored to Hultman, Kathman & Shannon (2013). "
                         "See docs/simulate.md.")
-    for col in ("option", "posts", "reach", "deaths", "homes destroyed", "displaced"):
-        out.add_column(col, justify="left" if col == "option" else "right")
+    for col in ("option", "sited for", "posts", "reach", "deaths", "homes destroyed", "displaced"):
+        out.add_column(col, justify="left" if col in ("option", "sited for") else "right")
     for row in table.itertuples():
         reach = "-" if row.coverage_kind == "none" else f"{row.covered_share:.0%}\n{row.coverage_kind}"
 
@@ -89,7 +124,8 @@ def _simulate(scenario: str, options: str | None, runs: int, days: int, seed: in
             med, p5, p95 = (getattr(r, f"{what}_{q}") for q in ("median", "p5", "p95"))
             return f"{_compact(med)}\n[{_compact(p5)}-{_compact(p95)}]"
 
-        out.add_row(str(row.option), str(row.posts), reach, cell("deaths"), cell("homes_destroyed"),
+        sited = "-" if row.siting == "none" else str(row.siting)
+        out.add_row(str(row.option), sited, str(row.posts), reach, cell("deaths"), cell("homes_destroyed"),
                     cell("displaced"))
     Console().print(out)
 
@@ -138,11 +174,17 @@ def register(app: typer.Typer) -> None:
         scheduler: str = typer.Option(None, "--scheduler",
                                       help="serial, local (Dask LocalCluster) or a Dask scheduler address; "
                                            "default: local for 600+ runs in total, else serial."),
+        siting: str = typer.Option("reach", "--siting",
+                                   help="How posts are sited: reach (maximal covering), depth (expected "
+                                        "covering: several posts where the people at risk are) or both."),
+        overrides: list[str] = typer.Option(None, "--set",
+                                            help="Change a model setting, e.g. --set officer_weight=1 "
+                                                 "(repeatable; names and ranges in docs/simulate.md)."),
     ) -> None:
         """Compare force options on the scenario: deaths, homes destroyed, displaced (median, 90% range)."""
         if ctx.invoked_subcommand is not None:
             return
-        _simulate(scenario, options, runs, days, seed, fmt, scheduler)
+        _simulate(scenario, options, runs, days, seed, fmt, scheduler, siting, overrides)
 
     @sim.command("lattice")
     def lattice(

@@ -195,6 +195,7 @@ def simulate_options(
     baseline: bool = True,
     progress: Callable[[int, int], None] | None = None,
     plans: Mapping[str, OptionPlan] | None = None,
+    siting: str = "reach",
 ) -> pd.DataFrame:
     """Simulate each force option ``runs`` times on the scenario; one row per option.
 
@@ -217,11 +218,14 @@ def simulate_options(
     plans : mapping of option label to OptionPlan, optional
         Plans already made with :func:`kalkan.plan.force.plan_option` (e.g. the ones a brief shows):
         their posts are simulated as they are. Other options are planned here.
+    siting : "reach" or "depth"
+        How options planned here site their posts (:func:`kalkan.simulate.scenario.option_posts`):
+        maximal covering, or Daskin's expected covering, which stacks posts where the weight is.
 
     Returns
     -------
     DataFrame
-        ``option, unit, officers, armed, posts, covered_share, coverage_kind``, then
+        ``option, unit, officers, armed, posts, covered_share, coverage_kind, siting``, then
         ``deaths_p5, deaths_median, deaths_p95`` and the same for ``homes_destroyed`` and
         ``displaced`` (people, homes, people over ``days``), ``deaths_group0_median`` (victims from the
         group at risk), ``attacks_median``, ``arrests_median``, ``observed_share_median``, ``runs`` and
@@ -251,21 +255,24 @@ def simulate_options(
     assert base.places_ is not None
     models, meta, post_tables = [], [], []
     for option in wanted:
+        sited = "none" if option is None else siting
         if option is not None and plans is not None and option.label in plans:
             posts = posts_from_plan(plans[option.label])
+            sited = str(plans[option.label].extra.get("siting", "reach"))
         else:
-            posts = option_posts(base.places_, option, response_minutes=float(response_minutes))
+            posts = option_posts(base.places_, option, response_minutes=float(response_minutes),
+                                 siting=siting)
         post_tables.append(posts.assign(option="none" if option is None else option.label))
         model = scenario_model_copy(base).set_posts(posts)
         models.append(model)
         if option is None:
             meta.append({"option": "none", "unit": "none", "officers": 0, "armed": False, "posts": 0,
-                         "covered_share": 0.0, "coverage_kind": "none"})
+                         "covered_share": 0.0, "coverage_kind": "none", "siting": sited})
         else:
             meta.append({"option": option.label, "unit": option.unit, "officers": option.officers,
                          "armed": option.unit_type.armed, "posts": len(posts),
                          "covered_share": float(posts["covered_share"].iloc[0]) if len(posts) else 0.0,
-                         "coverage_kind": option.unit_type.coverage_kind})
+                         "coverage_kind": option.unit_type.coverage_kind, "siting": sited})
     seeds = run_seeds(int(seed), int(runs))
     results = _run_all(models, seeds, int(days), scheduler, progress)
     rows, daily, by_place = [], [], []

@@ -86,20 +86,26 @@ def scenario_model(scenario: Scenario, *, start: date = DEFAULT_START, spark_day
 
 
 def option_posts(places: pd.DataFrame, option: ForceOption | None, *,
-                 response_minutes: float = 30.0) -> pd.DataFrame:
+                 response_minutes: float = 30.0, siting: str = "reach") -> pd.DataFrame:
     """Posts of one force option on the places' demand (``weight``); None = no force.
 
-    The planner's maximal-covering problem (:class:`kalkan.plan.coverage.MaximalCovering`) solved by
-    its greedy, swap and bound stage only (``method="heuristic"``), which is deterministic: the same
-    places give the same posts however loaded the machine. ``kalkan.plan.force.plan_option`` goes on
-    to a time-limited MILP (a fraction of a percent more coverage) whose answer can depend on the
-    time it gets; pass its plans to ``simulate_options(plans=...)`` to simulate those posts instead.
+    ``siting="reach"``: the planner's maximal covering (:class:`kalkan.plan.coverage.MaximalCovering`),
+    the most weight within reach of one post. ``siting="depth"``: the maximum expected covering
+    (:class:`kalkan.plan.depth.ExpectedCovering`), which stacks posts where the weight is. Both are
+    solved by their deterministic heuristic stage only (``method="heuristic"``), so the same places
+    give the same posts however loaded the machine. ``kalkan.plan.force.plan_option`` goes on to a
+    time-limited MILP whose answer can depend on the time it gets; pass its plans to
+    ``simulate_options(plans=...)`` to simulate those posts instead.
     """
     columns = ["id", "name", "latitude", "longitude", "officers_on_duty", "armed", "covered_share"]
+    from kalkan.plan.force import check_siting
+
+    check_siting(siting)
     if option is None:
         return pd.DataFrame(columns=columns)
     from kalkan.errors import OptionError
     from kalkan.plan.coverage import MaximalCovering
+    from kalkan.plan.depth import ExpectedCovering
     from kalkan.plan.units import officers_for_posts, officers_per_post, posts_for
 
     n_posts = posts_for(option)
@@ -109,7 +115,8 @@ def option_posts(places: pd.DataFrame, option: ForceOption | None, *,
                           f"{officers_for_posts(option.unit, 1)} officers.")
     xy = places[["latitude", "longitude"]].to_numpy(float)
     ids = places["place_id"].tolist()
-    problem = MaximalCovering.from_coordinates(
+    kind = ExpectedCovering if siting == "depth" else MaximalCovering
+    problem = kind.from_coordinates(
         xy, xy, places["weight"].to_numpy(float), p=n_posts, response_minutes=float(response_minutes),
         demand_ids=ids, site_ids=ids).solve(time_limit=120.0, method="heuristic")
     chosen = places.iloc[problem.selected_index]

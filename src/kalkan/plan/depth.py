@@ -1,0 +1,264 @@
+"""Siting for depth: the maximum expected covering location problem (MEXCLP).
+
+Maximal covering (:class:`~kalkan.plan.coverage.MaximalCovering`) counts a place as protected once
+one post is in reach, so a larger force spreads its extra posts to villages further out and adds
+nothing where the people at risk are concentrated. Yet a post is not always free: its officers may be
+on another call, on patrol or outnumbered. Daskin's maximum expected covering counts a place's weight
+by the chance that at least one post in reach is free. With each post busy with probability ``q``
+(independently) and ``n_i`` posts in reach of place ``i``::
+
+    max  sum_i w_i (1 - q ** n_i)        s.t.  at most p posts
+
+A second post in reach adds ``w_i (1 - q) q``, a third ``w_i (1 - q) q**2``: depth counts, less and
+less. ``q = 0`` is maximal covering again; the larger ``q``, the more the posts gather where the weight
+is. M. S. Daskin, "A maximum expected covering location model: formulation, properties and heuristic
+solution", Transportation Science 17(1), 1983, pp. 48-70.
+
+Solved here by greedy (the objective is monotone submodular, so greedy is within 1 - 1/e of the
+optimum; Nemhauser, Wolsey & Fisher 1978), then Daskin's linear MILP in HiGHS warm-started from the
+greedy (one variable per place and depth level, points with the same sites merged). The bound is the
+MILP's, or, from greedy alone, the submodular bound ``f(S_k) + sum of the p largest gains at S_k``
+(minimised over the greedy's steps), which is valid for any k. The answer always carries its gap.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Sequence
+from typing import Any, ClassVar, Self
+
+import numpy as np
+import numpy.typing as npt
+import scipy.sparse as sp
+
+from kalkan.errors import InputError
+from kalkan.plan import _solvers
+from kalkan.plan.coverage import MaximalCovering
+
+#: Default chance that a post is busy when it is needed; 0.5 makes a second post in reach worth half
+#: the first. An assumption, not a measurement: set it from the mission's own call records.
+BUSY = 0.5
+
+
+class ExpectedCovering(MaximalCovering):
+    """Maximum expected covering (Daskin 1983): at most ``p`` posts, depth counted (see module docs).
+
+    Build it like :class:`MaximalCovering` (``from_coordinates``, ``from_places``, ...) with the extra
+    keyword ``busy`` (q, the chance a post is busy, 0 <= q < 1). After :meth:`solve`, ``depth`` holds
+    the number of selected posts in reach of each demand point.
+    """
+
+    model: ClassVar[str] = "mexclp"
+
+    def __init__(
+        self,
+        coverage: sp.csr_matrix,
+        weights: npt.ArrayLike,
+        *,
+        p: int,
+        busy: float = BUSY,
+        demand_ids: Sequence[Any] | None = None,
+        site_ids: Sequence[Any] | None = None,
+    ) -> None:
+        super().__init__(coverage, weights, p=p, demand_ids=demand_ids, site_ids=site_ids)
+        if not (isinstance(busy, int | float | np.integer | np.floating) and 0 <= busy < 1):
+            raise InputError(
+                f"busy (the chance a post is busy when needed) must be a number in [0, 1); got {busy!r}."
+            )
+        self.busy = float(busy)
+        self.depth = np.zeros(self.coverage.shape[1], dtype=np.int64)
+
+    def expected_value(self, selected: npt.ArrayLike) -> float:
+        """Expected covered weight of the sites ``selected`` (indices): sum of w (1 - q^depth)."""
+        sel = np.asarray(selected, dtype=np.int64)
+        depth = (
+            np.asarray(self.coverage[sel].sum(axis=0)).ravel() if sel.size else np.zeros(len(self.weights))
+        )
+        return float((self.weights * (1.0 - self.busy**depth)).sum())
+
+    def solve(
+        self,
+        time_limit: float = 10.0,
+        *,
+        method: str = "auto",
+        start: Sequence[Any] | None = None,
+        seed: int | np.random.Generator | None = 0,
+    ) -> Self:
+        """Greedy, then (unless ``method="heuristic"``) HiGHS on the MILP for the rest of ``time_limit``.
+
+        ``"auto"`` runs the MILP when it is small enough to build in memory (at most
+        :data:`kalkan.plan.coverage.MILP_MAX_NONZEROS` coverage entries). ``seed`` is accepted for the
+        same call as :meth:`MaximalCovering.solve`; nothing here is random.
+        """
+        from kalkan.plan.coverage import MILP_MAX_NONZEROS
+
+        self._check_solve(method, time_limit)
+        t0 = time.perf_counter()
+        self._warn_unreachable()
+        start_index = self._site_index(start) if start is not None else np.zeros(0, dtype=np.int64)
+        sel, bound = _greedy_expected(self.coverage, self.weights, self.p, self.busy, start=start_index)
+        objective = self.expected_value(sel)
+        status = "optimal" if self._proven(objective, bound) else "heuristic"
+        use_milp = method == "exact" or (method == "auto" and self.coverage.nnz <= MILP_MAX_NONZEROS)
+        if status != "optimal" and use_milp:
+            remaining = t0 + float(time_limit) - time.perf_counter()
+            res = _milp_expected(
+                self.coverage, self.weights, self.p, self.busy, start=sel, time_limit=remaining
+            )
+            value = self.expected_value(res.selected)
+            if value > objective:
+                sel, objective = res.selected, value
+            bound = min(bound, res.bound)
+            status = "optimal" if res.status == "optimal" or self._proven(objective, bound) else "time_limit"
+        bound = max(bound, objective)
+        self._set_selection(sel)
+        self.depth = (
+            np.asarray(self.coverage[self.selected_index].sum(axis=0)).ravel().astype(np.int64)
+            if self.selected_index.size
+            else np.zeros(self.coverage.shape[1], dtype=np.int64)
+        )
+        self._record(objective, bound, status, t0)
+        return self
+
+    @property
+    def expected_share(self) -> float:
+        """Expected covered weight as a share of all weight."""
+        self._require_solved()
+        return self.objective / self.total_weight if self.total_weight > 0 else 0.0
+
+    def result(self) -> dict[str, Any]:
+        """The result as a plain dict: :meth:`MaximalCovering.result` plus ``busy`` and ``expected_share``
+        (``objective`` is the expected covered weight; ``covered_share`` is plain reach)."""
+        out = super().result()
+        out["busy"] = self.busy
+        out["expected_share"] = self.expected_share
+        out["mean_depth"] = (
+            float((self.weights * self.depth).sum() / self.total_weight) if self.total_weight > 0 else 0.0
+        )
+        return out
+
+
+def _greedy_expected(
+    A: sp.csr_matrix, w: npt.NDArray[np.float64], p: int, q: float, *, start: npt.ArrayLike = ()
+) -> tuple[npt.NDArray[np.int64], float]:
+    """Greedy for the expected covering, with the best submodular upper bound seen on the way.
+
+    The gain of site j is sum over the points it reaches of w_i (1 - q) q^depth_i. For a monotone
+    submodular f, OPT <= f(S) + (sum of the p largest gains at S) for every S (Nemhauser et al. 1978).
+    """
+    m, n = A.shape
+    depth = np.zeros(n, dtype=np.int64)
+    chosen: list[int] = []
+    is_chosen = np.zeros(m, dtype=bool)
+    value = 0.0
+    bound = math.inf
+    forced = [int(j) for j in np.asarray(start, dtype=np.int64)]
+    k = min(p, m)
+    tol = _solvers.REL_TOL * max(float(w.sum()), 1.0)
+
+    def gains_now() -> npt.NDArray[np.float64]:
+        nonlocal bound
+        gains = np.asarray(A @ (w * (1.0 - q) * q**depth), dtype=float).ravel()
+        gains[is_chosen] = 0.0
+        top = np.partition(gains, m - k)[m - k :] if k < m else gains
+        bound = min(bound, value + float(top.sum()))
+        return gains
+
+    while len(chosen) < k:
+        gains = gains_now()
+        if forced:
+            j = forced.pop(0)
+            if is_chosen[j]:
+                continue
+        else:
+            j = int(np.argmax(gains))
+            if gains[j] <= tol:
+                break
+        chosen.append(j)
+        is_chosen[j] = True
+        value += float(gains[j])
+        depth[A.indices[A.indptr[j] : A.indptr[j + 1]]] += 1
+    gains_now()
+    return np.asarray(chosen, dtype=np.int64), bound
+
+
+def _milp_expected(
+    A: sp.csr_matrix,
+    w: npt.NDArray[np.float64],
+    p: int,
+    q: float,
+    *,
+    start: npt.ArrayLike,
+    time_limit: float,
+) -> _solvers.MilpResult:
+    """Daskin's MEXCLP as a HiGHS MILP, warm-started from ``start``.
+
+    Columns: x_j (post at site j, binary), then for each group g of points with the same sites and each
+    depth level k = 1..min(|sites of g|, p) a y_gk in [0, 1] worth W_g (1 - q) q^(k-1). Rows:
+    sum_k y_gk <= sum_(j in sites of g) x_j, and sum_j x_j <= p. The worths fall with k, so an optimum
+    fills the levels in order and the objective is sum_g W_g (1 - q^depth_g).
+    """
+    import highspy
+
+    t0 = time.perf_counter()
+    m = A.shape[0]
+    AT = A.T.tocsr()
+    reach = np.diff(AT.indptr)
+    active = np.flatnonzero((reach >= 1) & (w > 0))
+    sets, members = _solvers._merge_columns(AT, active)
+    group_w = np.array([w[g].sum() for g in members], dtype=float)
+    levels = np.array([min(len(s), p) for s in sets], dtype=np.int64)
+    n_y = int(levels.sum())
+
+    h = _solvers._highs(max(time_limit, 0.01))
+    inf = highspy.kHighsInf
+    no_index = np.zeros(0, dtype=np.int32)
+    h.addCols(m, np.zeros(m), np.zeros(m), np.ones(m), 0, np.zeros(m, dtype=np.int32), no_index, np.zeros(0))
+    h.changeColsIntegrality(m, np.arange(m, dtype=np.int32), np.ones(m, dtype=np.uint8))
+    if n_y:
+        group_of = np.repeat(np.arange(len(sets)), levels)
+        level = np.concatenate([np.arange(n) for n in levels])
+        cost = group_w[group_of] * (1.0 - q) * q**level
+        h.addCols(
+            n_y, cost, np.zeros(n_y), np.ones(n_y), 0, np.zeros(n_y, dtype=np.int32), no_index, np.zeros(0)
+        )
+        first = np.concatenate([[0], np.cumsum(levels)[:-1]])
+        index_parts, value_parts, lengths = [], [], []
+        for g, s in enumerate(sets):
+            ys = m + first[g] + np.arange(levels[g])
+            index_parts.append(np.concatenate([ys, s]))
+            value_parts.append(np.concatenate([np.ones(levels[g]), -np.ones(len(s))]))
+            lengths.append(levels[g] + len(s))
+        starts = np.concatenate([[0], np.cumsum(lengths)[:-1]]).astype(np.int32)
+        index = np.concatenate(index_parts).astype(np.int32)
+        value = np.concatenate(value_parts)
+        h.addRows(
+            len(sets), np.full(len(sets), -inf), np.zeros(len(sets)), int(index.size), starts, index, value
+        )
+    _solvers.add_budget_row(h, m, p)
+    h.changeObjectiveSense(highspy.ObjSense.kMaximize)
+
+    start_index = np.asarray(start, dtype=np.int64)
+    x0 = np.zeros(m + n_y)
+    x0[start_index] = 1.0
+    if n_y:
+        chosen = np.zeros(m, dtype=bool)
+        chosen[start_index] = True
+        for g, s in enumerate(sets):
+            d = min(int(chosen[s].sum()), int(levels[g]))
+            x0[m + first[g] : m + first[g] + d] = 1.0
+    _solvers.run_from(h, x0, time_limit=time_limit, t0=t0)
+    status = _solvers._status_name(h)
+    values = np.asarray(h.getSolution().col_value, dtype=float)
+    selected = np.flatnonzero(values[:m] > 0.5) if values.size >= m else start_index
+    bound = float(h.getInfo().mip_dual_bound)
+    if not np.isfinite(bound):
+        bound = float(w.sum())
+    return _solvers.MilpResult(
+        selected=selected.astype(np.int64),
+        objective=math.nan,
+        bound=bound,
+        status=status,
+        seconds=time.perf_counter() - t0,
+    )
