@@ -169,6 +169,17 @@ def country_section(ctx: Context) -> Section | None:
     return Section("country", "Country context (structural forecast)", text)
 
 
+def depth_contrast(table: pd.DataFrame, label: str) -> tuple[pd.Series, pd.Series] | None:
+    """The rows of option ``label`` sited for reach and for depth in a simulation table, if both are there."""
+    if "siting" not in table.columns:
+        return None
+    rows = table[table["option"] == label]
+    reach, depth = rows[rows["siting"] == "reach"], rows[rows["siting"] == "depth"]
+    if not len(reach) or not len(depth):
+        return None
+    return reach.iloc[0], depth.iloc[0]
+
+
 def simulation_section(ctx: Context) -> Section | None:
     """Simulated deaths, homes destroyed and displaced per option, with intervals."""
     table = ctx.data.panels.get("simulation")
@@ -207,11 +218,11 @@ def simulation_section(ctx: Context) -> Section | None:
             f"{b['deaths_median']:,.0f}.{same}</p>"
         )
         rec = ctx.data.recommended
-        if rec is not None and rec.option.unit_type.armed and (best["option"] == rec.option.label).any():
-            b = best[best["option"] == rec.option.label].iloc[0]  # compare siting on the recommended option
-        deep = table[(sited == "depth") & (table["option"] == b["option"])]
-        if len(deep):
-            d = deep.iloc[0]
+        pair = depth_contrast(table, rec.option.label if rec is not None else "") or depth_contrast(
+            table, str(b["option"])
+        )  # compare siting on the recommended option if it is armed, else on the best
+        if pair is not None:
+            b, d = pair
             lead += (
                 f"<p><b>Where the posts stand matters as much as how many.</b> The same {escape(str(b['option']))} sited "
                 f"for depth (several posts in reach of the places with the most people at risk, at the cost of reach "

@@ -125,8 +125,28 @@ def bottom_line(ctx: Context) -> Section:
             f'<p class="answer"><b>No option given protects {d.target:.0%}</b> of the risk-weighted people at risk '
             f"within {d.response_minutes:g} minutes.{least}</p>"
         )
+    parts.append(_siting_line(d))
     parts.append(_density(d))
     return Section("bottom-line", "The bottom line", "".join(parts))
+
+
+def _siting_line(d: BriefData) -> str:
+    """One sentence on siting for depth, when the simulation compared it for the recommended option."""
+    from kalkan.report.panels import depth_contrast
+
+    table = d.panels.get("simulation")
+    if table is None or d.recommended is None:
+        return ""
+    pair = depth_contrast(table, d.recommended.option.label)
+    if pair is None:
+        return ""
+    reach, depth = pair
+    return (
+        f"<p><b>Where the posts stand matters as much as how many.</b> In the simulation, the same "
+        f"{escape(d.recommended.option.label)} with posts stacked where the most people are at risk leaves a "
+        f"median of {depth['deaths_median']:,.0f} deaths in {int(table.attrs.get('days', 0))} days, against "
+        f"{reach['deaths_median']:,.0f} with posts spread for reach (see the simulation page and its limits).</p>"
+    )
 
 
 def _density(d: BriefData) -> str:
