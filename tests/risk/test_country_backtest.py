@@ -18,6 +18,7 @@ from kalkan.risk.country_backtest import (
     backtest_forecasts,
     compare_published,
     onset_catch,
+    paired_differences,
     reliability_chart,
     reliability_table,
     score_forecasts,
@@ -146,6 +147,43 @@ def test_score_rejects_bad_input() -> None:
     unknown = hand_forecasts().assign(outcome=np.nan)
     with pytest.raises(InputError, match="No forecast has a known outcome"):
         score_forecasts(unknown)
+
+
+def test_paired_differences_match_the_separate_scores(forecasts: pd.DataFrame) -> None:
+    diffs = paired_differences(forecasts, n_boot=200, seed=3).set_index(["model", "block", "metric"])
+    scores = score_forecasts(forecasts, n_boot=10).set_index(["model", "block"])
+    assert set(diffs.index.get_level_values("model")) == {"boost"}
+    for block in scores.loc["ewp"].index:
+        for metric in ("auc", "brier", "log_loss", "recall_top30", "recall_top10"):
+            row = diffs.loc[("boost", block, metric)]
+            expected = scores.loc[("boost", block), metric] - scores.loc[("ewp", block), metric]
+            assert row["difference"] == pytest.approx(expected)
+            assert row["low"] <= row["high"]
+            assert 0.0 <= row["share_better"] <= 1.0
+
+
+def test_paired_differences_of_a_copy_are_zero() -> None:
+    # the same forecasts under two names: every resample scores them alike, so every difference is 0;
+    # "at least as good" holds in every resample (AUC, recall), "strictly better" in none (Brier)
+    frame = hand_forecasts()
+    both = pd.concat([frame.assign(model="ewp"), frame.assign(model="twin")], ignore_index=True)
+    diffs = paired_differences(both, n_boot=50, seed=0).set_index(["block", "metric"])
+    assert (diffs["difference"] == 0).all() and (diffs["low"] == 0).all() and (diffs["high"] == 0).all()
+    assert diffs.loc[("all", "auc"), "share_better"] == 1.0
+    assert diffs.loc[("all", "brier"), "share_better"] == 0.0
+    # a model that is better on every onset row is better in every resample with an onset
+    sharper = frame.assign(model="sharper")
+    sharper.loc[sharper["outcome"] == 1, "probability"] = 0.99
+    better = paired_differences(pd.concat([frame.assign(model="ewp"), sharper]), n_boot=50, seed=0)
+    brier = better.set_index(["block", "metric"]).loc[("all", "brier")]
+    assert brier["difference"] < 0 and brier["high"] <= 0
+
+
+def test_paired_differences_reject_a_missing_baseline(forecasts: pd.DataFrame) -> None:
+    with pytest.raises(InputError, match="baseline 'glmnet' is not among the forecast models"):
+        paired_differences(forecasts, baseline="glmnet")
+    with pytest.raises(InputError, match="n_boot must be at least 1"):
+        paired_differences(forecasts, n_boot=0)
 
 
 def test_onset_catch_counts_the_two_prior_forecasts() -> None:
