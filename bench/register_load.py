@@ -200,19 +200,19 @@ def _client(port: int, requests: list[bytes], kind: str, connections: int, pipe:
     pipe.send((latencies, new_ids, seconds, cpu))
 
 
-def _server_cpu(pid: int) -> float:
-    """CPU seconds (user + system) used so far by the server and its worker processes."""
+def _server_cpu(pid: int) -> list[float]:
+    """CPU seconds (user + system) used so far by the server process and each of its workers."""
     import psutil
 
-    total = 0.0
     root = psutil.Process(pid)
+    out = []
     for proc in [root, *root.children(recursive=True)]:
         try:
             t = proc.cpu_times()
-            total += t.user + t.system
+            out.append(t.user + t.system)
         except psutil.NoSuchProcess:
-            pass
-    return total
+            out.append(0.0)
+    return out
 
 
 def _phase(port: int, token: str, kind: str, total: int, connections: int, ids: list[int], pid: int) -> dict:
@@ -226,7 +226,8 @@ def _phase(port: int, token: str, kind: str, total: int, connections: int, ids: 
     cpu = _server_cpu(pid)
     here.send("go")
     latencies, new_ids, seconds, client_cpu = here.recv()
-    cpu = _server_cpu(pid) - cpu
+    per_process = [after - before for before, after in zip(cpu, _server_cpu(pid), strict=False)]
+    cpu = sum(per_process)
     client.join()
     if client.exitcode:
         raise RuntimeError(f"the {kind} client process failed (exit {client.exitcode})")
@@ -241,6 +242,7 @@ def _phase(port: int, token: str, kind: str, total: int, connections: int, ids: 
         "cpu_ms": 1000 * cpu / n,
         "client_cpu_ms": 1000 * client_cpu / n,
         "ids": new_ids,
+        "cpu_split": [round(x / max(cpu, 1e-9), 2) for x in per_process],  # share of each server process
     }
 
 
@@ -303,6 +305,7 @@ def run(
         f"reads {reads['rate']:.0f}/s (p99 {reads['p99']:.1f} ms, "
         f"server/client CPU {reads['cpu_ms']:.2f}/{reads['client_cpu_ms']:.2f} ms), "
         f"list pages {lists['rate']:.0f}/s, load {min(load):.1f}-{max(load):.1f}, "
+        f"server CPU shares {writes['cpu_split']} {reads['cpu_split']}, "
         f"export {rows} rows in {seconds:.1f} s",
         flush=True,
     )

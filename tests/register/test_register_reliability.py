@@ -12,6 +12,7 @@ import threading
 import time
 import uuid
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -133,3 +134,68 @@ def test_sigkill_mid_stream_loses_no_acknowledged_write(db_url, tmp_path, make_r
     register.close()
     assert report.ok, report.message()
     assert report.entries == len(stored) + (0 if last["client_id"] in stored else 1)  # one per report
+
+
+@pytest.mark.slow
+def test_workers_each_listen_and_share_a_burst_of_connections(tmp_path) -> None:
+    """``kalkan serve --workers 2``: each process has its own SO_REUSEPORT socket, so a burst of
+    keep-alive connections lands on both (one shared socket let the first process to wake take them
+    all), every request is answered, and SIGTERM stops every process."""
+    psutil = pytest.importorskip("psutil")
+    from kalkan.register.commands import _has_reuseport
+
+    if not _has_reuseport():
+        pytest.skip("SO_REUSEPORT spreads connections only on Linux")
+    data = tmp_path / "data"
+    register = open_register(None, data_dir=data, synchronous="NORMAL")
+    with register.write() as s:
+        _, token = add_user(s, "admin", "admin")
+    register.close()
+    port = _free_port()
+    env = {**os.environ, "PYTHONPATH": f"{SRC}{os.pathsep}{os.environ.get('PYTHONPATH', '')}"}
+    code = (
+        "import sys; from kalkan.cli import main; "
+        f"sys.argv = ['kalkan', 'serve', '--data-dir', {str(data)!r}, '--port', '{port}', '--workers', '2']; "
+        "main()"
+    )
+    log = tmp_path / "server.log"
+    with log.open("ab") as err:
+        server = subprocess.Popen(
+            [sys.executable, "-c", code], env=env, stdout=subprocess.DEVNULL, stderr=err
+        )
+    clients = []
+    try:
+        with httpx.Client(base_url=f"http://127.0.0.1:{port}") as probe:
+            _wait_ready(probe, server, log)
+
+        def listening() -> list[Any]:  # the worker processes (not multiprocessing's resource tracker)
+            return [
+                w
+                for w in psutil.Process(server.pid).children()
+                if any(
+                    c.status == psutil.CONN_LISTEN and c.laddr.port == port for c in w.net_connections("tcp")
+                )
+            ]
+
+        deadline = time.monotonic() + 60
+        workers = listening()
+        while len(workers) < 2 and time.monotonic() < deadline:  # both listening before the burst
+            time.sleep(0.1)
+            workers = listening()
+        assert len(workers) == 2, workers
+        headers = {"Authorization": f"Bearer {token}"}
+        clients = [httpx.Client(base_url=f"http://127.0.0.1:{port}", headers=headers) for _ in range(16)]
+        assert all(c.get("/api/me").json()["name"] == "admin" for c in clients)
+        served = [
+            sum(
+                c.status == psutil.CONN_ESTABLISHED and c.laddr.port == port for c in w.net_connections("tcp")
+            )
+            for w in workers
+        ]
+        assert sum(served) == 16 and min(served) > 0, served
+    finally:
+        for c in clients:
+            c.close()
+        server.send_signal(signal.SIGTERM)
+        assert server.wait(timeout=60) == 0, log.read_text()[-2000:]
+    assert not any(p.is_running() and p.status() != psutil.STATUS_ZOMBIE for p in workers)

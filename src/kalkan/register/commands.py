@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -78,15 +78,108 @@ def serve(
     typer.echo(
         f"kalkan register on http://{host}:{port}/ (API under /api/, schema at /openapi.json)", err=True
     )
-    uvicorn.run(
-        "kalkan.register.app:app_from_env",
-        factory=True,
-        host=host,
-        port=port,
-        workers=workers,
-        log_level="warning",
-        access_log=False,
-    )
+    settings: dict[str, Any] = {
+        "app": "kalkan.register.app:app_from_env",
+        "factory": True,
+        "host": host,
+        "port": port,
+        "log_level": "warning",
+        "access_log": False,
+    }
+    if workers > 1 and _has_reuseport():
+        _serve_workers(settings, workers)
+    else:
+        uvicorn.run(**settings, workers=workers)
+
+
+def _has_reuseport() -> bool:
+    import socket
+    import sys
+
+    # Linux spreads the connections of SO_REUSEPORT sockets over them; other systems do not.
+    return sys.platform.startswith("linux") and hasattr(socket, "SO_REUSEPORT")
+
+
+def _listening_socket(host: str, port: int, reuseport: bool) -> Any:
+    import socket
+
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    if reuseport:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+    try:
+        sock.bind((host, port))
+    except OSError as error:
+        sock.close()
+        from kalkan.errors import StoreError
+
+        raise StoreError(
+            f"Cannot listen on {host}:{port} ({error.strerror}): choose another --port or stop what uses it."
+        ) from error
+    return sock
+
+
+def _worker(settings: dict[str, Any]) -> None:
+    """One server process with its own SO_REUSEPORT socket (the kernel hands it its share of the
+    connections)."""
+    import uvicorn
+
+    sock = _listening_socket(settings["host"], settings["port"], reuseport=True)
+    uvicorn.Server(uvicorn.Config(**settings)).run(sockets=[sock])
+
+
+def _serve_workers(settings: dict[str, Any], workers: int) -> None:
+    """Run ``workers`` server processes, each listening on its own SO_REUSEPORT socket.
+
+    With one shared socket (uvicorn's own ``--workers``), the first process to wake accepts every
+    connection that is waiting, so a burst of keep-alive connections can all land on one process
+    while the others idle; the kernel spreads SO_REUSEPORT sockets' connections evenly instead.
+    SIGTERM or Ctrl-C stops every process (each finishes its requests); a process that dies is
+    restarted.
+    """
+    import multiprocessing
+    import signal
+    import time
+
+    _listening_socket(settings["host"], settings["port"], reuseport=False).close()  # port free?
+    holder = _listening_socket(settings["host"], settings["port"], reuseport=True)  # not listening
+    context = multiprocessing.get_context("spawn")
+    procs = [context.Process(target=_worker, args=(settings,)) for _ in range(workers)]
+    stopping = False
+
+    def stop(_signum: int, _frame: Any) -> None:
+        nonlocal stopping
+        stopping = True
+        for proc in procs:
+            if proc.is_alive():
+                proc.terminate()  # SIGTERM: uvicorn's graceful shutdown
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    started = [time.monotonic()] * workers
+    for proc in procs:
+        proc.start()
+    try:
+        while not stopping:
+            time.sleep(0.5)
+            for i, proc in enumerate(procs):
+                if stopping or proc.is_alive():
+                    continue
+                if time.monotonic() - started[i] < 10:  # died at start-up: restarting would loop
+                    stop(signal.SIGTERM, None)
+                    from kalkan.errors import StoreError
+
+                    raise StoreError(
+                        f"A server process exited at start-up (exit code {proc.exitcode}): "
+                        "run with --workers 1 to see why."
+                    )
+                procs[i], started[i] = context.Process(target=_worker, args=(settings,)), time.monotonic()
+                procs[i].start()
+        for proc in procs:
+            proc.join(60)
+    finally:
+        holder.close()
 
 
 @users_app.command("add")
