@@ -143,7 +143,8 @@ def _siting_line(d: BriefData) -> str:
     reach, depth = pair
     return (
         f"<p><b>Where the posts stand matters as much as how many.</b> In the simulation, the same "
-        f"{escape(d.recommended.option.label)} with posts stacked where the most people are at risk leaves a "
+        f'<span class="nowrap">{escape(d.recommended.option.label)}</span> with posts stacked where the most '
+        f"people are at risk leaves a "
         f"median of {depth['deaths_median']:,.0f} deaths in {int(table.attrs.get('days', 0))} days, against "
         f"{reach['deaths_median']:,.0f} with posts spread for reach (see the simulation page and its limits).</p>"
     )
