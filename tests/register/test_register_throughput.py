@@ -189,3 +189,85 @@ def test_a_revoked_token_is_refused_once_the_cached_lookup_expires(api, monkeypa
     assert response.status_code == 401, response.text
     assert api.get("/api/incidents/1", "analyst").status_code == 401
     assert api.get("/api/me", "admin").status_code == 200
+
+
+def test_fast_reads_answer_exactly_as_the_fastapi_route(db_url, tmp_path, make_report, monkeypatch) -> None:
+    """Every GET /api/incidents/{id} gets the same status, headers and body from FastRead as from the
+    FastAPI route: each role, hidden and unknown incidents, redacted and shared personal data, bad
+    ids, bad or missing tokens, query strings."""
+    from fastapi.testclient import TestClient
+
+    from kalkan.register.app import FastRead, create_app
+    from kalkan.register.auth import add_user
+
+    answered: list[int] = []
+    original = FastRead._answer
+
+    def spy(self: FastRead, scope: Any) -> bytes | None:
+        body = original(self, scope)
+        if body is not None:
+            answered.append(1)
+        return body
+
+    monkeypatch.setattr(FastRead, "_answer", spy)
+    data = tmp_path / "data"
+    fast_app = create_app(db_url, data_dir=data, synchronous="NORMAL")
+    plain_app = create_app(db_url, data_dir=data, synchronous="NORMAL", fast_reads=False)
+    register = fast_app.state.register
+    tokens = {}
+    with register.write() as s:
+        for name, role in [
+            ("mon", "monitor"),
+            ("mon2", "monitor"),
+            ("ana", "analyst"),
+            ("inv", "investigator"),
+        ]:
+            tokens[name] = add_user(s, name, role)[1]
+        tokens["adm"] = add_user(s, "adm", "admin")[1]
+    personal = {"witnesses": [{"name": "Aziza", "contact": "+996 555", "statement": "<script>x</script>"}]}
+    with TestClient(fast_app) as fast, TestClient(plain_app) as plain:
+
+        def as_(who: str) -> dict[str, str]:
+            return {"Authorization": f"Bearer {tokens[who]}"}
+
+        ids = [
+            fast.post("/api/incidents", headers=as_("mon"), json=make_report(personal=personal)).json()["id"],
+            fast.post("/api/incidents", headers=as_("mon2"), json=make_report(restricted=False)).json()["id"],
+            fast.post("/api/incidents", headers=as_("mon"), json=make_report(personal=personal)).json()["id"],
+        ]
+        fast.post(f"/api/incidents/{ids[2]}/share", headers=as_("adm"), json={"role": "investigator"})
+        fast.post(
+            f"/api/incidents/{ids[0]}/status",
+            headers=as_("ana"),
+            json={"status": "verified", "reason": "seen"},
+        )
+        fast.post(
+            "/api/links",
+            headers=as_("ana"),
+            json={"incident_a": ids[0], "incident_b": ids[1], "reason": "same"},
+        )
+        fast.post(
+            f"/api/incidents/{ids[0]}/attachments", headers=as_("mon"), files={"file": ("a.txt", b"evidence")}
+        )
+        paths = [f"/api/incidents/{i}" for i in [*ids, 999_999]]
+        paths += [
+            "/api/incidents/0",
+            "/api/incidents/01",
+            "/api/incidents/2147483648",
+            f"/api/incidents/{ids[0]}?x=1",
+        ]
+        headers = [as_(who) for who in tokens]
+        headers += [{}, {"Authorization": "Bearer wrong"}, {"Authorization": f"Basic {tokens['adm']}"}]
+        headers += [{"Authorization": f"bearer  {tokens['adm']} "}]
+        compared = 0
+        for path in paths:
+            for h in headers:
+                a, b = fast.get(path, headers=h), plain.get(path, headers=h)
+                assert (a.status_code, a.content) == (b.status_code, b.content), (path, h, a.text, b.text)
+                assert sorted(a.headers.items()) == sorted(b.headers.items()), (path, h)
+                compared += 1
+    assert compared == len(paths) * len(headers)
+    if register.db.is_sqlite:
+        assert len(answered) >= 3 * len(tokens)  # the successful reads did take the fast path
+    else:
+        assert not answered
