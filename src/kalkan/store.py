@@ -576,6 +576,89 @@ def _hash_sql(table: str) -> str:
     return "hash(" + ", ".join(f"{table}.{c}" for c in _CONTENT) + ")"
 
 
+def _stage_table_sql() -> str:
+    """The file's accepted rows while it is imported: data-row position plus the event columns."""
+    cols = ", ".join(f"{f.name} {f.duckdb_type}" for f in EVENT_FIELDS)
+    return f"CREATE OR REPLACE TEMP TABLE _in (row_pos BIGINT, {cols})"
+
+
+def _stage(
+    con: Any,
+    source: Any,
+    *,
+    today: date | None,
+    progress: Progress | None,
+    chunk_rows: int,
+) -> tuple[int, list[int], list[str], set[str]]:
+    """Fill the temp table ``_in`` with the file's accepted rows; return (data rows, refused rows,
+    their reasons, ids of refused rows whose id could be read).
+
+    GED CSV is parsed, mapped and validated inside DuckDB (:mod:`kalkan.ingest._sql`, one streamed
+    ``INSERT ... SELECT``); other formats go through the pandas mappers chunk by chunk.
+    """
+    import pyarrow as pa
+
+    from kalkan.ingest.reader import iter_chunks, read_sql, sql_capable
+
+    con.execute(_stage_table_sql())
+    if sql_capable(source):
+        read = read_sql(con, source, today=today, insert=lambda query: f"INSERT INTO _in {query}")
+        if progress:
+            progress("read", read.rows, 0)
+        return read.rows, read.bad_rows, read.reasons, set(read.bad_ids)
+    rows = 0
+    bad_rows: list[int] = []
+    reasons: list[str] = []
+    bad_ids: set[str] = set()
+    cast = ", ".join(f"CAST({f.name} AS {f.duckdb_type})" for f in EVENT_FIELDS)
+    for chunk in iter_chunks(source, chunk_rows=chunk_rows, today=today):
+        rows += chunk.n
+        bad_rows.extend(int(r) for r in chunk.bad_rows)
+        reasons.extend(chunk.reasons)
+        bad_ids.update(chunk.bad_ids)
+        if chunk.keep.any():
+            frame = chunk.events.assign(row_pos=chunk.rows.astype(np.int64), keep_=chunk.keep)
+            con.register("chunk_arrow", pa.Table.from_pandas(frame, preserve_index=False))
+            con.execute(f"INSERT INTO _in SELECT row_pos, {cast} FROM chunk_arrow WHERE keep_")
+            con.unregister("chunk_arrow")
+            # Commit on the private copy after each chunk: a transaction keeps every Arrow source
+            # registered in it until it ends, which grew memory by the chunk's size each time.
+            # All-or-nothing still holds: the copy only replaces the live store when the whole
+            # import has finished (see EventStore._writer); ``_in`` is a temp table, which a commit keeps.
+            con.execute("COMMIT")
+            con.execute("BEGIN TRANSACTION")
+        if progress:
+            progress("read", rows, 0)
+    return rows, bad_rows, reasons, bad_ids
+
+
+def _first_import(con: Any, source: Any, *, today: date | None, import_id: int) -> Any:
+    """Into an empty store, a GED CSV goes straight from the file to ``events`` (one DuckDB scan).
+
+    Returns the :class:`kalkan.ingest.reader.SqlRead`, or None when the format has no SQL path, or
+    when an event id repeats in the file: then the rows are taken out again and the caller stages
+    the file, which sorts repeats into duplicates and conflicts.
+    """
+    from kalkan.ingest.reader import read_sql, sql_capable
+
+    if not sql_capable(source):
+        return None
+    content = "hash(" + ", ".join(_CONTENT) + ")"
+    read = read_sql(
+        con,
+        source,
+        today=today,
+        insert=lambda query: (
+            f"INSERT INTO events SELECT {', '.join(_COLS)}, false, {content}, {import_id} FROM ({query})"
+        ),
+    )
+    if con.execute("SELECT 1 FROM events GROUP BY event_id HAVING count(*) > 1 LIMIT 1").fetchall():
+        con.execute("DELETE FROM events")
+        source.skipped.clear()
+        return None
+    return read
+
+
 def _import_one(
     con: Any,
     source: Any,
@@ -586,16 +669,15 @@ def _import_one(
     mark_deleted: bool,
     dry_run: bool,
 ) -> ImportResult:
-    """Import one file chunk by chunk: classify each accepted row against the store and apply it.
+    """Import one file: stage its accepted rows, then classify and apply them in a few set-wise statements.
 
-    Per chunk (bounded memory): rows already seen earlier in this file are duplicates (same
-    content) or refused as ``duplicate_id`` (different content); first sightings are new, unchanged
-    or changed against the stored event. Only the ids seen (with their coverage keys) are kept
-    across chunks, in a narrow table, for the deletion check at the end.
+    Staged rows whose id appeared earlier in the file are duplicates (same content) or refused as
+    ``duplicate_id`` (different content); first sightings are new, unchanged or changed against the
+    stored event. Deletions are judged within the file's coverage (see the module docstring).
     """
     import pyarrow as pa
 
-    from kalkan.ingest.reader import iter_chunks, locate
+    from kalkan.ingest.reader import locate
 
     t0 = time.perf_counter()
     started = datetime.now(UTC).replace(tzinfo=None)
@@ -603,41 +685,92 @@ def _import_one(
     digest.start()
     import_id = int(con.execute("SELECT coalesce(max(import_id), 0) + 1 FROM imports").fetchall()[0][0])
     cols = ", ".join(_COLS)
-    con.execute(
-        "CREATE OR REPLACE TABLE _seen (event_id VARCHAR, row_hash UBIGINT, row_pos BIGINT, "
-        "source VARCHAR, "
-        "country_iso3 VARCHAR, date_start DATE)"
-    )
-    counts = {"rows": 0, "accepted": 0, "duplicates": 0, "inserted": 0, "updated": 0, "unchanged": 0}
-    bad_rows: list[int] = []
-    reasons: list[str] = []
-    bad_ids: set[str] = set()
-    store_empty = int(con.execute("SELECT count(*) FROM events").fetchall()[0][0]) == 0
-    for chunk in iter_chunks(source, chunk_rows=chunk_rows, today=today):
-        counts["rows"] += chunk.n
-        bad_rows.extend(int(r) for r in chunk.bad_rows)
-        reasons.extend(chunk.reasons)
-        bad_ids.update(chunk.bad_ids)
-        if chunk.keep.any():
-            frame = chunk.events.assign(row_pos=chunk.rows.astype(np.int64), keep_=chunk.keep)
-            table = pa.Table.from_pandas(frame, preserve_index=False)
-            con.register("chunk_arrow", table)
-            _merge_chunk(con, import_id, cols, counts, bad_rows, reasons, first_file=store_empty)
-            con.unregister("chunk_arrow")
-            # Commit on the private copy after each chunk: a transaction keeps every Arrow source
-            # registered in it (and every replaced table) until it ends, which grew memory by the
-            # chunk's size each time. All-or-nothing still holds: the copy only replaces the live
-            # store when the whole import has finished (see EventStore._writer).
-            con.execute("COMMIT")
-            con.execute("BEGIN TRANSACTION")
+    store_empty = not con.execute("SELECT 1 FROM events LIMIT 1").fetchall()
+    first = _first_import(con, source, today=today, import_id=import_id) if store_empty else None
+    if first is not None:
+        rows, bad_rows, reasons, bad_ids = first.rows, first.bad_rows, first.reasons, set(first.bad_ids)
         if progress:
-            progress("read", counts["rows"], 0)
-    counts["rows"] += len(source.skipped)
+            progress("read", rows, 0)
+    else:
+        rows, bad_rows, reasons, bad_ids = _stage(
+            con, source, today=today, progress=progress, chunk_rows=chunk_rows
+        )
+    rows += len(source.skipped)
     if progress:
         progress("merge", 0, 1)
 
+    # repeats inside the file: the first sighting stays, identical repeats are duplicates, others refused
+    duplicates = 0
+    if first is not None:  # written straight to the empty store, without repeats: nothing to merge
+        inserted, updated, unchanged = first.rows - len(first.bad_rows), 0, 0
+        con.execute(_stage_table_sql())
+    repeats = (
+        []
+        if first is not None
+        else con.execute(f"""
+        WITH h AS (SELECT event_id, row_pos, {_hash_sql("_in")} AS row_hash FROM _in),
+             d AS (SELECT event_id, min(row_pos) AS first_pos, arg_min(row_hash, row_pos) AS first_hash
+                   FROM h GROUP BY event_id HAVING count(*) > 1)
+        SELECT h.row_pos, h.event_id, h.row_hash = d.first_hash, d.first_pos
+        FROM h JOIN d USING (event_id) WHERE h.row_pos <> d.first_pos ORDER BY h.row_pos""").fetchall()
+    )
+    if repeats:
+        for row_pos, eid, same, first in repeats:
+            if same:
+                duplicates += 1
+            else:
+                bad_rows.append(int(row_pos))
+                reasons.append(
+                    f"duplicate_id: event_id {eid!r} already appears in data row {int(first) + 1} "
+                    "with different content"
+                )
+        con.execute("CREATE OR REPLACE TEMP TABLE _later (row_pos BIGINT)")
+        con.executemany("INSERT INTO _later VALUES (?)", [[int(r[0])] for r in repeats])
+        con.execute("DELETE FROM _in WHERE row_pos IN (SELECT row_pos FROM _later)")
+        con.execute("DROP TABLE _later")
+
+    if first is not None:
+        pass
+    elif store_empty:  # a first import: every staged row is a new event
+        inserted = int(con.execute("SELECT count(*) FROM _in").fetchall()[0][0])
+        unchanged = updated = 0
+        con.execute(f"INSERT INTO events SELECT {cols}, false, {_hash_sql('_in')}, {import_id} FROM _in")
+    else:
+        con.execute(f"""
+            CREATE OR REPLACE TEMP TABLE _cls AS
+            SELECT i.row_pos, e.row_hash AS old_hash, e.deleted AS old_deleted, e.version AS old_version,
+                   {_hash_sql("i")} AS row_hash
+            FROM _in i LEFT JOIN events e USING (event_id)
+            WHERE e.event_id IS NULL OR e.deleted OR e.row_hash <> {_hash_sql("i")}""")
+        inserted, updated = con.execute(
+            "SELECT count(*) FILTER (old_hash IS NULL), count(*) FILTER (old_hash IS NOT NULL) FROM _cls"
+        ).fetchall()[0]
+        inserted, updated = int(inserted), int(updated)
+        unchanged = int(con.execute("SELECT count(*) FROM _in").fetchall()[0][0]) - inserted - updated
+        if updated:
+            con.execute(
+                "CREATE OR REPLACE TEMP TABLE _changed AS SELECT i.event_id FROM _in i JOIN _cls c "
+                "USING (row_pos) WHERE c.old_hash IS NOT NULL"
+            )
+            con.execute(
+                f"INSERT INTO event_history SELECT {cols}, deleted, row_hash, import_id, {import_id} "
+                "FROM events WHERE event_id IN (SELECT event_id FROM _changed)"
+            )
+            con.execute("DELETE FROM events WHERE event_id IN (SELECT event_id FROM _changed)")
+            con.execute("DROP TABLE _changed")
+        if inserted or updated:
+            select = ", ".join(
+                "coalesce(c.old_version, 0) + 1" if name == "version" else f"i.{name}" for name in _COLS
+            )
+            con.execute(
+                f"INSERT INTO events SELECT {select}, false, c.row_hash, {import_id} "
+                "FROM _in i JOIN _cls c USING (row_pos)"
+            )
+        con.execute("DROP TABLE _cls")
+    accepted = inserted + updated + unchanged
+
     deleted = 0
-    if mark_deleted and counts["accepted"] and not store_empty:
+    if mark_deleted and accepted and not store_empty:
         con.execute("CREATE OR REPLACE TEMP TABLE gone_ids (event_id VARCHAR)")
         if bad_ids:
             con.executemany("INSERT INTO gone_ids VALUES (?)", [[i] for i in sorted(bad_ids)])
@@ -647,12 +780,12 @@ def _import_one(
             SELECT e.event_id FROM events e
             JOIN (SELECT source AS cover_source, coalesce(country_iso3, '') AS cover_iso,
                          min(date_start) AS cover_first, max(date_start) AS cover_last
-                  FROM _seen GROUP BY source, coalesce(country_iso3, '')) c
+                  FROM _in GROUP BY source, coalesce(country_iso3, '')) c
               ON e.source = c.cover_source AND coalesce(e.country_iso3, '') = c.cover_iso
              AND e.date_start >= c.cover_first AND e.date_start <= c.cover_last
             WHERE NOT e.deleted
               AND e.import_id <> {import_id}
-              AND e.event_id NOT IN (SELECT event_id FROM _seen)
+              AND e.event_id NOT IN (SELECT event_id FROM _in)
               AND e.event_id NOT IN (SELECT event_id FROM gone_ids)""")
         deleted = int(con.execute("SELECT count(*) FROM vanished").fetchall()[0][0])
         if deleted:
@@ -664,7 +797,7 @@ def _import_one(
                 f"UPDATE events SET deleted = true, version = version + 1, import_id = {import_id} "
                 "WHERE event_id IN (SELECT event_id FROM vanished)"
             )
-    con.execute("DROP TABLE _seen")
+    con.execute("DROP TABLE _in")
 
     quarantine = locate(source, np.asarray(bad_rows, dtype=np.int64), reasons)
     # The quarantine shows each file's latest import: earlier refusals of the same file are superseded.
@@ -678,13 +811,13 @@ def _import_one(
     result = ImportResult(
         str(source.path),
         source.format,
-        counts["rows"],
-        counts["accepted"],
+        rows,
+        accepted,
         len(quarantine),
-        counts["duplicates"],
-        counts["inserted"],
-        counts["updated"],
-        counts["unchanged"],
+        duplicates,
+        inserted,
+        updated,
+        unchanged,
         deleted,
         seconds,
         None if dry_run else import_id,
@@ -711,131 +844,3 @@ def _import_one(
         ],
     )
     return result
-
-
-def _merge_chunk(
-    con: Any,
-    import_id: int,
-    cols: str,
-    counts: dict[str, int],
-    bad_rows: list[int],
-    reasons: list[str],
-    *,
-    first_file: bool,
-) -> None:
-    """Classify and apply the accepted rows of the registered ``chunk_arrow`` (see :func:`_import_one`)."""
-    # Per-chunk intermediates are Arrow tables registered with DuckDB, not temp tables: inside the
-    # import's transaction a replaced or dropped table keeps its rows until the commit, so temp
-    # tables would grow memory with every chunk.
-    views: list[str] = []
-
-    def keep(name: str, sql: str) -> None:
-        con.register(name, con.sql(sql).to_arrow_table())
-        views.append(name)
-
-    try:
-        _classify_and_apply(con, import_id, cols, counts, bad_rows, reasons, first_file=first_file, keep=keep)
-    finally:
-        for name in views:
-            con.unregister(name)
-
-
-def _classify_and_apply(
-    con: Any,
-    import_id: int,
-    cols: str,
-    counts: dict[str, int],
-    bad_rows: list[int],
-    reasons: list[str],
-    *,
-    first_file: bool,
-    keep: Callable[[str, str], None],
-) -> None:
-    keep(
-        "cur",
-        f"SELECT event_id, {_hash_sql('chunk_arrow')} AS row_hash, row_pos, source, country_iso3, date_start "
-        "FROM chunk_arrow WHERE keep_",
-    )
-    n, distinct = con.execute("SELECT count(*), count(DISTINCT event_id) FROM cur").fetchall()[0]
-    repeats_inside = n != distinct
-    # earlier sighting of the same id: in a previous chunk of this file (_seen) or earlier in this chunk
-    first_in_chunk = (
-        "SELECT event_id, arg_min(row_hash, row_pos) AS f_hash, min(row_pos) AS f_pos "
-        "FROM cur GROUP BY event_id"
-        if repeats_inside
-        else "SELECT NULL::VARCHAR AS event_id, NULL::UBIGINT AS f_hash, NULL::BIGINT AS f_pos WHERE false"
-    )
-    keep(
-        "cls",
-        f"""
-        SELECT cur.event_id, cur.row_pos, cur.row_hash, cur.source, cur.country_iso3, cur.date_start,
-               coalesce(s.row_hash, CASE WHEN f.f_pos < cur.row_pos THEN f.f_hash END) AS earlier_hash,
-               coalesce(s.row_pos, CASE WHEN f.f_pos < cur.row_pos THEN f.f_pos END) AS earlier_pos,
-               e.row_hash AS old_hash, e.deleted AS old_deleted, e.version AS old_version
-        FROM cur
-        LEFT JOIN _seen s USING (event_id)
-        LEFT JOIN ({first_in_chunk}) f USING (event_id)
-        {
-            "LEFT JOIN (SELECT NULL::VARCHAR AS event_id, NULL::UBIGINT AS row_hash, "
-            "NULL::BOOLEAN AS deleted, NULL::BIGINT AS version WHERE false) e USING (event_id)"
-            if first_file
-            else "LEFT JOIN events e USING (event_id)"
-        }""",
-    )
-    dup, conflicts, new, unchanged, changed = con.execute("""
-        SELECT count(*) FILTER (earlier_pos IS NOT NULL AND row_hash = earlier_hash),
-               count(*) FILTER (earlier_pos IS NOT NULL AND row_hash <> earlier_hash),
-               count(*) FILTER (earlier_pos IS NULL AND old_hash IS NULL),
-               count(*) FILTER (earlier_pos IS NULL AND old_hash = row_hash AND NOT old_deleted),
-               count(*) FILTER (earlier_pos IS NULL AND old_hash IS NOT NULL
-                                AND (old_hash <> row_hash OR old_deleted))
-        FROM cls""").fetchall()[0]
-    counts["duplicates"] += int(dup)
-    counts["accepted"] += int(new + unchanged + changed)
-    counts["inserted"] += int(new)
-    counts["unchanged"] += int(unchanged)
-    counts["updated"] += int(changed)
-    if conflicts:
-        for row_pos, eid, earlier in con.execute(
-            "SELECT row_pos, event_id, earlier_pos FROM cls WHERE earlier_pos IS NOT NULL "
-            "AND row_hash <> earlier_hash ORDER BY row_pos"
-        ).fetchall():
-            bad_rows.append(int(row_pos))
-            reasons.append(
-                f"duplicate_id: event_id {eid!r} already appears in data row {int(earlier) + 1} "
-                "with different content"
-            )
-    con.execute(
-        "INSERT INTO _seen SELECT event_id, row_hash, row_pos, source, country_iso3, date_start "
-        "FROM cls WHERE earlier_pos IS NULL"
-    )
-    if changed:
-        keep(
-            "changed",
-            "SELECT event_id FROM cls WHERE earlier_pos IS NULL AND old_hash IS NOT NULL "
-            "AND (old_hash <> row_hash OR old_deleted)",
-        )
-        con.execute(
-            f"INSERT INTO event_history SELECT {cols}, deleted, row_hash, import_id, {import_id} "
-            "FROM events WHERE event_id IN (SELECT event_id FROM changed)"
-        )
-        con.execute("DELETE FROM events WHERE event_id IN (SELECT event_id FROM changed)")
-    # Rows go in sorted by country and date, so DuckDB's per-row-group min/max skip most of the table in
-    # the usual country-and-period queries.
-    if new == n:  # every accepted row is a new event (a first import): write straight from the chunk
-        select = ", ".join("1" if name == "version" else name for name in _COLS)
-        con.execute(
-            f"INSERT INTO events SELECT {select}, false, {_hash_sql('chunk_arrow')}, {import_id} "
-            "FROM chunk_arrow WHERE keep_ ORDER BY country_iso3, date_start"
-        )
-    elif new or changed:
-        select = ", ".join(
-            "coalesce(c.old_version, 0) + 1" if name == "version" else f"a.{name}" for name in _COLS
-        )
-        con.execute(f"""
-            INSERT INTO events
-            SELECT {select}, false, c.row_hash, {import_id}
-            FROM chunk_arrow a JOIN cls c USING (row_pos)
-            WHERE c.earlier_pos IS NULL
-              AND (c.old_hash IS NULL OR c.old_hash <> c.row_hash OR c.old_deleted)
-            ORDER BY a.country_iso3, a.date_start""")

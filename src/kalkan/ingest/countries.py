@@ -118,6 +118,11 @@ def _boundary(code: str):  # -> shapely geometry or None
     return geometry
 
 
+def boundary(code: str):  # -> prepared shapely geometry or None
+    """The prepared boundary of an ISO3 code (polygon or widened boxes), or None where kalkan has none."""
+    return _boundary(code)
+
+
 def has_boundary(code: str) -> bool:
     """Whether kalkan knows a boundary (polygon or box) for this ISO3 code."""
     return _boundary(str(code).upper()) is not None

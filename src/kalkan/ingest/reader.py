@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -264,6 +265,62 @@ def _geojson_chunks(source: Source, chunk_rows: int, day: date, check_boundaries
         yield _process(source, frame, day, check_boundaries)
 
 
+@dataclass
+class SqlRead:
+    """What :func:`read_sql` read: data rows parsed, refused rows with reasons, ids of refused rows."""
+
+    rows: int
+    bad_rows: list[int]
+    reasons: list[str]
+    bad_ids: list[str]
+
+
+def sql_capable(source: Source) -> bool:
+    """Whether the file is read inside DuckDB (:mod:`kalkan.ingest._sql`): UCDP GED CSV."""
+    return (
+        source.kind == "csv" and source.format == "ged" and source.encoding.lower().replace("-", "") == "utf8"
+    )
+
+
+def read_sql(
+    con: Any,
+    source: Source,
+    *,
+    today: date | None,
+    insert: Callable[[str], str],
+    check_boundaries: bool = True,
+) -> SqlRead:
+    """Parse, map and validate ``source`` in DuckDB in one scan; the accepted rows go where ``insert`` says.
+
+    ``insert(query)`` returns the INSERT statement that consumes ``query`` (a SELECT of ``row_pos`` and
+    the event columns of the accepted rows). Refused rows are gathered on the way (with their reasons);
+    malformed records land in ``source.skipped`` (record number -> message), as on the pandas path.
+    """
+    import duckdb
+
+    from kalkan.ingest import _sql
+
+    day = _today(today)
+    _sql.register_functions(con)
+    scan = _sql.csv_sql(str(source.path), source.names, header_records=source.header_records)
+    plan = _sql.ged_plan(source.names, scan, today=day, check_boundaries=check_boundaries)
+    collector = _sql.Collector(plan)
+    collector.register(con)
+    query = f"SELECT row_pos, {', '.join(_sql.COLUMNS)} FROM ({plan.accepted_sql()})"
+    try:
+        inserted = con.execute(insert(query)).fetchall()[0][0]
+        source.skipped.update(_sql.rejects(con, source))
+    except duckdb.Error as error:  # a CSV DuckDB cannot read at all
+        raise SchemaError(f"{source.path} cannot be parsed as CSV: {str(error).splitlines()[0]}") from None
+    refused = sorted(collector.rows)
+    return SqlRead(
+        int(inserted) + len(refused),
+        [r[0] for r in refused],
+        [r[2] for r in refused],
+        [r[1] for r in refused if r[1] is not None],
+    )
+
+
 def locate(source: Source, bad_rows: np.ndarray, reasons: list[str]) -> pd.DataFrame:
     """The quarantine table (file, line, raw, reason) for refused data rows and malformed lines."""
     file = str(source.path)
@@ -309,6 +366,48 @@ def _quarantine_table(file: str, lines: list[int], raws: list[str], reasons: lis
     return table.sort_values("line", kind="stable").reset_index(drop=True)
 
 
+def _read_sql_frame(
+    source: Source, today: date | None, check_boundaries: bool, bad_rows: list[int], reasons: list[str]
+) -> tuple[int, np.ndarray, pd.DataFrame]:
+    """:func:`read_sql` into an in-memory DuckDB, the accepted rows back as an event DataFrame."""
+    import duckdb
+
+    from kalkan.model import EVENT_FIELDS
+
+    con = duckdb.connect()
+    try:
+        con.execute("SET enable_progress_bar = false")
+        cols = ", ".join(f"{f.name} {f.duckdb_type}" for f in EVENT_FIELDS)
+        con.execute(f"CREATE TEMP TABLE _in (row_pos BIGINT, {cols})")
+        read = read_sql(
+            con,
+            source,
+            today=today,
+            insert=lambda query: f"INSERT INTO _in {query}",
+            check_boundaries=check_boundaries,
+        )
+        table = con.sql("SELECT * FROM _in ORDER BY row_pos").to_arrow_table()
+    finally:
+        con.close()
+    bad_rows.extend(read.bad_rows)
+    reasons.extend(read.reasons)
+    frame = table.to_pandas(types_mapper=_arrow_types().get)
+    positions = frame.pop("row_pos").to_numpy(dtype=np.int64)
+    out = {}
+    for f in EVENT_FIELDS:
+        column = frame[f.name]
+        if f.dtype == "date":
+            column = pd.to_datetime(column).astype("datetime64[us]")
+        out[f.name] = column if column.dtype == f.pandas_dtype else column.astype(f.pandas_dtype)
+    return read.rows, positions, pd.DataFrame(out, columns=EVENT_COLUMNS)
+
+
+def _arrow_types() -> dict[Any, Any]:
+    import pyarrow as pa
+
+    return {pa.int64(): pd.Int64Dtype(), pa.int32(): pd.Int64Dtype(), pa.bool_(): pd.BooleanDtype()}
+
+
 def read_events(
     path: str | Path,
     *,
@@ -342,12 +441,19 @@ def read_events(
     bad_rows: list[int] = []
     reasons: list[str] = []
     n = 0
-    for chunk in iter_chunks(source, chunk_rows=chunk_rows, today=today, check_boundaries=check_boundaries):
-        parts.append(chunk.accepted)
-        row_parts.append(chunk.rows[chunk.keep])
-        bad_rows.extend(int(r) for r in chunk.bad_rows)
-        reasons.extend(chunk.reasons)
-        n += chunk.n
+    if sql_capable(source):
+        n, accepted_rows, accepted = _read_sql_frame(source, today, check_boundaries, bad_rows, reasons)
+        parts.append(accepted)
+        row_parts.append(accepted_rows)
+    else:
+        for chunk in iter_chunks(
+            source, chunk_rows=chunk_rows, today=today, check_boundaries=check_boundaries
+        ):
+            parts.append(chunk.accepted)
+            row_parts.append(chunk.rows[chunk.keep])
+            bad_rows.extend(int(r) for r in chunk.bad_rows)
+            reasons.extend(chunk.reasons)
+            n += chunk.n
     events = pd.concat(parts, ignore_index=True) if parts else empty_events()
     rows = np.concatenate(row_parts) if row_parts else np.empty(0, dtype=np.int64)
     duplicates = 0
