@@ -17,7 +17,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -62,11 +62,22 @@ def entry_hash(
     return hashlib.sha256(body.encode()).hexdigest()
 
 
+_HEAD = sa.select(AuditHead.seq, AuditHead.hash).where(AuditHead.id == 1).with_for_update()
+_INSERT_ENTRY = cast(sa.Table, AuditEntry.__table__).insert()
+_MOVE_HEAD = cast(sa.Table, AuditHead.__table__).update().where(AuditHead.id == 1)
+
+
 def append(
     session: Session, actor: Actor, action: str, entity: str, entity_id: object, payload: dict[str, Any]
 ) -> AuditEntry:
-    """Append one entry inside the caller's transaction (locks the chain head until commit)."""
-    head = session.scalar(sa.select(AuditHead).where(AuditHead.id == 1).with_for_update())
+    """Append one entry inside the caller's transaction (locks the chain head until commit).
+
+    Runs three Core statements on the session's connection (read the head, insert the entry, move the
+    head), after flushing the session's pending changes, and returns the entry as a transient object.
+    """
+    session.flush()
+    connection = session.connection()
+    head = connection.execute(_HEAD).first()
     if head is None:
         raise IntegrityError(
             "The audit chain has no head row: the database was not created by the register's "
@@ -74,21 +85,21 @@ def append(
         )
     seq, at, body = head.seq + 1, utcnow(), _canonical(payload)
     digest = entry_hash(seq, at, actor.id, actor.name, action, entity, str(entity_id), body, head.hash)
-    entry = AuditEntry(
-        seq=seq,
-        at=at,
-        actor_id=actor.id,
-        actor=actor.name,
-        action=action,
-        entity=entity,
-        entity_id=str(entity_id),
-        payload=body,
-        prev_hash=head.hash,
-        hash=digest,
-    )
-    session.add(entry)
-    head.seq, head.hash = seq, digest
-    return entry
+    fields = {
+        "seq": seq,
+        "at": at,
+        "actor_id": actor.id,
+        "actor": actor.name,
+        "action": action,
+        "entity": entity,
+        "entity_id": str(entity_id),
+        "payload": body,
+        "prev_hash": head.hash,
+        "hash": digest,
+    }
+    connection.execute(_INSERT_ENTRY, fields)
+    connection.execute(_MOVE_HEAD, {"seq": seq, "hash": digest})
+    return AuditEntry(**fields)
 
 
 def iter_entries(
