@@ -715,13 +715,13 @@ def _import_one(
         FROM h JOIN d USING (event_id) WHERE h.row_pos <> d.first_pos ORDER BY h.row_pos""").fetchall()
     )
     if repeats:
-        for row_pos, eid, same, first in repeats:
+        for row_pos, eid, same, first_pos in repeats:
             if same:
                 duplicates += 1
             else:
                 bad_rows.append(int(row_pos))
                 reasons.append(
-                    f"duplicate_id: event_id {eid!r} already appears in data row {int(first) + 1} "
+                    f"duplicate_id: event_id {eid!r} already appears in data row {int(first_pos) + 1} "
                     "with different content"
                 )
         con.execute("CREATE OR REPLACE TEMP TABLE _later (row_pos BIGINT)")

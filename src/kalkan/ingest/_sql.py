@@ -138,6 +138,7 @@ class Collector:
             [BIGINT, VARCHAR, BOOLEAN, duckdb.list_type(BOOLEAN), duckdb.list_type(VARCHAR)],
             BOOLEAN,
             type="arrow",
+            null_handling="special",
             side_effects=True,
         )
 
@@ -498,7 +499,7 @@ def register_functions(con: Any) -> None:
     ):
         with contextlib.suppress(duckdb.Error):
             con.remove_function(name)
-        con.create_function(name, fn, args, out, type="arrow", side_effects=False)
+        con.create_function(name, fn, args, out, type="arrow", side_effects=False, null_handling="special")
 
 
 # --- the CSV scan -----------------------------------------------------------------------------------------
@@ -538,15 +539,22 @@ def rejects(con: Any, source: Any) -> dict[int, str]:
             )
         if raw is not None and raw.strip(" \t\r\n") == "" and kind == "MISSING COLUMNS":
             continue  # a blank line
-        out[int(line)] = _malformed(str(kind), str(message))
+        out[int(line)] = _malformed(str(kind), str(message), raw)
     return out
 
 
-def _malformed(kind: str, message: str) -> str:
+def _malformed(kind: str, message: str, raw: str | None) -> str:
+    """'expected 13 fields, saw 15' (DuckDB stops counting at the first field too many: count them)."""
+    import csv
+    import io
     import re
 
     counts = re.search(r"Expected Number of Columns: (\d+) Found: (\d+)", message)
     if counts and kind in ("TOO MANY COLUMNS", "MISSING COLUMNS"):
-        return f"expected {counts.group(1)} fields, saw {counts.group(2)}"
+        saw = counts.group(2)
+        if raw is not None:
+            with contextlib.suppress(csv.Error, StopIteration):
+                saw = str(len(next(csv.reader(io.StringIO(raw.rstrip("\r\n"))))))
+        return f"expected {counts.group(1)} fields, saw {saw}"
     text = message.strip().rstrip(".")
     return text[:1].lower() + text[1:]
