@@ -315,7 +315,7 @@ def run(
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--writes", type=int, default=3000)
-    parser.add_argument("--reads", type=int, default=6000)
+    parser.add_argument("--reads", type=int, default=20000)
     parser.add_argument("--lists", type=int, default=1000)
     parser.add_argument(
         "--connections", type=int, default=16, help="keep-alive connections of the client (reads, lists)"

@@ -203,8 +203,8 @@ def test_fast_reads_answer_exactly_as_the_fastapi_route(db_url, tmp_path, make_r
     answered: list[int] = []
     original = FastRead._answer
 
-    def spy(self: FastRead, scope: Any) -> bytes | None:
-        body = original(self, scope)
+    def spy(self: FastRead, *args: Any) -> bytes | None:
+        body = original(self, *args)
         if body is not None:
             answered.append(1)
         return body
@@ -267,7 +267,4 @@ def test_fast_reads_answer_exactly_as_the_fastapi_route(db_url, tmp_path, make_r
                 assert sorted(a.headers.items()) == sorted(b.headers.items()), (path, h)
                 compared += 1
     assert compared == len(paths) * len(headers)
-    if register.db.is_sqlite:
-        assert len(answered) >= 3 * len(tokens)  # the successful reads did take the fast path
-    else:
-        assert not answered
+    assert len(answered) >= 3 * len(tokens)  # the successful reads did take the fast path
