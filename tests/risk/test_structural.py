@@ -145,6 +145,17 @@ def test_training_rows_stop_two_years_before(ewp_table: pd.DataFrame) -> None:
             KalkanBoost(learning_rate=0),
             "The 'learning_rate' parameter of KalkanBoost must be a float in (0, 1]",
         ),
+        # a calibration scikit-learn does not offer here
+        (
+            KalkanBoost(calibration_method="beta"),
+            "The 'calibration_method' parameter of KalkanBoost must be one of 'sigmoid', 'isotonic'. "
+            "Got 'beta'",
+        ),
+        # a truthy number is not a bool
+        (
+            KalkanBoost(calibration_ensemble=1),  # type: ignore[arg-type]
+            "The 'calibration_ensemble' parameter of KalkanBoost must be a bool. Got 1",
+        ),
         # ensemble weight above one
         (
             KalkanEnsemble(weight=1.5),
@@ -266,6 +277,8 @@ def calibration_error(p_hat: np.ndarray, p_true: np.ndarray) -> tuple[float, flo
     [
         fast_ewp(),  # the right functional form, shrunk a little by the penalty
         KalkanBoost(max_iter=60, calibration_folds=3),  # trees + Platt scaling
+        # one booster on all rows, Platt fitted on out-of-fold scores
+        KalkanBoost(max_iter=60, calibration_folds=3, calibration_ensemble=False),
     ],
 )
 def test_calibration_recovered_on_synthetic_data(model) -> None:  # type: ignore[no-untyped-def]

@@ -271,6 +271,14 @@ def _integer(low: int) -> _Rule:
     return _Rule(f"an int >= {low}", lambda v: isinstance(v, int) and not isinstance(v, bool) and v >= low)
 
 
+def _choice(*options: str) -> _Rule:
+    return _Rule("one of " + ", ".join(repr(o) for o in options), lambda v: v in options)
+
+
+def _flag() -> _Rule:
+    return _Rule("a bool", lambda v: isinstance(v, bool))
+
+
 def _seed() -> _Rule:
     return _Rule("an int >= 0", lambda v: isinstance(v, int) and not isinstance(v, bool) and v >= 0)
 
@@ -682,7 +690,13 @@ class KalkanBoost(CountryModel):
     max_iter, learning_rate, max_depth, min_samples_leaf, l2_regularization
         The boosting settings of scikit-learn's ``HistGradientBoostingClassifier``.
     calibration_folds
-        Folds of the sigmoid calibration (``CalibratedClassifierCV``); each fold fits one booster.
+        Folds of the calibration (``CalibratedClassifierCV``); each fold fits one booster.
+    calibration_method
+        ``"sigmoid"`` (Platt 1999; two parameters, steady with ~100 onsets) or ``"isotonic"``
+        (Zadrozny & Elkan 2002; monotone steps, needs more events).
+    calibration_ensemble
+        True: average the calibrated boosters of the folds (each calibrated on its held-out fold);
+        False: one booster on all rows, calibrated on the out-of-fold scores of the folds' boosters.
     seed
         Seed of the folds and the booster.
     """
@@ -694,6 +708,8 @@ class KalkanBoost(CountryModel):
         "min_samples_leaf": _integer(1),
         "l2_regularization": _real(0.0, open_low=False),
         "calibration_folds": _integer(2),
+        "calibration_method": _choice("sigmoid", "isotonic"),
+        "calibration_ensemble": _flag(),
         "seed": _seed(),
     }
 
@@ -706,6 +722,8 @@ class KalkanBoost(CountryModel):
         min_samples_leaf: int = 40,
         l2_regularization: float = 1.0,
         calibration_folds: int = 5,
+        calibration_method: str = "sigmoid",
+        calibration_ensemble: bool = True,
         seed: int = 0,
     ) -> None:
         self.max_iter = max_iter
@@ -714,6 +732,8 @@ class KalkanBoost(CountryModel):
         self.min_samples_leaf = min_samples_leaf
         self.l2_regularization = l2_regularization
         self.calibration_folds = calibration_folds
+        self.calibration_method = calibration_method
+        self.calibration_ensemble = calibration_ensemble
         self.seed = seed
 
     def fit(self, X: pd.DataFrame, y: Any) -> KalkanBoost:
@@ -738,8 +758,9 @@ class KalkanBoost(CountryModel):
         folds = max(2, min(self.calibration_folds, int(target.sum()), int(len(target) - target.sum())))
         self.model_ = CalibratedClassifierCV(
             booster,
-            method="sigmoid",
+            method=self.calibration_method,
             cv=StratifiedKFold(folds, shuffle=True, random_state=self.seed),
+            ensemble=self.calibration_ensemble,
         )
         with _one_thread():
             self.model_.fit(frame.to_numpy(), target)
