@@ -112,6 +112,33 @@ def test_a_failing_report_in_a_batch_fails_alone(api) -> None:
         assert audit.verify_records(s) == []
 
 
+class _Interrupt(BaseException):
+    """Stands for KeyboardInterrupt or SystemExit raised inside a job."""
+
+
+def test_an_interrupted_batch_acknowledges_nothing(api) -> None:
+    if not api.register.db.is_sqlite:
+        pytest.skip("the held-writer set-up uses SQLite's in-process writer lock")
+    from kalkan.errors import StoreError
+
+    monitor = api.actors["monitor"]
+    reports = [_report(description=f"batch {i}") for i in range(4)]
+
+    def interrupted(s: Any) -> Any:
+        service.create_incident(s, monitor, reports[2])
+        raise _Interrupt
+
+    jobs: list[Any] = [lambda s, r=r: service.create_incident(s, monitor, r) for r in reports]
+    jobs[2] = interrupted
+    results, errors = _queue_behind_a_held_writer(api, jobs)
+    # the first job committed alone; the other three shared the interrupted transaction
+    assert results[0] is not None and results[1:] == [None, None, None]
+    assert len(errors) == 3 and sum(isinstance(e, StoreError) for e in errors) >= 2, errors
+    with api.register.read() as s:
+        chain = audit.verify_chain(s)
+        assert chain.ok and chain.entries == 1, chain.message()
+
+
 def test_same_client_id_twice_in_one_batch_is_stored_once(api) -> None:
     if not api.register.db.is_sqlite:
         pytest.skip("the held-writer set-up uses SQLite's in-process writer lock")

@@ -450,6 +450,7 @@ class Database:
                 batch, self._pending = self._pending[:MAX_BATCH], self._pending[MAX_BATCH:]
             if not batch:
                 return
+            committed = False
             try:
                 with self.write() as session:
                     if prepare is not None:
@@ -463,12 +464,17 @@ class Database:
                                     job.result = job.work(session)
                             except Exception as error:  # handed to that job's caller
                                 job.error, job.result = error, None
+                committed = True
             except Exception as error:  # the commit (or a lone job) failed: nothing of the batch is kept
                 for job in batch:
                     if job.error is None:
                         job.error, job.result = error, None
             finally:
                 for job in batch:
+                    if not committed and job.error is None:  # interrupted: never report success
+                        job.error = StoreError(
+                            "The write was interrupted before it was committed: send it again."
+                        )
                     job.done = True
 
     def dispose(self) -> None:
