@@ -576,6 +576,11 @@ def _hash_sql(table: str) -> str:
     return "hash(" + ", ".join(f"{table}.{c}" for c in _CONTENT) + ")"
 
 
+# Rows go in sorted by country and start date, so DuckDB's per-row-group min/max skip most of the
+# table in the usual country-and-period queries (a sort costs about a sixth of a first import).
+_CLUSTER = "ORDER BY country_iso3, date_start"
+
+
 def _stage_table_sql() -> str:
     """The file's accepted rows while it is imported: data-row position plus the event columns."""
     cols = ", ".join(f"{f.name} {f.duckdb_type}" for f in EVENT_FIELDS)
@@ -649,7 +654,8 @@ def _first_import(con: Any, source: Any, *, today: date | None, import_id: int) 
         source,
         today=today,
         insert=lambda query: (
-            f"INSERT INTO events SELECT {', '.join(_COLS)}, false, {content}, {import_id} FROM ({query})"
+            f"INSERT INTO events SELECT {', '.join(_COLS)}, false, {content}, {import_id} FROM ({query}) "
+            f"{_CLUSTER}"
         ),
     )
     if con.execute("SELECT 1 FROM events GROUP BY event_id HAVING count(*) > 1 LIMIT 1").fetchall():
@@ -734,7 +740,9 @@ def _import_one(
     elif store_empty:  # a first import: every staged row is a new event
         inserted = int(con.execute("SELECT count(*) FROM _in").fetchall()[0][0])
         unchanged = updated = 0
-        con.execute(f"INSERT INTO events SELECT {cols}, false, {_hash_sql('_in')}, {import_id} FROM _in")
+        con.execute(
+            f"INSERT INTO events SELECT {cols}, false, {_hash_sql('_in')}, {import_id} FROM _in {_CLUSTER}"
+        )
     else:
         con.execute(f"""
             CREATE OR REPLACE TEMP TABLE _cls AS
@@ -764,7 +772,7 @@ def _import_one(
             )
             con.execute(
                 f"INSERT INTO events SELECT {select}, false, c.row_hash, {import_id} "
-                "FROM _in i JOIN _cls c USING (row_pos)"
+                "FROM _in i JOIN _cls c USING (row_pos) ORDER BY i.country_iso3, i.date_start"
             )
         con.execute("DROP TABLE _cls")
     accepted = inserted + updated + unchanged

@@ -506,16 +506,16 @@ def register_functions(con: Any) -> None:
 
 
 def csv_sql(path: str, names: list[str], *, header_records: int = 1) -> str:
-    """A SELECT of ``row_pos`` (0-based data row, in file order) and every column as text ``c0..cN``.
+    """A SELECT of every column as text ``c0..cN``, in file order.
 
-    Records that do not split into ``len(names)`` fields are rejects (``reject_errors``), not rows.
+    Records that do not split into ``len(names)`` fields are rejects (table ``kalkan_rejects``), not
+    rows; so are records longer than DuckDB's ``max_line_size`` (2 MB).
     """
     columns = "{" + ", ".join(f"{literal(f'c{i}')}: 'VARCHAR'" for i in range(len(names))) + "}"
     read = (
         f"read_csv({literal(path)}, columns = {columns}, header = false, skip = {header_records}, "
         "auto_detect = false, delim = ',', quote = '\"', escape = '\"', strict_mode = true, "
-        "store_rejects = true, rejects_table = 'kalkan_rejects', rejects_scan = 'kalkan_reject_scans', "
-        "max_line_size = 33554432)"
+        "store_rejects = true, rejects_table = 'kalkan_rejects', rejects_scan = 'kalkan_reject_scans')"
     )
     return f"SELECT * FROM {read}"
 
