@@ -413,6 +413,8 @@ def _write(results: list[dict], a: argparse.Namespace, pg: bool) -> None:
         f"The 1-minute load average was {min(loads):.1f}-{max(loads):.1f} during the run on "
         f"{os.cpu_count()} cores; it counts this benchmark's own client and {a.workers} server processes, "
         "and other engineers' jobs may have shared the machine too. "
+        "Server CPU is that of the `kalkan serve` processes; with PostgreSQL, the database's own "
+        "processes are not counted. "
         "The last column divides 2 cores by the server's CPU time per request: what the server alone "
         "could do on an idle 2-core machine with the clients elsewhere. Writes are serialised on the "
         "audit-chain head, so their rate is also bounded by the time the write lock is held "

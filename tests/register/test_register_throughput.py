@@ -295,3 +295,22 @@ def test_fast_reads_answer_exactly_as_the_fastapi_route(db_url, tmp_path, make_r
                 compared += 1
     assert compared == len(paths) * len(headers)
     assert len(answered) >= 3 * len(tokens)  # the successful reads did take the fast path
+
+
+def test_a_list_page_by_type_reads_newest_first_from_an_index_without_sorting(api) -> None:
+    """Every list page newest first: filtered by type it must not sort every incident of that type
+    (the cost of a page would grow with the register)."""
+    if not api.register.db.is_sqlite:
+        pytest.skip("SQLite's query plan")
+    from sqlalchemy.dialects import sqlite
+
+    from kalkan.register.db import Incident
+    from kalkan.register.schemas import IncidentFilter
+
+    for who in ("admin", "monitor"):
+        query = service._filtered(api.actors[who], IncidentFilter.model_validate({"type": "arson"}))
+        query = query.order_by(Incident.id.desc()).limit(51)
+        sql = str(query.compile(dialect=sqlite.dialect(), compile_kwargs={"literal_binds": True}))
+        with api.register.read() as s:
+            plan = [row[-1] for row in s.connection().exec_driver_sql("EXPLAIN QUERY PLAN " + sql)]
+        assert not any("TEMP B-TREE" in step for step in plan), (who, plan)

@@ -153,6 +153,7 @@ class Incident(Base):
 
     __table_args__ = (
         sa.Index("ix_incidents_type_date", "event_type", "date_start"),
+        sa.Index("ix_incidents_type_id", "event_type", "id"),  # a type's list page, newest first
         sa.Index("ix_incidents_date_start", "date_start"),
         sa.Index("ix_incidents_status", "status"),
         sa.Index("ix_incidents_reporter_id", "reporter_id"),
