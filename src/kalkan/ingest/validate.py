@@ -3,7 +3,8 @@
 Reason codes (the text after the code names the field and the value):
 
 ==================  =====================================================================================
-``malformed_row``   the CSV line has more fields than the header (the parser could not split it)
+``malformed_row``   the CSV record does not split into the header's fields (more fields; in GED files,
+                    read by DuckDB, also fewer fields or a quote never closed)
 ``missing_field``   a required value is empty (source id, start date, latitude, longitude, event type)
 ``bad_date``        a date is unparseable or impossible (2019-02-30)
 ``date_order``      the end date is before the start date
@@ -30,7 +31,7 @@ from kalkan.ingest._parse import Problem
 from kalkan.model import REQUIRED_FIELDS, LocationPrecision
 
 REASONS: dict[str, str] = {
-    "malformed_row": "the CSV line has more fields than the header",
+    "malformed_row": "the CSV record does not split into the header's fields",
     "missing_field": "a required value is empty",
     "bad_date": "a date is unparseable or impossible",
     "date_order": "the end date is before the start date",
