@@ -422,8 +422,16 @@ def _plan(b: _Builder, csv_sql: str, *, today: date, check_boundaries: bool) -> 
     flags = [f"p{i}" for i in range(n_parse)] + [c.flag for c in later]
     values = [f"pv{i}" for i in range(n_parse)] + [c.value or "NULL" for c in later]
     checks += later
+    two = [
+        *COLUMNS,
+        *(f"{f} AS k{i}" for i, f in enumerate(flags)),
+        *(f"{v} AS v{i}" for i, v in enumerate(values)),
+    ]
+    layers = f"SELECT {', '.join(two)} FROM ({one})"
+    n = len(flags)
     if check_boundaries:
-        so_far = " OR ".join(f"({f})" for f in flags)
+        # a layer of its own, so the test reads the flags above instead of computing them again
+        so_far = " OR ".join(f"k{i}" for i in range(n))
         water = literal(LocationPrecision.WATER.value)
         flag = (
             f"CASE WHEN NOT ({so_far}) AND coalesce(location_precision <> {water}, true) "
@@ -439,23 +447,16 @@ def _plan(b: _Builder, csv_sql: str, *, today: date, check_boundaries: bool) -> 
                 "lies outside that country's boundary: check the coordinates or the country",
             )
         )
-        flags.append(flag)
-        values.append(
+        shown = (
             "CAST(latitude AS VARCHAR) || ', ' || CAST(longitude AS VARCHAR) || ' in ' "
             "|| coalesce(country_iso3, '')"
         )
-    two = [
-        *COLUMNS,
-        *(f"{f} AS k{i}" for i, f in enumerate(flags)),
-        *(f"{v} AS v{i}" for i, v in enumerate(values)),
-    ]
-    refused = " OR ".join(f"k{i}" for i in range(len(flags)))
+        layers = f"SELECT *, {flag} AS k{n}, {shown} AS v{n} FROM ({layers})"
+        n += 1
+    refused = " OR ".join(f"k{i}" for i in range(n))
     # The row number comes after the mapping: a filter on the flags cannot be pushed below a window,
     # so DuckDB computes each flag once instead of inlining every expression into the filter.
-    mapped = (
-        f"SELECT row_number() OVER () - 1 AS row_pos, *, ({refused}) AS refused "
-        f"FROM (SELECT {', '.join(two)} FROM ({one}))"
-    )
+    mapped = f"SELECT row_number() OVER () - 1 AS row_pos, *, ({refused}) AS refused FROM ({layers})"
     return Plan(mapped, checks, "refused")
 
 
