@@ -10,10 +10,15 @@ Why this shape
   each source and country in the file, its first..last start date there; so importing Mexico after
   Syria, or 2011 after 2010, deletes nothing.
 * **A crash leaves the store as it was.** A writer never touches the live file: it copies it,
-  imports into the copy (committing after each chunk, so memory stays bounded), checkpoints and
-  then atomically renames the copy over the live file (``os.replace``). A killed import leaves the
-  live file untouched (and a stale copy that the next writer removes). One writer at a time (an
-  advisory lock on ``PATH.lock``).
+  imports into the copy (a GED file in one streamed statement, other formats chunk by chunk with a
+  commit after each, so memory stays bounded), checkpoints and then atomically renames the copy
+  over the live file (``os.replace``). A killed import leaves the live file untouched (and a stale
+  copy that the next writer removes). One writer at a time (an advisory lock on ``PATH.lock``).
+  A copy rather than one transaction on the live file, because a DuckDB file open for writing
+  cannot be opened by readers in other processes.
+* **Set-wise merge.** A file's accepted rows are staged in a temporary table and merged in a few
+  statements (repeats inside the file, then one join with ``events``); into an empty store a GED
+  file goes straight to ``events``.
 * **Concurrent readers.** Readers open the live file read-only; a running import does not block
   them and they see the store as of the last finished import.
 

@@ -1,11 +1,12 @@
 """Parse, map and validate a UCDP GED CSV inside DuckDB, without a round trip through pandas.
 
 Why: the pandas path (:mod:`kalkan.ingest.formats` + :mod:`kalkan.ingest.validate`) spends most of
-an import building pandas objects. Here DuckDB's multi-threaded ``read_csv`` reads every column as
-text, numbers each data row (a streaming ``row_number() OVER ()``, in file order), and one SQL
-projection turns the text into event columns and a boolean per check. The store inserts the
-accepted rows with ``INSERT ... SELECT`` (:func:`kalkan.store`), and only the few refused rows come
-back to Python, where their reason texts are written exactly as the pandas path writes them.
+an import building pandas objects. Here DuckDB's ``read_csv`` reads each used column as text, a
+streaming ``row_number() OVER ()`` numbers the data rows in file order (which keeps the pipeline on
+one thread), and layered SQL projections turn the text into event columns and a boolean per check.
+The store inserts the accepted rows with ``INSERT ... SELECT`` (:mod:`kalkan.store`), and only the
+few refused rows come back to Python, where their reason texts are written exactly as the pandas
+path writes them.
 
 Malformed records (too many or too few fields, a stray quote) are DuckDB's CSV *rejects*: they are
 not data rows, and each is quarantined as ``malformed_row`` with its record number.
@@ -41,11 +42,6 @@ COLUMNS = [f.name for f in EVENT_FIELDS]
 _DATE_FORMATS = ("%d %B %Y", "%d-%m-%Y", "%d/%m/%Y", "%Y/%m/%d", "%d.%m.%Y")
 
 
-def quote(name: str) -> str:
-    """An SQL identifier."""
-    return '"' + name.replace('"', '""') + '"'
-
-
 def literal(value: str) -> str:
     """An SQL string literal."""
     return "'" + value.replace("'", "''") + "'"
@@ -73,8 +69,8 @@ class Check:
 
 @dataclass
 class Plan:
-    """The SQL of one file: ``mapped`` (a SELECT of ``row_pos``, the event columns and every check
-    flag ``k0..kN``), the checks, and the name of the CSV rejects table."""
+    """The SQL of one file: ``mapped`` (a SELECT of ``row_pos``, the event columns, every check's flag
+    ``k0..kN`` and shown value ``v0..vN``, and ``refused``) and the checks, in message order."""
 
     mapped: str
     checks: list[Check]
@@ -103,13 +99,19 @@ class Plan:
 class Collector:
     """The refused rows of one scan, gathered by the DuckDB function ``kalkan_refuse``.
 
-    ``rows`` holds ``(row_pos, event_id or None, reason)``; ids are kept only where the source id
+    :attr:`rows` holds ``(row_pos, event_id or None, reason)``; ids are kept only where the source id
     itself could be read (a refused row's id keeps the stored event from being taken for deleted).
+    Keyed by row position, so a row is kept once however DuckDB schedules the calls.
     """
 
     def __init__(self, plan: Plan) -> None:
         self.plan = plan
-        self.rows: list[tuple[int, str | None, str]] = []
+        self._rows: dict[int, tuple[str | None, str]] = {}
+
+    @property
+    def rows(self) -> list[tuple[int, str | None, str]]:
+        """The refused rows in file order."""
+        return [(pos, *self._rows[pos]) for pos in sorted(self._rows)]
 
     def __call__(
         self, pos: pa.Array, ids: pa.Array, has_id: pa.Array, flags: pa.Array, values: pa.Array
@@ -123,7 +125,7 @@ class Collector:
             strict=True,
         )
         for row_pos, event_id, has, f, v in rows:
-            self.rows.append((int(row_pos), event_id if has else None, self.plan.message(f, v)))
+            self._rows[int(row_pos)] = (event_id if has else None, self.plan.message(f, v))
         return pa.array([True] * len(pos), type=pa.bool_())
 
     def register(self, con: Any) -> None:

@@ -1,9 +1,10 @@
-"""Read an event file of any supported format into event rows and quarantined rows, in chunks.
+"""Read an event file of any supported format into event rows and quarantined rows.
 
-:func:`iter_chunks` streams a file (pandas' C parser in chunks, so memory stays flat with file size)
-and yields accepted event rows plus the positions and reasons of refused ones. :func:`read_events`
-collects everything into a :class:`ReadResult` for callers that want one DataFrame. The store
-(:mod:`kalkan.store`) consumes the chunks directly.
+UCDP GED CSV is parsed, mapped and validated inside DuckDB (:func:`read_sql`, :mod:`kalkan.ingest._sql`).
+Other formats: :func:`iter_chunks` streams a file (pandas' C parser in chunks, so memory stays flat
+with file size) and yields accepted event rows plus the positions and reasons of refused ones.
+:func:`read_events` collects either into a :class:`ReadResult` for callers that want one DataFrame;
+the store (:mod:`kalkan.store`) consumes them directly.
 """
 
 from __future__ import annotations
@@ -312,7 +313,7 @@ def read_sql(
         source.skipped.update(_sql.rejects(con, source))
     except duckdb.Error as error:  # a CSV DuckDB cannot read at all
         raise SchemaError(f"{source.path} cannot be parsed as CSV: {str(error).splitlines()[0]}") from None
-    refused = sorted(collector.rows)
+    refused = collector.rows
     return SqlRead(
         int(inserted) + len(refused),
         [r[0] for r in refused],
