@@ -299,6 +299,22 @@ def test_calibration_recovered_on_synthetic_data(model) -> None:  # type: ignore
     assert calibration_error(np.sqrt(p_hat) * p_hat.mean() / np.sqrt(p_hat).mean(), p_new)[0] > 1.35
 
 
+def test_isotonic_calibration_is_calibrated_in_the_large() -> None:
+    # isotonic steps have no slope to check, but the mean forecast must match the mean risk, and the
+    # forecasts must stay probabilities that rank like the truth
+    rng = np.random.default_rng(11)
+    X, _ = synthetic(4000, rng)
+    p_true = 1.0 / (1.0 + np.exp(-(-3.0 + 1.0 * X["battledeaths.log2"].to_numpy())))
+    y = (rng.random(len(p_true)) < p_true).astype(int)
+    model = KalkanBoost(max_iter=40, calibration_folds=3, calibration_method="isotonic").fit(X, y)
+    X_new, _ = synthetic(6000, rng)
+    p_new = 1.0 / (1.0 + np.exp(-(-3.0 + 1.0 * X_new["battledeaths.log2"].to_numpy())))
+    p_hat = model.predict_proba(X_new)[:, 1]
+    assert ((p_hat >= 0) & (p_hat <= 1)).all()
+    assert abs(p_hat.mean() - p_new.mean()) < 0.01
+    assert np.corrcoef(p_hat, p_new)[0, 1] > 0.85
+
+
 # --------------------------------------------------------------------------------- no look-ahead
 
 
