@@ -215,6 +215,14 @@ def _server_cpu(pid: int) -> list[float]:
     return out
 
 
+def _busy_seconds() -> float:
+    """CPU seconds the whole machine has spent busy (all cores, everything but idle and I/O wait)."""
+    import psutil
+
+    t = psutil.cpu_times()
+    return sum(t) - t.idle - getattr(t, "iowait", 0.0)
+
+
 def _phase(port: int, token: str, kind: str, total: int, connections: int, ids: list[int], pid: int) -> dict:
     seed = {"write": 1, "read": 2, "list": 3}[kind]
     requests = _requests(token, kind, total, seed, ids)
@@ -223,9 +231,10 @@ def _phase(port: int, token: str, kind: str, total: int, connections: int, ids: 
     client = context.Process(target=_client, args=(port, requests, kind, connections, there))
     client.start()
     time.sleep(1.0)  # the client process starts and imports before the clock
-    cpu = _server_cpu(pid)
+    cpu, machine_busy = _server_cpu(pid), _busy_seconds()
     here.send("go")
     latencies, new_ids, seconds, client_cpu = here.recv()
+    machine_busy = _busy_seconds() - machine_busy
     per_process = [after - before for before, after in zip(cpu, _server_cpu(pid), strict=False)]
     cpu = sum(per_process)
     client.join()
@@ -242,6 +251,8 @@ def _phase(port: int, token: str, kind: str, total: int, connections: int, ids: 
         "cpu_ms": 1000 * cpu / n,
         "client_cpu_ms": 1000 * client_cpu / n,
         "ids": new_ids,
+        # cores kept busy by everything else on the machine (other engineers' jobs, the database server)
+        "other_cores": max(0.0, machine_busy - cpu - client_cpu) / seconds,
         "cpu_split": [round(x / max(cpu, 1e-9), 2) for x in per_process],  # share of each server process
     }
 
@@ -306,6 +317,7 @@ def run(
         f"server/client CPU {reads['cpu_ms']:.2f}/{reads['client_cpu_ms']:.2f} ms), "
         f"list pages {lists['rate']:.0f}/s, load {min(load):.1f}-{max(load):.1f}, "
         f"server CPU shares {writes['cpu_split']} {reads['cpu_split']}, "
+        f"other processes {writes['other_cores']:.2f}/{reads['other_cores']:.2f} cores, "
         f"export {rows} rows in {seconds:.1f} s",
         flush=True,
     )
@@ -393,8 +405,9 @@ def _write(results: list[dict], a: argparse.Namespace, pg: bool) -> None:
         "",
         "| backend | writes/s | write p50 / p99 ms | CPU ms / write, server / client | reads/s "
         "| read p50 / p99 ms | CPU ms / read, server / client | list pages/s | list p99 ms | CSV export "
-        "| server-only bound on 2 idle cores, writes/s / reads/s |",
-        "|---|---|---|---|---|---|---|---|---|---|---|",
+        "| server-only bound on 2 idle cores, writes/s / reads/s "
+        "| cores busy with other processes, writes / reads |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in results:
         w, rd, ls = r["writes"], r["reads"], r["lists"]
@@ -405,7 +418,8 @@ def _write(results: list[dict], a: argparse.Namespace, pg: bool) -> None:
             f"{rd['cpu_ms']:.2f} / {rd['client_cpu_ms']:.2f} | "
             f"{ls['rate']:.0f} | {ls['p99']:.1f} | "
             f"{r['export_rows']:,} rows, {r['export_mb']:.1f} MB in {r['export_seconds']:.1f} s | "
-            f"{2000 / w['cpu_ms']:,.0f} / {2000 / rd['cpu_ms']:,.0f} |"
+            f"{2000 / w['cpu_ms']:,.0f} / {2000 / rd['cpu_ms']:,.0f} | "
+            f"{w['other_cores']:.2f} / {rd['other_cores']:.2f} |"
         )
     lines += [
         "",
@@ -414,7 +428,9 @@ def _write(results: list[dict], a: argparse.Namespace, pg: bool) -> None:
         f"{os.cpu_count()} cores; it counts this benchmark's own client and {a.workers} server processes, "
         "and other engineers' jobs may have shared the machine too. "
         "Server CPU is that of the `kalkan serve` processes; with PostgreSQL, the database's own "
-        "processes are not counted. "
+        "processes are not counted there but in the last column, which gives the cores kept busy, on "
+        "average over the phase, by every process other than the server and the client (other "
+        "engineers' jobs, PostgreSQL). "
         "The last column divides 2 cores by the server's CPU time per request: what the server alone "
         "could do on an idle 2-core machine with the clients elsewhere. Writes are serialised on the "
         "audit-chain head, so their rate is also bounded by the time the write lock is held "
