@@ -812,7 +812,9 @@ def _import_one(
             )
     con.execute("DROP TABLE _in")
 
-    quarantine = locate(source, np.asarray(bad_rows, dtype=np.int64), reasons)
+    quarantine = locate(
+        source, np.asarray(bad_rows, dtype=np.int64), reasons, data_rows=rows - len(source.skipped)
+    )
     # The quarantine shows each file's latest import: earlier refusals of the same file are superseded.
     con.execute("DELETE FROM quarantine WHERE file = ?", [str(source.path)])
     if len(quarantine):

@@ -189,3 +189,39 @@ def test_random_cells_never_crash_and_are_never_lost(tmp_path: Path, picks) -> N
     assert result.accepted + len(result.quarantine) + result.duplicates == result.rows == 34
     assert result.quarantine["reason"].str.len().gt(0).all()
     assert result.events["event_id"].is_unique
+
+
+@pytest.mark.parametrize("duckdb_path", [True, False])
+def test_a_stray_quote_inside_a_field_does_not_shift_later_lines(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, duckdb_path: bool
+) -> None:
+    """A quote inside an unquoted field is a plain character to the parsers; the quote-counting scan
+    that finds refused rows would lose count after it, so kalkan checks the scan and redoes it exactly."""
+    lines = GED.read_text(encoding="utf-8").splitlines()
+    fields = lines[3].split(",")  # a line without quotes
+    fields[5] = fields[5].replace("Karen", 'Ka"ren')
+    lines[3] = ",".join(fields)
+    assert lines[3].count('"') == 1
+    path = tmp_path / "stray_quote.csv"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    if not duckdb_path:
+        monkeypatch.setattr(reader, "sql_capable", lambda source: False)
+    result = read_events(path, today=TODAY)
+    assert result.accepted + len(result.quarantine) + result.duplicates == result.rows
+    for line, raw in zip(result.quarantine["line"], result.quarantine["raw"], strict=True):
+        assert raw == lines[line - 1]
+    assert 10 in set(result.quarantine["line"])  # the sample's refused row, after the stray quote
+
+
+def test_exact_record_scan_agrees_with_the_fast_one(tmp_path: Path) -> None:
+    from kalkan.ingest._records import locate_records, locate_records_exact
+
+    text = GED.read_text(encoding="utf-8").splitlines()
+    body = [text[0], text[1], "", "   ", text[2].replace("Rakhine state", '"Rakhine\nstate"'), *text[3:]]
+    path = tmp_path / "scan.csv"
+    path.write_text("\n".join(body) + "\n", encoding="utf-8")
+    rows = pd.Series(range(33)).to_numpy()
+    fast = locate_records(path, data_rows=rows, records=pd.Series([1, 3, 5]).to_numpy())
+    exact = locate_records_exact(path, data_rows=rows, records=pd.Series([1, 3, 5]).to_numpy())
+    assert fast == exact
+    assert fast[0][1].line == 5  # the record after two blank lines starts on line 5 and spans two

@@ -25,7 +25,7 @@ import pandas as pd
 from kalkan.errors import SchemaError
 from kalkan.ingest import formats
 from kalkan.ingest._parse import Problem
-from kalkan.ingest._records import locate_records, read_raw
+from kalkan.ingest._records import locate_records, locate_records_exact, read_raw
 from kalkan.ingest.validate import validate
 from kalkan.model import EVENT_COLUMNS, empty_events
 
@@ -322,21 +322,43 @@ def read_sql(
     )
 
 
-def locate(source: Source, bad_rows: np.ndarray, reasons: list[str]) -> pd.DataFrame:
-    """The quarantine table (file, line, raw, reason) for refused data rows and malformed lines."""
+def locate(
+    source: Source, bad_rows: np.ndarray, reasons: list[str], *, data_rows: int | None = None
+) -> pd.DataFrame:
+    """The quarantine table (file, line, raw, reason) for refused data rows and malformed lines.
+
+    With ``data_rows`` (how many data rows the parser read), the fast record scan is checked against
+    it: the scan must find data row ``data_rows - 1`` and no further one, else its records do not
+    match the parser's and the exact (slower) scan takes over.
+    """
     file = str(source.path)
     if source.kind == "geojson":
         features = json.loads(source.path.read_text(encoding=source.encoding))["features"]
         raw = [json.dumps(features[int(r)], ensure_ascii=False) for r in bad_rows]
         return _quarantine_table(file, [int(r) + 1 for r in bad_rows], raw, list(reasons))
     skipped = np.array(sorted(source.skipped), dtype=np.int64)
+    wanted = np.asarray(bad_rows, dtype=np.int64)
+    if len(wanted) == 0 and len(skipped) == 0:
+        return _quarantine_table(file, [], [], [])
+    probes = [data_rows - 1, data_rows] if data_rows else []
     rows_found, recs_found = locate_records(
         source.path,
-        data_rows=np.asarray(bad_rows),
+        data_rows=np.concatenate([wanted, np.asarray(probes, dtype=np.int64)]),
         records=skipped,
         header_records=source.header_records,
         skipped_records=skipped,
     )
+    mismatch = bool(probes) and (probes[0] not in rows_found or probes[1] in rows_found)
+    if mismatch or any(int(r) not in rows_found for r in wanted) or len(recs_found) < len(skipped):
+        # a stray quote inside an unquoted field misled the fast scan: split records as the parser did
+        rows_found, recs_found = locate_records_exact(
+            source.path,
+            data_rows=wanted,
+            records=skipped,
+            header_records=source.header_records,
+            skipped_records=skipped,
+            encoding=source.encoding,
+        )
     lines: list[int] = []
     spans = []
     all_reasons = []
@@ -475,6 +497,6 @@ def read_events(
                     f"{int(first_row[i]) + 1} with different content"
                 )
         events = events[~repeated].reset_index(drop=True)
-    quarantine = locate(source, np.asarray(bad_rows, dtype=np.int64), reasons)
+    quarantine = locate(source, np.asarray(bad_rows, dtype=np.int64), reasons, data_rows=n)
     rows_read = n + len(source.skipped)
     return ReadResult(events, quarantine, rows_read, source.format, duplicates)
