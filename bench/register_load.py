@@ -315,7 +315,8 @@ def run(
         f"server/client CPU {writes['cpu_ms']:.2f}/{writes['client_cpu_ms']:.2f} ms), "
         f"reads {reads['rate']:.0f}/s (p99 {reads['p99']:.1f} ms, "
         f"server/client CPU {reads['cpu_ms']:.2f}/{reads['client_cpu_ms']:.2f} ms), "
-        f"list pages {lists['rate']:.0f}/s, load {min(load):.1f}-{max(load):.1f}, "
+        f"list pages {lists['rate']:.0f}/s (p99 {lists['p99']:.1f} ms), "
+        f"load {min(load):.1f}-{max(load):.1f}, "
         f"server CPU shares {writes['cpu_split']} {reads['cpu_split']}, "
         f"other processes {writes['other_cores']:.2f}/{reads['other_cores']:.2f} cores, "
         f"export {rows} rows in {seconds:.1f} s",
