@@ -606,8 +606,25 @@ def app_from_env() -> FastAPI:
     import os
 
     data_dir = os.environ.get("KALKAN_REGISTER_DATA_DIR")
-    return create_app(
+    app = create_app(
         os.environ.get("KALKAN_REGISTER_DB") or None,
         data_dir=Path(data_dir) if data_dir else None,
         synchronous=os.environ.get("KALKAN_REGISTER_SYNCHRONOUS", "FULL"),
     )
+    _freeze_startup_objects()
+    return app
+
+
+def _freeze_startup_objects() -> None:
+    """Keep the objects made at start-up (modules, FastAPI's routes, SQLAlchemy's mappers, pydantic's
+    validators) out of the garbage collector's oldest generation.
+
+    Scanning them took about 70 ms at each full collection, which came every few hundred requests
+    and held up every request queued behind it: the slowest list pages took 100-250 ms at 16
+    connections although a page costs about 2 ms. After ``gc.freeze()`` a full collection takes
+    well under a millisecond. The frozen objects live as long as the process anyway.
+    """
+    import gc
+
+    gc.collect()
+    gc.freeze()
