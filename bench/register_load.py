@@ -413,7 +413,7 @@ def _write(results: list[dict], a: argparse.Namespace, pg: bool) -> None:
     for r in results:
         w, rd, ls = r["writes"], r["reads"], r["lists"]
         lines.append(
-            f"| {r['name']} | {w['rate']:.0f} | {w['p50']:.1f} / {w['p99']:.1f} | "
+            f"| {r['name']} | {w['rate']:,.0f} | {w['p50']:.1f} / {w['p99']:.1f} | "
             f"{w['cpu_ms']:.2f} / {w['client_cpu_ms']:.2f} | "
             f"{rd['rate']:,.0f} | {rd['p50']:.1f} / {rd['p99']:.1f} | "
             f"{rd['cpu_ms']:.2f} / {rd['client_cpu_ms']:.2f} | "
