@@ -225,3 +225,17 @@ def test_exact_record_scan_agrees_with_the_fast_one(tmp_path: Path) -> None:
     exact = locate_records_exact(path, data_rows=rows, records=pd.Series([1, 3, 5]).to_numpy())
     assert fast == exact
     assert fast[0][1].line == 5  # the record after two blank lines starts on line 5 and spans two
+
+
+def test_malformed_records_of_one_file_stay_with_that_file(tmp_path: Path) -> None:
+    """Two GED files in one import: the second has no malformed record, and none of the first's."""
+    lines = GED.read_text(encoding="utf-8").splitlines()
+    first = tmp_path / "first.csv"
+    first.write_text("\n".join([lines[0], lines[1], lines[2] + ",x,y", *lines[3:9]]) + "\n", encoding="utf-8")
+    second = tmp_path / "second.csv"
+    second.write_text("\n".join([lines[0], *lines[10:20]]) + "\n", encoding="utf-8")
+    store = EventStore(tmp_path / "events.duckdb")
+    a, b = store.import_files([first, second], today=TODAY)
+    assert (a.rows, a.accepted, a.quarantined) == (8, 7, 1)
+    assert (b.rows, b.accepted, b.quarantined) == (10, 10, 0)
+    assert store.quarantine()["file"].tolist() == [str(first)]

@@ -523,6 +523,12 @@ def csv_sql(path: str, names: list[str], *, header_records: int = 1) -> str:
     return f"SELECT * FROM {read}"
 
 
+def clear_rejects(con: Any) -> None:
+    """Drop the rejects tables of an earlier scan on this connection (another file's malformed records)."""
+    con.execute("DROP TABLE IF EXISTS kalkan_rejects")
+    con.execute("DROP TABLE IF EXISTS kalkan_reject_scans")
+
+
 def rejects(con: Any, source: Any) -> dict[int, str]:
     """Record number (1-based, header included) -> parser message for every malformed record.
 

@@ -308,6 +308,7 @@ def read_sql(
     collector = _sql.Collector(plan)
     collector.register(con)
     query = f"SELECT row_pos, {', '.join(_sql.COLUMNS)} FROM ({plan.accepted_sql()})"
+    _sql.clear_rejects(con)  # DuckDB keeps an earlier scan's rejects when this one has none
     try:
         inserted = con.execute(insert(query)).fetchall()[0][0]
         source.skipped.update(_sql.rejects(con, source))
