@@ -332,3 +332,18 @@ def test_error_in_a_later_file_leaves_store_as_it_was(store: EventStore, tmp_pat
     pd.testing.assert_frame_equal(store.query(include_deleted=True), before)
     pd.testing.assert_frame_equal(store.imports(), imports)
     assert [p for p in os.listdir(store.path.parent) if ".tmp" in p] == []
+
+
+def test_a_version_1_store_is_upgraded_and_unchanged_events_stay_unchanged(store: EventStore) -> None:
+    store.import_files([GED])
+    store.close()
+    con = duckdb.connect(str(store.path))
+    # What kalkan 1 left behind: its own row hashes (different numbers) and schema version 1.
+    con.execute("UPDATE events SET row_hash = row_hash // 2 + 1")
+    con.execute("UPDATE meta SET value = '1' WHERE key = 'schema_version'")
+    con.close()
+    again = EventStore(store.path).import_files([GED])[0]
+    assert (again.inserted, again.updated, again.unchanged) == (0, 0, 33)
+    con = duckdb.connect(str(store.path), read_only=True)
+    assert con.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone() == ("2",)
+    con.close()

@@ -50,7 +50,9 @@ import pandas as pd
 from kalkan.errors import InputError, StoreError
 from kalkan.model import EVENT_FIELDS
 
-SCHEMA_VERSION = "1"
+#: Version 2 hashes rows in SQL over the stored column types; a version-1 store gets its row hashes
+#: recomputed when a version-2 kalkan first writes to it (otherwise every row would look changed).
+SCHEMA_VERSION = "2"
 _CONTENT = [f.name for f in EVENT_FIELDS if f.name not in ("event_id", "version")]
 _COLS = [f.name for f in EVENT_FIELDS]
 EXPORT_FORMATS = ("csv", "geojson", "hxl", "parquet")
@@ -520,10 +522,14 @@ class EventStore:
 
 
 def _check_schema_version(con: Any, path: Path) -> None:
-    """Stamp a new store with :data:`SCHEMA_VERSION`; refuse a store written by another version."""
+    """Stamp a new store with :data:`SCHEMA_VERSION`, upgrade a version-1 store, refuse any other."""
     found = con.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchall()
     if not found:
         con.execute("INSERT INTO meta VALUES ('schema_version', ?)", [SCHEMA_VERSION])
+    elif found[0][0] == "1" and SCHEMA_VERSION == "2":
+        # Same tables; only the row hash changed. Recompute it so an unchanged event stays unchanged.
+        con.execute(f"UPDATE events SET row_hash = {_hash_sql('events')}")
+        con.execute("UPDATE meta SET value = ? WHERE key = 'schema_version'", [SCHEMA_VERSION])
     elif found[0][0] != SCHEMA_VERSION:
         raise StoreError(
             f"the event store {path} has schema version {found[0][0]}, this kalkan writes version "
