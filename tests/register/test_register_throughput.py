@@ -332,3 +332,17 @@ def test_server_workers_freeze_their_startup_objects(tmp_path, monkeypatch) -> N
         app.state.register.close()
     finally:
         gc.unfreeze()
+
+
+def test_serve_workers_refuses_a_port_in_use_with_one_sentence() -> None:
+    import socket
+
+    from kalkan.errors import OptionError
+    from kalkan.register.commands import _listening_socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        with pytest.raises(OptionError, match=f"127.0.0.1:{port}.*choose another --port"):
+            _listening_socket("127.0.0.1", port, reuseport=False)

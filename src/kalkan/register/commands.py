@@ -112,9 +112,9 @@ def _listening_socket(host: str, port: int, reuseport: bool) -> Any:
         sock.bind((host, port))
     except OSError as error:
         sock.close()
-        from kalkan.errors import StoreError
+        from kalkan.errors import OptionError
 
-        raise StoreError(
+        raise OptionError(
             f"Cannot listen on {host}:{port} ({error.strerror}): choose another --port or stop what uses it."
         ) from error
     return sock
@@ -345,12 +345,15 @@ def import_(
             result = import_events(session, Actor(row.id, row.name, Role(row.role)), events)
     finally:
         register.close()
-    Console(stderr=True).print(
+    console = Console(stderr=True, soft_wrap=True)  # one line per message, however long the path
+    console.print(
         f"{path}: {result['created']} created, {result['existing']} already there, "
-        f"{result['invalid']} invalid."
+        f"{result['invalid']} invalid.",
+        markup=False,
+        highlight=False,
     )
     for line in result["errors"]:
-        Console(stderr=True).print(f"  {line}", highlight=False)
+        console.print(f"  {line}", markup=False, highlight=False)
 
 
 @register_app.command("sync-store")
