@@ -65,3 +65,23 @@ def test_simulation_section_compares_the_recommended_option_sited_for_depth() ->
     assert "median of 3 deaths (2-4) instead of 88" in html
     assert "93% of the weight in reach instead of 97%" in html
     assert html.count("sited for depth</small>") == 2
+
+
+def test_terminal_table_puts_reach_and_depth_side_by_side() -> None:
+    from types import SimpleNamespace
+
+    from rich.console import Console
+
+    from kalkan.report.commands import simulation_table
+
+    rows = [("none", "none", 470, False, 0.0), ("police:300", "reach", 88, True, 0.97),
+            ("police:300", "depth", 3, True, 0.93)]  # fmt: skip
+    table = pd.DataFrame([_simulated(*r) for r in rows])
+    table.attrs["days"] = 10
+    console = Console(width=100, record=True)
+    console.print(simulation_table(SimpleNamespace(panels={"simulation": table})))
+    text = console.export_text()
+    assert "over 20 runs" in text
+    cells = [[c.strip() for c in line.split("│")[1:4]] for line in text.splitlines() if "police:300" in line]
+    assert cells == [["police:300", "88 [44-132]", "3 [2-4]"]]
+    assert simulation_table(SimpleNamespace(panels={})) is None

@@ -108,6 +108,9 @@ def brief(
         compute_panels(data, runs=runs, days=days, seed=seed, ewp=ewp, progress=progress)
         html_path, pdf_path = write_brief(data, out, progress=progress)
     console.print(summary_table(data))
+    simulated = simulation_table(data)
+    if simulated is not None:
+        console.print(simulated)
     for panel, why in (data.panels.get("skipped") or {}).items():
         console.print(f"[yellow]Panel left out[/]: {panel} ({why})", highlight=False)
     console.print(f"Wrote {html_path} and {pdf_path}.")
@@ -140,6 +143,32 @@ def summary_table(data):  # type: ignore[no-untyped-def]
             "0" if r.gap <= 1e-9 else f"{max(r.gap, 0.001):.1%}",
             style="bold" if r.recommended else None,
         )
+    return table
+
+
+def simulation_table(data):  # type: ignore[no-untyped-def]
+    """Simulated deaths per option, posts sited for reach and for depth (None without the panel)."""
+    from rich.table import Table
+
+    sim = data.panels.get("simulation")
+    if sim is None or "siting" not in sim.columns:
+        return None
+    days, runs = int(sim.attrs.get("days", 0)), int(sim["runs"].iloc[0])
+    table = Table(
+        title=f"Simulated deaths in {days} days, median [5th-95th percentile] over {runs} runs",
+        caption="Sited for depth: several posts where the most people are at risk (expected covering). "
+        "A model for comparing options, not a prediction: see the brief's simulation page.",
+    )
+    for column in ("option", "sited for reach", "sited for depth"):
+        table.add_column(column, no_wrap=True, justify="left" if column == "option" else "right")
+
+    def cell(row) -> str:  # type: ignore[no-untyped-def]
+        return f"{row.deaths_median:,.0f} [{row.deaths_p5:,.0f}-{row.deaths_p95:,.0f}]"
+
+    depth = {r.option: r for r in sim[sim["siting"] == "depth"].itertuples()}
+    for r in sim[sim["siting"] != "depth"].itertuples():
+        label = "no force" if r.option == "none" else str(r.option)
+        table.add_row(label, cell(r), cell(depth[r.option]) if r.option in depth else "-")
     return table
 
 
