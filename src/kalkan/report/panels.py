@@ -122,6 +122,7 @@ def simulate_plans(data: BriefData, *, runs: int, days: int, seed: int, progress
         attrs = dict(table.attrs)
         table = pd.concat([table, depth], ignore_index=True)
         table.attrs.update(attrs)
+        table.attrs["depth_posts"] = depth.attrs["posts"]
     progress(step, 1, 1)
     table.attrs.setdefault("days", int(days))
     return table
@@ -201,6 +202,7 @@ def simulation_section(ctx: Context) -> Section | None:
     none = table[table["option"] == "none"]
     best = table[(table["option"] != "none") & (sited != "depth")]
     lead = ""
+    pair: tuple[pd.Series, pd.Series] | None = None
     if len(none) and len(best):
         n = float(none["deaths_median"].iloc[0])
         b = best.loc[best["deaths_median"].idxmin()]
@@ -242,7 +244,33 @@ def simulation_section(ctx: Context) -> Section | None:
         "comparing options, not predictions. See docs/simulate.md.</p>"
     )
     body = _table(["option", "deaths", "homes destroyed", "displaced"], rows, cls="num")
+    if pair is not None:
+        body += _depth_map(ctx, str(pair[1]["option"]))
     return Section("simulation", "What each option might change (simulation)", lead + body + note)
+
+
+def _depth_map(ctx: Context, label: str) -> str:
+    """A map of option ``label``'s posts sited for depth, as simulated ("" if they were not kept)."""
+    from kalkan.report.maps import frame_around, render_map
+    from kalkan.report.sections import _south
+
+    table = ctx.data.panels["simulation"]
+    posts = table.attrs.get("depth_posts")
+    if posts is None or not len(posts[posts["option"] == label]):
+        return ""
+    d = ctx.data
+    posts = posts[posts["option"] == label]
+    districts, admin1 = _south(ctx)
+    frame = frame_around(posts["latitude"].tolist(), posts["longitude"].tolist(), pad_km=d.reach_km + 3)
+    svg = render_map(
+        frame=frame, districts=districts, oblasts=admin1, places=d.exposure[d.exposure["at_risk"] > 0],
+        incidents=d.scenario.incidents, posts=posts, reach_km=d.reach_km, map_id="map-depth-posts",
+        title=f"{label} sited for depth: {len(posts)} posts and their {d.response_minutes:g}-minute reach",
+    )  # fmt: skip
+    return svg + (
+        f'<p class="note">The posts of {escape(label)} sited for depth, as simulated above: several within reach of '
+        "the places with the most people at risk. Compare the map of the same option sited for reach.</p>"
+    )
 
 
 def framework_section(ctx: Context) -> Section | None:
