@@ -214,6 +214,7 @@ def test_brief_with_the_simulation_panel(tmp_path: Path) -> None:
     assert 'id="simulation"' in html and "3 seeded runs" in html
     assert "sited for depth" in html  # the armed options again, posts stacked where the weight is
     assert "map-depth-posts" in html  # and where those posts stand
+    assert "Within days, not months" in html  # and the same posts arriving late
 
 
 EWP = Path(__file__).resolve().parents[3] / "shared" / "data" / "ewp" / "ewp_countryyear_1960_2016.csv"

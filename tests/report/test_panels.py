@@ -55,6 +55,8 @@ def test_simulation_section_compares_the_recommended_option_sited_for_depth() ->
         ]
     )
     table.attrs["days"] = 10
+    late = pd.DataFrame([_simulated("police:300", "depth", d, True, 0.93) for d in (120, 390)])
+    table.attrs["late"] = late.assign(arrival_day=[1.0, 5.0])
     recommended = SimpleNamespace(option=parse_options("police:300")[0])
     ctx = SimpleNamespace(data=SimpleNamespace(panels={"simulation": table}, recommended=recommended))
     section = simulation_section(ctx)  # type: ignore[arg-type]
@@ -65,6 +67,10 @@ def test_simulation_section_compares_the_recommended_option_sited_for_depth() ->
     assert "median of 3 deaths (2-4) instead of 88" in html
     assert "93% of the weight in reach instead of 97%" in html
     assert html.count("sited for depth</small>") == 2
+    late_table = html[html.index("Within days, not months") :]
+    assert "day 0 (on duty as it starts)" in late_table and "day 5" in late_table
+    order = [late_table.index(x) for x in ("3 <small>(2–4)", "120 <small>", "390 <small>")]
+    assert order == sorted(order)
 
 
 def test_terminal_table_puts_reach_and_depth_side_by_side() -> None:

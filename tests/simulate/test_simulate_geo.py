@@ -164,3 +164,21 @@ def test_batch_days_and_places_add_up_to_the_totals() -> None:
         assert by_day[:, 0].sum() == run["deaths"] and by_day[:, 2].sum() == run["displaced"]
         by_place = np.array(list(run["by_place"].values()))
         assert by_place[:, 1].sum() == run["homes_destroyed"]
+
+
+def test_posts_arriving_late_act_only_from_their_arrival_day() -> None:
+    seeds = run_seeds(4, 6)
+    days = 5
+    bare = run_batch(_model(lethality=1.0), seeds, days)
+    now = run_batch(_model(lethality=1.0).set_posts(_posts(60).assign(arrival_day=0.0)), seeds, days)
+    default = run_batch(_model(lethality=1.0).set_posts(_posts(60)), seeds, days)
+    never = run_batch(_model(lethality=1.0).set_posts(_posts(60).assign(arrival_day=days)), seeds, days)
+    late = run_batch(_model(lethality=1.0).set_posts(_posts(60).assign(arrival_day=2)), seeds, days)
+    for a, b, c, d, e in zip(bare, now, default, never, late, strict=True):
+        assert b["deaths"] == c["deaths"] and b["arrests"] == c["arrests"]  # day 0 = on duty from the start
+        assert d["deaths"] == a["deaths"] and d["arrests"] == 0  # after the run: as if no force came
+        # Late: the first two days are the unpoliced run's, day by day (same seed, same draws).
+        assert e["by_day"][:2] == a["by_day"][:2]
+    assert sum(r["deaths"] for r in now) < sum(r["deaths"] for r in late) <= sum(r["deaths"] for r in bare)
+    with pytest.raises(InputError, match="arrival_day"):
+        _model().set_posts(_posts(10).assign(arrival_day=-1))

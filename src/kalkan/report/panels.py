@@ -93,6 +93,10 @@ def compute_panels(
     return data
 
 
+#: Days after the first clash on which the brief's late-arrival rows put the posts on duty.
+LATE_DAYS = (1, 2, 3, 5)
+
+
 def simulate_plans(data: BriefData, *, runs: int, days: int, seed: int, progress: Progress) -> pd.DataFrame:
     """Simulate no force and each option *with the brief's own posts* (median, 5th and 95th percentiles),
     then each armed option again with its posts sited for depth.
@@ -105,7 +109,7 @@ def simulate_plans(data: BriefData, *, runs: int, days: int, seed: int, progress
     from kalkan.simulate import simulate_options
 
     armed = [p.option for p in data.plans if p.option.unit_type.armed]
-    step = f"Simulating {len(data.plans) + 1 + len(armed)} options x {runs} runs"
+    step = f"Simulating {len(data.plans) + 1 + len(armed) + len(LATE_DAYS) * bool(armed)} options x {runs} runs"
     progress(step, 0, 1)
     common: dict[str, Any] = {
         "runs": int(runs), "days": int(days), "seed": int(seed), "response_minutes": data.response_minutes
@@ -123,6 +127,14 @@ def simulate_plans(data: BriefData, *, runs: int, days: int, seed: int, progress
         table = pd.concat([table, depth], ignore_index=True)
         table.attrs.update(attrs)
         table.attrs["depth_posts"] = depth.attrs["posts"]
+        # The letter's "within days, not months": the same force, sited for depth, arriving late.
+        rec = data.recommended
+        late_option = rec.option if rec is not None and rec.option in armed else armed[0]
+        late = [
+            simulate_options(data.scenario, [late_option], baseline=False, siting="depth", arrival_day=day, **common)
+            for day in LATE_DAYS
+        ]
+        table.attrs["late"] = pd.concat(late, ignore_index=True)
     progress(step, 1, 1)
     table.attrs.setdefault("days", int(days))
     return table
@@ -245,8 +257,37 @@ def simulation_section(ctx: Context) -> Section | None:
     )
     body = _table(["option", "deaths", "homes destroyed", "displaced"], rows, cls="num")
     if pair is not None:
+        body += _late_table(table, pair[1])
         body += _depth_map(ctx, str(pair[1]["option"]))
     return Section("simulation", "What each option might change (simulation)", lead + body + note)
+
+
+def late_rows(table: pd.DataFrame, label: str) -> pd.DataFrame | None:
+    """The late-arrival rows of option ``label`` sited for depth (``attrs["late"]``), if simulated."""
+    late = table.attrs.get("late")
+    if late is None or not len(late[late["option"] == label]):
+        return None
+    return late[late["option"] == label]
+
+
+def _late_table(table: pd.DataFrame, depth: pd.Series) -> str:
+    """The depth-sited option on duty from day 0 and arriving later: the cost of each day's delay."""
+    late = late_rows(table, str(depth["option"]))
+    if late is None:
+        return ""
+
+    def cell(r: Any, what: str) -> str:
+        return f"{r[f'{what}_median']:,.0f} <small>({r[f'{what}_p5']:,.0f}–{r[f'{what}_p95']:,.0f})</small>"
+
+    rows = [[f"day {float(r['arrival_day']):g}" + (" (on duty as it starts)" if r["arrival_day"] == 0 else ""),
+             cell(r, "deaths"), cell(r, "displaced")]
+            for _, r in pd.concat([depth.to_frame().T.assign(arrival_day=0.0), late]).iterrows()]  # fmt: skip
+    label = escape(str(depth["option"]))
+    return (
+        f"<p><b>Within days, not months.</b> The same {label} sited for depth, with its posts on duty only from a "
+        "later day (same seeds):</p>"
+        + _table([f"{label} on duty from", "deaths", "displaced"], rows, cls="num")
+    )
 
 
 def _depth_map(ctx: Context, label: str) -> str:

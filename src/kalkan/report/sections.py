@@ -140,14 +140,25 @@ def _siting_line(d: BriefData) -> str:
     pair = depth_contrast(table, d.recommended.option.label)
     if pair is None:
         return ""
+    from kalkan.report.panels import late_rows
+
     reach, depth = pair
-    return (
+    text = (
         f"<p><b>Where the posts stand matters as much as how many.</b> In the simulation, the same "
         f'<span class="nowrap">{escape(d.recommended.option.label)}</span> with posts stacked where the most '
         f"people are at risk leaves a "
         f"median of {depth['deaths_median']:,.0f} deaths in {int(table.attrs.get('days', 0))} days, against "
-        f"{reach['deaths_median']:,.0f} with posts spread for reach (see the simulation page and its limits).</p>"
+        f"{reach['deaths_median']:,.0f} with posts spread for reach."
     )
+    late = late_rows(table, d.recommended.option.label)
+    if late is not None:
+        first, last = late.iloc[0], late.iloc[-1]
+        text += (
+            f" <b>And when they arrive matters most:</b> on duty {float(first['arrival_day']):g} day after the first "
+            f"clash, the same posts leave {first['deaths_median']:,.0f}; after {float(last['arrival_day']):g} days, "
+            f"{last['deaths_median']:,.0f}."
+        )
+    return text + " (See the simulation page and its limits.)</p>"
 
 
 def _density(d: BriefData) -> str:

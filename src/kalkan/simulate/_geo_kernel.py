@@ -82,6 +82,7 @@ def run_geo(
     cover_ptr: np.ndarray,
     cover_post: np.ndarray,
     post_officers: np.ndarray,
+    post_arrival: np.ndarray,
     observed: np.ndarray,
     distrust: np.ndarray,
     fear: np.ndarray,
@@ -123,11 +124,14 @@ def run_geo(
             present[place[i], group[i]] += 1
         if state[i] == ACTIVE:
             active[place[i], group[i]] += 1
-    # Armed officers on duty within reach of each place (they deter wherever they can respond).
+    # Armed officers on duty within reach of each place (they deter wherever they can respond). A post
+    # is on duty from its arrival step (1 = from the start).
+    on_duty = np.zeros(n_posts)
+    for b in range(n_posts):
+        if post_arrival[b] <= 1:
+            on_duty[b] = post_officers[b]
     cover_officers = np.zeros(n_places)
-    for p in range(n_places):
-        for q in range(cover_ptr[p], cover_ptr[p + 1]):
-            cover_officers[p] += post_officers[cover_post[q]]
+    _cover(cover_officers, cover_ptr, cover_post, on_duty)
     budget = np.zeros(n_posts)
     felt = np.zeros((n_places, 2))
     order = np.empty(n, dtype=np.int64)
@@ -141,8 +145,15 @@ def run_geo(
                 for g in range(2):
                     if distrust[p, g] < spark_level:
                         distrust[p, g] = spark_level
+        arrived = False
         for b in range(n_posts):
-            budget[b] = post_officers[b] * arrests_per_officer
+            if t > 1 and post_arrival[b] == t:
+                on_duty[b] = post_officers[b]
+                arrived = True
+        if arrived:
+            _cover(cover_officers, cover_ptr, cover_post, on_duty)
+        for b in range(n_posts):
+            budget[b] = on_duty[b] * arrests_per_officer
         # News travels one hop: a group also feels a share of the worst fear among nearby places.
         for p in range(n_places):
             for g in range(2):
@@ -288,6 +299,17 @@ def run_geo(
                 fear[p, g] *= distrust_decay
         _snapshot(per_step, t, state, group)
     return daily, per_step
+
+
+@njit(cache=True)
+def _cover(cover_officers: np.ndarray, cover_ptr: np.ndarray, cover_post: np.ndarray,
+           on_duty: np.ndarray) -> None:
+    """Officers on duty within reach of each place, in place."""
+    for p in range(cover_officers.shape[0]):
+        total = 0.0
+        for q in range(cover_ptr[p], cover_ptr[p + 1]):
+            total += on_duty[cover_post[q]]
+        cover_officers[p] = total
 
 
 @njit(cache=True)

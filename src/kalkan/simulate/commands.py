@@ -55,7 +55,8 @@ def _check_format(fmt: str, allowed: tuple[str, ...]) -> None:
 
 
 def _simulate(scenario: str, options: str | None, runs: int, days: int, seed: int, fmt: str,
-              scheduler: str | None, siting: str = "reach", overrides: list[str] | None = None) -> None:
+              scheduler: str | None, siting: str = "reach", overrides: list[str] | None = None,
+              arrival_day: float = 0.0) -> None:
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
     from rich.table import Table
@@ -100,7 +101,8 @@ def _simulate(scenario: str, options: str | None, runs: int, days: int, seed: in
                 runner = stack.enter_context(Client(cluster))
             # The same seeds for every siting: common random numbers, so differences come from the posts.
             tables = [simulate_options(sc, wanted, runs=runs, days=days, seed=seed, scheduler=runner,
-                                       progress=advance, siting=how, baseline=i == 0, settings=settings)
+                                       progress=advance, siting=how, baseline=i == 0, settings=settings,
+                                       arrival_day=arrival_day)
                       for i, how in enumerate(sitings)]
         table = pd.concat(tables, ignore_index=True)
     if fmt == "json":
@@ -110,6 +112,8 @@ def _simulate(scenario: str, options: str | None, runs: int, days: int, seed: in
     title = sc.settings.get("title", sc.name)
     if settings:
         title += " (" + ", ".join(f"{k}={v:g}" for k, v in settings.items()) + ")"
+    if arrival_day > 0:
+        title += f", posts on duty from day {arrival_day:g}"
     out = Table(title=f"{title}: {days} days, {runs} runs per option, seed {seed} "
                       "(median [5th-95th percentile]; a model, not a prophecy)",
                 caption="Unarmed monitors observe only: the model gives them no deterrent effect. "
@@ -180,11 +184,14 @@ def register(app: typer.Typer) -> None:
         overrides: list[str] = typer.Option(None, "--set",
                                             help="Change a model setting, e.g. --set officer_weight=1 "
                                                  "(repeatable; names and ranges in docs/simulate.md)."),
+        arrival_day: float = typer.Option(0.0, "--arrival-day",
+                                          help="Days after the first clash on which the posts come on duty "
+                                               "(0: from the start); what a late force still changes."),
     ) -> None:
         """Compare force options on the scenario: deaths, homes destroyed, displaced (median, 90% range)."""
         if ctx.invoked_subcommand is not None:
             return
-        _simulate(scenario, options, runs, days, seed, fmt, scheduler, siting, overrides)
+        _simulate(scenario, options, runs, days, seed, fmt, scheduler, siting, overrides, arrival_day)
 
     @sim.command("lattice")
     def lattice(

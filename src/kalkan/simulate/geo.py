@@ -134,6 +134,7 @@ class GeoModel:
         self.cover_ptr_: np.ndarray = np.zeros(1, dtype=np.int64)
         self.cover_post_: np.ndarray = np.zeros(0, dtype=np.int64)
         self.post_officers_: np.ndarray = np.zeros(0)
+        self.post_arrival_: np.ndarray = np.zeros(0, dtype=np.int64)
         self.observed_: np.ndarray = np.zeros(0, dtype=np.bool_)
         self.posts_: pd.DataFrame = pd.DataFrame(columns=list(POST_COLUMNS))
 
@@ -214,7 +215,11 @@ class GeoModel:
         self.nbr_idx_ = np.asarray(idx, dtype=np.int64)
 
     def set_posts(self, posts: pd.DataFrame | None) -> GeoModel:
-        """Place police posts (``latitude, longitude, officers_on_duty, armed``); None = no force."""
+        """Place police posts (``latitude, longitude, officers_on_duty, armed``); None = no force.
+
+        An optional ``arrival_day`` column (days after the start, default 0) puts a post on duty only
+        from that day on: what a force that arrives late changes.
+        """
         if self.places_ is None:
             raise InputError("GeoModel has no places yet: build it with GeoModel.from_places(...).")
         n = len(self.places_)
@@ -223,6 +228,7 @@ class GeoModel:
             self.cover_ptr_ = np.zeros(n + 1, dtype=np.int64)
             self.cover_post_ = np.zeros(0, dtype=np.int64)
             self.post_officers_ = np.zeros(0)
+            self.post_arrival_ = np.zeros(0, dtype=np.int64)
             self.observed_ = np.zeros(n, dtype=np.bool_)
             return self
         missing = [c for c in POST_COLUMNS if c not in posts.columns]
@@ -232,6 +238,11 @@ class GeoModel:
         officers = pd.to_numeric(posts["officers_on_duty"], errors="coerce").to_numpy(float)
         if not (np.isfinite(officers).all() and (officers >= 0).all()):
             raise InputError("officers_on_duty must be a number >= 0 at every post.")
+        arrival = (pd.to_numeric(posts["arrival_day"], errors="coerce").to_numpy(float)
+                   if "arrival_day" in posts.columns else np.zeros(len(posts)))
+        if not (np.isfinite(arrival).all() and (arrival >= 0).all()):
+            raise InputError("arrival_day must be a number of days >= 0 at every post "
+                             "(0: on duty from the start).")
         from kalkan.plan.travel import travel_minutes
 
         lat = self.places_["latitude"].to_numpy(float)
@@ -247,6 +258,9 @@ class GeoModel:
         self.cover_ptr_ = ptr
         self.cover_post_ = cols.astype(np.int64)
         self.post_officers_ = officers[armed]
+        # On duty from the first step of day arrival_day (step 1 is the first step of day 0).
+        spd = int(self.settings["steps_per_day"])
+        self.post_arrival_ = (np.rint(arrival[armed] * spd).astype(np.int64) + 1)
         self.posts_ = posts.reset_index(drop=True)
         return self
 
@@ -296,7 +310,8 @@ class GeoModel:
             kernel_seed, steps, spd, st["group"], st["home"], st["place"], st["hardship"], st["risk"],
             st["state"], st["jail"], st["persons"], st["bucket_ptr"], st["bucket"], st["homes"],
             self.nbr_ptr_, self.nbr_idx_, self.cover_ptr_, self.cover_post_, self.post_officers_,
-            self.observed_, st["distrust"], st["fear"], self.spark_step_, float(s["spark_distrust"]),
+            self.post_arrival_, self.observed_, st["distrust"], st["fear"], self.spark_step_,
+            float(s["spark_distrust"]),
             float(s["legitimacy"]), float(s["threshold"]), float(s["k_arrest"]), float(s["officer_weight"]),
             float(s["persons_per_agent"]), float(s["lethality"]), float(s["arson"]), float(s["flight"]),
             float(s["distrust_per_attack"]), float(s["distrust_decay"]), int(s["max_jail"]),

@@ -196,6 +196,7 @@ def simulate_options(
     progress: Callable[[int, int], None] | None = None,
     plans: Mapping[str, OptionPlan] | None = None,
     siting: str = "reach",
+    arrival_day: float = 0.0,
 ) -> pd.DataFrame:
     """Simulate each force option ``runs`` times on the scenario; one row per option.
 
@@ -221,11 +222,14 @@ def simulate_options(
     siting : "reach" or "depth"
         How options planned here site their posts (:func:`kalkan.simulate.scenario.option_posts`):
         maximal covering, or Daskin's expected covering, which stacks posts where the weight is.
+    arrival_day : float
+        Days after the first flashpoint's day on which every option's posts come on duty (0: from the
+        start). What a force that arrives late still changes.
 
     Returns
     -------
     DataFrame
-        ``option, unit, officers, armed, posts, covered_share, coverage_kind, siting``, then
+        ``option, unit, officers, armed, posts, covered_share, coverage_kind, siting, arrival_day``, then
         ``deaths_p5, deaths_median, deaths_p95`` and the same for ``homes_destroyed`` and
         ``displaced`` (people, homes, people over ``days``), ``deaths_group0_median`` (victims from the
         group at risk), ``attacks_median``, ``arrests_median``, ``observed_share_median``, ``runs`` and
@@ -234,6 +238,9 @@ def simulate_options(
         where anything happened in some run), for maps; ``attrs["posts"]`` the posts simulated.
     """
     _check(runs, days, seed, options)
+    late = arrival_day
+    if isinstance(late, bool) or not isinstance(late, int | float) or not 0 <= late < 1e6:
+        raise InputError(f"arrival_day must be a number of days >= 0; got {arrival_day!r}.")
     if isinstance(scenario, str):
         from kalkan.scenarios import load_scenario
 
@@ -262,17 +269,19 @@ def simulate_options(
         else:
             posts = option_posts(base.places_, option, response_minutes=float(response_minutes),
                                  siting=siting)
+        posts = posts.assign(arrival_day=float(arrival_day))
         post_tables.append(posts.assign(option="none" if option is None else option.label))
         model = scenario_model_copy(base).set_posts(posts)
         models.append(model)
         if option is None:
             meta.append({"option": "none", "unit": "none", "officers": 0, "armed": False, "posts": 0,
-                         "covered_share": 0.0, "coverage_kind": "none", "siting": sited})
+                         "covered_share": 0.0, "coverage_kind": "none", "siting": sited, "arrival_day": 0.0})
         else:
             meta.append({"option": option.label, "unit": option.unit, "officers": option.officers,
                          "armed": option.unit_type.armed, "posts": len(posts),
                          "covered_share": float(posts["covered_share"].iloc[0]) if len(posts) else 0.0,
-                         "coverage_kind": option.unit_type.coverage_kind, "siting": sited})
+                         "coverage_kind": option.unit_type.coverage_kind, "siting": sited,
+                         "arrival_day": float(arrival_day)})
     seeds = run_seeds(int(seed), int(runs))
     results = _run_all(models, seeds, int(days), scheduler, progress)
     rows, daily, by_place = [], [], []
