@@ -155,8 +155,8 @@ def _siting_line(d: BriefData) -> str:
         first, last = late.iloc[0], late.iloc[-1]
         text += (
             f" <b>And when they arrive matters most:</b> on duty {float(first['arrival_day']):g} day after the first "
-            f"clash, the same posts leave {first['deaths_median']:,.0f}; after {float(last['arrival_day']):g} days, "
-            f"{last['deaths_median']:,.0f}."
+            f"clash, the same posts leave {first['deaths_median']:,.0f} deaths; after {float(last['arrival_day']):g} "
+            f"days, {last['deaths_median']:,.0f}."
         )
     return text + " (See the simulation page and its limits.)</p>"
 
@@ -442,8 +442,9 @@ def method(ctx: Context) -> Section:
          "two officers on duty cannot protect a city. The officers-per-1,000 columns and the yardsticks check "
          "the density of each option against the literature."),
         ("Not modelled yet",
-         "Roads, rivers and checkpoints (straight lines instead); the time it takes to deploy (the letter asks for "
-         "days; UN missions took about 10 months to peak); perpetrators' response to the police; the displaced "
+         "Roads, rivers and checkpoints (straight lines instead); how long it takes to generate and deploy a force "
+         "(the simulation shows what a late arrival costs, not when a force can arrive; the letter asks for days, UN "
+         "missions took about 10 months to peak); perpetrators' response to the police; the displaced "
          "and the returnees as separate groups; the population change since 2009; whether police are accepted "
          "by the government and residents (the OSCE group was not deployed as planned)."),
     ]  # fmt: skip
