@@ -31,7 +31,7 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from typing import Any, ClassVar, Self
 
 import numpy as np
@@ -41,7 +41,7 @@ import scipy.sparse as sp
 
 from kalkan.errors import InputError
 from kalkan.plan import _solvers
-from kalkan.plan.coverage import MaximalCovering, _places_frame, _reach
+from kalkan.plan.coverage import MaximalCovering, _places_frame
 from kalkan.plan.units import officers_per_post, unit_type
 
 #: Security personnel per 1,000 inhabitants for population security (Quinlivan 1995, 2003).
@@ -86,70 +86,6 @@ class CapacitatedCovering(MaximalCovering):
             raise InputError("population must give one finite number >= 0 of people per demand point.")
         self.population = pop
         self.assigned = pd.DataFrame(columns=["demand_id", "site_id", "share", "people", "weight"])
-
-    @classmethod
-    def from_cost_matrix(  # type: ignore[override]
-        cls,
-        cost_matrix: npt.ArrayLike | sp.spmatrix,
-        weights: npt.ArrayLike,
-        *,
-        max_cost: float,
-        p: int,
-        capacity: float,
-        population: npt.ArrayLike | None = None,
-        demand_ids: Sequence[Any] | None = None,
-        site_ids: Sequence[Any] | None = None,
-    ) -> Self:
-        """From a (demand x sites) cost matrix; a site reaches a point when cost <= ``max_cost``."""
-        max_cost = cls._check_reach(max_cost)
-        return cls(
-            cls._coverage_from_cost(cost_matrix, max_cost),
-            weights,
-            p=p,
-            capacity=capacity,
-            population=population,
-            demand_ids=demand_ids,
-            site_ids=site_ids,
-        )
-
-    @classmethod
-    def from_coordinates(  # type: ignore[override]
-        cls,
-        demand: npt.ArrayLike,
-        sites: npt.ArrayLike,
-        weights: npt.ArrayLike,
-        *,
-        p: int,
-        capacity: float,
-        population: npt.ArrayLike | None = None,
-        radius: float | None = None,
-        response_minutes: float | None = None,
-        demand_ids: Sequence[Any] | None = None,
-        site_ids: Sequence[Any] | None = None,
-        circuity: float | None = None,
-        speed_kmh: float | None = None,
-        network: Mapping[str, Any] | None = None,
-    ) -> Self:
-        """From planar (x, y) with ``radius`` or (lat, lon) with ``response_minutes`` (or a road network)."""
-        geographic, reach = _reach(radius, response_minutes)
-        A = cls.coverage_from_coordinates(
-            demand,
-            sites,
-            geographic=geographic,
-            reach=reach,
-            circuity=circuity,
-            speed_kmh=speed_kmh,
-            network=network,
-        )
-        return cls(
-            A,
-            weights,
-            p=p,
-            capacity=capacity,
-            population=population,
-            demand_ids=demand_ids,
-            site_ids=site_ids,
-        )
 
     @classmethod
     def from_places(  # type: ignore[override]

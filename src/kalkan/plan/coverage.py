@@ -245,6 +245,29 @@ class _CoveringProblem:
         return planar_distance(D[:, 0][:, None], D[:, 1][:, None], S[:, 0][None, :], S[:, 1][None, :])
 
     @classmethod
+    def _coverage_within(
+        cls,
+        demand: npt.ArrayLike,
+        sites: npt.ArrayLike,
+        radius: float | None,
+        response_minutes: float | None,
+        circuity: float | None,
+        speed_kmh: float | None,
+        network: Mapping[str, Any] | None,
+    ) -> sp.csr_matrix:
+        """Coverage for planar x/y within ``radius`` or latitude/longitude within ``response_minutes``."""
+        geographic, reach = _reach(radius, response_minutes)
+        return cls.coverage_from_coordinates(
+            demand,
+            sites,
+            geographic=geographic,
+            reach=reach,
+            circuity=circuity,
+            speed_kmh=speed_kmh,
+            network=network,
+        )
+
+    @classmethod
     def coverage_from_coordinates(
         cls,
         demand: npt.ArrayLike,
@@ -452,16 +475,7 @@ class MaximalCovering(_CoveringProblem):
         **options: Any,
     ) -> Self:
         """From coordinates: planar (x, y) with ``radius``, or (lat, lon) with ``response_minutes``."""
-        geographic, reach = _reach(radius, response_minutes)
-        A = cls.coverage_from_coordinates(
-            demand,
-            sites,
-            geographic=geographic,
-            reach=reach,
-            circuity=circuity,
-            speed_kmh=speed_kmh,
-            network=network,
-        )
+        A = cls._coverage_within(demand, sites, radius, response_minutes, circuity, speed_kmh, network)
         return cls(A, weights, p=p, demand_ids=demand_ids, site_ids=site_ids, **options)
 
     @classmethod
@@ -635,16 +649,7 @@ class SetCovering(_CoveringProblem):
         **options: Any,
     ) -> Self:
         """From coordinates: planar (x, y) with ``radius``, or (lat, lon) with ``response_minutes``."""
-        geographic, reach = _reach(radius, response_minutes)
-        A = cls.coverage_from_coordinates(
-            demand,
-            sites,
-            geographic=geographic,
-            reach=reach,
-            circuity=circuity,
-            speed_kmh=speed_kmh,
-            network=network,
-        )
+        A = cls._coverage_within(demand, sites, radius, response_minutes, circuity, speed_kmh, network)
         w = np.ones(A.shape[1]) if weights is None else weights
         return cls(A, w, demand_ids=demand_ids, site_ids=site_ids)
 
