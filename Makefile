@@ -24,8 +24,9 @@ lint: $(STAMP)
 test: lint
 	$(BIN)/pytest -q -n 2
 
+# The slow tests; with Debian's postgresql installed, on a throwaway cluster too (.ci/postgres.sh).
 test-slow: $(STAMP)
-	$(BIN)/pytest -q -m slow
+	bash -c 'source .ci/postgres.sh; if ls -d /usr/lib/postgresql/*/bin >/dev/null 2>&1; then start_postgres; trap stop_postgres EXIT; fi; $(BIN)/pytest -q -m slow'
 
 bench: $(STAMP)
 	$(BIN)/pip install --quiet -e '.[dev,bench]'

@@ -1,5 +1,5 @@
 # Start a throwaway PostgreSQL cluster on 127.0.0.1 (a free port) and export KALKAN_TEST_POSTGRES_URL.
-# Used by .ci/run and by `make test-postgres`; the tests skip PostgreSQL only when this URL is unset.
+# Used by .ci/run and by `make test-slow`; the tests skip PostgreSQL only when this URL is unset.
 start_postgres() {
   local bindir
   bindir=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -n 1)
