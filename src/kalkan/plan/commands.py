@@ -225,26 +225,6 @@ def coverage_command(
         console.print("selected: " + ", ".join(map(str, result["selected"])), highlight=False, soft_wrap=True)
 
 
-def _mean_depth(plan: Any, demand: Any, minutes: float) -> float:
-    """Posts in reach of the average unit of weight (people at risk x risk), under ``plan``'s posts."""
-    from kalkan.plan.travel import travel_minutes
-
-    chosen = plan.selected
-    if not len(chosen):
-        return 0.0
-    reach = (
-        travel_minutes(
-            demand["latitude"].to_numpy(float)[:, None],
-            demand["longitude"].to_numpy(float)[:, None],
-            chosen["latitude"].to_numpy(float)[None, :],
-            chosen["longitude"].to_numpy(float)[None, :],
-        )
-        <= minutes
-    )
-    w = demand["weight"].to_numpy(float)
-    return float((w * reach.sum(axis=1)).sum() / w.sum()) if w.sum() > 0 else 0.0
-
-
 def _scenario_demand(scenario_name: str):  # type: ignore[no-untyped-def]
     from kalkan.plan.exposure import places_at_risk
     from kalkan.scenarios import load_scenario
@@ -319,7 +299,7 @@ def options_command(
             row = plan.summary()
             if siting == "depth":
                 row["expected_share"] = plan.extra["expected_share"]
-                row["mean_depth"] = _mean_depth(plan, demand, minutes)
+                row["mean_depth"] = plan.extra["mean_depth"]
             if per_1000 is not None:
                 from kalkan.plan.capacitated import CapacitatedCovering
 

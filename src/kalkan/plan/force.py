@@ -198,7 +198,8 @@ def plan_option(
         "reach" maximises the weight within reach of one post (maximal covering); "depth" the expected
         weight within reach of a free post when each is busy with probability ``busy`` (default
         :data:`kalkan.plan.depth.BUSY`), which stacks posts where the weight is. With "depth",
-        ``bound`` and ``gap`` are of the expected weight and ``extra["expected_share"]`` holds it.
+        ``bound`` and ``gap`` are of the expected weight, ``extra["expected_share"]`` holds it and
+        ``extra["mean_depth"]`` the posts in reach of the average unit of weight.
 
     Raises
     ------
@@ -231,8 +232,8 @@ def plan_option(
     officers_used = min(option.officers, officers_for_posts(option.unit, len(selected)))
     extra: dict[str, Any] = {"bound_share": problem.bound / total if total > 0 else 0.0, "siting": siting}
     if siting == "depth":
-        extra["busy"] = problem.result()["busy"]
-        extra["expected_share"] = problem.objective / total if total > 0 else 0.0
+        result = problem.result()
+        extra.update({k: result[k] for k in ("busy", "expected_share", "mean_depth")})
     return OptionPlan(
         option=option,
         posts=posts,

@@ -238,8 +238,8 @@ def simulate_options(
         where anything happened in some run), for maps; ``attrs["posts"]`` the posts simulated.
     """
     _check(runs, days, seed, options)
-    late = arrival_day
-    if isinstance(late, bool) or not isinstance(late, int | float) or not 0 <= late < 1e6:
+    is_number = isinstance(arrival_day, int | float) and not isinstance(arrival_day, bool)
+    if not (is_number and 0 <= arrival_day < np.inf):
         raise InputError(f"arrival_day must be a number of days >= 0; got {arrival_day!r}.")
     if isinstance(scenario, str):
         from kalkan.scenarios import load_scenario
