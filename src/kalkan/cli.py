@@ -7,6 +7,9 @@ turns kalkan's errors into one sentence and an exit code (no traceback for a use
 from __future__ import annotations
 
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
 
 import typer
 from rich.console import Console
@@ -22,6 +25,37 @@ app = typer.Typer(
 )
 
 _err = Console(stderr=True)
+
+
+class ProgressBar:
+    """A :class:`kalkan._base.Progress` drawn as one Rich bar on stderr (see :func:`progress_bar`)."""
+
+    def __init__(self, bar: Any, task: Any) -> None:
+        self._bar = bar
+        self._task = task
+
+    def __call__(self, done: int, total: int, /) -> None:
+        """Absolute progress: ``done`` of ``total`` units."""
+        self._bar.update(self._task, completed=done, total=total)
+
+    def describe(self, label: str) -> None:
+        """Change the bar's label (a multi-step task names the step it is on)."""
+        self._bar.update(self._task, description=label)
+
+
+@contextmanager
+def progress_bar(label: str, *, transient: bool = True) -> Iterator[ProgressBar]:
+    """The one way commands draw a :class:`kalkan._base.Progress`: a Rich bar with ``label``, done of
+    total, and the time elapsed, on stderr (so ``--format json`` on stdout stays clean)::
+
+        with progress_bar("backtest folds") as progress:
+            backtest(..., progress=progress)
+    """
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                  console=_err, transient=transient) as bar:
+        yield ProgressBar(bar, bar.add_task(label, total=None))
 
 
 def _register_all() -> None:

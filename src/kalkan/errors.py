@@ -12,6 +12,7 @@ a message that states the fact, the numbers and the fix.
     │   └── OptionError              a force option or other CLI-style argument cannot be parsed
     ├── InfeasibleError (ValueError) a problem has no solution as posed (e.g. a target no force reaches)
     ├── NotFittedError (AttributeError) a model method was called before ``fit``
+    ├── NotSolvedError (AttributeError) a problem's result was asked for before ``solve``
     ├── StoreError (RuntimeError)    the analytic store or register database cannot be used
     └── IntegrityError (RuntimeError) an audit chain or evidence hash does not verify
 """
@@ -45,6 +46,10 @@ class InfeasibleError(KalkanError, ValueError):
 
 class NotFittedError(KalkanError, AttributeError):
     """A model method that needs ``fit`` was called before ``fit``."""
+
+
+class NotSolvedError(KalkanError, AttributeError):
+    """A problem's result was asked for before ``solve`` ran."""
 
 
 class StoreError(KalkanError, RuntimeError):

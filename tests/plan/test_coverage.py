@@ -8,7 +8,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from kalkan.errors import InfeasibleError, InputError
+from kalkan.errors import InfeasibleError, InputError, NotSolvedError
 from kalkan.plan.coverage import MaximalCovering, SetCovering, UnreachableDemandWarning
 
 
@@ -180,7 +180,7 @@ def test_results_before_solve_say_so() -> None:
     demand, sites, weights, radius = _instance(1)
     problem = MaximalCovering.from_coordinates(demand, sites, weights, p=1, radius=radius)
     assert problem.status == "unsolved"
-    with pytest.raises(InputError, match="call solve"):
+    with pytest.raises(NotSolvedError, match="call solve"):
         problem.result()
 
 

@@ -81,8 +81,10 @@ def test_depth_gathers_posts_where_the_weight_is() -> None:
 
 @pytest.mark.parametrize("busy", [-0.1, 1.0, 2, "half", float("nan")])
 def test_bad_busy_is_refused(busy: object) -> None:
-    with pytest.raises(InputError, match="busy"):
-        ExpectedCovering(sp.csr_matrix(np.eye(2)), [1.0, 1.0], p=1, busy=busy)  # type: ignore[arg-type]
+    # Parameter rules are checked by solve (kalkan._base), not by __init__.
+    problem = ExpectedCovering(sp.csr_matrix(np.eye(2)), [1.0, 1.0], p=1, busy=busy)  # type: ignore[arg-type]
+    with pytest.raises(InputError, match="The 'busy' parameter of ExpectedCovering must be a float in"):
+        problem.solve()
 
 
 def _towns() -> pd.DataFrame:

@@ -29,9 +29,8 @@ only help), tightened by the HiGHS MILP bound when the MILP runs.
 
 from __future__ import annotations
 
-import math
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar, Self
 
 import numpy as np
@@ -39,9 +38,10 @@ import numpy.typing as npt
 import pandas as pd
 import scipy.sparse as sp
 
+from kalkan import _base
 from kalkan.errors import InputError
 from kalkan.plan import _solvers
-from kalkan.plan.coverage import MaximalCovering, _places_frame
+from kalkan.plan.coverage import BUDGET_RULE, MaximalCovering, _places_frame
 from kalkan.plan.units import officers_per_post, unit_type
 
 #: Security personnel per 1,000 inhabitants for population security (Quinlivan 1995, 2003).
@@ -59,6 +59,10 @@ class CapacitatedCovering(MaximalCovering):
     """Maximal covering where each post protects at most ``capacity`` people (see module docs)."""
 
     model: ClassVar[str] = "capacitated-mclp"
+    _parameter_constraints: ClassVar[Mapping[str, _base.Rule]] = {
+        "p": BUDGET_RULE,
+        "capacity": _base.real(0),  # people one post protects
+    }
 
     assigned: pd.DataFrame
 
@@ -74,13 +78,7 @@ class CapacitatedCovering(MaximalCovering):
         site_ids: Sequence[Any] | None = None,
     ) -> None:
         super().__init__(coverage, weights, p=p, demand_ids=demand_ids, site_ids=site_ids)
-        if not (
-            isinstance(capacity, int | float | np.integer | np.floating)
-            and capacity > 0
-            and math.isfinite(capacity)
-        ):
-            raise InputError(f"capacity (people one post protects) must be a number > 0; got {capacity!r}.")
-        self.capacity = float(capacity)
+        self.capacity = capacity
         pop = self.weights.copy() if population is None else np.asarray(population, dtype=float).ravel()
         if pop.size != self.weights.size or not np.all(np.isfinite(pop)) or (pop < 0).any():
             raise InputError("population must give one finite number >= 0 of people per demand point.")
@@ -129,6 +127,7 @@ class CapacitatedCovering(MaximalCovering):
         seed: int | np.random.Generator | None = 0,
     ) -> Self:
         """Greedy, then (unless ``method="heuristic"``) the HiGHS MILP warm-started from it."""
+        self._validate_params()
         self._check_solve(method, time_limit)
         t0 = time.perf_counter()
         self._warn_unreachable()

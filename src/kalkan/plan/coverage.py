@@ -33,7 +33,8 @@ import numpy.typing as npt
 import pandas as pd
 import scipy.sparse as sp
 
-from kalkan.errors import InfeasibleError, InputError, SchemaError
+from kalkan import _base
+from kalkan.errors import InfeasibleError, InputError, NotSolvedError, SchemaError
 from kalkan.plan import _solvers
 from kalkan.plan.travel import (
     CIRCUITY,
@@ -102,14 +103,11 @@ def validate_weights(weights: npt.ArrayLike, n: int) -> npt.NDArray[np.float64]:
     return w
 
 
-def validate_budget(p: Any, what: str = "posts") -> int:
-    """A whole number of posts >= 1 (a budget smaller than one post is an InputError)."""
-    if isinstance(p, bool) or not isinstance(p, int | np.integer) or int(p) < 1:
-        raise InputError(
-            f"The number of {what} must be a whole number >= 1; got {p!r}. A force smaller "
-            f"than one 24/7 post cannot cover anything: raise the budget."
-        )
-    return int(p)
+#: The rule of a budget of posts: a force smaller than one 24/7 post cannot cover anything.
+BUDGET_RULE = _base.Rule(
+    "a whole number >= 1 (a force smaller than one 24/7 post covers nothing: raise the budget)",
+    lambda v: _base.integer(1)(v),
+)
 
 
 def check_latlon(lat: npt.ArrayLike, lon: npt.ArrayLike, what: str) -> tuple[np.ndarray, np.ndarray]:
@@ -137,8 +135,13 @@ def check_latlon(lat: npt.ArrayLike, lon: npt.ArrayLike, what: str) -> tuple[np.
     return la, lo
 
 
-class _CoveringProblem:
-    """Shared state and helpers of the coverage problems (not public)."""
+class _CoveringProblem(_base.Params):
+    """Shared state and helpers of the coverage problems (not public).
+
+    Settings (``p``, ``busy``, ``capacity``) follow :mod:`kalkan._base`: one rule table per class,
+    checked by every ``from_*`` constructor and again by ``solve`` (so ``set_params`` cannot slip a
+    bad value past it); ``get_params`` is read from ``__init__``'s signature.
+    """
 
     model: ClassVar[str] = ""
 
@@ -326,7 +329,14 @@ class _CoveringProblem:
     # ---------------------------------------------------------------- results
     def _require_solved(self) -> None:
         if self.status == "unsolved":
-            raise InputError(f"{type(self).__name__} has not been solved: call solve() first.")
+            raise NotSolvedError(f"{type(self).__name__} has not been solved: call solve() first.")
+
+    @classmethod
+    def _build(cls, coverage: sp.csr_matrix, weights: npt.ArrayLike, **params: Any) -> Self:
+        """``cls(coverage, weights, **params)`` with its parameter rules checked (every ``from_*``)."""
+        problem = cls(coverage, weights, **params)
+        problem._validate_params()
+        return problem
 
     def _warn_unreachable(self) -> None:
         if not self.warn_unreachable:
@@ -416,6 +426,7 @@ class MaximalCovering(_CoveringProblem):
     """
 
     model: ClassVar[str] = "mclp"
+    _parameter_constraints: ClassVar[Mapping[str, _base.Rule]] = {"p": BUDGET_RULE}
 
     def __init__(
         self,
@@ -427,7 +438,7 @@ class MaximalCovering(_CoveringProblem):
         site_ids: Sequence[Any] | None = None,
     ) -> None:
         super().__init__(coverage, weights, demand_ids=demand_ids, site_ids=site_ids)
-        self.p = validate_budget(p)
+        self.p = p
         self._AT: sp.csr_matrix | None = None
         self._multipliers: npt.NDArray[np.float64] | None = None
 
@@ -448,7 +459,7 @@ class MaximalCovering(_CoveringProblem):
         ``options`` go to the constructor (e.g. ``busy`` of :class:`kalkan.plan.depth.ExpectedCovering`).
         """
         max_cost = cls._check_reach(max_cost)
-        return cls(
+        return cls._build(
             cls._coverage_from_cost(cost_matrix, max_cost),
             weights,
             p=p,
@@ -476,7 +487,7 @@ class MaximalCovering(_CoveringProblem):
     ) -> Self:
         """From coordinates: planar (x, y) with ``radius``, or (lat, lon) with ``response_minutes``."""
         A = cls._coverage_within(demand, sites, radius, response_minutes, circuity, speed_kmh, network)
-        return cls(A, weights, p=p, demand_ids=demand_ids, site_ids=site_ids, **options)
+        return cls._build(A, weights, p=p, demand_ids=demand_ids, site_ids=site_ids, **options)
 
     @classmethod
     def from_places(
@@ -526,6 +537,7 @@ class MaximalCovering(_CoveringProblem):
         :data:`MILP_MAX_NONZEROS` entries and otherwise iterated local search (seeded by ``seed``) and
         more bound iterations. ``start`` gives site ids to warm-start the greedy (incremental budgets).
         """
+        self._validate_params()
         self._check_solve(method, time_limit)
         t0 = time.perf_counter()
         deadline = t0 + float(time_limit)
@@ -630,7 +642,7 @@ class SetCovering(_CoveringProblem):
         max_cost = cls._check_reach(max_cost)
         A = cls._coverage_from_cost(cost_matrix, max_cost)
         w = np.ones(A.shape[1]) if weights is None else weights
-        return cls(A, w, demand_ids=demand_ids, site_ids=site_ids)
+        return cls._build(A, w, demand_ids=demand_ids, site_ids=site_ids)
 
     @classmethod
     def from_coordinates(
@@ -651,7 +663,7 @@ class SetCovering(_CoveringProblem):
         """From coordinates: planar (x, y) with ``radius``, or (lat, lon) with ``response_minutes``."""
         A = cls._coverage_within(demand, sites, radius, response_minutes, circuity, speed_kmh, network)
         w = np.ones(A.shape[1]) if weights is None else weights
-        return cls(A, w, demand_ids=demand_ids, site_ids=site_ids)
+        return cls._build(A, w, demand_ids=demand_ids, site_ids=site_ids)
 
     @classmethod
     def from_places(
@@ -686,6 +698,7 @@ class SetCovering(_CoveringProblem):
         local search (seeded by ``seed``; ``auto`` only) for up to 60% of the time and the HiGHS MILP,
         warm-started, for the rest.
         """
+        self._validate_params()
         self._check_solve(method, time_limit)
         t0 = time.perf_counter()
         deadline = t0 + float(time_limit)

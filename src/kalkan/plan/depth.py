@@ -25,16 +25,16 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar, Self
 
 import numpy as np
 import numpy.typing as npt
 import scipy.sparse as sp
 
-from kalkan.errors import InputError
+from kalkan import _base
 from kalkan.plan import _solvers
-from kalkan.plan.coverage import MaximalCovering
+from kalkan.plan.coverage import BUDGET_RULE, MaximalCovering
 
 #: Default chance that a post is busy when it is needed; 0.5 makes a second post in reach worth half
 #: the first. An assumption, not a measurement: set it from the mission's own call records.
@@ -50,6 +50,11 @@ class ExpectedCovering(MaximalCovering):
     """
 
     model: ClassVar[str] = "mexclp"
+    _parameter_constraints: ClassVar[Mapping[str, _base.Rule]] = {
+        "p": BUDGET_RULE,
+        # the chance a post is busy when it is needed
+        "busy": _base.real(0, 1, low_open=False, high_open=True),
+    }
 
     def __init__(
         self,
@@ -62,11 +67,7 @@ class ExpectedCovering(MaximalCovering):
         site_ids: Sequence[Any] | None = None,
     ) -> None:
         super().__init__(coverage, weights, p=p, demand_ids=demand_ids, site_ids=site_ids)
-        if not (isinstance(busy, int | float | np.integer | np.floating) and 0 <= busy < 1):
-            raise InputError(
-                f"busy (the chance a post is busy when needed) must be a number in [0, 1); got {busy!r}."
-            )
-        self.busy = float(busy)
+        self.busy = busy
         self.depth = np.zeros(self.coverage.shape[1], dtype=np.int64)
 
     def expected_value(self, selected: npt.ArrayLike) -> float:
@@ -75,7 +76,7 @@ class ExpectedCovering(MaximalCovering):
         depth = (
             np.asarray(self.coverage[sel].sum(axis=0)).ravel() if sel.size else np.zeros(len(self.weights))
         )
-        return float((self.weights * (1.0 - self.busy**depth)).sum())
+        return float((self.weights * (1.0 - float(self.busy) ** depth)).sum())
 
     def solve(
         self,
@@ -93,6 +94,7 @@ class ExpectedCovering(MaximalCovering):
         """
         from kalkan.plan.coverage import MILP_MAX_NONZEROS
 
+        self._validate_params()
         self._check_solve(method, time_limit)
         t0 = time.perf_counter()
         self._warn_unreachable()
@@ -131,7 +133,7 @@ class ExpectedCovering(MaximalCovering):
         """The result as a plain dict: :meth:`MaximalCovering.result` plus ``busy`` and ``expected_share``
         (``objective`` is the expected covered weight; ``covered_share`` is plain reach)."""
         out = super().result()
-        out["busy"] = self.busy
+        out["busy"] = float(self.busy)
         out["expected_share"] = self.expected_share
         out["mean_depth"] = (
             float((self.weights * self.depth).sum() / self.total_weight) if self.total_weight > 0 else 0.0
