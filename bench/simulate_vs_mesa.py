@@ -88,7 +88,7 @@ def montecarlo_section(runs: int) -> str:
     from kalkan.simulate.calibration import TARGETS
 
     scenario = load_scenario("kyrgyzstan_2010")
-    options = parse_options(scenario.settings["defaults"]["options"])
+    options = parse_options(scenario.option_spec)
     start = time.perf_counter()
     cpu0 = time.process_time()
     with LocalCluster(n_workers=os.cpu_count(), threads_per_worker=1, processes=True,

@@ -13,6 +13,7 @@ from typing import Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from kalkan.errors import KalkanError
 
@@ -70,10 +71,11 @@ def main() -> None:
     try:
         app()
     except KalkanError as error:
-        _err.print(f"[bold red]error:[/] {error}", highlight=False, soft_wrap=True)
+        # The message is text, not markup: "[district_names]" must stay visible.
+        _err.print(f"[bold red]error:[/] {escape(str(error))}", highlight=False, soft_wrap=True)
         sys.exit(2)
     except OSError as error:
         # A path the user gave cannot be read or written: say which and why, no traceback.
-        _err.print(f"[bold red]error:[/] {error.strerror or error}: {error.filename or ''}".rstrip(": "),
+        _err.print(escape(f"error: {error.strerror or error}: {error.filename or ''}".rstrip(": ")),
                    highlight=False, soft_wrap=True)
         sys.exit(2)

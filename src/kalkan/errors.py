@@ -8,6 +8,7 @@ a message that states the fact, the numbers and the fix.
     KalkanError                      base class; never raised itself
     ├── InputError (ValueError)      a file, table or argument the user gave is wrong
     │   ├── ScenarioError            a scenario is unknown, or one of its files is missing or malformed
+    │   │   └── ScenarioCheckError   a scenario folder has problems: one sentence each (file, row, fix)
     │   ├── SchemaError              a file lacks a required column or has the wrong format
     │   └── OptionError              a force option or other CLI-style argument cannot be parsed
     ├── InfeasibleError (ValueError) a problem has no solution as posed (e.g. a target no force reaches)
@@ -30,6 +31,17 @@ class InputError(KalkanError, ValueError):
 
 class ScenarioError(InputError):
     """A scenario name is unknown, or one of its files is missing or malformed."""
+
+
+class ScenarioCheckError(ScenarioError):
+    """A scenario folder has problems; ``problems`` holds one sentence per problem (file, row and fix)."""
+
+    def __init__(self, folder: object, problems: list[str]) -> None:
+        self.folder = folder
+        self.problems = list(problems) or [f"Scenario folder {folder} could not be read."]
+        count = len(self.problems)
+        head = f"Scenario folder {folder} has {count} problem{'s' if count != 1 else ''} to fix:"
+        super().__init__("\n".join([head, *(f"- {p}" for p in self.problems)]))
 
 
 class SchemaError(InputError):

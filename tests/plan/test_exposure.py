@@ -70,16 +70,16 @@ def tiny(events: pd.DataFrame | None = None) -> Scenario:
         _place("v4", "village", "D2", np.nan),
     ])  # fmt: skip
     districts = pd.DataFrame(
-        {"district": ["D1", "D2"], "oblast": ["A", "A"], "population_2009": [5000.0, np.nan],
-         "uzbek_share_pct": [50.0, np.nan], "kyrgyz_share_pct": [50.0, 90.0], "source_ids": ["S_1", ""]}
+        {"district": ["D1", "D2"], "oblast": ["A", "A"], "population": [5000.0, np.nan],
+         "group_share_pct": [50.0, np.nan], "majority_share_pct": [50.0, 90.0], "source_ids": ["S_1", ""]}
     )  # fmt: skip
-    oblasts = pd.DataFrame({"oblast": ["A"], "population_2009": [10000.0], "group_share_pct": [20.0],
+    oblasts = pd.DataFrame({"oblast": ["A"], "population": [10000.0], "group_share_pct": [20.0],
                             "source_ids": ["S_2"], "note": [""]})  # fmt: skip
     return Scenario(
         name="tiny", title="tiny", path=Path("."), places=places, districts=districts, oblasts=oblasts,
         incidents=events if events is not None else _events([]), admin1={}, admin2={},
         facts=pd.DataFrame(), sources=pd.DataFrame(),
-        settings={"as_of": AS_OF, "group_share_column": "uzbek_share_pct"},
+        settings={"as_of": AS_OF},
     )  # fmt: skip
 
 
@@ -122,7 +122,7 @@ def test_at_risk_by_hand_with_no_incidents() -> None:
 
 def test_rule_three_when_the_oblast_leaves_no_remainder() -> None:
     scenario = tiny()
-    scenario.oblasts.loc[0, "population_2009"] = 5500.0  # 5,500 - 5,000 - 1,000 < 0
+    scenario.oblasts.loc[0, "population"] = 5500.0  # 5,500 - 5,000 - 1,000 < 0
     places = estimate_population(scenario).set_index("place_id")
     # Median of the rule-1 per-place figures in oblast A: only D1's 1,500.
     assert places.loc["v3", "population"] == pytest.approx(1500)
@@ -242,16 +242,16 @@ def _districts(draw: st.DrawFn) -> Scenario:
             {
                 "district": name,
                 "oblast": "A",
-                "population_2009": np.nan if total is None else total,
-                "uzbek_share_pct": draw(st.floats(0, 100)),
-                "kyrgyz_share_pct": np.nan,
+                "population": np.nan if total is None else total,
+                "group_share_pct": draw(st.floats(0, 100)),
+                "majority_share_pct": np.nan,
                 "source_ids": "",
             }
         )
     scenario = tiny()
     scenario.places = pd.DataFrame(rows)
     scenario.districts = pd.DataFrame(districts)
-    scenario.oblasts.loc[0, "population_2009"] = draw(st.one_of(st.just(np.nan), st.floats(0, 1e6)))
+    scenario.oblasts.loc[0, "population"] = draw(st.one_of(st.just(np.nan), st.floats(0, 1e6)))
     return scenario
 
 
@@ -272,4 +272,4 @@ def test_population_rules_hold_on_random_districts(scenario: Scenario) -> None:
         row = scenario.districts.set_index("district").loc[district]
         rule1 = group["population_rule"].str.startswith(f"estimated: {district} 2009 census total").any()
         if rule1:
-            assert group["population"].sum() == pytest.approx(row["population_2009"], rel=1e-9)
+            assert group["population"].sum() == pytest.approx(row["population"], rel=1e-9)

@@ -92,7 +92,7 @@ def test_html_is_self_contained_and_has_the_parts(brief_dir: tuple[Path, str]) -
     ):
         assert section in page.ids, section
     text = " ".join(page.text)
-    assert "What the letter argued" in text
+    assert "What the open letter argued" in text
     assert "Quinlivan" in text  # the force-sizing yardsticks are cited
 
 

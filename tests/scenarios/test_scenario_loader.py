@@ -70,8 +70,8 @@ def test_districts_cover_the_southern_admin2_units(scenario) -> None:  # type: i
     ]
     assert len(districts) == len(southern)
     aravan = districts.set_index("district").loc["Aravan"]
-    assert aravan["population_2009"] == 106134
-    assert aravan["uzbek_share_pct"] == pytest.approx(58.7)
+    assert aravan["population"] == 106134
+    assert aravan["group_share_pct"] == pytest.approx(58.7)
     assert set(scenario.oblasts["oblast"]) == {"Osh", "Jalal-Abad"}
 
 
@@ -146,11 +146,11 @@ def test_missing_file_is_named(copy: Path, name: str) -> None:
     ("name", "find", "replace", "message"),
     [
         # a letter where a latitude belongs
-        ("villages.csv", "41.78235", "north", r"villages.csv has 1 non-numeric latitude value\(s\) \(rows 2"),
+        ("villages.csv", "41.78235", "north", r"villages.csv row 2 \(Abdukaly\) has latitude 'north', which"),
         # a date nobody can read
         ("incidents.csv", "2010-05-19", "19th of May", r"incidents.csv has 1 unreadable dates \(row 3"),
         # a column renamed
-        ("districts.csv", "population_2009", "pop", r"districts.csv lacks the column\(s\) population_2009"),
+        ("districts.csv", "group_share_pct", "share", r"districts.csv lacks the column\(s\) group_share_pct"),
         # a headline that misquotes facts.md
         ("scenario.toml", 'quote = "443 deaths registered"', 'quote = "444 deaths"', r"not in facts.md"),
         # broken JSON

@@ -279,7 +279,7 @@ def options_command(
     scn, demand = _scenario_demand(scenario)
     defaults = (scn.settings or {}).get("defaults", {})
     option_list = parse_options(
-        options or defaults.get("options", "monitors:50,monitors:100,police:300,police:600")
+        options or scn.option_spec or "monitors:50,monitors:100,police:300,police:600"
     )
     minutes = float(
         response_minutes if response_minutes is not None else defaults.get("response_minutes", 30.0)

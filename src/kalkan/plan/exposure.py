@@ -119,7 +119,7 @@ def incident_kernel_weight(
 
 def district_estimates(scenario: Scenario) -> pd.DataFrame:
     """Per district: the group share used (fraction), whether it is estimated, and the rule that gave it."""
-    share_column = str(scenario.settings["group_share_column"])
+    share_column = "group_share_pct"
     fallback = scenario.settings.get("share_fallback", {})
     oblast_share = dict(zip(scenario.oblasts["oblast"], scenario.oblasts["group_share_pct"], strict=True))
     oblast_sources = dict(zip(scenario.oblasts["oblast"], scenario.oblasts["source_ids"], strict=True))
@@ -137,9 +137,12 @@ def district_estimates(scenario: Scenario) -> pd.DataFrame:
                 f"add the district's share to districts.csv or an oblast total row."
             )
         rule = f"estimated: {source_oblast} oblast share ({share:g}%)"
-        if pd.notna(d["kyrgyz_share_pct"]) and share > 100 - d["kyrgyz_share_pct"]:
-            share = max(0.0, 100 - d["kyrgyz_share_pct"])
-            rule = f"estimated: at most {share:.1f}% (the census gives {d['kyrgyz_share_pct']:g}% Kyrgyz)"
+        if pd.notna(d["majority_share_pct"]) and share > 100 - d["majority_share_pct"]:
+            share = max(0.0, 100 - d["majority_share_pct"])
+            majority = str(scenario.settings.get("group", {}).get("majority", "the majority"))
+            rule = (
+                f"estimated: at most {share:.1f}% (the census gives {d['majority_share_pct']:g}% {majority})"
+            )
         rows.append((d["district"], share / 100, True, rule, oblast_sources.get(source_oblast, "")))
     return pd.DataFrame(rows, columns=["district", "group_share", "group_share_estimated", "share_rule",
                                        "share_source_ids"])  # fmt: skip
@@ -155,7 +158,7 @@ def estimate_population(scenario: Scenario) -> pd.DataFrame:
     known = places["population"].notna()
     places["population_estimated"] = ~known
     places["population_rule"] = np.where(known, "measured: " + places["population_source"].astype(str), "")
-    totals = dict(zip(scenario.districts["district"], scenario.districts["population_2009"], strict=True))
+    totals = dict(zip(scenario.districts["district"], scenario.districts["population"], strict=True))
     district_oblast = dict(zip(scenario.districts["district"], scenario.districts["oblast"], strict=True))
     per_place: dict[str, float] = {}  # district -> rule-1 figure
 
@@ -176,7 +179,7 @@ def estimate_population(scenario: Scenario) -> pd.DataFrame:
             )
 
     # Rule 2: oblast remainder over the districts without a total.
-    oblast_total = dict(zip(scenario.oblasts["oblast"], scenario.oblasts["population_2009"], strict=True))
+    oblast_total = dict(zip(scenario.oblasts["oblast"], scenario.oblasts["population"], strict=True))
     for oblast, group in places.groupby("oblast"):
         total = oblast_total.get(str(oblast), np.nan)
         unknown_districts = [d for d in group["district"].unique() if pd.isna(totals.get(d, np.nan))]

@@ -81,7 +81,7 @@ def brief(
     )
     target = float(defaults.get("target", 0.8)) if target is None else target
     parsed = check_brief_arguments(
-        str(defaults.get("options", DEFAULT_OPTIONS)) if options is None else options,
+        (loaded.option_spec or DEFAULT_OPTIONS) if options is None else options,
         response_minutes,
         target,
     )

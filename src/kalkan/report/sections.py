@@ -90,9 +90,11 @@ def bottom_line(ctx: Context) -> Section:
         if n and options.loc[options["unit"] == u, "armed"].any()
     ]
     monitors = options[~options["armed"]]
-    parts = [
-        f'<p class="letter"><b>What the letter argued.</b> {escape(str(s.settings.get("letter", "")))}</p>'
-    ]
+    parts = (
+        [f'<p class="letter"><b>What the {escape(s.request.kind)} argued.</b> {escape(s.request.text)}</p>']
+        if s.request is not None and s.request.text
+        else []
+    )
     parts.append(
         f"<p><b>Who is at risk.</b> About {number(d.at_risk_total, estimated=True)} {escape(s.group_at_risk)} in "
         f"{len(d.exposure):,} towns, villages and neighbourhoods of {escape(', '.join(s.settings.get('oblasts', [])))} "
@@ -417,7 +419,7 @@ def method(ctx: Context) -> Section:
     items = [
         ("Measured",
          f"Town populations (GeoNames, undated), the 2009 census totals and group shares of "
-         f"{int(s.districts['population_2009'].notna().sum())} of {len(s.districts)} districts, the places' "
+         f"{int(s.districts['population'].notna().sum())} of {len(s.districts)} districts, the places' "
          f"coordinates, {int(s.incidents['located'].sum())} located incidents, and the figures in the situation "
          "section, each with its source."),
         ("Estimated (≈)",

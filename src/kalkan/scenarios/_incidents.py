@@ -131,6 +131,14 @@ def _location_precision(raw: str, located: bool) -> str:
 def map_event_type(raw: str) -> str:
     """The event type (``kalkan.model.EventType`` value) for a raw type text such as ``killing; arson``."""
     lowered = raw.lower()
+    exact = lowered.strip()
+    try:
+        from kalkan.model import EventType
+
+        if exact in {member.value for member in EventType}:
+            return exact  # already a kalkan type (e.g. written by `kalkan scenario new`)
+    except ImportError:
+        pass
     for word, event_type in TYPE_RULES:
         if word in lowered:
             return event_type

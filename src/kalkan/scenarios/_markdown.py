@@ -20,8 +20,8 @@ _IDS = re.compile(rf"{SOURCE_ID}")
 _STATEMENT = re.compile(rf"(?P<text>.+?):\s*(?P<ids>{SOURCE_ID}(?:\s*,\s*{SOURCE_ID})*)\.?(?=\s|$)")
 _LEADING_NUMBER = re.compile(r"^\W*(?:about |over |at least |up to )?~?(?P<num>\d[\d,]*(?:\.\d+)?)", re.I)
 
-FACT_COLUMNS = ["topic", "figure", "value", "unit", "what", "source_ids", "status", "headline"]
-SOURCE_COLUMNS = ["source_id", "title", "publisher", "date", "url"]
+FACT_COLUMNS = ["topic", "figure", "value", "unit", "what", "source_ids", "status", "headline", "known_on"]
+SOURCE_COLUMNS = ["source_id", "title", "publisher", "date", "url", "known_on"]
 
 
 def _cells(line: str) -> list[str]:
@@ -46,7 +46,8 @@ def read_facts(path: Path) -> pd.DataFrame:
     DataFrame
         ``topic, figure, value, unit, what, source_ids, status, headline``: ``source_ids`` is ``;``-joined,
         ``status`` is ``sourced`` or ``not found`` (statements the data set says it could not verify),
-        ``value`` the leading number of a table row's figure (NaN for bullets, whose sentences hold
+        ``known_on`` the table's fourth cell as written ("" when absent; the loader fills it from the
+        sources), ``value`` the leading number of a table row's figure (NaN for bullets, whose sentences hold
         several numbers: the scenario's headline figures give those values explicitly).
     """
     text = path.read_text(encoding="utf-8")
@@ -60,13 +61,15 @@ def read_facts(path: Path) -> pd.DataFrame:
             cells = _cells(stripped)
             if _is_rule(stripped) or cells[0].lower() == "figure":
                 continue
-            if len(cells) != 3:
+            if len(cells) not in (3, 4):
                 raise ScenarioError(
-                    f"{path.name} line {number} has {len(cells)} table cells, expected 3 "
-                    "(figure | what it counts | sources): fix the row."
+                    f"{path.name} line {number} has {len(cells)} table cells, expected 3 or 4 "
+                    "(figure | what it counts | sources | known on): fix the row."
                 )
             ids = _IDS.findall(cells[2])
-            rows.append(_fact(topic, cells[0], cells[1], ids, value=leading_number(cells[0])))
+            fact = _fact(topic, cells[0], cells[1], ids, value=leading_number(cells[0]))
+            fact["known_on"] = cells[3] if len(cells) == 4 else ""
+            rows.append(fact)
         elif stripped.startswith("- ") and topic:
             body = stripped[2:].strip()
             matches = list(_STATEMENT.finditer(body))
@@ -96,6 +99,7 @@ def _fact(
         "source_ids": ";".join(ids),
         "status": "not found" if (not_found or not ids) else "sourced",
         "headline": False,
+        "known_on": "",
     }
 
 
@@ -106,7 +110,10 @@ def _first_id(cell: str) -> str:
 
 
 def read_sources(path: Path) -> pd.DataFrame:
-    """Parse every ``| ID | ...`` table of ``SOURCES.md`` into ``source_id, title, publisher, date, url``."""
+    """Parse every ``| ID | ...`` table of SOURCES.md: ``source_id, title, publisher, date, url, known_on``.
+
+    ``known_on`` is the optional ``Known on`` column as written ("" when absent).
+    """
     rows: list[dict[str, str]] = []
     header: list[str] | None = None
     for line in path.read_text(encoding="utf-8").splitlines():
@@ -128,6 +135,7 @@ def read_sources(path: Path) -> pd.DataFrame:
                 "publisher": record.get("publisher", "Wikipedia-family page citing the 2009 census"),
                 "date": record.get("date", ""),
                 "url": record.get("url", ""),
+                "known_on": record.get("known on", ""),
             }
         )
     if not rows:

@@ -58,6 +58,30 @@ class DistrictLocator:
         )
 
 
+    def far_from_every_unit(self, latitude: np.ndarray, longitude: np.ndarray, degrees: float) -> np.ndarray:
+        """True for finite points more than ``degrees`` from every unit (NaN points are never far)."""
+        import shapely
+
+        lat = np.asarray(latitude, dtype=float)
+        lon = np.asarray(longitude, dtype=float)
+        far = np.zeros(lat.shape, dtype=bool)
+        given = np.flatnonzero(np.isfinite(lat) & np.isfinite(lon))
+        if not len(given):
+            return far
+        points = shapely.points(lon[given], lat[given])
+        nearest = np.min([shapely.distance(geometry, points) for geometry in self._shapes], axis=0)
+        far[given] = nearest > degrees
+        return far
+
+    @property
+    def bounds(self) -> tuple[float, float, float, float]:
+        """``(west, south, east, north)`` of all units, in degrees."""
+        import shapely
+
+        box = shapely.total_bounds(self._shapes)
+        return (float(box[0]), float(box[1]), float(box[2]), float(box[3]))
+
+
 def _gid(value: object) -> str:
     text = str(value)
     return "" if text in ("", "nan", "None") else str(int(float(text)))

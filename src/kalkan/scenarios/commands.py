@@ -1,7 +1,9 @@
-"""`kalkan scenario list` and `kalkan scenario show NAME`: what a scenario holds and what is estimated."""
+"""`kalkan scenario list|show|check|new`: what a scenario holds, whether it is sound, and a new one."""
 
 from __future__ import annotations
 
+from datetime import date
+from pathlib import Path
 from typing import Any
 
 import typer
@@ -72,8 +74,9 @@ def show_command(
     counts.add_row(
         "districts",
         f"{len(scenario.districts):,}",
-        f"{int(scenario.districts['population_2009'].notna().sum())} with a 2009 census total, "
-        f"{int(scenario.districts[scenario.settings['group_share_column']].notna().sum())} with a census "
+        f"{int(scenario.districts['population'].notna().sum())} with a census total"
+        f"{f' ({scenario.census.year})' if scenario.census.year else ''}, "
+        f"{int(scenario.districts['group_share_pct'].notna().sum())} with a census "
         "group share",
     )
     located = int(scenario.incidents["located"].sum())
@@ -147,6 +150,111 @@ def show_command(
         )
 
 
+@scenario_app.command("check")
+def check_command(
+    folder: str = typer.Argument(..., help="A scenario folder (or a shipped scenario's name)."),
+    strict: bool = typer.Option(False, "--strict", help="Count placeholders still TO FILL as problems."),
+) -> None:
+    """Check a scenario folder: every problem in one sentence (file, row, fix); exit 2 if any."""
+    from kalkan.scenarios import check_scenario
+
+    report = check_scenario(folder)
+    # Plain print, no Rich markup: "[district_names]" and similar must stay visible.
+    for problem in report.problems:
+        typer.echo(f"problem: {problem}")
+    for item in report.to_fill:
+        typer.echo(f"to fill: {item}")
+    if report.problems or (strict and report.to_fill):
+        count = len(report.problems) + (len(report.to_fill) if strict else 0)
+        typer.echo(f"{report.folder}: {count} problem(s) to fix.", err=True)
+        raise typer.Exit(2)
+    typer.echo(
+        f"{report.folder}: no problems"
+        + (f"; {len(report.to_fill)} placeholder(s) still to fill." if report.to_fill else ".")
+    )
+
+
+def _day(value: str | None, flag: str) -> date | None:
+    from kalkan.errors import InputError
+
+    if value is None:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise InputError(f"{flag} {value!r} is not a date; write YYYY-MM-DD, e.g. 2014-02-28.") from None
+
+
+@scenario_app.command("new")
+def new_command(
+    folder: Path = typer.Argument(..., help="The folder to write (new, or empty; --force to overwrite)."),
+    country: str = typer.Option(..., "--country", help="ISO 3166 alpha-3 code, e.g. CAF."),
+    bbox: str | None = typer.Option(
+        None, "--bbox", help="WEST,SOUTH,EAST,NORTH in degrees (default: the country)."
+    ),
+    events: Path | None = typer.Option(
+        None, "--events", help="A UCDP GED, ACLED, HXL or kalkan events file."
+    ),
+    db: Path | None = typer.Option(
+        None, "--db", help="An event store (from `kalkan ingest`) instead of --events."
+    ),
+    start: str | None = typer.Option(None, "--start", help="First day of the period, YYYY-MM-DD."),
+    end: str | None = typer.Option(None, "--end", help="Last day of the period, YYYY-MM-DD."),
+    as_of: str | None = typer.Option(None, "--as-of", help="The day the brief looks at (default: --end)."),
+    boundaries: Path | None = typer.Option(
+        None, "--boundaries", help="Units as GeoJSON (default: approximate)."
+    ),
+    name_property: str = typer.Option("name", "--name-property", help="Unit name property in --boundaries."),
+    code_property: str = typer.Option("code", "--code-property", help="Unit code property in --boundaries."),
+    region_property: str = typer.Option(
+        "region", "--region-property", help="Admin1 name property in --boundaries."
+    ),
+    shares: Path | None = typer.Option(
+        None, "--shares", help="CSV: unit (or place), group_share_pct, source_id."
+    ),
+    title: str | None = typer.Option(None, "--title", help="The scenario's title."),
+    group: str | None = typer.Option(None, "--group", help="The group at risk, as in a sentence."),
+    reported_after_days: int = typer.Option(
+        7, "--reported-after-days", help="An event counts as known this many days after its last day."
+    ),
+    force: bool = typer.Option(False, "--force", help="Overwrite a folder that is not empty."),
+) -> None:
+    """Build a scenario folder for a country from GeoNames places, an events file and your own data."""
+    from kalkan.scenarios._new import new_scenario
+
+    made = new_scenario(
+        folder,
+        country=country,
+        bbox=bbox,
+        events=events,
+        db=db,
+        start=_day(start, "--start"),
+        end=_day(end, "--end"),
+        as_of=_day(as_of, "--as-of"),
+        boundaries=boundaries,
+        name_property=name_property,
+        code_property=code_property,
+        region_property=region_property,
+        shares=shares,
+        title=title,
+        group=group,
+        reported_after_days=reported_after_days,
+        force=force,
+    )
+    typer.echo(
+        f"Wrote {made.folder}: {made.places:,} places in {made.units:,} units ({made.regions:,} regions), "
+        f"{made.incidents:,} incidents ({made.deaths:,.0f} deaths, best estimates"
+        f"{f'; {made.left_out:,} far from every unit left out' if made.left_out else ''}), sources "
+        f"{', '.join(made.sources)}; {made.seconds:.1f} s."
+    )
+    if made.refused:
+        typer.echo(
+            f"{made.refused:,} row(s) of the events file were refused by the reader (malformed); "
+            "`kalkan ingest --dry-run FILE` lists them with the reason."
+        )
+    typer.echo(f"{len(made.to_fill)} placeholder(s) to fill: run `kalkan scenario check {made.folder}`.")
+
+
 def register(app: typer.Typer) -> None:
-    """Add `kalkan scenario list|show` to `app`."""
+    """Add `kalkan scenario list|show|check|new` to `app`."""
     app.add_typer(scenario_app, name="scenario")

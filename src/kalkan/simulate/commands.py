@@ -73,7 +73,7 @@ def _simulate(scenario: str, options: str | None, runs: int, days: int, seed: in
         if value < low:
             raise InputError(f"{name} must be a whole number >= {low}; got {value}.")
     sc = load_scenario(scenario)
-    text = options or sc.settings.get("defaults", {}).get("options") or _DEFAULT_OPTIONS
+    text = options or sc.option_spec or _DEFAULT_OPTIONS
     wanted = _parse(text)
     n_models = len(wanted) * len(sitings) + (0 if None in wanted else 1)
     if scheduler is None:

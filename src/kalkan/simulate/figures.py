@@ -131,7 +131,7 @@ def main() -> None:
     from kalkan.simulate.montecarlo import simulate_options
 
     scenario = load_scenario("kyrgyzstan_2010")
-    options = parse_options(scenario.settings["defaults"]["options"])
+    options = parse_options(scenario.option_spec)
     table = simulate_options(scenario, options, runs=args.runs, days=10, seed=0, scheduler="serial")
     print(table[["option", "deaths_p5", "deaths_median", "deaths_p95", "displaced_median"]])
     options_chart(out / "simulate-options.png", table)
