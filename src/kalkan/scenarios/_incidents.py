@@ -1,7 +1,7 @@
 """Turn a scenario's ``incidents.csv`` (as written by people) into an event table in kalkan's columns.
 
-Dates come as people write them: ``2010-06-10 (night)``, ``2010-05 (day not in excerpt)``,
-``2010-06-11 to 2010-06-13``, ``as of 2010-06-18``, ``2010-06 (late) to 2010-07``. Each becomes a
+Dates come as people write them: ``2031-06-10 (night)``, ``2031-05 (day not in excerpt)``,
+``2031-06-11 to 2031-06-13``, ``as of 2031-06-18``, ``2031-06 (late) to 2031-07``. Each becomes a
 ``date_start``/``date_end`` pair and a ``date_precision`` (``kalkan.model.DatePrecision``) from the span.
 "About D" spans D-2..D+2; "as of D" (seen on D, e.g. on a satellite image) spans the week before D;
 "late" in a month starts on the 21st. Types such as ``killing; arson`` map to one
@@ -122,7 +122,7 @@ def parse_incident_date(text: str) -> ParsedDate:
 
 
 def _location_precision(raw: str, located: bool) -> str:
-    # "approx: Osh city point (neighbourhood not geocoded)" -> near a named place; no coordinates -> "".
+    # "approx: city point (neighbourhood not geocoded)" -> near a named place; no coordinates -> "".
     if not located:
         return ""
     return "near" if raw.lower().startswith("approx") else "exact"

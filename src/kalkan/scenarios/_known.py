@@ -1,7 +1,7 @@
 """When each item of a scenario became known: the ``known_on`` dates a view "as of D" filters on.
 
-A source's date is written as people write it ("23 Aug 2010", "Jun 2010", "published 3 May 2011",
-"17/19 Jun 2010"). It is read conservatively: the LATEST date the text names, a month meaning its last day and
+A source's date is written as people write it ("23 Aug 2031", "Jun 2031", "published 3 May 2032",
+"17/19 Jun 2031"). It is read conservatively: the LATEST date the text names, a month meaning its last day and
 a year its 31 December, so an item is never taken as known earlier than its source allows.
 A figure or incident is known on the EARLIEST date among its sources (the first that reported it).
 """
@@ -48,10 +48,10 @@ def _given(value: Any) -> date | str | None:
 def known_date(value: Any) -> date | None:
     """The latest date a text names (month -> last day, year -> 31 December); None if it names none.
 
-    >>> known_date("17/19 Jun 2010")
-    datetime.date(2010, 6, 19)
-    >>> known_date("Sep/Oct 2010")
-    datetime.date(2010, 10, 31)
+    >>> known_date("17/19 Jun 2031")
+    datetime.date(2031, 6, 19)
+    >>> known_date("Sep/Oct 2031")
+    datetime.date(2031, 10, 31)
     """
     given = _given(value)
     if given is None or isinstance(given, date):

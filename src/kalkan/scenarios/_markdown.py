@@ -132,7 +132,7 @@ def read_sources(path: Path) -> pd.DataFrame:
             {
                 "source_id": _first_id(record.get("id", "")),
                 "title": record.get("title", record.get("page", "")),
-                "publisher": record.get("publisher", "Wikipedia-family page citing the 2009 census"),
+                "publisher": record.get("publisher", "Wikipedia-family page citing the census"),
                 "date": record.get("date", ""),
                 "url": record.get("url", ""),
                 "known_on": record.get("known on", ""),

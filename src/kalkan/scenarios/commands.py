@@ -182,7 +182,7 @@ def _day(value: str | None, flag: str) -> date | None:
     try:
         return date.fromisoformat(value)
     except ValueError:
-        raise InputError(f"{flag} {value!r} is not a date; write YYYY-MM-DD, e.g. 2014-02-28.") from None
+        raise InputError(f"{flag} {value!r} is not a date; write YYYY-MM-DD, e.g. 2031-03-28.") from None
 
 
 @scenario_app.command("new")
