@@ -143,3 +143,23 @@ def test_check_of_the_shipped_scenario_passes(runner: CliRunner) -> None:
     result = runner.invoke(app, ["scenario", "check", "kyrgyzstan_2010"])
     assert result.exit_code == 0, result.output
     assert "no problems" in result.output
+
+
+def test_cli_prints_a_load_error_as_plain_text(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from kalkan.cli import main
+
+    folder = tmp_path / "broken"
+    shutil.copytree(SHIPPED, folder)
+    toml = folder / "scenario.toml"
+    toml.write_text(
+        toml.read_text(encoding="utf-8").replace('"Aravan district" = "Aravan"\n', ""), encoding="utf-8"
+    )
+    monkeypatch.setattr("sys.argv", ["kalkan", "scenario", "show", str(folder)])
+    monkeypatch.setenv("COLUMNS", "300")
+    with pytest.raises(SystemExit) as stopped:
+        main()
+    assert stopped.value.code == 2
+    err = capsys.readouterr().err
+    assert "[district_names]" in err and "Traceback" not in err
