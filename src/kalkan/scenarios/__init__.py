@@ -29,15 +29,15 @@ from kalkan.scenarios._scenario import (
 )
 
 __all__ = [
-    "DEFAULT_SCENARIO",
-    "PLACEHOLDER",
     "AsOf",
     "Ask",
     "Census",
     "CheckReport",
+    "DEFAULT_SCENARIO",
     "KnownLater",
     "Mandate",
     "Option",
+    "PLACEHOLDER",
     "Request",
     "Scenario",
     "Simulation",
