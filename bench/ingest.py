@@ -123,11 +123,14 @@ with tempfile.TemporaryDirectory() as tmp:
         for statement in st._schema_sql():
             db.execute(statement)
         select = f"SELECT {', '.join(st._COLS)}, false, {content}, 1 FROM ({accepted(db, True)}) {order}"
-        sql = f"INSERT INTO events {select}"
+        sql = f"INSERT INTO events ({', '.join(st._COLS)}, deleted, row_hash, import_id) {select}"
         out.append(timed(lambda: (db.execute(sql), db.execute("CHECKPOINT"))))
         db.close()
-read = reader.read_sql(connect(), source, today=today, insert=lambda q: f"SELECT count(*) FROM ({q})")
-out.append(timed(lambda: reader.locate(source, __import__("numpy").asarray(read.bad_rows), read.reasons)))
+from kalkan.ingest import open_stream
+stream = open_stream(source.path, today=today)
+for _ in stream.batches():
+    pass
+out.append(timed(stream.quarantine))
 out.append(timed(lambda: st._sha256(source.path)))
 print(" ".join(f"{w} {c}" for w, c in out))
 """

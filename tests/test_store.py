@@ -345,5 +345,22 @@ def test_a_version_1_store_is_upgraded_and_unchanged_events_stay_unchanged(store
     again = EventStore(store.path).import_files([GED])[0]
     assert (again.inserted, again.updated, again.unchanged) == (0, 0, 33)
     con = duckdb.connect(str(store.path), read_only=True)
-    assert con.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone() == ("2",)
+    assert con.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone() == ("3",)
+    con.close()
+
+
+def test_a_version_2_store_gains_known_at_and_unchanged_events_stay_unchanged(store: EventStore) -> None:
+    store.import_files([GED])
+    store.close()
+    con = duckdb.connect(str(store.path))
+    # What kalkan 2 left behind: no known_at column.
+    for table in ("events", "event_history"):
+        con.execute(f"ALTER TABLE {table} DROP COLUMN known_at")
+    con.execute("UPDATE meta SET value = '2' WHERE key = 'schema_version'")
+    con.close()
+    again = EventStore(store.path).import_files([GED])[0]
+    assert (again.inserted, again.updated, again.unchanged) == (0, 0, 33)
+    con = duckdb.connect(str(store.path), read_only=True)
+    assert con.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone() == ("3",)
+    assert con.execute("SELECT count(*) FROM events WHERE known_at IS NULL").fetchone() == (33,)
     con.close()

@@ -42,17 +42,21 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import numpy as np
 import pandas as pd
 
 from kalkan.errors import InputError, StoreError
 from kalkan.model import EVENT_FIELDS
 
+if TYPE_CHECKING:
+    from kalkan.ingest import EventStream
+
 #: Version 2 hashes rows in SQL over the stored column types; a version-1 store gets its row hashes
-#: recomputed when a version-2 kalkan first writes to it (otherwise every row would look changed).
-SCHEMA_VERSION = "2"
+#: recomputed when a newer kalkan first writes to it (otherwise every row would look changed).
+#: Version 3 adds ``known_at`` (the day an event became known, where its source says so) to
+#: ``events`` and ``event_history``; older stores get the column, empty, on their next write.
+SCHEMA_VERSION = "3"
 _CONTENT = [f.name for f in EVENT_FIELDS if f.name not in ("event_id", "version")]
 _COLS = [f.name for f in EVENT_FIELDS]
 EXPORT_FORMATS = ("csv", "geojson", "hxl", "parquet")
@@ -101,9 +105,9 @@ def _schema_sql() -> list[str]:
     cols = ", ".join(f"{f.name} {f.duckdb_type}" for f in EVENT_FIELDS)
     return [
         f"CREATE TABLE IF NOT EXISTS events ({cols}, deleted BOOLEAN NOT NULL DEFAULT false, "
-        "row_hash UBIGINT, import_id INTEGER)",
+        "row_hash UBIGINT, import_id INTEGER, known_at DATE)",
         f"CREATE TABLE IF NOT EXISTS event_history ({cols}, deleted BOOLEAN, row_hash UBIGINT, "
-        "import_id INTEGER, superseded_by INTEGER)",
+        "import_id INTEGER, superseded_by INTEGER, known_at DATE)",
         "CREATE TABLE IF NOT EXISTS imports (import_id INTEGER, file VARCHAR, sha256 VARCHAR, "
         "format VARCHAR, started TIMESTAMP, seconds DOUBLE, rows BIGINT, accepted BIGINT, "
         "quarantined BIGINT, duplicates BIGINT, inserted BIGINT, updated BIGINT, unchanged BIGINT, "
@@ -493,23 +497,21 @@ class EventStore:
         mark_deleted
             Mark stored events of the same coverage that a file no longer has as deleted.
         """
-        from kalkan.ingest.reader import DEFAULT_CHUNK_ROWS, open_source
+        from kalkan.ingest import DEFAULT_CHUNK_ROWS, open_stream
 
-        sources = [open_source(p, format=format) for p in paths]  # whole-file errors before any work
+        # whole-file errors (no such file, unknown format, missing columns) before any work
+        streams = [
+            open_stream(p, format=format, today=today, chunk_rows=chunk_rows or DEFAULT_CHUNK_ROWS)
+            for p in paths
+        ]
         results: list[ImportResult] = []
         with self._writer(keep=not dry_run) as con:
             con.execute("BEGIN TRANSACTION")
             try:
-                for source in sources:
+                for stream in streams:
                     results.append(
                         _import_one(
-                            con,
-                            source,
-                            today=today,
-                            progress=progress,
-                            chunk_rows=chunk_rows or DEFAULT_CHUNK_ROWS,
-                            mark_deleted=mark_deleted,
-                            dry_run=dry_run,
+                            con, stream, progress=progress, mark_deleted=mark_deleted, dry_run=dry_run
                         )
                     )
                 if progress:
@@ -522,15 +524,25 @@ class EventStore:
 
 
 def _check_schema_version(con: Any, path: Path) -> None:
-    """Stamp a new store with :data:`SCHEMA_VERSION`, upgrade a version-1 store, refuse any other."""
+    """Stamp a new store with :data:`SCHEMA_VERSION`, upgrade a version-1 or -2 store, refuse any other."""
     found = con.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchall()
     if not found:
         con.execute("INSERT INTO meta VALUES ('schema_version', ?)", [SCHEMA_VERSION])
-    elif found[0][0] == "1" and SCHEMA_VERSION == "2":
+        return
+    version = found[0][0]
+    if version == "1":
         # Same tables; only the row hash changed. Recompute it so an unchanged event stays unchanged.
         con.execute(f"UPDATE events SET row_hash = {_hash_sql('events')}")
+        version = "2"
+    if version == "2":
+        # Version 3 adds the day each event became known; events stored before it have none (NULL),
+        # which reads as "known when it ended" (see EventStore.query's as_of).
+        for table in ("events", "event_history"):
+            con.execute(f"ALTER TABLE {table} ADD COLUMN IF NOT EXISTS known_at DATE")
+        version = "3"
+    if version == SCHEMA_VERSION:
         con.execute("UPDATE meta SET value = ? WHERE key = 'schema_version'", [SCHEMA_VERSION])
-    elif found[0][0] != SCHEMA_VERSION:
+    else:
         raise StoreError(
             f"the event store {path} has schema version {found[0][0]}, this kalkan writes version "
             f"{SCHEMA_VERSION}: use a new --db file, or the kalkan version that wrote it"
@@ -570,19 +582,6 @@ def _as_events(frame: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(out, columns=[c for c in _COLS if c in frame.columns])
 
 
-def _header(source: Any) -> str:
-    """The file's header record(s), verbatim, so refused rows can be written back as a correctable file."""
-    from kalkan.ingest._records import locate_records, read_raw
-
-    if source.kind != "csv":
-        return ""
-    numbers = np.arange(1, source.header_records + 1)
-    _, found = locate_records(source.path, data_rows=np.empty(0, dtype=np.int64), records=numbers)
-    return "\n".join(
-        read_raw(source.path, [found[int(n)] for n in numbers if int(n) in found], source.encoding)
-    )
-
-
 def _hash_sql(table: str) -> str:
     return "hash(" + ", ".join(f"{table}.{c}" for c in _CONTENT) + ")"
 
@@ -593,96 +592,69 @@ _CLUSTER = "ORDER BY country_iso3, date_start"
 
 
 def _stage_table_sql() -> str:
-    """The file's accepted rows while it is imported: data-row position plus the event columns."""
+    """The file's accepted rows while it is imported: data-row position, the event columns, known_at."""
     cols = ", ".join(f"{f.name} {f.duckdb_type}" for f in EVENT_FIELDS)
-    return f"CREATE OR REPLACE TEMP TABLE _in (row_pos BIGINT, {cols})"
+    return f"CREATE OR REPLACE TEMP TABLE _in (row_pos BIGINT, {cols}, known_at DATE)"
 
 
-def _stage(
-    con: Any,
-    source: Any,
-    *,
-    today: date | None,
-    progress: Progress | None,
-    chunk_rows: int,
-) -> tuple[int, list[int], list[str], set[str]]:
-    """Fill the temp table ``_in`` with the file's accepted rows; return (data rows, refused rows,
-    their reasons, ids of refused rows whose id could be read).
+_CAST = ", ".join(f"CAST({f.name} AS {f.duckdb_type}) AS {f.name}" for f in EVENT_FIELDS)
+_EVENT_ROW = f"{', '.join(_COLS)}, deleted, row_hash, import_id, known_at"  # the columns of ``events``
+_HISTORY_ROW = f"{', '.join(_COLS)}, deleted, row_hash, import_id, superseded_by, known_at"
 
-    GED CSV is parsed, mapped and validated inside DuckDB (:mod:`kalkan.ingest._sql`, one streamed
-    ``INSERT ... SELECT``); other formats go through the pandas mappers chunk by chunk.
+
+def _scan(con: Any, stream: EventStream, insert: str, progress: Progress | None) -> None:
+    """Run ``insert``, an SQL statement that reads the stream's batches as the table ``_stream``.
+
+    DuckDB pulls the Arrow batches as it goes, so a file of any size streams through in bounded memory.
     """
-    import pyarrow as pa
+    import duckdb
 
-    from kalkan.ingest.reader import iter_chunks, read_sql, sql_capable
-
-    con.execute(_stage_table_sql())
-    if sql_capable(source):
-        read = read_sql(con, source, today=today, insert=lambda query: f"INSERT INTO _in {query}")
-        if progress:
-            progress("read", read.rows, 0)
-        return read.rows, read.bad_rows, read.reasons, set(read.bad_ids)
-    rows = 0
-    bad_rows: list[int] = []
-    reasons: list[str] = []
-    bad_ids: set[str] = set()
-    cast = ", ".join(f"CAST({f.name} AS {f.duckdb_type})" for f in EVENT_FIELDS)
-    for chunk in iter_chunks(source, chunk_rows=chunk_rows, today=today):
-        rows += chunk.n
-        bad_rows.extend(int(r) for r in chunk.bad_rows)
-        reasons.extend(chunk.reasons)
-        bad_ids.update(chunk.bad_ids)
-        if chunk.keep.any():
-            frame = chunk.events.assign(row_pos=chunk.rows.astype(np.int64), keep_=chunk.keep)
-            con.register("chunk_arrow", pa.Table.from_pandas(frame, preserve_index=False))
-            con.execute(f"INSERT INTO _in SELECT row_pos, {cast} FROM chunk_arrow WHERE keep_")
-            con.unregister("chunk_arrow")
-            # Commit on the private copy after each chunk: a transaction keeps every Arrow source
-            # registered in it until it ends, which grew memory by the chunk's size each time.
-            # All-or-nothing still holds: the copy only replaces the live store when the whole
-            # import has finished (see EventStore._writer); ``_in`` is a temp table, which a commit keeps.
-            con.execute("COMMIT")
-            con.execute("BEGIN TRANSACTION")
+    def read(rows: int) -> None:
         if progress:
             progress("read", rows, 0)
-    return rows, bad_rows, reasons, bad_ids
+
+    con.register("_stream", stream.batches(read))
+    try:
+        con.execute(insert)
+    except duckdb.Error:
+        if stream.error is not None:  # the file's own problem, which DuckDB reports as an Arrow error
+            raise stream.error from None
+        raise
+    finally:
+        con.unregister("_stream")
 
 
-def _first_import(con: Any, source: Any, *, today: date | None, import_id: int) -> Any:
-    """Into an empty store, a GED CSV goes straight from the file to ``events`` (one DuckDB scan).
+def _stage(con: Any, stream: EventStream, progress: Progress | None) -> None:
+    """Fill the temp table ``_in`` with the stream's accepted rows."""
+    con.execute(_stage_table_sql())
+    _scan(con, stream, f"INSERT INTO _in SELECT row_pos, {_CAST}, known_at FROM _stream", progress)
 
-    Returns the :class:`kalkan.ingest.reader.SqlRead`, or None when the format has no SQL path, or
-    when an event id repeats in the file: then the rows are taken out again and the caller stages
-    the file, which sorts repeats into duplicates and conflicts.
+
+def _first_import(con: Any, stream: EventStream, *, import_id: int, progress: Progress | None) -> bool:
+    """Into an empty store, the stream goes straight to ``events`` (one scan, no staging).
+
+    Returns False, with ``events`` emptied again, when an event id repeats in the file: then the
+    caller stages a fresh stream of the file, which sorts repeats into duplicates and conflicts.
     """
-    from kalkan.ingest.reader import read_sql, sql_capable
-
-    if not sql_capable(source):
-        return None
     content = "hash(" + ", ".join(_CONTENT) + ")"
-    read = read_sql(
+    _scan(
         con,
-        source,
-        today=today,
-        insert=lambda query: (
-            f"INSERT INTO events SELECT {', '.join(_COLS)}, false, {content}, {import_id} FROM ({query}) "
-            f"{_CLUSTER}"
-        ),
+        stream,
+        f"INSERT INTO events ({_EVENT_ROW}) SELECT {', '.join(_COLS)}, false, {content}, {import_id}, "
+        f"known_at FROM (SELECT {_CAST}, known_at FROM _stream) {_CLUSTER}",
+        progress,
     )
     if con.execute("SELECT 1 FROM events GROUP BY event_id HAVING count(*) > 1 LIMIT 1").fetchall():
         con.execute("DELETE FROM events")
-        source.skipped.clear()
-        return None
-    return read
+        return False
+    return True
 
 
 def _import_one(
     con: Any,
-    source: Any,
+    stream: EventStream,
     *,
-    today: date | None,
     progress: Progress | None,
-    chunk_rows: int,
     mark_deleted: bool,
     dry_run: bool,
 ) -> ImportResult:
@@ -694,36 +666,34 @@ def _import_one(
     """
     import pyarrow as pa
 
-    from kalkan.ingest.reader import locate
+    from kalkan.ingest import Refusal
 
     t0 = time.perf_counter()
     started = datetime.now(UTC).replace(tzinfo=None)
-    digest = _Digest(source.path)
+    digest = _Digest(stream.path)
     digest.start()
     import_id = int(con.execute("SELECT coalesce(max(import_id), 0) + 1 FROM imports").fetchall()[0][0])
     cols = ", ".join(_COLS)
     store_empty = not con.execute("SELECT 1 FROM events LIMIT 1").fetchall()
-    first = _first_import(con, source, today=today, import_id=import_id) if store_empty else None
-    if first is not None:
-        rows, bad_rows, reasons, bad_ids = first.rows, first.bad_rows, first.reasons, set(first.bad_ids)
-        if progress:
-            progress("read", rows, 0)
-    else:
-        rows, bad_rows, reasons, bad_ids = _stage(
-            con, source, today=today, progress=progress, chunk_rows=chunk_rows
-        )
-    rows += len(source.skipped)
+    first = store_empty and _first_import(con, stream, import_id=import_id, progress=progress)
+    if store_empty and not first:
+        stream = stream.reopen()  # the first pass was read to its end; read the file again
+    if not first:
+        _stage(con, stream, progress)
+    refusals = stream.refusals
+    bad_ids = {r.event_id for r in refusals if r.event_id is not None}
     if progress:
         progress("merge", 0, 1)
 
     # repeats inside the file: the first sighting stays, identical repeats are duplicates, others refused
     duplicates = 0
-    if first is not None:  # written straight to the empty store, without repeats: nothing to merge
-        inserted, updated, unchanged = first.rows - len(first.bad_rows), 0, 0
+    conflicts: list[Refusal] = []
+    if first:  # written straight to the empty store, without repeats: nothing to merge
+        inserted, updated, unchanged = stream.data_rows - len(refusals), 0, 0
         con.execute(_stage_table_sql())
     repeats = (
         []
-        if first is not None
+        if first
         else con.execute(f"""
         WITH h AS (SELECT event_id, row_pos, {_hash_sql("_in")} AS row_hash FROM _in),
              d AS (SELECT event_id, min(row_pos) AS first_pos, arg_min(row_hash, row_pos) AS first_hash
@@ -736,29 +706,32 @@ def _import_one(
             if same:
                 duplicates += 1
             else:
-                bad_rows.append(int(row_pos))
-                reasons.append(
-                    f"duplicate_id: event_id {eid!r} already appears in data row {int(first_pos) + 1} "
-                    "with different content"
+                conflicts.append(
+                    Refusal(
+                        int(row_pos),
+                        f"duplicate_id: event_id {eid!r} already appears in data row {int(first_pos) + 1} "
+                        "with different content",
+                    )
                 )
         con.execute("CREATE OR REPLACE TEMP TABLE _later (row_pos BIGINT)")
         con.executemany("INSERT INTO _later VALUES (?)", [[int(r[0])] for r in repeats])
         con.execute("DELETE FROM _in WHERE row_pos IN (SELECT row_pos FROM _later)")
         con.execute("DROP TABLE _later")
 
-    if first is not None:
+    if first:
         pass
     elif store_empty:  # a first import: every staged row is a new event
         inserted = int(con.execute("SELECT count(*) FROM _in").fetchall()[0][0])
         unchanged = updated = 0
         con.execute(
-            f"INSERT INTO events SELECT {cols}, false, {_hash_sql('_in')}, {import_id} FROM _in {_CLUSTER}"
+            f"INSERT INTO events ({_EVENT_ROW}) SELECT {cols}, false, {_hash_sql('_in')}, {import_id}, "
+            f"known_at FROM _in {_CLUSTER}"
         )
     else:
         con.execute(f"""
             CREATE OR REPLACE TEMP TABLE _cls AS
             SELECT i.row_pos, e.row_hash AS old_hash, e.deleted AS old_deleted, e.version AS old_version,
-                   {_hash_sql("i")} AS row_hash
+                   e.known_at AS old_known, {_hash_sql("i")} AS row_hash
             FROM _in i LEFT JOIN events e USING (event_id)
             WHERE e.event_id IS NULL OR e.deleted OR e.row_hash <> {_hash_sql("i")}""")
         inserted, updated = con.execute(
@@ -772,8 +745,8 @@ def _import_one(
                 "USING (row_pos) WHERE c.old_hash IS NOT NULL"
             )
             con.execute(
-                f"INSERT INTO event_history SELECT {cols}, deleted, row_hash, import_id, {import_id} "
-                "FROM events WHERE event_id IN (SELECT event_id FROM _changed)"
+                f"INSERT INTO event_history ({_HISTORY_ROW}) SELECT {cols}, deleted, row_hash, import_id, "
+                f"{import_id}, known_at FROM events WHERE event_id IN (SELECT event_id FROM _changed)"
             )
             con.execute("DELETE FROM events WHERE event_id IN (SELECT event_id FROM _changed)")
             con.execute("DROP TABLE _changed")
@@ -781,8 +754,10 @@ def _import_one(
             select = ", ".join(
                 "coalesce(c.old_version, 0) + 1" if name == "version" else f"i.{name}" for name in _COLS
             )
+            # a changed event keeps the day it was first known (a correction does not make it news)
             con.execute(
-                f"INSERT INTO events SELECT {select}, false, c.row_hash, {import_id} "
+                f"INSERT INTO events ({_EVENT_ROW}) SELECT {select}, false, c.row_hash, {import_id}, "
+                "coalesce(c.old_known, i.known_at) "
                 "FROM _in i JOIN _cls c USING (row_pos) ORDER BY i.country_iso3, i.date_start"
             )
         con.execute("DROP TABLE _cls")
@@ -809,8 +784,8 @@ def _import_one(
         deleted = int(con.execute("SELECT count(*) FROM vanished").fetchall()[0][0])
         if deleted:
             con.execute(
-                f"INSERT INTO event_history SELECT {cols}, deleted, row_hash, import_id, {import_id} "
-                "FROM events WHERE event_id IN (SELECT event_id FROM vanished)"
+                f"INSERT INTO event_history ({_HISTORY_ROW}) SELECT {cols}, deleted, row_hash, import_id, "
+                f"{import_id}, known_at FROM events WHERE event_id IN (SELECT event_id FROM vanished)"
             )
             con.execute(
                 f"UPDATE events SET deleted = true, version = version + 1, import_id = {import_id} "
@@ -818,11 +793,9 @@ def _import_one(
             )
     con.execute("DROP TABLE _in")
 
-    quarantine = locate(
-        source, np.asarray(bad_rows, dtype=np.int64), reasons, data_rows=rows - len(source.skipped)
-    )
+    quarantine = stream.quarantine(extra=conflicts)
     # The quarantine shows each file's latest import: earlier refusals of the same file are superseded.
-    con.execute("DELETE FROM quarantine WHERE file = ?", [str(source.path)])
+    con.execute("DELETE FROM quarantine WHERE file = ?", [str(stream.path)])
     if len(quarantine):
         quarantine.insert(0, "import_id", import_id)
         con.register("quarantine_df", pa.Table.from_pandas(quarantine, preserve_index=False))
@@ -830,9 +803,9 @@ def _import_one(
         con.unregister("quarantine_df")
     seconds = time.perf_counter() - t0
     result = ImportResult(
-        str(source.path),
-        source.format,
-        rows,
+        str(stream.path),
+        stream.format,
+        stream.rows,
         accepted,
         len(quarantine),
         duplicates,
@@ -848,9 +821,9 @@ def _import_one(
         "INSERT INTO imports VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         [
             import_id,
-            str(source.path),
+            str(stream.path),
             digest.result(),
-            source.format,
+            stream.format,
             started,
             seconds,
             result.rows,
@@ -861,7 +834,7 @@ def _import_one(
             result.updated,
             result.unchanged,
             deleted,
-            _header(source),
+            stream.header(),
         ],
     )
     return result

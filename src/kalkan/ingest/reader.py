@@ -1,10 +1,11 @@
 """Read an event file of any supported format into event rows and quarantined rows.
 
-UCDP GED CSV is parsed, mapped and validated inside DuckDB (:func:`read_sql`, :mod:`kalkan.ingest._sql`).
+UCDP GED CSV is parsed, mapped and validated inside DuckDB (:mod:`kalkan.ingest.stream` with
+:mod:`kalkan.ingest._sql`).
 Other formats: :func:`iter_chunks` streams a file (pandas' C parser in chunks, so memory stays flat
 with file size) and yields accepted event rows plus the positions and reasons of refused ones.
 :func:`read_events` collects either into a :class:`ReadResult` for callers that want one DataFrame;
-the store (:mod:`kalkan.store`) consumes them directly.
+the store (:mod:`kalkan.store`) reads every format as one :class:`kalkan.ingest.stream.EventStream`.
 """
 
 from __future__ import annotations
@@ -24,13 +25,14 @@ import pandas as pd
 
 from kalkan.errors import SchemaError
 from kalkan.ingest import formats
-from kalkan.ingest._parse import Problem
+from kalkan.ingest._parse import Problem, dates
 from kalkan.ingest._records import locate_records, locate_records_exact, read_raw
 from kalkan.ingest.validate import validate
-from kalkan.model import EVENT_COLUMNS, empty_events
+from kalkan.model import EVENT_COLUMNS, EVENT_FIELDS, empty_events
 
 QUARANTINE_COLUMNS = ["file", "line", "raw", "reason"]
 DEFAULT_CHUNK_ROWS = 250_000
+_GEOJSON_KEYS = [*EVENT_COLUMNS, "known_at"]  # feature properties read from a kalkan GeoJSON
 _SKIPPING = re.compile(r"Skipping line (\d+): (.*)")
 
 
@@ -63,6 +65,7 @@ class Chunk:
     reasons: list[str]
     bad_ids: list[str]  # event ids of refused rows where the id itself could be read
     n: int
+    known_at: pd.Series | None = None  # the file's optional ``known_at`` column (day the event was known)
 
     @property
     def accepted(self) -> pd.DataFrame:
@@ -204,6 +207,9 @@ def _process(source: Source, frame: pd.DataFrame, day: date, check_boundaries: b
     events = source.mapper(frame, problems)
     events["event_id"] = _join_ids(events["source"], events["source_id"])
     events["version"] = pd.Series(np.ones(len(events), dtype=np.int64), index=events.index).astype("Int64")
+    # A file may say when each event became known (the register's sync writes the day a report was
+    # verified): the store keeps it, so a brief "as of" a day reads only what was known then.
+    known = dates(frame["known_at"], "known_at", problems) if "known_at" in frame.columns else None
     bad, reasons = validate(events, problems, today=day, check_boundaries=check_boundaries)
     positions = frame.index.to_numpy()
     keep = np.ones(len(events), dtype=bool)
@@ -212,7 +218,7 @@ def _process(source: Source, frame: pd.DataFrame, day: date, check_boundaries: b
         keep[bad] = False
         bad_ids = events["event_id"].iloc[bad]
         ids = bad_ids[events["source_id"].iloc[bad].notna().to_numpy()].tolist()
-    return Chunk(events, positions, keep, positions[bad], reasons, ids, len(frame))
+    return Chunk(events, positions, keep, positions[bad], reasons, ids, len(frame), known)
 
 
 def _join_ids(source: pd.Series, source_id: pd.Series) -> pd.Series:
@@ -254,9 +260,9 @@ def _geojson_chunks(source: Source, chunk_rows: int, day: date, check_boundaries
                 coords = geometry.get("coordinates") or []
                 if len(coords) >= 2:
                     props["longitude"], props["latitude"] = coords[0], coords[1]
-            records.append({k: v for k, v in props.items() if k in EVENT_COLUMNS})
+            records.append({k: v for k, v in props.items() if k in _GEOJSON_KEYS})
         frame = pd.DataFrame.from_records(
-            records, columns=[c for c in EVENT_COLUMNS if any(c in r for r in records)]
+            records, columns=[c for c in _GEOJSON_KEYS if any(c in r for r in records)]
         )
         frame = frame.astype(object).where(frame.notna(), None).astype("str")
         frame.index = pd.RangeIndex(start, start + len(frame))
@@ -266,60 +272,10 @@ def _geojson_chunks(source: Source, chunk_rows: int, day: date, check_boundaries
         yield _process(source, frame, day, check_boundaries)
 
 
-@dataclass
-class SqlRead:
-    """What :func:`read_sql` read: data rows parsed, refused rows with reasons, ids of refused rows."""
-
-    rows: int
-    bad_rows: list[int]
-    reasons: list[str]
-    bad_ids: list[str]
-
-
 def sql_capable(source: Source) -> bool:
     """Whether the file is read inside DuckDB (:mod:`kalkan.ingest._sql`): UCDP GED CSV."""
     return (
         source.kind == "csv" and source.format == "ged" and source.encoding.lower().replace("-", "") == "utf8"
-    )
-
-
-def read_sql(
-    con: Any,
-    source: Source,
-    *,
-    today: date | None,
-    insert: Callable[[str], str],
-    check_boundaries: bool = True,
-) -> SqlRead:
-    """Parse, map and validate ``source`` in DuckDB in one scan; the accepted rows go where ``insert`` says.
-
-    ``insert(query)`` returns the INSERT statement that consumes ``query`` (a SELECT of ``row_pos`` and
-    the event columns of the accepted rows). Refused rows are gathered on the way (with their reasons);
-    malformed records land in ``source.skipped`` (record number -> message), as on the pandas path.
-    """
-    import duckdb
-
-    from kalkan.ingest import _sql
-
-    day = _today(today)
-    _sql.register_functions(con)
-    scan = _sql.csv_sql(str(source.path), source.names, header_records=source.header_records)
-    plan = _sql.ged_plan(source.names, scan, today=day, check_boundaries=check_boundaries)
-    collector = _sql.Collector(plan)
-    collector.register(con)
-    query = f"SELECT row_pos, {', '.join(_sql.COLUMNS)} FROM ({plan.accepted_sql()})"
-    _sql.clear_rejects(con)  # DuckDB keeps an earlier scan's rejects when this one has none
-    try:
-        inserted = con.execute(insert(query)).fetchall()[0][0]
-        source.skipped.update(_sql.rejects(con, source))
-    except duckdb.Error as error:  # a CSV DuckDB cannot read at all
-        raise SchemaError(f"{source.path} cannot be parsed as CSV: {str(error).splitlines()[0]}") from None
-    refused = collector.rows
-    return SqlRead(
-        int(inserted) + len(refused),
-        [r[0] for r in refused],
-        [r[2] for r in refused],
-        [r[1] for r in refused if r[1] is not None],
     )
 
 
@@ -393,28 +349,16 @@ def _quarantine_table(file: str, lines: list[int], raws: list[str], reasons: lis
 def _read_sql_frame(
     source: Source, today: date | None, check_boundaries: bool, bad_rows: list[int], reasons: list[str]
 ) -> tuple[int, np.ndarray, pd.DataFrame]:
-    """:func:`read_sql` into an in-memory DuckDB, the accepted rows back as an event DataFrame."""
-    import duckdb
+    """The file's :class:`kalkan.ingest.stream.EventStream` (parsed in DuckDB) as an event DataFrame."""
+    from kalkan.ingest.stream import EventStream
 
-    from kalkan.model import EVENT_FIELDS
-
-    con = duckdb.connect()
-    try:
-        con.execute("SET enable_progress_bar = false")
-        cols = ", ".join(f"{f.name} {f.duckdb_type}" for f in EVENT_FIELDS)
-        con.execute(f"CREATE TEMP TABLE _in (row_pos BIGINT, {cols})")
-        read = read_sql(
-            con,
-            source,
-            today=today,
-            insert=lambda query: f"INSERT INTO _in {query}",
-            check_boundaries=check_boundaries,
-        )
-        table = con.sql("SELECT * FROM _in ORDER BY row_pos").to_arrow_table()
-    finally:
-        con.close()
-    bad_rows.extend(read.bad_rows)
-    reasons.extend(read.reasons)
+    stream = EventStream(
+        source, today=today, chunk_rows=DEFAULT_CHUNK_ROWS, check_boundaries=check_boundaries
+    )
+    table = stream.batches().read_all().drop_columns(["known_at"])
+    for refusal in stream.refusals:
+        bad_rows.append(refusal.row)
+        reasons.append(refusal.reason)
     frame = table.to_pandas(types_mapper=_arrow_types().get)
     positions = frame.pop("row_pos").to_numpy(dtype=np.int64)
     out = {}
@@ -423,7 +367,7 @@ def _read_sql_frame(
         if f.dtype == "date":
             column = pd.to_datetime(column).astype("datetime64[us]")
         out[f.name] = column if column.dtype == f.pandas_dtype else column.astype(f.pandas_dtype)
-    return read.rows, positions, pd.DataFrame(out, columns=EVENT_COLUMNS)
+    return stream.data_rows, positions, pd.DataFrame(out, columns=EVENT_COLUMNS)
 
 
 def _arrow_types() -> dict[Any, Any]:
