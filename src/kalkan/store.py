@@ -50,6 +50,8 @@ from kalkan.errors import InputError, StoreError
 from kalkan.model import EVENT_FIELDS
 
 if TYPE_CHECKING:
+    from shapely.geometry.base import BaseGeometry
+
     from kalkan.ingest import EventStream
 
 #: Version 2 hashes rows in SQL over the stored column types; a version-1 store gets its row hashes
@@ -213,12 +215,15 @@ class EventStore:
         *,
         country: str | Sequence[str] | None = None,
         bbox: tuple[float, float, float, float] | None = None,
+        area: BaseGeometry | None = None,
         start: date | str | None = None,
         end: date | str | None = None,
+        as_of: date | str | None = None,
         event_type: str | Sequence[str] | None = None,
         actor: str | None = None,
         source: str | Sequence[str] | None = None,
         include_deleted: bool = False,
+        known_at: bool = False,
         limit: int | None = None,
     ) -> pd.DataFrame:
         """Events matching every given filter, in :data:`kalkan.model.EVENT_FIELDS` columns.
@@ -229,34 +234,60 @@ class EventStore:
             ISO3 code(s).
         bbox
             ``(min_lon, min_lat, max_lon, max_lat)`` in degrees.
+        area
+            A shapely (multi)polygon in longitude/latitude degrees: only events inside it or on
+            its edge (the box of its bounds is filtered in SQL, the shape itself after).
         start, end
             Inclusive range of ``date_start`` (ISO dates).
+        as_of
+            Only events known by the end of that day, as a brief written then would have seen
+            them: started by then, and ``known_at`` on or before it; an event whose source gives
+            no known date (UCDP GED, ACLED, HXL files) counts as known once it ended (``date_end``).
         event_type
             kalkan event type code(s).
         actor
             Case-insensitive text found in ``perpetrator`` or ``victim_group``.
         source
-            Source name(s) (``ged``, ``acled``, ``hxl``, ``kalkan``).
+            Source name(s) (``ged``, ``acled``, ``hxl``, ``kalkan``, ``register``).
+        known_at
+            Add the ``known_at`` column (the day the source says the event became known; NaT if none).
         """
+        if area is not None:
+            bbox = _intersect_boxes(bbox, area.bounds)
+        columns = [f"CAST({c} AS TIMESTAMP) AS {c}" if c in ("date_start", "date_end") else c for c in _COLS]
+        if known_at:
+            columns.append("CAST(known_at AS TIMESTAMP) AS known_at")
         sql, params = self._select(
             country=country,
             bbox=bbox,
             start=start,
             end=end,
+            as_of=as_of,
             event_type=event_type,
             actor=actor,
             source=source,
             include_deleted=include_deleted,
-            limit=limit,
-            columns=[
-                f"CAST({c} AS TIMESTAMP) AS {c}" if c in ("date_start", "date_end") else c for c in _COLS
-            ],
+            limit=limit if area is None else None,
+            columns=columns,
         )
         if not _ARROW_TO_PANDAS:
             _arrow_types()
         with self._reader() as con:
-            table = con.sql(sql, params=params).to_arrow_table()
-        return _as_events(table.to_pandas(types_mapper=_ARROW_TO_PANDAS.get))
+            table = _run(con, sql, params, self.path)
+        frame = table.to_pandas(types_mapper=_ARROW_TO_PANDAS.get)
+        events = _as_events(frame)
+        if known_at:
+            events["known_at"] = pd.to_datetime(frame["known_at"]).astype("datetime64[us]")
+        if area is not None and len(events):
+            import shapely
+
+            inside = shapely.intersects_xy(
+                area, events["longitude"].to_numpy(float), events["latitude"].to_numpy(float)
+            )
+            events = events[inside].reset_index(drop=True)
+            if limit is not None:
+                events = events.head(int(limit))
+        return events
 
     def _select(
         self,
@@ -265,6 +296,7 @@ class EventStore:
         bbox: tuple[float, float, float, float] | None = None,
         start: date | str | None = None,
         end: date | str | None = None,
+        as_of: date | str | None = None,
         event_type: str | Sequence[str] | None = None,
         actor: str | None = None,
         source: str | Sequence[str] | None = None,
@@ -298,6 +330,10 @@ class EventStore:
         if end is not None:
             where.append("date_start <= ?")
             params.append(_as_date(end, "end"))
+        if as_of is not None:
+            day = _as_date(as_of, "as-of")
+            where.append("date_start <= ? AND coalesce(known_at, date_end, date_start) <= ?")
+            params += [day, day]
         if actor:
             where.append("(perpetrator ILIKE ? OR victim_group ILIKE ?)")
             params += [f"%{actor}%", f"%{actor}%"]
@@ -313,10 +349,12 @@ class EventStore:
 
     def count(self, **filters: Any) -> int:
         """How many events match the filters of :meth:`query`."""
+        if filters.get("area") is not None:
+            return len(self.query(**filters))
         sql, params = self._select(columns=["count(*)"], **filters)
         sql = sql.replace(" ORDER BY date_start, event_id", "")
         with self._reader() as con:
-            return int(con.execute(sql, params).fetchall()[0][0])
+            return int(_run(con, sql, params, self.path).column(0)[0].as_py())
 
     def export(
         self, out: str | Path, *, format: str = "csv", batch_rows: int = 100_000, **filters: Any
@@ -547,6 +585,34 @@ def _check_schema_version(con: Any, path: Path) -> None:
             f"the event store {path} has schema version {found[0][0]}, this kalkan writes version "
             f"{SCHEMA_VERSION}: use a new --db file, or the kalkan version that wrote it"
         )
+
+
+def _run(con: Any, sql: str, params: list[Any], path: Path) -> Any:
+    """The query's result as an Arrow table; a store written before known dates says how to upgrade."""
+    import duckdb
+
+    try:
+        return con.sql(sql, params=params).to_arrow_table()
+    except duckdb.BinderException as error:
+        if "known_at" not in str(error):
+            raise
+        raise StoreError(
+            f"the event store {path} predates known dates (schema version 3): import any file into "
+            "it once with this kalkan (e.g. `kalkan ingest FILE --db ...`) to upgrade it"
+        ) from None
+
+
+def _intersect_boxes(
+    bbox: tuple[float, float, float, float] | None, bounds: tuple[float, float, float, float]
+) -> tuple[float, float, float, float]:
+    """The overlap of a bounding box and an area's bounds (an empty overlap selects nothing)."""
+    if bbox is None:
+        return (float(bounds[0]), float(bounds[1]), float(bounds[2]), float(bounds[3]))
+    lo_x, lo_y = max(bbox[0], bounds[0]), max(bbox[1], bounds[1])
+    hi_x, hi_y = min(bbox[2], bounds[2]), min(bbox[3], bounds[3])
+    if lo_x > hi_x or lo_y > hi_y:  # disjoint: a box no event is in
+        return (181.0, 91.0, 181.0, 91.0)
+    return (lo_x, lo_y, hi_x, hi_y)
 
 
 def _as_date(value: date | str, name: str) -> date:

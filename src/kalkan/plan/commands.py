@@ -18,6 +18,8 @@ from typing import Any
 
 import typer
 
+from kalkan.stage_events import AS_OF_HELP, STORE_HELP
+
 plan_app = typer.Typer(
     name="plan",
     help="Protection planner: coverage, force requirement curve, force options, deployment timeline.",
@@ -225,11 +227,11 @@ def coverage_command(
         console.print("selected: " + ", ".join(map(str, result["selected"])), highlight=False, soft_wrap=True)
 
 
-def _scenario_demand(scenario_name: str):  # type: ignore[no-untyped-def]
+def _scenario_demand(scenario_name: str, db: Path | None = None, as_of: str | None = None):  # type: ignore[no-untyped-def]
     from kalkan.plan.exposure import places_at_risk
-    from kalkan.scenarios import load_scenario
+    from kalkan.stage_events import load_for_stage
 
-    scenario = load_scenario(scenario_name)
+    scenario = load_for_stage(scenario_name, db, as_of)  # store-pipeline's seam: --db, --as-of
     return scenario, places_at_risk(scenario)
 
 
@@ -266,6 +268,8 @@ def options_command(
         help="reach: the most people within reach of one post; depth: several posts where the "
         "weight is (maximum expected covering, each post busy half the time).",
     ),
+    db: Path | None = typer.Option(None, "--db", help=STORE_HELP),
+    as_of: str | None = typer.Option(None, "--as-of", help=AS_OF_HELP),
 ) -> None:
     """Place each force option's 24/7 posts in the scenario; compare what they protect or observe."""
     from rich.console import Console
@@ -276,7 +280,7 @@ def options_command(
     from kalkan.plan.io import plan_geojson, write_table
     from kalkan.plan.units import parse_options
 
-    scn, demand = _scenario_demand(scenario)
+    scn, demand = _scenario_demand(scenario, db, as_of)
     defaults = (scn.settings or {}).get("defaults", {})
     option_list = parse_options(
         options or scn.option_spec or "monitors:50,monitors:100,police:300,police:600"
@@ -360,6 +364,8 @@ def curve_command(
     out: Path = typer.Option(
         Path("out/plan"), "--out", help="Folder for curve.csv, requirement.csv, curve.png."
     ),
+    db: Path | None = typer.Option(None, "--db", help=STORE_HELP),
+    as_of: str | None = typer.Option(None, "--as-of", help=AS_OF_HELP),
 ) -> None:
     """Force requirement curve: best coverage for budgets of officers, and the smallest force per target."""
     from rich.console import Console
@@ -377,7 +383,7 @@ def curve_command(
         target_list = tuple(float(t) for t in targets.split(",") if t.strip())
     except ValueError:
         raise OptionError(f"Cannot read --targets {targets!r}: write shares like 0.5,0.8,0.95.") from None
-    scn, demand = _scenario_demand(scenario)
+    scn, demand = _scenario_demand(scenario, db, as_of)
     minutes = float(
         response_minutes
         if response_minutes is not None
@@ -448,6 +454,8 @@ def timeline_command(
     ),
     time_limit: float = typer.Option(1.0, "--time-limit", help="Seconds per coverage solve."),
     out: Path = typer.Option(Path("out/plan"), "--out", help="Folder for timeline.csv and timeline.png."),
+    db: Path | None = typer.Option(None, "--db", help=STORE_HELP),
+    as_of: str | None = typer.Option(None, "--as-of", help=AS_OF_HELP),
 ) -> None:
     """Officers in place and coverage by day after authorisation, against the Brahimi targets."""
     from rich.console import Console
@@ -456,7 +464,7 @@ def timeline_command(
     from kalkan.plan.io import plot_timeline, rows, write_table
     from kalkan.plan.timeline import REFERENCE_DAYS, deployment_timeline, load_pledges, milestones
 
-    scn, demand = _scenario_demand(scenario)
+    scn, demand = _scenario_demand(scenario, db, as_of)
     minutes = float(
         response_minutes
         if response_minutes is not None

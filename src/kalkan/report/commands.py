@@ -7,6 +7,8 @@ from typing import Any
 
 import typer
 
+from kalkan.stage_events import AS_OF_HELP, STORE_HELP
+
 DEFAULT_OPTIONS = "monitors:50,monitors:100,police:300,police:600,police:1000"
 
 
@@ -42,6 +44,8 @@ def brief(
     ewp: Path | None = typer.Option(
         None, "--ewp", help="EWP country-year table (CSV) for the country-risk panel (optional)."
     ),
+    db: Path | None = typer.Option(None, "--db", help=STORE_HELP),
+    as_of: str | None = typer.Option(None, "--as-of", help=AS_OF_HELP),
 ) -> None:
     """Write the protection brief: the situation, who is at risk, the force options, where the posts stand."""
     from rich.console import Console
@@ -59,7 +63,7 @@ def brief(
 
     console = Console()
     from kalkan.errors import OptionError
-    from kalkan.scenarios import load_scenario
+    from kalkan.stage_events import load_for_stage
 
     if not time_limit > 0:
         raise OptionError(f"--time-limit must be > 0 seconds; got {time_limit:g}.")
@@ -74,7 +78,8 @@ def brief(
         from kalkan.risk.structural import load_ewp_table
 
         load_ewp_table(ewp)  # a malformed table stops here, with the risk module's message
-    loaded = load_scenario(scenario)  # fails fast on an unknown scenario, before anything is written
+    # fails fast on an unknown scenario, before anything is written; store-pipeline's seam: --db, --as-of
+    loaded = load_for_stage(scenario, db, as_of)
     defaults = loaded.settings.get("defaults", {})
     response_minutes = (
         float(defaults.get("response_minutes", 30.0)) if response_minutes is None else response_minutes

@@ -8,7 +8,7 @@ JSON on stdout; messages go to stderr. Heavy libraries are imported inside the c
 from __future__ import annotations
 
 import sys
-from datetime import datetime
+from datetime import date, datetime
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
@@ -19,6 +19,7 @@ from kalkan.errors import InputError
 
 SCHEDULER_HELP = "local (a Dask LocalCluster), serial, or the ADDRESS of a running Dask scheduler."
 EVENTS_HELP = "Event file (any format `kalkan ingest` reads)."
+STORE_HELP = "Event store (DuckDB file from `kalkan ingest`) instead of --events; events known by --until."
 OUTPUT_COLUMNS = ["cell_id", "latitude", "longitude", "probability", "expected_events"]
 
 
@@ -57,7 +58,9 @@ def register(risk_app: typer.Typer) -> None:
 
     @risk_app.command("hotspots")
     def hotspots(
-        events: Annotated[Path, typer.Option("--events", help=EVENTS_HELP)],
+        *,
+        events: Annotated[Path | None, typer.Option("--events", help=EVENTS_HELP)] = None,
+        db: Annotated[Path | None, typer.Option("--db", help=STORE_HELP)] = None,
         until: Annotated[str, typer.Option("--until", help="Cut-off day YYYY-MM-DD: fit on events dated on "
                                                            "or before it, forecast the days after.")],
         horizon_days: Annotated[int, typer.Option("--horizon-days", help="Days forecast after the cut-off.")],
@@ -76,11 +79,13 @@ def register(risk_app: typer.Typer) -> None:
         from rich.console import Console
 
         from kalkan.risk.hotspots import HotspotModel, check_horizon
+        from kalkan.stage_events import read_events_for_stage
 
         check_horizon(horizon_days)
         cut = _date(until)
         err = Console(stderr=True)
-        frame = _read(events)
+        # store-pipeline's seam: a file or the store; from the store only what was known by the cut-off
+        frame = read_events_for_stage(events, db, as_of=date.fromisoformat(cut))
         with err.status("Fitting the space-time Hawkes model ..."):
             model = HotspotModel(grid=grid).fit(frame, until=cut)
             fc = model.predict(horizon_days)
