@@ -364,23 +364,41 @@ def sync_store(
     ] = None,
     db: DbOption = None,
     data_dir: DataDirOption = None,
+    status: Annotated[
+        str,
+        typer.Option(
+            "--status",
+            help="Which incidents: verified (default: what a brief should rest on), corroborated, "
+            "reported, or all (every incident not rejected).",
+        ),
+    ] = "verified",
 ) -> None:
-    """Put the register's incidents into the analytic event store, for briefs and forecasts."""
+    """Put the register's verified incidents into the analytic event store, for briefs and forecasts
+    (`kalkan brief --db STORE --as-of DAY` reads them: each as known on the day it was verified)."""
     from rich.console import Console
 
+    from kalkan.errors import InputError
     from kalkan.register.auth import Actor
     from kalkan.register.context import open_register
     from kalkan.register.exports import sync_to_store
 
+    choices = ("verified", "corroborated", "reported", "all")
+    if status not in choices:
+        raise InputError(f"--status {status!r} is not one of {', '.join(choices)}.")
     register = open_register(db, data_dir=data_dir)
     try:
         with register.read() as session:
-            result = sync_to_store(session, Actor.system("cli"), store)
+            result = sync_to_store(
+                session, Actor.system("cli"), store, status=None if status == "all" else status
+            )
     finally:
         register.close()
     Console(stderr=True).print(
         f"Event store: {result.inserted} new, {result.updated} changed, "
-        f"{result.unchanged} unchanged, {result.deleted} withdrawn."
+        f"{result.unchanged} unchanged, {result.deleted} withdrawn "
+        f"({'every incident not rejected' if status == 'all' else f'{status} incidents'}).",
+        markup=False,
+        highlight=False,
     )
 
 

@@ -425,22 +425,52 @@ def read_event_file(path: Any) -> tuple[Any, int, list[str]]:
     return result.events, len(quarantine), reasons
 
 
-def sync_to_store(session: Session, actor: Actor, store_path: Any = None) -> Any:
+def sync_to_store(
+    session: Session, actor: Actor, store_path: Any = None, *, status: str | None = None
+) -> Any:
     """Write the register's incidents into the analytic event store (``kalkan.store``).
 
     One event per incident (linked groups by their lead, rejected reports left out), in a
     temporary kalkan-format file that the store imports idempotently: unchanged incidents stay as
     they are, changed ones get a new version, and incidents that were rejected or linked under
     another lead since the last sync are marked deleted. Returns the store's ``ImportResult``.
+
+    ``status`` (e.g. ``"verified"``, what ``kalkan register sync-store`` sends by default) keeps
+    only incidents in that status; then an incident that leaves it is withdrawn at the next sync.
+    Each event carries ``known_at``: the day its incident last entered ``status`` (the day it was
+    received when it was filed so, or when ``status`` is None), so a brief "as of" a day reads only
+    what had been verified by then.
     """
     import tempfile
     from pathlib import Path
 
     from kalkan.store import EventStore
 
-    frame = events_frame(session, actor)
+    filters = IncidentFilter(status=cast(Any, status)) if status is not None else None
+    frame = events_frame(session, actor, filters)
+    frame["known_at"] = frame["event_id"].map(_known_days(session, status)).astype("str")
     with tempfile.TemporaryDirectory(prefix="kalkan-register-") as folder:
         path = Path(folder) / "register_events.csv"
         frame.to_csv(path, index=False, date_format="%Y-%m-%d")
         store = EventStore(store_path)
         return store.import_files([path], format="kalkan")[0]
+
+
+def _known_days(session: Session, status: str | None) -> dict[str, str]:
+    """Event id -> ISO day the incident became known in ``status`` (see :func:`sync_to_store`)."""
+    from kalkan.register.db import StatusChange
+
+    entered = (
+        sa.select(StatusChange.incident_id, sa.func.max(StatusChange.at).label("at"))
+        .where(StatusChange.to_status == (status or ""))
+        .group_by(StatusChange.incident_id)
+        .subquery()
+    )
+    query = sa.select(
+        Incident.source, Incident.source_id, Incident.client_id, Incident.received_at, entered.c.at
+    ).outerjoin(entered, entered.c.incident_id == Incident.id)
+    days: dict[str, str] = {}
+    for source, source_id, client_id, received, at in session.execute(query):
+        when = at if at is not None else received
+        days[f"{source}:{source_id or client_id}"] = _as_date(when).isoformat()
+    return days
