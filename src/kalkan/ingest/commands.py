@@ -8,9 +8,12 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
+
+if TYPE_CHECKING:
+    from kalkan.store import ImportResult
 
 DB_HELP = "Event store (DuckDB file). Default: $KALKAN_DB or <user data dir>/kalkan/events.duckdb."
 
@@ -68,8 +71,7 @@ def ingest(
         results = store.import_files(
             files, format=format, dry_run=dry_run, progress=progress, mark_deleted=not keep_missing
         )
-    keys = ("rows", "accepted", "quarantined", "duplicates", "inserted", "updated", "unchanged", "deleted")
-    totals = {k: sum(getattr(r, k) for r in results) for k in keys}
+    totals = {k: sum(getattr(r, k) for r in results) for k in _COUNTS}
     seconds = round(sum(r.seconds for r in results), 3)
     if as_json:
         payload = {
@@ -86,51 +88,32 @@ def ingest(
         raise typer.Exit(1)
 
 
-def _print_import(results: list, totals: dict[str, int], seconds: float, path: Path, dry_run: bool) -> None:
+_COUNTS = ("rows", "accepted", "quarantined", "duplicates", "inserted", "updated", "unchanged", "deleted")
+
+
+def _print_import(
+    results: list[ImportResult], totals: dict[str, int], seconds: float, path: Path, dry_run: bool
+) -> None:
     from rich.console import Console
-    from rich.table import Table
+
+    from kalkan.terminal import Column, fit_table
 
     console = Console()
-    table = Table(title=f"{'Dry run: nothing changed in' if dry_run else 'Imported into'} {path}")
-    table.add_column("file")
-    table.add_column("format")
-    for key in (
-        "rows",
-        "accepted",
-        "quarantined",
-        "duplicates",
-        "inserted",
-        "updated",
-        "unchanged",
-        "deleted",
-    ):
-        table.add_column(key, justify="right")
-    for r in results:
-        table.add_row(
-            Path(r.file).name,
-            r.format,
-            *(
-                f"{getattr(r, k):,}"
-                for k in (
-                    "rows",
-                    "accepted",
-                    "quarantined",
-                    "duplicates",
-                    "inserted",
-                    "updated",
-                    "unchanged",
-                    "deleted",
-                )
-            ),
-        )
-    console.print(table)
+    columns = [Column("file", keep=True), Column("format")]
+    columns += [Column(key, number=True, keep=key in ("rows", "accepted", "quarantined")) for key in _COUNTS]
+    rows = [[Path(r.file).name, r.format, *(f"{getattr(r, k):,}" for k in _COUNTS)] for r in results]
+    title = f"{'Dry run: nothing changed in' if dry_run else 'Imported into'} {path}"
+    console.print(fit_table(columns, rows, title=title, width=console.width))
     console.print(
         f"{totals['rows']:,} rows read = {totals['accepted']:,} accepted + {totals['quarantined']:,} "
         f"quarantined + {totals['duplicates']:,} duplicates, in {seconds:.2f} s.",
+        markup=False,
         highlight=False,
     )
     if totals["quarantined"]:
-        console.print("See the refused rows and their reasons with `kalkan quarantine`.", highlight=False)
+        console.print(
+            "See the refused rows and their reasons with `kalkan quarantine`.", markup=False, highlight=False
+        )
 
 
 def _bbox(text: str | None) -> tuple[float, float, float, float] | None:
@@ -170,9 +153,12 @@ def events(
     ),
     out: Path | None = typer.Option(None, "--out", help="Write all matching events to this file (streamed)."),
     format: str | None = typer.Option(
-        None, "--format", help="csv, geojson, hxl or parquet (default: from --out)."
+        None,
+        "--format",
+        help="csv, geojson, hxl or parquet (default: from --out); without --out, csv, geojson or hxl "
+        "of every matching event on stdout.",
     ),
-    limit: int = typer.Option(20, "--limit", help="Rows to show in the terminal (not for --out)."),
+    limit: int = typer.Option(20, "--limit", help="Rows to show in the terminal table."),
     as_json: bool = typer.Option(
         False, "--json", help="Print the matching count and the shown rows as JSON."
     ),
@@ -199,14 +185,18 @@ def events(
         "include_deleted": include_deleted,
     }
     store = EventStore(db)
+    if format is not None and format not in EXPORT_FORMATS:
+        choices = ", ".join(EXPORT_FORMATS)
+        raise OptionError(f"--format {format!r} is not an export format: use one of {choices}")
+    if out is None and format is not None:
+        if format == "parquet":
+            raise OptionError("--format parquet is a binary file: give --out FILE.parquet")
+        _export_to_stdout(store, format, filters)
+        return
     if out is not None:
         fmt = format or {".geojson": "geojson", ".json": "geojson", ".parquet": "parquet", ".hxl": "hxl"}.get(
             out.suffix.lower(), "csv"
         )
-        if fmt not in EXPORT_FORMATS:
-            raise OptionError(
-                f"--format {fmt!r} is not an export format: use one of {', '.join(EXPORT_FORMATS)}"
-            )
         n = store.export(out, format=fmt, **filters)
         if as_json:
             typer.echo(json.dumps({"matched": n, "out": str(out), "format": fmt}))
@@ -224,26 +214,51 @@ def events(
         typer.echo(json.dumps({"matched": matched, "shown": len(frame), "events": records}))
         return
     from rich.console import Console
-    from rich.table import Table
 
-    table = Table(title=f"{matched:,} events match; showing {len(frame):,}")
+    from kalkan.terminal import Column, fit_table
+
     shown = [
         "event_id",
         "date_start",
+        "fatalities_best",
+        "event_type",
         "country_iso3",
         "admin1",
-        "event_type",
         "perpetrator",
         "victim_group",
-        "fatalities_best",
     ]
-    for column in shown:
-        table.add_column(column, overflow="fold")
     cells = frame[shown].astype(object).where(frame[shown].notna(), "")
     cells["date_start"] = frame["date_start"].dt.strftime("%Y-%m-%d").fillna("")
-    for row in cells.itertuples(index=False):
-        table.add_row(*(str(v) for v in row))
-    Console().print(table)
+    cells["fatalities_best"] = [f"{int(v):,}" if v != "" else "" for v in cells["fatalities_best"]]
+    columns = [
+        Column("event_id", keep=True),
+        Column("date_start", number=True, keep=True),
+        Column("killed", number=True, keep=True),
+        *(Column(c) for c in shown[3:]),
+    ]
+    console = Console()
+    table = fit_table(
+        columns,
+        list(cells.itertuples(index=False)),
+        title=f"{matched:,} events match; showing {len(frame):,}",
+        width=console.width,
+    )
+    console.print(table)
+
+
+def _export_to_stdout(store: Any, fmt: str, filters: dict[str, Any]) -> None:
+    """Every matching event in ``fmt`` on stdout (written to a temporary file first, then copied)."""
+    import shutil
+    import sys
+    import tempfile
+
+    with tempfile.TemporaryDirectory(prefix="kalkan-events-") as folder:
+        path = Path(folder) / f"events.{fmt}"
+        store.export(path, format=fmt, **filters)
+        sys.stdout.flush()
+        with open(path, "rb") as f:
+            shutil.copyfileobj(f, sys.stdout.buffer)
+        sys.stdout.buffer.flush()
 
 
 def quarantine(
@@ -278,15 +293,22 @@ def quarantine(
         typer.echo(json.dumps({"rows": len(rows), "quarantine": json.loads(rows.to_json(orient="records"))}))
         return
     from rich.console import Console
-    from rich.table import Table
+
+    from kalkan.terminal import Column, fit_table
 
     counts = rows["reason"].str.split(":").str[0].value_counts()
-    table = Table(
-        title=f"{len(rows):,} refused rows"
-        + (f" ({', '.join(f'{k} {v:,}' for k, v in counts.items())})" if len(rows) else "")
+    title = f"{len(rows):,} refused rows" + (
+        f" ({', '.join(f'{k} {v:,}' for k, v in counts.items())})" if len(rows) else ""
     )
-    for column in ("import_id", "file", "line", "reason"):
-        table.add_column(column, overflow="fold")
-    for row in rows.head(max(limit, 0)).itertuples(index=False):
-        table.add_row(str(row.import_id), Path(str(row.file)).name, str(row.line), str(row.reason))
-    Console().print(table)
+    columns = [
+        Column("import", number=True),
+        Column("file", keep=True),
+        Column("line", number=True, keep=True),
+        Column("reason", keep=True),
+    ]
+    cells = [
+        [str(row.import_id), Path(str(row.file)).name, f"{int(str(row.line)):,}", str(row.reason)]
+        for row in rows.head(max(limit, 0)).itertuples(index=False)
+    ]
+    console = Console()
+    console.print(fit_table(columns, cells, title=title, width=console.width))
