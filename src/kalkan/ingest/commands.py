@@ -143,6 +143,9 @@ def events(
     bbox: str | None = typer.Option(None, "--bbox", help="min_lon,min_lat,max_lon,max_lat in degrees."),
     start: str | None = typer.Option(None, "--start", help="First start date (YYYY-MM-DD)."),
     end: str | None = typer.Option(None, "--end", help="Last start date (YYYY-MM-DD)."),
+    as_of: str | None = typer.Option(
+        None, "--as-of", help="Only events known by this day (YYYY-MM-DD), as a brief of that day saw them."
+    ),
     event_type: list[str] | None = typer.Option(
         None, "--type", help="kalkan event type(s), e.g. killing,arson."
     ),
@@ -179,6 +182,7 @@ def events(
         "bbox": _bbox(bbox),
         "start": start,
         "end": end,
+        "as_of": as_of,
         "event_type": types,
         "actor": actor,
         "source": _split(source),
