@@ -22,6 +22,7 @@ reaches demand point i. Weights ``w`` are non-negative floats (people at risk).
 
 from __future__ import annotations
 
+import math
 import os
 import sys
 import time
@@ -392,7 +393,7 @@ def lagrangian_lscp(
     return best, best_cover
 
 
-def _merge_columns(AT: sp.csr_matrix, cols: IntArray) -> tuple[list[IntArray], list[list[int]]]:
+def merge_columns(AT: sp.csr_matrix, cols: IntArray) -> tuple[list[IntArray], list[list[int]]]:
     """Group demand points (rows of ``AT``) with identical site sets; return the sets and members."""
     groups: dict[bytes, int] = {}
     sets: list[IntArray] = []
@@ -434,7 +435,8 @@ def _new_highs():  # type: ignore[no-untyped-def]
     return h
 
 
-def _highs(time_limit: float):  # type: ignore[no-untyped-def]
+def new_highs(time_limit: float):  # type: ignore[no-untyped-def]
+    """A quiet single-threaded HiGHS with ``time_limit`` seconds and a zero gap (proven optimal)."""
     h = _new_highs()
     h.setOptionValue("output_flag", False)
     h.setOptionValue("time_limit", max(float(time_limit), 0.01))
@@ -445,7 +447,8 @@ def _highs(time_limit: float):  # type: ignore[no-untyped-def]
     return h
 
 
-def _status_name(h) -> str:  # type: ignore[no-untyped-def]
+def status_name(h) -> str:  # type: ignore[no-untyped-def]
+    """HiGHS's model status as kalkan's: optimal, time_limit, infeasible or HiGHS's own name."""
     import highspy
 
     status = h.getModelStatus()
@@ -552,11 +555,11 @@ def milp_mclp(
     site_cost = np.zeros(m)
     np.add.at(site_cost, RT.indices[RT.indptr[single]], w[single])
     multi = np.flatnonzero((reach >= 2) & (w > 0))
-    sets, members = _merge_columns(RT, multi)
+    sets, members = merge_columns(RT, multi)
     group_w = np.array([w[g].sum() for g in members], dtype=float)
     k = len(sets)
 
-    h = _highs(time_limit)
+    h = new_highs(time_limit)
     inf = highspy.kHighsInf
     no_index = np.zeros(0, dtype=np.int32)
     h.addCols(m, site_cost, np.zeros(m), np.ones(m), 0, np.zeros(m, dtype=np.int32), no_index, np.zeros(0))
@@ -579,7 +582,7 @@ def milp_mclp(
         chosen[start_local] = True
         x0[m:] = [1.0 if chosen[s].any() else 0.0 for s in sets]
     run_from(h, x0, time_limit=time_limit, t0=t0)
-    status = _status_name(h)
+    status = status_name(h)
     values = np.asarray(h.getSolution().col_value, dtype=float)
     selected = sites[np.flatnonzero(values[:m] > 0.5)] if values.size >= m else sites[start_local]
     bound = float(h.getInfo().mip_dual_bound)
@@ -623,10 +626,10 @@ def milp_lscp(
     R, sites, start_local = _reduced(A, targets, sel0)
     RT = R.T.tocsr()
     m = R.shape[0]
-    sets, _ = _merge_columns(RT, np.flatnonzero(targets))
+    sets, _ = merge_columns(RT, np.flatnonzero(targets))
     sets = _undominated_rows(sets, m)
     k = len(sets)
-    h = _highs(time_limit)
+    h = new_highs(time_limit)
     inf = highspy.kHighsInf
     h.addCols(
         m,
@@ -648,7 +651,7 @@ def milp_lscp(
     x0 = np.zeros(m)
     x0[start_local] = 1.0
     run_from(h, x0, time_limit=time_limit, t0=t0)
-    status = _status_name(h)
+    status = status_name(h)
     values = np.asarray(h.getSolution().col_value, dtype=float)
     selected = sites[np.flatnonzero(values[:m] > 0.5)] if values.size >= m else sel0
     if selected.size == 0 or not bool(np.all(np.asarray(A[selected].sum(axis=0)).ravel()[targets] > 0)):
@@ -663,3 +666,199 @@ def milp_lscp(
         status=status,
         seconds=time.perf_counter() - t0,
     )
+
+
+def assigned_value(z: sp.csr_matrix, w: FloatArray) -> float:
+    """Weight protected by an assignment ``z`` (sites x demand shares)."""
+    return float(np.asarray(z.sum(axis=0)).ravel() @ w) if z.nnz else 0.0
+
+
+def milp_expected(
+    A: sp.csr_matrix,
+    w: npt.NDArray[np.float64],
+    p: int,
+    q: float,
+    *,
+    start: npt.ArrayLike,
+    time_limit: float,
+) -> MilpResult:
+    """Daskin's MEXCLP as a HiGHS MILP, warm-started from ``start``.
+
+    Columns: x_j (post at site j, binary), then for each group g of points with the same sites and each
+    depth level k = 1..min(|sites of g|, p) a y_gk in [0, 1] worth W_g (1 - q) q^(k-1). Rows:
+    sum_k y_gk <= sum_(j in sites of g) x_j, and sum_j x_j <= p. The worths fall with k, so an optimum
+    fills the levels in order and the objective is sum_g W_g (1 - q^depth_g).
+    """
+    import highspy
+
+    t0 = time.perf_counter()
+    m = A.shape[0]
+    AT = A.T.tocsr()
+    reach = np.diff(AT.indptr)
+    active = np.flatnonzero((reach >= 1) & (w > 0))
+    sets, members = merge_columns(AT, active)
+    group_w = np.array([w[g].sum() for g in members], dtype=float)
+    levels = np.array([min(len(s), p) for s in sets], dtype=np.int64)
+    n_y = int(levels.sum())
+
+    h = new_highs(max(time_limit, 0.01))
+    inf = highspy.kHighsInf
+    no_index = np.zeros(0, dtype=np.int32)
+    h.addCols(m, np.zeros(m), np.zeros(m), np.ones(m), 0, np.zeros(m, dtype=np.int32), no_index, np.zeros(0))
+    h.changeColsIntegrality(m, np.arange(m, dtype=np.int32), np.ones(m, dtype=np.uint8))
+    if n_y:
+        group_of = np.repeat(np.arange(len(sets)), levels)
+        level = np.concatenate([np.arange(n) for n in levels])
+        cost = group_w[group_of] * (1.0 - q) * q**level
+        h.addCols(
+            n_y, cost, np.zeros(n_y), np.ones(n_y), 0, np.zeros(n_y, dtype=np.int32), no_index, np.zeros(0)
+        )
+        first = np.concatenate([[0], np.cumsum(levels)[:-1]])
+        index_parts, value_parts, lengths = [], [], []
+        for g, s in enumerate(sets):
+            ys = m + first[g] + np.arange(levels[g])
+            index_parts.append(np.concatenate([ys, s]))
+            value_parts.append(np.concatenate([np.ones(levels[g]), -np.ones(len(s))]))
+            lengths.append(levels[g] + len(s))
+        starts = np.concatenate([[0], np.cumsum(lengths)[:-1]]).astype(np.int32)
+        index = np.concatenate(index_parts).astype(np.int32)
+        value = np.concatenate(value_parts)
+        h.addRows(
+            len(sets), np.full(len(sets), -inf), np.zeros(len(sets)), int(index.size), starts, index, value
+        )
+    add_budget_row(h, m, p)
+    h.changeObjectiveSense(highspy.ObjSense.kMaximize)
+
+    start_index = np.asarray(start, dtype=np.int64)
+    x0 = np.zeros(m + n_y)
+    x0[start_index] = 1.0
+    if n_y:
+        chosen = np.zeros(m, dtype=bool)
+        chosen[start_index] = True
+        for g, s in enumerate(sets):
+            d = min(int(chosen[s].sum()), int(levels[g]))
+            x0[m + first[g] : m + first[g] + d] = 1.0
+    run_from(h, x0, time_limit=time_limit, t0=t0)
+    status = status_name(h)
+    values = np.asarray(h.getSolution().col_value, dtype=float)
+    selected = np.flatnonzero(values[:m] > 0.5) if values.size >= m else start_index
+    bound = float(h.getInfo().mip_dual_bound)
+    if not np.isfinite(bound):
+        bound = float(w.sum())
+    return MilpResult(
+        selected=selected.astype(np.int64),
+        objective=math.nan,
+        bound=bound,
+        status=status,
+        seconds=time.perf_counter() - t0,
+    )
+
+
+def milp_capacitated(
+    A: sp.csr_matrix,
+    w: npt.NDArray[np.float64],
+    pop: npt.NDArray[np.float64],
+    capacity: float,
+    p: int,
+    *,
+    start: tuple[npt.NDArray[np.int64], sp.csr_matrix],
+    time_limit: float,
+) -> tuple[npt.NDArray[np.int64], sp.csr_matrix, float, float, str]:
+    """The capacitated model with HiGHS; z variables only on (site, place) pairs within reach."""
+    import highspy
+
+    t0 = time.perf_counter()
+    m, n = A.shape
+    active = np.flatnonzero((w > 0) & (np.diff(A.T.tocsr().indptr) > 0))
+    Aa = A[:, active].tocoo()
+    pairs_site, pairs_place = Aa.row.astype(np.int64), active[Aa.col]
+    q = pairs_site.size
+    k = active.size
+    h = new_highs(time_limit)
+    inf = highspy.kHighsInf
+    empty_i = np.zeros(0, dtype=np.int32)
+    # Columns: x (m, binary), y (k), z (q).
+    h.addCols(m, np.zeros(m), np.zeros(m), np.ones(m), 0, np.zeros(m, dtype=np.int32), empty_i, np.zeros(0))
+    h.changeColsIntegrality(m, np.arange(m, dtype=np.int32), np.ones(m, dtype=np.uint8))
+    h.addCols(k, w[active], np.zeros(k), np.ones(k), 0, np.zeros(k, dtype=np.int32), empty_i, np.zeros(0))
+    h.addCols(q, np.zeros(q), np.zeros(q), np.ones(q), 0, np.zeros(q, dtype=np.int32), empty_i, np.zeros(0))
+    pos = np.full(n, -1, dtype=np.int64)
+    pos[active] = np.arange(k)
+    zcol = m + k + np.arange(q)
+    # Rows 1: y_i - sum_j z_ij = 0 (one per active place).
+    order = np.argsort(pos[pairs_place], kind="stable")
+    counts = np.bincount(pos[pairs_place], minlength=k)
+    starts = np.concatenate([[0], np.cumsum(counts + 1)[:-1]]).astype(np.int32)
+    index = np.empty(int(counts.sum() + k), dtype=np.int32)
+    value = np.empty(index.size)
+    cursor = 0
+    grouped = zcol[order]
+    offsets = np.concatenate([[0], np.cumsum(counts)])
+    for g in range(k):
+        index[cursor] = m + g
+        value[cursor] = 1.0
+        seg = grouped[offsets[g] : offsets[g + 1]]
+        index[cursor + 1 : cursor + 1 + seg.size] = seg
+        value[cursor + 1 : cursor + 1 + seg.size] = -1.0
+        cursor += 1 + seg.size
+    h.addRows(k, np.zeros(k), np.zeros(k), int(index.size), starts, index, value)
+    # Rows 2: sum_i pop_i z_ij - capacity x_j <= 0 (one per site).
+    order = np.argsort(pairs_site, kind="stable")
+    counts = np.bincount(pairs_site, minlength=m)
+    offsets = np.concatenate([[0], np.cumsum(counts)])
+    idx2, val2, st2 = [], [], []
+    cursor = 0
+    zs, ps = zcol[order], pop[pairs_place[order]]
+    for j in range(m):
+        st2.append(cursor)
+        seg = slice(offsets[j], offsets[j + 1])
+        idx2.append(np.concatenate([[j], zs[seg]]))
+        val2.append(np.concatenate([[-capacity], ps[seg]]))
+        cursor += 1 + (offsets[j + 1] - offsets[j])
+    index2 = np.concatenate(idx2).astype(np.int32)
+    h.addRows(
+        m,
+        np.full(m, -inf),
+        np.zeros(m),
+        int(index2.size),
+        np.asarray(st2, dtype=np.int32),
+        index2,
+        np.concatenate(val2),
+    )
+    # Rows 3: z_ij - x_j <= 0 where pop_i = 0 (capacity does not stop them).
+    free = np.flatnonzero(pop[pairs_place] <= 0)
+    if free.size:
+        idx3 = np.column_stack([zcol[free], pairs_site[free]]).ravel().astype(np.int32)
+        val3 = np.tile([1.0, -1.0], free.size)
+        h.addRows(
+            free.size,
+            np.full(free.size, -inf),
+            np.zeros(free.size),
+            int(idx3.size),
+            (2 * np.arange(free.size)).astype(np.int32),
+            idx3,
+            val3,
+        )
+    add_budget_row(h, m, p)
+    h.changeObjectiveSense(highspy.ObjSense.kMaximize)
+    # Warm start from the greedy assignment.
+    sel0, z0 = start
+    x0 = np.zeros(m + k + q)
+    x0[sel0] = 1.0
+    z0c = z0.tocsr()
+    zval = np.asarray(z0c[pairs_site, pairs_place]).ravel()
+    x0[m + k :] = zval
+    ysum = np.asarray(z0c.sum(axis=0)).ravel()
+    x0[m : m + k] = np.minimum(ysum[active], 1.0)
+    run_from(h, x0, time_limit=time_limit, t0=t0)
+    status = status_name(h)
+    values = np.asarray(h.getSolution().col_value, dtype=float)
+    if values.size < m + k + q:
+        return sel0, z0, assigned_value(z0, w), float(w.sum()), status
+    sel = np.flatnonzero(values[:m] > 0.5).astype(np.int64)
+    zv = np.clip(values[m + k :], 0.0, 1.0)
+    z = sp.csr_matrix((zv, (pairs_site, pairs_place)), shape=(m, n))
+    bound = float(h.getInfo().mip_dual_bound)
+    if not np.isfinite(bound):
+        bound = float(w.sum())
+    return sel, z, assigned_value(z, w), bound, status

@@ -41,7 +41,7 @@ import scipy.sparse as sp
 from kalkan import _base
 from kalkan.errors import InputError
 from kalkan.plan import _solvers
-from kalkan.plan.coverage import BUDGET_RULE, MaximalCovering, _places_frame
+from kalkan.plan.coverage import BUDGET_RULE, MaximalCovering
 from kalkan.plan.units import officers_per_post, unit_type
 
 #: Security personnel per 1,000 inhabitants for population security (Quinlivan 1995, 2003).
@@ -83,39 +83,26 @@ class CapacitatedCovering(MaximalCovering):
         if pop.size != self.weights.size or not np.all(np.isfinite(pop)) or (pop < 0).any():
             raise InputError("population must give one finite number >= 0 of people per demand point.")
         self.population = pop
+
+    def _reset_results(self) -> None:
+        super()._reset_results()
         self.assigned = pd.DataFrame(columns=["demand_id", "site_id", "share", "people", "weight"])
 
     @classmethod
-    def from_places(  # type: ignore[override]
-        cls,
-        places: pd.DataFrame,
-        sites: pd.DataFrame | None = None,
-        *,
-        p: int,
-        response_minutes: float,
-        unit: str = "police",
-        per_1000: float = PER_1000,
-        weight: str = "weight",
-        population: str = "at_risk",
-        id_column: str | None = None,
-    ) -> Self:
-        """From a places table (``places_at_risk`` output): capacity from ``unit`` and ``per_1000``."""
-        demand, ids = _places_frame(places, weight=weight, id_column=id_column, what="demand")
-        site_frame, site_ids = _places_frame(
-            sites if sites is not None else places, weight=None, id_column=id_column, what="site"
-        )
-        pop = demand[population].to_numpy(float) if population in demand.columns else None
-        return cls.from_coordinates(
-            demand[["latitude", "longitude"]].to_numpy(),
-            site_frame[["latitude", "longitude"]].to_numpy(),
-            demand[weight].to_numpy(),
-            p=p,
-            capacity=capacity_per_post(unit, per_1000),
-            population=pop,
-            response_minutes=response_minutes,
-            demand_ids=ids,
-            site_ids=site_ids,
-        )
+    def _params_from_places(cls, demand: pd.DataFrame, params: dict[str, Any]) -> dict[str, Any]:
+        """``from_places(..., unit="police", per_1000=PER_1000, population="at_risk")``: capacity from
+        ``unit`` and ``per_1000`` (unless ``capacity`` is given), people from the ``population`` column
+        (default ``at_risk``; the weights when the table has no such column)."""
+        params = dict(params)
+        unit = params.pop("unit", "police")
+        per_1000 = params.pop("per_1000", PER_1000)
+        column = params.pop("population", "at_risk")
+        params.setdefault("capacity", capacity_per_post(unit, per_1000))
+        if isinstance(column, str):
+            params["population"] = demand[column].to_numpy(float) if column in demand.columns else None
+        else:
+            params["population"] = column
+        return params
 
     # ------------------------------------------------------------------ solve
     def solve(
@@ -130,10 +117,10 @@ class CapacitatedCovering(MaximalCovering):
         self._validate_params()
         self._check_solve(method, time_limit)
         t0 = time.perf_counter()
-        self._warn_unreachable()
+        self.warn_unreachable_demand()
         A, w = self.coverage, self.weights
         sel, z = _greedy_capacitated(A, w, self.population, self.capacity, self.p)
-        objective = _assigned_value(z, w)
+        objective = _solvers.assigned_value(z, w)
         # Upper bound: the uncapacitated optimum's bound, and capacity x best density per post.
         base = MaximalCovering(A, w, p=self.p)
         base.warn_unreachable = False
@@ -143,7 +130,7 @@ class CapacitatedCovering(MaximalCovering):
         if status != "optimal" and method in ("auto", "exact"):
             remaining = t0 + time_limit - time.perf_counter()
             if remaining > 0.01:
-                res_sel, res_z, res_obj, res_bound, res_status = _milp_capacitated(
+                res_sel, res_z, res_obj, res_bound, res_status = _solvers.milp_capacitated(
                     A, w, self.population, self.capacity, self.p, start=(sel, z), time_limit=remaining
                 )
                 if res_obj > objective:
@@ -156,8 +143,7 @@ class CapacitatedCovering(MaximalCovering):
                 )
             else:
                 status = "time_limit"
-        bound = max(bound, objective)
-        self._set_selection(sel)
+        self._record(sel, objective, bound, status, t0)
         self.covered = np.asarray(z.sum(axis=0)).ravel() > 1e-9 if z.nnz else np.zeros(A.shape[1], dtype=bool)
         zc = z.tocoo()
         keep = zc.data > 1e-9
@@ -170,7 +156,6 @@ class CapacitatedCovering(MaximalCovering):
                 "weight": zc.data[keep] * w[zc.col[keep]],
             }
         )
-        self._record(objective, bound, status, t0)
         return self
 
     @property
@@ -178,10 +163,6 @@ class CapacitatedCovering(MaximalCovering):
         """Weight protected (places may be partly protected)."""
         self._require_solved()
         return float(self.objective)
-
-
-def _assigned_value(z: sp.csr_matrix, w: npt.NDArray[np.float64]) -> float:
-    return float(np.asarray(z.sum(axis=0)).ravel() @ w) if z.nnz else 0.0
 
 
 def _greedy_capacitated(
@@ -220,113 +201,3 @@ def _greedy_capacitated(
         chosen.append(j)
     z = sp.csr_matrix((vals, (rows, cols)), shape=(m, n))
     return np.asarray(chosen, dtype=np.int64), z
-
-
-def _milp_capacitated(
-    A: sp.csr_matrix,
-    w: npt.NDArray[np.float64],
-    pop: npt.NDArray[np.float64],
-    capacity: float,
-    p: int,
-    *,
-    start: tuple[npt.NDArray[np.int64], sp.csr_matrix],
-    time_limit: float,
-) -> tuple[npt.NDArray[np.int64], sp.csr_matrix, float, float, str]:
-    """The capacitated model with HiGHS; z variables only on (site, place) pairs within reach."""
-    import highspy
-
-    t0 = time.perf_counter()
-    m, n = A.shape
-    active = np.flatnonzero((w > 0) & (np.diff(A.T.tocsr().indptr) > 0))
-    Aa = A[:, active].tocoo()
-    pairs_site, pairs_place = Aa.row.astype(np.int64), active[Aa.col]
-    q = pairs_site.size
-    k = active.size
-    h = _solvers._highs(time_limit)
-    inf = highspy.kHighsInf
-    empty_i = np.zeros(0, dtype=np.int32)
-    # Columns: x (m, binary), y (k), z (q).
-    h.addCols(m, np.zeros(m), np.zeros(m), np.ones(m), 0, np.zeros(m, dtype=np.int32), empty_i, np.zeros(0))
-    h.changeColsIntegrality(m, np.arange(m, dtype=np.int32), np.ones(m, dtype=np.uint8))
-    h.addCols(k, w[active], np.zeros(k), np.ones(k), 0, np.zeros(k, dtype=np.int32), empty_i, np.zeros(0))
-    h.addCols(q, np.zeros(q), np.zeros(q), np.ones(q), 0, np.zeros(q, dtype=np.int32), empty_i, np.zeros(0))
-    pos = np.full(n, -1, dtype=np.int64)
-    pos[active] = np.arange(k)
-    zcol = m + k + np.arange(q)
-    # Rows 1: y_i - sum_j z_ij = 0 (one per active place).
-    order = np.argsort(pos[pairs_place], kind="stable")
-    counts = np.bincount(pos[pairs_place], minlength=k)
-    starts = np.concatenate([[0], np.cumsum(counts + 1)[:-1]]).astype(np.int32)
-    index = np.empty(int(counts.sum() + k), dtype=np.int32)
-    value = np.empty(index.size)
-    cursor = 0
-    grouped = zcol[order]
-    offsets = np.concatenate([[0], np.cumsum(counts)])
-    for g in range(k):
-        index[cursor] = m + g
-        value[cursor] = 1.0
-        seg = grouped[offsets[g] : offsets[g + 1]]
-        index[cursor + 1 : cursor + 1 + seg.size] = seg
-        value[cursor + 1 : cursor + 1 + seg.size] = -1.0
-        cursor += 1 + seg.size
-    h.addRows(k, np.zeros(k), np.zeros(k), int(index.size), starts, index, value)
-    # Rows 2: sum_i pop_i z_ij - capacity x_j <= 0 (one per site).
-    order = np.argsort(pairs_site, kind="stable")
-    counts = np.bincount(pairs_site, minlength=m)
-    offsets = np.concatenate([[0], np.cumsum(counts)])
-    idx2, val2, st2 = [], [], []
-    cursor = 0
-    zs, ps = zcol[order], pop[pairs_place[order]]
-    for j in range(m):
-        st2.append(cursor)
-        seg = slice(offsets[j], offsets[j + 1])
-        idx2.append(np.concatenate([[j], zs[seg]]))
-        val2.append(np.concatenate([[-capacity], ps[seg]]))
-        cursor += 1 + (offsets[j + 1] - offsets[j])
-    index2 = np.concatenate(idx2).astype(np.int32)
-    h.addRows(
-        m,
-        np.full(m, -inf),
-        np.zeros(m),
-        int(index2.size),
-        np.asarray(st2, dtype=np.int32),
-        index2,
-        np.concatenate(val2),
-    )
-    # Rows 3: z_ij - x_j <= 0 where pop_i = 0 (capacity does not stop them).
-    free = np.flatnonzero(pop[pairs_place] <= 0)
-    if free.size:
-        idx3 = np.column_stack([zcol[free], pairs_site[free]]).ravel().astype(np.int32)
-        val3 = np.tile([1.0, -1.0], free.size)
-        h.addRows(
-            free.size,
-            np.full(free.size, -inf),
-            np.zeros(free.size),
-            int(idx3.size),
-            (2 * np.arange(free.size)).astype(np.int32),
-            idx3,
-            val3,
-        )
-    _solvers.add_budget_row(h, m, p)
-    h.changeObjectiveSense(highspy.ObjSense.kMaximize)
-    # Warm start from the greedy assignment.
-    sel0, z0 = start
-    x0 = np.zeros(m + k + q)
-    x0[sel0] = 1.0
-    z0c = z0.tocsr()
-    zval = np.asarray(z0c[pairs_site, pairs_place]).ravel()
-    x0[m + k :] = zval
-    ysum = np.asarray(z0c.sum(axis=0)).ravel()
-    x0[m : m + k] = np.minimum(ysum[active], 1.0)
-    _solvers.run_from(h, x0, time_limit=time_limit, t0=t0)
-    status = _solvers._status_name(h)
-    values = np.asarray(h.getSolution().col_value, dtype=float)
-    if values.size < m + k + q:
-        return sel0, z0, _assigned_value(z0, w), float(w.sum()), status
-    sel = np.flatnonzero(values[:m] > 0.5).astype(np.int64)
-    zv = np.clip(values[m + k :], 0.0, 1.0)
-    z = sp.csr_matrix((zv, (pairs_site, pairs_place)), shape=(m, n))
-    bound = float(h.getInfo().mip_dual_bound)
-    if not np.isfinite(bound):
-        bound = float(w.sum())
-    return sel, z, _assigned_value(z, w), bound, status

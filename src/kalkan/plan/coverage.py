@@ -22,11 +22,12 @@ exact solver was not asked for and the bound does not prove optimality. The gap 
 
 from __future__ import annotations
 
+import copy
 import math
 import time
 import warnings
-from collections.abc import Mapping, Sequence
-from typing import Any, ClassVar, Self
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any, ClassVar, Self, TypeVar
 
 import numpy as np
 import numpy.typing as npt
@@ -34,8 +35,9 @@ import pandas as pd
 import scipy.sparse as sp
 
 from kalkan import _base
-from kalkan.errors import InfeasibleError, InputError, NotSolvedError, SchemaError
+from kalkan.errors import InfeasibleError, InputError, NotSolvedError
 from kalkan.plan import _solvers
+from kalkan.plan._tables import places_frame, row_list
 from kalkan.plan.travel import (
     CIRCUITY,
     EARTH_RADIUS_KM,
@@ -59,12 +61,6 @@ class UnreachableDemandWarning(UserWarning):
     """Some demand points with weight are out of reach of every candidate site."""
 
 
-def _row_list(rows: npt.ArrayLike, limit: int = 8) -> str:
-    rows = [int(r) for r in np.asarray(rows).ravel()]
-    shown = ", ".join(str(r) for r in rows[:limit])
-    return shown + (f" and {len(rows) - limit} more" if len(rows) > limit else "")
-
-
 def validate_ids(ids: Sequence[Any] | None, n: int, what: str) -> list[Any]:
     """Return ids (default 0..n-1) after checking their count and uniqueness."""
     if ids is None:
@@ -78,7 +74,7 @@ def validate_ids(ids: Sequence[Any] | None, n: int, what: str) -> list[Any]:
         rows = np.flatnonzero(dup.to_numpy())
         raise InputError(
             f"{int(dup.sum())} {what} rows share an id ({', '.join(map(str, series[dup].unique()[:5]))}; "
-            f"rows {_row_list(rows)}, counting from 0): make every id unique."
+            f"rows {row_list(rows)}, counting from 0): make every id unique."
         )
     return ids
 
@@ -91,13 +87,13 @@ def validate_weights(weights: npt.ArrayLike, n: int) -> npt.NDArray[np.float64]:
     bad = np.flatnonzero(~np.isfinite(w))
     if bad.size:
         raise InputError(
-            f"{bad.size} demand weights are missing or infinite (rows {_row_list(bad)}, counting "
+            f"{bad.size} demand weights are missing or infinite (rows {row_list(bad)}, counting "
             f"from 0): fill them in or drop those rows."
         )
     neg = np.flatnonzero(w < 0)
     if neg.size:
         raise InputError(
-            f"{neg.size} demand weights are negative (rows {_row_list(neg)}, counting from 0; "
+            f"{neg.size} demand weights are negative (rows {row_list(neg)}, counting from 0; "
             f"smallest {w.min():g}): weights are people at risk and must be >= 0."
         )
     return w
@@ -117,7 +113,7 @@ def check_latlon(lat: npt.ArrayLike, lon: npt.ArrayLike, what: str) -> tuple[np.
     missing = np.flatnonzero(~np.isfinite(la) | ~np.isfinite(lo))
     if missing.size:
         raise InputError(
-            f"{missing.size} {what} rows have no coordinates (rows {_row_list(missing)}, counting "
+            f"{missing.size} {what} rows have no coordinates (rows {row_list(missing)}, counting "
             f"from 0): add latitude/longitude or drop them."
         )
     bad = np.flatnonzero((np.abs(la) > 90) | (np.abs(lo) > 180))
@@ -130,7 +126,7 @@ def check_latlon(lat: npt.ArrayLike, lon: npt.ArrayLike, what: str) -> tuple[np.
         )
         raise InputError(
             f"{bad.size} {what} rows have latitude outside [-90, 90] or longitude outside "
-            f"[-180, 180] (rows {_row_list(bad)}, counting from 0).{hint}"
+            f"[-180, 180] (rows {row_list(bad)}, counting from 0).{hint}"
         )
     return la, lo
 
@@ -144,6 +140,8 @@ class _CoveringProblem(_base.Params):
     """
 
     model: ClassVar[str] = ""
+    #: "max" (cover the most weight) or "min" (the fewest sites): how the gap is measured.
+    sense: ClassVar[str] = "max"
 
     # Declared results, filled by solve().
     selected: list[Any]
@@ -168,6 +166,14 @@ class _CoveringProblem(_base.Params):
         self.weights = validate_weights(weights, n_demand)
         self.demand_ids = validate_ids(demand_ids, n_demand, "demand")
         self.site_ids = validate_ids(site_ids, n_sites, "site")
+        self._reset_results()
+        reach = np.asarray(self.coverage.sum(axis=0)).ravel()
+        self.unreachable = np.flatnonzero(reach == 0)
+        #: Warn about unreachable demand (once: the first solve, or :meth:`warn_unreachable_demand`).
+        self.warn_unreachable = True
+
+    def _reset_results(self) -> None:
+        """Results as before ``solve`` (status "unsolved")."""
         self.selected = []
         self.selected_index = np.zeros(0, dtype=np.int64)
         self.objective = math.nan
@@ -175,13 +181,89 @@ class _CoveringProblem(_base.Params):
         self.gap = math.nan
         self.status = "unsolved"
         self.seconds = 0.0
-        self.covered = np.zeros(n_demand, dtype=bool)
-        reach = np.asarray(self.coverage.sum(axis=0)).ravel()
-        self.unreachable = np.flatnonzero(reach == 0)
-        #: Warn about unreachable demand in solve() (callers solving many budgets warn once themselves).
-        self.warn_unreachable = True
+        self.covered = np.zeros(self.coverage.shape[1], dtype=bool)
 
     # ---------------------------------------------------------------- constructors
+    @classmethod
+    def from_cost_matrix(
+        cls,
+        cost_matrix: npt.ArrayLike | sp.spmatrix,
+        weights: npt.ArrayLike | None = None,
+        *,
+        max_cost: float,
+        demand_ids: Sequence[Any] | None = None,
+        site_ids: Sequence[Any] | None = None,
+        **params: Any,
+    ) -> Self:
+        """From a (demand x sites) cost matrix: a site reaches a point when cost <= ``max_cost``.
+
+        ``params`` are the class's settings (``p`` of :class:`MaximalCovering`, ``busy`` of
+        :class:`~kalkan.plan.depth.ExpectedCovering`, ...). ``weights`` default to 1 per point.
+        """
+        max_cost = cls._check_reach(max_cost)
+        A = cls._coverage_from_cost(cost_matrix, max_cost)
+        w = np.ones(A.shape[1]) if weights is None else weights
+        return cls._build(A, w, demand_ids=demand_ids, site_ids=site_ids, **params)
+
+    @classmethod
+    def from_coordinates(
+        cls,
+        demand: npt.ArrayLike,
+        sites: npt.ArrayLike,
+        weights: npt.ArrayLike | None = None,
+        *,
+        radius: float | None = None,
+        response_minutes: float | None = None,
+        demand_ids: Sequence[Any] | None = None,
+        site_ids: Sequence[Any] | None = None,
+        circuity: float | None = None,
+        speed_kmh: float | None = None,
+        network: Mapping[str, Any] | None = None,
+        **params: Any,
+    ) -> Self:
+        """From coordinates: planar (x, y) with ``radius``, or (lat, lon) with ``response_minutes``
+        (straight-line travel time, or road time over ``network``). ``params`` as in
+        :meth:`from_cost_matrix`."""
+        A = cls._coverage_within(demand, sites, radius, response_minutes, circuity, speed_kmh, network)
+        w = np.ones(A.shape[1]) if weights is None else weights
+        return cls._build(A, w, demand_ids=demand_ids, site_ids=site_ids, **params)
+
+    @classmethod
+    def from_places(
+        cls,
+        places: pd.DataFrame,
+        sites: pd.DataFrame | None = None,
+        *,
+        response_minutes: float,
+        weight: str = "weight",
+        id_column: str | None = None,
+        **params: Any,
+    ) -> Self:
+        """From a places table (``latitude``, ``longitude``, ``weight``; e.g. ``places_at_risk(...)``).
+
+        Sites default to the places themselves; ids come from ``id_column``, else ``id`` or
+        ``place_id``. ``params`` as in :meth:`from_cost_matrix` (a class may read more of them from
+        the table: see :meth:`kalkan.plan.capacitated.CapacitatedCovering.from_places`).
+        """
+        demand, ids = places_frame(places, weight=weight, id_column=id_column, what="demand")
+        site_frame, site_ids = places_frame(
+            sites if sites is not None else places, weight=None, id_column=id_column, what="site"
+        )
+        return cls.from_coordinates(
+            demand[["latitude", "longitude"]].to_numpy(),
+            site_frame[["latitude", "longitude"]].to_numpy(),
+            demand[weight].to_numpy(),
+            response_minutes=response_minutes,
+            demand_ids=ids,
+            site_ids=site_ids,
+            **cls._params_from_places(demand, params),
+        )
+
+    @classmethod
+    def _params_from_places(cls, demand: pd.DataFrame, params: dict[str, Any]) -> dict[str, Any]:
+        """The settings :meth:`from_places` passes on (a subclass may derive some from the table)."""
+        return params
+
     @staticmethod
     def _coverage_from_cost(cost_matrix: npt.ArrayLike | sp.spmatrix, max_cost: float) -> sp.csr_matrix:
         if sp.issparse(cost_matrix):
@@ -242,7 +324,7 @@ class _CoveringProblem(_base.Params):
             missing = np.flatnonzero(~np.isfinite(arr).all(axis=1))
             if missing.size:
                 raise InputError(
-                    f"{missing.size} {name} rows have no coordinates (rows {_row_list(missing)}, "
+                    f"{missing.size} {name} rows have no coordinates (rows {row_list(missing)}, "
                     f"counting from 0): add x/y or drop them."
                 )
         return planar_distance(D[:, 0][:, None], D[:, 1][:, None], S[:, 0][None, :], S[:, 1][None, :])
@@ -316,7 +398,7 @@ class _CoveringProblem(_base.Params):
                 missing = np.flatnonzero(~np.isfinite(arr).all(axis=1))
                 if missing.size:
                     raise InputError(
-                        f"{missing.size} {name} rows have no coordinates (rows {_row_list(missing)}, "
+                        f"{missing.size} {name} rows have no coordinates (rows {row_list(missing)}, "
                         f"counting from 0): add x/y or drop them."
                     )
             pairs = cKDTree(S).query_ball_point(D, reach * (1 + 1e-9) + 1e-12, return_sorted=False)
@@ -338,9 +420,12 @@ class _CoveringProblem(_base.Params):
         problem._validate_params()
         return problem
 
-    def _warn_unreachable(self) -> None:
+    def warn_unreachable_demand(self) -> None:
+        """Warn (:class:`UnreachableDemandWarning`) about weighted demand no site reaches, once: later
+        calls, solves and problems made by :meth:`with_budget` from this one stay quiet."""
         if not self.warn_unreachable:
             return
+        self.warn_unreachable = False
         lost = self.unreachable[self.weights[self.unreachable] > 0]
         if lost.size:
             ids = [self.demand_ids[i] for i in lost[:8]]
@@ -361,11 +446,26 @@ class _CoveringProblem(_base.Params):
         if not (time_limit > 0):
             raise InputError(f"time_limit must be > 0 seconds; got {time_limit!r}.")
 
-    def _record(self, objective: float, bound: float, status: str, t0: float) -> None:
-        """Store a maximisation's result; "optimal" means gap 0 and the bound is the objective."""
-        self.objective = objective
-        self.bound = objective if status == "optimal" else bound
-        self.gap = 0.0 if status == "optimal" else ((bound - objective) / bound if bound > 0 else 0.0)
+    def _record(
+        self, selected: npt.ArrayLike, objective: float, bound: float, status: str, t0: float
+    ) -> None:
+        """The one way a ``solve`` stores its result: selection, objective, bound, gap, status, time.
+
+        ``bound`` is clipped to the right side of ``objective``; "optimal" means gap 0 and the bound is
+        the objective. The gap is relative to the bound (maximisation) or the objective (minimisation).
+        """
+        self._set_selection(selected)
+        if status == "optimal":
+            bound = objective
+        if self.sense == "max":
+            bound = max(bound, objective)
+            gap = (bound - objective) / bound if bound > 0 else 0.0
+        else:
+            bound = min(bound, objective)
+            gap = (objective - bound) / objective if objective > 0 else 0.0
+        self.objective = float(objective)
+        self.bound = float(bound)
+        self.gap = 0.0 if status == "optimal" else max(gap, 0.0)
         self.status = status
         self.seconds = time.perf_counter() - t0
 
@@ -442,83 +542,22 @@ class MaximalCovering(_CoveringProblem):
         self._AT: sp.csr_matrix | None = None
         self._multipliers: npt.NDArray[np.float64] | None = None
 
-    @classmethod
-    def from_cost_matrix(
-        cls,
-        cost_matrix: npt.ArrayLike | sp.spmatrix,
-        weights: npt.ArrayLike,
-        *,
-        max_cost: float,
-        p: int,
-        demand_ids: Sequence[Any] | None = None,
-        site_ids: Sequence[Any] | None = None,
-        **options: Any,
-    ) -> Self:
-        """From a (demand x sites) cost matrix: a site reaches a point when cost <= ``max_cost``.
+    def with_budget(self, p: int) -> Self:
+        """This problem with a budget of ``p`` posts, unsolved.
 
-        ``options`` go to the constructor (e.g. ``busy`` of :class:`kalkan.plan.depth.ExpectedCovering`).
+        It shares the coverage matrix and its transpose with this one and starts its Lagrangian bound
+        from this one's multipliers (a warm start), so a series of budgets costs one matrix. Demand out
+        of reach is not warned about again. For a whole series use :func:`solve_budgets`.
         """
-        max_cost = cls._check_reach(max_cost)
-        return cls._build(
-            cls._coverage_from_cost(cost_matrix, max_cost),
-            weights,
-            p=p,
-            demand_ids=demand_ids,
-            site_ids=site_ids,
-            **options,
-        )
-
-    @classmethod
-    def from_coordinates(
-        cls,
-        demand: npt.ArrayLike,
-        sites: npt.ArrayLike,
-        weights: npt.ArrayLike,
-        *,
-        p: int,
-        radius: float | None = None,
-        response_minutes: float | None = None,
-        demand_ids: Sequence[Any] | None = None,
-        site_ids: Sequence[Any] | None = None,
-        circuity: float | None = None,
-        speed_kmh: float | None = None,
-        network: Mapping[str, Any] | None = None,
-        **options: Any,
-    ) -> Self:
-        """From coordinates: planar (x, y) with ``radius``, or (lat, lon) with ``response_minutes``."""
-        A = cls._coverage_within(demand, sites, radius, response_minutes, circuity, speed_kmh, network)
-        return cls._build(A, weights, p=p, demand_ids=demand_ids, site_ids=site_ids, **options)
-
-    @classmethod
-    def from_places(
-        cls,
-        places: pd.DataFrame,
-        sites: pd.DataFrame | None = None,
-        *,
-        p: int,
-        response_minutes: float,
-        weight: str = "weight",
-        id_column: str | None = None,
-        **options: Any,
-    ) -> Self:
-        """From a places table (``latitude``, ``longitude``, ``weight``; e.g. ``places_at_risk(...)``).
-
-        Sites default to the places themselves; ids come from ``id`` or ``place_id``.
-        """
-        demand, ids = _places_frame(places, weight=weight, id_column=id_column, what="demand")
-        site_frame, site_ids = _places_frame(
-            sites if sites is not None else places, weight=None, id_column=id_column, what="site"
-        )
-        return cls.from_coordinates(
-            demand[["latitude", "longitude"]].to_numpy(),
-            site_frame[["latitude", "longitude"]].to_numpy(),
-            demand[weight].to_numpy(),
-            p=p,
-            response_minutes=response_minutes,
-            demand_ids=ids,
-            site_ids=site_ids,
-            **options,
-        )
+        if self._AT is None:
+            self._AT = self.coverage.T.tocsr()
+        clone = copy.copy(self)
+        clone.p = p
+        clone._validate_params()
+        clone._reset_results()
+        if self._multipliers is not None:
+            clone._multipliers = self._multipliers.copy()
+        return clone
 
     # ---------------------------------------------------------------- solve
     def solve(
@@ -541,7 +580,7 @@ class MaximalCovering(_CoveringProblem):
         self._check_solve(method, time_limit)
         t0 = time.perf_counter()
         deadline = t0 + float(time_limit)
-        self._warn_unreachable()
+        self.warn_unreachable_demand()
         A, w = self.coverage, self.weights
         if self._AT is None:
             self._AT = A.T.tocsr()
@@ -594,16 +633,7 @@ class MaximalCovering(_CoveringProblem):
                     "optimal" if res.status == "optimal" or self._proven(objective, bound) else "time_limit"
                 )
         self._multipliers = lam
-        bound = max(bound, objective)
-        self._set_selection(sel)
-        self.objective = objective
-        self.bound = bound
-        self.gap = (bound - objective) / bound if bound > 0 else 0.0
-        if status == "optimal":
-            self.gap = 0.0
-            self.bound = objective
-        self.status = status
-        self.seconds = time.perf_counter() - t0
+        self._record(sel, objective, bound, status, t0)
         return self
 
     def _proven(self, objective: float, bound: float) -> bool:
@@ -627,67 +657,7 @@ class SetCovering(_CoveringProblem):
     """
 
     model: ClassVar[str] = "lscp"
-
-    @classmethod
-    def from_cost_matrix(
-        cls,
-        cost_matrix: npt.ArrayLike | sp.spmatrix,
-        weights: npt.ArrayLike | None = None,
-        *,
-        max_cost: float,
-        demand_ids: Sequence[Any] | None = None,
-        site_ids: Sequence[Any] | None = None,
-    ) -> Self:
-        """From a (demand x sites) cost matrix: a site reaches a point when cost <= ``max_cost``."""
-        max_cost = cls._check_reach(max_cost)
-        A = cls._coverage_from_cost(cost_matrix, max_cost)
-        w = np.ones(A.shape[1]) if weights is None else weights
-        return cls._build(A, w, demand_ids=demand_ids, site_ids=site_ids)
-
-    @classmethod
-    def from_coordinates(
-        cls,
-        demand: npt.ArrayLike,
-        sites: npt.ArrayLike,
-        weights: npt.ArrayLike | None = None,
-        *,
-        radius: float | None = None,
-        response_minutes: float | None = None,
-        demand_ids: Sequence[Any] | None = None,
-        site_ids: Sequence[Any] | None = None,
-        circuity: float | None = None,
-        speed_kmh: float | None = None,
-        network: Mapping[str, Any] | None = None,
-        **options: Any,
-    ) -> Self:
-        """From coordinates: planar (x, y) with ``radius``, or (lat, lon) with ``response_minutes``."""
-        A = cls._coverage_within(demand, sites, radius, response_minutes, circuity, speed_kmh, network)
-        w = np.ones(A.shape[1]) if weights is None else weights
-        return cls._build(A, w, demand_ids=demand_ids, site_ids=site_ids)
-
-    @classmethod
-    def from_places(
-        cls,
-        places: pd.DataFrame,
-        sites: pd.DataFrame | None = None,
-        *,
-        response_minutes: float,
-        weight: str = "weight",
-        id_column: str | None = None,
-    ) -> Self:
-        """From a places table (``latitude``, ``longitude``, ``weight``); sites default to the places."""
-        demand, ids = _places_frame(places, weight=weight, id_column=id_column, what="demand")
-        site_frame, site_ids = _places_frame(
-            sites if sites is not None else places, weight=None, id_column=id_column, what="site"
-        )
-        return cls.from_coordinates(
-            demand[["latitude", "longitude"]].to_numpy(),
-            site_frame[["latitude", "longitude"]].to_numpy(),
-            demand[weight].to_numpy(),
-            response_minutes=response_minutes,
-            demand_ids=ids,
-            site_ids=site_ids,
-        )
+    sense: ClassVar[str] = "min"
 
     def solve(
         self, time_limit: float = 10.0, *, method: str = "auto", seed: int | np.random.Generator | None = 0
@@ -705,7 +675,7 @@ class SetCovering(_CoveringProblem):
         A = self.coverage
         reach = np.asarray(A.sum(axis=0)).ravel()
         targets = reach > 0
-        self._warn_unreachable()
+        self.warn_unreachable_demand()
         if not targets.any():
             raise InfeasibleError(
                 f"No site reaches any of the {A.shape[1]} demand points: add sites or raise "
@@ -734,14 +704,35 @@ class SetCovering(_CoveringProblem):
                 status = "optimal" if bound >= objective else "time_limit"
             else:
                 status = "time_limit"
-        bound = min(bound, objective)
-        self._set_selection(sel)
-        self.objective = objective
-        self.bound = float(bound)
-        self.gap = (objective - bound) / objective if objective > 0 else 0.0
-        self.status = status
-        self.seconds = time.perf_counter() - t0
+        self._record(sel, objective, bound, status, t0)
         return self
+
+
+Covering = TypeVar("Covering", bound=MaximalCovering)
+
+
+def solve_budgets(
+    problem: Covering,
+    budgets: Iterable[int],
+    *,
+    time_limit: float = 2.0,
+    method: str = "auto",
+) -> dict[int, Covering]:
+    """Solve ``problem`` for each budget of posts, smallest first, on one coverage matrix.
+
+    Each budget is :meth:`MaximalCovering.with_budget` of the one before, so it starts from the
+    previous selection (greedy warm start) and the previous Lagrange multipliers; each gets
+    ``time_limit`` seconds and its own certified bound. Demand out of reach is warned about once.
+    Returns ``{posts: solved problem}`` for the distinct budgets given (each >= 1).
+    """
+    problem.warn_unreachable_demand()
+    solved: dict[int, Covering] = {}
+    current, previous = problem, None
+    for p in sorted({int(b) for b in budgets}):
+        current = current.with_budget(p).solve(time_limit=time_limit, method=method, start=previous)
+        previous = current.selected
+        solved[p] = current
+    return solved
 
 
 def _unit_vectors(lat: np.ndarray, lon: np.ndarray) -> np.ndarray:
@@ -764,19 +755,3 @@ def _reach(radius: float | None, response_minutes: float | None) -> tuple[bool, 
         return False, _CoveringProblem._check_reach(radius, "radius")
     return True, _CoveringProblem._check_reach(response_minutes, "response_minutes")  # type: ignore[arg-type]
 
-
-def _places_frame(
-    frame: pd.DataFrame, *, weight: str | None, id_column: str | None, what: str
-) -> tuple[pd.DataFrame, list[Any]]:
-    if not isinstance(frame, pd.DataFrame):
-        raise SchemaError(f"The {what} table must be a pandas DataFrame; got {type(frame).__name__}.")
-    needed = ["latitude", "longitude"] + ([weight] if weight else [])
-    missing = [c for c in needed if c not in frame.columns]
-    if missing:
-        raise SchemaError(
-            f"The {what} table lacks column(s) {', '.join(missing)}; it has "
-            f"{', '.join(map(str, frame.columns))}."
-        )
-    column = id_column or next((c for c in ("id", "place_id") if c in frame.columns), None)
-    ids = frame[column].tolist() if column else list(range(len(frame)))
-    return frame.reset_index(drop=True), ids

@@ -68,6 +68,9 @@ class ExpectedCovering(MaximalCovering):
     ) -> None:
         super().__init__(coverage, weights, p=p, demand_ids=demand_ids, site_ids=site_ids)
         self.busy = busy
+
+    def _reset_results(self) -> None:
+        super()._reset_results()
         self.depth = np.zeros(self.coverage.shape[1], dtype=np.int64)
 
     def expected_value(self, selected: npt.ArrayLike) -> float:
@@ -97,7 +100,7 @@ class ExpectedCovering(MaximalCovering):
         self._validate_params()
         self._check_solve(method, time_limit)
         t0 = time.perf_counter()
-        self._warn_unreachable()
+        self.warn_unreachable_demand()
         start_index = self._site_index(start) if start is not None else np.zeros(0, dtype=np.int64)
         sel, bound = _greedy_expected(self.coverage, self.weights, self.p, self.busy, start=start_index)
         objective = self.expected_value(sel)
@@ -105,7 +108,7 @@ class ExpectedCovering(MaximalCovering):
         use_milp = method == "exact" or (method == "auto" and self.coverage.nnz <= MILP_MAX_NONZEROS)
         if status != "optimal" and use_milp:
             remaining = t0 + float(time_limit) - time.perf_counter()
-            res = _milp_expected(
+            res = _solvers.milp_expected(
                 self.coverage, self.weights, self.p, self.busy, start=sel, time_limit=remaining
             )
             value = self.expected_value(res.selected)
@@ -113,14 +116,12 @@ class ExpectedCovering(MaximalCovering):
                 sel, objective = res.selected, value
             bound = min(bound, res.bound)
             status = "optimal" if res.status == "optimal" or self._proven(objective, bound) else "time_limit"
-        bound = max(bound, objective)
-        self._set_selection(sel)
+        self._record(sel, objective, bound, status, t0)
         self.depth = (
             np.asarray(self.coverage[self.selected_index].sum(axis=0)).ravel().astype(np.int64)
             if self.selected_index.size
             else np.zeros(self.coverage.shape[1], dtype=np.int64)
         )
-        self._record(objective, bound, status, t0)
         return self
 
     @property
@@ -183,84 +184,3 @@ def _greedy_expected(
         depth[A.indices[A.indptr[j] : A.indptr[j + 1]]] += 1
     gains_now()
     return np.asarray(chosen, dtype=np.int64), bound
-
-
-def _milp_expected(
-    A: sp.csr_matrix,
-    w: npt.NDArray[np.float64],
-    p: int,
-    q: float,
-    *,
-    start: npt.ArrayLike,
-    time_limit: float,
-) -> _solvers.MilpResult:
-    """Daskin's MEXCLP as a HiGHS MILP, warm-started from ``start``.
-
-    Columns: x_j (post at site j, binary), then for each group g of points with the same sites and each
-    depth level k = 1..min(|sites of g|, p) a y_gk in [0, 1] worth W_g (1 - q) q^(k-1). Rows:
-    sum_k y_gk <= sum_(j in sites of g) x_j, and sum_j x_j <= p. The worths fall with k, so an optimum
-    fills the levels in order and the objective is sum_g W_g (1 - q^depth_g).
-    """
-    import highspy
-
-    t0 = time.perf_counter()
-    m = A.shape[0]
-    AT = A.T.tocsr()
-    reach = np.diff(AT.indptr)
-    active = np.flatnonzero((reach >= 1) & (w > 0))
-    sets, members = _solvers._merge_columns(AT, active)
-    group_w = np.array([w[g].sum() for g in members], dtype=float)
-    levels = np.array([min(len(s), p) for s in sets], dtype=np.int64)
-    n_y = int(levels.sum())
-
-    h = _solvers._highs(max(time_limit, 0.01))
-    inf = highspy.kHighsInf
-    no_index = np.zeros(0, dtype=np.int32)
-    h.addCols(m, np.zeros(m), np.zeros(m), np.ones(m), 0, np.zeros(m, dtype=np.int32), no_index, np.zeros(0))
-    h.changeColsIntegrality(m, np.arange(m, dtype=np.int32), np.ones(m, dtype=np.uint8))
-    if n_y:
-        group_of = np.repeat(np.arange(len(sets)), levels)
-        level = np.concatenate([np.arange(n) for n in levels])
-        cost = group_w[group_of] * (1.0 - q) * q**level
-        h.addCols(
-            n_y, cost, np.zeros(n_y), np.ones(n_y), 0, np.zeros(n_y, dtype=np.int32), no_index, np.zeros(0)
-        )
-        first = np.concatenate([[0], np.cumsum(levels)[:-1]])
-        index_parts, value_parts, lengths = [], [], []
-        for g, s in enumerate(sets):
-            ys = m + first[g] + np.arange(levels[g])
-            index_parts.append(np.concatenate([ys, s]))
-            value_parts.append(np.concatenate([np.ones(levels[g]), -np.ones(len(s))]))
-            lengths.append(levels[g] + len(s))
-        starts = np.concatenate([[0], np.cumsum(lengths)[:-1]]).astype(np.int32)
-        index = np.concatenate(index_parts).astype(np.int32)
-        value = np.concatenate(value_parts)
-        h.addRows(
-            len(sets), np.full(len(sets), -inf), np.zeros(len(sets)), int(index.size), starts, index, value
-        )
-    _solvers.add_budget_row(h, m, p)
-    h.changeObjectiveSense(highspy.ObjSense.kMaximize)
-
-    start_index = np.asarray(start, dtype=np.int64)
-    x0 = np.zeros(m + n_y)
-    x0[start_index] = 1.0
-    if n_y:
-        chosen = np.zeros(m, dtype=bool)
-        chosen[start_index] = True
-        for g, s in enumerate(sets):
-            d = min(int(chosen[s].sum()), int(levels[g]))
-            x0[m + first[g] : m + first[g] + d] = 1.0
-    _solvers.run_from(h, x0, time_limit=time_limit, t0=t0)
-    status = _solvers._status_name(h)
-    values = np.asarray(h.getSolution().col_value, dtype=float)
-    selected = np.flatnonzero(values[:m] > 0.5) if values.size >= m else start_index
-    bound = float(h.getInfo().mip_dual_bound)
-    if not np.isfinite(bound):
-        bound = float(w.sum())
-    return _solvers.MilpResult(
-        selected=selected.astype(np.int64),
-        objective=math.nan,
-        bound=bound,
-        status=status,
-        seconds=time.perf_counter() - t0,
-    )

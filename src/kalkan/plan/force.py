@@ -24,8 +24,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from kalkan.errors import InfeasibleError, OptionError, SchemaError
-from kalkan.plan.coverage import MaximalCovering, SetCovering
+from kalkan.errors import InfeasibleError, OptionError
+from kalkan.plan._tables import demand_frame
+from kalkan.plan.coverage import MaximalCovering, SetCovering, solve_budgets
 from kalkan.plan.travel import travel_minutes
 from kalkan.plan.units import ForceOption, officers_for_posts, officers_per_post, posts_for, unit_type
 
@@ -36,6 +37,7 @@ __all__ = [
     "coverage_curve",
     "force_requirement",
     "plan_option",
+    "siting_problem",
     "travel_minutes",
 ]
 
@@ -84,29 +86,6 @@ class OptionPlan:
         }
 
 
-def _demand_frame(demand: pd.DataFrame, what: str = "demand", weight: bool = True) -> pd.DataFrame:
-    if not isinstance(demand, pd.DataFrame):
-        raise SchemaError(f"The {what} table must be a pandas DataFrame; got {type(demand).__name__}.")
-    frame = demand.reset_index(drop=True).copy()
-    if "id" not in frame.columns:
-        if "place_id" in frame.columns:
-            frame["id"] = frame["place_id"]
-        else:
-            frame["id"] = np.arange(len(frame))
-    if "name" not in frame.columns:
-        frame["name"] = frame["id"].astype(str)
-    needed = ["latitude", "longitude"] + (["weight"] if weight else [])
-    missing = [c for c in needed if c not in frame.columns]
-    if missing:
-        raise SchemaError(
-            f"The {what} table lacks column(s) {', '.join(missing)}: it needs id, name, latitude, "
-            f"longitude" + (", weight" if weight else "") + f"; it has {', '.join(map(str, demand.columns))}."
-        )
-    if len(frame) == 0:
-        raise SchemaError(f"The {what} table is empty: give at least one place.")
-    return frame
-
-
 #: How posts are sited: "reach" (maximal covering) or "depth" (maximum expected covering).
 SITINGS = ("reach", "depth")
 
@@ -121,7 +100,7 @@ def check_siting(siting: str) -> str:
     return siting
 
 
-def _problem(
+def siting_problem(
     demand: pd.DataFrame,
     sites: pd.DataFrame,
     p: int,
@@ -129,6 +108,8 @@ def _problem(
     siting: str = "reach",
     busy: float | None = None,
 ) -> MaximalCovering:
+    """The covering problem of ``p`` posts among ``sites`` for ``demand`` (checked tables, see
+    :func:`kalkan.plan._tables.demand_frame`): maximal covering, or expected covering for "depth"."""
     kind: type[MaximalCovering] = MaximalCovering
     options: dict[str, Any] = {}
     if siting == "depth":
@@ -223,9 +204,10 @@ def plan_option(
             )
             + f"; use at least {officers_for_posts(option.unit, 1)} officers."
         )
-    demand = _demand_frame(demand)
-    site_frame = _demand_frame(sites, "sites", weight=False) if sites is not None else demand
-    problem = _problem(demand, site_frame, posts, response_minutes, siting, busy).solve(time_limit=time_limit)
+    demand = demand_frame(demand)
+    site_frame = demand_frame(sites, "sites", weight=False) if sites is not None else demand
+    problem = siting_problem(demand, site_frame, posts, response_minutes, siting, busy)
+    problem.solve(time_limit=time_limit)
     selected = _selected_frame(problem, demand, site_frame)
     total = problem.total_weight
     covered = problem.covered_weight
@@ -270,38 +252,19 @@ def coverage_curve(
     ``bound_share``, ``status``, ``seconds`` and ``coverage_kind``.
     """
     kind = unit_type(unit)
-    demand = _demand_frame(demand)
-    site_frame = _demand_frame(sites, "sites", weight=False) if sites is not None else demand
+    demand = demand_frame(demand)
+    site_frame = demand_frame(sites, "sites", weight=False) if sites is not None else demand
     budgets = [int(b) for b in budgets]
     if any(b < 0 for b in budgets):
         raise OptionError(f"Budgets must be >= 0 officers; got {min(budgets)}.")
     posts_of = {b: (posts_for(ForceOption(kind.name, b)) if b > 0 else 0) for b in budgets}
-    base = _problem(demand, site_frame, 1, response_minutes)
-    base._warn_unreachable()
+    base = siting_problem(demand, site_frame, 1, response_minutes)
     total = base.total_weight
-    by_posts: dict[int, dict[str, Any]] = {}
-    previous: list[Any] | None = None
-    multipliers = None
-    for p in sorted(set(posts_of.values())):
-        if p == 0:
-            by_posts[0] = {
-                "covered_weight": 0.0,
-                "bound": 0.0,
-                "gap": 0.0,
-                "status": "optimal",
-                "seconds": 0.0,
-            }
-            continue
-        problem = MaximalCovering(
-            base.coverage, base.weights, p=p, demand_ids=base.demand_ids, site_ids=base.site_ids
-        )
-        problem._AT = base._AT
-        problem._multipliers = multipliers
-        problem.warn_unreachable = False
-        problem.solve(time_limit=time_limit, start=previous)
-        base._AT = problem._AT
-        multipliers = problem._multipliers
-        previous = problem.selected
+    by_posts: dict[int, dict[str, Any]] = {
+        0: {"covered_weight": 0.0, "bound": 0.0, "gap": 0.0, "status": "optimal", "seconds": 0.0}
+    }
+    solved = solve_budgets(base, [p for p in posts_of.values() if p > 0], time_limit=time_limit)
+    for p, problem in solved.items():
         by_posts[p] = {
             "covered_weight": problem.objective,
             "bound": problem.bound,
@@ -346,16 +309,16 @@ def force_requirement(
     (``posts == posts_lower_bound``). Raises InfeasibleError for a target above the reachable share.
     """
     kind = unit_type(unit)
-    demand = _demand_frame(demand)
-    site_frame = _demand_frame(sites, "sites", weight=False) if sites is not None else demand
+    demand = demand_frame(demand)
+    site_frame = demand_frame(sites, "sites", weight=False) if sites is not None else demand
     targets = [float(t) for t in targets]
     bad = [t for t in targets if not 0 < t <= 1]
     if bad:
         raise OptionError(f"Coverage targets are shares in (0, 1]; got {bad[0]}: write 0.8 for 80%.")
     t0 = time.perf_counter()
-    base = _problem(demand, site_frame, 1, response_minutes)
+    base = siting_problem(demand, site_frame, 1, response_minutes)
     total = base.total_weight
-    base._warn_unreachable()
+    base.warn_unreachable_demand()
     lscp = SetCovering(base.coverage, base.weights, demand_ids=base.demand_ids, site_ids=base.site_ids)
     lscp.warn_unreachable = False
     lscp.solve(time_limit=time_limit)
@@ -365,13 +328,7 @@ def force_requirement(
 
     def solve(p: int) -> MaximalCovering:
         if p not in cache:
-            problem = MaximalCovering(
-                base.coverage, base.weights, p=p, demand_ids=base.demand_ids, site_ids=base.site_ids
-            )
-            problem._AT = base._AT
-            problem.warn_unreachable = False
-            cache[p] = problem.solve(time_limit=time_limit)
-            base._AT = problem._AT
+            cache[p] = base.with_budget(p).solve(time_limit=time_limit)
         return cache[p]
 
     for target in targets:

@@ -24,7 +24,8 @@ import numpy as np
 import pandas as pd
 
 from kalkan.errors import InputError, SchemaError
-from kalkan.plan.coverage import MaximalCovering
+from kalkan.plan._tables import demand_frame
+from kalkan.plan.coverage import solve_budgets
 from kalkan.plan.units import UNIT_TYPES, ForceOption, posts_for
 
 PLEDGE_COLUMNS = ["contributor", "unit", "officers", "days_to_ready", "days_to_arrive"]
@@ -144,33 +145,15 @@ def deployment_timeline(
     Each is solved once per day on which a pledge arrives (warm-started, ``time_limit`` seconds each)
     and carried forward. ``illustrative`` is True when any pledge in place is illustrative.
     """
-    from kalkan.plan.force import _demand_frame, _problem
+    from kalkan.plan.force import siting_problem
 
     if not (isinstance(days, int | np.integer) and days >= 1):
         raise InputError(f"days must be a whole number >= 1; got {days!r}.")
     pledges = load_pledges(pledges) if "day_in_place" not in pledges.columns else pledges
-    demand = _demand_frame(demand)
-    site_frame = _demand_frame(sites, "sites", weight=False) if sites is not None else demand
-    base = _problem(demand, site_frame, 1, response_minutes)
-    base._warn_unreachable()
+    demand = demand_frame(demand)
+    site_frame = demand_frame(sites, "sites", weight=False) if sites is not None else demand
+    base = siting_problem(demand, site_frame, 1, response_minutes)
     total = base.total_weight
-    solved: dict[int, float] = {0: 0.0}
-    previous: list[Any] | None = None
-
-    def coverage(p: int) -> float:
-        nonlocal previous
-        if p not in solved:
-            problem = MaximalCovering(
-                base.coverage, base.weights, p=p, demand_ids=base.demand_ids, site_ids=base.site_ids
-            )
-            problem._AT = base._AT
-            problem.warn_unreachable = False
-            problem.solve(time_limit=time_limit, start=previous if previous and len(previous) <= p else None)
-            base._AT = problem._AT
-            previous = problem.selected
-            solved[p] = problem.objective
-        return solved[p]
-
     change_days = sorted({0, *[int(d) for d in pledges["day_in_place"] if d <= days]})
     states: dict[int, dict[str, Any]] = {}
     for day in change_days:
@@ -188,11 +171,11 @@ def deployment_timeline(
             if "illustrative" in arrived.columns
             else False,
         }
-    # Solve in increasing numbers of posts so each solve warm-starts from a smaller one.
-    for p in sorted(
-        {s["protected_posts"] for s in states.values()} | {s["observed_posts"] for s in states.values()}
-    ):
-        coverage(p)
+    # Solved in increasing numbers of posts, each warm-started from the smaller one.
+    needed = {s["protected_posts"] for s in states.values()} | {s["observed_posts"] for s in states.values()}
+    solved: dict[int, float] = {0: 0.0}
+    for p, problem in solve_budgets(base, needed - {0}, time_limit=time_limit).items():
+        solved[p] = problem.objective
     rows = []
     current: dict[str, Any] = states[0]
     for day in range(days + 1):
