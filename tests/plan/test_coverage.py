@@ -9,7 +9,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from kalkan.errors import InfeasibleError, InputError, NotSolvedError
-from kalkan.plan.coverage import MaximalCovering, SetCovering, UnreachableDemandWarning
+from kalkan.plan.coverage import MaximalCovering, SetCovering, UnreachableDemandWarning, solve_budgets
 
 
 def _instance(seed: int, n: int = 10, m: int = 7, radius: float = 0.35):
@@ -244,3 +244,35 @@ def test_status_and_gap_agree_under_a_tight_time_limit(method: str) -> None:
     else:
         assert problem.status in ("time_limit", "heuristic")
         assert problem.gap == pytest.approx((problem.bound - problem.objective) / problem.bound)
+
+
+def test_with_budget_shares_the_matrix_and_starts_unsolved() -> None:
+    demand, sites, weights, radius = _instance(3)
+    base = _quiet(lambda: MaximalCovering.from_coordinates(demand, sites, weights, p=1, radius=radius))
+    _quiet(base.solve)
+    three = base.with_budget(3)
+    assert three.coverage is base.coverage and three.p == 3 and base.p == 1
+    assert three.status == "unsolved" and base.status != "unsolved"
+    with pytest.raises(NotSolvedError, match="call solve"):
+        three.result()
+    with pytest.raises(InputError, match="The 'p' parameter of MaximalCovering must be a whole number >= 1"):
+        base.with_budget(0)
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_solve_budgets_matches_solving_each_budget_alone(seed: int) -> None:
+    demand, sites, weights, radius = _instance(seed, n=14, m=8)
+    weights[0] = 5.0
+    demand[0] = (9.0, 9.0)  # out of reach of every site: warned about once for the whole series
+    with pytest.warns(UnreachableDemandWarning) as caught:
+        base = MaximalCovering.from_coordinates(demand, sites, weights, p=1, radius=radius)
+        series = solve_budgets(base, [4, 1, 2, 4, 3], time_limit=5.0)
+    assert len(caught) == 1
+    assert sorted(series) == [1, 2, 3, 4]
+    for p, problem in series.items():
+        alone = _quiet(
+            lambda p=p: MaximalCovering.from_coordinates(demand, sites, weights, p=p, radius=radius).solve()
+        )
+        assert problem.status == "optimal"
+        assert problem.objective == pytest.approx(brute_mclp(demand, sites, weights, radius, p))
+        assert problem.objective == pytest.approx(alone.objective)
