@@ -237,3 +237,13 @@ def test_fitted_check_names_fit_and_the_method() -> None:
     with pytest.raises(NotFittedError, match=r"not fitted yet: call 'fit' .* before 'predict'"):
         toy.predict()
     assert toy.fit().predict()
+
+
+def test_py_typed_is_shipped() -> None:
+    """PEP 561: the package says it is typed, and the wheel's package data includes the marker."""
+    from importlib.resources import files
+    from pathlib import Path
+
+    assert files("kalkan").joinpath("py.typed").is_file()
+    pyproject = (Path(__file__).resolve().parents[1] / "pyproject.toml").read_text()
+    assert '"py.typed"' in pyproject

@@ -6,6 +6,7 @@ import pandas as pd
 import pytest
 
 import kalkan.model as model
+from kalkan.errors import InputError
 from kalkan.model import (
     EVENT_FIELDS,
     InformationCredibility,
@@ -113,5 +114,5 @@ def test_parse_event_type(text: str, expected: str) -> None:
 
 
 def test_parse_event_type_unknown_names_valid_codes() -> None:
-    with pytest.raises(ValueError, match="unknown event type 'picnic': use one of killing"):
+    with pytest.raises(InputError, match="unknown event type 'picnic': use one of killing"):
         parse_event_type("picnic")

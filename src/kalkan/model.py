@@ -20,6 +20,8 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import TYPE_CHECKING
 
+from kalkan.errors import InputError
+
 if TYPE_CHECKING:
     import pandas as pd
 
@@ -555,7 +557,8 @@ def parse_event_type(text: str) -> EventType:
     """Read a kalkan type from a code (``marking_of_homes``), its words or a known alias.
 
     Case, spaces, hyphens and underscores do not matter; ACLED sub-event and event type names are
-    accepted too. Raises ``ValueError`` naming the valid codes for anything else.
+    accepted too. Raises :class:`~kalkan.errors.InputError` (a ``ValueError``) naming the valid codes
+    for anything else.
     """
     key = re.sub(r"[\s_]+", " ", str(text).strip().lower())
     code = key.replace(" ", "_")
@@ -568,4 +571,4 @@ def parse_event_type(text: str) -> EventType:
             if name.lower() == key:
                 return kind
     valid = ", ".join(t.value for t in EventType)
-    raise ValueError(f"unknown event type {text!r}: use one of {valid} (or an ACLED type name)")
+    raise InputError(f"unknown event type {text!r}: use one of {valid} (or an ACLED type name)")
