@@ -147,10 +147,13 @@ def test_bad_places_get_a_clear_error(frame: pd.DataFrame, error: type, match: s
 
 
 def test_bad_settings_and_days() -> None:
+    # Settings are checked when the model is built or run, not in __init__ (the house style).
     with pytest.raises(InputError, match="Unknown setting\\(s\\) of GeoModel: lethal"):
-        GeoModel(lethal=1.0)
+        GeoModel(lethal=1.0).check_settings()
     with pytest.raises(InputError, match="'legitimacy' parameter of GeoModel must be a number in \\[0, 1\\]"):
-        GeoModel(legitimacy=2.0)
+        _model(legitimacy=2.0)
+    with pytest.raises(InputError, match="'monitor_effect' parameter of GeoModel must be a number in \\[-1, 1\\]"):
+        _model().set_posts(None).__class__(monitor_effect=-2.0).check_settings()
     with pytest.raises(InputError, match="days must be an int >= 1"):
         _model().run(0)
     with pytest.raises(SchemaError, match="posts table lacks column\\(s\\) armed"):

@@ -3,7 +3,13 @@
 * :class:`LatticeModel`: Epstein's civil-violence models I and II on a torus lattice (validation,
   benchmark against Mesa).
 * :class:`GeoModel`: model II on the scenario's real places, with police posts from the planner.
-* :func:`simulate_options`: Monte Carlo of force options (median and 90% interval), serial or on Dask.
+* :func:`calibrate` / :func:`load_posterior`: ABC-SMC fit of the free parameters to the scenario's
+  published outcomes, kept as data in the scenario folder (:class:`Posterior`).
+* :func:`compare_options`: options compared as of a date, posterior-predictive, flashpoints from the
+  risk forecast, arrival from force generation (:class:`Comparison`).
+* :func:`sensitivity`: Morris or Sobol indices of deaths per option (:class:`Sensitivity`).
+* :func:`validate`: held-out checks and the coverage of the 90% intervals.
+* :func:`simulate_options`: the replayed outbreak at one parameter point (hindcast), over seeds.
 
 The names load lazily (numba, pandas), so ``kalkan --help`` does not pay for them.
 """
@@ -14,10 +20,11 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from kalkan.simulate.calibration import CALIBRATED
+    from kalkan.simulate.calibration import Posterior, calibrate, load_posterior
     from kalkan.simulate.geo import GEO_SETTINGS, GeoModel, GeoRun, Setting
     from kalkan.simulate.lattice import MODEL_II_RUNS, LatticeModel, LatticeRun
     from kalkan.simulate.montecarlo import OUTCOMES, run_seeds, simulate_options
+    from kalkan.simulate.predictive import Comparison, compare_options
     from kalkan.simulate.scenario import (
         option_posts,
         posts_from_plan,
@@ -25,9 +32,24 @@ if TYPE_CHECKING:
         scenario_places,
         spark_steps,
     )
+    from kalkan.simulate.sensitivity import Sensitivity, sensitivity
+    from kalkan.simulate.spec import NotCalibratedError, SimulationSpec, Target, simulation_spec
+    from kalkan.simulate.validation import Validation, validate
 
 _WHERE = {
-    "CALIBRATED": "calibration",
+    "Posterior": "calibration",
+    "calibrate": "calibration",
+    "load_posterior": "calibration",
+    "Comparison": "predictive",
+    "compare_options": "predictive",
+    "Sensitivity": "sensitivity",
+    "sensitivity": "sensitivity",
+    "NotCalibratedError": "spec",
+    "SimulationSpec": "spec",
+    "Target": "spec",
+    "simulation_spec": "spec",
+    "Validation": "validation",
+    "validate": "validation",
     "GEO_SETTINGS": "geo",
     "GeoModel": "geo",
     "GeoRun": "geo",
@@ -46,22 +68,34 @@ _WHERE = {
 }
 
 __all__ = [
-    "CALIBRATED",
     "GEO_SETTINGS",
     "MODEL_II_RUNS",
     "OUTCOMES",
+    "Comparison",
     "GeoModel",
     "GeoRun",
     "LatticeModel",
     "LatticeRun",
+    "NotCalibratedError",
+    "Posterior",
+    "Sensitivity",
     "Setting",
+    "SimulationSpec",
+    "Target",
+    "Validation",
+    "calibrate",
+    "compare_options",
+    "load_posterior",
     "option_posts",
     "posts_from_plan",
     "run_seeds",
     "scenario_model",
     "scenario_places",
+    "sensitivity",
     "simulate_options",
+    "simulation_spec",
     "spark_steps",
+    "validate",
 ]
 
 

@@ -28,8 +28,9 @@ N_DAILY = 9
 
 
 @njit(cache=True)
-def _victim(p: int, g: int, bucket_ptr: np.ndarray, bucket: np.ndarray, place: np.ndarray,
-            state: np.ndarray) -> int:
+def _victim(
+    p: int, g: int, bucket_ptr: np.ndarray, bucket: np.ndarray, place: np.ndarray, state: np.ndarray
+) -> int:
     """A random quiet agent of group ``g`` at home in ``p``, or -1.
 
     Mobs attack homes and the people in them, not other mobs: victims are the quiet members of the
@@ -102,11 +103,22 @@ def run_geo(
     arrests_per_officer: float,
     flee_active: bool,
     fear_spread: float,
+    watch_from: np.ndarray,
+    monitor_effect: float,
+    crowd_growth: float,
+    avoid_posts: float,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Run ``steps`` steps in place.
 
     Returns ``daily`` of shape (days, places, 9) (see ``D_*``) and ``per_step`` of shape
     (steps + 1, 4): active agents of group 0 and 1, jailed agents, displaced agents.
+
+    ``watch_from[p]`` is the first step unarmed monitors in reach of place ``p`` are on duty (0: never);
+    where they are, an agent's net risk gains ``monitor_effect`` x its risk aversion (negative: being
+    watched emboldens). ``crowd_growth`` adds that share of the active share of the agent's group here to
+    its grievance (crowds draw people in). ``avoid_posts`` discounts a place with armed police on duty
+    when a mob chooses where to go (0: ignores posts, 1: never goes there while another place has
+    targets).
     """
     np.random.seed(seed)
     n = group.shape[0]
@@ -168,8 +180,14 @@ def run_geo(
         n_act = 0
         for i in range(n):
             s = state[i]
-            if s == ACTIVE or s == JAILED or (s == QUIET and (
-                    not calm or distrust[place[i], group[i]] > 0.0 or felt[place[i], group[i]] > 0.0)):
+            if (
+                s == ACTIVE
+                or s == JAILED
+                or (
+                    s == QUIET
+                    and (not calm or distrust[place[i], group[i]] > 0.0 or felt[place[i], group[i]] > 0.0)
+                )
+            ):
                 order[n_act] = i
                 n_act += 1
         for a in range(n_act - 1, 0, -1):
@@ -197,12 +215,18 @@ def run_geo(
             if legit < 0.0:
                 legit = 0.0
             grievance = hardship[i] * (1.0 - legit)
+            if crowd_growth > 0.0 and present[p, g] > 0:
+                grievance += crowd_growth * active[p, g] / present[p, g]
             p_arrest = 0.0
             if cover_officers[p] > 0.0:
                 own = active[p, g] + (0 if s == ACTIVE else 1)
-                p_arrest = 1.0 - np.exp(-k_arrest * officer_weight * cover_officers[p]
-                                        / (own * persons_per_agent))
-            want_active = grievance - risk[i] * p_arrest > threshold
+                p_arrest = 1.0 - np.exp(
+                    -k_arrest * officer_weight * cover_officers[p] / (own * persons_per_agent)
+                )
+            net = risk[i] * p_arrest
+            if watch_from[p] > 0 and t >= watch_from[p]:
+                net += monitor_effect * risk[i]
+            want_active = grievance - net > threshold
             if not want_active:
                 if s == ACTIVE:
                     active[p, g] -= 1
@@ -254,11 +278,14 @@ def run_geo(
             if present[p, h] - active[p, h] <= 0:
                 # No quiet member of the other group here: travel to the nearby place with the most.
                 best = -1
-                most = 0
+                most = 0.0
                 for q in range(nbr_ptr[p], nbr_ptr[p + 1]):
                     r = nbr_idx[q]
-                    if present[r, h] - active[r, h] > most:
-                        most = present[r, h] - active[r, h]
+                    pull = float(present[r, h] - active[r, h])
+                    if avoid_posts > 0.0 and cover_officers[r] > 0.0:
+                        pull *= 1.0 - avoid_posts
+                    if pull > most:
+                        most = pull
                         best = r
                 if best >= 0:
                     present[p, g] -= 1
@@ -302,8 +329,9 @@ def run_geo(
 
 
 @njit(cache=True)
-def _cover(cover_officers: np.ndarray, cover_ptr: np.ndarray, cover_post: np.ndarray,
-           on_duty: np.ndarray) -> None:
+def _cover(
+    cover_officers: np.ndarray, cover_ptr: np.ndarray, cover_post: np.ndarray, on_duty: np.ndarray
+) -> None:
     """Officers on duty within reach of each place, in place."""
     for p in range(cover_officers.shape[0]):
         total = 0.0

@@ -1,131 +1,437 @@
-"""Calibration of the geographic model's free parameters to the 2010 no-force outcomes.
+"""Calibration with uncertainty: ABC-SMC of the fitted parameters to the scenario's published outcomes.
 
-Targets (the scenario's facts, ``/work/shared/data/kyrgyzstan-2010/facts.md``), over the first
-``days`` days from the night of 10 June 2010, with no international force:
+Approximate Bayesian computation by sequential Monte Carlo (Toni et al. 2009; adaptive tolerances and
+a kernel twice the particles' weighted covariance as in Beaumont et al. 2009), written plainly with
+numpy: the model is a numba kernel whose runs are cheap, and the sampler is 60 lines.
 
-* deaths: about 470 (Kyrgyzstan Inquiry Commission; S_CEPS, S_BRECORDER_KIC, S_FOX_KIC);
-* homes destroyed: 1,800-2,800, midpoint 2,300 (UNOSAT 1,805 buildings in Osh, S_UNOSAT1461; OCHA 1,889
-  compounds, S_RADIANCE_OCHA; the issue's upper figure 2,800 is KIC's, not verified in facts.md);
-* displaced: about 400,000 (UNHCR: 300,000 internally plus about 100,000 to Uzbekistan, S_UNHCR_0617).
+* Parameters and priors: :data:`kalkan.simulate.priors.FITTED` (stated, wide; log-uniform for rates).
+* Data: the scenario's outbreak replayed with no force (flashpoints from the incidents of its first
+  ``spark_days``), one run per particle.
+* Targets: the published ranges known on the calibration date (``[[simulation.target]]`` with
+  ``known_on <= as_of``; per outcome the latest figure). A run's distance to a range is 0 inside it and
+  the log-ratio to the nearer end outside it; the distance over targets is their root mean square.
+* Generations: the tolerance is the median distance of the last generation, until it reaches 0 (every
+  particle's run falls inside every range), the acceptance rate falls below 2%, or ``generations``.
 
-Fitted, in this order (each target is driven by one parameter, which makes the fit a sequence of
-one-dimensional searches rather than a joint optimisation):
-
-1. ``flight`` to the displaced (grid, then log-log interpolation between the two grid points that
-   bracket the target): flight controls how fast attacked groups leave, which also ends the attacks.
-2. ``lethality`` = deaths target / median attacks, and ``arson`` = homes target / median attacks:
-   deaths and burnt homes do not feed back on the dynamics (an agent of 100 people rarely dies),
-   so they scale with the number of attacks.
-
-Set, not fitted: ``legitimacy`` (0.9, Epstein's coexistence run), ``spark_distrust`` and
-``distrust_per_attack`` (the size of the outbreak and its self-excitation: the three totals cannot
-tell them apart from ``flight``; see docs/simulate.md for their sensitivity).
-
-The police deterrence weight ``officer_weight`` cannot be learnt from 2010, when no force came. It
-is anchored to Hultman, Kathman & Shannon (2013): their predicted civilian deaths fall from 96 to 14 a
-month with 200 UN police (PKSOI summary, force-planning-anchors.md section 6). :func:`anchor_officer_weight`
-picks the weight at which 200 armed police cut the median deaths to 14/96 of no force.
-
-``CALIBRATED`` holds the values last found by ``python -m kalkan.simulate.calibration``.
+The posterior is kept as data in the scenario folder: ``simulation_posterior.csv`` (one row per
+particle: the fitted parameters, its weight and distance) and ``simulation_posterior.json``
+(provenance: targets used with sources and dates, the calibration date, priors, tolerances, seed,
+runs). :func:`load_posterior` reads them; a scenario without them is not calibrated.
 """
 
 from __future__ import annotations
 
+import json
+import os
+import tempfile
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
+from kalkan.errors import InputError, ScenarioError
+from kalkan.simulate.priors import FITTED, FORCE, Prior
+from kalkan.simulate.spec import NotCalibratedError, SimulationSpec, Target, simulation_spec
+
 if TYPE_CHECKING:
     from kalkan.scenarios import Scenario
 
-__all__ = ["CALIBRATED", "TARGETS", "anchor_officer_weight", "calibrate"]
+__all__ = [
+    "POSTERIOR_CSV",
+    "POSTERIOR_JSON",
+    "Posterior",
+    "abc_smc",
+    "calibrate",
+    "distance",
+    "load_posterior",
+    "point_settings",
+    "replay",
+    "save_posterior",
+]
 
-#: Observed no-force outcomes the model is fitted to (people, homes, people).
-TARGETS = {"deaths": 470.0, "homes_destroyed": 2300.0, "displaced": 400000.0}
+POSTERIOR_CSV = "simulation_posterior.csv"
+POSTERIOR_JSON = "simulation_posterior.json"
+_OUTCOME_COL = {"deaths": 0, "homes_destroyed": 1, "displaced": 2}
 
-#: Result of ``python -m kalkan.simulate.calibration`` (seed 0, 16 runs per point, 10 days).
-CALIBRATED: dict[str, Any] = {
-    "spark_distrust": 0.01,
-    "distrust_per_attack": 0.01,
-    "flight": 12.03,
-    "lethality": 0.08353,
-    "arson": 0.40878,
-    "officer_weight": 3.494,
-}
+#: Called with (what is being done, steps done, steps in total).
+StageProgress = Callable[[str, int, int], None]
 
 
-def _medians(scenario: Scenario, settings: dict[str, Any], runs: int, days: int, seed: int,
-             posts: pd.DataFrame | None = None) -> dict[str, float]:
-    from kalkan.simulate.montecarlo import run_batch, run_seeds
+@dataclass
+class Posterior:
+    """Weighted particles of the fitted parameters, and where they come from."""
+
+    draws: pd.DataFrame
+    provenance: dict[str, Any]
+
+    @property
+    def parameters(self) -> list[str]:
+        return [c for c in self.draws.columns if c not in ("weight", "distance")]
+
+    def sample(self, n: int, seed: int) -> pd.DataFrame:
+        """``n`` parameter sets resampled by weight (with replacement)."""
+        rng = np.random.default_rng(seed)
+        w = self.draws["weight"].to_numpy(float)
+        idx = rng.choice(len(self.draws), size=n, replace=True, p=w / w.sum())
+        return self.draws.iloc[idx][self.parameters].reset_index(drop=True)
+
+    def summary(self) -> pd.DataFrame:
+        """Per parameter: its prior, and the weighted 5th, 50th and 95th percentiles of the posterior."""
+        priors = {p.name: p for p in FITTED}
+        w = self.draws["weight"].to_numpy(float)
+        rows = []
+        for name in self.parameters:
+            x = self.draws[name].to_numpy(float)
+            order = np.argsort(x)
+            cum = np.cumsum(w[order]) / w.sum()
+            q = [float(x[order][min(np.searchsorted(cum, p), len(x) - 1)]) for p in (0.05, 0.5, 0.95)]
+            prior = priors[name].describe() if name in priors else ""
+            rows.append({"parameter": name, "prior": prior, "p5": q[0], "median": q[1], "p95": q[2]})
+        return pd.DataFrame(rows)
+
+    def describe(self) -> str:
+        """One plain sentence: what the fit used and as of when."""
+        p = self.provenance
+        used = "; ".join(t["label"] for t in p.get("targets", []))
+        return (
+            f"Fitted by ABC-SMC ({p.get('particles', '?')} particles, {p.get('generations', '?')} "
+            f"generations) to figures published by {p.get('as_of', '?')}: {used}."
+        )
+
+
+def _regions(places: pd.DataFrame, spec: SimulationSpec) -> tuple[np.ndarray, list[str]]:
+    column = spec.region_column if spec.region_column in places.columns else None
+    if column is None:
+        return np.zeros(len(places), dtype=np.int64), [""]
+    names = sorted(places[column].astype(str).unique().tolist())
+    index = {n: i for i, n in enumerate(names)}
+    return places[column].astype(str).map(index).to_numpy(np.int64), names
+
+
+def outcome(run: dict[str, Any], target: Target, names: Sequence[str]) -> float:
+    """The value of a run that ``target`` is compared with (region and period as the target says)."""
+    col = _OUTCOME_COL[target.outcome]
+    if target.region:
+        unknown = [r for r in target.region if r not in names]
+        if unknown:
+            raise ScenarioError(
+                f"A [[simulation.target]] names region(s) {unknown} that no place has; "
+                f"regions are {', '.join(names)}."
+            )
+    if target.through_day:
+        if target.region:
+            raise ScenarioError("A [[simulation.target]] cannot have both region and through_day; split it.")
+        return float(np.asarray(run["by_day"])[: target.through_day, col].sum())
+    if target.region:
+        by_region = np.asarray(run["by_region"])
+        return float(sum(by_region[names.index(r), col] for r in target.region))
+    return float(np.asarray(run["by_day"])[:, col].sum())
+
+
+def distance(values: Sequence[float], targets: Sequence[Target]) -> float:
+    """Root mean square over targets of the log-distance of a value to its range (0 inside)."""
+    parts = []
+    for x, t in zip(values, targets, strict=True):
+        lx = np.log1p(max(x, 0.0))
+        lo = np.log1p(t.low)
+        hi = np.log1p(t.high) if np.isfinite(t.high) else np.inf
+        parts.append(max(0.0, lo - lx, lx - hi))
+    return float(np.sqrt(np.mean(np.square(parts)))) if parts else 0.0
+
+
+@dataclass
+class Replay:
+    """The scenario's outbreak with no force: the model, its regions and the run days."""
+
+    model: Any
+    regions: np.ndarray
+    region_names: list[str]
+    days: int
+
+
+def replay(
+    scenario: Scenario,
+    spec: SimulationSpec | None = None,
+    *,
+    keep_regions: Sequence[str] | None = None,
+    days: int | None = None,
+) -> Replay:
+    """The scenario's replayed outbreak; ``keep_regions`` keeps only those regions' flashpoints."""
     from kalkan.simulate.scenario import scenario_model
 
-    model = scenario_model(scenario, **settings)
-    if posts is not None:
-        model.set_posts(posts)
-    res = pd.DataFrame(run_batch(model, run_seeds(seed, runs), days))
-    return {c: float(np.median(res[c])) for c in ("deaths", "homes_destroyed", "displaced", "attacks")}
+    spec = spec or simulation_spec(scenario)
+    incidents = scenario.incidents
+    model = scenario_model(scenario, start=spec.start, spark_days=spec.spark_days, spark_km=spec.spark_km)
+    regions, names = _regions(model.places_, spec)
+    if keep_regions is not None:
+        keep = np.isin(np.asarray(names)[regions], list(keep_regions))
+        model.spark_step_ = np.where(keep, model.spark_step_, 0)
+        if not model.spark_step_.any():
+            raise ScenarioError(f"No flashpoint of the replayed outbreak lies in {list(keep_regions)}.")
+    del incidents
+    return Replay(model=model, regions=regions, region_names=names, days=int(days or spec.days))
 
 
-def _interpolate(xs: list[float], ys: list[float], target: float) -> float:
-    """x where log y crosses log target, interpolating in log x between bracketing grid points."""
-    lx, ly, lt = np.log(xs), np.log(np.maximum(ys, 1.0)), np.log(target)
-    for i in range(len(xs) - 1):
-        if (ly[i] - lt) * (ly[i + 1] - lt) <= 0 and ly[i] != ly[i + 1]:
-            return float(np.exp(lx[i] + (lt - ly[i]) * (lx[i + 1] - lx[i]) / (ly[i + 1] - ly[i])))
-    return float(xs[int(np.argmin(np.abs(ly - lt)))])
+def _simulate(
+    rep: Replay,
+    params: np.ndarray,
+    names: Sequence[str],
+    seeds: Sequence[int],
+    scheduler: Any,
+    progress: Callable[[int, int], None] | None = None,
+) -> list[dict[str, Any]]:
+    from kalkan.simulate.engine import Case, map_cases
+
+    cases = [
+        Case(
+            settings=dict(zip(names, map(float, row), strict=True)), sparks=rep.model.spark_step_, seed=int(s)
+        )
+        for row, s in zip(params, seeds, strict=True)
+    ]
+    return map_cases(
+        rep.model, [None], cases, rep.days, regions=rep.regions, scheduler=scheduler, progress=progress
+    )
 
 
-def calibrate(scenario: Scenario, *, runs: int = 16, days: int = 10, seed: int = 0,
-              base: dict[str, Any] | None = None) -> tuple[dict[str, Any], pd.DataFrame]:
-    """Fit ``flight``, ``lethality`` and ``arson`` to :data:`TARGETS`; return them and the grid tried."""
-    settings = {**CALIBRATED, **(base or {})}
-    grid = [0.5, 1.0, 2.0, 4.0, 8.0, 16.0, 32.0]
-    rows = []
-    for flight in grid:
-        med = _medians(scenario, {**settings, "flight": flight}, runs, days, seed)
-        rows.append({"flight": flight, **med})
-    table = pd.DataFrame(rows)
-    flight = _interpolate(grid, table["displaced"].tolist(), TARGETS["displaced"])
-    fitted = {**settings, "flight": round(flight, 3)}
-    med = _medians(scenario, fitted, runs, days, seed)
-    fitted["lethality"] = round(TARGETS["deaths"] / med["attacks"], 5)
-    fitted["arson"] = round(TARGETS["homes_destroyed"] / med["attacks"], 5)
-    return fitted, table
+def abc_smc(
+    rep: Replay,
+    targets: Sequence[Target],
+    *,
+    priors: Sequence[Prior] = FITTED,
+    particles: int = 300,
+    generations: int = 6,
+    batch: int | None = None,
+    seed: int = 0,
+    scheduler: Any = None,
+    progress: StageProgress | None = None,
+    min_acceptance: float = 0.02,
+) -> tuple[pd.DataFrame, dict[str, Any]]:
+    """ABC-SMC: weighted particles (parameters, ``weight``, ``distance``) and the run's bookkeeping."""
+    if not targets:
+        raise InputError(
+            "No calibration target is known on the calibration date: add [[simulation.target]] "
+            "figures with known_on on or before it."
+        )
+    if particles < 10 or generations < 1:
+        raise InputError(f"particles must be >= 10 and generations >= 1; got {particles} and {generations}.")
+    rng = np.random.default_rng(seed)
+    names = [p.name for p in priors]
+    k = len(priors)
+    batch = batch or particles
+    n_runs = 0
+    seed_counter = [0]
+
+    def seeds(n: int) -> list[int]:
+        out = [
+            int(s.generate_state(1)[0] & 0x7FFFFFFF)
+            for s in np.random.SeedSequence([seed, 7]).spawn(seed_counter[0] + n)[seed_counter[0] :]
+        ]
+        seed_counter[0] += n
+        return out
+
+    def evaluate(unit: np.ndarray, label: str) -> np.ndarray:
+        nonlocal n_runs
+        values = np.column_stack([p.from_unit(unit[:, j]) for j, p in enumerate(priors)])
+        cb = (lambda d, t: progress(label, d, t)) if progress is not None else None
+        runs = _simulate(rep, values, names, seeds(len(unit)), scheduler, cb)
+        n_runs += len(unit)
+        return np.array([distance([outcome(r, t, rep.region_names) for t in targets], targets) for r in runs])
+
+    unit = rng.random((particles, k))
+    dist = evaluate(unit, "generation 1")
+    weight = np.full(particles, 1.0 / particles)
+    history = [
+        {
+            "generation": 1,
+            "tolerance": float("inf"),
+            "acceptance": 1.0,
+            "median_distance": float(np.median(dist)),
+        }
+    ]
+    for gen in range(2, generations + 1):
+        if np.all(dist <= 0):
+            break
+        eps = float(np.quantile(dist, 0.5))
+        cov = 2.0 * np.cov(unit.T, aweights=weight) + 1e-9 * np.eye(k)
+        chol = np.linalg.cholesky(cov)
+        inv = np.linalg.inv(cov)
+        new_u: list[np.ndarray] = []
+        new_d: list[float] = []
+        tried = 0
+        while len(new_u) < particles:
+            parents = rng.choice(particles, size=batch, p=weight / weight.sum())
+            cand = unit[parents] + rng.standard_normal((batch, k)) @ chol.T
+            cand = cand[np.all((cand >= 0) & (cand <= 1), axis=1)]
+            if not len(cand):
+                continue
+            d = evaluate(cand, f"generation {gen} (tolerance {eps:.3f})")
+            tried += len(cand)
+            ok = d <= eps
+            new_u.extend(cand[ok])
+            new_d.extend(d[ok].tolist())
+            if tried >= particles / min_acceptance and len(new_u) < particles:
+                break
+        acceptance = len(new_u) / max(tried, 1)
+        if len(new_u) < particles:
+            history.append(
+                {
+                    "generation": gen,
+                    "tolerance": eps,
+                    "acceptance": acceptance,
+                    "median_distance": float("nan"),
+                    "stopped": "acceptance below minimum",
+                }
+            )
+            break
+        new_unit = np.asarray(new_u[:particles])
+        # Importance weights: uniform prior in unit space over the perturbation kernel's mixture.
+        diff = new_unit[:, None, :] - unit[None, :, :]
+        kern = np.exp(-0.5 * np.einsum("ijk,kl,ijl->ij", diff, inv, diff))
+        w = 1.0 / (kern @ weight)
+        unit, dist, weight = new_unit, np.asarray(new_d[:particles]), w / w.sum()
+        history.append(
+            {
+                "generation": gen,
+                "tolerance": eps,
+                "acceptance": acceptance,
+                "median_distance": float(np.median(dist)),
+            }
+        )
+    values = {p.name: p.from_unit(unit[:, j]) for j, p in enumerate(priors)}
+    frame = pd.DataFrame(values)
+    frame["weight"] = weight / weight.sum()
+    frame["distance"] = dist
+    info = {
+        "runs": n_runs,
+        "history": history,
+        "generations": len(history),
+        "particles": particles,
+        "inside_every_range": float(np.mean(dist <= 0)),
+    }
+    return frame, info
 
 
-def anchor_officer_weight(scenario: Scenario, settings: dict[str, Any], *, officers: int = 200,
-                          ratio: float = 14.0 / 96.0, runs: int = 16, days: int = 10,
-                          seed: int = 0) -> tuple[float, pd.DataFrame]:
-    """The ``officer_weight`` at which ``officers`` armed police cut median deaths to ``ratio`` x none."""
-    from kalkan.plan.units import ForceOption
-    from kalkan.simulate.scenario import option_posts, scenario_places
+def calibrate(
+    scenario: Scenario,
+    *,
+    as_of: date | None = None,
+    particles: int = 300,
+    generations: int = 6,
+    seed: int = 0,
+    scheduler: Any = None,
+    progress: StageProgress | None = None,
+    save: bool = True,
+) -> Posterior:
+    """Fit the scenario's posterior to its targets known on ``as_of`` (default: its decision date).
 
-    places = scenario_places(scenario)
-    posts = option_posts(places, ForceOption("police", officers))
-    none = _medians(scenario, settings, runs, days, seed)["deaths"]
-    grid = [1.0, 2.0, 5.0, 10.0, 20.0, 50.0, 100.0]
-    rows = []
-    for weight in grid:
-        deaths = _medians(scenario, {**settings, "officer_weight": weight}, runs, days, seed, posts)["deaths"]
-        rows.append({"officer_weight": weight, "deaths": deaths, "ratio": deaths / none if none else np.nan})
-    table = pd.DataFrame(rows)
-    weight = _interpolate(grid, [max(r, 1e-3) * 1e6 for r in table["ratio"]], ratio * 1e6)
-    return round(weight, 3), table
+    Writes ``simulation_posterior.csv`` and ``.json`` into the scenario folder when ``save``.
+    """
+    spec = simulation_spec(scenario)
+    day = as_of or spec.decision_date
+    targets = spec.known_targets(day)
+    rep = replay(scenario, spec)
+    frame, info = abc_smc(
+        rep,
+        targets,
+        particles=particles,
+        generations=generations,
+        seed=seed,
+        scheduler=scheduler,
+        progress=progress,
+    )
+    provenance = provenance_for(scenario, spec, day, targets, info, seed)
+    posterior = Posterior(draws=frame, provenance=provenance)
+    if save:
+        save_posterior(posterior, Path(scenario.path))
+    return posterior
 
 
-def main() -> None:
-    """Rerun the calibration and print the values to paste into ``CALIBRATED``."""
-    from kalkan.scenarios import load_scenario
+def provenance_for(
+    scenario: Scenario,
+    spec: SimulationSpec,
+    day: date,
+    targets: Sequence[Target],
+    info: dict[str, Any],
+    seed: int,
+) -> dict[str, Any]:
+    import kalkan
 
-    scenario = load_scenario("kyrgyzstan_2010")
-    fitted, grid = calibrate(scenario)
-    print(grid.to_string(index=False))
-    weight, table = anchor_officer_weight(scenario, fitted)
-    print(table.to_string(index=False))
-    fitted["officer_weight"] = weight
-    print(fitted)
+    return {
+        "scenario": scenario.name,
+        "as_of": day.isoformat(),
+        "start": spec.start.isoformat(),
+        "days": spec.days,
+        "method": "ABC-SMC (Toni et al. 2009; Beaumont et al. 2009), kalkan.simulate.calibration",
+        "targets": [
+            {
+                "outcome": t.outcome,
+                "low": t.low,
+                "high": t.high if np.isfinite(t.high) else None,
+                "known_on": t.known_on.isoformat(),
+                "region": list(t.region),
+                "through_day": t.through_day,
+                "source_ids": list(t.source_ids),
+                "label": t.label(),
+            }
+            for t in targets
+        ],
+        "priors": [{"parameter": p.name, "prior": p.describe(), "why": p.why} for p in FITTED],
+        "prior_only": [{"parameter": p.name, "prior": p.describe(), "why": p.why} for p in FORCE],
+        "seed": seed,
+        "fitted_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "kalkan_version": getattr(kalkan, "__version__", "unknown"),
+        **info,
+    }
 
 
-if __name__ == "__main__":
-    main()
+def save_posterior(posterior: Posterior, folder: Path) -> None:
+    """Write both files atomically (a crash mid-write leaves the old pair)."""
+    for name, text in (
+        (POSTERIOR_CSV, posterior.draws.to_csv(index=False, float_format="%.6g")),
+        (POSTERIOR_JSON, json.dumps(posterior.provenance, indent=1, default=str) + "\n"),
+    ):
+        fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{name}.")
+        with os.fdopen(fd, "w") as handle:
+            handle.write(text)
+        os.replace(tmp, folder / name)
+
+
+def point_settings(scenario: Scenario) -> dict[str, float]:
+    """Posterior medians of the fitted parameters and prior medians of what a force does (one point)."""
+    medians = load_posterior(scenario).summary().set_index("parameter")["median"]
+    point = {name: float(v) for name, v in medians.items()}
+    point.update({p.name: float(p.from_unit(np.array(0.5))) for p in FORCE})
+    return point
+
+
+def load_posterior(scenario: Scenario) -> Posterior:
+    """The scenario's stored posterior; NotCalibratedError (with the sentence to show) when it has none."""
+    folder = Path(scenario.path)
+    csv, meta = folder / POSTERIOR_CSV, folder / POSTERIOR_JSON
+    if not csv.exists() or not meta.exists():
+        raise NotCalibratedError(
+            f"The simulation is not calibrated to scenario {scenario.name!r}: it has no fitted posterior "
+            f"({POSTERIOR_CSV}); run 'kalkan simulate calibrate --scenario {scenario.name}'. No other "
+            "crisis's fit is used in its place."
+        )
+    try:
+        draws = pd.read_csv(csv)
+        provenance = json.loads(meta.read_text())
+    except (ValueError, OSError) as error:
+        raise ScenarioError(
+            f"Cannot read {csv.name} or {meta.name} in {folder} ({error}): run "
+            f"'kalkan simulate calibrate --scenario {scenario.name}' again."
+        ) from None
+    names = {p.name for p in FITTED}
+    missing = sorted(names - set(draws.columns)) + (["weight"] if "weight" not in draws.columns else [])
+    if missing or not len(draws) or provenance.get("scenario") != scenario.name:
+        raise ScenarioError(
+            f"{csv.name} in {folder} is not a posterior of scenario {scenario.name!r} "
+            f"(missing {missing or 'rows'} or another scenario's file): run "
+            f"'kalkan simulate calibrate --scenario {scenario.name}' again."
+        )
+    return Posterior(draws=draws, provenance=provenance)

@@ -54,84 +54,333 @@ def _check_format(fmt: str, allowed: tuple[str, ...]) -> None:
         raise InputError(f"Unknown --format {fmt!r}: use one of {', '.join(allowed)}.")
 
 
-def _simulate(scenario: str, options: str | None, runs: int, days: int, seed: int, fmt: str,
-              scheduler: str | None, siting: str = "reach", overrides: list[str] | None = None,
-              arrival_day: float = 0.0) -> None:
+def _bar(fmt: str) -> Any:
+    """A Rich progress bar on stderr (hidden for JSON output)."""
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    return Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=Console(stderr=True),
+        transient=True,
+        disable=fmt == "json",
+    )
+
+
+def _stage_progress(bar: Any) -> Any:
+    """(stage, done, total) -> one bar task per stage, absolute counts."""
+    tasks: dict[str, Any] = {}
+
+    def report(stage: str, done: int, total: int) -> None:
+        if stage not in tasks:
+            tasks[stage] = bar.add_task(stage, total=total)
+        bar.update(tasks[stage], completed=done, total=total)
+
+    return report
+
+
+def _scheduler(scheduler: str | None, runs: int) -> str:
+    # Small batches are quicker in-process than starting a cluster.
+    return scheduler if scheduler is not None else ("local" if runs >= 600 else "serial")
+
+
+def _as_of(text: str | None) -> Any:
+    if text is None:
+        return None
+    from datetime import date
+
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise InputError(f"--as-of takes a date like 2010-06-30; got {text!r}.") from None
+
+
+def _arrival(text: str) -> str | float:
+    if text == "timeline":
+        return text
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if value < 0:
+        raise InputError(
+            f"--arrival takes 'timeline' or a number of days >= 0 after the decision; got {text!r}."
+        )
+    return value
+
+
+def _simulate(
+    scenario: str,
+    options: str | None,
+    runs: int,
+    days: int | None,
+    seed: int,
+    fmt: str,
+    scheduler: str | None,
+    siting: str = "reach",
+    overrides: list[str] | None = None,
+    arrival: str = "timeline",
+    as_of: str | None = None,
+) -> None:
+    """Options compared as of a date: posterior-predictive, no foresight (kalkan.simulate.predictive)."""
+    import pandas as pd
+    from rich.console import Console
+    from rich.markup import escape
     from rich.table import Table
 
     from kalkan.scenarios import load_scenario
-    from kalkan.simulate.montecarlo import simulate_options
+    from kalkan.simulate.predictive import compare_options
 
     _check_format(fmt, ("json", "table"))
     if siting not in ("reach", "depth", "both"):
         raise InputError(f"Unknown --siting {siting!r}: use reach, depth or both.")
     sitings = ["reach", "depth"] if siting == "both" else [siting]
     settings = _settings(overrides)
-    for name, value, low in (("--runs", runs, 1), ("--days", days, 1), ("--seed", seed, 0)):
+    for name, value, low in (("--runs", runs, 1), ("--seed", seed, 0)):
         if value < low:
             raise InputError(f"{name} must be a whole number >= {low}; got {value}.")
+    if days is not None and days < 1:
+        raise InputError(f"--days must be a whole number >= 1; got {days}.")
+    when = _arrival(arrival)
+    day = _as_of(as_of)
     sc = load_scenario(scenario)
     text = options or sc.option_spec or _DEFAULT_OPTIONS
     wanted = _parse(text)
+    per_draw = min(4, runs)
+    draws = -(-runs // per_draw)
     n_models = len(wanted) * len(sitings) + (0 if None in wanted else 1)
-    if scheduler is None:
-        # Small batches are quicker in-process than starting a cluster.
-        scheduler = "local" if runs * n_models >= 600 else "serial"
-    console = Console(stderr=True)
-    with Progress(TextColumn("simulating"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                  console=console, transient=True, disable=fmt == "json") as bar:
-        task = bar.add_task("runs", total=runs * n_models)
+    runner = _scheduler(scheduler, draws * per_draw * n_models)
+    comparisons = []
+    with _bar(fmt) as bar:
+        report = _stage_progress(bar)
+        for i, how in enumerate(sitings):
 
-        def advance(n: int, total: int) -> None:
-            bar.update(task, advance=n, total=total)
+            def step(done: int, total: int, _how: str = how) -> None:
+                report(f"simulating ({_how})", done, total)
 
-        import contextlib
-
-        import pandas as pd
-
-        with contextlib.ExitStack() as stack:
-            runner: Any = scheduler
-            if scheduler == "local" and len(sitings) > 1:  # one cluster for both sitings
-                from dask.distributed import Client, LocalCluster
-
-                cluster = stack.enter_context(LocalCluster(n_workers=None, threads_per_worker=1,
-                                                           processes=True, dashboard_address=None))
-                runner = stack.enter_context(Client(cluster))
-            # The same seeds for every siting: common random numbers, so differences come from the posts.
-            tables = [simulate_options(sc, wanted, runs=runs, days=days, seed=seed, scheduler=runner,
-                                       progress=advance, siting=how, baseline=i == 0, settings=settings,
-                                       arrival_day=arrival_day)
-                      for i, how in enumerate(sitings)]
-        table = pd.concat(tables, ignore_index=True)
+            comparisons.append(
+                compare_options(
+                    sc,
+                    wanted,
+                    as_of=day,
+                    draws=draws,
+                    seeds_per_draw=per_draw,
+                    days=days,
+                    seed=seed,
+                    siting=how,
+                    arrival=when,
+                    settings=settings,
+                    scheduler=runner,
+                    progress=step,
+                    baseline=i == 0,
+                )
+            )
+    table = pd.concat([c.table for c in comparisons], ignore_index=True)
     if fmt == "json":
         records = json.loads(table.to_json(orient="records"))
-        typer.echo(json.dumps(records, indent=2))
+        first = comparisons[0]
+        typer.echo(
+            json.dumps(
+                {
+                    "options": records,
+                    "beats": json.loads(first.beats.to_json()),
+                    "interval_note": first.interval_note,
+                    "flashpoints": first.flashpoints,
+                    "calibration": first.calibration.get("targets", []),
+                    "as_of": first.attrs["as_of"],
+                },
+                indent=2,
+            )
+        )
         return
-    title = sc.settings.get("title", sc.name)
+    first = comparisons[0]
+    title = str(sc.settings.get("title", sc.name))
     if settings:
         title += " (" + ", ".join(f"{k}={v:g}" for k, v in settings.items()) + ")"
-    if arrival_day > 0:
-        title += f", posts on duty from day {arrival_day:g}"
-    out = Table(title=f"{title}: {days} days, {runs} runs per option, seed {seed} "
-                      "(median [5th-95th percentile]; a model, not a prophecy)",
-                caption="Unarmed monitors observe only: the model gives them no deterrent effect. "
-                        "Armed police deter as anchored to Hultman, Kathman & Shannon (2013). "
-                        "See docs/simulate.md.")
-    for col in ("option", "sited for", "posts", "reach", "deaths", "homes destroyed", "displaced"):
+    out = Table(
+        title=escape(
+            f"{title}, as of {first.attrs['as_of']}: {first.attrs['days']} days, "
+            f"{int(table['runs'].iloc[0])} runs per option, seed {seed} "
+            "(median [5th-95th percentile]; a model, not a prophecy)"
+        ),
+        caption=escape(
+            f"{first.interval_note} {first.flashpoints} Calibration: "
+            + "; ".join(t["label"] for t in first.calibration.get("targets", []))
+            + ". See docs/simulate.md."
+        ),
+    )
+    for col in (
+        "option",
+        "sited for",
+        "posts",
+        "on duty from",
+        "deaths",
+        "homes destroyed",
+        "displaced",
+        "P(fewest deaths)",
+    ):
         out.add_column(col, justify="left" if col in ("option", "sited for") else "right")
     for row in table.itertuples():
-        reach = "-" if row.coverage_kind == "none" else f"{row.covered_share:.0%}\n{row.coverage_kind}"
 
         def cell(what: str, r: Any = row) -> str:
             med, p5, p95 = (getattr(r, f"{what}_{q}") for q in ("median", "p5", "p95"))
             return f"{_compact(med)}\n[{_compact(p5)}-{_compact(p95)}]"
 
-        sited = "-" if row.siting == "none" else str(row.siting)
-        out.add_row(str(row.option), sited, str(row.posts), reach, cell("deaths"), cell("homes_destroyed"),
-                    cell("displaced"))
+        duty = "-" if row.unit == "none" else f"day {row.generation_day:g}"
+        out.add_row(
+            escape(str(row.option)),
+            "-" if row.siting == "none" else str(row.siting),
+            str(row.posts),
+            duty,
+            cell("deaths"),
+            cell("homes_destroyed"),
+            cell("displaced"),
+            f"{row.p_best:.0%}",
+        )
     Console().print(out)
+
+
+def _calibrate(
+    scenario: str, particles: int, generations: int, seed: int, scheduler: str | None, as_of: str | None
+) -> None:
+    from rich.console import Console
+    from rich.markup import escape
+
+    from kalkan.scenarios import load_scenario
+    from kalkan.simulate.calibration import calibrate
+
+    if particles < 10 or generations < 1 or seed < 0:
+        raise InputError(
+            f"--particles must be >= 10, --generations >= 1 and --seed >= 0; got {particles}, "
+            f"{generations} and {seed}."
+        )
+    sc = load_scenario(scenario)
+    with _bar("table") as bar:
+        posterior = calibrate(
+            sc,
+            as_of=_as_of(as_of),
+            particles=particles,
+            generations=generations,
+            seed=seed,
+            scheduler=_scheduler(scheduler, particles * generations * 3),
+            progress=_stage_progress(bar),
+        )
+    console = Console()
+    console.print(escape(posterior.describe()))
+    console.print(
+        escape(
+            f"{posterior.provenance['runs']:,} runs; share of particles inside every range: "
+            f"{posterior.provenance['inside_every_range']:.0%}."
+        )
+    )
+    console.print(escape(posterior.summary().to_string(index=False, float_format=lambda v: f"{v:.4g}")))
+
+
+def _sensitivity(
+    scenario: str,
+    options: str | None,
+    method: str,
+    trajectories: int,
+    seeds: int,
+    seed: int,
+    scheduler: str | None,
+    fmt: str,
+) -> None:
+    from rich.console import Console
+    from rich.markup import escape
+
+    from kalkan.scenarios import load_scenario
+    from kalkan.simulate.sensitivity import sensitivity
+
+    _check_format(fmt, ("json", "table"))
+    sc = load_scenario(scenario)
+    wanted = _parse(options or sc.settings.get("defaults", {}).get("options") or _DEFAULT_OPTIONS)
+    with _bar(fmt) as bar:
+        report = _stage_progress(bar)
+        result = sensitivity(
+            sc,
+            wanted,
+            method=method,
+            trajectories=trajectories,
+            seeds=seeds,
+            seed=seed,
+            scheduler=_scheduler(scheduler, 600),
+            progress=lambda d, t: report("sensitivity", d, t),
+        )
+    if fmt == "json":
+        typer.echo(
+            json.dumps(
+                {
+                    "method": result.method,
+                    "ranking": json.loads(result.ranking.to_json(orient="records")),
+                    "by_officer_weight": json.loads(result.by_officer_weight.to_json(orient="records")),
+                    "ordering_depends": result.ordering_depends,
+                    "note": result.note,
+                    "runs": result.runs,
+                },
+                indent=2,
+            )
+        )
+        return
+    console = Console()
+    console.print(
+        escape(
+            f"{result.method.title()} sensitivity of simulated deaths ({result.runs:,} runs): "
+            "parameters by mean share of importance over options"
+        )
+    )
+    console.print(
+        escape(
+            result.ranking[["parameter", "mean_share"]].to_string(
+                index=False, float_format=lambda v: f"{v:.1%}"
+            )
+        )
+    )
+    console.print(escape("Median deaths by officer weight (low, central, high third of its prior):"))
+    console.print(escape(result.by_officer_weight.to_string(index=False, float_format=lambda v: f"{v:,.0f}")))
+    if result.note:
+        console.print(escape(result.note))
+
+
+def _validate(
+    scenario: str, particles: int, generations: int, draws: int, seed: int, scheduler: str | None, fmt: str
+) -> None:
+    from rich.console import Console
+    from rich.markup import escape
+
+    from kalkan.scenarios import load_scenario
+    from kalkan.simulate.validation import validate
+
+    _check_format(fmt, ("json", "table"))
+    sc = load_scenario(scenario)
+    with _bar(fmt) as bar:
+        result = validate(
+            sc,
+            particles=particles,
+            generations=generations,
+            draws=draws,
+            seed=seed,
+            scheduler=_scheduler(scheduler, particles * generations * 3),
+            progress=_stage_progress(bar),
+        )
+    if fmt == "json":
+        typer.echo(
+            json.dumps(
+                {
+                    "coverage": result.coverage,
+                    "note": result.note,
+                    "checks": json.loads(result.table.to_json(orient="records")),
+                },
+                indent=2,
+            )
+        )
+        return
+    cols = ["check", "predicted", "p5", "median", "p95", "holds"]
+    Console().print(escape(result.table[cols].to_string(index=False, float_format=lambda v: f"{v:,.0f}")))
+    Console().print(escape(result.note))
 
 
 def _lattice(width: int, height: int, steps: int, seed: int, fmt: str) -> None:
@@ -144,12 +393,24 @@ def _lattice(width: int, height: int, steps: int, seed: int, fmt: str) -> None:
     run = LatticeModel(width=width, height=height).run(steps, seed=seed)
     active = run.counts["active"].tolist()
     if fmt == "json":
-        typer.echo(json.dumps({"agents": run.agents, "cops": run.cops, "steps": run.steps, "seed": seed,
-                               "seconds": run.seconds, "steps_per_second": run.steps_per_second,
-                               "active": active}))
+        typer.echo(
+            json.dumps(
+                {
+                    "agents": run.agents,
+                    "cops": run.cops,
+                    "steps": run.steps,
+                    "seed": seed,
+                    "seconds": run.seconds,
+                    "steps_per_second": run.steps_per_second,
+                    "active": active,
+                }
+            )
+        )
         return
-    table = Table(title=f"Epstein model I, {width} x {height}, {run.agents} agents ({run.cops} cops), "
-                        f"{steps} steps in {run.seconds:.3f} s")
+    table = Table(
+        title=f"Epstein model I, {width} x {height}, {run.agents} agents ({run.cops} cops), "
+        f"{steps} steps in {run.seconds:.3f} s"
+    )
     for col in ("step", "active", "jailed", "quiet"):
         table.add_column(col, justify="right")
     every = max(1, steps // 20)
@@ -161,37 +422,108 @@ def _lattice(width: int, height: int, steps: int, seed: int, fmt: str) -> None:
 
 def register(app: typer.Typer) -> None:
     """Add ``kalkan simulate`` and ``kalkan simulate lattice`` to ``app``."""
-    sim = typer.Typer(invoke_without_command=True, no_args_is_help=False, add_completion=False,
-                      help="What each force option changes: agent-based simulation over many seeds.")
+    sim = typer.Typer(
+        invoke_without_command=True,
+        no_args_is_help=False,
+        add_completion=False,
+        help="What each force option changes: agent-based simulation over many seeds.",
+    )
 
     @sim.callback()
     def simulate(
         ctx: typer.Context,
-        scenario: str = typer.Option("kyrgyzstan_2010", "--scenario", help="Embedded scenario name."),
-        options: str = typer.Option(None, "--options",
-                                    help="Force options, e.g. monitors:100,police:600 (a no-force row is "
-                                         "always added). Default: the scenario's options."),
-        runs: int = typer.Option(200, "--runs", help="Runs (seeds) per option."),
-        days: int = typer.Option(10, "--days", help="Days simulated from the first flashpoint."),
+        scenario: str = typer.Option(
+            "kyrgyzstan_2010", "--scenario", help="Embedded scenario name or folder."
+        ),
+        options: str = typer.Option(
+            None,
+            "--options",
+            help="Force options, e.g. monitors:100,police:600 (a no-force row is "
+            "always added). Default: the scenario's options.",
+        ),
+        runs: int = typer.Option(200, "--runs", help="Runs per option (parameter draws x 4 seeds)."),
+        days: int = typer.Option(None, "--days", help="Days simulated (default: the scenario's)."),
         seed: int = typer.Option(0, "--seed", help="Master seed: the same seed gives the same table."),
         fmt: str = typer.Option("table", "--format", help="table or json."),
-        scheduler: str = typer.Option(None, "--scheduler",
-                                      help="serial, local (Dask LocalCluster) or a Dask scheduler address; "
-                                           "default: local for 600+ runs in total, else serial."),
-        siting: str = typer.Option("reach", "--siting",
-                                   help="How posts are sited: reach (maximal covering), depth (expected "
-                                        "covering: several posts where the people at risk are) or both."),
-        overrides: list[str] = typer.Option(None, "--set",
-                                            help="Change a model setting, e.g. --set officer_weight=1 "
-                                                 "(repeatable; names and ranges in docs/simulate.md)."),
-        arrival_day: float = typer.Option(0.0, "--arrival-day",
-                                          help="Days after the first clash on which the posts come on duty "
-                                               "(0: from the start); what a late force still changes."),
+        scheduler: str = typer.Option(
+            None,
+            "--scheduler",
+            help="serial, local (Dask LocalCluster) or a Dask scheduler address; "
+            "default: local for 600+ runs in total, else serial.",
+        ),
+        siting: str = typer.Option(
+            "reach",
+            "--siting",
+            help="How posts are sited: reach (maximal covering), depth (expected "
+            "covering: several posts where the people at risk are) or both.",
+        ),
+        overrides: list[str] = typer.Option(
+            None,
+            "--set",
+            help="Fix a model setting instead of drawing it, e.g. --set "
+            "officer_weight=1 (repeatable; docs/simulate.md).",
+        ),
+        arrival: str = typer.Option(
+            "timeline",
+            "--arrival",
+            help="When posts come on duty: 'timeline' (force generation from the "
+            "pledges) or days after the decision.",
+        ),
+        as_of: str = typer.Option(None, "--as-of", help="Decision date (default: the scenario's)."),
     ) -> None:
-        """Compare force options on the scenario: deaths, homes destroyed, displaced (median, 90% range)."""
+        """Compare force options as of the decision date: deaths, homes, displaced (posterior-predictive)."""
         if ctx.invoked_subcommand is not None:
             return
-        _simulate(scenario, options, runs, days, seed, fmt, scheduler, siting, overrides, arrival_day)
+        _simulate(scenario, options, runs, days, seed, fmt, scheduler, siting, overrides, arrival, as_of)
+
+    @sim.command("calibrate")
+    def calibrate_cmd(
+        scenario: str = typer.Option(
+            "kyrgyzstan_2010", "--scenario", help="Embedded scenario name or folder."
+        ),
+        particles: int = typer.Option(200, "--particles", help="ABC-SMC particles."),
+        generations: int = typer.Option(10, "--generations", help="Most ABC-SMC generations."),
+        seed: int = typer.Option(0, "--seed", help="Seed."),
+        scheduler: str = typer.Option(None, "--scheduler", help="serial, local or a Dask scheduler address."),
+        as_of: str = typer.Option(
+            None, "--as-of", help="Use figures published by this day (default: the scenario's decision date)."
+        ),
+    ) -> None:
+        """Refit the scenario's posterior (ABC-SMC) and write it into the scenario folder."""
+        _calibrate(scenario, particles, generations, seed, scheduler, as_of)
+
+    @sim.command("sensitivity")
+    def sensitivity_cmd(
+        scenario: str = typer.Option(
+            "kyrgyzstan_2010", "--scenario", help="Embedded scenario name or folder."
+        ),
+        options: str = typer.Option(None, "--options", help="Force options (default: the scenario's)."),
+        method: str = typer.Option("morris", "--method", help="morris or sobol."),
+        trajectories: int = typer.Option(
+            8, "--trajectories", help="Morris trajectories (Sobol: base sample N)."
+        ),
+        seeds: int = typer.Option(2, "--seeds", help="Seeds averaged per sample."),
+        seed: int = typer.Option(0, "--seed", help="Seed."),
+        scheduler: str = typer.Option(None, "--scheduler", help="serial, local or a Dask scheduler address."),
+        fmt: str = typer.Option("table", "--format", help="table or json."),
+    ) -> None:
+        """Which parameters drive simulated deaths per option (Morris or Sobol, SALib)."""
+        _sensitivity(scenario, options, method, trajectories, seeds, seed, scheduler, fmt)
+
+    @sim.command("validate")
+    def validate_cmd(
+        scenario: str = typer.Option(
+            "kyrgyzstan_2010", "--scenario", help="Embedded scenario name or folder."
+        ),
+        particles: int = typer.Option(120, "--particles", help="ABC-SMC particles per check."),
+        generations: int = typer.Option(5, "--generations", help="Most ABC-SMC generations per check."),
+        draws: int = typer.Option(60, "--draws", help="Posterior draws per prediction (x 2 seeds)."),
+        seed: int = typer.Option(0, "--seed", help="Seed."),
+        scheduler: str = typer.Option(None, "--scheduler", help="serial, local or a Dask scheduler address."),
+        fmt: str = typer.Option("table", "--format", help="table or json."),
+    ) -> None:
+        """Held-out checks: fit on some regions or days, predict the others; coverage of the 90% intervals."""
+        _validate(scenario, particles, generations, draws, seed, scheduler, fmt)
 
     @sim.command("lattice")
     def lattice(

@@ -15,8 +15,11 @@ Armed police on duty within ``response_minutes`` of a place enter the arrest-pro
 ``P = 1 - exp(-k w C / A)`` with ``C`` officers on duty in reach, ``A`` active people of the agent's
 group there (itself included) and ``w`` = ``officer_weight`` (how many rioters one armed officer
 counts against). An active agent is caught with probability ``P`` if a post in reach has arrest
-capacity left (``arrests_per_officer`` people per officer per step). Unarmed monitors neither deter
-nor arrest: they only record the attacks they can see (``observed`` share). Flashpoints
+capacity left (``arrests_per_officer`` people per officer per step); a share ``forces_join`` of a
+force's officers stands aside or takes part instead. Unarmed monitors record the attacks they can see
+(``observed`` share) and change the net risk an agent feels by ``monitor_effect`` (either sign).
+Crowds draw people in (``crowd_growth``) and mobs may avoid places with armed police
+(``avoid_posts``). Flashpoints
 (``spark_step``) set both groups' distrust to ``spark_distrust`` where clashes broke out.
 """
 
@@ -50,35 +53,112 @@ class Setting:
 #: Every parameter of :class:`GeoModel` in one table (the docs and the CLI read it from here).
 GEO_SETTINGS: tuple[Setting, ...] = (
     Setting("persons_per_agent", 100, "people", "people one agent stands for", 1),
-    Setting("persons_per_home", 5.0, "people", "people per home (assumption; sets the homes each "
-            "place has to lose)", 1),
+    Setting(
+        "persons_per_home",
+        5.0,
+        "people",
+        "people per home (assumption; sets the homes each place has to lose)",
+        1,
+    ),
     Setting("steps_per_day", 4, "steps", "steps per day (6-hour steps)", 1, 48),
-    Setting("legitimacy", 0.9, "", "L: each group's view of the other's legitimacy before distrust "
-            "(Epstein's model II coexistence run uses 0.9)", 0, 1),
+    Setting(
+        "legitimacy",
+        0.9,
+        "",
+        "L: each group's view of the other's legitimacy before distrust "
+        "(Epstein's model II coexistence run uses 0.9)",
+        0,
+        1,
+    ),
     Setting("threshold", 0.1, "", "T of rule A (Epstein 2002)", 0, 1),
     Setting("k_arrest", 2.3, "", "k of P = 1 - exp(-k w C/A) (Epstein 2002)", 0),
-    Setting("officer_weight", 10.0, "rioters per officer", "w: rioters one armed officer on duty "
-            "counts against in P (assumption, see docs)", 0),
-    Setting("arrests_per_officer", 1.0, "people per officer per step", "arrest capacity of a post",
-            0),
+    Setting(
+        "officer_weight",
+        10.0,
+        "rioters per officer",
+        "w: rioters one armed officer on duty counts against in P (assumption, see docs)",
+        0,
+    ),
+    Setting("arrests_per_officer", 1.0, "people per officer per step", "arrest capacity of a post", 0),
     Setting("max_jail", 40, "steps", "jail term is uniform on 1..max_jail steps", 1),
-    Setting("lethality", 0.06, "deaths per attack", "mean people killed by one agent's attack "
-            "(calibrated)", 0),
-    Setting("arson", 0.3, "homes per attack", "mean homes burnt by one agent's attack (calibrated)",
-            0),
-    Setting("flight", 4.0, "", "displacement: a quiet agent flees with probability 1 - exp(-flight d) "
-            "per step (calibrated)", 0),
+    Setting(
+        "lethality", 0.06, "deaths per attack", "mean people killed by one agent's attack (calibrated)", 0
+    ),
+    Setting("arson", 0.3, "homes per attack", "mean homes burnt by one agent's attack (calibrated)", 0),
+    Setting(
+        "flight",
+        4.0,
+        "",
+        "displacement: a quiet agent flees with probability 1 - exp(-flight d) per step (calibrated)",
+        0,
+    ),
     Setting("flee_active", 1, "0/1", "whether households of active agents at home flee from fear too", 0, 1),
-    Setting("fear_spread", 0.5, "", "share of the worst fear among a place's neighbours its households "
-            "feel too (news travels one hop)", 0, 1),
-    Setting("distrust_per_attack", 1.0, "", "distrust added per share of a group's households "
-            "attacked in a place", 0),
-    Setting("distrust_decay", 0.9, "per step", "distrust kept from one step to the next (Epstein's "
-            "code evaporates distrust by 0.9)", 0, 1),
+    Setting(
+        "fear_spread",
+        0.5,
+        "",
+        "share of the worst fear among a place's neighbours its households feel too (news travels one hop)",
+        0,
+        1,
+    ),
+    Setting(
+        "distrust_per_attack",
+        1.0,
+        "",
+        "distrust added per share of a group's households attacked in a place",
+        0,
+    ),
+    Setting(
+        "distrust_decay",
+        0.9,
+        "per step",
+        "distrust kept from one step to the next (Epstein's code evaporates distrust by 0.9)",
+        0,
+        1,
+    ),
     Setting("spark_distrust", 0.2, "", "distrust of both groups at a flashpoint (calibrated)", 0, 1),
     Setting("move_minutes", 60.0, "minutes", "how far a mob travels to find the other group", 0),
     Setting("neighbours", 8, "places", "nearest places within move_minutes a mob considers", 1),
     Setting("response_minutes", 30.0, "minutes", "reach of a police post (as in the planner)", 0),
+    Setting(
+        "monitor_effect",
+        0.0,
+        "",
+        "change in net risk an agent feels where unarmed monitors are on duty "
+        "(> 0 deters, < 0 emboldens: Hultman, Kathman & Shannon 2013 find more unarmed observers go "
+        "with more civilian deaths); drawn from its prior in comparisons",
+        -1,
+        1,
+    ),
+    Setting(
+        "crowd_growth",
+        0.0,
+        "",
+        "grievance added per share of the agent's group active here: "
+        "crowds draw people in (Granovetter 1978); calibrated",
+        0,
+        1,
+    ),
+    Setting(
+        "avoid_posts",
+        0.25,
+        "",
+        "discount a mob puts on a place with armed police on duty when "
+        "choosing where to go (0 ignores posts; small by default: Weisburd et al. 2006 find little "
+        "displacement of crime from policed places)",
+        0,
+        1,
+    ),
+    Setting(
+        "forces_join",
+        0.1,
+        "",
+        "share of a force's armed officers who stand aside or take part "
+        "instead of deterring (the Kyrgyzstan Inquiry Commission 2011 reports members of the "
+        "security forces took part); they neither deter nor arrest",
+        0,
+        1,
+    ),
 )
 _SETTINGS = {s.name: s for s in GEO_SETTINGS}
 
@@ -112,19 +192,8 @@ class GeoModel:
     """
 
     def __init__(self, **settings: Any) -> None:
-        unknown = sorted(set(settings) - set(_SETTINGS))
-        if unknown:
-            raise InputError(f"Unknown setting(s) of GeoModel: {', '.join(unknown)}; known: "
-                             f"{', '.join(_SETTINGS)}.")
         self.settings: dict[str, float] = {s.name: s.default for s in GEO_SETTINGS}
         self.settings.update(settings)
-        for name, value in self.settings.items():
-            rule = _SETTINGS[name]
-            ok = isinstance(value, (int, float)) and not isinstance(value, bool) and np.isfinite(value)
-            if not ok or not (rule.low <= float(value) <= rule.high):
-                bound = f"in [{rule.low:g}, {rule.high:g}]" if np.isfinite(rule.high) else f">= {rule.low:g}"
-                raise InputError(f"The {name!r} parameter of GeoModel must be a number {bound}. "
-                                 f"Got {value!r} instead.")
         self.places_: pd.DataFrame | None = None
         self.spark_step_: np.ndarray = np.zeros(0, dtype=np.int64)
         self.population_: np.ndarray = np.zeros(0)
@@ -137,6 +206,28 @@ class GeoModel:
         self.post_arrival_: np.ndarray = np.zeros(0, dtype=np.int64)
         self.observed_: np.ndarray = np.zeros(0, dtype=np.bool_)
         self.posts_: pd.DataFrame = pd.DataFrame(columns=list(POST_COLUMNS))
+        self.watch_from_: np.ndarray = np.zeros(0, dtype=np.int64)
+
+    def check_settings(self) -> GeoModel:
+        """Raise InputError on an unknown setting or a value outside its range (see GEO_SETTINGS)."""
+        unknown = sorted(set(self.settings) - set(_SETTINGS))
+        if unknown:
+            raise InputError(
+                f"Unknown setting(s) of GeoModel: {', '.join(unknown)}; known: {', '.join(_SETTINGS)}."
+            )
+        for name, value in self.settings.items():
+            rule = _SETTINGS[name]
+            ok = (
+                isinstance(value, (int, float, np.integer, np.floating))
+                and not isinstance(value, bool)
+                and np.isfinite(value)
+            )
+            if not ok or not (rule.low <= float(value) <= rule.high):
+                bound = f"in [{rule.low:g}, {rule.high:g}]" if np.isfinite(rule.high) else f">= {rule.low:g}"
+                raise InputError(
+                    f"The {name!r} parameter of GeoModel must be a number {bound}. Got {value!r} instead."
+                )
+        return self
 
     # -- construction --------------------------------------------------------------------------
     @classmethod
@@ -162,18 +253,22 @@ class GeoModel:
         travel : array, optional
             Travel minutes between places (places x places); default ``kalkan.plan.travel``'s model.
         """
-        model = cls(**settings)
+        model = cls(**settings).check_settings()
         missing = [c for c in PLACE_COLUMNS if c not in places.columns]
         if missing:
-            raise SchemaError(f"The places table lacks column(s) {', '.join(missing)}: give "
-                              f"{', '.join(PLACE_COLUMNS)} (as kalkan.plan.exposure.places_at_risk returns).")
+            raise SchemaError(
+                f"The places table lacks column(s) {', '.join(missing)}: give "
+                f"{', '.join(PLACE_COLUMNS)} (as kalkan.plan.exposure.places_at_risk returns)."
+            )
         pop = pd.to_numeric(places["population"], errors="coerce").to_numpy(float)
         share = pd.to_numeric(places["group_share"], errors="coerce").to_numpy(float)
         bad = np.flatnonzero(~np.isfinite(pop) | (pop < 0) | ~np.isfinite(share) | (share < 0) | (share > 1))
         if bad.size:
-            raise InputError(f"{bad.size} place(s) have no usable population or group_share (rows "
-                             f"{', '.join(map(str, bad[:5].tolist()))}): give population >= 0 and a share "
-                             f"in [0, 1], or drop them.")
+            raise InputError(
+                f"{bad.size} place(s) have no usable population or group_share (rows "
+                f"{', '.join(map(str, bad[:5].tolist()))}): give population >= 0 and a share "
+                f"in [0, 1], or drop them."
+            )
         lat = places["latitude"].to_numpy(float)
         lon = places["longitude"].to_numpy(float)
         if not (np.isfinite(lat).all() and np.isfinite(lon).all()):
@@ -230,25 +325,35 @@ class GeoModel:
             self.post_officers_ = np.zeros(0)
             self.post_arrival_ = np.zeros(0, dtype=np.int64)
             self.observed_ = np.zeros(n, dtype=np.bool_)
+            self.watch_from_ = np.zeros(n, dtype=np.int64)
             return self
         missing = [c for c in POST_COLUMNS if c not in posts.columns]
         if missing:
-            raise SchemaError(f"The posts table lacks column(s) {', '.join(missing)}: give "
-                              f"{', '.join(POST_COLUMNS)}.")
+            raise SchemaError(
+                f"The posts table lacks column(s) {', '.join(missing)}: give {', '.join(POST_COLUMNS)}."
+            )
         officers = pd.to_numeric(posts["officers_on_duty"], errors="coerce").to_numpy(float)
         if not (np.isfinite(officers).all() and (officers >= 0).all()):
             raise InputError("officers_on_duty must be a number >= 0 at every post.")
-        arrival = (pd.to_numeric(posts["arrival_day"], errors="coerce").to_numpy(float)
-                   if "arrival_day" in posts.columns else np.zeros(len(posts)))
+        arrival = (
+            pd.to_numeric(posts["arrival_day"], errors="coerce").to_numpy(float)
+            if "arrival_day" in posts.columns
+            else np.zeros(len(posts))
+        )
         if not (np.isfinite(arrival).all() and (arrival >= 0).all()):
-            raise InputError("arrival_day must be a number of days >= 0 at every post "
-                             "(0: on duty from the start).")
+            raise InputError(
+                "arrival_day must be a number of days >= 0 at every post (0: on duty from the start)."
+            )
         from kalkan.plan.travel import travel_minutes
 
         lat = self.places_["latitude"].to_numpy(float)
         lon = self.places_["longitude"].to_numpy(float)
-        minutes = travel_minutes(lat[:, None], lon[:, None], posts["latitude"].to_numpy(float)[None, :],
-                                 posts["longitude"].to_numpy(float)[None, :])
+        minutes = travel_minutes(
+            lat[:, None],
+            lon[:, None],
+            posts["latitude"].to_numpy(float)[None, :],
+            posts["longitude"].to_numpy(float)[None, :],
+        )
         reach = minutes <= self.settings["response_minutes"]
         armed = posts["armed"].astype(bool).to_numpy()
         self.observed_ = np.asarray(reach.any(axis=1), dtype=np.bool_)
@@ -257,10 +362,15 @@ class GeoModel:
         rows, cols = np.nonzero(armed_reach)
         self.cover_ptr_ = ptr
         self.cover_post_ = cols.astype(np.int64)
-        self.post_officers_ = officers[armed]
+        self.post_officers_ = officers[armed] * (1.0 - float(self.settings["forces_join"]))
         # On duty from the first step of day arrival_day (step 1 is the first step of day 0).
         spd = int(self.settings["steps_per_day"])
-        self.post_arrival_ = (np.rint(arrival[armed] * spd).astype(np.int64) + 1)
+        first_step = np.rint(arrival * spd).astype(np.int64) + 1
+        self.post_arrival_ = first_step[armed]
+        # Unarmed monitors: the first step one is on duty within reach of each place (0: never).
+        watch = np.where(reach[:, ~armed], first_step[~armed][None, :], np.iinfo(np.int64).max)
+        first = watch.min(axis=1) if watch.shape[1] else np.full(n, np.iinfo(np.int64).max)
+        self.watch_from_ = np.where(first == np.iinfo(np.int64).max, 0, first).astype(np.int64)
         self.posts_ = posts.reset_index(drop=True)
         return self
 
@@ -277,25 +387,35 @@ class GeoModel:
         # Agents sorted by (home, group) so each (place, group) is one contiguous bucket.
         flat = counts.ravel()
         home = np.repeat(np.arange(len(counts)), counts.sum(axis=1))
-        group = np.concatenate([np.repeat([0, 1], c) for c in counts]).astype(np.int64) if len(counts) else \
-            np.zeros(0, dtype=np.int64)
+        group = (
+            np.concatenate([np.repeat([0, 1], c) for c in counts]).astype(np.int64)
+            if len(counts)
+            else np.zeros(0, dtype=np.int64)
+        )
         n = int(flat.sum())
         rng = np.random.default_rng(seed)
         homes = np.rint(counts * per / float(s["persons_per_home"])).astype(np.int64)
         return {
-            "group": group, "home": home.astype(np.int64), "place": home.astype(np.int64).copy(),
-            "hardship": rng.random(n), "risk": rng.random(n),
-            "state": np.zeros(n, dtype=np.int64), "jail": np.zeros(n, dtype=np.int64),
+            "group": group,
+            "home": home.astype(np.int64),
+            "place": home.astype(np.int64).copy(),
+            "hardship": rng.random(n),
+            "risk": rng.random(n),
+            "state": np.zeros(n, dtype=np.int64),
+            "jail": np.zeros(n, dtype=np.int64),
             "persons": np.full(n, int(per), dtype=np.int64),
             "bucket_ptr": np.concatenate([[0], np.cumsum(flat)]).astype(np.int64),
-            "bucket": np.arange(n, dtype=np.int64), "homes": homes,
-            "distrust": np.zeros((len(counts), 2)), "fear": np.zeros((len(counts), 2)),
+            "bucket": np.arange(n, dtype=np.int64),
+            "homes": homes,
+            "distrust": np.zeros((len(counts), 2)),
+            "fear": np.zeros((len(counts), 2)),
         }
 
     def run(self, days: int, *, seed: int = 0) -> GeoRun:
         """One seeded run of ``days`` days; the same seed gives the same run."""
         if not isinstance(days, int) or isinstance(days, bool) or days < 1:
             raise InputError(f"days must be an int >= 1. Got {days!r} instead.")
+        self.check_settings()
         st = self.initial_state(seed)
         return self.run_from(st, days, seed=seed)
 
@@ -307,32 +427,80 @@ class GeoModel:
         kernel_seed = int(np.random.SeedSequence([seed, 1]).generate_state(1)[0] & 0x7FFFFFFF)
         start = time.perf_counter()
         daily, per_step = _k.run_geo(
-            kernel_seed, steps, spd, st["group"], st["home"], st["place"], st["hardship"], st["risk"],
-            st["state"], st["jail"], st["persons"], st["bucket_ptr"], st["bucket"], st["homes"],
-            self.nbr_ptr_, self.nbr_idx_, self.cover_ptr_, self.cover_post_, self.post_officers_,
-            self.post_arrival_, self.observed_, st["distrust"], st["fear"], self.spark_step_,
+            kernel_seed,
+            steps,
+            spd,
+            st["group"],
+            st["home"],
+            st["place"],
+            st["hardship"],
+            st["risk"],
+            st["state"],
+            st["jail"],
+            st["persons"],
+            st["bucket_ptr"],
+            st["bucket"],
+            st["homes"],
+            self.nbr_ptr_,
+            self.nbr_idx_,
+            self.cover_ptr_,
+            self.cover_post_,
+            self.post_officers_,
+            self.post_arrival_,
+            self.observed_,
+            st["distrust"],
+            st["fear"],
+            self.spark_step_,
             float(s["spark_distrust"]),
-            float(s["legitimacy"]), float(s["threshold"]), float(s["k_arrest"]), float(s["officer_weight"]),
-            float(s["persons_per_agent"]), float(s["lethality"]), float(s["arson"]), float(s["flight"]),
-            float(s["distrust_per_attack"]), float(s["distrust_decay"]), int(s["max_jail"]),
-            float(s["arrests_per_officer"]), bool(s["flee_active"]), float(s["fear_spread"]),
+            float(s["legitimacy"]),
+            float(s["threshold"]),
+            float(s["k_arrest"]),
+            float(s["officer_weight"]),
+            float(s["persons_per_agent"]),
+            float(s["lethality"]),
+            float(s["arson"]),
+            float(s["flight"]),
+            float(s["distrust_per_attack"]),
+            float(s["distrust_decay"]),
+            int(s["max_jail"]),
+            float(s["arrests_per_officer"]),
+            bool(s["flee_active"]),
+            float(s["fear_spread"]),
+            self.watch_from_,
+            float(s["monitor_effect"]),
+            float(s["crowd_growth"]),
+            float(s["avoid_posts"]),
         )
         seconds = time.perf_counter() - start
         return self._result(daily, per_step, st, seed, days, seconds)
 
-    def _result(self, daily: np.ndarray, per_step: np.ndarray, st: dict[str, np.ndarray], seed: int,
-                days: int, seconds: float) -> GeoRun:
+    def _result(
+        self,
+        daily: np.ndarray,
+        per_step: np.ndarray,
+        st: dict[str, np.ndarray],
+        seed: int,
+        days: int,
+        seconds: float,
+    ) -> GeoRun:
         assert self.places_ is not None
         n_places = daily.shape[1]
         d = daily.reshape(-1, _k.N_DAILY)
-        frame = pd.DataFrame({
-            "day": np.repeat(np.arange(1, daily.shape[0] + 1), n_places),
-            "place_id": np.tile(self.places_["place_id"].to_numpy(), daily.shape[0]),
-            "deaths_group0": d[:, _k.D_DEATHS0], "deaths_group1": d[:, _k.D_DEATHS1],
-            "homes_destroyed_group0": d[:, _k.D_HOMES0], "homes_destroyed_group1": d[:, _k.D_HOMES1],
-            "displaced_group0": d[:, _k.D_DISPL0], "displaced_group1": d[:, _k.D_DISPL1],
-            "attacks": d[:, _k.D_ATTACKS], "observed": d[:, _k.D_OBSERVED], "arrests": d[:, _k.D_ARRESTS],
-        })
+        frame = pd.DataFrame(
+            {
+                "day": np.repeat(np.arange(1, daily.shape[0] + 1), n_places),
+                "place_id": np.tile(self.places_["place_id"].to_numpy(), daily.shape[0]),
+                "deaths_group0": d[:, _k.D_DEATHS0],
+                "deaths_group1": d[:, _k.D_DEATHS1],
+                "homes_destroyed_group0": d[:, _k.D_HOMES0],
+                "homes_destroyed_group1": d[:, _k.D_HOMES1],
+                "displaced_group0": d[:, _k.D_DISPL0],
+                "displaced_group1": d[:, _k.D_DISPL1],
+                "attacks": d[:, _k.D_ATTACKS],
+                "observed": d[:, _k.D_OBSERVED],
+                "arrests": d[:, _k.D_ARRESTS],
+            }
+        )
         for what in ("deaths", "homes_destroyed", "displaced"):
             frame[what] = frame[f"{what}_group0"] + frame[f"{what}_group1"]
         attacks = int(frame["attacks"].sum())
@@ -347,5 +515,6 @@ class GeoModel:
         }
         per = pd.DataFrame(per_step, columns=["active_group0", "active_group1", "jailed", "displaced"])
         per.index.name = "step"
-        return GeoRun(seed=seed, days=days, seconds=seconds, daily=frame, per_step=per, totals=totals,
-                      state=st)
+        return GeoRun(
+            seed=seed, days=days, seconds=seconds, daily=frame, per_step=per, totals=totals, state=st
+        )

@@ -170,8 +170,15 @@ class LatticeModel:
         if run not in MODEL_II_RUNS:
             raise InputError(f"Unknown model II run {run!r}: use one of {', '.join(MODEL_II_RUNS)}.")
         settings: dict[str, Any] = {
-            "width": 40, "height": 40, "citizen_density": 0.7, "vision": 1, "neighbourhood": "moore",
-            "max_jail": 15, "groups": 2, "fission": 0.05, "max_age": 200,
+            "width": 40,
+            "height": 40,
+            "citizen_density": 0.7,
+            "vision": 1,
+            "neighbourhood": "moore",
+            "max_jail": 15,
+            "groups": 2,
+            "fission": 0.05,
+            "max_age": 200,
         }
         settings.update(MODEL_II_RUNS[run])
         settings.update(overrides)
@@ -186,26 +193,35 @@ class LatticeModel:
             if ok:
                 v = float(value)
                 ok = {
-                    "width": v >= 3, "height": v >= 3, "vision": v >= 1, "k_arrest": v >= 0,
-                    "max_jail": v >= 0, "max_age": v >= 0, "threshold": math.isfinite(v),
+                    "width": v >= 3,
+                    "height": v >= 3,
+                    "vision": v >= 1,
+                    "k_arrest": v >= 0,
+                    "max_jail": v >= 0,
+                    "max_age": v >= 0,
+                    "threshold": math.isfinite(v),
                 }.get(name, 0.0 <= v <= 1.0)
             if not ok:
                 raise InputError(
-                    f"The {name!r} parameter of LatticeModel must be {rule}. Got {value!r} instead.")
+                    f"The {name!r} parameter of LatticeModel must be {rule}. Got {value!r} instead."
+                )
         if self.citizen_density + self.cop_density > 1.0:
             raise InputError(
                 f"citizen_density + cop_density is {self.citizen_density + self.cop_density:.3f} > 1: "
-                "lower one of them.")
+                "lower one of them."
+            )
         if self.neighbourhood not in ("von_neumann", "moore"):
             raise InputError(
                 f"The 'neighbourhood' parameter of LatticeModel must be 'von_neumann' or 'moore'. "
-                f"Got {self.neighbourhood!r} instead.")
+                f"Got {self.neighbourhood!r} instead."
+            )
         if self.groups not in (1, 2):
             raise InputError(f"The 'groups' parameter of LatticeModel must be 1 or 2. Got {self.groups!r}.")
         if 2 * self.vision + 1 > min(self.width, self.height):
             raise InputError(
                 f"vision {self.vision} wraps around a {self.width} x {self.height} torus: "
-                f"use a lattice at least {2 * self.vision + 1} cells wide or a smaller vision.")
+                f"use a lattice at least {2 * self.vision + 1} cells wide or a smaller vision."
+            )
 
     def initial_state(self, seed: int) -> dict[str, np.ndarray]:
         """Place agents at random: each cell holds a citizen, a cop or nothing (Mesa's rule)."""
@@ -235,8 +251,16 @@ class LatticeModel:
             group[:n_agents] = rng.integers(0, 2, n_agents)
             if self.max_age > 0:
                 age[:n_agents] = rng.integers(0, self.max_age, n_agents)
-        return {"kind": kind, "group": group, "cell": cell, "hardship": hardship, "risk": risk,
-                "state": state, "jail": np.zeros(cap, dtype=np.int64), "age": age}
+        return {
+            "kind": kind,
+            "group": group,
+            "cell": cell,
+            "hardship": hardship,
+            "risk": risk,
+            "state": state,
+            "jail": np.zeros(cap, dtype=np.int64),
+            "age": age,
+        }
 
     def run(self, steps: int, *, seed: int = 0) -> LatticeRun:
         """Run ``steps`` steps from a random start; the same seed gives the same run."""
@@ -258,18 +282,40 @@ class LatticeModel:
         kernel_seed = int(np.random.SeedSequence(seed).generate_state(1)[0] & 0x7FFFFFFF)
         start = time.perf_counter()
         out = _k.run_lattice(
-            kernel_seed, steps, table, st["kind"], st["group"], st["cell"], st["hardship"], st["risk"],
-            st["state"], st["jail"], st["age"], legit, float(self.threshold), float(self.k_arrest),
-            bool(self.round_ratio), int(self.max_jail), bool(self.movement), self.groups == 2,
-            float(self.fission), int(self.max_age),
+            kernel_seed,
+            steps,
+            table,
+            st["kind"],
+            st["group"],
+            st["cell"],
+            st["hardship"],
+            st["risk"],
+            st["state"],
+            st["jail"],
+            st["age"],
+            legit,
+            float(self.threshold),
+            float(self.k_arrest),
+            bool(self.round_ratio),
+            int(self.max_jail),
+            bool(self.movement),
+            self.groups == 2,
+            float(self.fission),
+            int(self.max_age),
         )
         seconds = time.perf_counter() - start
-        counts = pd.DataFrame(out, columns=["quiet", "active", "jailed", "group0", "group1", "kills",
-                                            "births", "arrests", "aged"])
+        counts = pd.DataFrame(
+            out,
+            columns=["quiet", "active", "jailed", "group0", "group1", "kills", "births", "arrests", "aged"],
+        )
         counts.index.name = "step"
         live = st["state"] != _k.DEAD
         return LatticeRun(
             agents=int((live & (st["kind"] == _k.CITIZEN)).sum() + (live & (st["kind"] == _k.COP)).sum()),
             cops=int((live & (st["kind"] == _k.COP)).sum()),
-            steps=steps, seed=seed, seconds=seconds, counts=counts, state=st,
+            steps=steps,
+            seed=seed,
+            seconds=seconds,
+            counts=counts,
+            state=st,
         )

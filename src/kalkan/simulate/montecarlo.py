@@ -1,4 +1,9 @@
-"""Monte Carlo over seeds: each force option's outcomes as a median and a 90% interval.
+"""Monte Carlo over seeds of the *replayed* outbreak: each option's outcomes at one parameter point.
+
+This is the hindcast: flashpoints are the scenario's own incidents and the parameters are the
+posterior medians (what a force does: its prior medians), so the intervals cover chance only. To
+compare options as of a date, use :func:`kalkan.simulate.predictive.compare_options` (posterior-
+predictive, flashpoints from the risk forecast, arrival from force generation).
 
 Every option runs the same list of run seeds (common random numbers: run ``r`` of every option
 starts from the same agents and draws), so differences between options are the options' doing,
@@ -51,8 +56,9 @@ def run_batch(model: GeoModel, seeds: Sequence[int], days: int) -> list[dict[str
         per_place = r.daily[cols].to_numpy().reshape(-1, n_places, 3).sum(axis=0)
         hit = np.flatnonzero(per_place.any(axis=1))
         by_place = {int(p): per_place[p].tolist() for p in hit}
-        out.append({**r.totals, "seed": float(s), "seconds": r.seconds, "by_day": by_day,
-                    "by_place": by_place})
+        out.append(
+            {**r.totals, "seed": float(s), "seconds": r.seconds, "by_day": by_day, "by_place": by_place}
+        )
     return out
 
 
@@ -106,16 +112,23 @@ def _check(runs: Any, days: Any, seed: Any, options: Any) -> None:
 
     for option in options:
         if option is not None and not isinstance(option, ForceOption):
-            raise OptionError(f"Each option must be a ForceOption (e.g. parse_options('police:600')) or None "
-                              f"for no force; got {option!r}.")
+            raise OptionError(
+                f"Each option must be a ForceOption (e.g. parse_options('police:600')) or None "
+                f"for no force; got {option!r}."
+            )
 
 
 def _chunks(seeds: list[int], size: int) -> list[list[int]]:
-    return [seeds[i:i + size] for i in range(0, len(seeds), size)]
+    return [seeds[i : i + size] for i in range(0, len(seeds), size)]
 
 
-def _run_all(models: list[GeoModel], seeds: list[int], days: int, scheduler: Any,
-             progress: Callable[[int, int], None] | None) -> list[list[dict[str, Any]]]:
+def _run_all(
+    models: list[GeoModel],
+    seeds: list[int],
+    days: int,
+    scheduler: Any,
+    progress: Callable[[int, int], None] | None,
+) -> list[list[dict[str, Any]]]:
     """Run every model on every seed, serially or on Dask; results in (model, seed) order."""
     total = len(models) * len(seeds)
     if scheduler in (None, "serial"):
@@ -132,8 +145,9 @@ def _run_all(models: list[GeoModel], seeds: list[int], days: int, scheduler: Any
     from dask.distributed import Client, LocalCluster, as_completed
 
     if scheduler in ("threads", "sync", "synchronous", "processes"):
-        tasks = [[dask.delayed(run_batch)(model, chunk, days) for chunk in _chunks(seeds, 25)]
-                 for model in models]
+        tasks = [
+            [dask.delayed(run_batch)(model, chunk, days) for chunk in _chunks(seeds, 25)] for model in models
+        ]
         computed = dask.compute(*[t for row in tasks for t in row], scheduler=scheduler)
         flat: list[list[dict[str, Any]]] = list(computed)
         out, k = [], 0
@@ -152,8 +166,9 @@ def _run_all(models: list[GeoModel], seeds: list[int], days: int, scheduler: Any
         own = False
     else:
         if scheduler == "local":
-            cluster = LocalCluster(n_workers=None, threads_per_worker=1, processes=True,
-                                   dashboard_address=None)
+            cluster = LocalCluster(
+                n_workers=None, threads_per_worker=1, processes=True, dashboard_address=None
+            )
             client = Client(cluster)
         else:
             client = Client(str(scheduler))
@@ -245,10 +260,10 @@ def simulate_options(
         from kalkan.scenarios import load_scenario
 
         scenario = load_scenario(scenario)
-    from kalkan.simulate.calibration import CALIBRATED
+    from kalkan.simulate.calibration import point_settings
     from kalkan.simulate.scenario import option_posts, posts_from_plan, scenario_model
 
-    merged = {**CALIBRATED, **(settings or {})}
+    merged = {**point_settings(scenario), **(settings or {})}
     if response_minutes is None:
         response_minutes = float(scenario.settings.get("defaults", {}).get("response_minutes", 30.0))
     merged["response_minutes"] = float(response_minutes)
@@ -267,21 +282,41 @@ def simulate_options(
             posts = posts_from_plan(plans[option.label])
             sited = str(plans[option.label].extra.get("siting", "reach"))
         else:
-            posts = option_posts(base.places_, option, response_minutes=float(response_minutes),
-                                 siting=siting)
+            posts = option_posts(
+                base.places_, option, response_minutes=float(response_minutes), siting=siting
+            )
         posts = posts.assign(arrival_day=float(arrival_day))
         post_tables.append(posts.assign(option="none" if option is None else option.label))
         model = scenario_model_copy(base).set_posts(posts)
         models.append(model)
         if option is None:
-            meta.append({"option": "none", "unit": "none", "officers": 0, "armed": False, "posts": 0,
-                         "covered_share": 0.0, "coverage_kind": "none", "siting": sited, "arrival_day": 0.0})
+            meta.append(
+                {
+                    "option": "none",
+                    "unit": "none",
+                    "officers": 0,
+                    "armed": False,
+                    "posts": 0,
+                    "covered_share": 0.0,
+                    "coverage_kind": "none",
+                    "siting": sited,
+                    "arrival_day": 0.0,
+                }
+            )
         else:
-            meta.append({"option": option.label, "unit": option.unit, "officers": option.officers,
-                         "armed": option.unit_type.armed, "posts": len(posts),
-                         "covered_share": float(posts["covered_share"].iloc[0]) if len(posts) else 0.0,
-                         "coverage_kind": option.unit_type.coverage_kind, "siting": sited,
-                         "arrival_day": float(arrival_day)})
+            meta.append(
+                {
+                    "option": option.label,
+                    "unit": option.unit,
+                    "officers": option.officers,
+                    "armed": option.unit_type.armed,
+                    "posts": len(posts),
+                    "covered_share": float(posts["covered_share"].iloc[0]) if len(posts) else 0.0,
+                    "coverage_kind": option.unit_type.coverage_kind,
+                    "siting": sited,
+                    "arrival_day": float(arrival_day),
+                }
+            )
     seeds = run_seeds(int(seed), int(runs))
     results = _run_all(models, seeds, int(days), scheduler, progress)
     rows, daily, by_place = [], [], []
@@ -291,11 +326,18 @@ def simulate_options(
         daily.append(_by_day(str(info["option"]), res))
         by_place.append(_by_place(str(info["option"]), res, base.places_))
     table = pd.DataFrame(rows)
-    table.attrs.update({"scenario": scenario.name, "days": int(days), "seed": int(seed),
-                        "wall_seconds": time.perf_counter() - start, "settings": merged,
-                        "daily": pd.concat(daily, ignore_index=True),
-                        "posts": pd.concat(post_tables, ignore_index=True),
-                        "by_place": pd.concat(by_place, ignore_index=True)})
+    table.attrs.update(
+        {
+            "scenario": scenario.name,
+            "days": int(days),
+            "seed": int(seed),
+            "wall_seconds": time.perf_counter() - start,
+            "settings": merged,
+            "daily": pd.concat(daily, ignore_index=True),
+            "posts": pd.concat(post_tables, ignore_index=True),
+            "by_place": pd.concat(by_place, ignore_index=True),
+        }
+    )
     return table
 
 

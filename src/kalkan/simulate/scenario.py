@@ -2,9 +2,11 @@
 
 * Places and both groups' populations come from :func:`kalkan.plan.exposure.places_at_risk` (group 0
   = the scenario's group at risk, ``at_risk`` people; group 1 = everyone else).
-* Flashpoints: every located incident of the scenario that started within ``spark_days`` of
-  ``start`` lights the places within ``spark_km`` of it on that day (the model takes where clashes
-  broke out as given and simulates what follows: spread, killings, burning, flight).
+* Flashpoints, two ways. To *replay* an outbreak (calibration, validation): every located incident
+  that started within ``spark_days`` of the scenario's ``[simulation] start`` lights the places within
+  ``spark_km`` of it on that day. To *compare options as of a date* (no foresight): as many flashpoints
+  as the replayed outbreak had are drawn at random, each at a place drawn with probability
+  proportional to the risk forecast of that date (:func:`forecast_sparks`), never from later incidents.
 * Posts: the planner's maximal-covering problem places each force option's 24/7 posts on the same
   demand (``weight``) the planner uses (:func:`option_posts`, deterministic); each post has
   ``officers_per_post`` on duty, armed or not as its unit type says (:mod:`kalkan.plan.units`).
@@ -28,24 +30,34 @@ if TYPE_CHECKING:
     from kalkan.plan.units import ForceOption
     from kalkan.scenarios import Scenario
 
-__all__ = ["DEFAULT_START", "option_posts", "posts_from_plan", "scenario_model", "scenario_places",
-           "spark_steps"]
+__all__ = [
+    "forecast_sparks",
+    "option_posts",
+    "posts_from_plan",
+    "replay_seeds",
+    "scenario_model",
+    "scenario_places",
+    "spark_steps",
+]
 
-#: The night the Osh violence began (facts.md: "Fighting ... began in Osh on 11 June 2010"; the
-#: casino fight escalated in the night of 10 June, incidents.csv S_HRW_PR0816).
-DEFAULT_START = date(2010, 6, 10)
 
-
-def scenario_places(scenario: Scenario) -> pd.DataFrame:
-    """The scenario's places with population and group share, as the planner sees them."""
+def scenario_places(scenario: Scenario, *, as_of: date | None = None) -> pd.DataFrame:
+    """The scenario's places with population, group share and risk weight as of ``as_of``."""
     from kalkan.plan.exposure import places_at_risk
 
-    places = places_at_risk(scenario)
+    places = places_at_risk(scenario, as_of=as_of)
     return places.reset_index(drop=True)
 
 
-def spark_steps(places: pd.DataFrame, incidents: pd.DataFrame, *, start: date = DEFAULT_START,
-                spark_days: int = 4, spark_km: float = 5.0, steps_per_day: int = 4) -> np.ndarray:
+def spark_steps(
+    places: pd.DataFrame,
+    incidents: pd.DataFrame,
+    *,
+    start: date,
+    spark_days: int = 4,
+    spark_km: float = 5.0,
+    steps_per_day: int = 4,
+) -> np.ndarray:
     """Step (1-based) at which each place becomes a flashpoint, 0 if never.
 
     An incident lights every place within ``spark_km`` of it at the first step of the day it started,
@@ -63,30 +75,93 @@ def spark_steps(places: pd.DataFrame, incidents: pd.DataFrame, *, start: date = 
     if len(ev) == 0:
         return steps
     lat, lon = places["latitude"].to_numpy(float), places["longitude"].to_numpy(float)
-    km = haversine_km(lat[:, None], lon[:, None], ev["latitude"].to_numpy(float)[None, :],
-                      ev["longitude"].to_numpy(float)[None, :])
+    km = haversine_km(
+        lat[:, None],
+        lon[:, None],
+        ev["latitude"].to_numpy(float)[None, :],
+        ev["longitude"].to_numpy(float)[None, :],
+    )
     first = np.where(km <= spark_km, day[None, :] * steps_per_day + 1, np.iinfo(np.int64).max).min(axis=1)
     steps[first < np.iinfo(np.int64).max] = first[first < np.iinfo(np.int64).max]
     return steps
 
 
-def scenario_model(scenario: Scenario, *, start: date = DEFAULT_START, spark_days: int = 4,
-                   spark_km: float = 5.0, **settings: Any) -> GeoModel:
-    """A :class:`GeoModel` of the scenario's places with its flashpoints, and no force yet."""
-    places = scenario_places(scenario)
+def scenario_model(
+    scenario: Scenario,
+    *,
+    start: date | None = None,
+    spark_days: int | None = None,
+    spark_km: float | None = None,
+    as_of: date | None = None,
+    **settings: Any,
+) -> GeoModel:
+    """A :class:`GeoModel` of the scenario's places with the replayed outbreak's flashpoints, no force yet.
+
+    ``start``, ``spark_days`` and ``spark_km`` default to the scenario's ``[simulation]`` table; a
+    scenario without one raises :class:`~kalkan.simulate.spec.NotCalibratedError`. ``as_of`` is the
+    day the places' risk weight is computed for (default the scenario's as_of).
+    """
+    from kalkan.simulate.spec import simulation_spec
+
+    if start is None or spark_days is None or spark_km is None:
+        spec = simulation_spec(scenario)
+        start = spec.start if start is None else start
+        spark_days = spec.spark_days if spark_days is None else spark_days
+        spark_km = spec.spark_km if spark_km is None else spark_km
+    places = scenario_places(scenario, as_of=as_of)
     spd = int(settings.get("steps_per_day", 4))
-    sparks = spark_steps(places, scenario.incidents, start=start, spark_days=spark_days, spark_km=spark_km,
-                         steps_per_day=spd)
+    sparks = spark_steps(
+        places, scenario.incidents, start=start, spark_days=spark_days, spark_km=spark_km, steps_per_day=spd
+    )
     if not sparks.any():
         raise ScenarioError(
             f"No located incident of scenario {scenario.name!r} starts within {spark_days} days of {start}: "
-            "the model needs at least one flashpoint; pass another start date.")
-    model = GeoModel.from_places(places, None, spark_step=sparks, **settings)
-    return model
+            "the model needs at least one flashpoint; set [simulation] start to the outbreak's first day."
+        )
+    return GeoModel.from_places(places, None, spark_step=sparks, **settings)
 
 
-def option_posts(places: pd.DataFrame, option: ForceOption | None, *,
-                 response_minutes: float = 30.0, siting: str = "reach") -> pd.DataFrame:
+def replay_seeds(incidents: pd.DataFrame, *, start: date, spark_days: int) -> int:
+    """How many distinct flashpoints (located incident, day) the replayed outbreak has."""
+    ev = incidents.dropna(subset=["latitude", "longitude", "date_start"])
+    day = (pd.to_datetime(ev["date_start"]) - pd.Timestamp(start)).dt.days
+    ev = ev[(day >= 0) & (day < spark_days)]
+    return int(len(ev[["latitude", "longitude"]].round(3).drop_duplicates()))
+
+
+def forecast_sparks(
+    places: pd.DataFrame,
+    risk: np.ndarray,
+    n_sparks: int,
+    *,
+    spark_days: int,
+    rng: np.random.Generator,
+    spark_km: float = 5.0,
+    steps_per_day: int = 4,
+) -> np.ndarray:
+    """Flashpoints drawn from a risk forecast: ``n_sparks`` places, each drawn with probability
+    proportional to ``risk`` (e.g. people at risk x forecast weight on the decision day), lit on a day
+    drawn uniformly in ``0 .. spark_days - 1`` with every place within ``spark_km``.
+    """
+    from kalkan.plan.travel import haversine_km
+
+    weight = np.clip(np.nan_to_num(np.asarray(risk, dtype=float)), 0.0, None)
+    steps = np.zeros(len(places), dtype=np.int64)
+    if len(places) == 0 or n_sparks < 1 or weight.sum() <= 0:
+        return steps
+    picks = rng.choice(len(places), size=n_sparks, replace=True, p=weight / weight.sum())
+    days = rng.integers(0, spark_days, size=n_sparks)
+    lat, lon = places["latitude"].to_numpy(float), places["longitude"].to_numpy(float)
+    for place, day in zip(picks, days, strict=True):
+        near = haversine_km(lat, lon, lat[place], lon[place]) <= spark_km
+        step = int(day) * steps_per_day + 1
+        steps[near] = np.where((steps[near] == 0) | (steps[near] > step), step, steps[near])
+    return steps
+
+
+def option_posts(
+    places: pd.DataFrame, option: ForceOption | None, *, response_minutes: float = 30.0, siting: str = "reach"
+) -> pd.DataFrame:
     """Posts of one force option on the places' demand (``weight``); None = no force.
 
     ``siting="reach"``: the planner's maximal covering (:class:`kalkan.plan.coverage.MaximalCovering`),
@@ -110,25 +185,38 @@ def option_posts(places: pd.DataFrame, option: ForceOption | None, *,
 
     n_posts = posts_for(option)
     if n_posts < 1:
-        raise OptionError(f"{option.label} cannot staff one 24/7 post: a {option.unit} post takes "
-                          f"{officers_per_post(option.unit):.1f} officers; use at least "
-                          f"{officers_for_posts(option.unit, 1)} officers.")
+        raise OptionError(
+            f"{option.label} cannot staff one 24/7 post: a {option.unit} post takes "
+            f"{officers_per_post(option.unit):.1f} officers; use at least "
+            f"{officers_for_posts(option.unit, 1)} officers."
+        )
     xy = places[["latitude", "longitude"]].to_numpy(float)
     ids = places["place_id"].tolist()
     kind = ExpectedCovering if siting == "depth" else MaximalCovering
     problem = kind.from_coordinates(
-        xy, xy, places["weight"].to_numpy(float), p=n_posts, response_minutes=float(response_minutes),
-        demand_ids=ids, site_ids=ids).solve(time_limit=120.0, method="heuristic")
+        xy,
+        xy,
+        places["weight"].to_numpy(float),
+        p=n_posts,
+        response_minutes=float(response_minutes),
+        demand_ids=ids,
+        site_ids=ids,
+    ).solve(time_limit=120.0, method="heuristic")
     chosen = places.iloc[problem.selected_index]
     unit = option.unit_type
     total = float(places["weight"].sum())
     covered = float(places["weight"].to_numpy(float)[problem.covered].sum())
-    return pd.DataFrame({
-        "id": chosen["place_id"].to_numpy(), "name": chosen["name"].to_numpy(),
-        "latitude": chosen["latitude"].to_numpy(float), "longitude": chosen["longitude"].to_numpy(float),
-        "officers_on_duty": float(unit.officers_per_post), "armed": bool(unit.armed),
-        "covered_share": covered / total if total > 0 else 0.0,
-    })
+    return pd.DataFrame(
+        {
+            "id": chosen["place_id"].to_numpy(),
+            "name": chosen["name"].to_numpy(),
+            "latitude": chosen["latitude"].to_numpy(float),
+            "longitude": chosen["longitude"].to_numpy(float),
+            "officers_on_duty": float(unit.officers_per_post),
+            "armed": bool(unit.armed),
+            "covered_share": covered / total if total > 0 else 0.0,
+        }
+    )
 
 
 def posts_from_plan(plan: OptionPlan) -> pd.DataFrame:

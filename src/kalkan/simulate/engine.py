@@ -1,0 +1,179 @@
+"""Many runs of one built model with different parameters, flashpoints, posts and seeds; serial or on Dask.
+
+A :class:`Case` is one run: the parameter values, the step each place becomes a flashpoint, which
+option's posts (and from which day they are on duty) and the seed. :func:`run_cases` runs a list of
+them on one :class:`~kalkan.simulate.geo.GeoModel` (shared: places and the neighbour graph are built
+once); :func:`map_cases` spreads the list over a Dask cluster (``"local"`` starts a LocalCluster,
+an address uses a running one) in chunks, in order, calling ``progress(done, total)`` with absolute
+counts. A run's result depends only on its case, so every scheduler gives the same numbers.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from kalkan.errors import InputError
+from kalkan.simulate.geo import GeoModel
+
+__all__ = ["Case", "ProgressFn", "dask_client", "map_cases", "run_cases"]
+
+#: Called with (runs done, runs in total): absolute counts.
+ProgressFn = Callable[[int, int], None]
+
+#: Context multipliers a case may carry besides the model's settings (see kalkan.simulate.priors.CONTEXT).
+_FACTORS = ("speed_factor", "population_factor", "share_factor")
+
+
+@dataclass
+class Case:
+    """One run: model settings, flashpoints (step per place, 0 = none), option posts and seed."""
+
+    settings: dict[str, float]
+    sparks: np.ndarray
+    seed: int
+    option: int = 0
+    arrival_day: float = 0.0
+    officers_factor: float = 1.0
+    key: tuple[Any, ...] = field(default=())
+
+
+def _clone(model: GeoModel, settings: dict[str, float]) -> GeoModel:
+    clone = GeoModel.__new__(GeoModel)
+    clone.__dict__.update(model.__dict__)
+    clone.settings = {**model.settings, **settings}
+    return clone
+
+
+def run_cases(
+    model: GeoModel,
+    posts: Sequence[pd.DataFrame | None],
+    cases: Sequence[Case],
+    days: int,
+    regions: np.ndarray | None = None,
+) -> list[dict[str, Any]]:
+    """Run each case on ``model`` and return its totals, per-day totals and per-region totals.
+
+    ``posts[case.option]`` are the option's posts (None: no force); ``regions`` gives each place a
+    region index (for targets by region); results carry ``by_day`` (days x 3: deaths, homes destroyed,
+    displaced) and ``by_region`` (regions x 3).
+    """
+    out: list[dict[str, Any]] = []
+    n_regions = int(regions.max()) + 1 if regions is not None and len(regions) else 0
+    for case in cases:
+        extra = {k: float(case.settings.get(k, 1.0)) for k in _FACTORS}
+        speed = extra["speed_factor"]
+        settings = {k: v for k, v in case.settings.items() if k not in _FACTORS}
+        if speed != 1.0:  # slower roads shrink what a post and a mob reach in the same minutes
+            settings["response_minutes"] = (
+                float(settings.get("response_minutes", model.settings["response_minutes"])) * speed
+            )
+        m = _clone(model, settings)
+        if extra["population_factor"] != 1.0:
+            m.population_ = model.population_ * extra["population_factor"]
+        if extra["share_factor"] != 1.0:
+            m.share_ = np.clip(model.share_ * extra["share_factor"], 0.0, 1.0)
+        table = posts[case.option]
+        if table is not None and len(table):
+            table = table.assign(
+                arrival_day=float(case.arrival_day),
+                officers_on_duty=table["officers_on_duty"].astype(float) * case.officers_factor,
+            )
+        m.set_posts(table)
+        m.spark_step_ = np.asarray(case.sparks, dtype=np.int64)
+        run = m.run(int(days), seed=int(case.seed))
+        cols = ["deaths", "homes_destroyed", "displaced"]
+        values = run.daily[cols].to_numpy(float).reshape(run.days, -1, 3)
+        row: dict[str, Any] = {
+            **run.totals,
+            "key": case.key,
+            "seconds": run.seconds,
+            "by_day": values.sum(axis=1),
+        }
+        if n_regions and regions is not None:
+            per_place = values.sum(axis=0)
+            row["by_region"] = np.stack([per_place[regions == r].sum(axis=0) for r in range(n_regions)])
+        out.append(row)
+    return out
+
+
+@contextlib.contextmanager
+def dask_client(scheduler: Any) -> Iterator[Any]:
+    """A Dask client for ``scheduler`` ("local": a LocalCluster with one process per core; an address;
+    or a Client, used as is), closed afterwards if it was started here."""
+    from dask.distributed import Client, LocalCluster
+
+    if isinstance(scheduler, Client):
+        yield scheduler
+        return
+    if scheduler == "local":
+        with (
+            LocalCluster(
+                n_workers=None, threads_per_worker=1, processes=True, dashboard_address=None
+            ) as cluster,
+            Client(cluster) as client,
+        ):
+            yield client
+        return
+    try:
+        client = Client(str(scheduler), timeout="10s")
+    except (OSError, TimeoutError) as error:
+        raise InputError(
+            f"Cannot reach the Dask scheduler at {scheduler!r} ({error}): give a running "
+            "scheduler's address, 'local' or 'serial'."
+        ) from None
+    with client:
+        yield client
+
+
+def map_cases(
+    model: GeoModel,
+    posts: Sequence[pd.DataFrame | None],
+    cases: Sequence[Case],
+    days: int,
+    *,
+    regions: np.ndarray | None = None,
+    scheduler: Any = None,
+    progress: ProgressFn | None = None,
+) -> list[dict[str, Any]]:
+    """:func:`run_cases` over all ``cases``, serially (``None``/"serial") or on Dask; results in order."""
+    total = len(cases)
+    if scheduler in (None, "serial"):
+        results: list[dict[str, Any]] = []
+        step = max(1, total // 100)
+        for i in range(0, total, step):
+            results.extend(run_cases(model, posts, cases[i : i + step], days, regions))
+            if progress is not None:
+                progress(len(results), total)
+        return results
+    with dask_client(scheduler) as client:
+        from dask.distributed import as_completed
+
+        workers = max(1, len(client.scheduler_info().get("workers", {})))
+        size = max(1, min(40, total // (4 * workers) or 1))
+        shared = client.scatter([model, list(posts), regions], broadcast=True)
+        futures = {}
+        for start in range(0, total, size):
+            fut = client.submit(
+                run_cases,
+                shared[0],
+                shared[1],
+                list(cases[start : start + size]),
+                days,
+                shared[2],
+                pure=False,
+            )
+            futures[fut] = start
+        parts: dict[int, list[dict[str, Any]]] = {}
+        done = 0
+        for fut in as_completed(list(futures)):
+            parts[futures[fut]] = fut.result()
+            done += len(parts[futures[fut]])
+            if progress is not None:
+                progress(done, total)
+        return [row for start in sorted(parts) for row in parts[start]]

@@ -1,0 +1,259 @@
+"""Global sensitivity of simulated deaths per option over every parameter with a prior (SALib).
+
+Method of Morris (elementary effects; Campolongo et al. 2007's mu*) by default, Sobol' indices
+(Saltelli's sampling) on request, over:
+
+* the fitted parameters, within the posterior's 5th-95th percentile box (that box is how far the
+  calibration targets and their doubt let them move);
+* what a force does (:data:`~kalkan.simulate.priors.FORCE`): officer weight, the monitor effect, the
+  share of officers who stand aside, how mobs avoid posts, over their full priors;
+* context (:data:`~kalkan.simulate.priors.CONTEXT`): reach, speed with roadblocks, officers on duty per
+  post, population and group shares within their sources' ranges.
+
+Every option runs on the same samples and flashpoints (common random numbers, ``seeds`` per sample,
+averaged). Besides the indices it gives median deaths per option at low, central and high
+``officer_weight`` (the prior's 5th, 50th and 95th percentiles, other parameters drawn) and says whether
+the best option changes with a parameter nobody knows (``ordering_depends``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+
+from kalkan.errors import InputError
+from kalkan.simulate.priors import CONTEXT, FITTED, FORCE, Prior
+
+if TYPE_CHECKING:
+    from kalkan.plan.units import ForceOption
+    from kalkan.scenarios import Scenario
+
+__all__ = ["Sensitivity", "sensitivity"]
+
+
+@dataclass
+class Sensitivity:
+    """Indices per option and parameter, the overall ranking and the officer-weight table."""
+
+    method: str
+    indices: pd.DataFrame
+    ranking: pd.DataFrame
+    by_officer_weight: pd.DataFrame
+    ordering_depends: bool
+    note: str
+    runs: int
+    attrs: dict[str, Any] = field(default_factory=dict)
+
+
+def _box(scenario: Scenario) -> list[Prior]:
+    from kalkan.simulate.calibration import load_posterior
+
+    summary = load_posterior(scenario).summary().set_index("parameter")
+    fitted = []
+    for p in FITTED:
+        lo, hi = float(summary.loc[p.name, "p5"]), float(summary.loc[p.name, "p95"])
+        if hi <= lo:
+            hi = lo * 1.01 + 1e-6
+        fitted.append(Prior(p.name, lo, hi, p.log and lo > 0, f"posterior 5th-95th percentile ({p.why})"))
+    return fitted + list(FORCE) + list(CONTEXT)
+
+
+def sensitivity(
+    scenario: Scenario | str,
+    options: Sequence[ForceOption | None],
+    *,
+    method: str = "morris",
+    trajectories: int = 8,
+    seeds: int = 2,
+    arrival_day: float = 0.0,
+    days: int | None = None,
+    seed: int = 0,
+    scheduler: Any = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> Sensitivity:
+    """Morris (``trajectories`` x (parameters + 1) samples) or Sobol (``trajectories`` = base N) indices.
+
+    ``arrival_day`` puts every option's posts on duty that many days into the outbreak (default: from
+    its start, so the analysis asks what drives the effect of a force that is there; the comparison
+    adds the timeline).
+    """
+    from SALib.analyze import morris as morris_analyze
+    from SALib.analyze import sobol as sobol_analyze
+    from SALib.sample import morris as morris_sample
+    from SALib.sample import sobol as sobol_sample
+
+    from kalkan.simulate.engine import Case, map_cases
+    from kalkan.simulate.geo import GeoModel
+    from kalkan.simulate.predictive import _posts, option_label
+    from kalkan.simulate.scenario import forecast_sparks, replay_seeds, scenario_places
+    from kalkan.simulate.spec import simulation_spec
+
+    if isinstance(scenario, str):
+        from kalkan.scenarios import load_scenario
+
+        scenario = load_scenario(scenario)
+    if method not in ("morris", "sobol"):
+        raise InputError(f"Unknown sensitivity method {method!r}: use morris or sobol.")
+    if trajectories < 2 or seeds < 1:
+        raise InputError(f"trajectories must be >= 2 and seeds >= 1; got {trajectories} and {seeds}.")
+    spec = simulation_spec(scenario)
+    priors = _box(scenario)
+    names = [p.name for p in priors]
+    problem = {"num_vars": len(priors), "names": names, "bounds": [[0.0, 1.0]] * len(priors)}
+    if method == "morris":
+        unit = morris_sample.sample(problem, trajectories, num_levels=4, seed=seed)
+    else:
+        unit = sobol_sample.sample(problem, trajectories, calc_second_order=False, seed=seed)
+    values = np.column_stack([p.from_unit(unit[:, j]) for j, p in enumerate(priors)])
+    day: date = spec.decision_date
+    places = scenario_places(scenario, as_of=day)
+    response = float(scenario.settings.get("defaults", {}).get("response_minutes", 30.0))
+    model = GeoModel.from_places(places, None, response_minutes=response)
+    wanted = list(options) if None in options else [None, *options]
+    posts = [_posts(places, o, None, response, "reach")[0] for o in wanted]
+    n_sparks = max(1, replay_seeds(scenario.incidents, start=spec.start, spark_days=spec.spark_days))
+    rng = np.random.default_rng([seed, 21])
+    spark_sets = [
+        forecast_sparks(
+            places,
+            places["weight"].to_numpy(float),
+            n_sparks,
+            spark_days=spec.spark_days,
+            rng=rng,
+            spark_km=spec.spark_km,
+        )
+        for _ in range(seeds)
+    ]
+    run_seeds = [
+        int(s.generate_state(1)[0] & 0x7FFFFFFF) for s in np.random.SeedSequence([seed, 23]).spawn(seeds)
+    ]
+    cases = []
+    for i, row in enumerate(values):
+        settings = dict(zip(names, map(float, row), strict=True))
+        factor = settings.pop("officers_factor")
+        for o in range(len(wanted)):
+            for s in range(seeds):
+                cases.append(
+                    Case(
+                        settings=settings,
+                        sparks=spark_sets[s],
+                        seed=run_seeds[s],
+                        option=o,
+                        arrival_day=arrival_day,
+                        officers_factor=factor,
+                        key=(i, o, s),
+                    )
+                )
+    results = map_cases(model, posts, cases, int(days or spec.days), scheduler=scheduler, progress=progress)
+    deaths = np.zeros((len(values), len(wanted)))
+    for r in results:
+        i, o, _ = r["key"]
+        deaths[i, o] += r["deaths"] / seeds
+    labels = [option_label(o) for o in wanted]
+    rows: list[dict[str, Any]] = []
+    averted_rows: list[dict[str, Any]] = []
+    for o, label in enumerate(labels):
+        y = deaths[:, o]
+        if method == "morris":
+            res = morris_analyze.analyze(problem, unit, y, num_levels=4, seed=seed)
+            for j, name in enumerate(names):
+                rows.append(
+                    {
+                        "option": label,
+                        "parameter": name,
+                        "mu_star": float(res["mu_star"][j]),
+                        "sigma": float(res["sigma"][j]),
+                        "importance": float(res["mu_star"][j]),
+                    }
+                )
+        else:
+            res = sobol_analyze.analyze(problem, y, calc_second_order=False, seed=seed)
+            for j, name in enumerate(names):
+                rows.append(
+                    {
+                        "option": label,
+                        "parameter": name,
+                        "S1": float(res["S1"][j]),
+                        "ST": float(res["ST"][j]),
+                        "importance": float(res["ST"][j]),
+                    }
+                )
+        if o > 0:  # what drives the deaths this option averts against no force
+            averted = deaths[:, 0] - y
+            if method == "morris":
+                res = morris_analyze.analyze(problem, unit, averted, num_levels=4, seed=seed)
+                key = res["mu_star"]
+            else:
+                res = sobol_analyze.analyze(problem, averted, calc_second_order=False, seed=seed)
+                key = res["ST"]
+            for j, name in enumerate(names):
+                averted_rows.append({"option": label, "parameter": name, "importance": float(key[j])})
+    indices = pd.DataFrame(rows)
+    averted_table = pd.DataFrame(averted_rows)
+    indices["share"] = indices["importance"] / indices.groupby("option")["importance"].transform(
+        "sum"
+    ).replace(0, 1)
+    indices["rank"] = indices.groupby("option")["importance"].rank(ascending=False, method="min").astype(int)
+    ranking = (
+        indices.groupby("parameter")["share"]
+        .mean()
+        .sort_values(ascending=False)
+        .rename("mean_share")
+        .reset_index()
+    )
+    why = {p.name: p.why for p in priors}
+    ranking["what"] = ranking["parameter"].map(why)
+    # Best option in each sample, and deaths by officer weight tercile of the prior.
+    best = np.argmin(deaths, axis=1)
+    ow = values[:, names.index("officer_weight")]
+    qs = np.quantile(ow, [1 / 3, 2 / 3])
+    band = np.digitize(ow, qs)
+    table = []
+    for o, label in enumerate(labels):
+        row: dict[str, Any] = {"option": label}
+        for b, name in enumerate(("low", "central", "high")):
+            sel = band == b
+            row[name] = float(np.median(deaths[sel, o])) if sel.any() else np.nan
+        table.append(row)
+    by_ow = pd.DataFrame(table)
+    by_ow.attrs["officer_weight_bands"] = [float(ow.min()), float(qs[0]), float(qs[1]), float(ow.max())]
+    best_by_band = [labels[int(np.argmin(by_ow[b].to_numpy(float)))] for b in ("low", "central", "high")]
+    unknown = [p.name for p in FORCE]
+    depends = len(set(best_by_band)) > 1
+    share_best = pd.Series(best).map(dict(enumerate(labels))).value_counts(normalize=True)
+    top_unknown = ranking[ranking["parameter"].isin(unknown)].head(1)["parameter"].tolist()
+    note = ""
+    if depends:
+        note = (
+            "Which option leaves the fewest deaths depends on how strongly armed officers deter, which "
+            f"nobody has measured: the best is {best_by_band[0]} if the effect is weak, {best_by_band[1]} "
+            f"if it is middling and {best_by_band[2]} if it is strong."
+        )
+    elif share_best.max() < 0.8 and top_unknown:
+        note = (
+            f"No option is best in every case: the best changes with {top_unknown[0].replace('_', ' ')} "
+            f"and other unknowns ({share_best.idxmax()} is best in {share_best.max():.0%} of samples)."
+        )
+        depends = True
+    return Sensitivity(
+        method=method,
+        indices=indices,
+        ranking=ranking,
+        by_officer_weight=by_ow,
+        ordering_depends=depends,
+        note=note,
+        runs=len(results),
+        attrs={
+            "averted": averted_table,
+            "best_share": share_best.to_dict(),
+            "best_by_band": best_by_band,
+            "samples": len(values),
+            "seeds": seeds,
+            "arrival_day": arrival_day,
+        },
+    )
