@@ -59,12 +59,15 @@ def test_simulate_json_has_one_object_per_option_with_intervals() -> None:
     result = CliRunner().invoke(app, ["simulate", "--options", "monitors:50", "--runs", "3", "--days", "2",
                                       "--seed", "1", "--format", "json", "--scheduler", "serial"])
     assert result.exit_code == 0, result.output
-    rows = json.loads(result.output)
+    data = json.loads(result.output)
+    rows = data["options"]
     assert [r["option"] for r in rows] == ["none", "monitors:50"]
     for row in rows:
         for what in ("deaths", "homes_destroyed", "displaced"):
             assert row[f"{what}_p5"] <= row[f"{what}_median"] <= row[f"{what}_p95"]
-        assert row["runs"] == 3 and row["seconds"] >= 0
+        assert row["runs"] == 3 and 0 <= row["p_best"] <= 1
+    assert "3 runs per option" in data["interval_note"] and data["as_of"] == "2010-06-30"
+    assert data["beats"]["none"]["monitors:50"] + data["beats"]["monitors:50"]["none"] == 1.0
 
 
 def test_every_setting_and_command_is_documented() -> None:

@@ -15,17 +15,24 @@ from kalkan.simulate.montecarlo import _run_all, run_batch, run_seeds, summarise
 
 # Two synthetic places 7 km apart (the column names of kalkan.plan.exposure.places_at_risk): a mixed
 # town A where a clash breaks out at step 1, and a village B.
-PLACES = pd.DataFrame({
-    "place_id": ["A", "B"], "name": ["Town A", "Village B"], "latitude": [40.50, 40.55],
-    "longitude": [72.80, 72.85], "population": [20000.0, 10000.0], "group_share": [0.4, 0.2],
-    "weight": [8000.0, 2000.0],
-})
+PLACES = pd.DataFrame(
+    {
+        "place_id": ["A", "B"],
+        "name": ["Town A", "Village B"],
+        "latitude": [40.50, 40.55],
+        "longitude": [72.80, 72.85],
+        "population": [20000.0, 10000.0],
+        "group_share": [0.4, 0.2],
+        "weight": [8000.0, 2000.0],
+    }
+)
 SPARK = np.array([1, 0])
 
 
 def _posts(officers: float, armed: bool = True) -> pd.DataFrame:
-    return pd.DataFrame({"latitude": [40.50], "longitude": [72.80], "officers_on_duty": [officers],
-                         "armed": [armed]})
+    return pd.DataFrame(
+        {"latitude": [40.50], "longitude": [72.80], "officers_on_duty": [officers], "armed": [armed]}
+    )
 
 
 def _model(**settings: float) -> GeoModel:
@@ -44,18 +51,31 @@ def test_agents_per_place_and_group_follow_population_and_share() -> None:
     ("hardship", "risk", "officers", "distrust", "expected"),
     [
         (0.5, 0.5, 0.0, 0.05, False),  # G = 0.5 x 0.15 = 0.075 < T
-        (0.9, 0.5, 0.0, 0.05, True),   # G = 0.135 > T, no police
+        (0.9, 0.5, 0.0, 0.05, True),  # G = 0.135 > T, no police
         (0.9, 0.5, 20.0, 0.05, False),  # P = 1 - exp(-2.3 x 10 x 20 / 100) = 0.99, net < T
         (0.9, 0.05, 20.0, 0.05, False),  # R P = 0.0495, net 0.0855 < T
         (0.9, 0.02, 20.0, 0.05, True),  # R P = 0.0198, net 0.1152 > T
     ],
 )
-def test_activation_rule_matches_hand_computation(hardship: float, risk: float, officers: float,
-                                                  distrust: float, expected: bool) -> None:
-    one = pd.DataFrame({"place_id": ["P"], "latitude": [40.5], "longitude": [72.8], "population": [100.0],
-                        "group_share": [1.0]})
-    model = GeoModel.from_places(one, _posts(officers) if officers else None, spark_step=np.array([1]),
-                                 spark_distrust=distrust, arrests_per_officer=0.0)
+def test_activation_rule_matches_hand_computation(
+    hardship: float, risk: float, officers: float, distrust: float, expected: bool
+) -> None:
+    one = pd.DataFrame(
+        {
+            "place_id": ["P"],
+            "latitude": [40.5],
+            "longitude": [72.8],
+            "population": [100.0],
+            "group_share": [1.0],
+        }
+    )
+    model = GeoModel.from_places(
+        one,
+        _posts(officers) if officers else None,
+        spark_step=np.array([1]),
+        spark_distrust=distrust,
+        arrests_per_officer=0.0,
+    )
     st = model.initial_state(0)
     st["hardship"][:] = hardship
     st["risk"][:] = risk
@@ -125,8 +145,10 @@ def test_dask_equals_serial() -> None:
     seeds = run_seeds(3, 6)
     serial = _run_all(models, seeds, 3, None, None)
     threads = _run_all(models, seeds, 3, "threads", None)
-    with LocalCluster(n_workers=1, threads_per_worker=2, processes=False,
-                      dashboard_address=None) as cluster, Client(cluster) as client:
+    with (
+        LocalCluster(n_workers=1, threads_per_worker=2, processes=False, dashboard_address=None) as cluster,
+        Client(cluster) as client,
+    ):
         cluster_result = _run_all(models, seeds, 3, client, None)
     strip = [[{k: v for k, v in r.items() if k != "seconds"} for r in batch] for batch in serial]
     for other in (threads, cluster_result):
@@ -152,7 +174,9 @@ def test_bad_settings_and_days() -> None:
         GeoModel(lethal=1.0).check_settings()
     with pytest.raises(InputError, match="'legitimacy' parameter of GeoModel must be a number in \\[0, 1\\]"):
         _model(legitimacy=2.0)
-    with pytest.raises(InputError, match="'monitor_effect' parameter of GeoModel must be a number in \\[-1, 1\\]"):
+    with pytest.raises(
+        InputError, match="'monitor_effect' parameter of GeoModel must be a number in \\[-1, 1\\]"
+    ):
         _model().set_posts(None).__class__(monitor_effect=-2.0).check_settings()
     with pytest.raises(InputError, match="days must be an int >= 1"):
         _model().run(0)

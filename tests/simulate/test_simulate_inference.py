@@ -17,16 +17,23 @@ from kalkan.simulate.engine import Case, map_cases, run_cases
 from kalkan.simulate.priors import CONTEXT, FITTED, FORCE, Prior
 from kalkan.simulate.spec import NotCalibratedError, Target, simulation_spec
 
-PLACES = pd.DataFrame({
-    "place_id": ["A", "B"], "name": ["Town A", "Village B"], "latitude": [40.50, 40.55],
-    "longitude": [72.80, 72.85], "population": [20000.0, 10000.0], "group_share": [0.4, 0.2],
-    "oblast": ["North", "South"],
-})
+PLACES = pd.DataFrame(
+    {
+        "place_id": ["A", "B"],
+        "name": ["Town A", "Village B"],
+        "latitude": [40.50, 40.55],
+        "longitude": [72.80, 72.85],
+        "population": [20000.0, 10000.0],
+        "group_share": [0.4, 0.2],
+        "oblast": ["North", "South"],
+    }
+)
 SPARK = np.array([1, 0])
 
 
-def _target(outcome: str, low: float, high: float = float("inf"), known: str = "2020-01-10",
-            **extra: object) -> Target:
+def _target(
+    outcome: str, low: float, high: float = float("inf"), known: str = "2020-01-10", **extra: object
+) -> Target:
     return Target(outcome=outcome, low=low, high=high, known_on=date.fromisoformat(known), **extra)  # type: ignore[arg-type]
 
 
@@ -110,7 +117,9 @@ def test_bad_targets_get_a_sentence_naming_the_fix(tmp_path: Path) -> None:
 def test_abc_smc_narrows_lethality_towards_the_value_that_made_the_data() -> None:
     model = GeoModel.from_places(PLACES, None, spark_step=SPARK, spark_distrust=0.2, flight=4.0)
     truth = 0.3
-    runs = run_cases(model, [None], [Case(settings={"lethality": truth}, sparks=SPARK, seed=s) for s in range(8)], 4)
+    runs = run_cases(
+        model, [None], [Case(settings={"lethality": truth}, sparks=SPARK, seed=s) for s in range(8)], 4
+    )
     observed = np.array([r["deaths"] for r in runs])
     target = _target("deaths", float(np.percentile(observed, 10)), float(np.percentile(observed, 90)))
     rep = Replay(model=model, regions=np.zeros(2, dtype=np.int64), region_names=[""], days=4)
@@ -130,7 +139,9 @@ def test_posterior_files_round_trip_and_reject_another_scenario(tmp_path: Path) 
 
     folder = _copy_scenario(tmp_path, with_posterior=False)
     scenario = load_scenario(str(folder))
-    draws = pd.DataFrame({p.name: [p.low, p.high] for p in FITTED} | {"weight": [0.25, 0.75], "distance": [0, 0]})
+    draws = pd.DataFrame(
+        {p.name: [p.low, p.high] for p in FITTED} | {"weight": [0.25, 0.75], "distance": [0, 0]}
+    )
     save_posterior(Posterior(draws, {"scenario": scenario.name, "targets": []}), folder)
     back = load_posterior(scenario)
     assert back.summary()["parameter"].tolist() == [p.name for p in FITTED]
@@ -141,9 +152,11 @@ def test_posterior_files_round_trip_and_reject_another_scenario(tmp_path: Path) 
 
 
 def test_monitors_effect_can_take_either_sign() -> None:
-    """Monitors on duty at the flashpoint: a deterrent effect lowers deaths, an emboldening one raises them."""
+    """Monitors at the flashpoint: a deterrent effect lowers deaths, an emboldening one raises them."""
     model = GeoModel.from_places(PLACES, None, spark_step=SPARK, spark_distrust=0.1, lethality=0.5)
-    posts = pd.DataFrame({"latitude": [40.50], "longitude": [72.80], "officers_on_duty": [2.0], "armed": [False]})
+    posts = pd.DataFrame(
+        {"latitude": [40.50], "longitude": [72.80], "officers_on_duty": [2.0], "armed": [False]}
+    )
     deaths = {}
     for effect in (-0.05, 0.0, 0.05):
         cases = [Case(settings={"monitor_effect": effect}, sparks=SPARK, seed=s) for s in range(12)]
@@ -176,10 +189,12 @@ def test_force_generation_day_reads_the_pledges() -> None:
     from kalkan.plan.units import parse_options
     from kalkan.simulate.predictive import force_generation_day
 
-    pledges = load_pledges([
-        {"contributor": "X", "unit": "police", "officers": 100, "days_to_ready": 5, "days_to_arrive": 2},
-        {"contributor": "Y", "unit": "police", "officers": 200, "days_to_ready": 20, "days_to_arrive": 3},
-    ])
+    pledges = load_pledges(
+        [
+            {"contributor": "X", "unit": "police", "officers": 100, "days_to_ready": 5, "days_to_arrive": 2},
+            {"contributor": "Y", "unit": "police", "officers": 200, "days_to_ready": 20, "days_to_arrive": 3},
+        ]
+    )
     assert force_generation_day(parse_options("police:100")[0], pledges)[0] == 7
     assert force_generation_day(parse_options("police:300")[0], pledges)[0] == 23
     day, why = force_generation_day(parse_options("police:600")[0], pledges)
@@ -192,8 +207,9 @@ def test_comparison_is_posterior_predictive_and_ignores_incidents_after_the_deci
     from kalkan.simulate import compare_options
 
     options = parse_options("monitors:50,police:300")
-    base = compare_options("kyrgyzstan_2010", options, draws=3, seeds_per_draw=2, days=4, arrival=0.0,
-                           outbreak_within=1)
+    base = compare_options(
+        "kyrgyzstan_2010", options, draws=3, seeds_per_draw=2, days=4, arrival=0.0, outbreak_within=1
+    )
     table = base.table
     assert table["option"].tolist() == ["none", "monitors:50", "police:300"]
     assert (table["runs"] == 6).all() and "6 runs per option" in base.interval_note
@@ -209,8 +225,9 @@ def test_comparison_is_posterior_predictive_and_ignores_incidents_after_the_deci
     extra["date"] = "2010-07-15"
     extra["latitude"], extra["longitude"] = "41.9", "71.0"
     pd.concat([frame, extra]).to_csv(incidents, index=False)
-    later = compare_options(load_scenario(str(folder)), options, draws=3, seeds_per_draw=2, days=4, arrival=0.0,
-                            outbreak_within=1)
+    later = compare_options(
+        load_scenario(str(folder)), options, draws=3, seeds_per_draw=2, days=4, arrival=0.0, outbreak_within=1
+    )
     cols = ["deaths_median", "deaths_p5", "deaths_p95", "posts"]
     assert later.table[cols].equals(table[cols])
 

@@ -88,7 +88,8 @@ class Posterior:
             x = self.draws[name].to_numpy(float)
             order = np.argsort(x)
             cum = np.cumsum(w[order]) / w.sum()
-            q = [float(x[order][min(np.searchsorted(cum, p), len(x) - 1)]) for p in (0.05, 0.5, 0.95)]
+            at = np.minimum(np.searchsorted(cum, [0.05, 0.5, 0.95]), len(x) - 1)
+            q = [float(v) for v in x[order][at]]
             prior = priors[name].describe() if name in priors else ""
             rows.append({"parameter": name, "prior": prior, "p5": q[0], "median": q[1], "p95": q[2]})
         return pd.DataFrame(rows)
@@ -166,6 +167,7 @@ def replay(
     spec = spec or simulation_spec(scenario)
     incidents = scenario.incidents
     model = scenario_model(scenario, start=spec.start, spark_days=spec.spark_days, spark_km=spec.spark_km)
+    assert model.places_ is not None
     regions, names = _regions(model.places_, spec)
     if keep_regions is not None:
         keep = np.isin(np.asarray(names)[regions], list(keep_regions))
@@ -244,7 +246,7 @@ def abc_smc(
     unit = rng.random((particles, k))
     dist = evaluate(unit, "generation 1")
     weight = np.full(particles, 1.0 / particles)
-    history = [
+    history: list[dict[str, Any]] = [
         {
             "generation": 1,
             "tolerance": float("inf"),
@@ -403,7 +405,7 @@ def save_posterior(posterior: Posterior, folder: Path) -> None:
 def point_settings(scenario: Scenario) -> dict[str, float]:
     """Posterior medians of the fitted parameters and prior medians of what a force does (one point)."""
     medians = load_posterior(scenario).summary().set_index("parameter")["median"]
-    point = {name: float(v) for name, v in medians.items()}
+    point = {str(name): float(v) for name, v in medians.items()}
     point.update({p.name: float(p.from_unit(np.array(0.5))) for p in FORCE})
     return point
 

@@ -95,7 +95,7 @@ def _as_of(text: str | None) -> Any:
     try:
         return date.fromisoformat(text)
     except ValueError:
-        raise InputError(f"--as-of takes a date like 2010-06-30; got {text!r}.") from None
+        raise InputError(f"--as-of takes a date like 2031-04-02; got {text!r}.") from None
 
 
 def _arrival(text: str) -> str | float:

@@ -124,7 +124,7 @@ def options_chart(path: Path, table: pd.DataFrame) -> None:
         ax.invert_yaxis()
         ax.set_xlabel(f"{label}, first {table.attrs.get('days', 10)} days (median, 5th-95th percentile)")
     fig.suptitle(
-        "Southern Kyrgyzstan 2010, simulated: grey no force, red unarmed monitors, blue armed "
+        f"{table.attrs.get('title', '')} simulated: grey no force, red unarmed monitors, blue armed "
         f"police ({int(table['runs'].iloc[0])} runs each; a model, not a prophecy)",
         fontsize=9,
     )

@@ -154,7 +154,7 @@ GEO_SETTINGS: tuple[Setting, ...] = (
         0.1,
         "",
         "share of a force's armed officers who stand aside or take part "
-        "instead of deterring (the Kyrgyzstan Inquiry Commission 2011 reports members of the "
+        "instead of deterring (inquiry commissions have reported members of the "
         "security forces took part); they neither deter nor arrest",
         0,
         1,

@@ -173,7 +173,7 @@ def compare_options(
     if response_minutes is None:
         response_minutes = float(scenario.settings.get("defaults", {}).get("response_minutes", 30.0))
     places = scenario_places(scenario, as_of=day)
-    model = GeoModel.from_places(places, None, **{"response_minutes": float(response_minutes)})
+    model = GeoModel.from_places(places, None, response_minutes=float(response_minutes))
     # Posts and risk as of the decision date.
     post_tables, sitings = [], []
     for option in wanted:
@@ -207,8 +207,8 @@ def compare_options(
     situations = []
     run_seed = np.random.SeedSequence([seed, 13]).spawn(draws * seeds_per_draw)
     for d in range(draws):
-        base = {k: float(v) for k, v in params.iloc[d].items()}
-        force = {p.name: float(p.from_unit(rng.random())) for p in FORCE}
+        base = {str(k): float(v) for k, v in params.iloc[d].items()}
+        force = {p.name: float(p.from_unit(np.array(rng.random()))) for p in FORCE}
         for s in range(seeds_per_draw):
             sparks = forecast_sparks(
                 places, risk, n_sparks, spark_days=spec.spark_days, rng=rng, spark_km=spec.spark_km
@@ -218,7 +218,7 @@ def compare_options(
             situations.append({"draw": d, "seed": kseed, "outbreak_day": start_day, **base, **force})
             for o in range(len(wanted)):
                 late = max(0.0, generation[o][0] - start_day)
-                merged = {**base, **force, **fixed}
+                merged: dict[str, float] = {**base, **force, **fixed}
                 cases.append(
                     Case(
                         settings=merged, sparks=sparks, seed=kseed, option=o, arrival_day=late, key=(o, d, s)
@@ -259,15 +259,16 @@ def compare_options(
     rows = []
     for o, option in enumerate(wanted):
         sub = long[long["option"] == labels[o]]
+        sited = post_tables[o]
         row: dict[str, Any] = {
             "option": labels[o],
             "unit": "none" if option is None else option.unit,
             "officers": 0 if option is None else option.officers,
             "armed": False if option is None else bool(option.unit_type.armed),
-            "posts": 0 if post_tables[o] is None else len(post_tables[o]),
+            "posts": 0 if sited is None else len(sited),
             "covered_share": 0.0
-            if post_tables[o] is None or not len(post_tables[o])
-            else float(post_tables[o]["covered_share"].iloc[0]),
+            if sited is None or not len(sited)
+            else float(sited["covered_share"].iloc[0]),
             "siting": sitings[o],
             "generation_day": generation[o][0],
             "generation_source": generation[o][1],

@@ -89,7 +89,7 @@ FORCE: tuple[Prior, ...] = (
         0.3,
         False,
         "share of a force's officers who stand aside or take part "
-        "(members of the security forces took part in 2010, Kyrgyzstan Inquiry Commission 2011)",
+        "(inquiry commissions have reported security-force members taking part; see docs/simulate.md)",
     ),
     Prior(
         "avoid_posts",
@@ -110,7 +110,7 @@ CONTEXT: tuple[Prior, ...] = (
         1.0,
         False,
         "travel speed with roadblocks, as a share of normal speed "
-        "(UNOSAT counted 32 roadblocks in Osh on 18 June 2010)",
+        "(roadblocks slow both police and mobs)",
     ),
     Prior(
         "officers_factor",

@@ -56,7 +56,7 @@ def _box(scenario: Scenario) -> list[Prior]:
     summary = load_posterior(scenario).summary().set_index("parameter")
     fitted = []
     for p in FITTED:
-        lo, hi = float(summary.loc[p.name, "p5"]), float(summary.loc[p.name, "p95"])
+        lo, hi = float(summary.at[p.name, "p5"]), float(summary.at[p.name, "p95"])  # type: ignore[arg-type]
         if hi <= lo:
             hi = lo * 1.01 + 1e-6
         fitted.append(Prior(p.name, lo, hi, p.log and lo > 0, f"posterior 5th-95th percentile ({p.why})"))
@@ -215,11 +215,11 @@ def sensitivity(
     band = np.digitize(ow, qs)
     table = []
     for o, label in enumerate(labels):
-        row: dict[str, Any] = {"option": label}
+        line: dict[str, Any] = {"option": label}
         for b, name in enumerate(("low", "central", "high")):
             sel = band == b
-            row[name] = float(np.median(deaths[sel, o])) if sel.any() else np.nan
-        table.append(row)
+            line[name] = float(np.median(deaths[sel, o])) if sel.any() else np.nan
+        table.append(line)
     by_ow = pd.DataFrame(table)
     by_ow.attrs["officer_weight_bands"] = [float(ow.min()), float(qs[0]), float(qs[1]), float(ow.max())]
     best_by_band = [labels[int(np.argmin(by_ow[b].to_numpy(float)))] for b in ("low", "central", "high")]

@@ -3,19 +3,19 @@
 Everything crisis-specific comes from the scenario's ``[simulation]`` table (scenario.toml)::
 
     [simulation]
-    start = 2010-06-10          # first day of the outbreak the calibration replays
+    start = 2031-04-02          # first day of the outbreak the calibration replays
     days = 10                   # days simulated
-    decision_date = 2010-06-30  # options are compared as of this day (default: the scenario's as_of)
+    decision_date = 2031-04-20  # options are compared as of this day (default: the scenario's as_of)
     spark_days = 4              # incidents in start .. start + spark_days - 1 light the flashpoints
 
     [[simulation.target]]       # one per published figure, with the day it was first published
     outcome = "deaths"          # deaths | homes_destroyed | displaced
     low = 191
     high = 2000                 # omit for "at least low"
-    known_on = 2010-06-18
+    known_on = 2031-04-09
     region = ""                 # "" = the whole scenario; else names (or a list) of the places' region
     through_day = 0             # the figure covers days 1..through_day (0: every simulated day)
-    source_ids = ["S_GUARDIAN_0618"]
+    source_ids = ["S_NEWS_0409"]
 
 A scenario without ``[simulation] start`` cannot be replayed, and one without a posterior file is
 not calibrated: both say so (:class:`NotCalibratedError`) instead of borrowing another crisis's fit.
@@ -62,7 +62,7 @@ class Target:
     note: str = ""
 
     def label(self) -> str:
-        """``people killed 191-2,000 (known 2010-06-18)`` in plain words."""
+        """``people killed 191-2,000 (known 2031-04-09)`` in plain words."""
         span = (
             f"at least {self.low:,.0f}" if self.high == float("inf") else f"{self.low:,.0f}-{self.high:,.0f}"
         )
@@ -107,12 +107,12 @@ def _date(value: Any, what: str, name: str) -> date:
         return pd.Timestamp(str(value)).date()
     except (ValueError, TypeError):
         raise ScenarioError(
-            f"Scenario {name!r}: [simulation] {what} must be a date like 2010-06-10; got {value!r}."
+            f"Scenario {name!r}: [simulation] {what} must be a date like 2031-04-02; got {value!r}."
         ) from None
 
 
 def _regions(value: Any) -> tuple[str, ...]:
-    """``"Osh"`` or ``["Osh", "Osh (city)"]`` -> a sorted tuple of names; "" or [] -> () (everywhere)."""
+    """``"North"`` or ``["North", "South"]`` -> a sorted tuple of names; "" or [] -> () (everywhere)."""
     items = [value] if isinstance(value, str) else list(value or [])
     return tuple(sorted(str(v) for v in items if str(v)))
 

@@ -4,9 +4,9 @@ holds what was observed.
 The checks are data, in the scenario's ``[[simulation.validation]]``::
 
     [[simulation.validation]]
-    name = "Osh province predicts Jalal-Abad"
-    fit_regions = ["Osh", "Osh (city)"]   # replay only these regions' flashpoints; fit their targets
-    predict_regions = ["Jalal-Abad"]      # replay only these; compare with their targets
+    name = "the north predicts the south"
+    fit_regions = ["North", "North (city)"] # replay only these regions' flashpoints; fit their targets
+    predict_regions = ["South"]            # replay only these; compare with their targets
     as_of = 2013-01-01                    # figures published by this day
 
     [[simulation.validation]]
@@ -72,7 +72,7 @@ def _check_parts(
         through = int(check["fit_through_day"])
         fit = [t for t in spec.known_targets(day) if t.through_day == through]
         pred = [t for t in spec.known_targets(day) if t.through_day == 0]
-        keep_fit = keep_pred = None
+        keep_fit, keep_pred = None, None
     else:
         raise ScenarioError(
             f"[[simulation.validation]] {name!r} needs fit_regions (and predict_regions) or fit_through_day."
