@@ -251,3 +251,26 @@ def test_sensitivity_chart_is_written_in_plain_words(tmp_path: Path) -> None:
     ranking = pd.DataFrame({"parameter": ["officer_weight", "lethality"], "mean_share": [0.7, 0.3]})
     sensitivity_chart(tmp_path / "s.png", ranking)
     assert (tmp_path / "s.png").stat().st_size > 1000
+
+
+def test_more_police_with_more_deaths_gets_a_reason() -> None:
+    from kalkan.simulate.predictive import monotone_notes
+
+    table = pd.DataFrame(
+        {
+            "option": ["none", "police:600", "police:1000"],
+            "unit": ["none", "police", "police"],
+            "officers": [0, 600, 1000],
+            "siting": ["none", "reach", "reach"],
+            "deaths_median": [500.0, 84.0, 88.0],
+            "generation_day": [0.0, 35.0, 90.0],
+            "generation_source": ["", "", "pledges never reach 1000 police"],
+        }
+    )
+    beats = pd.DataFrame(0.5, index=table["option"], columns=table["option"])
+    notes = monotone_notes(table, beats)
+    assert len(notes) == 1 and "police:1000 leaves more deaths than police:600" in notes[0]
+    assert "ready later: day 90" in notes[0]
+    same_day = table.assign(generation_day=[0.0, 35.0, 35.0])
+    assert "the difference is chance" in monotone_notes(same_day, beats)[0]
+    assert monotone_notes(table.assign(deaths_median=[500.0, 88.0, 84.0]), beats) == []

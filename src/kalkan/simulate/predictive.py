@@ -38,7 +38,7 @@ if TYPE_CHECKING:
     from kalkan.plan.units import ForceOption
     from kalkan.scenarios import Scenario
 
-__all__ = ["Comparison", "compare_options", "force_generation_day", "option_label"]
+__all__ = ["Comparison", "compare_options", "force_generation_day", "monotone_notes", "option_label"]
 
 OUTCOMES = ("deaths", "homes_destroyed", "displaced")
 
@@ -56,6 +56,45 @@ class Comparison:
     calibration: dict[str, Any]
     posts: pd.DataFrame = field(repr=False, default_factory=pd.DataFrame)
     attrs: dict[str, Any] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+
+
+def monotone_notes(table: pd.DataFrame, beats: pd.DataFrame) -> list[str]:
+    """Sentences explaining each case where more officers of one unit leave more median deaths.
+
+    Three reasons the model can give, checked in this order: the larger force is generated later
+    (arrives later after the decision); the difference is within chance over the runs (each beats
+    the other in 40-60% of them); otherwise the posts themselves: sited for reach, a larger option's
+    extra posts go to outlying places, and mobs turn away from protected places to unprotected ones.
+    """
+    notes: list[str] = []
+    forces = table[table["unit"] != "none"]
+    for (_unit, siting), group in forces.groupby(["unit", "siting"]):
+        rows = [{str(k): v for k, v in r.items()} for r in group.sort_values("officers").to_dict("records")]
+        for small, big in zip(rows, rows[1:], strict=False):
+            if big["deaths_median"] <= small["deaths_median"]:
+                continue
+            p = float(beats.loc[big["option"], small["option"]])
+            head = (
+                f"{big['option']} leaves more deaths than {small['option']} in the model "
+                f"(median {big['deaths_median']:,.0f} against {small['deaths_median']:,.0f})"
+            )
+            if big["generation_day"] > small["generation_day"]:
+                notes.append(
+                    f"{head} because it is ready later: day {big['generation_day']:g} after the "
+                    f"decision against day {small['generation_day']:g} ({big['generation_source']})."
+                )
+            elif 0.4 <= p <= 0.6:
+                notes.append(
+                    f"{head}, but the difference is chance: it does better in {p:.0%} of the paired runs."
+                )
+            else:
+                notes.append(
+                    f"{head}: its extra posts stand in outlying places, sited for {siting}, and mobs "
+                    f"turn away from protected places to unprotected ones; it does better in {p:.0%} of "
+                    "the paired runs."
+                )
+    return notes
 
 
 def option_label(option: ForceOption | None) -> str:
@@ -311,6 +350,7 @@ def compare_options(
         flashpoints=flash,
         calibration=posterior.provenance,
         posts=posts,
+        notes=monotone_notes(table, beats),
         attrs={
             "as_of": day.isoformat(),
             "days": n_days,
