@@ -85,10 +85,6 @@ KNOWN: dict[str, int] = {
     "risk/country_commands.py": 4,
     "risk/framework.py": 3,
     "risk/structural.py": 3,
-    "simulate/calibration.py": 6,
-    "simulate/commands.py": 1,
-    "simulate/figures.py": 1,
-    "simulate/scenario.py": 2,
     "store.py": 1,
 }
 

@@ -109,8 +109,8 @@ def test_bad_targets_get_a_sentence_naming_the_fix(tmp_path: Path) -> None:
 
     folder = _copy_scenario(tmp_path, with_posterior=False)
     toml = folder / "scenario.toml"
-    toml.write_text(toml.read_text().replace('outcome = "displaced"', 'outcome = "refugees"', 1))
-    with pytest.raises(ScenarioError, match="has outcome 'refugees': use one of deaths, homes_destroyed"):
+    toml.write_text(toml.read_text().replace('what = "displaced"', 'what = "refugees"', 1))
+    with pytest.raises(ScenarioError, match="has what = 'refugees': use one of deaths, homes_destroyed"):
         simulation_spec(load_scenario(str(folder)))
 
 

@@ -518,7 +518,7 @@ def _parts(settings: dict[str, Any], found: _Findings) -> dict[str, Any]:
     raw_sim = settings.get("simulation", {})
     targets = []
     for number, raw in enumerate(raw_sim.get("target", []), start=1):
-        low, high = raw.get("low"), raw.get("high")
+        low, high = raw.get("low"), raw.get("high", float("inf"))  # no high: "at least low"
         if (
             not all(isinstance(v, int | float) for v in (low, high))
             or float(low) > float(high)

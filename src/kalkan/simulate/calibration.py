@@ -1,7 +1,7 @@
 """Calibration with uncertainty: ABC-SMC of the fitted parameters to the scenario's published outcomes.
 
-Approximate Bayesian computation by sequential Monte Carlo (Toni et al. 2009; adaptive tolerances and
-a kernel twice the particles' weighted covariance as in Beaumont et al. 2009), written plainly with
+Approximate Bayesian computation by sequential Monte Carlo (Toni et al.; adaptive tolerances and
+a kernel twice the particles' weighted covariance as in Beaumont et al.), written plainly with
 numpy: the model is a numba kernel whose runs are cheap, and the sampler is 60 lines.
 
 * Parameters and priors: :data:`kalkan.simulate.priors.FITTED` (stated, wide; log-uniform for rates).
@@ -367,7 +367,7 @@ def provenance_for(
         "as_of": day.isoformat(),
         "start": spec.start.isoformat(),
         "days": spec.days,
-        "method": "ABC-SMC (Toni et al. 2009; Beaumont et al. 2009), kalkan.simulate.calibration",
+        "method": "ABC-SMC (Toni et al.; Beaumont et al.; see docs/simulate.md), kalkan.simulate.calibration",
         "targets": [
             {
                 "outcome": t.outcome,

@@ -297,7 +297,7 @@ def _sensitivity(
 
     _check_format(fmt, ("json", "table"))
     sc = load_scenario(scenario)
-    wanted = _parse(options or sc.settings.get("defaults", {}).get("options") or _DEFAULT_OPTIONS)
+    wanted = _parse(options or sc.option_spec or _DEFAULT_OPTIONS)
     with _bar(fmt) as bar:
         report = _stage_progress(bar)
         result = sensitivity(

@@ -125,7 +125,7 @@ GEO_SETTINGS: tuple[Setting, ...] = (
         0.0,
         "",
         "change in net risk an agent feels where unarmed monitors are on duty "
-        "(> 0 deters, < 0 emboldens: Hultman, Kathman & Shannon 2013 find more unarmed observers go "
+        "(> 0 deters, < 0 emboldens: Hultman, Kathman & Shannon find more unarmed observers go "
         "with more civilian deaths); drawn from its prior in comparisons",
         -1,
         1,

@@ -72,7 +72,7 @@ FORCE: tuple[Prior, ...] = (
         30.0,
         True,
         "rioters one armed officer counts against: 0.01 is almost no "
-        "effect; 30 is more than Hultman, Kathman & Shannon's (2013) association implies in this model",
+        "effect; 30 is more than Hultman, Kathman & Shannon's association implies in this model",
     ),
     Prior(
         "monitor_effect",
@@ -80,7 +80,7 @@ FORCE: tuple[Prior, ...] = (
         0.05,
         False,
         "unarmed monitors may deter (> 0) or embolden (< 0): Hultman "
-        "et al. (2013) find more unarmed observers go with more civilian deaths; 0.05 is about the net "
+        "et al. find more unarmed observers go with more civilian deaths; 0.05 is about the net "
         "risk an agent feels from a strong police presence",
     ),
     Prior(

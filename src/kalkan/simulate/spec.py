@@ -5,11 +5,11 @@ Everything crisis-specific comes from the scenario's ``[simulation]`` table (sce
     [simulation]
     start = 2031-04-02          # first day of the outbreak the calibration replays
     days = 10                   # days simulated
-    decision_date = 2031-04-20  # options are compared as of this day (default: the scenario's as_of)
+    decision = 2031-04-20       # options are compared as of this day (default: the scenario's as_of)
     spark_days = 4              # incidents in start .. start + spark_days - 1 light the flashpoints
 
     [[simulation.target]]       # one per published figure, with the day it was first published
-    outcome = "deaths"          # deaths | homes_destroyed | displaced
+    what = "deaths"             # deaths | homes_destroyed | displaced
     low = 191
     high = 2000                 # omit for "at least low"
     known_on = 2031-04-09
@@ -120,10 +120,10 @@ def _regions(value: Any) -> tuple[str, ...]:
 def _target(raw: Any, i: int, name: str) -> Target:
     where = f"Scenario {name!r}: [[simulation.target]] number {i + 1}"
     if not isinstance(raw, dict):
-        raise ScenarioError(f"{where} must be a table with outcome, low, known_on.")
-    outcome = str(raw.get("outcome", ""))
+        raise ScenarioError(f"{where} must be a table with what, low, known_on.")
+    outcome = str(raw.get("what", raw.get("outcome", "")))
     if outcome not in OUTCOME_NAMES:
-        raise ScenarioError(f"{where} has outcome {outcome!r}: use one of {', '.join(OUTCOME_NAMES)}.")
+        raise ScenarioError(f"{where} has what = {outcome!r}: use one of {', '.join(OUTCOME_NAMES)}.")
     try:
         low = float(raw["low"])
         high = float(raw.get("high", float("inf")))
@@ -168,7 +168,7 @@ def simulation_spec(scenario: Scenario) -> SimulationSpec:
             f"Scenario {scenario.name!r}: [simulation] spark_days must be a whole number "
             f">= 1; got {spark_days!r}."
         )
-    decision = raw.get("decision_date", scenario.as_of)
+    decision = raw.get("decision", raw.get("decision_date", scenario.as_of))
     targets = tuple(_target(t, i, scenario.name) for i, t in enumerate(raw.get("target", [])))
     validation = tuple(v for v in raw.get("validation", []) if isinstance(v, dict))
     return SimulationSpec(
