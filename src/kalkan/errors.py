@@ -10,7 +10,12 @@ a message that states the fact, the numbers and the fix.
     │   ├── ScenarioError            a scenario is unknown, or one of its files is missing or malformed
     │   │   └── ScenarioCheckError   a scenario folder has problems: one sentence each (file, row, fix)
     │   ├── SchemaError              a file lacks a required column or has the wrong format
-    │   └── OptionError              a force option or other CLI-style argument cannot be parsed
+    │   ├── OptionError              a force option or other CLI-style argument cannot be parsed
+    │   ├── NotFound (LookupError)   a register record does not exist or is not open to the caller (404)
+    │   └── Conflict                 a register request contradicts the stored state (409)
+    ├── AccessDenied (PermissionError) the caller's role lacks the right (403)
+    ├── Unauthorized                 no credentials, or wrong, expired or revoked ones (401)
+    ├── TooManyAttempts              too many failed sign-ins from an address or for a user (429)
     ├── InfeasibleError (ValueError) a problem has no solution as posed (e.g. a target no force reaches)
     ├── NotFittedError (AttributeError) a model method was called before ``fit``
     ├── NotSolvedError (AttributeError) a problem's result was asked for before ``solve``
@@ -50,6 +55,30 @@ class SchemaError(InputError):
 
 class OptionError(InputError):
     """A command-line style option (e.g. ``police:600``) cannot be parsed."""
+
+
+class NotFound(InputError, LookupError):
+    """A register record does not exist, or the caller may not see it (the answer is the same)."""
+
+
+class Conflict(InputError):
+    """A register request contradicts the stored state (a status step, a reused ``client_id``)."""
+
+
+class AccessDenied(KalkanError, PermissionError):
+    """The caller's role lacks the right to do this."""
+
+
+class Unauthorized(KalkanError):
+    """No credentials, or credentials no active user holds (wrong, expired or revoked)."""
+
+
+class TooManyAttempts(KalkanError):
+    """Too many failed sign-ins from one address or for one user: wait ``retry_after`` seconds."""
+
+    def __init__(self, message: str, retry_after: int) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
 
 
 class InfeasibleError(KalkanError, ValueError):

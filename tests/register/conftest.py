@@ -32,11 +32,17 @@ BACKENDS = [
 ]
 
 
+TEST_AUDIT_KEY = "a3VkaXQta2V5LW9mLXRoZS10ZXN0cy1ub3QtYS1zZWM="
+
+
 @pytest.fixture(autouse=True)
-def _key(monkeypatch: pytest.MonkeyPatch) -> None:
-    # A fixed test key (not a secret): tests never touch a real key file or the user's data dir.
+def _key(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory) -> None:
+    # Fixed test keys (not secrets): tests never touch a real key file or the user's folders.
     monkeypatch.setenv("KALKAN_REGISTER_KEY", "q7QY3zZ0m2F3s9mGz0b6Kx3n8Wm4tJ2v0c1d5e6f7g8=")
+    monkeypatch.setenv("KALKAN_REGISTER_AUDIT_KEY", TEST_AUDIT_KEY)
+    monkeypatch.setenv("KALKAN_REGISTER_KEY_DIR", str(tmp_path_factory.mktemp("keys")))
     monkeypatch.delenv("KALKAN_REGISTER_KEY_FILE", raising=False)
+    monkeypatch.delenv("KALKAN_REGISTER_AUDIT_KEY_FILE", raising=False)
     monkeypatch.delenv("KALKAN_REGISTER_DB", raising=False)
 
 

@@ -21,6 +21,8 @@ from kalkan.register.db import Base, Database
 from kalkan.register.dedup import candidate_pairs, haversine_km, text_similarity
 from kalkan.register.schemas import IncidentIn
 
+JPEG_START = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00"  # enough for the file-type check
+
 
 @pytest.fixture
 def filled(db_url, tmp_path, make_report):
@@ -38,7 +40,8 @@ def filled(db_url, tmp_path, make_report):
         ]
         service.change_status(s, actor, ids[0], "verified", "seen")
         service.attach_evidence(
-            s, actor, ids[1], filename="a.jpg", media_type="image/jpeg", stream=io.BytesIO(b"photo bytes")
+            s, actor, ids[1], filename="a.jpg", media_type="image/jpeg",
+            stream=io.BytesIO(JPEG_START + b"photo bytes"),
         )
     yield register, actor, ids
     register.close()
@@ -53,11 +56,11 @@ def test_chain_verifies_then_names_an_altered_entry(filled) -> None:
     register, _, ids = filled
     with register.read() as s:
         report = audit.verify_chain(s)
-    assert report.ok and report.entries == 5
-    _sql(register, "UPDATE audit_log SET payload = REPLACE(payload, 'seen', 'unseen') WHERE seq = 4")
+    assert report.ok and report.entries == 6  # the user and five changes
+    _sql(register, "UPDATE audit_log SET payload = REPLACE(payload, 'seen', 'unseen') WHERE seq = 5")
     with register.read() as s:
         report = audit.verify_chain(s)
-    assert not report.ok and report.broken_seq == 4 and "altered" in report.message()
+    assert not report.ok and report.broken_seq == 5 and "altered" in report.message()
     assert "status incident" in report.message()
 
 
@@ -71,23 +74,23 @@ def test_chain_names_a_deleted_middle_entry_and_a_deleted_tail(filled) -> None:
 
 def test_chain_names_a_truncated_tail(filled) -> None:
     register, _, _ = filled
-    _sql(register, "DELETE FROM audit_log WHERE seq = 5")
+    _sql(register, "DELETE FROM audit_log WHERE seq = 6")
     with register.read() as s:
         report = audit.verify_chain(s)
-    assert (report.ok, report.broken_seq) == (False, 5) and "deleted" in report.problem
+    assert (report.ok, report.broken_seq) == (False, 6) and "deleted" in report.problem
 
 
-def test_a_rewritten_and_rehashed_entry_still_breaks_the_next_link(filled) -> None:
+def test_a_rewritten_and_rehashed_entry_is_named_without_the_key(filled) -> None:
     register, _, _ = filled
     with register.read() as s:
         e = s.get(audit.AuditEntry, 3)
-        forged = audit.entry_hash(
+        forged = audit.legacy_hash(
             e.seq, e.at, e.actor_id, e.actor, e.action, e.entity, e.entity_id, "{}", e.prev_hash
         )
     _sql(register, f"UPDATE audit_log SET payload = '{{}}', hash = '{forged}' WHERE seq = 3")
     with register.read() as s:
         report = audit.verify_chain(s)
-    assert (report.ok, report.broken_seq) == (False, 4) and "previous-hash" in report.problem
+    assert (report.ok, report.broken_seq) == (False, 3) and "MAC" in report.problem
 
 
 def test_evidence_swapped_on_disk_is_found(filled) -> None:
@@ -135,22 +138,23 @@ def test_sealed_values_open_only_with_their_key_and_row() -> None:
 
 def test_key_from_env_file_or_created(tmp_path, monkeypatch) -> None:
     monkeypatch.delenv("KALKAN_REGISTER_KEY")
-    key = load_key(tmp_path)
+    monkeypatch.setenv("KALKAN_REGISTER_KEY_DIR", str(tmp_path))
+    key = load_key(tmp_path / "data")
     path = tmp_path / "register.key"
     assert len(key) == 32 and stat.S_IMODE(path.stat().st_mode) == 0o600
-    assert load_key(tmp_path) == key
+    assert load_key(tmp_path / "data") == key
     monkeypatch.setenv("KALKAN_REGISTER_KEY", "dG9vLXNob3J0")  # base64 of "too-short"
     with pytest.raises(InputError, match="9 bytes; AES-256 needs 32"):
-        load_key(tmp_path)
+        load_key(tmp_path / "data")
     monkeypatch.setenv("KALKAN_REGISTER_KEY", "not base64!")
     with pytest.raises(InputError, match="not URL-safe base64"):
-        load_key(tmp_path)
+        load_key(tmp_path / "data")
     monkeypatch.setenv("KALKAN_REGISTER_KEY", generate_key())
-    assert load_key(tmp_path) != key
+    assert load_key(tmp_path / "data") != key
     monkeypatch.delenv("KALKAN_REGISTER_KEY")
     monkeypatch.setenv("KALKAN_REGISTER_KEY_FILE", str(tmp_path / "nope.key"))
     with pytest.raises(InputError, match="does not exist"):
-        load_key(tmp_path)
+        load_key(tmp_path / "data")
 
 
 def test_migrations_build_exactly_the_models(db_url) -> None:
@@ -283,7 +287,7 @@ def test_records_match_the_chain_after_every_kind_of_change(filled) -> None:
         ),
         (
             "UPDATE incidents SET personal_sealed = 'v1:AAAA' WHERE id = 1",
-            "incident 1: personal_sha256 differ",
+            "incident 1: personal data ciphertext differs",
         ),
         (
             "DELETE FROM attachments; DELETE FROM status_changes; DELETE FROM incidents WHERE id = 1",

@@ -133,7 +133,8 @@ def test_sigkill_mid_stream_loses_no_acknowledged_write(db_url, tmp_path, make_r
         report = verify_chain(s)
     register.close()
     assert report.ok, report.message()
-    assert report.entries == len(stored) + (0 if last["client_id"] in stored else 1)  # one per report
+    # the user, then one entry per report
+    assert report.entries == 1 + len(stored) + (0 if last["client_id"] in stored else 1)
 
 
 @pytest.mark.slow

@@ -14,6 +14,8 @@ from kalkan.register import audit, service
 from kalkan.register.auth import revoke_user
 from kalkan.register.schemas import IncidentIn
 
+USERS_IN_CHAIN = 6  # the api fixture's users: each one's creation is a chain entry
+
 
 def _report(**overrides: Any) -> IncidentIn:
     body: dict[str, Any] = {
@@ -85,7 +87,7 @@ def test_reports_filed_together_share_one_commit_and_each_enters_the_chain(api) 
     assert sorted(out.client_id for out, _ in results) == sorted(str(r.client_id) for r in reports)
     with api.register.read() as s:
         chain = audit.verify_chain(s)
-        assert chain.ok and chain.entries == 6, chain.message()
+        assert chain.ok and chain.entries == 6 + USERS_IN_CHAIN, chain.message()
         assert audit.verify_records(s) == []
     for out, _ in results:  # each one stored, as acknowledged
         response = api.get(f"/api/incidents/{out.id}", "monitor")
@@ -108,7 +110,9 @@ def test_a_failing_report_in_a_batch_fails_alone(api) -> None:
     assert sorted(stored) == sorted(str(r.client_id) for r in good)
     with api.register.read() as s:
         chain = audit.verify_chain(s)
-        assert chain.ok and chain.entries == 4, chain.message()  # monitor2's report and the three good
+        assert chain.ok and chain.entries == 4 + USERS_IN_CHAIN, (
+            chain.message()
+        )  # monitor2's report and the three good
         assert audit.verify_records(s) == []
 
 
@@ -136,7 +140,7 @@ def test_an_interrupted_batch_acknowledges_nothing(api) -> None:
     assert len(errors) == 3 and sum(isinstance(e, StoreError) for e in errors) >= 2, errors
     with api.register.read() as s:
         chain = audit.verify_chain(s)
-        assert chain.ok and chain.entries == 1, chain.message()
+        assert chain.ok and chain.entries == 1 + USERS_IN_CHAIN, chain.message()
 
 
 def test_same_client_id_twice_in_one_batch_is_stored_once(api) -> None:
@@ -151,7 +155,7 @@ def test_same_client_id_twice_in_one_batch_is_stored_once(api) -> None:
     (_, created_0), (out_1, created_1), (out_2, created_2) = results
     assert created_0 and [created_1, created_2].count(True) == 1 and out_1.id == out_2.id
     with api.register.read() as s:
-        assert audit.verify_chain(s).entries == 2
+        assert audit.verify_chain(s).entries == 2 + USERS_IN_CHAIN
 
 
 def test_concurrent_api_writes_all_acknowledged_and_chained(api, make_report) -> None:
@@ -170,7 +174,7 @@ def test_concurrent_api_writes_all_acknowledged_and_chained(api, make_report) ->
     assert len({a.json()["id"] for a in answers}) == len(bodies)
     with api.register.read() as s:
         chain = audit.verify_chain(s)
-        assert chain.ok and chain.entries == len(bodies), chain.message()
+        assert chain.ok and chain.entries == len(bodies) + USERS_IN_CHAIN, chain.message()
 
 
 def test_writers_queue_on_a_file_lock_beside_the_sqlite_database(api) -> None:

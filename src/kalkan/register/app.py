@@ -9,6 +9,7 @@ current state, 413 body too large, 422 invalid input. The OpenAPI schema is at `
 import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -20,7 +21,17 @@ from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from kalkan.errors import InputError, IntegrityError, KalkanError, StoreError
+from kalkan.errors import (
+    AccessDenied,
+    Conflict,
+    InputError,
+    IntegrityError,
+    KalkanError,
+    NotFound,
+    StoreError,
+    TooManyAttempts,
+    Unauthorized,
+)
 from kalkan.register import service
 from kalkan.register.auth import Actor, add_user, authenticate
 from kalkan.register.context import Register, open_register
@@ -40,9 +51,10 @@ from kalkan.register.schemas import (
     StatusIn,
 )
 
-__all__ = ["MAX_JSON_BYTES", "FastRead", "create_app", "current_actor"]
+__all__ = ["MAX_JSON_BYTES", "FastRead", "create_app", "current_actor", "status_of"]
 
 MAX_JSON_BYTES = 1024 * 1024
+MAX_HEADER_BYTES = 64 * 1024
 MAX_BULK_BYTES = 16 * 1024 * 1024
 IdPath = Annotated[int, Field(ge=1, le=2**31 - 1)]
 
@@ -63,12 +75,19 @@ ERRORS: dict[int | str, dict[str, Any]] = {
         (409, "Conflicts with the current state."),
         (413, "Body too large."),
         (422, "Invalid input; the detail names the field."),
+        (429, "Too many failed sign-ins from this address: wait and retry."),
     )
 }
 
 
 class BodyLimit:
-    """Refuse request bodies over a size (413) before they are read into memory."""
+    """Refuse request bodies over a size with 413, whether the size is declared or the body is chunked,
+    before more than the limit is read into memory; and refuse request headers over
+    :data:`MAX_HEADER_BYTES` in all with 431.
+
+    A chunked body that goes over the limit stops being read; whatever the route then answers (a form
+    parser's 400, for one) is replaced by the 413.
+    """
 
     def __init__(self, app: ASGIApp, limit_for: Callable[[str], int]) -> None:
         self.app, self.limit_for = app, limit_for
@@ -77,44 +96,75 @@ class BodyLimit:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        headers = scope.get("headers") or []
+        if sum(len(k) + len(v) + 4 for k, v in headers) > MAX_HEADER_BYTES:
+            too_big = f"The request headers are over {MAX_HEADER_BYTES} bytes: send fewer or shorter ones."
+            await _refuse(send, 431, too_big)
+            return
         limit = self.limit_for(scope["path"])
-        declared = dict(scope.get("headers") or []).get(b"content-length")
+        declared = dict(headers).get(b"content-length")
         if declared is not None and (not declared.isdigit() or int(declared) > limit):
             await _too_large(send, limit)
             return
-        seen = 0
+        seen, over, answered = 0, False, False
 
         async def limited() -> Message:
-            nonlocal seen
+            nonlocal seen, over
+            if over:
+                return {"type": "http.disconnect"}
             message = await receive()
             if message["type"] == "http.request":
                 seen += len(message.get("body", b""))
                 if seen > limit:
+                    over = True
                     raise _TooLarge
             return message
 
+        async def guarded(message: Message) -> None:
+            nonlocal answered
+            if over:
+                return  # the 413 below replaces whatever the route answers
+            answered = True
+            await send(message)
+
         try:
-            await self.app(scope, limited, send)
+            await self.app(scope, limited, guarded)
         except _TooLarge:
+            pass
+        except Exception:
+            if not over:
+                raise
+        if over and not answered:
             await _too_large(send, limit)
 
 
-class ApiHeaders:
-    """Answers under /api/ are never cached (they carry personal data) and never content-sniffed."""
+class SecurityHeaders:
+    """Headers on every answer, whatever route or error made it: never content-sniffed, never framed
+    (``X-Frame-Options`` for old browsers; pages also say ``frame-ancestors 'none'``), HSTS over TLS;
+    answers under /api/ are never cached (they carry personal data)."""
 
-    HEADERS = [(b"cache-control", b"no-store"), (b"x-content-type-options", b"nosniff")]
+    EVERY = [(b"x-content-type-options", b"nosniff"), (b"x-frame-options", b"DENY")]
+    API = [(b"cache-control", b"no-store")]
+    HSTS = [(b"strict-transport-security", b"max-age=31536000")]
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or not scope["path"].startswith("/api/"):
+        if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        extra = list(self.EVERY)
+        if scope["path"].startswith("/api/"):
+            extra += self.API
+        if scope.get("scheme") == "https":
+            extra += self.HSTS
+        names = {name for name, _ in extra}
 
         async def with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
-                message["headers"] = [*message.get("headers", []), *self.HEADERS]
+                kept = [(k, v) for k, v in message.get("headers", []) if k.lower() not in names]
+                message["headers"] = [*kept, *extra]
             await send(message)
 
         await self.app(scope, receive, with_headers)
@@ -164,7 +214,7 @@ class FastRead:
         )
         await send({"type": "http.response.body", "body": body})
 
-    def _parse(self, scope: Scope) -> tuple[int, str] | None:
+    def _parse(self, scope: Scope) -> tuple[int, str, str] | None:
         """The incident id and bearer token of a plain read of one incident, or None for anything else."""
         path: str = scope["path"]
         if scope["method"] != "GET" or scope["query_string"] or not path.startswith(self.PREFIX):
@@ -185,13 +235,15 @@ class FastRead:
                 return None
         if token is None or token[:7].lower() != b"bearer ":
             return None
-        return incident_id, token[7:].decode("latin-1").strip()  # as FastAPI's HTTPBearer reads it
+        client = scope.get("client")
+        address = client[0] if client else "unknown"
+        return incident_id, token[7:].decode("latin-1").strip(), address  # as FastAPI's HTTPBearer reads it
 
-    def _answer(self, register: Register, incident_id: int, token: str) -> bytes | None:
+    def _answer(self, register: Register, incident_id: int, token: str, address: str) -> bytes | None:
         """The incident as JSON when the token is valid and the incident visible to its user, else None."""
         try:
             actor = _cached_actor(register, token)
-            if actor is None:
+            if actor is None or register.throttle_locked(address):
                 return None
             with register.read() as session:
                 return service.get_incident(session, actor, incident_id).model_dump_json().encode()
@@ -204,13 +256,19 @@ class _TooLarge(Exception):
 
 
 async def _too_large(send: Send, limit: int) -> None:
-    body = (
-        f'{{"detail":"The request body is over {limit} bytes: send less (split an outbox into parts)."}}'
-    ).encode()
+    await _refuse(
+        send, 413, f"The request body is over {limit} bytes: send less (split an outbox into parts)."
+    )
+
+
+async def _refuse(send: Send, status: int, detail: str) -> None:
+    import json
+
+    body = json.dumps({"detail": detail}).encode()
     await send(
         {
             "type": "http.response.start",
-            "status": 413,
+            "status": status,
             "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())],
         }
     )
@@ -236,21 +294,19 @@ class NewUser(BaseModel):
 
     name: Annotated[str, Field(min_length=1, max_length=100, pattern=r"^[^\x00-\x1f]+$")]
     role: Annotated[str, Field(pattern="^(monitor|analyst|investigator|admin)$")]
+    expires_days: Annotated[int | None, Field(ge=1, le=3650)] = None
 
 
 class NewUserOut(BaseModel):
-    """The new user and its token (shown once)."""
+    """The new user and its token (shown once), with the token's expiry if it has one."""
 
     name: str
     role: str
     token: str
+    expires_at: datetime | None = None
 
 
 _bearer = HTTPBearer(auto_error=False, description="A token from `kalkan users add NAME --role ROLE`.")
-
-
-class Unauthorized(KalkanError):
-    """No token, or a token no active user holds."""
 
 
 TOKEN_CACHE_SECONDS = 5.0
@@ -278,19 +334,33 @@ def _json(model: BaseModel, status_code: int = 200) -> Response:
     return Response(model.model_dump_json(), status_code=status_code, media_type="application/json")
 
 
+def client_address(request: Request) -> str:
+    """The peer address of a request (what failed sign-ins are counted by)."""
+    return request.client.host if request.client else "unknown"
+
+
+def checked_actor(register: Register, token: str, address: str, route: str) -> Actor:
+    """The user holding ``token``; a failure is counted, logged and audited (401), and an address
+    with too many failures is refused before the token is even looked at (429)."""
+    register.throttle.check(f"address:{address}")
+    actor = _cached_actor(register, token)
+    if actor is None:
+        register.auth_failed(address, route)
+        raise Unauthorized("The bearer token is wrong, expired or revoked: ask an admin for a new one.")
+    register.throttle.succeed(f"address:{address}")
+    return actor
+
+
 async def current_actor(
     request: Request, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
 ) -> Actor:
-    """The user the request's bearer token belongs to (401 otherwise)."""
+    """The user the request's bearer token belongs to (401 otherwise, 429 after too many failures)."""
     if credentials is None or credentials.scheme.lower() != "bearer":
         raise Unauthorized(
             "No bearer token: send 'Authorization: Bearer TOKEN' (kalkan users add prints one)."
         )
     register: Register = request.app.state.register
-    actor = _cached_actor(register, credentials.credentials)
-    if actor is None:
-        raise Unauthorized("The bearer token is wrong or revoked: ask an admin for a new one.")
-    return actor
+    return checked_actor(register, credentials.credentials, client_address(request), request.url.path)
 
 
 ActorDep = Annotated[Actor, Depends(current_actor)]
@@ -328,16 +398,22 @@ async def known_query(request: Request) -> None:
         )
 
 
-def _status_of(error: Exception) -> int:
-    for kind, code in (
-        (Unauthorized, 401),
-        (service.AccessDenied, 403),
-        (service.NotFound, 404),
-        (service.Conflict, 409),
-        (InputError, 422),
-        (StoreError, 503),
-        (IntegrityError, 500),
-    ):
+STATUS_CODES: tuple[tuple[type[KalkanError], int], ...] = (
+    # The one place where the register's errors become status codes (API and pages alike).
+    (Unauthorized, 401),
+    (AccessDenied, 403),
+    (NotFound, 404),
+    (Conflict, 409),
+    (TooManyAttempts, 429),
+    (InputError, 422),
+    (StoreError, 503),
+    (IntegrityError, 500),
+)
+
+
+def status_of(error: Exception) -> int:
+    """The HTTP status of a kalkan error (400 for an error of no listed kind)."""
+    for kind, code in STATUS_CODES:
         if isinstance(error, kind):
             return code
     return 400
@@ -515,16 +591,20 @@ def _routes(router: APIRouter) -> None:
     def users(request: Request, new: NewUser, actor: ActorDep) -> NewUserOut:
         """Create a user (admins only); the token is shown once."""
         if actor.role.value != "admin":
-            raise service.AccessDenied(f"The role {actor.role.value!r} may not create users; admins may.")
+            raise AccessDenied(f"The role {actor.role.value!r} may not create users; admins may.")
+        expires = None
+        if new.expires_days is not None:
+            from datetime import timedelta
+
+            from kalkan.register.db import utcnow
+
+            expires = utcnow() + timedelta(days=new.expires_days)
         with reg(request).write() as session:
             try:
-                user, token = add_user(session, new.name, new.role)
+                user, token = add_user(session, new.name, new.role, actor=actor, expires_at=expires)
             except InputError as error:
-                raise service.Conflict(str(error)) from error
-            from kalkan.register import audit
-
-            audit.append(session, actor, "add_user", "user", user.id, {"name": user.name, "role": user.role})
-        return NewUserOut(name=user.name, role=user.role, token=token)
+                raise Conflict(str(error)) from error
+        return NewUserOut(name=user.name, role=user.role, token=token, expires_at=user.token_expires_at)
 
     @router.get("/audit")
     def audit_log(
@@ -568,6 +648,8 @@ def create_app(
         title="kalkan incident register",
         version="1",
         lifespan=lifespan,
+        docs_url=None,  # served by the pages to signed-in admins, with local assets (see pages/_docs.py)
+        redoc_url=None,
         description="The mission's incident register: reports, verification, evidence, exports.",
     )
     app.state.register = register
@@ -577,8 +659,10 @@ def create_app(
 
     @app.exception_handler(KalkanError)
     async def kalkan_error(_request: Request, error: KalkanError) -> JSONResponse:
-        code = _status_of(error)
+        code = status_of(error)
         headers = {"WWW-Authenticate": "Bearer"} if code == 401 else None
+        if isinstance(error, TooManyAttempts):
+            headers = {"Retry-After": str(error.retry_after)}
         return JSONResponse({"detail": str(error)}, status_code=code, headers=headers)
 
     @app.exception_handler(RequestValidationError)
@@ -594,7 +678,7 @@ def create_app(
     if fast_reads:
         app.add_middleware(FastRead)
     app.add_middleware(BodyLimit, limit_for=_limit_for)
-    app.add_middleware(ApiHeaders)
+    app.add_middleware(SecurityHeaders)
     from kalkan.register import pages
 
     pages.install(app)

@@ -53,8 +53,29 @@ def serve(
             "(survives a crashed process; faster)."
         ),
     ] = "FULL",
+    certfile: Annotated[
+        Path | None, typer.Option("--certfile", help="TLS certificate (PEM): serve https.")
+    ] = None,
+    keyfile: Annotated[Path | None, typer.Option("--keyfile", help="TLS private key (PEM).")] = None,
+    allow_key_beside_data: Annotated[
+        bool,
+        typer.Option(help="Start even when a key file sits in the database's folder (not recommended)."),
+    ] = False,
 ) -> None:
-    """Run the incident register's API and web pages."""
+    """Run the incident register's API and web pages (https with --certfile and --keyfile)."""
+    from kalkan.errors import OptionError
+
+    if (certfile is None) != (keyfile is None):
+        raise OptionError("TLS needs both --certfile and --keyfile: give both, or neither for plain http.")
+    for path in (certfile, keyfile):
+        if path is not None and not path.is_file():
+            raise OptionError(f"TLS file {path} does not exist: give the PEM file's path.")
+    if certfile is None and host not in ("127.0.0.1", "localhost", "::1"):
+        typer.echo(
+            f"Warning: serving plain http on {host}: tokens and witness data cross the network in clear. "
+            "Use --certfile/--keyfile, or a TLS reverse proxy.",
+            err=True,
+        )
     import uvicorn
 
     from kalkan.register.auth import list_users
@@ -64,7 +85,12 @@ def serve(
     register = open_register(db, data_dir=data_dir, synchronous=synchronous.upper())
     with register.read() as session:
         has_users = bool(list_users(session))
+    beside = register.key_beside_data()
     register.close()
+    if beside and not allow_key_beside_data:
+        raise OptionError(beside + " (or pass --allow-key-beside-data to start anyway).")
+    if beside:
+        typer.echo("Warning: " + beside, err=True)
     if not has_users:
         typer.echo(
             "No users yet: create one with `kalkan users add NAME --role admin` (it prints the token).",
@@ -75,8 +101,9 @@ def serve(
     if data_dir:
         os.environ["KALKAN_REGISTER_DATA_DIR"] = str(data_dir)
     os.environ["KALKAN_REGISTER_SYNCHRONOUS"] = synchronous.upper()
+    scheme = "https" if certfile else "http"
     typer.echo(
-        f"kalkan register on http://{host}:{port}/ (API under /api/, schema at /openapi.json)", err=True
+        f"kalkan register on {scheme}://{host}:{port}/ (API under /api/, schema at /openapi.json)", err=True
     )
     settings: dict[str, Any] = {
         "app": "kalkan.register.app:app_from_env",
@@ -85,7 +112,12 @@ def serve(
         "port": port,
         "log_level": "warning",
         "access_log": False,
+        # Request line and headers: at most 64 KiB in all (h11's default is 16 KiB per event; this
+        # states it), so a 32 MiB header is refused before it is read.
+        "h11_max_incomplete_event_size": 64 * 1024,
     }
+    if certfile is not None and keyfile is not None:
+        settings.update(ssl_certfile=str(certfile), ssl_keyfile=str(keyfile))
     if workers > 1 and _has_reuseport():
         _serve_workers(settings, workers)
     else:
@@ -186,26 +218,52 @@ def _serve_workers(settings: dict[str, Any], workers: int) -> None:
 def users_add(
     name: Annotated[str, typer.Argument(help="User name (unique).")],
     role: Annotated[str, typer.Option("--role", help="monitor, analyst, investigator or admin.")],
+    expires_days: Annotated[
+        int | None,
+        typer.Option("--expires-days", min=1, max=3650, help="The token ends after this many days."),
+    ] = None,
     db: DbOption = None,
     data_dir: DataDirOption = None,
 ) -> None:
     """Create a user; prints the new token as the only line on stdout (it is stored only hashed)."""
-    from kalkan.register import audit
-    from kalkan.register.auth import Actor, add_user
+    from kalkan.register.auth import add_user
     from kalkan.register.context import open_register
 
     register = open_register(db, data_dir=data_dir)
     try:
         with register.write() as session:
-            user, token = add_user(session, name, role)
-            audit.append(
-                session,
-                Actor.system("cli"),
-                "add_user",
-                "user",
-                user.id,
-                {"name": user.name, "role": user.role},
-            )
+            _user, token = add_user(session, name, role, expires_at=_expiry(expires_days))
+    finally:
+        register.close()
+    typer.echo(token)
+
+
+def _expiry(days: int | None) -> Any:
+    from datetime import timedelta
+
+    from kalkan.register.db import utcnow
+
+    return None if days is None else utcnow() + timedelta(days=days)
+
+
+@users_app.command("token")
+def users_token(
+    name: Annotated[str, typer.Argument(help="User name.")],
+    expires_days: Annotated[
+        int | None,
+        typer.Option("--expires-days", min=1, max=3650, help="The token ends after this many days."),
+    ] = None,
+    db: DbOption = None,
+    data_dir: DataDirOption = None,
+) -> None:
+    """Issue a user a new token (the old one stops working); prints it as the only line on stdout."""
+    from kalkan.register.auth import issue_token
+    from kalkan.register.context import open_register
+
+    register = open_register(db, data_dir=data_dir)
+    try:
+        with register.write() as session:
+            token = issue_token(session, name, expires_at=_expiry(expires_days))
     finally:
         register.close()
     typer.echo(token)
@@ -240,37 +298,54 @@ def users_revoke(
     data_dir: DataDirOption = None,
 ) -> None:
     """Revoke a user's token at once (the user stays in the audit log)."""
-    from kalkan.register import audit
-    from kalkan.register.auth import Actor, revoke_user
+    from kalkan.register.auth import revoke_user
     from kalkan.register.context import open_register
 
     register = open_register(db, data_dir=data_dir)
     try:
         with register.write() as session:
-            user = revoke_user(session, name)
-            audit.append(session, Actor.system("cli"), "revoke_user", "user", user.id, {"name": user.name})
+            revoke_user(session, name)
     finally:
         register.close()
     typer.echo(f"Revoked {name}.", err=True)
 
 
 @register_app.command("verify")
-def verify(db: DbOption = None, data_dir: DataDirOption = None) -> None:
-    """Recompute the audit chain and re-hash every evidence file; name the first broken link."""
-    from kalkan.errors import IntegrityError
-    from kalkan.register.audit import verify_chain, verify_evidence, verify_records
+def verify(
+    anchor: Annotated[
+        Path | None,
+        typer.Option(
+            "--anchor", help="An anchor file from `kalkan register anchor`: prove nothing up to it changed."
+        ),
+    ] = None,
+    db: DbOption = None,
+    data_dir: DataDirOption = None,
+) -> None:
+    """Check the keyed audit chain, every table against it and every evidence file; name the first break."""
+    from kalkan.errors import InputError, IntegrityError
+    from kalkan.register.audit import Anchor, verify_anchor, verify_chain, verify_evidence, verify_records
     from kalkan.register.context import open_register
 
+    kept = None
+    if anchor is not None:
+        if not anchor.is_file():
+            raise InputError(
+                f"Anchor file {anchor} does not exist: give the file `kalkan register anchor` wrote."
+            )
+        kept = Anchor.from_text(anchor.read_text(encoding="utf-8"), str(anchor))
     register = open_register(db, data_dir=data_dir)
     try:
         with register.read() as session:
             report = verify_chain(session)
+            cut = verify_anchor(session, kept) if kept is not None and report.ok else None
             problems = verify_evidence(session, register.evidence.root)
             records = verify_records(session) if report.ok else []
     finally:
         register.close()
     if not report.ok:
         raise IntegrityError(report.message())
+    if cut is not None:
+        raise IntegrityError(f"The chain does not hold the anchor: {cut}")
     if problems:
         raise IntegrityError(
             f"{len(problems)} evidence file(s) do not match the chain; first: {problems[0]}. "
@@ -278,10 +353,57 @@ def verify(db: DbOption = None, data_dir: DataDirOption = None) -> None:
         )
     if records:
         raise IntegrityError(
-            f"{len(records)} incident(s) were changed outside the register; first: "
+            f"{len(records)} record(s) were changed outside the register; first: "
             f"{records[0]}. Compare with a backup and `GET /api/audit`."
         )
-    typer.echo(report.message() + " Every incident matches it; every evidence file matches its hash.")
+    held = f" It holds the anchor of entry {kept.seq} ({kept.at})." if kept is not None else ""
+    typer.echo(report.message() + held + " Every table matches it; every evidence file matches its hash.")
+
+
+@register_app.command("anchor")
+def anchor_(
+    out: Annotated[
+        Path | None, typer.Option("--out", "-o", help="Also write the anchor to this file.")
+    ] = None,
+    db: DbOption = None,
+    data_dir: DataDirOption = None,
+) -> None:
+    """Print the audit chain's head (sequence, MAC, time) as one line of JSON, to keep off the server."""
+    from kalkan.register.audit import anchor
+    from kalkan.register.context import open_register
+
+    register = open_register(db, data_dir=data_dir)
+    try:
+        with register.read() as session:
+            kept = anchor(session)
+    finally:
+        register.close()
+    text = kept.to_json()
+    if out is not None:
+        out.write_text(text + "\n", encoding="utf-8")
+    typer.echo(text)
+
+
+@register_app.command("rotate-key")
+def rotate_key(db: DbOption = None, data_dir: DataDirOption = None) -> None:
+    """Re-seal all witness data with a new data key; the new key replaces the key file (or is printed)."""
+    from kalkan.register.context import open_register
+    from kalkan.register.rotate import rotate_data_key
+
+    register = open_register(db, data_dir=data_dir)
+    try:
+        count, printed = rotate_data_key(register)
+    finally:
+        register.close()
+    if printed is not None:
+        typer.echo(printed)
+        typer.echo(
+            f"Re-sealed {count} report(s). The data key came from $KALKAN_REGISTER_KEY: set it to the "
+            "line above before the next start.",
+            err=True,
+        )
+    else:
+        typer.echo(f"Re-sealed {count} report(s) under a new data key; the key file now holds it.", err=True)
 
 
 @register_app.command("export")

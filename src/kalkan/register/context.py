@@ -7,6 +7,7 @@ CLI) never handle keys or paths themselves.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -14,13 +15,18 @@ from typing import TypeVar
 
 from sqlalchemy.orm import Session
 
-from kalkan.register.crypto import Sealer, load_key
+from kalkan.errors import TooManyAttempts
+from kalkan.register import audit
+from kalkan.register.auth import Actor, Role
+from kalkan.register.crypto import KeySet, Sealer, load_keys
 from kalkan.register.db import Database, default_data_dir
 from kalkan.register.evidence import EvidenceStore
+from kalkan.register.throttle import Throttle
 
 __all__ = ["Register", "open_register"]
 
 T = TypeVar("T")
+_log = logging.getLogger("kalkan.register.auth")
 
 
 class Register:
@@ -42,30 +48,87 @@ class Register:
     ) -> None:
         self.data_dir = Path(data_dir) if data_dir is not None else default_data_dir()
         self.db = Database(db_url, data_dir=self.data_dir, synchronous=synchronous)
-        self.sealer = Sealer(load_key(self.data_dir))
+        self.keys: KeySet = load_keys(self.data_dir)
+        self.sealer = Sealer(self.keys.data)
         self.evidence = EvidenceStore(self.data_dir / "evidence")
+        self.throttle = Throttle()
 
     def _prepare(self, session: Session) -> Session:
         session.info["sealer"] = self.sealer
         session.info["evidence"] = self.evidence
+        session.info["chain_key"] = self.keys.chain
         return session
 
     @contextmanager
     def read(self) -> Iterator[Session]:
-        """A read-only session (rolled back at the end)."""
+        """A read-only session (rolled back at the end). Personal data it showed is written into the
+        audit chain when the block ends, before the caller can hand it out."""
         with self.db.read() as session:
             yield self._prepare(session)
+            opened = session.info.pop("opened", None)
+        if opened:
+            self.write_batched(lambda s: audit.record_personal(s, opened))
 
     @contextmanager
     def write(self) -> Iterator[Session]:
         """A session for one write transaction (committed at the end, rolled back on error)."""
         with self.db.write() as session:
             yield self._prepare(session)
+            audit.record_personal(session)
 
     def write_batched(self, work: Callable[[Session], T]) -> T:
         """``work(session)`` in a write transaction shared with other threads' concurrent writes (group
         commit, :meth:`kalkan.register.db.Database.write_batched`); returns once it is committed."""
-        return self.db.write_batched(work, prepare=self._prepare)
+
+        def job(session: Session) -> T:
+            result = work(session)
+            audit.record_personal(session)
+            return result
+
+        return self.db.write_batched(job, prepare=self._prepare)
+
+    def throttle_locked(self, address: str) -> bool:
+        """Whether sign-ins from ``address`` are refused at the moment."""
+        try:
+            self.throttle.check(f"address:{address}")
+        except TooManyAttempts:
+            return True
+        return False
+
+    def auth_failed(self, address: str, route: str, user: Actor | None = None) -> None:
+        """Count, log and audit one failed sign-in (per address, and per user when one is known)."""
+        keys = [f"address:{address}"] + ([f"user:{user.id}"] if user is not None else [])
+        locked = [self.throttle.fail(key) for key in keys]
+        _log.warning("failed sign-in from %s on %s%s", address, route, f" for {user.name}" if user else "")
+        who = Actor(None, f"address {address}", Role.MONITOR)
+        payload = {"address": address, "route": route, "user": user.name if user else None}
+        self.write_batched(lambda s: audit.append(s, who, "auth_failed", "auth", address, payload))
+        if any(locked):
+            _log.warning("sign-ins from %s locked after repeated failures", address)
+            self.write_batched(lambda s: audit.append(s, who, "auth_locked", "auth", address, payload))
+
+    def seal_chain(self) -> int:
+        """Key the audit chain if it is not yet (see :func:`kalkan.register.audit.seal_chain`)."""
+        with self.write() as session:
+            return audit.seal_chain(session, self.keys.chain)
+
+    def key_beside_data(self) -> str | None:
+        """A sentence when a key file sits in the database's folder (a copy of it holds both), else None."""
+        folders = {self.data_dir.resolve()}
+        if self.db.is_sqlite:
+            import sqlalchemy as sa
+
+            database = sa.engine.make_url(self.db.url).database
+            if database:
+                folders.add(Path(database).expanduser().resolve().parent)
+        for what, path in (("data key", self.keys.data_file), ("audit key", self.keys.chain_file)):
+            if path is not None and path.resolve().parent in folders:
+                return (
+                    f"The {what} {path} is in the database's folder, so a copy of that folder holds "
+                    "both: move it to the key folder (`kalkan register keys` shows where) or set "
+                    "KALKAN_REGISTER_KEY_FILE."
+                )
+        return None
 
     def close(self) -> None:
         """Release the database connections."""
@@ -78,4 +141,5 @@ def open_register(
     """Open (creating or upgrading the schema if needed) the register at ``db_url``."""
     register = Register(db_url, data_dir=data_dir, synchronous=synchronous)
     register.db.migrate()
+    register.seal_chain()
     return register

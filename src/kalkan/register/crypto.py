@@ -5,19 +5,30 @@ database file (or a backup, or a PostgreSQL dump) does not expose the people who
 Each sealed value is bound to its incident's ``client_id`` as associated data, so a ciphertext
 cannot be moved to another incident without failing to open.
 
-The key (32 bytes, URL-safe base64) comes from, in order: the environment variable
-``KALKAN_REGISTER_KEY``; the file named by ``KALKAN_REGISTER_KEY_FILE``; ``register.key`` in the
-data directory, which is created (mode 0600) on first use. Keep the key away from the database in
-production: with both, an attacker has everything.
+Two keys, each 32 bytes as URL-safe base64, both kept apart from the database:
+
+- the **data key** seals personal data. It comes from ``KALKAN_REGISTER_KEY``, else the file named by
+  ``KALKAN_REGISTER_KEY_FILE``, else ``register.key`` in the data folder when an older register left
+  one there, else ``register.key`` in the key folder;
+- the **audit key** authenticates the audit chain (HMAC-SHA256), token and session hashes. It comes
+  from ``KALKAN_REGISTER_AUDIT_KEY``, else ``KALKAN_REGISTER_AUDIT_KEY_FILE``, else ``audit.key``
+  beside the data key's file, else ``audit.key`` in the key folder.
+
+The key folder is ``KALKAN_REGISTER_KEY_DIR`` or ``platformdirs.user_config_dir("kalkan")/register``,
+outside the data folder, so a copy of the data folder (a backup, a stolen laptop's data partition)
+holds neither key. Missing key files are created with mode 0600.
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
+import hmac
 import json
 import os
 import secrets
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -26,10 +37,27 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from kalkan.errors import InputError, IntegrityError
 
-__all__ = ["KEY_ENV", "KEY_FILE_ENV", "Sealer", "generate_key", "load_key"]
+__all__ = [
+    "AUDIT_KEY_ENV",
+    "AUDIT_KEY_FILE_ENV",
+    "KEY_DIR_ENV",
+    "KEY_ENV",
+    "KEY_FILE_ENV",
+    "KeySet",
+    "Sealer",
+    "default_key_dir",
+    "generate_key",
+    "key_id",
+    "load_key",
+    "load_keys",
+    "write_key_file",
+]
 
 KEY_ENV = "KALKAN_REGISTER_KEY"
 KEY_FILE_ENV = "KALKAN_REGISTER_KEY_FILE"
+KEY_DIR_ENV = "KALKAN_REGISTER_KEY_DIR"
+AUDIT_KEY_ENV = "KALKAN_REGISTER_AUDIT_KEY"
+AUDIT_KEY_FILE_ENV = "KALKAN_REGISTER_AUDIT_KEY_FILE"
 _PREFIX = "v1:"
 
 
@@ -55,25 +83,75 @@ def _decode(text: str, where: str) -> bytes:
     return key
 
 
-def load_key(data_dir: Path) -> bytes:
-    """The 32-byte data key: from ``KALKAN_REGISTER_KEY``, ``KALKAN_REGISTER_KEY_FILE``, or a key file.
+def default_key_dir() -> Path:
+    """The folder of the key files: ``$KALKAN_REGISTER_KEY_DIR`` or the user's config folder."""
+    if os.environ.get(KEY_DIR_ENV):
+        return Path(os.environ[KEY_DIR_ENV])
+    import platformdirs
 
-    Without either variable the key file ``data_dir/register.key`` is read, or created (0600).
-    """
-    if os.environ.get(KEY_ENV):
-        return _decode(os.environ[KEY_ENV], f"${KEY_ENV}")
-    path = Path(os.environ[KEY_FILE_ENV]) if os.environ.get(KEY_FILE_ENV) else data_dir / "register.key"
+    return Path(platformdirs.user_config_dir("kalkan")) / "register"
+
+
+def write_key_file(path: Path, key: str | None = None) -> None:
+    """Write a key (a new one by default) to ``path`` with mode 0600; the folder is made 0700."""
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as f:
+        f.write((key or generate_key()) + "\n")
+        f.flush()
+        os.fsync(f.fileno())
+
+
+def _from(env: str, file_env: str, default: Path) -> tuple[bytes, Path | None]:
+    if os.environ.get(env):
+        return _decode(os.environ[env], f"${env}"), None
+    path = Path(os.environ[file_env]) if os.environ.get(file_env) else default
     if not path.exists():
-        if os.environ.get(KEY_FILE_ENV):
+        if os.environ.get(file_env):
             raise InputError(
-                f"The key file {path} named by ${KEY_FILE_ENV} does not exist: create it "
+                f"The key file {path} named by ${file_env} does not exist: create it "
                 "with kalkan.register.crypto.generate_key() or unset the variable."
             )
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "w") as f:
-            f.write(generate_key() + "\n")
-    return _decode(path.read_text(), str(path))
+        write_key_file(path)
+    return _decode(path.read_text(), str(path)), path
+
+
+@dataclass(frozen=True)
+class KeySet:
+    """The register's two keys and the files they came from (None: from an environment variable)."""
+
+    data: bytes
+    chain: bytes
+    data_file: Path | None
+    chain_file: Path | None
+
+
+def load_keys(data_dir: Path, key_dir: Path | None = None) -> KeySet:
+    """The data key and the audit key, by the rules in this module's docstring (created if missing)."""
+    folder = key_dir or default_key_dir()
+    legacy = Path(data_dir) / "register.key"
+    data_default = legacy if legacy.exists() else folder / "register.key"
+    data, data_file = _from(KEY_ENV, KEY_FILE_ENV, data_default)
+    chain_default = (data_file.parent if data_file is not None else folder) / "audit.key"
+    chain, chain_file = _from(AUDIT_KEY_ENV, AUDIT_KEY_FILE_ENV, chain_default)
+    if chain == data:
+        raise InputError(
+            "The audit key is the data key: give the audit chain its own key "
+            "(kalkan.register.crypto.generate_key()), so rotating one leaves the other."
+        )
+    return KeySet(data, chain, data_file, chain_file)
+
+
+def load_key(data_dir: Path, key_dir: Path | None = None) -> bytes:
+    """The 32-byte data key (see :func:`load_keys`)."""
+    folder = key_dir or default_key_dir()
+    legacy = Path(data_dir) / "register.key"
+    return _from(KEY_ENV, KEY_FILE_ENV, legacy if legacy.exists() else folder / "register.key")[0]
+
+
+def key_id(key: bytes) -> str:
+    """A 16-hex fingerprint of a key (safe to show and store: it reveals nothing of the key)."""
+    return hmac.new(key, b"kalkan-key-id", hashlib.sha256).hexdigest()[:16]
 
 
 class Sealer:

@@ -44,6 +44,7 @@ __all__ = [
     "Share",
     "StatusChange",
     "User",
+    "WebSession",
     "default_data_dir",
     "default_url",
     "migrate",
@@ -93,7 +94,8 @@ class Base(DeclarativeBase):
 
 
 class User(Base):
-    """A person who uses the register; the bearer token is stored only as its SHA-256."""
+    """A person who uses the register; the bearer token is stored only as a keyed hash
+    (:func:`kalkan.register.auth.hash_token`), so a row written without the key matches no token."""
 
     __tablename__ = "users"
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -102,6 +104,23 @@ class User(Base):
     token_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
     active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    token_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
+    seal: Mapped[str | None] = mapped_column(sa.String(64), default=None)  # audit-key MAC of the row
+
+
+class WebSession(Base):
+    """A signed-in browser: its cookie is a random id stored only as a keyed hash; the session ends
+    after ``IDLE`` without use, at ``expires_at`` at the latest, or at sign-out (``ended_at``)."""
+
+    __tablename__ = "web_sessions"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    id_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"), index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
+    seal: Mapped[str | None] = mapped_column(sa.String(64), default=None)
 
 
 class Incident(Base):
@@ -182,6 +201,7 @@ class Share(Base):
     incident_id: Mapped[int] = mapped_column(sa.ForeignKey("incidents.id"), index=True)
     role: Mapped[str | None] = mapped_column(sa.String(20))
     user_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    seal: Mapped[str | None] = mapped_column(sa.String(64), default=None)
     __table_args__ = (sa.UniqueConstraint("incident_id", "role", "user_id", name="uq_shares_target"),)
 
 
@@ -210,6 +230,7 @@ class Attachment(Base):
     size_bytes: Mapped[int] = mapped_column(sa.BigInteger)
     uploaded_by: Mapped[int] = mapped_column(sa.ForeignKey("users.id"))
     uploaded_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    seal: Mapped[str | None] = mapped_column(sa.String(64), default=None)
 
 
 class AuditEntry(Base):
@@ -229,12 +250,19 @@ class AuditEntry(Base):
 
 
 class AuditHead(Base):
-    """The chain's newest link (one row, id 1); writers lock it, so appends are serial."""
+    """The chain's newest link (one row, id 1); writers lock it, so appends are serial.
+
+    ``scheme`` is ``hmac-sha256`` once the chain is keyed (``sha256`` for a chain written before
+    migration 0003, re-chained under the key when the register is next opened) and ``key_id`` names
+    the key that authenticates it (a fingerprint, never the key).
+    """
 
     __tablename__ = "audit_head"
     id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
     seq: Mapped[int]
     hash: Mapped[str] = mapped_column(sa.String(64))
+    scheme: Mapped[str] = mapped_column(sa.String(20), default="sha256", server_default="sha256")
+    key_id: Mapped[str | None] = mapped_column(sa.String(16), default=None)
 
 
 T = TypeVar("T")

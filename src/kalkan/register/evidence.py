@@ -69,6 +69,12 @@ class EvidenceStore:
                 os.unlink(tmp)
             raise
 
+    def remove(self, sha256: str) -> None:
+        """Delete a stored file (only for a file no attachment names, e.g. one refused on upload)."""
+        path = self.path(sha256)
+        if path.exists():
+            path.unlink()
+
     def check(self, sha256: str) -> str:
         """``ok``, ``missing`` or ``altered`` (its content no longer hashes to its name)."""
         path = self.path(sha256)

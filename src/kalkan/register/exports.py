@@ -24,9 +24,10 @@ from typing import Any, cast
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from kalkan.errors import InputError
+from kalkan.errors import AccessDenied, InputError
 from kalkan.model import EVENT_COLUMNS, EVENT_HXL_TAGS
-from kalkan.register.auth import Actor, Role, can
+from kalkan.register import audit
+from kalkan.register.auth import Actor, Role, can, share_is_sealed
 from kalkan.register.db import Incident, Share, User
 from kalkan.register.schemas import IncidentFilter, IncidentIn
 
@@ -196,15 +197,14 @@ def _personal_ids(session: Session, actor: Actor, ids: list[int]) -> set[int]:
     if actor.role is Role.ADMIN:
         return set(ids)
     roles = [actor.role.value] if actor.role is Role.INVESTIGATOR else []
-    shared = sa.select(Share.incident_id).where(
+    shared = sa.select(Share).where(
         Share.incident_id.in_(ids), sa.or_(Share.user_id == actor.id, Share.role.in_(roles))
     )
     own = sa.select(Incident.id).where(Incident.id.in_(ids), Incident.reporter_id == actor.id)
-    return (
-        set(session.scalars(shared)) | set(session.scalars(own))
-        if actor.role is not Role.MONITOR
-        else set(session.scalars(own))
-    )
+    if actor.role is Role.MONITOR:
+        return set(session.scalars(own))
+    sealed = {s.incident_id for s in session.scalars(shared) if share_is_sealed(session, s)}
+    return sealed | set(session.scalars(own))
 
 
 def _personal(session: Session, incident: Incident) -> dict[str, Any]:
@@ -232,8 +232,6 @@ def export_chunks(
     if fmt not in FORMATS:
         raise InputError(f"Export format {fmt!r} is unknown: use one of {', '.join(FORMATS)}.")
     if not can(actor, "export"):
-        from kalkan.register.service import AccessDenied
-
         raise AccessDenied(
             f"The role {actor.role.value!r} may not export; analysts, investigators and admins may."
         )
@@ -260,6 +258,8 @@ def export_chunks(
                 record.update(dict.fromkeys(PERSONAL_COLUMNS))
                 if incident.id in allowed:
                     record.update(_personal(session, incident))
+                    if incident.reporter_id != actor.id:
+                        audit.note_personal(session, actor, incident.id)
             if fmt == "geojson":
                 props = {k: _json_value(record[k]) for k in columns if k not in ("latitude", "longitude")}
                 feature = {
@@ -333,8 +333,6 @@ def import_events(session: Session, actor: Actor, events: Any) -> ImportResult:
     from kalkan.register.service import _validation_text, create_incident
 
     if not can(actor, "import"):
-        from kalkan.register.service import AccessDenied
-
         raise AccessDenied(f"The role {actor.role.value!r} may not import; analysts and admins may.")
     missing = [
         c
@@ -381,7 +379,9 @@ def import_events(session: Session, actor: Actor, events: Any) -> ImportResult:
         }
         try:
             report = IncidentIn.model_validate({k: v for k, v in payload.items() if v is not None})
-            _, created = create_incident(session, actor, report, source=source, source_id=source_id)
+            _, created = create_incident(
+                session, actor, report, source=source, source_id=source_id, reimport=True
+            )
         except ValidationError as error:
             result["invalid"] += 1
             if len(result["errors"]) < 20:

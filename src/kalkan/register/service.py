@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import functools
 import json
+import unicodedata
 from collections.abc import Iterable, Sequence
 from datetime import date
 from typing import Any, BinaryIO, cast
@@ -23,9 +24,17 @@ import sqlalchemy as sa
 from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
-from kalkan.errors import InputError, KalkanError
+from kalkan.errors import AccessDenied, Conflict, InputError, IntegrityError, NotFound
 from kalkan.register import audit
-from kalkan.register.auth import Actor, Role, can, may_see_personal, visible_clause
+from kalkan.register.auth import (
+    Actor,
+    Role,
+    can,
+    may_see_personal,
+    normalise_name,
+    share_is_sealed,
+    visible_clause,
+)
 from kalkan.register.crypto import Sealer
 from kalkan.register.db import Attachment, Incident, Link, Share, StatusChange, User, utcnow
 from kalkan.register.dedup import candidate_pairs
@@ -65,6 +74,7 @@ __all__ = [
     "link_incidents",
     "record_evidence_access",
     "list_incidents",
+    "map_rows",
     "share_incident",
     "to_out",
 ]
@@ -86,16 +96,12 @@ _CREDIBILITY_RANK = {g: i for i, g in enumerate("123465")}
 _STATUS_RANK = {"verified": 0, "corroborated": 1, "reported": 2, "rejected": 3}
 
 
-class NotFound(InputError, LookupError):
-    """An incident or attachment does not exist, or the actor may not see it."""
+# NotFound, AccessDenied and Conflict live in kalkan.errors (one error tree); kept importable here.
 
 
-class AccessDenied(KalkanError, PermissionError):
-    """The actor's role lacks the right to do this."""
-
-
-class Conflict(InputError):
-    """The request contradicts the current state (e.g. linking two reports already linked)."""
+def _not_found(what: str) -> NotFound:
+    """The one answer for "does not exist" and "not open to you": the two must not be told apart."""
+    return NotFound(f"{what} does not exist or is not open to you: check the id, or ask an admin.")
 
 
 def _require(actor: Actor, right: str, what: str) -> None:
@@ -125,10 +131,10 @@ def _shared_ids(session: Session, actor: Actor, ids: Sequence[int]) -> set[int]:
     if actor.role in (Role.ADMIN, Role.MONITOR) or not ids:
         return set()
     roles = [actor.role.value] if actor.role is Role.INVESTIGATOR else []
-    query = sa.select(Share.incident_id).where(
+    query = sa.select(Share).where(
         Share.incident_id.in_(ids), sa.or_(Share.user_id == actor.id, Share.role.in_(roles))
     )
-    return set(session.scalars(query))
+    return {share.incident_id for share in session.scalars(query) if share_is_sealed(session, share)}
 
 
 def _sees_personal(actor: Actor, incident: Incident, shared: set[int]) -> bool:
@@ -205,10 +211,7 @@ def to_out(
 def _visible(session: Session, actor: Actor, incident_id: int) -> Incident:
     incident = session.scalar(sa.select(Incident).where(Incident.id == incident_id, visible_clause(actor)))
     if incident is None:
-        raise NotFound(
-            f"Incident {incident_id} does not exist or is not shared with you: check the id, "
-            "or ask its reporter or an admin to share it."
-        )
+        raise _not_found(f"Incident {incident_id}")
     return incident
 
 
@@ -280,19 +283,44 @@ def _new_values(
 # Built once (constructing SQLAlchemy statements costs more than running them on SQLite).
 _INSERT_INCIDENT = cast(sa.Table, Incident.__table__).insert()
 _BY_CLIENT_ID = sa.select(Incident.id, Incident.reporter_id).where(Incident.client_id == sa.bindparam("cid"))
+# Set when a report is filed, or changed later by entries of their own: not part of "the same body".
+_NOT_BODY = frozenset({"received_at", "updated_at", "personal_sealed", "status", "lead_id", "reporter_id"})
 
 
-def _existing(session: Session, actor: Actor, client_id: str) -> Incident | None:
+def _existing(
+    session: Session, actor: Actor, report: IncidentIn, *, reimport: bool = False, **origin: Any
+) -> Incident | None:
+    """The stored report with this ``client_id`` when it is the same report re-sent by its reporter.
+
+    The same ``client_id`` from another user, or with a different body, is a conflict (409) that names
+    the stored report: nothing is dropped silently, and nothing of the stored report is shown.
+    """
+    client_id = str(report.client_id)
     found = session.connection().execute(_BY_CLIENT_ID, {"cid": client_id}).first()
     if found is None:
         return None
-    if not can(actor, "read_all") and found.reporter_id != actor.id:
-        # A UUID another user already used: refuse rather than reveal that report.
+    if reimport:  # an import of a file seen before: counted as "existing", never changed
+        return session.get(Incident, found.id)
+    if found.reporter_id != actor.id:
         raise Conflict(
-            f"client_id {client_id} belongs to a report filed by another user: "
+            f"client_id {client_id} is already report {found.id}, filed by another user: "
             "generate a new UUID for a new report."
         )
-    return session.get(Incident, found.id)
+    incident = session.get(Incident, found.id)
+    assert incident is not None
+    new = _new_values(session, actor, report, **origin)
+    changed = sorted(k for k, v in new.items() if k not in _NOT_BODY and getattr(incident, k) != v)
+    stored_personal = (
+        _sealer(session).open(incident.personal_sealed, client_id) if incident.personal_sealed else None
+    )
+    if stored_personal != (report.personal.model_dump(exclude_none=True) if report.personal else None):
+        changed.append("personal")
+    if changed:
+        raise Conflict(
+            f"client_id {client_id} is already report {found.id} with different content "
+            f"({', '.join(changed[:5])}): send a correction as a new report with a new UUID."
+        )
+    return incident
 
 
 def create_incident(
@@ -302,15 +330,18 @@ def create_incident(
     *,
     source: str = "register",
     source_id: str | None = None,
+    reimport: bool = False,
 ) -> tuple[IncidentOut, bool]:
-    """File a report; returns (incident, created). Re-sending a known ``client_id`` returns the
-    stored incident with ``created`` False and changes nothing (idempotent)."""
+    """File a report; returns (incident, created). Its reporter re-sending the same report (same
+    ``client_id``, same body) gets the stored incident with ``created`` False, and nothing changes
+    (idempotent); the same ``client_id`` with another body, or from another user, is a
+    :class:`~kalkan.errors.Conflict` naming the stored report. ``reimport`` (an import of an event
+    file) takes a known ``client_id`` as the same report, whoever filed it."""
     _require(actor, "create", "file reports")
-    client_id = str(report.client_id)
     # Write sessions (Register.write) are serial: SQLite's BEGIN IMMEDIATE and PostgreSQL's lock on the
     # audit head are taken before this check, so no other writer can store this client_id in between.
     session.flush()  # the Core statements below run on the connection, after any pending ORM change
-    existing = _existing(session, actor, client_id)
+    existing = _existing(session, actor, report, reimport=reimport, source=source, source_id=source_id)
     if existing is None:
         # One Core INSERT instead of the ORM's unit of work (about half a write's CPU time); the row's
         # values then make a transient Incident for the chain's view and the answer.
@@ -321,8 +352,15 @@ def create_incident(
         audit.append(session, actor, "create", "incident", incident.id, _audit_view(incident))
         return to_out(session, incident, reporter=actor.name, personal=False, plain=report.personal), True
     names = _reporter_names(session, [existing.reporter_id])
-    personal = may_see_personal(session, actor, existing)
-    return to_out(session, existing, reporter=names.get(existing.reporter_id, "?"), personal=personal), False
+    if reimport:
+        return to_out(session, existing, reporter=names.get(existing.reporter_id, "?"), personal=False), False
+    return to_out(
+        session,
+        existing,
+        reporter=names.get(existing.reporter_id, "?"),
+        personal=False,
+        plain=report.personal,
+    ), False
 
 
 def bulk_create(session: Session, actor: Actor, reports: Sequence[Any]) -> BulkResult:
@@ -419,11 +457,40 @@ def list_incidents(session: Session, actor: Actor, filters: IncidentFilter | Non
     rows = rows[: filters.limit]
     names = _reporter_names(session, (r.reporter_id for r in rows))
     shared = _shared_ids(session, actor, [r.id for r in rows if r.personal_sealed])
-    items = [
-        to_out(session, r, reporter=names.get(r.reporter_id, "?"), personal=_sees_personal(actor, r, shared))
-        for r in rows
-    ]
+    items = []
+    for r in rows:
+        opens = _sees_personal(actor, r, shared)
+        if opens and r.personal_sealed and r.reporter_id != actor.id:
+            audit.note_personal(session, actor, r.id)
+        items.append(to_out(session, r, reporter=names.get(r.reporter_id, "?"), personal=opens))
     return IncidentPage(items=items, next_cursor=rows[-1].id if more and rows else None)
+
+
+def map_rows(session: Session, actor: Actor, filters: IncidentFilter | None = None) -> list[list[Any]]:
+    """Every report ``actor`` may see under ``filters`` (no paging) as ``[id, lat, lon, type, status,
+    date, lead_id]`` rows, oldest first: the same filter and access check as :func:`list_incidents`."""
+    _require(actor, "read", "read incidents")
+    query = _filtered(actor, filters or IncidentFilter()).with_only_columns(
+        Incident.id,
+        Incident.latitude,
+        Incident.longitude,
+        Incident.event_type,
+        Incident.status,
+        Incident.date_start,
+        Incident.lead_id,
+    )
+    return [
+        [
+            r.id,
+            round(r.latitude, 5),
+            round(r.longitude, 5),
+            r.event_type,
+            r.status,
+            r.date_start.isoformat(),
+            r.lead_id,
+        ]
+        for r in session.execute(query.order_by(Incident.id))
+    ]
 
 
 def count_incidents(session: Session, actor: Actor, filters: IncidentFilter | None = None) -> int:
@@ -505,10 +572,7 @@ def get_incident(session: Session, actor: Actor, incident_id: int) -> IncidentDe
             .where(Incident.id == incident_id, visible_clause(actor))
         ).first()
     if row is None:
-        raise NotFound(
-            f"Incident {incident_id} does not exist or is not shared with you: check the id, "
-            "or ask its reporter or an admin to share it."
-        )
+        raise _not_found(f"Incident {incident_id}")
     incident, reporter = row
     # Column-only statements on the session's connection: no ORM entities to build. The ORM query
     # above has already flushed the session (autoflush), so these see every pending change.
@@ -519,6 +583,8 @@ def get_incident(session: Session, actor: Actor, incident_id: int) -> IncidentDe
         linked_q, {"lead": incident.lead_id or incident.id, "incident_id": incident.id}
     ).scalars()
     personal = incident.personal_sealed is not None and may_see_personal(session, actor, incident)
+    if personal and incident.reporter_id != actor.id:
+        audit.note_personal(session, actor, incident.id)
     detail = to_out(
         session,
         incident,
@@ -566,8 +632,16 @@ def change_status(
     )
     incident.status, incident.updated_at = status, now
     session.flush()
+    step = session.scalar(
+        sa.select(sa.func.max(StatusChange.id)).where(StatusChange.incident_id == incident.id)
+    )
     audit.append(
-        session, actor, "status", "incident", incident.id, {"from": before, "to": status, "reason": reason}
+        session,
+        actor,
+        "status",
+        "incident",
+        incident.id,
+        {"from": before, "to": status, "reason": reason, "status_change_id": step, "at": now.isoformat()},
     )
     return get_incident(session, actor, incident_id)
 
@@ -575,19 +649,35 @@ def change_status(
 def share_incident(
     session: Session, actor: Actor, incident_id: int, *, role: str | None = None, user: str | None = None
 ) -> None:
-    """Share a restricted incident with a role or one user (admins, investigators, or its reporter)."""
+    """Share a restricted incident with a role or one user.
+
+    Separation of duties: a share that opens personal data (to a named user, or to the analyst or
+    investigator role) needs an admin, and nobody can share with themselves. Investigators and the
+    report's reporter may share a report with the monitor role, which opens the report but not its
+    personal data. Every share enters the chain, and its row is sealed.
+    """
     incident = _visible(session, actor, incident_id)
-    if not can(actor, "share") and incident.reporter_id != actor.id:
-        raise AccessDenied(f"The role {actor.role.value!r} may share only the reports it filed.")
     if (role is None) == (user is None):
         raise InputError("Share with exactly one of a role or a user.")
+    if role is not None and role not in {r.value for r in Role}:
+        raise InputError(f"Role {role!r} is unknown: use one of {', '.join(Role)}.")
+    opens_personal = user is not None or role in (Role.ANALYST.value, Role.INVESTIGATOR.value)
+    if opens_personal and actor.role is not Role.ADMIN:
+        raise AccessDenied(
+            "Sharing personal data (with a person, or with the analyst or investigator role) needs an "
+            "admin: ask one to share it. You may share the report with the monitor role."
+        )
+    if not can(actor, "share") and incident.reporter_id != actor.id:
+        raise AccessDenied(f"The role {actor.role.value!r} may share only the reports it filed.")
     user_id = None
     if user is not None:
-        user_id = session.scalar(sa.select(User.id).where(User.name == user))
-        if user_id is None:
-            raise NotFound(f"No user is named {user!r}: check the name.")
-    elif role not in {r.value for r in Role}:
-        raise InputError(f"Role {role!r} is unknown: use one of {', '.join(Role)}.")
+        name = normalise_name(user)
+        found = session.execute(sa.select(User.id, User.active).where(User.name == name)).first()
+        if found is None or not found.active:
+            raise _not_found(f"Active user {name!r}")
+        user_id = found.id
+        if user_id == actor.id:
+            raise AccessDenied("Nobody may share personal data with themselves: ask another admin.")
     exists = session.scalar(
         sa.select(Share.id).where(
             Share.incident_id == incident.id,
@@ -596,9 +686,18 @@ def share_incident(
         )
     )
     if exists is None:
-        session.add(Share(incident_id=incident.id, role=role, user_id=user_id))
+        share = Share(incident_id=incident.id, role=role, user_id=user_id)
+        session.add(share)
         session.flush()
-        audit.append(session, actor, "share", "incident", incident.id, {"role": role, "user": user})
+        share.seal = audit.row_seal(audit.chain_key(session), "shares", audit.share_view(share))
+        audit.append(
+            session,
+            actor,
+            "share",
+            "incident",
+            incident.id,
+            {"role": role, "user": user, "user_id": user_id, "share_id": share.id},
+        )
 
 
 def _group(session: Session, incident: Incident) -> list[Incident]:
@@ -702,6 +801,42 @@ def duplicate_candidates(
 # --- evidence -------------------------------------------------------------------------------------
 
 
+# Declared types whose content a file-type library must recognise as the same kind.
+_CHECKED_KINDS = ("image/", "video/", "audio/", "application/pdf", "application/zip")
+
+
+def clean_filename(name: str | None) -> str:
+    """A filename safe to store and show: NFKC, no bidi or other format controls, no path separators."""
+    text = unicodedata.normalize("NFKC", name or "")
+    text = "".join(ch for ch in text if unicodedata.category(ch) not in ("Cf", "Cc"))
+    return (text.replace("/", "_").replace("\\", "_").strip() or "evidence")[:255]
+
+
+def _content_type(path: Any, declared: str) -> str:
+    """The media type to store: the declared one when the content agrees with it, the detected one when
+    the sender declared none; otherwise the file is refused (an executable sent as a JPEG)."""
+    import filetype
+
+    with open(path, "rb") as f:
+        kind = filetype.guess(f.read(8192))
+    detected = kind.mime if kind is not None else None
+    if declared in ("", "application/octet-stream"):
+        return detected or "application/octet-stream"
+    if detected is None:
+        if declared.startswith(_CHECKED_KINDS):
+            raise InputError(
+                f"The file is declared {declared} but its content is not a recognisable {declared}: "
+                "send the original file, or declare it application/octet-stream."
+            )
+        return declared
+    if detected != declared and detected.split("/")[0] != declared.split("/")[0]:
+        raise InputError(
+            f"The file is declared {declared} but its content is {detected}: send the original file "
+            "with its true type."
+        )
+    return detected
+
+
 def attach_evidence(
     session: Session,
     actor: Actor,
@@ -711,14 +846,32 @@ def attach_evidence(
     media_type: str,
     stream: BinaryIO | Iterable[bytes],
 ) -> AttachmentOut:
-    """Store a file by its SHA-256 and attach it; the hash goes into the audit chain."""
+    """Store a file by its SHA-256 and attach it; the hash goes into the audit chain.
+
+    The declared type is checked against the content (``filetype``); the same file attached twice to
+    one incident is kept once (the existing attachment is returned).
+    """
     _require(actor, "attach", "attach evidence")
     incident = _visible(session, actor, incident_id)
     if actor.role is Role.MONITOR and incident.reporter_id != actor.id:
         raise AccessDenied("A monitor may attach evidence only to the reports they filed.")
-    filename = (filename or "evidence").replace("\x00", "").replace("/", "_").replace("\\", "_")[:255]
-    media_type = (media_type or "application/octet-stream").replace("\x00", "")[:100]
-    sha, size = _evidence(session).put(stream)
+    filename = clean_filename(filename)
+    media_type = (media_type or "application/octet-stream").replace("\x00", "").split(";")[0].strip()[:100]
+    store = _evidence(session)
+    sha, size = store.put(stream)
+    try:
+        media_type = _content_type(store.path(sha), media_type.lower())
+    except InputError:
+        if session.scalar(sa.select(Attachment.id).where(Attachment.sha256 == sha).limit(1)) is None:
+            store.remove(sha)
+        raise
+    same = session.execute(
+        sa.select(Attachment, User.name)
+        .join(User, User.id == Attachment.uploaded_by)
+        .where(Attachment.incident_id == incident.id, Attachment.sha256 == sha)
+    ).first()
+    if same is not None:
+        return _attachment_out(same[0], same[1])
     now = utcnow()
     row = Attachment(
         incident_id=incident.id,
@@ -731,6 +884,7 @@ def attach_evidence(
     )
     session.add(row)
     session.flush()
+    row.seal = audit.row_seal(audit.chain_key(session), "attachments", audit.attachment_view(row))
     audit.append(
         session,
         actor,
@@ -743,45 +897,14 @@ def attach_evidence(
             "filename": filename,
             "size_bytes": size,
             "media_type": media_type,
+            "uploaded_at": now.isoformat(),
         },
     )
+    return _attachment_out(row, actor.name)
+
+
+def _attachment_out(attachment: Attachment, uploader: str) -> AttachmentOut:
     return AttachmentOut(
-        id=row.id,
-        sha256=sha,
-        filename=filename,
-        media_type=media_type,
-        size_bytes=size,
-        uploaded_by=actor.name,
-        uploaded_at=now,
-    )
-
-
-def evidence_file(session: Session, actor: Actor, attachment_id: int) -> tuple[AttachmentOut, Any]:
-    """The metadata and path of an evidence file (investigators, admins and its uploader only)."""
-    row = session.execute(
-        sa.select(Attachment, User.name)
-        .join(User, User.id == Attachment.uploaded_by)
-        .where(Attachment.id == attachment_id)
-    ).first()
-    if row is None:
-        raise NotFound(f"Attachment {attachment_id} does not exist: check the id.")
-    attachment, uploader = row
-    _visible(session, actor, attachment.incident_id)
-    if not can(actor, "read_evidence") and attachment.uploaded_by != actor.id:
-        raise AccessDenied(
-            f"The role {actor.role.value!r} may not open evidence files; investigators and admins may."
-        )
-    store = _evidence(session)
-    state = store.check(attachment.sha256)
-    if state != "ok":
-        from kalkan.errors import IntegrityError
-
-        raise IntegrityError(
-            f"Evidence file of attachment {attachment_id} is {state} on disk "
-            f"(sha256 {attachment.sha256}): restore it from backup; "
-            "`kalkan register verify` lists every such file."
-        )
-    meta = AttachmentOut(
         id=attachment.id,
         sha256=attachment.sha256,
         filename=attachment.filename,
@@ -790,7 +913,50 @@ def evidence_file(session: Session, actor: Actor, attachment_id: int) -> tuple[A
         uploaded_by=uploader,
         uploaded_at=attachment.uploaded_at,
     )
-    return meta, store.path(attachment.sha256)
+
+
+def evidence_file(
+    session: Session, actor: Actor, attachment_id: int, *, incident_id: int | None = None
+) -> tuple[AttachmentOut, Any]:
+    """The metadata and path of an evidence file (investigators, admins and its uploader only).
+
+    A missing attachment, one of a hidden incident, one of another incident than ``incident_id`` and
+    one the role may not open all get the same answer (404), so none of them can be told apart.
+    The row's seal is checked: an attachment row pointed at another file straight in the database
+    is refused.
+    """
+    row = session.execute(
+        sa.select(Attachment, User.name)
+        .join(User, User.id == Attachment.uploaded_by)
+        .where(Attachment.id == attachment_id)
+    ).first()
+    hidden = _not_found(f"Attachment {attachment_id}")
+    if row is None:
+        raise hidden
+    attachment, uploader = row
+    if incident_id is not None and attachment.incident_id != incident_id:
+        raise hidden
+    try:
+        _visible(session, actor, attachment.incident_id)
+    except NotFound:
+        raise hidden from None
+    if not can(actor, "read_evidence") and attachment.uploaded_by != actor.id:
+        raise hidden
+    expected = audit.row_seal(audit.chain_key(session), "attachments", audit.attachment_view(attachment))
+    if attachment.seal != expected:
+        raise IntegrityError(
+            f"Attachment {attachment_id}'s record was changed outside the register (its seal does not "
+            "match): run `kalkan register verify` and restore the database from a backup."
+        )
+    store = _evidence(session)
+    state = store.check(attachment.sha256)
+    if state != "ok":
+        raise IntegrityError(
+            f"Evidence file of attachment {attachment_id} is {state} on disk "
+            f"(sha256 {attachment.sha256}): restore it from backup; "
+            "`kalkan register verify` lists every such file."
+        )
+    return _attachment_out(attachment, uploader), store.path(attachment.sha256)
 
 
 def record_evidence_access(session: Session, actor: Actor, attachment: AttachmentOut) -> None:
@@ -848,7 +1014,7 @@ def custody(session: Session, actor: Actor, incident_id: int) -> list[dict[str, 
         audit.AuditEntry.entity == "incident", audit.AuditEntry.entity_id == str(incident.id)
     )
     about_files = sa.and_(audit.AuditEntry.entity == "attachment", audit.AuditEntry.entity_id.in_(files))
-    linked = audit.AuditEntry.action == "link"  # few; the members are checked below
+    linked = audit.AuditEntry.action.in_(("link", "open_personal"))  # the members are checked below
     entries = session.scalars(
         sa.select(audit.AuditEntry)
         .where(sa.or_(about_incident, about_files, linked))
@@ -859,5 +1025,7 @@ def custody(session: Session, actor: Actor, incident_id: int) -> list[dict[str, 
         if entry.action == "link" and entry.entity_id != str(incident.id):
             if incident.id not in json.loads(entry.payload).get("members", []):
                 continue
+        if entry.action == "open_personal" and incident.id not in json.loads(entry.payload).get("ids", []):
+            continue
         out.append(_entry(entry))
     return out

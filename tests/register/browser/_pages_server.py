@@ -53,7 +53,8 @@ def _free_port() -> int:
 
 
 def _env(data_dir: Path) -> dict[str, str]:
-    key_file = data_dir / "test.key"
+    key_file = data_dir.parent / "keys" / "test.key"  # apart from the data folder, as serve insists
+    key_file.parent.mkdir(parents=True, exist_ok=True)
     key_file.write_text(TEST_KEY)
     env = {k: v for k, v in os.environ.items() if not k.startswith("KALKAN_REGISTER")}
     env.update(KALKAN_REGISTER_KEY_FILE=str(key_file), KALKAN_REGISTER_DATA_DIR=str(data_dir))

@@ -245,16 +245,24 @@ def test_personal_data_shown_by_role_and_audit_to_admin(context: Any, server: Se
     expect(page.locator("#personal-hidden")).to_contain_text("not been shared")
     expect(page.locator("main")).not_to_contain_text("Dilnoza")
     expect(page.locator("main")).to_contain_text("The audit chain is shown to admins")
-    # An investigator may share the report with their role; then the witness is shown to them.
+    # Separation of duties: an investigator cannot open witness data to itself or its role ...
     page.get_by_label("Share with a role").select_option("investigator")
     page.get_by_role("button", name="Share").click()
-    expect(page.locator("#witness-list")).to_contain_text("Dilnoza Karimova")
+    expect(page.locator("main")).to_contain_text("needs an admin")
+    expect(page.locator("main")).not_to_contain_text("Dilnoza")
+    # ... an admin shares it with the investigator role; then the witness is shown to investigators.
     page.context.clear_cookies()
     sign_in(page, server.tokens["admin"])
     page.goto(f"/incidents/{incident}")
+    page.get_by_label("Share with a role").select_option("investigator")
+    page.get_by_role("button", name="Share").click()
     expect(page.locator("#witness-list")).to_contain_text("Dilnoza Karimova")
     expect(page.locator("#audit-table")).to_contain_text("create")
     expect(page.locator("#audit-table")).to_contain_text("share")
+    page.context.clear_cookies()
+    sign_in(page, server.tokens["investigator"])
+    page.goto(f"/incidents/{incident}")
+    expect(page.locator("#witness-list")).to_contain_text("Dilnoza Karimova")
 
 
 def test_monitor_attaches_more_evidence_to_own_report(context: Any, server: Server) -> None:

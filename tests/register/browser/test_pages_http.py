@@ -28,7 +28,11 @@ class Site:
     def sign_in(self, role: str) -> str:
         """Sign in as ``role``; returns the page's CSRF token."""
         self.client.cookies.clear()
-        response = self.client.post("/signin", data={"token": self.tokens[role], "next": "/report"})
+        form = self.client.get("/signin").text
+        signin_csrf = re.search(r'name="csrf" value="([0-9a-f]{64})"', form)
+        assert signin_csrf, "no pre-session token on the sign-in form"
+        response = self.client.post("/signin", data={"token": self.tokens[role], "next": "/report",
+                                                     "csrf": signin_csrf.group(1)})
         assert response.status_code == 200, response.text
         return csrf_of(response.text)
 
@@ -113,7 +117,10 @@ def test_signed_out_browsers_go_to_sign_in_and_back(site: Site, path: str) -> No
 
 
 def test_a_wrong_token_is_refused_with_a_reason(site: Site) -> None:
-    response = site.client.post("/signin", data={"token": "not-a-token"})
+    form = site.client.get("/signin").text
+    csrf = re.search(r'name="csrf" value="([0-9a-f]{64})"', form)
+    assert csrf
+    response = site.client.post("/signin", data={"token": "not-a-token", "csrf": csrf.group(1)})
     assert response.status_code == 401 and "not valid" in response.text
     assert "kalkan_session" not in response.cookies
 
@@ -175,7 +182,10 @@ def test_evidence_downloads_by_role_with_its_hash(site: Site) -> None:
     assert download.headers["content-security-policy"] == "sandbox"
     assert download.headers["content-disposition"].startswith("attachment")
     site.sign_in("analyst")
-    assert site.client.get(url).status_code == 403
+    assert site.client.get(url).status_code == 404  # as if it did not exist: no existence oracle
+    site.sign_in("investigator")
+    other = site.client.get(f"/incidents/{incident + 1}/attachments/{attachment_id}")
+    assert other.status_code == 404  # the attachment must belong to the report in the path
 
 
 def test_map_data_is_compressed_and_has_no_personal_data(site: Site) -> None:

@@ -21,10 +21,10 @@ __all__ = ["install"]
 
 def install(app: FastAPI) -> None:
     """Mount the web pages and their static assets on ``app``."""
-    from kalkan.register.pages import _browse, _export, _manage, _map, _report, _signin, _verify
+    from kalkan.register.pages import _browse, _docs, _export, _manage, _map, _report, _signin, _verify
 
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
-    for module in (_signin, _report, _browse, _verify, _manage, _map, _export):
+    for module in (_signin, _report, _browse, _verify, _manage, _map, _export, _docs):
         app.include_router(module.router)
 
     async def page_error(request: Request, error: Exception) -> Response:

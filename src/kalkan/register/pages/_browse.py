@@ -14,13 +14,14 @@ from kalkan.errors import IntegrityError
 from kalkan.register import audit, service
 from kalkan.register.auth import Role, can
 from kalkan.register.pages import _vocab
-from kalkan.register.pages._web import Page, PageError, page, reading, render
+from kalkan.register.pages._web import Page, PageError, page, reading, render, writing
 from kalkan.register.schemas import IncidentFilter
 
 router = APIRouter()
 
 PAGE_SIZE = 50
-_FILTER_KEYS = ("status", "type", "date_from", "date_to", "q", "source_reliability")
+_FILTER_KEYS = ("status", "type", "date_from", "date_to", "q", "source_reliability", "min_lat", "max_lat",
+                "min_lon", "max_lon", "leads_only")
 
 
 def filters_from(current: Page, params: dict[str, str]) -> tuple[IncidentFilter, dict[str, str], str | None]:
@@ -174,18 +175,18 @@ def _hidden_reason(current: Page) -> str:
 
 @router.get("/incidents/{incident_id}/attachments/{attachment_id}", include_in_schema=False)
 def attachment(request: Request, incident_id: int, attachment_id: int) -> Response:
-    """Download an evidence file (investigators, admins and its uploader), checked against its hash."""
+    """Download an evidence file (investigators, admins and its uploader), checked against its hash and
+    its seal; the attachment must belong to the report in the path, and every opening enters the chain."""
     current = page(request, required="read")
     assert current.user is not None
-    with reading(request) as session:
-        try:
-            meta, path = service.evidence_file(session, current.user, attachment_id)
-        except service.NotFound as error:
-            raise PageError(404, current._("Evidence not found"), str(error)) from error
-        except service.AccessDenied as error:
-            raise PageError(403, current._("Not open to your role"), str(error)) from error
-        except IntegrityError as error:
-            raise PageError(500, current._("Evidence damaged"), str(error)) from error
+    try:
+        with writing(request) as session:
+            meta, path = service.evidence_file(session, current.user, attachment_id, incident_id=incident_id)
+            service.record_evidence_access(session, current.user, meta)
+    except service.NotFound as error:
+        raise PageError(404, current._("Evidence not found"), str(error)) from error
+    except IntegrityError as error:
+        raise PageError(500, current._("Evidence damaged"), str(error)) from error
     return FileResponse(path, media_type=meta.media_type, filename=meta.filename,
                         headers={"X-Content-SHA256": meta.sha256, "Cache-Control": "no-store",
                                  # Evidence is shown as a download, never run as a page of this site.

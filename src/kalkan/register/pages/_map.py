@@ -22,13 +22,12 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
-import sqlalchemy as sa
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from sqlalchemy.orm import Session
 
-from kalkan.register.auth import Actor, visible_clause
-from kalkan.register.db import Incident
+from kalkan.register import service
+from kalkan.register.auth import Actor
 from kalkan.register.pages import _vocab
 from kalkan.register.pages._browse import filters_from
 from kalkan.register.pages._web import page, reading, register_of, render, tile_url
@@ -51,32 +50,10 @@ TYPE_COLOURS = {
 def map_rows(session: Session, actor: Actor, filters: IncidentFilter) -> list[list[Any]]:
     """The reports ``actor`` may see under ``filters`` as compact rows in :data:`MAP_FIELDS` order.
 
-    Built on the register's own access rule (:func:`kalkan.register.auth.visible_clause`); only the
-    columns a map needs are read, no personal data.
+    The rows come from the service's own filter and access check (:func:`kalkan.register.service.map_rows`),
+    so the map shows exactly the reports the list shows; only the columns a map needs are read.
     """
-    query = sa.select(Incident.id, Incident.latitude, Incident.longitude, Incident.event_type,
-                      Incident.status, Incident.date_start, Incident.lead_id).where(visible_clause(actor))
-    f = filters
-    if f.status:
-        query = query.where(Incident.status == f.status)
-    if f.type:
-        query = query.where(Incident.event_type == str(f.type))
-    if f.date_from:
-        query = query.where(Incident.date_end >= f.date_from)
-    if f.date_to:
-        query = query.where(Incident.date_start <= f.date_to)
-    if f.source_reliability:
-        query = query.where(Incident.source_reliability.in_([str(g) for g in f.source_reliability]))
-    if f.reporter:
-        from kalkan.register.db import User
-
-        query = query.where(Incident.reporter_id == sa.select(User.id).where(User.name == f.reporter)
-                            .scalar_subquery())
-    if f.q:
-        text = f.q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-        query = query.where(Incident.description.ilike(f"%{text}%", escape="\\"))
-    return [[r.id, round(r.latitude, 5), round(r.longitude, 5), r.event_type, r.status,
-             r.date_start.isoformat(), r.lead_id] for r in session.execute(query.order_by(Incident.id))]
+    return service.map_rows(session, actor, filters)
 
 
 @cache

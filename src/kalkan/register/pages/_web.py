@@ -1,10 +1,11 @@
 """What every page needs: the signed-in user, the language, CSRF protection and rendering.
 
-Sign-in keeps the user's bearer token in an HttpOnly, SameSite=Lax cookie (the register stores only
-its hash; the pages check it on every request, so revoking a user signs them out at once). Forms
-carry a CSRF token derived from the session token (HMAC-SHA256), which a page of another site
-cannot know. The language comes from ``?lang=``, then the ``kalkan_lang`` cookie, then the
-browser's ``Accept-Language``.
+Sign-in starts a server-side web session (:mod:`kalkan.register.sessions`): the HttpOnly,
+SameSite=Lax cookie holds a random session id, never the API token, and the session ends when idle,
+at its absolute limit, at sign-out or when the user is revoked. Forms carry a CSRF token derived from
+the session id (HMAC-SHA256), which a page of another site cannot know, and every form post must come
+from this site's own origin when the browser says where it comes from (``Origin``). The language
+comes from ``?lang=``, then the ``kalkan_lang`` cookie, then the browser's ``Accept-Language``.
 """
 
 from __future__ import annotations
@@ -26,11 +27,12 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 from sqlalchemy.orm import Session
 
-from kalkan.register.auth import Actor, authenticate, can
+from kalkan.register.auth import Actor, can
 from kalkan.register.i18n import Language, available_languages, language, negotiate
 from kalkan.register.pages import _vocab
 
 SESSION_COOKIE = "kalkan_session"
+PRESESSION_COOKIE = "kalkan_signin"
 LANG_COOKIE = "kalkan_lang"
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
 STATIC = Path(__file__).resolve().parent.parent / "static"
@@ -111,8 +113,14 @@ def page(request: Request, *, required: str | None = "read") -> Page:
     token = request.cookies.get(SESSION_COOKIE)
     user = None
     if token:
+        from kalkan.register.sessions import session_actor, touch_session
+
         with reading(request) as session:
-            user = authenticate(session, token)
+            found = session_actor(session, token)
+        if found is not None:
+            user, touch = found
+            if touch:
+                register_of(request).write_batched(lambda s: touch_session(s, token))
     current = Page(request=request, lang=lang, user=user, token=token if user else None)
     if required is None:
         return current
@@ -125,9 +133,23 @@ def page(request: Request, *, required: str | None = "read") -> Page:
     return current
 
 
+def same_origin(request: Request) -> bool:
+    """Whether a post comes from this site: its ``Origin`` (or, without one, its ``Referer``) names this
+    site's scheme, host and port. A request that names neither passes here (not a browser's form post,
+    or a browser that sends neither); the CSRF token still guards it."""
+    origin = request.headers.get("origin")
+    if origin is None and request.headers.get("referer"):
+        parts = urlsplit(request.headers["referer"])
+        origin = f"{parts.scheme}://{parts.netloc}"
+    if origin is None:
+        return True
+    own = f"{request.url.scheme}://{request.headers.get('host', request.url.netloc)}"
+    return origin.lower() == own.lower()
+
+
 def check_csrf(current: Page, submitted: str | None) -> None:
-    """Refuse a form post whose CSRF token is missing or not this session's (403)."""
-    if not submitted or not hmac.compare_digest(submitted, current.csrf):
+    """Refuse a form post from another site, or whose CSRF token is missing or not this session's (403)."""
+    if not same_origin(current.request) or not submitted or not hmac.compare_digest(submitted, current.csrf):
         raise PageError(403, current._("Form expired"), current._(
             "This form was not sent from this session (it may be older than your last sign-in). "
             "Reload the page and send it again."))
@@ -217,7 +239,7 @@ def security_headers() -> dict[str, str]:
               "connect-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; "
               "form-action 'self'")
     return {"Cache-Control": "no-store", "Content-Security-Policy": policy,
-            "X-Content-Type-Options": "nosniff", "Referrer-Policy": "same-origin"}
+            "X-Content-Type-Options": "nosniff", "Referrer-Policy": "same-origin", "X-Frame-Options": "DENY"}
 
 
 def sign_in_redirect(request: Request) -> RedirectResponse:
