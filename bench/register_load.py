@@ -41,7 +41,8 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
 SRC = ROOT / "src"
-KEY = "q7QY3zZ0m2F3s9mGz0b6Kx3n8Wm4tJ2v0c1d5e6f7g8="  # a throwaway bench key, not a secret
+KEY = "q7QY3zZ0m2F3s9mGz0b6Kx3n8Wm4tJ2v0c1d5e6f7g8="  # throwaway bench keys, not secrets
+AUDIT_KEY = "YmVuY2gtYXVkaXQta2V5LW5vdC1hLXNlY3JldC0xMjM="
 
 
 def _free_port() -> int:
@@ -50,12 +51,41 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
+_CODE = {"src": SRC}  # the source tree under test (``--before`` points it at older code for a run)
+
+
 def _env() -> dict[str, str]:
     return {
         **os.environ,
-        "PYTHONPATH": f"{SRC}{os.pathsep}{os.environ.get('PYTHONPATH', '')}",
+        "PYTHONPATH": f"{_CODE['src']}{os.pathsep}{os.environ.get('PYTHONPATH', '')}",
         "KALKAN_REGISTER_KEY": KEY,
+        "KALKAN_REGISTER_AUDIT_KEY": AUDIT_KEY,
     }
+
+
+def chain_cost(n: int = 200_000) -> dict[str, float]:
+    """Microseconds of CPU per audit entry: the keyed MAC (HMAC-SHA256) against the unkeyed SHA-256
+    it replaced, on the same entry fields, in this process."""
+    sys.path.insert(0, str(SRC))
+    from datetime import UTC, datetime
+
+    from kalkan.register.audit import entry_mac, legacy_hash
+
+    key, at = os.urandom(32), datetime.now(UTC)
+    payload = json.dumps(
+        {"description": "Houses burning on Navoi street", "latitude": 40.5283}
+        | {f"field_{i}": i for i in range(40)}
+    )
+    out = {}
+    for label, fn in (
+        ("sha256", lambda: legacy_hash(7, at, 1, "bench", "create", "incident", "7", payload, "0" * 64)),
+        ("hmac", lambda: entry_mac(key, 7, at, 1, "bench", "create", "incident", "7", payload, "0" * 64)),
+    ):
+        start = time.process_time()
+        for _ in range(n):
+            fn()
+        out[label] = (time.process_time() - start) / n * 1e6
+    return out
 
 
 def _token(db_url: str, data_dir: Path) -> str:
@@ -340,22 +370,40 @@ def main() -> None:
         "--only", choices=["FULL", "NORMAL", "postgresql"], action="append", help="run only these backends"
     )
     parser.add_argument("--dry-run", action="store_true", help="print, do not write BENCHMARKS.md")
+    parser.add_argument(
+        "--before",
+        type=Path,
+        help="a source tree (`git archive COMMIT src | tar -x -C DIR`, give DIR/src) of older register "
+        "code: its SQLite rows are measured in the same run, before this tree's",
+    )
+    parser.add_argument("--before-label", default="before", help="how the --before rows are named")
     a = parser.parse_args()
     only = set(a.only or ["FULL", "NORMAL", "postgresql"])
     results = []
     with tempfile.TemporaryDirectory(prefix="kalkan-bench-") as folder:
-        for sync in [s for s in ("FULL", "NORMAL") if s in only]:
-            data = Path(folder) / sync
-            results.append(
-                run(
-                    f"SQLite (WAL, synchronous={sync})",
-                    f"sqlite:///{data / 'register.sqlite3'}",
-                    data,
-                    sync,
-                    a.workers,
-                    a,
+        trees = ([(a.before, f" [{a.before_label}]")] if a.before else []) + [(SRC, "")]
+        for tree, label in trees:
+            _CODE["src"] = tree
+            for sync in [s for s in ("FULL", "NORMAL") if s in only]:
+                data = Path(folder) / f"{sync}{len(results)}"
+                results.append(
+                    run(
+                        f"SQLite (WAL, synchronous={sync}){label}",
+                        f"sqlite:///{data / 'register.sqlite3'}",
+                        data,
+                        sync,
+                        a.workers,
+                        a,
+                    )
                 )
-            )
+                print(
+                    results[-1]["name"],
+                    {k: results[-1][k]["rate"] for k in ("writes", "reads", "lists")},
+                    "cpu ms/write",
+                    results[-1]["writes"]["cpu_ms"],
+                    flush=True,
+                )
+        _CODE["src"] = SRC
         pg = os.environ.get("KALKAN_TEST_POSTGRES_URL")
         if pg and "postgresql" in only:
             import sqlalchemy as sa
@@ -371,8 +419,40 @@ def main() -> None:
                 with admin.connect() as c:
                     c.exec_driver_sql(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
                 admin.dispose()
+    cost = chain_cost()
+    print("chain cost per entry, us:", cost, flush=True)
     if not a.dry_run:
-        _write(results, a, bool(os.environ.get("KALKAN_TEST_POSTGRES_URL")) and "postgresql" in only)
+        _write(results, a, bool(os.environ.get("KALKAN_TEST_POSTGRES_URL")) and "postgresql" in only, cost)
+
+
+def _chain_lines(results: list[dict], a: argparse.Namespace, cost: dict[str, float]) -> list[str]:
+    """What the keyed audit chain (issue 17) costs per write: the MAC itself, and the whole write
+    path before and after, where a ``--before`` run is in the results."""
+    lines = [
+        f"**What the keyed audit chain costs per write** (issue 17). The MAC of one chain entry takes "
+        f"{cost['hmac']:.1f} µs of CPU (HMAC-SHA256) against {cost['sha256']:.1f} µs for the unkeyed "
+        f"SHA-256 it replaced: {cost['hmac'] - cost['sha256']:+.1f} µs per entry, measured in-process."
+    ]
+    if a.before:
+        for sync in ("FULL", "NORMAL"):
+            old = [
+                r
+                for r in results
+                if r["name"].startswith(f"SQLite (WAL, synchronous={sync})") and "[" in r["name"]
+            ]
+            new = [r for r in results if r["name"] == f"SQLite (WAL, synchronous={sync})"]
+            if old and new:
+                o, n = old[0]["writes"], new[0]["writes"]
+                lines.append(
+                    f"With `synchronous={sync}`, in this run, the whole write path went from "
+                    f"{o['cpu_ms']:.2f} to {n['cpu_ms']:.2f} ms of server CPU per write "
+                    f"({n['cpu_ms'] - o['cpu_ms']:+.2f} ms), and from {o['rate']:,.0f} to {n['rate']:,.0f} "
+                    f"writes/s (p99 {o['p99']:.1f} to {n['p99']:.1f} ms); "
+                    "the difference also holds the other checks of issue 17 on the write path (the "
+                    "client_id body comparison, the sealed-row check of the token)."
+                )
+        lines.append(f"The `[{a.before_label}]` rows run the register code before issue 17 in the same run.")
+    return lines
 
 
 def _commit() -> str:
@@ -385,7 +465,7 @@ def _commit() -> str:
     return out.stdout.strip()
 
 
-def _write(results: list[dict], a: argparse.Namespace, pg: bool) -> None:
+def _write(results: list[dict], a: argparse.Namespace, pg: bool, cost: dict[str, float]) -> None:
     sys.path.insert(0, str(Path(__file__).resolve().parent))
     from _report import machine, write_section
 
@@ -422,6 +502,7 @@ def _write(results: list[dict], a: argparse.Namespace, pg: bool) -> None:
             f"{2000 / w['cpu_ms']:,.0f} / {2000 / rd['cpu_ms']:,.0f} | "
             f"{w['other_cores']:.2f} / {rd['other_cores']:.2f} |"
         )
+    lines += ["", *_chain_lines(results, a, cost)]
     lines += [
         "",
         "Target of issue 8 (SQLite, 2 cores): 300 writes/s, 2,000 reads/s, p99 under 100 ms. "
@@ -446,7 +527,8 @@ def _write(results: list[dict], a: argparse.Namespace, pg: bool) -> None:
         f"Reproduce: `source .ci/postgres.sh && start_postgres; flock /tmp/kalkan-bench.lock "
         f".venv/bin/python bench/register_load.py --writes {a.writes} --reads {a.reads} --lists {a.lists} "
         f"--connections {a.connections} --write-connections {a.write_connections} "
-        f"--workers {a.workers} --export-rows {a.export_rows}`",
+        f"--workers {a.workers} --export-rows {a.export_rows}"
+        + (" --before DIR/src` (DIR from `git archive COMMIT src | tar -x -C DIR`)" if a.before else "`"),
     ]
     write_section("register", "\n".join(lines))
 
