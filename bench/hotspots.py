@@ -13,7 +13,9 @@ Writes the ``hotspots`` section of BENCHMARKS.md (``--no-write`` prints it inste
    prefixes and extrapolated to the same n; an EM fit needs one such evaluation per iteration.
 3. The ``tick`` library's Hawkes learners (temporal only; there is no space-time learner in tick).
 4. Fit time and parameters on the UCDP GED file, per country.
-5. The rolling-origin monthly backtest 2005-2019 on GED against every baseline, on Dask.
+5. The selection protocol on GED (kalkan.risk.hotspot_selection): candidates chosen on 2012-2014,
+   the winner and every baseline scored once on 2015-2019, on Dask; ships the decision as package data.
+6. Speed: the default model fitted and forecast at one cut-off for the four GED countries.
 """
 
 from __future__ import annotations
@@ -173,97 +175,171 @@ def ged_fits(events: pd.DataFrame) -> str:
             "place', which the grid forecast handles. Intervals hold the background fixed.")
 
 
-def skill_table(events: pd.DataFrame, scheduler: str, workers: int, boot: int, start: str, end: str) -> str:
-    from kalkan.risk.hotspot_backtest import DEFAULT_MODELS, backtest
+def speed(events: pd.DataFrame, model: str, until: str = "2019-11-30", horizon: int = 31) -> str:
+    """Fit the default model and forecast one cut-off for every country of the GED file, timed."""
+    import os
 
-    t0 = time.perf_counter()
-    result = backtest(events, models=DEFAULT_MODELS, start=start, end=end, scheduler=scheduler,
-                      n_workers=workers, n_boot=boot, seed=0)
-    wall = time.perf_counter() - t0
-    s = result.scores
-    baselines = ["zero", "last", "mean12", "conflictology"]
-    lines = ["| group | model | Brier | log loss | avg precision | CRPS | capture 1 % | capture 5 % "
-             "| capture 10 % |", "|---|---|---|---|---|---|---|---|---|"]
+    from kalkan.risk.hotspot_backtest import make_model
+    from kalkan.risk.hotspot_fatalities import fatality_samples
 
-    def ci(row: pd.Series, key: str, d: int) -> str:
-        return f"{row[key]:.{d}f} [{row[key + '_low']:.{d}f}, {row[key + '_high']:.{d}f}]"
+    rows, total_wall, total_cpu = [], 0.0, 0.0
+    load = os.getloadavg()[0]
+    for iso, sub in events.groupby("country_iso3"):
+        t0, c0 = time.perf_counter(), time.process_time()
+        fitted = make_model(model, "priogrid").fit(sub, until=until)
+        fc = fitted.predict(horizon)
+        draws = fatality_samples(fitted, sub, horizon, seed=0)
+        wall, cpu = time.perf_counter() - t0, time.process_time() - c0
+        total_wall += wall
+        total_cpu += cpu
+        rows.append(f"| {iso} | {len(sub):,} | {len(fc):,} | {wall:.2f} | {cpu:.2f} | "
+                    f"{fc['expected_events'].sum():.1f} | {draws.mean(axis=1).sum():,.0f} |")
+    verdict = "meets" if total_wall <= 30 else "misses"
+    return (f"Fit the default model (`{model}`) and forecast the {horizon} days after {until} (events, "
+            f"probabilities and the people-killed draws) for each country of the GED file, one process "
+            f"(load average {load:.1f} on the 2 cores when it started; other helpers' jobs share them):\n\n"
+            "| country | events | cells | wall s | CPU s | expected events | expected deaths |\n"
+            "|---|---|---|---|---|---|---|\n" + "\n".join(rows) +
+            f"\n\n**All four countries: {total_wall:.1f} s wall, {total_cpu:.1f} s CPU**; the target is "
+            f"30 s: it {verdict} it (ratio {total_wall / 30:.2f} of the budget).")
 
-    verdict = []
-    for group, sub in s.groupby("group", sort=False):
-        best_brier = sub["brier"].min()
-        best_log = sub["logloss"].min()
+
+def _ci(row: pd.Series, key: str, d: int) -> str:
+    if key not in row or row[key] != row[key]:
+        return "-"
+    low, high = row.get(key + "_low"), row.get(key + "_high")
+    if low is None or low != low:
+        return f"{row[key]:.{d}f}"
+    return f"{row[key]:.{d}f} [{low:.{d}f}, {high:.{d}f}]"
+
+
+def protocol_tables(result: object, wall: float | None) -> str:
+    """The selection block's ranking, the held-out scores with intervals and the verdicts."""
+    r = result
+    p = r.protocol  # type: ignore[attr-defined]
+    sel = r.selection_scores  # type: ignore[attr-defined]
+    pooled = sel[sel["group"] == "pooled"].sort_values("brier")
+    lines = ["| model | Brier | log loss | CRPS events | CRPS deaths | log score deaths |",
+             "|---|---|---|---|---|---|"]
+    for _, row in pooled.iterrows():
+        name = f"**{row['model']}**" if row["model"] == r.winner else row["model"]  # type: ignore[attr-defined]
+        lines.append(f"| {name} | {_ci(row, 'brier', 4)} | {row['logloss']:.4f} | {row['crps']:.3f} | "
+                     f"{row['crps_deaths']:.2f} | {row['logs_deaths']:.3f} |")
+    held = r.held_out_scores  # type: ignore[attr-defined]
+    hl = ["| group | model | Brier | log loss | CRPS events | CRPS deaths | log score deaths | PAI 5 % |",
+          "|---|---|---|---|---|---|---|---|"]
+    for group, sub in held.groupby("group", sort=False):
+        best_b, best_c = sub["brier"].min(), sub["crps_deaths"].min()
         for _, row in sub.iterrows():
-            b = ci(row, "brier", 4)
-            lg = ci(row, "logloss", 4)
-            if row["brier"] == best_brier:
-                b = f"**{b}**"
-            if row["logloss"] == best_log:
-                lg = f"**{lg}**"
-            lines.append(f"| {group} | {row['model']} | {b} | {lg} | {ci(row, 'avg_precision', 3)} | "
-                         f"{ci(row, 'crps', 3)} | {row['capture_0.01']:.3f} | {row['capture_0.05']:.3f} | "
-                         f"{row['capture_0.1']:.3f} |")
-        base = sub[sub["model"].isin(baselines)]
-        for model in ("hawkes", "boost"):
-            m = sub[sub["model"] == model]
-            if m.empty:
-                continue
-            m = m.iloc[0]
-            cells_ = []
-            for key in ("brier", "logloss"):
-                wins = bool((m[key] < base[key]).all())
-                cells_.append(f"{'yes' if wins else 'no'}: {m[key + '_minus_best']:+.4f} "
-                              f"[{m[key + '_minus_best_low']:+.4f}, {m[key + '_minus_best_high']:+.4f}] "
-                              f"vs {m[key + '_best_baseline']}")
-            verdict.append(f"| {group} | {model} | {cells_[0]} | {cells_[1]} |")
-    n_folds = result.settings["folds"]
-    from kalkan.risk import hotspot_backtest as hb
+            b, c = _ci(row, "brier", 4), _ci(row, "crps_deaths", 2)
+            b = f"**{b}**" if row["brier"] == best_b else b
+            c = f"**{c}**" if row["crps_deaths"] == best_c else c
+            hl.append(f"| {group} | {row['model']} | {b} | {_ci(row, 'logloss', 4)} | "
+                      f"{_ci(row, 'crps', 3)} | "
+                      f"{c} | {_ci(row, 'logs_deaths', 3)} | {_ci(row, 'pai_0.05', 2)} |")
+    vl = ["| group | best baseline (Brier) | Brier gain | winner minus best baseline, Brier [95 %] | "
+          "CRPS deaths: winner vs best baseline | beats every baseline in CRPS deaths |",
+          "|---|---|---|---|---|---|"]
+    for v in r.verdicts.to_dict("records"):  # type: ignore[attr-defined]
+        d = v.get("brier_minus_best")
+        diff = (f"{d:+.5f} [{v['brier_minus_best_low']:+.5f}, {v['brier_minus_best_high']:+.5f}]"
+                if d is not None and d == d else "-")
+        vl.append(f"| {v['group']} | {v['best_baseline']} | {100 * v['brier_gain']:+.1f} % | {diff} | "
+                  f"{v['crps_deaths']:.2f} vs {v['best_baseline_crps_deaths']:.2f} | "
+                  f"{'yes' if v['beats_every_baseline_crps_deaths'] else 'no'} |")
+    s = r.settings  # type: ignore[attr-defined]
+    took = (f" Whole protocol: **{wall / 60:.1f} min wall** on a Dask LocalCluster of 2 workers."
+            if wall else "")
+    return (f"Protocol (docs/risk-hotspots.md): burn-in {p.burn_in_months} months before {p.start} (only to "
+            f"train the ensemble's weights), selection block {p.start}..{p.select_until} "
+            f"({s['selection_folds']} country-months), held-out block after {p.select_until} to {p.end} "
+            f"({s['held_out_folds']} country-months; Syria's data start in 2016, so it is only in the "
+            f"held-out block). Candidates, registered before the run: {', '.join(s['candidates'])}; "
+            "baselines: "
+            f"{', '.join(s['baselines'])}. Criterion: pooled Brier score on the selection block. Ensemble "
+            f"weights refitted every {p.refit_months} months on earlier folds only.{took}\n\n"
+            f"**Selection block (pooled; the winner in bold):**\n\n" + "\n".join(lines) +
+            f"\n\n**Held-out block, scored once: the winner `{r.winner}` and every baseline** "  # type: ignore[attr-defined]
+            "(95 % bootstrap intervals over country-months, 200 replicates; best per group in bold; "
+            "CRPS deaths and the log score on fatality bins are per cell-month, lower is better; PAI 5 % = "
+            "share of the month's events in the top 5 % of cells / 0.05):\n\n" + "\n".join(hl) +
+            "\n\n**Verdicts on the held-out block** (paired bootstrap: the same resampled country-months for "
+            "both):\n\n" + "\n".join(vl))
 
-    shipped = s.assign(period=f"{start}..{end}", measured=machine())
-    shipped.to_csv(Path(hb.__file__).with_name(hb.SKILL_FILE), index=False, float_format="%.6g")
-    return (f"Rolling-origin backtest, monthly origins {start} to {end} where data exist (each country "
-            f"from its second month of data to its last), {n_folds} country-months, PRIO-GRID cells; "
-            f"{scheduler} Dask scheduler with {workers} workers: **{wall / 60:.1f} min wall**. Scores "
-            f"per cell-month for 'at least one event' (Brier, log loss with p clipped to [0.001, 0.999], "
-            f"average precision), CRPS of the count, share of the month's events in the top 1/5/10 % of "
-            f"cells; 95 % bootstrap intervals over country-months ({boot} replicates). Bold: best in the "
-            f"group.\n\n" + "\n".join(lines) +
-            "\n\nDoes the model beat every baseline (zero, last, mean12, conflictology)? Each cell: yes/no, "
-            "then the model's score minus the best baseline's (negative is better) with a paired 95 % "
-            "bootstrap interval (the same resampled country-months for both):\n\n"
-            "| group | model | Brier | log loss |\n|---|---|---|---|\n" + "\n".join(verdict))
+
+def run_protocol_bench(events: pd.DataFrame, scheduler: str, workers: int, boot: int,
+                       saved: Path | None) -> tuple[object, float | None]:
+    import pickle
+
+    from kalkan.risk.hotspot_selection import Protocol, run_protocol
+
+    if saved is not None and saved.exists():
+        with saved.open("rb") as f:
+            result = pickle.load(f)
+        return result, result.settings.get("wall_seconds")
+    t0 = time.perf_counter()
+    result = run_protocol(events, Protocol(), scheduler=scheduler, n_workers=workers, n_boot=boot, seed=0)
+    wall = time.perf_counter() - t0
+    if saved is not None:
+        with saved.open("wb") as f:
+            pickle.dump(result, f)
+    return result, wall
+
+
+def ship(result: object) -> None:
+    """The selection and the held-out table become package data (the CLI and the brief read them)."""
+    from kalkan.risk import hotspot_backtest as hb
+    from kalkan.risk.hotspot_selection import save_selection
+
+    save_selection(result, measured=machine())  # type: ignore[arg-type]
+    p = result.protocol  # type: ignore[attr-defined]
+    held = result.held_out_scores.assign(period=f"{p.select_until}<month<={p.end}", measured=machine())  # type: ignore[attr-defined]
+    held.to_csv(Path(hb.__file__).with_name(hb.SKILL_FILE), index=False, float_format="%.6g")
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--events", type=int, default=100_000, help="simulated events for the fit-time test")
+    ap.add_argument("--skip-fit-times", action="store_true", help="skip the simulated and GED fit times")
     ap.add_argument("--skip-backtest", action="store_true")
     ap.add_argument("--scheduler", default="local")
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--boot", type=int, default=200)
-    ap.add_argument("--start", default="2005-01")
-    ap.add_argument("--end", default="2019-12")
+    ap.add_argument("--saved", type=Path, default=None,
+                    help="pickle of the protocol's result: read it if it exists, else run and write it")
     ap.add_argument("--no-write", action="store_true")
     args = ap.parse_args()
 
     parts = ["## Hotspot forecasts (`bench/hotspots.py`)", machine(),
-             "Reproduce: `.venv/bin/python bench/hotspots.py` (see `docs/risk-hotspots.md`).", "### Fit time"]
-    text, model, _ = fit_simulated(args.events)
-    print(text)
-    parts.append(text)
-    naive = naive_timing(model, len(model._t))
-    print(naive)
-    parts.append(naive)
-    tk = tick_check()
-    print(tk)
-    parts.append(tk)
+             "Reproduce: `.venv/bin/python bench/hotspots.py` (see `docs/risk-hotspots.md`); the held-out "
+             "table is what `kalkan risk backtest --events ../shared/data/ged/ged_events_pre2020.csv` "
+             "prints."]
     ged = read_ged()
-    gf = ged_fits(ged)
-    print(gf)
-    parts += ["### UCDP GED", gf]
     if not args.skip_backtest:
-        sk = skill_table(ged, args.scheduler, args.workers, args.boot, args.start, args.end)
-        print(sk)
-        parts += ["### Backtest skill against the baselines", sk]
+        result, wall = run_protocol_bench(ged, args.scheduler, args.workers, args.boot, args.saved)
+        ship(result)
+        tables = protocol_tables(result, wall)
+        print(tables)
+        parts += ["### Model selection without look-ahead, and the held-out scores", tables]
+        from kalkan.risk.hotspot_selection import selected_model
+
+        sp = speed(ged, selected_model(None).model)
+        print(sp)
+        parts += ["### Speed: the default model, one cut-off, four countries", sp]
+    if not args.skip_fit_times:
+        parts.append("### Fit time of the Hawkes model")
+        text, model, _ = fit_simulated(args.events)
+        print(text)
+        parts.append(text)
+        naive = naive_timing(model, len(model._t))
+        print(naive)
+        parts.append(naive)
+        tk = tick_check()
+        print(tk)
+        parts.append(tk)
+        gf = ged_fits(ged)
+        print(gf)
+        parts += ["### UCDP GED fits", gf]
     md = "\n\n".join(parts)
     if args.no_write:
         print(md)

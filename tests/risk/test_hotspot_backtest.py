@@ -101,7 +101,7 @@ def test_dask_equals_serial(caf: pd.DataFrame) -> None:
 
 
 def test_backtest_errors(caf: pd.DataFrame) -> None:
-    with pytest.raises(InputError, match="Unknown baseline 'magic'"):
+    with pytest.raises(InputError, match="Unknown model 'magic'"):
         backtest(caf, models=["magic"])
     with pytest.raises(InputError, match="No month between 2000-01 and 2000-12"):
         backtest(caf, start="2000-01", end="2000-12")
@@ -172,14 +172,23 @@ def test_cli_hotspots_bad_input(args: list[str], message: str, monkeypatch: pyte
 
 
 def test_cli_backtest_writes_scores(tmp_path: Path) -> None:
-    code, out = _cli(["risk", "backtest", "--events", str(FIXTURE), "--start", "2014-02", "--end", "2014-02",
-                      "--models", "mean12,last", "--scheduler", "serial", "--boot", "5", "--format", "csv",
-                      "--output", str(tmp_path)])
+    code, out = _cli(["risk", "backtest", "--events", str(FIXTURE), "--start", "2014-01", "--select-until",
+                      "2014-01", "--end", "2014-02", "--model", "mean12", "--baselines", "last,zero",
+                      "--scheduler", "serial", "--boot", "5", "--format", "csv", "--output", str(tmp_path)])
     assert code == 0, out
     scores = pd.read_csv(tmp_path / "scores.csv")
-    assert set(scores["model"]) == {"mean12", "last"} and set(scores["group"]) == {"CAF", "pooled"}
+    assert set(scores["model"]) == {"mean12", "last", "zero"} and set(scores["group"]) == {"CAF", "pooled"}
     assert "brier" in out.splitlines()[0].split(",")
-    assert len(pd.read_parquet(tmp_path / "cells.parquet")) == 2 * scores["cell_months"].iloc[0]
+    assert set(pd.read_csv(tmp_path / "selection_scores.csv")["model"]) == {"mean12", "last", "zero"}
+    cells = pd.read_parquet(tmp_path / "cells.parquet")
+    assert set(cells["month"]) == {"2014-01", "2014-02"}
+    selection = json.loads((tmp_path / "selection.json").read_text())
+    assert selection["winner"] == "mean12" and set(selection["verdicts"]) == {"CAF", "pooled"}
+
+
+def test_cli_backtest_rejects_model_and_models() -> None:
+    code, out = _cli(["risk", "backtest", "--events", str(FIXTURE), "--model", "boost", "--models", "hawkes"])
+    assert code != 0
 
 
 def test_every_hotspot_option_is_documented() -> None:
@@ -199,7 +208,8 @@ def test_every_hotspot_option_is_documented() -> None:
                 assert param.opts[0] in docs, f"{param.opts[0]} of `kalkan risk {name}` is not in the docs"
 
 
-@pytest.mark.parametrize("module", ["grids", "hotspots", "baselines", "hotspot_backtest", "hotspot_boost"])
+@pytest.mark.parametrize("module", ["grids", "hotspots", "baselines", "hotspot_backtest", "hotspot_boost",
+                                    "hotspot_ensemble", "hotspot_fatalities", "hotspot_selection"])
 def test_public_names_import(module: str) -> None:
     import importlib
 

@@ -180,7 +180,8 @@ def test_fit_returns_self_and_keeps_settings(simulated: pd.DataFrame) -> None:
     assert not hasattr(HotspotModel(), "branching_ratio_")
 
 
-def test_risk_weight_for_the_planner() -> None:
+@pytest.mark.parametrize("model", [None, "hawkes", "boost", "conflictology"])
+def test_risk_weight_for_the_planner(model: str | None) -> None:
     # Violence in Osh over a fortnight: places in Osh get more weight than Jalal-Abad, far ones none.
     rng = np.random.default_rng(4)
     n = 40
@@ -190,9 +191,9 @@ def test_risk_weight_for_the_planner() -> None:
     })
     events.loc[0, "latitude"] = np.nan  # unlocated incidents are left out, not fatal
     places = pd.DataFrame({"latitude": [40.53, 40.94, 42.87], "longitude": [72.80, 73.00, 74.59]})
-    w = forecast_risk_weight(places, events, pd.Timestamp("2010-06-14").date())
+    w = forecast_risk_weight(places, events, pd.Timestamp("2010-06-14").date(), model=model)
     assert w.shape == (3,)
     assert w[0] == pytest.approx(1.0) and w[0] > w[1] and w[2] == pytest.approx(0.1)  # max 1, floor 0.1
     # nothing usable before the date: no reweighting
-    np.testing.assert_array_equal(forecast_risk_weight(places, events, pd.Timestamp("2010-05-01").date()),
-                                  np.ones(3))
+    np.testing.assert_array_equal(forecast_risk_weight(places, events, pd.Timestamp("2010-05-01").date(),
+                                                       model=model), np.ones(3))

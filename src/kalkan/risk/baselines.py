@@ -31,6 +31,7 @@ import pandas as pd
 
 from kalkan.errors import InputError, NotFittedError
 from kalkan.risk.grids import Grid, forecast_cells, parse_grid
+from kalkan.risk.hotspot_fatalities import event_fatalities
 from kalkan.risk.hotspots import check_horizon, history_before
 
 __all__ = ["BASELINES", "CellForecaster", "ConflictologyBaseline", "LastValueBaseline", "MeanBaseline",
@@ -62,6 +63,9 @@ class CellForecaster:
         self.cell_latitude_, self.cell_longitude_ = grid.centroids(self.cells_)
         self._cell_index = np.searchsorted(self.cells_, cells)
         self._days_before = hist.end_day - hist.times  # > 0, days before the end of the cut-off day
+        frame = hist.frame
+        self._deaths = (event_fatalities(frame) if "fatalities_best" in frame.columns
+                        else np.full(len(frame), np.nan))
         return self
 
     def _check_fitted(self) -> None:
@@ -69,14 +73,19 @@ class CellForecaster:
             raise NotFittedError(f"This {type(self).__name__} is not fitted yet: call fit(events, until=...) "
                                  "before predict.")
 
-    def period_counts(self, horizon_days: int, n_periods: int) -> np.ndarray:
-        """Events per cell in each of the last ``n_periods`` periods of ``horizon_days`` (column 0 = last)."""
+    def period_counts(self, horizon_days: int, n_periods: int, *, deaths: bool = False) -> np.ndarray:
+        """Events (or, with ``deaths``, people killed) per cell in each of the last ``n_periods``
+        periods of ``horizon_days`` (column 0 = the last)."""
         self._check_fitted()
         h = check_horizon(horizon_days)
         k = np.floor(self._days_before / h).astype(np.int64)
         keep = k < n_periods
+        if deaths and np.isnan(self._deaths).any():
+            raise InputError("The event table has no fatalities_best column: fatality forecasts need the "
+                             "number of people killed per event (GED 'best', ACLED 'fatalities').")
+        weight = self._deaths[keep] if deaths else 1.0
         out = np.zeros((len(self.cells_), n_periods))
-        np.add.at(out, (self._cell_index[keep], k[keep]), 1.0)
+        np.add.at(out, (self._cell_index[keep], k[keep]), weight)
         return out
 
     def _mean_and_probability(self, horizon_days: int) -> tuple[np.ndarray, np.ndarray]:
@@ -111,6 +120,12 @@ class ZeroBaseline(CellForecaster):
         check_horizon(horizon_days)
         return _point_cdf(np.zeros(len(self.cells_)), max_count)
 
+    def fatality_samples(self, horizon_days: int, *, n_samples: int = 240,
+                         seed: int | np.random.SeedSequence = 0) -> np.ndarray:
+        self._check_fitted()
+        check_horizon(horizon_days)
+        return np.zeros((len(self.cells_), n_samples))
+
 
 class LastValueBaseline(CellForecaster):
     """Carries the last period's count forward."""
@@ -121,6 +136,11 @@ class LastValueBaseline(CellForecaster):
 
     def predict_cdf(self, horizon_days: int, max_count: int) -> np.ndarray:
         return _point_cdf(self.period_counts(horizon_days, 1)[:, 0], max_count)
+
+    def fatality_samples(self, horizon_days: int, *, n_samples: int = 240,
+                         seed: int | np.random.SeedSequence = 0) -> np.ndarray:
+        last = self.period_counts(horizon_days, 1, deaths=True)[:, 0]
+        return np.repeat(last[:, None], n_samples, axis=1)
 
 
 class _WindowBaseline(CellForecaster):
@@ -148,6 +168,12 @@ class MeanBaseline(_WindowBaseline):
         mean = self.period_counts(horizon_days, self.n_periods).mean(axis=1)
         return poisson.cdf(np.arange(max_count + 1)[None, :], mean[:, None])
 
+    def fatality_samples(self, horizon_days: int, *, n_samples: int = 240,
+                         seed: int | np.random.SeedSequence = 0) -> np.ndarray:
+        """Poisson draws with the mean deaths of the last ``n_periods`` periods."""
+        mean = self.period_counts(horizon_days, self.n_periods, deaths=True).mean(axis=1)
+        return np.random.default_rng(seed).poisson(mean[:, None], (len(mean), n_samples)).astype(float)
+
 
 class ConflictologyBaseline(_WindowBaseline):
     """The next period is a random one of the last ``n_periods`` (exact empirical distribution)."""
@@ -160,6 +186,13 @@ class ConflictologyBaseline(_WindowBaseline):
         c = self.period_counts(horizon_days, self.n_periods)
         ks = np.arange(max_count + 1)
         return (c[:, :, None] <= ks[None, None, :]).mean(axis=1)
+
+    def fatality_samples(self, horizon_days: int, *, n_samples: int = 240,
+                         seed: int | np.random.SeedSequence = 0) -> np.ndarray:
+        """The last ``n_periods`` periods' deaths, each repeated equally (exact when ``n_samples`` is a
+        multiple of ``n_periods``; no randomness)."""
+        c = self.period_counts(horizon_days, self.n_periods, deaths=True)
+        return c[:, np.arange(n_samples) % self.n_periods]
 
 
 BASELINES: dict[str, type[CellForecaster]] = {

@@ -30,7 +30,9 @@ hotspot mapping for predicting spatial patterns of crime. *Security Journal* 21.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Sequence
+import zlib
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -40,8 +42,9 @@ import pandas as pd
 from kalkan.errors import InputError
 from kalkan.risk.grids import Grid, parse_grid, require_located
 
-__all__ = ["BacktestResult", "DEFAULT_MODELS", "Fold", "SKILL_FILE", "backtest", "backtested_skill",
-           "make_model", "run_fold", "score_table"]
+__all__ = ["BacktestResult", "DEFAULT_MODELS", "Fold", "PAIRED_SCORES", "SKILL_FILE", "VARIANTS", "backtest",
+           "backtested_skill", "dask_scheduler", "fold_seed", "make_model", "run_fold", "run_folds",
+           "score_table"]
 
 SKILL_FILE = "hotspot_skill.csv"
 """Package data written by ``bench/hotspots.py``: the GED backtest's score table (for briefs)."""
@@ -52,19 +55,43 @@ DEFAULT_MODELS = ("hawkes", "boost", "zero", "last", "mean12", "conflictology")
 CAPTURE_LEVELS = (0.01, 0.05, 0.10)
 
 
-def make_model(name: str, grid: str | Grid) -> Any:
-    """A fresh forecaster by name: ``hawkes``, ``boost`` or a baseline (see :mod:`kalkan.risk.baselines`)."""
-    if name == "hawkes":
-        from kalkan.risk.hotspots import HotspotModel
+VARIANTS: dict[str, tuple[str, dict[str, Any]]] = {
+    "hawkes": ("hawkes", {}),
+    "hawkes_2y": ("hawkes", {"window_days": 730.0}),
+    "boost": ("boost", {}),
+    "boost_5y": ("boost", {"train_periods": 60}),
+    "ensemble": ("ensemble", {}),
+}
+"""Model names the backtest and the command line accept (besides the baselines), with their
+settings: the candidates of the selection protocol, registered before it ran (docs/risk-hotspots.md)."""
 
-        return HotspotModel(grid=grid)
-    if name == "boost":
-        from kalkan.risk.hotspot_boost import BoostModel
 
-        return BoostModel(grid=grid)
+def make_model(name: str, grid: str | Grid, **options: Any) -> Any:
+    """A fresh forecaster by name: a key of :data:`VARIANTS` or a baseline (:mod:`kalkan.risk.baselines`).
+
+    ``options`` are passed to the model's constructor (e.g. the ensemble's ``coef`` and ``intercept``).
+    """
+    if name in VARIANTS:
+        family, settings = VARIANTS[name]
+        kwargs = {**settings, **options}
+        if family == "hawkes":
+            from kalkan.risk.hotspots import HotspotModel
+
+            return HotspotModel(grid=grid, **kwargs)
+        if family == "boost":
+            from kalkan.risk.hotspot_boost import BoostModel
+
+            return BoostModel(grid=grid, **kwargs)
+        from kalkan.risk.hotspot_ensemble import EnsembleModel
+
+        return EnsembleModel(grid=grid, **kwargs)
     from kalkan.risk.baselines import make_baseline
 
-    return make_baseline(name, grid=grid)
+    try:
+        return make_baseline(name, grid=grid)
+    except InputError:
+        raise InputError(f"Unknown model {name!r}: use one of {', '.join(VARIANTS)}, or a baseline "
+                         "(zero, last, mean12 or meanN, conflictology).") from None
 
 
 @dataclass(frozen=True)
@@ -85,22 +112,36 @@ class Fold:
 
 
 def run_fold(fold: Fold, events: pd.DataFrame, models: Sequence[str], grid: str | Grid,
-             clip: float = 1e-3) -> tuple[pd.DataFrame, pd.DataFrame]:
+             clip: float = 1e-3, options: dict[str, dict[str, Any]] | None = None, seed: int = 0,
+             fatalities: bool = True) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Fit every model on the group's events up to the cut-off and score its forecast of the month.
 
-    Returns one row per (model, cell) with ``probability, expected_events, observed, crps`` and one
-    row per model with the fold's totals (events in the month, events outside the forecast cells,
-    captured events at each level, seconds).
+    Returns one row per (model, cell) with ``probability, expected_events, observed, crps`` (and,
+    with ``fatalities``, ``deaths_observed, crps_deaths, logs_deaths``: the people-killed forecast's
+    CRPS and binned log score, :mod:`kalkan.risk.hotspot_fatalities`) and one row per model with the
+    fold's totals (events in the month, events outside the forecast cells, captured events at each
+    level, seconds). ``options`` gives constructor settings per model name; ``seed`` seeds the
+    fatality draws (with the fold and the model's name, so serial and parallel runs agree).
     """
+    from kalkan.risk.hotspot_fatalities import event_fatalities, fatality_samples, fatality_scores
+
     g = parse_grid(grid)
     dates = pd.to_datetime(events["date_start"]).dt.normalize()
     in_month = ((dates >= fold.month.start_time) & (dates <= fold.month.end_time)).to_numpy()
     target = events.loc[in_month]
     target_cells = g.cell_ids(target["latitude"].to_numpy(float), target["longitude"].to_numpy(float))
+    target_deaths = event_fatalities(target) if fatalities else None
     rows, meta = [], []
-    for name in models:
+    fitted: dict[str, Any] = {}
+    for name in sorted(models, key=lambda m: m == "ensemble"):  # the ensemble reuses fitted components
         t0 = time.process_time()
-        model = make_model(name, g).fit(events, until=fold.until.date())
+        model = make_model(name, g, **(options or {}).get(name, {}))
+        if name == "ensemble":
+            model.fit(events, until=fold.until.date(), fitted=fitted)
+        else:
+            model.fit(events, until=fold.until.date())
+            if not (options or {}).get(name):
+                fitted[name] = model
         fc = model.predict(fold.horizon_days)
         cells = fc["cell_id"].to_numpy()
         pos = np.searchsorted(cells, target_cells)
@@ -113,14 +154,27 @@ def run_fold(fold: Fold, events: pd.DataFrame, models: Sequence[str], grid: str 
         cdf = model.predict_cdf(fold.horizon_days, kmax)
         crps = ((cdf - (np.arange(kmax + 1)[None, :] >= observed[:, None])) ** 2).sum(axis=1)
         prob = fc["probability"].to_numpy(float)
-        rows.append(pd.DataFrame({"group": fold.group, "month": str(fold.month), "model": name,
-                                  "cell_id": cells, "probability": prob, "expected_events": expected,
-                                  "observed": observed, "crps": crps}))
+        table = pd.DataFrame({"group": fold.group, "month": str(fold.month), "model": name,
+                              "cell_id": cells, "probability": prob, "expected_events": expected,
+                              "observed": observed, "crps": crps})
+        if target_deaths is not None:
+            draws = fatality_samples(model, events, fold.horizon_days, seed=fold_seed(seed, fold, name))
+            deaths = np.bincount(pos[inside], weights=target_deaths[inside], minlength=len(cells))
+            crps_d, logs_d = fatality_scores(draws, deaths)
+            table = table.assign(deaths_expected=draws.mean(axis=1), deaths_observed=deaths,
+                                 crps_deaths=crps_d, logs_deaths=logs_d)
+        rows.append(table)
         captured = {f"captured_{lvl:g}": _captured(expected, observed, lvl) for lvl in CAPTURE_LEVELS}
         meta.append({"group": fold.group, "month": str(fold.month), "model": name,
                      "events": int(len(target_cells)), "outside": int((~inside).sum()),
                      "cells": len(cells), **captured, "cpu_seconds": time.process_time() - t0})
     return pd.concat(rows, ignore_index=True), pd.DataFrame(meta)
+
+
+def fold_seed(seed: int, fold: Fold, model: str) -> np.random.SeedSequence:
+    """The random stream of one model in one fold: the same wherever and in whatever order it runs."""
+    return np.random.SeedSequence([seed, zlib.crc32(fold.group.encode()), fold.month.ordinal % 2**31,
+                                   zlib.crc32(model.encode())])
 
 
 def _captured(score: np.ndarray, observed: np.ndarray, level: float) -> float:
@@ -163,8 +217,13 @@ def _folds(events: pd.DataFrame, by: str, start: str, end: str) -> list[Fold]:
 def backtest(events: pd.DataFrame, *, models: Sequence[str] = DEFAULT_MODELS, grid: str | Grid = "priogrid",
              start: str = "2005-01", end: str = "2019-12", by: str = "country_iso3",
              scheduler: str | None = None, n_workers: int = 2, n_boot: int = 200, seed: int = 0,
-             clip: float = 1e-3, progress: Callable[[int, int], None] | None = None) -> BacktestResult:
+             clip: float = 1e-3, progress: Callable[[int, int], None] | None = None,
+             options: dict[str, dict[str, Any]] | Callable[[Fold], dict[str, dict[str, Any]]] | None = None,
+             fatalities: bool | None = None) -> BacktestResult:
     """Rolling-origin backtest: monthly origins from ``start`` to ``end`` per ``by`` group (country).
+
+    This scores models whose settings are given; choosing among them without look-ahead is the
+    selection protocol's job (:func:`kalkan.risk.hotspot_selection.run_protocol`).
 
     Parameters
     ----------
@@ -176,7 +235,13 @@ def backtest(events: pd.DataFrame, *, models: Sequence[str] = DEFAULT_MODELS, gr
         ``None`` or ``"serial"``: run here; ``"local"``: a ``dask.distributed`` LocalCluster with
         ``n_workers`` processes; anything else: the address of a running Dask scheduler.
     n_boot, seed
-        Bootstrap replicates over folds and their seed.
+        Bootstrap replicates over folds and their seed (also the seed of the fatality draws).
+    options
+        Constructor settings per model name, or a function of the fold giving them (the ensemble's
+        weights differ by year). The ensemble needs them: its shipped weights were fitted on GED data
+        up to 2019, so a backtest of earlier months with them would look ahead.
+    fatalities
+        Also forecast and score the people killed per cell (default: when ``fatalities_best`` exists).
     clip
         Probabilities are clipped to [clip, 1 - clip] for the log score.
     progress
@@ -189,6 +254,9 @@ def backtest(events: pd.DataFrame, *, models: Sequence[str] = DEFAULT_MODELS, gr
                          "(e.g. hawkes,zero,last,mean12,conflictology).")
     for name in models:
         make_model(name, grid)  # fail early on unknown names
+    if "ensemble" in models and options is None:
+        raise InputError("The ensemble's weights must be fitted on folds before the ones it forecasts: "
+                         "run the selection protocol (kalkan risk backtest) or pass options=.")
     parse_grid(grid)
     located = require_located(events)
     folds = _folds(located, by, start, end)
@@ -196,9 +264,12 @@ def backtest(events: pd.DataFrame, *, models: Sequence[str] = DEFAULT_MODELS, gr
         raise InputError(f"No month between {start} and {end} has earlier events to fit on: "
                          "widen --start/--end or give more events.")
     groups = {str(g): sub.reset_index(drop=True) for g, sub in located.groupby(by, sort=True)}
-    results = _run(folds, groups, list(models), grid, clip, scheduler, n_workers, progress)
-    cells = pd.concat([r[0] for r in results], ignore_index=True)
-    meta = pd.concat([r[1] for r in results], ignore_index=True)
+    if fatalities is None:
+        fatalities = "fatalities_best" in located.columns
+    per_fold = [options(f) if callable(options) else (options or {}) for f in folds]
+    cells, meta = run_folds(folds, groups, list(models), grid, clip=clip, scheduler=scheduler,
+                            n_workers=n_workers, progress=progress, options=per_fold, seed=seed,
+                            fatalities=fatalities)
     scores = score_table(cells, meta, n_boot=n_boot, seed=seed, clip=clip)
     return BacktestResult(cells=cells, folds=meta, scores=scores,
                           settings={"models": list(models), "grid": str(grid), "start": start, "end": end,
@@ -206,14 +277,42 @@ def backtest(events: pd.DataFrame, *, models: Sequence[str] = DEFAULT_MODELS, gr
                                     "folds": len(folds)})
 
 
+def run_folds(folds: list[Fold], groups: dict[str, pd.DataFrame], models: list[str], grid: str | Grid, *,
+              clip: float = 1e-3, scheduler: str | None = None, n_workers: int = 2,
+              progress: Callable[[int, int], None] | None = None,
+              options: list[dict[str, dict[str, Any]]] | None = None, seed: int = 0,
+              fatalities: bool = True) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Run :func:`run_fold` for every fold (serially or on Dask); cell rows and fold totals, in fold order."""
+    opts = options if options is not None else [{} for _ in folds]
+    results = _run(folds, groups, models, grid, clip, scheduler, n_workers, progress, opts, seed, fatalities)
+    return (pd.concat([r[0] for r in results], ignore_index=True),
+            pd.concat([r[1] for r in results], ignore_index=True))
+
+
+@contextmanager
+def dask_scheduler(scheduler: str | None, n_workers: int = 2) -> Iterator[str | None]:
+    """The address to run folds on: a LocalCluster started here for ``"local"`` (closed after), the
+    given address, or ``None`` for serial."""
+    if scheduler != "local":
+        yield None if scheduler in (None, "serial") else scheduler
+        return
+    from dask.distributed import LocalCluster
+
+    with LocalCluster(n_workers=n_workers, threads_per_worker=1, processes=True,
+                      dashboard_address=":0") as cluster:  # any free port
+        yield str(cluster.scheduler_address)
+
+
 def _run(folds: list[Fold], groups: dict[str, pd.DataFrame], models: list[str], grid: str | Grid,
-         clip: float, scheduler: str | None, n_workers: int,
-         progress: Callable[[int, int], None] | None) -> list[tuple[pd.DataFrame, pd.DataFrame]]:
+         clip: float, scheduler: str | None, n_workers: int, progress: Callable[[int, int], None] | None,
+         options: list[dict[str, dict[str, Any]]], seed: int,
+         fatalities: bool) -> list[tuple[pd.DataFrame, pd.DataFrame]]:
     total = len(folds)
     if scheduler in (None, "serial"):
         serial = []
         for k, fold in enumerate(folds, 1):
-            serial.append(run_fold(fold, groups[fold.group], models, grid, clip))
+            serial.append(run_fold(fold, groups[fold.group], models, grid, clip, options[k - 1], seed,
+                                   fatalities))
             if progress:
                 progress(k, total)
         return serial
@@ -232,8 +331,8 @@ def _run(folds: list[Fold], groups: dict[str, pd.DataFrame], models: list[str], 
                              "`dask scheduler` or use --scheduler local.") from error
     try:
         scattered = {g: client.scatter(df, broadcast=True) for g, df in groups.items()}
-        futures = [client.submit(run_fold, f, scattered[f.group], models, grid, clip, pure=False)
-                   for f in folds]
+        futures = [client.submit(run_fold, f, scattered[f.group], models, grid, clip, o, seed, fatalities,
+                                 pure=False) for f, o in zip(folds, options, strict=True)]
         index = {fut.key: k for k, fut in enumerate(futures)}
         out: list[Any] = [None] * total
         for done, fut in enumerate(as_completed(futures), 1):
@@ -252,8 +351,12 @@ def _score_block(cells: pd.DataFrame, clip: float) -> dict[str, np.ndarray]:
     y = (cells["observed"].to_numpy() > 0).astype(float)
     p = cells["probability"].to_numpy(float)
     pc = np.clip(p, clip, 1 - clip)
-    return {"brier": (p - y) ** 2, "logloss": -(y * np.log(pc) + (1 - y) * np.log1p(-pc)),
-            "crps": cells["crps"].to_numpy(float)}
+    out = {"brier": (p - y) ** 2, "logloss": -(y * np.log(pc) + (1 - y) * np.log1p(-pc)),
+           "crps": cells["crps"].to_numpy(float)}
+    for key in ("crps_deaths", "logs_deaths"):
+        if key in cells.columns:
+            out[key] = cells[key].to_numpy(float)
+    return out
 
 
 def score_table(cells: pd.DataFrame, folds: pd.DataFrame, *, n_boot: int = 200, seed: int = 0,
@@ -319,10 +422,17 @@ def score_table(cells: pd.DataFrame, folds: pd.DataFrame, *, n_boot: int = 200, 
             group_rows.append(row)
         _paired_differences(group_rows, fold_sums, draws)
         rows.extend(group_rows)
-    return pd.DataFrame(rows)
+    table = pd.DataFrame(rows)
+    for suffix in ("", "_low", "_high"):  # predictive accuracy index: capture share / cell share
+        if f"capture_0.05{suffix}" in table.columns:
+            table[f"pai_0.05{suffix}"] = table[f"capture_0.05{suffix}"] / 0.05
+    return table
 
 
 BASELINE_NAMES = ("zero", "last", "conflictology")
+
+PAIRED_SCORES = ("brier", "logloss", "crps", "crps_deaths", "logs_deaths")
+"""Scores compared with the best baseline's in a paired bootstrap (all lower-is-better)."""
 
 
 def _is_baseline(name: str) -> bool:
@@ -331,13 +441,13 @@ def _is_baseline(name: str) -> bool:
 
 def _paired_differences(rows: list[dict[str, Any]], fold_sums: dict[str, tuple[np.ndarray, dict]],
                         draws: np.ndarray | None) -> None:
-    """For each model that is not a baseline: its Brier score and log loss minus the best baseline's,
+    """For each model that is not a baseline: each of :data:`PAIRED_SCORES` minus the best baseline's,
     with a paired bootstrap interval (the same resampled folds for both), so "beats" can be read
     with its uncertainty. Negative is better."""
     base = [r for r in rows if _is_baseline(str(r["model"]))]
     if not base:
         return
-    for key in ("brier", "logloss"):
+    for key in [k for k in PAIRED_SCORES if k in rows[0]]:
         best = min(base, key=lambda r: r[key])
         n_b, s_b = fold_sums[str(best["model"])]
         for row in rows:

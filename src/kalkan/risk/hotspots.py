@@ -705,17 +705,19 @@ def simulate_hawkes(*, background_per_day: float, alpha: float, decay_per_day: f
 
 # ---------------------------------------------------------------------- planner hook
 def forecast_risk_weight(places: pd.DataFrame, events: pd.DataFrame, as_of: date | None, *,
-                         horizon_days: int = 14, floor: float = 0.1) -> np.ndarray:
-    """A ``RiskWeight`` for the planner: the Hawkes forecast of violence at each place.
+                         horizon_days: int = 14, floor: float = 0.1, model: str | None = None) -> np.ndarray:
+    """A ``RiskWeight`` for the planner: the hotspot forecast of violence at each place.
 
-    Fits :class:`HotspotModel` on H3 resolution-6 cells (~36 km^2; kernels cut at 30 days and 50 km,
-    bandwidth at least 5 km because incident coordinates are town points) to the located, dated events
-    on or before ``as_of`` (events without coordinates or dates are left out: the planner's incident
-    lists are often town-level or undated), and forecasts the expected events per km^2 at each place's
-    coordinates over the next ``horizon_days``. The weight is ``floor + (1 - floor) * f / max(f)``:
-    1 at the place most at risk, never below ``floor`` (the same scale as
-    :func:`kalkan.plan.exposure.incident_kernel_weight`, so the two can be swapped). With no usable
-    event before ``as_of`` every place gets 1 (no information, no reweighting).
+    ``model`` names the forecaster (``None``: the default, the selection protocol's winner,
+    :func:`kalkan.risk.hotspot_selection.selected_model`). It is fitted on H3 resolution-6 cells
+    (~36 km^2) to the located, dated events on or before ``as_of`` (events without coordinates or
+    dates are left out: the planner's incident lists are often town-level or undated) and gives the
+    expected events per km^2 at each place over the next ``horizon_days``: for the Hawkes model at
+    the place's coordinates (kernels cut at 30 days and 50 km, bandwidth at least 5 km because
+    incident coordinates are town points), for the others in the place's cell. The weight is
+    ``floor + (1 - floor) * f / max(f)``: 1 at the place most at risk, never below ``floor`` (the same
+    scale as :func:`kalkan.plan.exposure.incident_kernel_weight`, so the two can be swapped). With no
+    usable event before ``as_of``, or a forecast that is flat, every place gets 1.
 
     Parameters
     ----------
@@ -727,6 +729,8 @@ def forecast_risk_weight(places: pd.DataFrame, events: pd.DataFrame, as_of: date
         Cut-off day (``None``: the last event's day).
     horizon_days, floor
         Days forecast; weight of a place with no forecast violence, in [0, 1].
+    model
+        A model name (see ``kalkan risk hotspots --model``) or ``None`` for the default.
 
     Returns
     -------
@@ -750,11 +754,32 @@ def forecast_risk_weight(places: pd.DataFrame, events: pd.DataFrame, as_of: date
     ev = ev.loc[usable]
     if len(ev) == 0:
         return np.ones(n)
-    model = HotspotModel(grid="h3:6", window_days=None, time_cutoff_days=30.0, distance_cutoff_km=50.0,
-                         background_smoothing=0.5, background_pseudocount=0.1, min_bandwidth_km=5.0)
-    model.fit(ev, until=as_of)
-    dens = model.intensity_at(places["latitude"].to_numpy(float), places["longitude"].to_numpy(float),
-                              horizon_days)
+    if model is None:
+        from kalkan.risk.hotspot_selection import selected_model
+
+        model = selected_model(None).model
+    p_lat = places["latitude"].to_numpy(float)
+    p_lon = places["longitude"].to_numpy(float)
+    if model == "hawkes" or model.startswith("hawkes_"):
+        from kalkan.risk.hotspot_backtest import VARIANTS
+
+        settings = dict(VARIANTS.get(model, ("hawkes", {}))[1])
+        settings.setdefault("window_days", None)
+        hawkes = HotspotModel(grid="h3:6", time_cutoff_days=30.0, distance_cutoff_km=50.0,
+                              background_smoothing=0.5, background_pseudocount=0.1, min_bandwidth_km=5.0,
+                              **settings)
+        hawkes.fit(ev, until=as_of)
+        dens = hawkes.intensity_at(p_lat, p_lon, horizon_days)
+    else:
+        from kalkan.risk.hotspot_backtest import make_model
+
+        fitted = make_model(model, "h3:6").fit(ev, until=as_of)
+        fc = fitted.predict(horizon_days)
+        cells = fitted.cells_
+        per_km2 = fc["expected_events"].to_numpy(float) / fitted.grid_.areas_km2(cells)
+        ids = fitted.grid_.cell_ids(p_lat, p_lon)
+        pos = np.clip(np.searchsorted(cells, ids), 0, len(cells) - 1)
+        dens = np.where(cells[pos] == ids, per_km2[pos], 0.0)
     dens = np.nan_to_num(dens, nan=0.0)
     top = dens.max()
     return floor + (1 - floor) * dens / top if top > 0 else np.ones(n)
