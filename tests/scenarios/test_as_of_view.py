@@ -120,3 +120,35 @@ def test_the_view_leaves_the_scenario_unchanged(edited: Path) -> None:
     assert load_scenario(str(edited)).districts["population"].notna().sum() == scenario.districts[
         "population"
     ].notna().sum()
+
+
+FICTION = Path(__file__).resolve().parents[1] / "fixtures" / "scenarios" / "marenland_2031"
+
+
+def test_a_count_of_the_group_at_a_place_is_used_only_once_known() -> None:
+    scenario = load_scenario(str(FICTION))
+    counts = scenario.places.set_index("name")
+    assert counts.loc["Port Alder", "group_count"] == 30000
+    assert counts.loc["Kessin", "group_count"] == 8000  # dated by its source: 2 April 2031
+    assert counts.loc["Kessin", "group_count_known_on"] == pd.Timestamp("2031-04-02")
+    view, later = scenario.as_of_view()  # 28 March 2031
+    seen = view.places.set_index("name")
+    assert seen.loc["Port Alder", "group_count"] == 30000
+    assert pd.isna(seen.loc["Kessin", "group_count"])
+    row = later[later["kind"] == "place count"]
+    assert list(row["text"]) == ["Kessin: 8,000 the Tovar community"]
+    assert row["date"].iloc[0] == pd.Timestamp("2031-04-02")
+
+
+def test_the_fictional_view_keeps_only_what_was_known(tmp_path: Path) -> None:
+    scenario = load_scenario(str(FICTION))
+    view, later = scenario.as_of_view()
+    assert list(view.headlines["figure"]) == ["35 killed by 26 March"]
+    assert "61 killed in all" in set(later["text"])
+    assert [t.what for t in view.simulation.targets] == ["deaths"]
+    assert set(view.incidents["raw_date"]) >= {"2031-03-10", "2031-03-25"}
+    assert "2031-03-26" not in set(view.incidents["raw_date"])  # reported on 2 April
+    assert [a.known for a in view.asks if a.topic == "returnees"] == ["About 4,500 had returned by 26 March."]
+    early, _ = scenario.as_of_view(date(2031, 3, 20))
+    assert [a.known for a in early.asks if a.topic == "returnees"] == [""]
+    assert [m.consent for m in early.mandates] == [""]  # the Council spoke on 25 March

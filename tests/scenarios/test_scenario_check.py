@@ -144,3 +144,22 @@ def test_placeholders_are_to_fill_not_problems(copy: Path) -> None:
     notes = [item for item in report.to_fill if item.startswith("districts.csv row")]
     assert any("TO FILL: census note" in item for item in notes), report.to_fill
     assert load_scenario(str(copy)).group_at_risk == "TO FILL: the group at risk"
+
+
+FICTION = Path(__file__).resolve().parents[1] / "fixtures" / "scenarios" / "marenland_2031"
+
+
+@pytest.mark.parametrize(
+    ("find", "new", "message"),
+    [
+        (",30000,", ",-30000,", "settlements.csv row 2 (Port Alder) has group_count -30000; write"),
+        (",S_RELIEF_0315,2031", ",S_NOWHERE,2031", "row 2 (Port Alder) gives a group_count citing"),
+        (",2031-03-15", ",15 March", "settlements.csv row 2 has known_on '15 March'; write YYYY-MM-DD."),
+    ],
+)
+def test_group_counts_at_places_are_checked(tmp_path: Path, find: str, new: str, message: str) -> None:
+    folder = tmp_path / "fiction"
+    shutil.copytree(FICTION, folder)
+    _replace("settlements.csv", find, new)(folder)
+    report = check_scenario(folder)
+    assert any(message in problem for problem in report.problems), report.problems

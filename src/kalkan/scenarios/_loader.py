@@ -63,9 +63,9 @@ _CSV_SCHEMAS: dict[str, tuple[list[str], list[str], list[str], list[str]]] = {
             "population_source",
             "alt_name",
         ],
-        ["population"],
+        ["population", "group_count"],
         ["geonameid", "latitude", "longitude"],
-        ["population"],
+        ["population", "group_count"],
     ),
     "villages.csv": (
         [
@@ -129,6 +129,11 @@ COLUMNS: dict[str, list[str]] = {
     for name, (required, numeric, _, _) in _CSV_SCHEMAS.items()
 }
 COLUMNS["districts.csv"] = [*COLUMNS["districts.csv"], "known_on"]
+#: Optional settlements.csv columns: people of the group counted at a place, sourced and dated.
+GROUP_COUNT_COLUMNS = ["group_count", "group_count_note", "group_count_source_ids", "group_count_known_on"]
+COLUMNS["settlements.csv"] = [
+    c for c in COLUMNS["settlements.csv"] if c != "group_count"
+] + GROUP_COUNT_COLUMNS
 COLUMNS["incidents.csv"] = [*COLUMNS["incidents.csv"], "known_on"]
 FILES = ["scenario.toml", "SOURCES.md", "facts.md", *_CSV_SCHEMAS, "admin1.geojson", "admin2.geojson"]
 _POINT_FILES = ("settlements.csv", "villages.csv", "neighbourhoods.csv", "incidents.csv")
@@ -538,6 +543,9 @@ def _parts(settings: dict[str, Any], found: _Findings) -> dict[str, Any]:
                 window_end=_table_date(raw, "window_end", f"[[simulation.target]] {number}", found),
                 source_ids=_ids(raw.get("source_ids")),
                 known_on=_table_date(raw, "known_on", f"[[simulation.target]] {number}", found),
+                note=str(raw.get("note", "")),
+                through_day=int(raw["through_day"]) if isinstance(raw.get("through_day"), int) else None,
+                region=str(raw.get("region", "")),
             )
         )
     days = raw_sim.get("days")
@@ -720,6 +728,54 @@ def _check_points(
     return outside
 
 
+def _group_counts(
+    places: pd.DataFrame,
+    towns: pd.DataFrame,
+    known: dict[str, date | None],
+    listed: set[str],
+    found: _Findings,
+) -> pd.DataFrame:
+    """Carry settlements.csv's optional group counts onto the places (by GeoNames id), dated and checked."""
+    if "group_count" not in towns.columns:
+        return places
+    towns = towns.copy()
+    for column in GROUP_COUNT_COLUMNS[1:]:
+        if column not in towns.columns:
+            towns[column] = ""
+    towns["source_ids"] = towns["group_count_source_ids"].fillna("")
+    towns["known_on"] = towns["group_count_known_on"]
+    counted = towns[towns["group_count"].notna()]
+    for index, row in counted.iterrows():
+        ids = _ids(row["source_ids"])
+        missing = [i for i in ids if i not in listed]
+        if not ids or missing:
+            found.problem(
+                f"settlements.csv row {int(str(index)) + 2}{_label(towns, index)} gives a group_count citing "
+                f"{missing or 'no source'}; cite sources listed in SOURCES.md in group_count_source_ids."
+            )
+    dated = _fill_known_on(counted, known, "settlements.csv", found, "name")
+    by_id = {
+        str(int(float(gid))): (
+            row["group_count"],
+            row["group_count_note"],
+            row["source_ids"],
+            day,
+        )
+        for (_, row), gid, day in zip(counted.iterrows(), counted["geonameid"], dated.to_list(), strict=True)
+    }
+    places = places.copy()
+    values = [by_id.get(str(g), (np.nan, "", "", pd.NaT)) for g in places["geonameid"]]
+    places["group_count"] = [float(v[0]) for v in values]
+    places["group_count_note"] = ["" if pd.isna(v[1]) else str(v[1]) for v in values]
+    places["group_count_source_ids"] = [str(v[2]) for v in values]
+    places["group_count_known_on"] = pd.to_datetime(pd.Series([v[3] for v in values], dtype="datetime64[ns]"))
+    for _, row in places[places["group_count"].notna() & places["group_count_known_on"].isna()].iterrows():
+        found.fill(
+            f"settlements.csv {row['name']}: group_count_known_on (no date known and no dated source)."
+        )
+    return places
+
+
 def _stamp(path: Path) -> tuple[tuple[str, int, int], ...]:
     # Cache key: a file edited on disk gives a new key, so a fix is seen without restarting.
     return tuple(
@@ -847,6 +903,7 @@ def _load_into(path: Path, found: _Findings) -> Scenario | None:
         locator,
         list(settings["oblasts"]),
     )
+    places = _group_counts(places, tables["settlements.csv"], known, set(sources["source_id"]), found)
     districts, oblasts = _districts(tables["districts.csv"], settings, admin2, found)
     districts["known_on"] = _fill_known_on(districts, known, "districts.csv", found, "district")
     oblasts["known_on"] = _fill_known_on(oblasts, known, "districts.csv", found, "oblast")

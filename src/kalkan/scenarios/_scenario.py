@@ -96,6 +96,9 @@ class Target:
     window_end: date | None = None
     source_ids: tuple[str, ...] = ()
     known_on: date | None = None
+    note: str = ""  # a sentence: what the figure is
+    through_day: int | None = None  # the figure covers days 1..through_day of the simulation (None: all)
+    region: str = ""  # "" = the whole scenario; else an admin1 region the figure is for
 
 
 @dataclass(frozen=True)
@@ -252,7 +255,8 @@ class Scenario:
     def as_of_view(self, day: date | None = None) -> AsOf:
         """The scenario as known on ``day`` (default: its ``as_of``), and what came later.
 
-        Kept: facts, headlines, incidents and sources with ``known_on <= day``; census rows published by
+        Kept: facts, headlines, incidents and sources with ``known_on <= day``; places' group counts
+        (``group_count``, optional) known by then; census rows published by
         then (later ones have their figures blanked: unknown on that day); asks' ``known`` text, mandates'
         consent and simulation targets known by then. Places and boundaries are geography and are kept.
         Items whose date known is missing are left out of the body, listed in ``later`` with date NaT.
@@ -279,6 +283,23 @@ class Scenario:
             return frame[keep].reset_index(drop=True)
 
         facts = split(self.facts, "fact", "figure")
+        places = self.places.copy()
+        if "group_count_known_on" in places.columns:
+            counted = places["group_count"].notna()
+            late = counted & ~(
+                places["group_count_known_on"].notna() & (places["group_count_known_on"] <= cut)
+            )
+            for _, row in places[late].iterrows():
+                later.append(
+                    {
+                        "date": row["group_count_known_on"],
+                        "kind": "place count",
+                        "text": f"{row['name']}: {row['group_count']:,.0f} {self.group_at_risk}",
+                        "source_ids": str(row["group_count_source_ids"]),
+                    }
+                )
+            places.loc[late, "group_count"] = float("nan")
+            places.loc[late, "group_count_known_on"] = pd.NaT
         incidents = split(self.incidents, "incident", "place_name")
         sources = self.sources.copy()
         if "known_on" in sources.columns:
@@ -358,6 +379,7 @@ class Scenario:
         view = replace(
             self.copy(),
             facts=facts,
+            places=places,
             incidents=incidents,
             sources=sources,
             districts=districts,
