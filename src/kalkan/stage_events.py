@@ -55,7 +55,7 @@ class StoreSelection:
 
     def describe(self) -> str:
         """One plain sentence for a brief's sources line, e.g. "12 events (register 12) from the
-        event store, 1-30 June 2010, as known on 30 June 2010"."""
+        event store, 1-30 June 2031, as known on 30 June 2031"."""
         by = ", ".join(f"{name} {n:,}" for name, n in sorted(self.sources.items()))
         return (
             f"{self.events:,} events{f' ({by})' if by else ''} from the event store, "
