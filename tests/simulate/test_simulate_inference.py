@@ -274,3 +274,16 @@ def test_more_police_with_more_deaths_gets_a_reason() -> None:
     same_day = table.assign(generation_day=[0.0, 35.0, 35.0])
     assert "the difference is chance" in monotone_notes(same_day, beats)[0]
     assert monotone_notes(table.assign(deaths_median=[500.0, 88.0, 84.0]), beats) == []
+
+
+def test_a_posterior_fitted_to_other_figures_says_it_is_stale(tmp_path: Path) -> None:
+    from kalkan.scenarios import load_scenario
+
+    folder = _copy_scenario(tmp_path, with_posterior=True)
+    scenario = load_scenario(str(folder))
+    posterior = load_posterior(scenario)
+    assert posterior.stale(simulation_spec(scenario)) == ""
+    toml = folder / "scenario.toml"
+    toml.write_text(toml.read_text().replace("low = 191", "low = 294", 1))
+    changed = load_scenario(str(folder))
+    assert "calibration figures changed" in load_posterior(changed).stale(simulation_spec(changed))

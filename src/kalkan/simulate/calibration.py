@@ -94,6 +94,18 @@ class Posterior:
             rows.append({"parameter": name, "prior": prior, "p5": q[0], "median": q[1], "p95": q[2]})
         return pd.DataFrame(rows)
 
+    def stale(self, spec: SimulationSpec) -> str:
+        """ "" if the posterior was fitted to the scenario's current targets (as of its date), else why not."""
+        day = date.fromisoformat(str(self.provenance.get("as_of", spec.decision_date.isoformat())))
+        now = sorted(t.label() for t in spec.known_targets(day))
+        used = sorted(str(t.get("label", "")) for t in self.provenance.get("targets", []))
+        if now == used:
+            return ""
+        return (
+            "The scenario's calibration figures changed after the simulation was fitted: its numbers "
+            "rest on the old figures until 'kalkan simulate calibrate' is run again."
+        )
+
     def describe(self) -> str:
         """One plain sentence: what the fit used and as of when."""
         p = self.provenance

@@ -129,16 +129,21 @@ def _run_all(
     scheduler: Any,
     progress: Callable[[int, int], None] | None,
 ) -> list[list[dict[str, Any]]]:
-    """Run every model on every seed, serially or on Dask; results in (model, seed) order."""
+    """Run every model on every seed, serially or on Dask; results in (model, seed) order.
+
+    ``progress(done, total)`` gets absolute counts (kalkan._base's convention).
+    """
     total = len(models) * len(seeds)
+    done = 0
     if scheduler in (None, "serial"):
         results = []
         for model in models:
             batch = []
             for s in seeds:
                 batch.extend(run_batch(model, [s], days))
+                done += 1
                 if progress is not None:
-                    progress(1, total)
+                    progress(done, total)
             results.append(batch)
         return results
     import dask
@@ -186,8 +191,9 @@ def _run_all(
         for fut in as_completed(list(futures)):
             m_index, c_index, n = futures[fut]
             parts[(m_index, c_index)] = fut.result()
+            done += n
             if progress is not None:
-                progress(n, total)
+                progress(done, total)
         n_chunks = len(_chunks(seeds, size))
         return [[row for c in range(n_chunks) for row in parts[(m, c)]] for m in range(len(models))]
     finally:

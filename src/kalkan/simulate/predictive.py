@@ -350,7 +350,7 @@ def compare_options(
         flashpoints=flash,
         calibration=posterior.provenance,
         posts=posts,
-        notes=monotone_notes(table, beats),
+        notes=[n for n in [posterior.stale(spec)] if n] + monotone_notes(table, beats),
         attrs={
             "as_of": day.isoformat(),
             "days": n_days,

@@ -109,8 +109,7 @@ CONTEXT: tuple[Prior, ...] = (
         0.5,
         1.0,
         False,
-        "travel speed with roadblocks, as a share of normal speed "
-        "(roadblocks slow both police and mobs)",
+        "travel speed with roadblocks, as a share of normal speed (roadblocks slow both police and mobs)",
     ),
     Prior(
         "officers_factor",
