@@ -95,7 +95,7 @@ class Posterior:
         return pd.DataFrame(rows)
 
     def stale(self, spec: SimulationSpec) -> str:
-        """ "" if the posterior was fitted to the scenario's current targets (as of its date), else why not."""
+        """Empty if fitted to the scenario's current targets (as of its date), else a sentence why not."""
         day = date.fromisoformat(str(self.provenance.get("as_of", spec.decision_date.isoformat())))
         now = sorted(t.label() for t in spec.known_targets(day))
         used = sorted(str(t.get("label", "")) for t in self.provenance.get("targets", []))
