@@ -21,6 +21,7 @@ Every step runs the real command in a fresh process (wall time, as a user waits 
 from __future__ import annotations
 
 import csv
+import os
 import subprocess
 import sys
 import tempfile
@@ -72,6 +73,7 @@ def main() -> None:
     if not GED.is_file():
         raise SystemExit(f"{GED} is missing: the benchmark reads the shared GED file.")
     rows = []
+    load_before = os.getloadavg()[0]
     with tempfile.TemporaryDirectory() as tmp:
         for label, iso3, iso2, ged_name, start, end, with_brief in CASES:
             peer, n_events, n_places = _run(
@@ -138,6 +140,8 @@ def main() -> None:
         "## A new country: `kalkan scenario new`, then `kalkan brief` (`bench/scenario_new.py`)",
         "",
         machine(),
+        f"Load average (1 min) at start {load_before:.1f}, at end {os.getloadavg()[0]:.1f}, on 2 cores: the "
+        "machine was shared, so these wall times are upper bounds.",
         "",
         "From nothing to a finished brief for a crisis kalkan does not ship: `scenario new` from the "
         "shared "
