@@ -249,7 +249,8 @@ def new_command(
     )
     if made.refused:
         typer.echo(
-            f"{made.refused:,} row(s) of the events file were refused by the reader (malformed); "
+            f"{made.refused:,} row(s) of the events file (any country or date) were refused by the reader "
+            "(malformed); "
             "`kalkan ingest --dry-run FILE` lists them with the reason."
         )
     typer.echo(f"{len(made.to_fill)} placeholder(s) to fill: run `kalkan scenario check {made.folder}`.")
