@@ -120,6 +120,16 @@ def test_new_wrong_arguments_give_one_sentence(
     assert not (tmp_path / "x").exists()
 
 
+def test_new_can_count_everyone_as_a_stated_choice(tmp_path: Path) -> None:
+    folder = tmp_path / "all"
+    new_scenario(folder, country="CAF", all_at_risk=True)
+    scenario = load_scenario(str(folder))
+    assert scenario.group_at_risk == "all residents"
+    assert (scenario.districts["group_share_pct"] == 100).all()
+    notes = pd.read_csv(folder / "districts.csv")["ethnic_note"]
+    assert notes.str.startswith("estimate: the analyst's choice (--all-at-risk)").all()
+
+
 def test_new_refuses_to_overwrite(runner: CliRunner, built: tuple[Path, str]) -> None:
     folder, _ = built
     result = runner.invoke(app, ["scenario", "new", str(folder), "--country", "CAF"])

@@ -408,6 +408,7 @@ def new_scenario(
     shares: str | Path | None = None,
     title: str | None = None,
     group: str | None = None,
+    all_at_risk: bool = False,
     as_of: date | None = None,
     reported_after_days: int = DEFAULT_REPORTED_AFTER_DAYS,
     force: bool = False,
@@ -454,7 +455,13 @@ def new_scenario(
     where = locator.locate(places["latitude"].to_numpy(float), places["longitude"].to_numpy(float))
     places = places.assign(unit=where["district"].to_numpy())
     places = places[places["unit"] != ""].reset_index(drop=True)
+    if all_at_risk and shares is not None:
+        raise InputError("Give --shares FILE or --all-at-risk, not both.")
     share_of = _shares(Path(shares) if shares is not None else None, units, places)
+    if all_at_risk:
+        # The analyst's choice, stated in every row: no group is singled out, everyone counts.
+        share_of = {u["properties"]["name"]: (100.0, "") for u in units}
+        group = group or "all residents"
 
     period_start = start or (as_of or date.today()) - timedelta(days=30)
     period_end = end or as_of or date.today()
@@ -519,6 +526,8 @@ def new_scenario(
                 "majority_share_pct": "",
                 "ethnic_note": f"group share from {shares}"
                 if share_source
+                else "estimate: the analyst's choice (--all-at-risk): everyone living here counted as at risk"
+                if all_at_risk
                 else f"{PLACEHOLDER}: census share of the group, or leave blank (unknown) with a cited bound",
                 "source_ids": share_source,
                 "known_on": "",

@@ -214,6 +214,11 @@ def new_command(
     ),
     title: str | None = typer.Option(None, "--title", help="The scenario's title."),
     group: str | None = typer.Option(None, "--group", help="The group at risk, as in a sentence."),
+    all_at_risk: bool = typer.Option(
+        False,
+        "--all-at-risk",
+        help="Count everyone as at risk (share 100% in every unit), marked as your choice.",
+    ),
     reported_after_days: int = typer.Option(
         7, "--reported-after-days", help="An event counts as known this many days after its last day."
     ),
@@ -238,6 +243,7 @@ def new_command(
         shares=shares,
         title=title,
         group=group,
+        all_at_risk=all_at_risk,
         reported_after_days=reported_after_days,
         force=force,
     )
