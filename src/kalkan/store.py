@@ -50,6 +50,8 @@ from kalkan.errors import InputError, StoreError
 from kalkan.model import EVENT_FIELDS
 
 if TYPE_CHECKING:
+    import pyarrow as pa
+    from duckdb import DuckDBPyConnection
     from shapely.geometry.base import BaseGeometry
 
     from kalkan.ingest import EventStream
@@ -160,13 +162,13 @@ class EventStore:
 
     def __init__(self, path: str | Path | None = None) -> None:
         self.path = Path(path) if path is not None else default_path()
-        self._con: Any = None
+        self._con: DuckDBPyConnection | None = None
         self._key: tuple[int, int, int] | None = None
 
     # ----------------------------------------------------------------------------------- reading
 
     @contextlib.contextmanager
-    def _reader(self) -> Iterator[Any]:
+    def _reader(self) -> Iterator[DuckDBPyConnection]:
         """A cursor on a read-only connection, reopened when an import has replaced the file.
 
         Opening a DuckDB file costs tens of milliseconds, so the connection is kept and reused while
@@ -461,7 +463,7 @@ class EventStore:
     # ----------------------------------------------------------------------------------- writing
 
     @contextlib.contextmanager
-    def _writer(self, *, keep: bool) -> Iterator[Any]:
+    def _writer(self, *, keep: bool) -> Iterator[DuckDBPyConnection]:
         """A connection to a private copy of the store; the copy replaces the live file if ``keep``."""
         import duckdb
 
@@ -561,7 +563,7 @@ class EventStore:
         return results
 
 
-def _check_schema_version(con: Any, path: Path) -> None:
+def _check_schema_version(con: DuckDBPyConnection, path: Path) -> None:
     """Stamp a new store with :data:`SCHEMA_VERSION`, upgrade a version-1 or -2 store, refuse any other."""
     found = con.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchall()
     if not found:
@@ -587,7 +589,7 @@ def _check_schema_version(con: Any, path: Path) -> None:
         )
 
 
-def _run(con: Any, sql: str, params: list[Any], path: Path) -> Any:
+def _run(con: DuckDBPyConnection, sql: str, params: list[Any], path: Path) -> pa.Table:
     """The query's result as an Arrow table; a store written before known dates says how to upgrade."""
     import duckdb
 
@@ -668,7 +670,7 @@ _EVENT_ROW = f"{', '.join(_COLS)}, deleted, row_hash, import_id, known_at"  # th
 _HISTORY_ROW = f"{', '.join(_COLS)}, deleted, row_hash, import_id, superseded_by, known_at"
 
 
-def _scan(con: Any, stream: EventStream, insert: str, progress: Progress | None) -> None:
+def _scan(con: DuckDBPyConnection, stream: EventStream, insert: str, progress: Progress | None) -> None:
     """Run ``insert``, an SQL statement that reads the stream's batches as the table ``_stream``.
 
     DuckDB pulls the Arrow batches as it goes, so a file of any size streams through in bounded memory.
@@ -690,13 +692,15 @@ def _scan(con: Any, stream: EventStream, insert: str, progress: Progress | None)
         con.unregister("_stream")
 
 
-def _stage(con: Any, stream: EventStream, progress: Progress | None) -> None:
+def _stage(con: DuckDBPyConnection, stream: EventStream, progress: Progress | None) -> None:
     """Fill the temp table ``_in`` with the stream's accepted rows."""
     con.execute(_stage_table_sql())
     _scan(con, stream, f"INSERT INTO _in SELECT row_pos, {_CAST}, known_at FROM _stream", progress)
 
 
-def _first_import(con: Any, stream: EventStream, *, import_id: int, progress: Progress | None) -> bool:
+def _first_import(
+    con: DuckDBPyConnection, stream: EventStream, *, import_id: int, progress: Progress | None
+) -> bool:
     """Into an empty store, the stream goes straight to ``events`` (one scan, no staging).
 
     Returns False, with ``events`` emptied again, when an event id repeats in the file: then the
@@ -717,7 +721,7 @@ def _first_import(con: Any, stream: EventStream, *, import_id: int, progress: Pr
 
 
 def _import_one(
-    con: Any,
+    con: DuckDBPyConnection,
     stream: EventStream,
     *,
     progress: Progress | None,

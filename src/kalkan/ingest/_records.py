@@ -146,7 +146,8 @@ def locate_records(
 
 def _whitespace(buf: np.ndarray) -> np.ndarray:
     """True where a byte is a space, a tab or a carriage return."""
-    return (buf == _SPACE) | (buf == _TAB) | (buf == _CR)
+    found: np.ndarray = (buf == _SPACE) | (buf == _TAB) | (buf == _CR)
+    return found
 
 
 def _blank(buf: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> np.ndarray:

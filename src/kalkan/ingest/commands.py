@@ -123,12 +123,12 @@ def _bbox(text: str | None) -> tuple[float, float, float, float] | None:
         return None
     parts = text.split(",")
     try:
-        values = tuple(float(p) for p in parts)
+        values = [float(p) for p in parts]
     except ValueError:
-        values = ()
+        values = []
     if len(values) != 4:
         raise OptionError(f"--bbox {text!r} is not four numbers: give min_lon,min_lat,max_lon,max_lat")
-    return values  # type: ignore[return-value]
+    return (values[0], values[1], values[2], values[3])
 
 
 def _split(values: list[str] | None) -> list[str] | None:

@@ -17,6 +17,10 @@ from __future__ import annotations
 
 import re
 from functools import cache
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from shapely.geometry.base import BaseGeometry
 
 import numpy as np
 
@@ -85,11 +89,11 @@ def iso3(name: str) -> str | None:
 
 
 @cache
-def _boundary(code: str):  # -> shapely geometry or None
+def _boundary(code: str) -> BaseGeometry | None:
     import shapely
     from shapely.geometry import box, shape
 
-    geometry = None
+    geometry: BaseGeometry | None = None
     try:
         from countryinfo import CountryInfo
 
@@ -118,7 +122,7 @@ def _boundary(code: str):  # -> shapely geometry or None
     return geometry
 
 
-def boundary(code: str):  # -> prepared shapely geometry or None
+def boundary(code: str) -> BaseGeometry | None:
     """The prepared boundary of an ISO3 code (polygon or widened boxes), or None where kalkan has none."""
     return _boundary(code)
 
