@@ -121,3 +121,14 @@ def test_a_command_takes_events_from_a_file_or_the_store_not_both(store: EventSt
     from_file = read_events_for_stage(tmp_path / "events.csv", None)
     from_store = read_events_for_stage(None, store.path, as_of=date(2010, 6, 13))
     assert len(from_file) == 5 and ids(from_store) == ["kalkan:a", "kalkan:d", "kalkan:e"]
+
+
+def test_the_period_is_the_scenarios_own_unless_the_as_of_day_is_far_later() -> None:
+    from kalkan.stage_events import DEFAULT_LOOKBACK_DAYS, scenario_period
+
+    scenario = load_scenario("kyrgyzstan_2010")
+    first_own = pd.to_datetime(scenario.incidents["date_start"]).min().date()
+    assert scenario_period(scenario, date(2010, 6, 30)) == (first_own, date(2010, 6, 30))
+    # a brief of this week on the 2010 scenario reads the last weeks, not sixteen years
+    start, end = scenario_period(scenario, date(2026, 12, 6))
+    assert (end - start).days == DEFAULT_LOOKBACK_DAYS and end == date(2026, 12, 6)

@@ -40,6 +40,8 @@ AS_OF_HELP = "The day to look from, YYYY-MM-DD (default: the scenario's as_of)."
 #: How far before the as-of day the store is read when the scenario gives no period start and has no
 #: incidents of its own to date it (the risk weight's time decay makes older events count little).
 DEFAULT_LOOKBACK_DAYS = 90
+#: A scenario's own period is used only when it starts at most this many days before the as-of day.
+MAX_PERIOD_DAYS = 365
 
 
 @dataclass(frozen=True)
@@ -98,8 +100,9 @@ def scenario_area(scenario: Scenario) -> BaseGeometry:
 
 
 def scenario_period(scenario: Scenario, as_of: date) -> tuple[date, date]:
-    """The days to read: from the scenario's ``period_start`` (scenario.toml), else its earliest own
-    incident, else :data:`DEFAULT_LOOKBACK_DAYS` before ``as_of``; up to ``as_of``."""
+    """The days to read, up to ``as_of``: from the scenario's ``period_start`` (scenario.toml), else its
+    earliest own incident; when neither is within :data:`MAX_PERIOD_DAYS` before ``as_of`` (a brief of
+    this week on an old scenario), the :data:`DEFAULT_LOOKBACK_DAYS` before ``as_of``."""
     import pandas as pd
 
     start: Any = scenario.settings.get("period_start")
@@ -108,7 +111,7 @@ def scenario_period(scenario: Scenario, as_of: date) -> tuple[date, date]:
     if start is None and len(scenario.incidents):
         first = pd.to_datetime(scenario.incidents["date_start"]).min()
         start = None if pd.isna(first) else first.date()
-    if start is None or start > as_of:
+    if start is None or start > as_of or (as_of - start).days > MAX_PERIOD_DAYS:
         start = as_of - timedelta(days=DEFAULT_LOOKBACK_DAYS)
     return start, as_of
 

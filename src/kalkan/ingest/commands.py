@@ -227,6 +227,7 @@ def events(
         "fatalities_best",
         "event_type",
         "country_iso3",
+        "place_name",
         "admin1",
         "perpetrator",
         "victim_group",
@@ -238,7 +239,9 @@ def events(
         Column("event_id", keep=True),
         Column("date_start", number=True, keep=True),
         Column("killed", number=True, keep=True),
-        *(Column(c) for c in shown[3:]),
+        Column("event_type"),
+        Column("country"),
+        *(Column(c) for c in shown[5:]),
     ]
     console = Console()
     table = fit_table(
