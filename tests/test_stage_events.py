@@ -132,3 +132,28 @@ def test_the_period_is_the_scenarios_own_unless_the_as_of_day_is_far_later() -> 
     # a brief of this week on the 2010 scenario reads the last weeks, not sixteen years
     start, end = scenario_period(scenario, date(2026, 12, 6))
     assert (end - start).days == DEFAULT_LOOKBACK_DAYS and end == date(2026, 12, 6)
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["brief", "--runs", "0"],
+        ["plan", "options"],
+        ["plan", "curve"],
+        ["plan", "timeline"],
+        ["simulate", "--runs", "1"],
+        ["risk", "hotspots", "--until", "2010-06-20", "--horizon-days", "7"],
+    ],
+)
+def test_every_stage_reads_its_events_from_the_store_given_by_db(command: list[str], tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from kalkan.cli import _register_all, app
+    from kalkan.errors import StoreError
+
+    _register_all()
+    missing = tmp_path / "no store here.duckdb"
+    result = CliRunner().invoke(app, [*command, "--db", str(missing)])
+    assert isinstance(result.exception, StoreError), result.output
+    assert f"no event store at {missing}" in str(result.exception)
+    assert not (tmp_path / "out").exists()

@@ -8,11 +8,13 @@ functions so ``kalkan --help`` is fast.
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 import typer
 
 from kalkan.errors import InputError
+from kalkan.stage_events import STORE_HELP
 
 _DEFAULT_OPTIONS = "monitors:50,monitors:100,police:300,police:600,police:1000"
 
@@ -124,6 +126,7 @@ def _simulate(
     overrides: list[str] | None = None,
     arrival: str = "timeline",
     as_of: str | None = None,
+    db: Path | None = None,
 ) -> None:
     """Options compared as of a date: posterior-predictive, no foresight (kalkan.simulate.predictive)."""
     import pandas as pd
@@ -146,7 +149,12 @@ def _simulate(
         raise InputError(f"--days must be a whole number >= 1; got {days}.")
     when = _arrival(arrival)
     day = _as_of(as_of)
-    sc = load_scenario(scenario)
+    if db is None:
+        sc = load_scenario(scenario)
+    else:  # store-pipeline's seam: the incidents (flashpoints) from the event store, known by the day
+        from kalkan.stage_events import load_for_stage
+
+        sc = load_for_stage(scenario, db, as_of)
     text = options or sc.option_spec or _DEFAULT_OPTIONS
     wanted = _parse(text)
     per_draw = min(4, runs)
@@ -470,11 +478,12 @@ def register(app: typer.Typer) -> None:
             "pledges) or days after the decision.",
         ),
         as_of: str = typer.Option(None, "--as-of", help="Decision date (default: the scenario's)."),
+        db: Path = typer.Option(None, "--db", help=STORE_HELP),
     ) -> None:
         """Compare force options as of the decision date: deaths, homes, displaced (posterior-predictive)."""
         if ctx.invoked_subcommand is not None:
             return
-        _simulate(scenario, options, runs, days, seed, fmt, scheduler, siting, overrides, arrival, as_of)
+        _simulate(scenario, options, runs, days, seed, fmt, scheduler, siting, overrides, arrival, as_of, db)
 
     @sim.command("calibrate")
     def calibrate_cmd(
