@@ -57,7 +57,7 @@ class StoreSelection:
 
     def describe(self) -> str:
         """One plain sentence for a brief's sources line, e.g. "12 events (register 12) from the
-        event store, 1-30 June 2031, as known on 30 June 2031"."""
+        event store, 03 January 2031 to 02 April 2031, as known on 02 April 2031"."""
         by = ", ".join(f"{name} {n:,}" for name, n in sorted(self.sources.items()))
         return (
             f"{self.events:,} events{f' ({by})' if by else ''} from the event store, "
@@ -292,7 +292,7 @@ def parse_day(text: str, flag: str) -> date:
     try:
         return date.fromisoformat(text.strip())
     except ValueError:
-        raise OptionError(f"{flag} {text!r} is not a day: give YYYY-MM-DD, e.g. 2010-06-30") from None
+        raise OptionError(f"{flag} {text!r} is not a day: give YYYY-MM-DD, e.g. 2031-04-02") from None
 
 
 def load_for_stage(scenario: str, db: Path | None, as_of: str | None) -> Scenario:
