@@ -223,10 +223,15 @@ def sensitivity(
     by_ow = pd.DataFrame(table)
     by_ow.attrs["officer_weight_bands"] = [float(ow.min()), float(qs[0]), float(qs[1]), float(ow.max())]
     best_by_band = [labels[int(np.argmin(by_ow[b].to_numpy(float)))] for b in ("low", "central", "high")]
-    unknown = [p.name for p in FORCE]
-    depends = len(set(best_by_band)) > 1
+    # Options within 5% of the best median in a band count as tied there; the ordering depends on the
+    # officer weight when no option is near-best in every band.
+    near: list[set[str]] = []
+    for band_name in ("low", "central", "high"):
+        col = by_ow[band_name].to_numpy(float)
+        near.append({labels[o] for o in range(len(labels)) if col[o] <= 1.05 * np.nanmin(col)})
+    always = set.intersection(*near) if near else set()
+    depends = not always
     share_best = pd.Series(best).map(dict(enumerate(labels))).value_counts(normalize=True)
-    top_unknown = ranking[ranking["parameter"].isin(unknown)].head(1)["parameter"].tolist()
     note = ""
     if depends:
         note = (
@@ -234,12 +239,17 @@ def sensitivity(
             f"nobody has measured: the best is {best_by_band[0]} if the effect is weak, {best_by_band[1]} "
             f"if it is middling and {best_by_band[2]} if it is strong."
         )
-    elif share_best.max() < 0.8 and top_unknown:
-        note = (
-            f"No option is best in every case: the best changes with {top_unknown[0].replace('_', ' ')} "
-            f"and other unknowns ({share_best.idxmax()} is best in {share_best.max():.0%} of samples)."
+    else:
+        none_low = (
+            float(by_ow.loc[by_ow["option"] == labels[0], "low"].iloc[0]) if labels[0] == "none" else np.nan
         )
-        depends = True
+        best_low = float(np.nanmin(by_ow["low"].to_numpy(float)))
+        if np.isfinite(none_low) and best_low >= 0.95 * none_low:
+            note = (
+                f"{' and '.join(sorted(always))} {'is' if len(always) == 1 else 'are'} never worse than the "
+                "others, but how much they save depends on how strongly armed officers deter, which nobody has measured: if "
+                "the effect is weak, no option does better than no force."
+            )
     return Sensitivity(
         method=method,
         indices=indices,
