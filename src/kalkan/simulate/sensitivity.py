@@ -247,7 +247,8 @@ def sensitivity(
         if np.isfinite(none_low) and best_low >= 0.95 * none_low:
             note = (
                 f"{' and '.join(sorted(always))} {'is' if len(always) == 1 else 'are'} never worse than the "
-                "others, but how much they save depends on how strongly armed officers deter, which nobody has measured: if "
+                "others, but how much they save depends on how strongly armed officers deter, which "
+                "nobody has measured: if "
                 "the effect is weak, no option does better than no force."
             )
     return Sensitivity(
