@@ -162,10 +162,10 @@ def sensitivity_chart(path: Path, ranking: pd.DataFrame, *, title: str = "") -> 
     import matplotlib.pyplot as plt
 
     frame = ranking.sort_values("mean_share", ascending=True)
-    fig, ax = plt.subplots(figsize=(7, 0.3 * len(frame) + 1.2))
+    fig, ax = plt.subplots(figsize=(8, 0.3 * len(frame) + 1.2))
     labels = [PLAIN.get(str(p), str(p)) for p in frame["parameter"]]
     ax.barh(labels, frame["mean_share"].to_numpy(float) * 100, color="#4393c3")
-    ax.set_xlabel("share of the effect on simulated deaths, averaged over options (%)")
+    ax.set_xlabel("share of the effect on simulated deaths (%, mean over options)")
     ax.set_title(title or "What drives the simulated deaths (Morris elementary effects)", fontsize=9)
     fig.tight_layout()
     fig.savefig(path, dpi=120)

@@ -88,11 +88,16 @@ def monotone_notes(table: pd.DataFrame, beats: pd.DataFrame) -> list[str]:
                 notes.append(
                     f"{head}, but the difference is chance: it does better in {p:.0%} of the paired runs."
                 )
+            elif not big.get("armed", True):
+                notes.append(
+                    f"{head}: unarmed monitors watch more places, and their effect is drawn on both sides of "
+                    f"zero (being watched may embolden); it does better in {p:.0%} of the paired runs."
+                )
             else:
                 notes.append(
                     f"{head}: its extra posts stand in outlying places, sited for {siting}, and mobs "
-                    f"turn away from protected places to unprotected ones; it does better in {p:.0%} of "
-                    "the paired runs."
+                    "turn away from protected places to unprotected ones; it does better in "
+                    f"{p:.0%} of the paired runs."
                 )
     return notes
 
