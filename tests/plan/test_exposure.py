@@ -18,6 +18,7 @@ from kalkan.plan.exposure import (
     estimate_population,
     incident_kernel_weight,
     places_at_risk,
+    reconcile,
 )
 from kalkan.scenarios import Scenario, load_scenario
 
@@ -99,25 +100,73 @@ def test_population_by_hand() -> None:
     assert places.loc["v3", "population_rule"].startswith("estimated: A oblast total 10,000")
 
 
-def test_share_falls_back_to_the_oblast_capped_by_the_majority_share() -> None:
+def test_unknown_share_is_unknown_with_a_stated_bound_never_the_oblast_share() -> None:
     shares = district_estimates(tiny()).set_index("district")
     assert shares.loc["D1", "group_share"] == pytest.approx(0.5)
-    assert not shares.loc["D1", "group_share_estimated"]
-    # The oblast's 20% would exceed the 10% the census leaves beside 90% Kyrgyz.
-    assert shares.loc["D2", "group_share"] == pytest.approx(0.10)
-    assert shares.loc["D2", "group_share_estimated"]
+    assert shares.loc["D1", "group_share_known"]
+    # D2 has no census share: unknown, not the oblast's 20%; bound = 100% - 90% majority.
+    assert np.isnan(shares.loc["D2", "group_share"]) and not shares.loc["D2", "group_share_known"]
+    assert shares.loc["D2", "group_share_max"] == pytest.approx(0.10)
+    assert "no census share" in shares.loc["D2", "share_rule"]
+
+
+def test_stated_bound_column_wins_over_the_majority_share() -> None:
+    scenario = tiny()
+    scenario.districts["group_share_max_pct"] = [np.nan, 3.0]
+    assert district_estimates(scenario).set_index("district").loc["D2", "group_share_max"] == pytest.approx(
+        0.03
+    )
 
 
 def test_at_risk_by_hand_with_no_incidents() -> None:
     table = places_at_risk(tiny()).set_index("place_id")
     assert list(table.reset_index().columns) == EXPOSURE_COLUMNS
-    expected = {"T": 1000, "v1": 750, "v2": 750, "T2": 100, "v3": 200, "v4": 200}
+    expected = {"T": 1000, "v1": 750, "v2": 750, "T2": 0, "v3": 0, "v4": 0}
     assert table["at_risk"].to_dict() == pytest.approx(expected)
-    # T is measured and its district share is census: not estimated; T2's share is estimated.
+    # D2's share is unknown: nobody counted there, at most 10% of its people, and flagged.
+    assert table.loc[["T2", "v3", "v4"], "at_risk_known"].eq(False).all()
+    assert table.loc["T2", "at_risk_max"] == pytest.approx(100)
+    assert table.loc["v3", "at_risk_max"] == pytest.approx(200)
     assert not table.loc["T", "at_risk_estimated"] and table.loc["T2", "at_risk_estimated"]
     # No incidents: every place weighs 1 and the demand is the number at risk.
     assert (table["risk_weight"] == 1).all()
     assert table["weight"].to_dict() == pytest.approx(expected)
+
+
+def test_census_total_of_a_city_wins_over_its_places_figures() -> None:
+    """A city unit with a census total: its undated place figures are scaled to that total."""
+    scenario = tiny()
+    scenario.districts.loc[0, "population"] = 1500.0  # less than town T's own 2,000
+    places = estimate_population(scenario).set_index("place_id")
+    assert places.loc[["T", "v1", "v2"], "population"].sum() == pytest.approx(1500)
+    assert places.loc[["T", "v1", "v2"], "population_estimated"].all()
+    assert "census total 1,500" in places.loc["T", "population_rule"]
+
+
+def test_reconciliation_stops_when_people_at_risk_exceed_the_census_count() -> None:
+    scenario = tiny()
+    table = places_at_risk(scenario)
+    reconcile(table, scenario)  # no census count given: only the per-unit check, which holds
+    scenario.settings["census"] = {"group_total": 2_000, "area": "oblast A"}
+    with pytest.raises(ScenarioError, match=r"2,500, more than the census count of 2,000 .* D1 2,500"):
+        reconcile(table, scenario)
+    scenario.settings["census"] = {"group_total": 2_500}
+    reconcile(table, scenario)
+    # A unit whose places hold more of the group than its census total x share is named.
+    inflated = table.assign(at_risk=table["at_risk"] * 2)
+    with pytest.raises(ScenarioError, match=r"D1 \(5,000 against 2,500\)"):
+        reconcile(inflated, scenario)
+
+
+def test_embedded_scenario_reconciles_with_its_census_count() -> None:
+    scenario = load_scenario()
+    table = places_at_risk(scenario)
+    reconcile(table, scenario)
+    assert table["at_risk"].sum() <= 768_405
+    # No district without its own census share has anybody counted at risk.
+    unknown = ~table["at_risk_known"]
+    assert (table.loc[unknown, "at_risk"] == 0).all()
+    assert (table["at_risk_max"] >= table["at_risk"]).all()
 
 
 def test_rule_three_when_the_oblast_leaves_no_remainder() -> None:
@@ -265,11 +314,13 @@ def test_population_rules_hold_on_random_districts(scenario: Scenario) -> None:
         assert "Cannot estimate" in str(error)
         return
     raw = scenario.places["population"]
-    assert (places["population"][raw.notna()] == raw[raw.notna()]).all()
-    assert (places["population_estimated"] == raw.isna()).all()
-    assert (places["population"] > 0).all()
+    scaled = places["population_rule"].str.startswith("estimated: scaled")
+    kept = raw.notna() & ~scaled
+    assert (places["population"][kept] == raw[kept]).all()
+    assert (places["population_estimated"] == (raw.isna() | scaled)).all()
+    assert (places["population"][~scaled] > 0).all() and (places["population"] >= 0).all()
     for district, group in places.groupby("district"):
         row = scenario.districts.set_index("district").loc[district]
-        rule1 = group["population_rule"].str.startswith(f"estimated: {district} 2009 census total").any()
-        if rule1:
+        rule1 = group["population_rule"].str.startswith(f"estimated: {district} census total").any()
+        if rule1 or group["population_rule"].str.startswith("estimated: scaled").any():
             assert group["population"].sum() == pytest.approx(row["population"], rel=1e-9)

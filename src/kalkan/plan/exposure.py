@@ -5,20 +5,24 @@ For each place the planner needs one number, its demand ``weight = at_risk * ris
 * ``population``: the place's own figure where the data has one. Most villages have none, so it is
   **estimated** (``population_estimated`` is True) by the first rule that applies:
 
-  1. *district remainder*: the district's 2009 census population minus the places with a figure in
+  0. *census total wins*: where a unit (district or city) has a census total and its places' own
+     figures already add up to more (a city's undated GeoNames figure against its census count), all its
+     places are scaled to add up to the census total;
+  1. *district remainder*: the district's census population minus the places with a figure in
      that district, shared equally by the district's places without one;
   2. *oblast remainder*: where the district total is unknown, the oblast total minus the known district
      totals and the known places of the unknown districts, shared equally by all places without a figure
      in those districts;
-  3. *median per place*: where neither leaves a remainder of at least one person a place (the Osh
-     oblast total of 1 Jan 2009 is *smaller* than the sum of its districts' census counts, so rule 2
-     fails there), the median
+  3. *median per place*: where neither leaves a remainder of at least one person a place, the median
      per-place figure of rule 1 in the same oblast (or in the whole scenario if the oblast has none).
 
-* ``group_share``: the district's census share of the group at risk (fraction 0-1). Where a district has
-  none, the oblast's share (or the oblast named in the scenario's ``share_fallback``), capped at
-  ``1 - kyrgyz share`` when the census gives the majority's share; flagged as estimated.
-* ``at_risk = population * group_share`` (people), estimated if either factor is.
+* ``group_share``: the unit's own census share of the group at risk (fraction 0-1). Where the census
+  share is not known the share is **unknown** (NaN, ``group_share_known`` False): no larger unit's share
+  stands in for it. ``group_share_max`` is its stated bound (see :func:`district_estimates`).
+* ``at_risk = population * group_share`` (people) where the share is known; 0 where it is unknown
+  (``at_risk_known`` False), so the planner counts only people known to be at risk, and
+  ``at_risk_max = population * group_share_max`` says how many it could be at most.
+  :func:`reconcile` checks the sums against the census counts of the group.
 * ``risk_weight``: a multiplier >= 0 from a :data:`RiskWeight` function of the places, the events and the
   day; by default :func:`incident_kernel_weight`. The hotspot forecaster provides another one
   (``kalkan.risk.hotspots.forecast_risk_weight``) with the same signature.
@@ -52,8 +56,8 @@ started on or before ``as_of`` may count.
 
 EXPOSURE_COLUMNS = [
     "place_id", "name", "kind", "latitude", "longitude", "district", "oblast", "population",
-    "population_estimated", "population_rule", "group_share", "group_share_estimated", "share_rule",
-    "at_risk", "at_risk_estimated", "risk_weight", "weight",
+    "population_estimated", "population_rule", "group_share", "group_share_known", "group_share_max",
+    "share_rule", "at_risk", "at_risk_known", "at_risk_max", "at_risk_estimated", "risk_weight", "weight",
 ]  # fmt: skip
 
 _CHUNK_CELLS = 1_000_000
@@ -117,35 +121,76 @@ def incident_kernel_weight(
     return floor + (1 - floor) * raw / top
 
 
+def _column(frame: pd.DataFrame, *names: str) -> str | None:
+    """The first of ``names`` that ``frame`` has (scenario files renamed columns over time), else None."""
+    return next((n for n in names if n in frame.columns), None)
+
+
+def _population_column(frame: pd.DataFrame) -> str:
+    name = _column(frame, "population", "population_2009")
+    if name is None:
+        raise ScenarioError(
+            "The scenario's districts have no census population column ('population'); add it."
+        )
+    return name
+
+
+def _share_column(scenario: Scenario) -> str:
+    settings = scenario.settings
+    name = _column(scenario.districts, str(settings.get("group_share_column", "group_share_pct")),
+                   "group_share_pct")  # fmt: skip
+    if name is None:
+        raise ScenarioError(
+            "The scenario's districts have no group share column ('group_share_pct'); "
+            "add it to districts.csv."
+        )
+    return name
+
+
 def district_estimates(scenario: Scenario) -> pd.DataFrame:
-    """Per district: the group share used (fraction), whether it is estimated, and the rule that gave it."""
-    share_column = "group_share_pct"
-    fallback = scenario.settings.get("share_fallback", {})
-    oblast_share = dict(zip(scenario.oblasts["oblast"], scenario.oblasts["group_share_pct"], strict=True))
-    oblast_sources = dict(zip(scenario.oblasts["oblast"], scenario.oblasts["source_ids"], strict=True))
+    """Per district: the census share of the group (fraction), or NaN when unknown, with a stated bound.
+
+    A district without its own census share is *unknown*: no larger unit's share stands in for it (an
+    oblast's average puts people of the group in districts where almost none live). Its bound
+    ``group_share_max`` is the scenario's ``group_share_max_pct`` where given, else 100% minus the
+    census share of the majority (``majority_share_pct``) where known, else 100%.
+
+    Columns: ``district, group_share`` (0-1, NaN if unknown) ``, group_share_known, group_share_max``
+    (0-1) ``, share_rule, share_source_ids``.
+    """
+    share_column = _share_column(scenario)
+    d = scenario.districts
+    majority = _column(d, str(scenario.settings.get("majority_share_column", "majority_share_pct")),
+                       "majority_share_pct", "kyrgyz_share_pct")  # fmt: skip
+    cap = _column(d, "group_share_max_pct")
+    census = scenario.settings.get("census", {})
+    year = f" {census['year']}" if isinstance(census, dict) and "year" in census else ""
     rows = []
-    for _, d in scenario.districts.iterrows():
-        share = d[share_column]
-        if pd.notna(share):
-            rows.append((d["district"], share / 100, False, "census share of the district", d["source_ids"]))
+    for _, row in d.iterrows():
+        share = float(row[share_column]) if pd.notna(row[share_column]) else np.nan
+        sources = str(row.get("source_ids", "") or "")
+        if np.isfinite(share):
+            rows.append(
+                (row["district"], share / 100, True, share / 100, f"census{year} share of the unit", sources)
+            )
             continue
-        source_oblast = fallback.get(d["oblast"], d["oblast"])
-        share = oblast_share.get(source_oblast, np.nan)
-        if pd.isna(share):
-            raise ScenarioError(
-                f"District {d['district']} has no {share_column} and its oblast {source_oblast} none either; "
-                f"add the district's share to districts.csv or an oblast total row."
+        bound, why = 1.0, "no census share found; no bound"
+        if cap is not None and pd.notna(row[cap]):
+            bound, why = (
+                float(row[cap]) / 100,
+                f"no census share found; at most {float(row[cap]):g}% (stated bound)",
             )
-        rule = f"estimated: {source_oblast} oblast share ({share:g}%)"
-        if pd.notna(d["majority_share_pct"]) and share > 100 - d["majority_share_pct"]:
-            share = max(0.0, 100 - d["majority_share_pct"])
-            majority = str(scenario.settings.get("group", {}).get("majority", "the majority"))
-            rule = (
-                f"estimated: at most {share:.1f}% (the census gives {d['majority_share_pct']:g}% {majority})"
+        elif majority is not None and pd.notna(row[majority]):
+            bound = max(0.0, 100 - float(row[majority])) / 100
+            group = scenario.settings.get("group", {})
+            word = str(group.get("majority", "the majority")) if isinstance(group, dict) else "the majority"
+            why = (
+                f"no census share found; at most {bound:.1%} "
+                f"(the census gives {float(row[majority]):g}% to {word})"
             )
-        rows.append((d["district"], share / 100, True, rule, oblast_sources.get(source_oblast, "")))
-    return pd.DataFrame(rows, columns=["district", "group_share", "group_share_estimated", "share_rule",
-                                       "share_source_ids"])  # fmt: skip
+        rows.append((row["district"], np.nan, False, bound, why, sources))
+    return pd.DataFrame(rows, columns=["district", "group_share", "group_share_known", "group_share_max",
+                                       "share_rule", "share_source_ids"])  # fmt: skip
 
 
 def estimate_population(scenario: Scenario) -> pd.DataFrame:
@@ -158,28 +203,60 @@ def estimate_population(scenario: Scenario) -> pd.DataFrame:
     known = places["population"].notna()
     places["population_estimated"] = ~known
     places["population_rule"] = np.where(known, "measured: " + places["population_source"].astype(str), "")
-    totals = dict(zip(scenario.districts["district"], scenario.districts["population"], strict=True))
+    column = _population_column(scenario.districts)
+    totals = dict(zip(scenario.districts["district"], scenario.districts[column], strict=True))
     district_oblast = dict(zip(scenario.districts["district"], scenario.districts["oblast"], strict=True))
     per_place: dict[str, float] = {}  # district -> rule-1 figure
+    over_full: list[str] = []  # districts whose places with a figure leave no census remainder
 
     # Rule 1: district remainder.
     for district, group in places.groupby("district"):
         total = totals.get(str(district), np.nan)
         missing = group.index[group["population"].isna()]
-        if pd.isna(total) or not len(missing):
+        if pd.isna(total):
             continue
         remainder = total - group["population"].sum(skipna=True)
+        if not len(missing):
+            if remainder < 0:
+                over_full.append(str(district))
+            continue
         if remainder >= len(missing):  # a remainder of less than one person a place is no remainder
             share = remainder / len(missing)
             per_place[str(district)] = share
             places.loc[missing, "population"] = share
             places.loc[missing, "population_rule"] = (
-                f"estimated: {district} 2009 census total {total:,.0f} minus its places with a figure, "
+                f"estimated: {district} census total {total:,.0f} minus its places with a figure, "
                 f"shared by its {len(missing)} places without one"
             )
+        else:
+            over_full.append(str(district))
+
+    scenario_median = float(np.median(list(per_place.values()))) if per_place else np.nan
+
+    def median_for(oblast: str) -> tuple[float, str]:
+        values = [v for d, v in per_place.items() if district_oblast.get(d) == oblast]
+        return (float(np.median(values)), f"{oblast} oblast") if values else (scenario_median, "scenario")
+
+    # Rule 0: a unit's census total wins over the places' own figures (a city's undated figure, say).
+    for district in over_full:
+        rows = places.index[places["district"] == district]
+        total = float(totals[district])
+        figures = places.loc[rows, "population"]
+        prior, _ = median_for(str(district_oblast.get(district, "")))
+        if not np.isfinite(prior) or prior <= 0:
+            prior = float(figures.mean()) if figures.notna().any() else 1.0
+        raw = figures.fillna(prior)
+        scaled = raw * (total / raw.sum()) if raw.sum() > 0 else pd.Series(total / len(rows), index=rows)
+        places.loc[rows, "population"] = scaled
+        places.loc[rows, "population_estimated"] = True
+        places.loc[rows, "population_rule"] = (
+            f"estimated: scaled so that the {len(rows)} places of {district} add up to its census total "
+            f"{total:,.0f} (their own figures, undated or estimated, added up to more)"
+        )
 
     # Rule 2: oblast remainder over the districts without a total.
-    oblast_total = dict(zip(scenario.oblasts["oblast"], scenario.oblasts["population"], strict=True))
+    oblast_column = _population_column(scenario.oblasts) if len(scenario.oblasts) else column
+    oblast_total = dict(zip(scenario.oblasts["oblast"], scenario.oblasts[oblast_column], strict=True))
     for oblast, group in places.groupby("oblast"):
         total = oblast_total.get(str(oblast), np.nan)
         unknown_districts = [d for d in group["district"].unique() if pd.isna(totals.get(d, np.nan))]
@@ -199,13 +276,8 @@ def estimate_population(scenario: Scenario) -> pd.DataFrame:
             )
 
     # Rule 3: median rule-1 figure of the oblast (or of the scenario).
-    scenario_median = float(np.median(list(per_place.values()))) if per_place else np.nan
     for index in places.index[places["population"].isna()]:
-        oblast = str(places.at[index, "oblast"])
-        values = [v for d, v in per_place.items() if district_oblast.get(d) == oblast]
-        figure, where = (
-            (float(np.median(values)), f"{oblast} oblast") if values else (scenario_median, "scenario")
-        )
+        figure, where = median_for(str(places.at[index, "oblast"]))
         if pd.isna(figure):
             raise ScenarioError(
                 f"Cannot estimate the population of {places.at[index, 'name']}: no district in the scenario "
@@ -219,6 +291,49 @@ def estimate_population(scenario: Scenario) -> pd.DataFrame:
             "the district and oblast totals leave no remainder"
         )
     return places
+
+
+def reconcile(exposure: pd.DataFrame, scenario: Scenario) -> None:
+    """Stop when the people at risk add up to more than the census counts of the group.
+
+    Two checks, both generic: (1) in every unit with a census total and a census share, the group's
+    people at risk over its places are at most ``total x share``; (2) over all places, at most the
+    scenario's census count of the group (``[census] group_total`` in scenario.toml: the count in the
+    units the scenario covers, or in the whole country, which bounds them). Raises
+    :class:`~kalkan.errors.ScenarioError` naming the units, largest first.
+    """
+    by_unit = exposure.groupby("district")["at_risk"].sum()
+    d = scenario.districts.set_index("district")
+    column, share = _population_column(scenario.districts), _share_column(scenario)
+    totals = d[column].astype(float).to_dict()
+    shares = d[share].astype(float).to_dict()
+    over = []
+    for unit, people in by_unit.items():
+        total, pct = totals.get(unit, np.nan), shares.get(unit, np.nan)
+        if np.isfinite(total) and np.isfinite(pct):
+            count = total * pct / 100
+            if people > count * (1 + 1e-9) + 0.5:
+                over.append(f"{unit} ({people:,.0f} against {count:,.0f})")
+    if over:
+        raise ScenarioError(
+            "People at risk exceed the census count of the group in "
+            + ", ".join(over)
+            + "; check these units' places and census rows in districts.csv."
+        )
+    census = scenario.settings.get("census", {})
+    limit = census.get("group_total") if isinstance(census, dict) else None
+    if limit is None:
+        return
+    total = float(exposure["at_risk"].sum())
+    if total > float(limit) * (1 + 1e-9):
+        largest = by_unit.sort_values(ascending=False).head(6)
+        names = ", ".join(f"{u} {v:,.0f}" for u, v in largest.items())
+        area = census.get("area", "the scenario's area")
+        raise ScenarioError(
+            f"People at risk add up to {total:,.0f}, more than the census count of {limit:,.0f} "
+            f"{scenario.group_at_risk} in {area}; the largest units: {names}. Check their census totals "
+            "and shares in districts.csv."
+        )
 
 
 def places_at_risk(
@@ -249,12 +364,14 @@ def places_at_risk(
     places = estimate_population(scenario)
     shares = district_estimates(scenario)
     places = places.merge(shares, on="district", how="left")
-    if places["group_share"].isna().any():
-        lost = places.loc[places["group_share"].isna(), "district"].unique().tolist()
+    if places["group_share_known"].isna().any():
+        lost = places.loc[places["group_share_known"].isna(), "district"].unique().tolist()
         raise ScenarioError(f"Places lie in districts {lost} that districts.csv does not list; add them.")
-    places["group_share_estimated"] = places["group_share_estimated"].astype(bool)
-    places["at_risk"] = places["population"] * places["group_share"]
-    places["at_risk_estimated"] = places["population_estimated"] | places["group_share_estimated"]
+    places["group_share_known"] = places["group_share_known"].astype(bool)
+    places["at_risk_known"] = places["group_share_known"]
+    places["at_risk"] = (places["population"] * places["group_share"]).fillna(0.0)
+    places["at_risk_max"] = places["population"] * places["group_share_max"]
+    places["at_risk_estimated"] = places["population_estimated"] | ~places["group_share_known"]
     if risk_weight is incident_kernel_weight:
         kernel = scenario.settings.get("risk_kernel", {})
         weights = incident_kernel_weight(places, scenario.incidents, day, **kernel)

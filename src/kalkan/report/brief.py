@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 
 from kalkan.errors import InputError, OptionError
-from kalkan.plan.exposure import RiskWeight, incident_kernel_weight, places_at_risk
+from kalkan.plan.exposure import RiskWeight, incident_kernel_weight, places_at_risk, reconcile
 from kalkan.plan.force import OptionPlan, coverage_curve, plan_option
 from kalkan.plan.travel import reach_km
 from kalkan.plan.units import ForceOption, officers_per_post, parse_options, unit_type
@@ -135,6 +135,7 @@ def compute_brief(
     loaded = scenario if isinstance(scenario, Scenario) else load_scenario(scenario)
     day = as_of or loaded.as_of
     exposure = places_at_risk(loaded, risk_weight=risk_weight, as_of=day)
+    reconcile(exposure, loaded)  # the group's people at risk never exceed its census count
     demand = exposure.rename(columns={"place_id": "id"})[["id", "name", "latitude", "longitude", "weight"]]
     progress("Loading the scenario", 1, 1)
     seconds["scenario and people at risk"] = time.perf_counter() - t0

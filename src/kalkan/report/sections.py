@@ -240,8 +240,8 @@ def at_risk(ctx: Context) -> Section:
     events = s.incidents[s.incidents["located"]]
     by = exp.groupby("district").agg(
         population=("population", "sum"), pop_est=("population_estimated", "any"), at_risk=("at_risk", "sum"),
-        est=("at_risk_estimated", "any"), share=("group_share", "first"),
-        share_est=("group_share_estimated", "first"), weight=("weight", "sum"),
+        at_risk_max=("at_risk_max", "sum"), known=("group_share_known", "first"), share=("group_share", "first"),
+        share_max=("group_share_max", "first"), weight=("weight", "sum"),
     )  # fmt: skip
     by["incidents"] = events.groupby("admin2").size().reindex(by.index).fillna(0).astype(int)
     by = by.sort_values("weight", ascending=False)
@@ -250,19 +250,31 @@ def at_risk(ctx: Context) -> Section:
     shares = district_estimates(s)
     src = dict(zip(shares["district"], shares["share_source_ids"], strict=True))
     rows = []
-    for name, r in by.head(10).iterrows():
+    for name, r in by[by["known"].astype(bool)].head(10).iterrows():
         rows.append(
             [
                 escape(str(name)),
                 number(r["population"], estimated=bool(r["pop_est"])),
-                share(r["share"], estimated=bool(r["share_est"])) + ctx.cite(src.get(str(name), "")),
-                number(r["at_risk"], estimated=bool(r["est"])),
+                (share(r["share"]) if r["known"] else f"unknown (at most {share(r['share_max'])})")
+                + ctx.cite(src.get(str(name), "")),
+                number(r["at_risk"], estimated=bool(r["pop_est"])) if r["known"]
+                else f'unknown (at most {number(r["at_risk_max"], estimated=True)})',
                 f"{r['weight'] / d.exposure['weight'].sum():.0%}",
                 str(r["incidents"]),
             ]
         )
-    table = _table(["district", "residents", "group share (2009 census)", "people at risk",
+    table = _table(["unit", "residents", "group share (census)", "people at risk",
                     "share of risk-weighted demand", "incidents"], rows, cls="num")  # fmt: skip
+    unknown = by[~by["known"].astype(bool)]
+    if len(unknown):
+        table += (
+            f'<p class="note"><b>Unknown.</b> {len(unknown)} units have no census share of the '
+            f"{escape(s.group_at_risk)} that could be found: "
+            + ", ".join(f"{escape(str(n))} (at most {number(r['at_risk_max'], estimated=True)})"
+                        for n, r in unknown.sort_values("at_risk_max", ascending=False).iterrows())
+            + ". Nobody there is counted at risk, and no larger unit's share stands in; the bound is the "
+            "unit's residents not of the census majority where the census gives it, else all its residents.</p>"
+        )
     unlocated = s.incidents[~s.incidents["located"]]
     missing = ""
     if len(unlocated):

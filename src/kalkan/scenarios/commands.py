@@ -124,11 +124,15 @@ def show_command(
         share: Any = shares.loc[str(district)]
         rules = exposure.loc[exposure["district"] == district, "population_rule"].str.split(":").str[0]
         n_est = int((rules == "estimated").sum())
+        known = bool(share["group_share_known"])
+        people = exposure.loc[exposure["district"] == district, "at_risk_max"].sum()
         estimated.add_row(
             str(district),
             f"{'≈' if row['pop_est'] else ''}{row['population']:,.0f}",
-            f"{'≈' if share['group_share_estimated'] else ''}{share['group_share']:.1%}",
-            f"{'≈' if row['pop_est'] or share['group_share_estimated'] else ''}{row['at_risk']:,.0f}",
+            f"{share['group_share']:.1%}" if known else f"unknown (at most {share['group_share_max']:.0%})",
+            f"{'≈' if row['pop_est'] else ''}{row['at_risk']:,.0f}"
+            if known
+            else f"unknown (at most {people:,.0f})",
             f"{n_est}/{len(rules)}",
             str(share["share_rule"]),
         )
