@@ -1,3 +1,4 @@
+# ruff: noqa: E501  (sentences and HTML kept whole)
 """`kalkan brief` end to end into a temp dir, and bad input that must fail with one clear sentence."""
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ import pytest
 from typer.testing import CliRunner
 
 from kalkan.cli import _register_all, app
+from kalkan.report.asof import as_of_view
 from kalkan.scenarios import load_scenario
 
 # Small and fast: two options, short solver limits, no simulation (its panel has its own slow test).
@@ -66,8 +68,8 @@ def test_brief_writes_both_files_and_prints_the_summary(brief_dir: tuple[Path, s
     out, output = brief_dir
     assert (out / "brief.html").stat().st_size > 10_000
     assert (out / "brief.pdf").stat().st_size > 10_000
-    assert "monitors:50" in output and "police:300" in output
-    assert re.search(r"monitors:50 +│ +50 │ +\d+ │ +\d+% │ +none", output)  # monitors protect nothing
+    assert "50 unarmed monitors" in output and "300 armed police" in output
+    assert re.search(r"50 unarmed monitors +│ +50 │ +\d+ │ +\d+% │ +none", output)  # monitors hold no one
     assert f"Wrote {out / 'brief.html'}" in output.replace("\n", "")
 
 
@@ -80,20 +82,15 @@ def test_html_is_self_contained_and_has_the_parts(brief_dir: tuple[Path, str]) -
     assert not re.search(r"@import|url\(\s*['\"]?(https?:)?//", html)
     assert "options" in " ".join(page.tables)
     assert page.svgs >= 3  # two maps and the coverage curve
-    for section in (
-        "bottom-line",
-        "situation",
-        "at-risk",
-        "options",
-        "curve",
-        "recommended",
-        "method",
-        "sources",
-    ):
+    for section in ("decision", "situation", "asks", "at-risk", "options", "curve", "mandates", "known-later",
+                    "method", "sources"):  # fmt: skip
         assert section in page.ids, section
     text = " ".join(page.text)
-    assert "What the open letter argued" in text
+    assert "Decision asked" in text and "Key uncertainties" in text
     assert "Quinlivan" in text  # the force-sizing yardsticks are cited
+    # No repository paths or shell commands in a brief for decision makers.
+    assert not re.search(r"docs/|BENCHMARKS|\.md\b|kalkan (scenario|brief|plan|simulate)|src/kalkan", text)
+    assert "protected (reach)" not in text
 
 
 def test_every_cited_source_is_listed_and_every_headline_shown_with_its_source(
@@ -106,11 +103,16 @@ def test_every_cited_source_is_listed_and_every_headline_shown_with_its_source(
     cited = set(re.findall(r'href="#src-([A-Z0-9_]+)"', html))
     assert cited and {f"src-{c}" for c in cited} <= page.ids
     scenario = load_scenario()
-    for row in scenario.headlines.itertuples():
+    known, _ = as_of_view(scenario, scenario.as_of)
+    for row in known.headlines.itertuples():
         figure = f"{row.value:,.0f}"
         assert figure in html
         for sid in str(row.source_ids).split(";"):
             assert sid in cited
+    # Every incident's sources are in the source list.
+    for ids in scenario.incidents["source_ids"]:
+        for sid in str(ids).split(";"):
+            assert not sid or f"src-{sid}" in page.ids, sid
     # The sources list gives each cited source's URL.
     urls = dict(zip(scenario.sources["source_id"], scenario.sources["url"], strict=True))
     for sid in cited:
@@ -130,7 +132,7 @@ def test_pdf_has_pages_with_the_brief(brief_dir: tuple[Path, str]) -> None:
     reader = PdfReader(str(out / "brief.pdf"))
     assert len(reader.pages) >= 3
     first = reader.pages[0].extract_text()
-    assert "bottom line" in first.lower()
+    assert "decision asked" in first.lower() and "recommended" in first.lower()
 
 
 @pytest.mark.parametrize(
@@ -195,12 +197,38 @@ def test_unwritable_out_is_refused(
     assert "Cannot write the brief to" in " ".join(err.split())
 
 
-def test_brief_html_marks_capacity_and_monitors(brief_dir: tuple[Path, str]) -> None:
+def test_brief_html_keeps_reach_capacity_and_outcome_apart(brief_dir: tuple[Path, str]) -> None:
     out, _ = brief_dir
     html = (out / "brief.html").read_text(encoding="utf-8")
     assert "Reach is not capacity" in html
-    assert "observe only" in html  # the monitors' protected column
-    assert "protected at 20 per 1,000" in html
+    assert "none (unarmed)" in html  # the monitors' capacity
+    assert "(weighted)" in html and "weighted share" in html  # weighted shares say so
+    assert "officers on duty at any moment" in html
+
+
+def test_brief_json_holds_the_decision_and_nothing_dated_after_the_as_of_day(brief_dir: tuple[Path, str]) -> None:
+    import json
+    from datetime import date
+
+    from kalkan.plan.units import UNIT_TYPES
+
+    out, _ = brief_dir
+    brief = json.loads((out / "brief.json").read_text(encoding="utf-8"))
+    day = date.fromisoformat(brief["as_of"])
+    assert day == load_scenario().as_of
+    # No number in the body is dated after the as-of day; later items only in the Known later box.
+    assert brief["numbers"] and all(date.fromisoformat(n["known_on"]) <= day for n in brief["numbers"])
+    assert all(i["known_on"] is None or date.fromisoformat(i["known_on"]) > day for i in brief["known_later"])
+    assert any("22 July" in i["text"] or i["known_on"] == "2010-07-22" for i in brief["known_later"])
+    # On duty = posts x officers on duty per post, for every option and the recommendation.
+    for option in brief["options"]:
+        assert option["on_duty"] == option["posts"] * UNIT_TYPES[option["unit"]].officers_per_post
+    rec = brief["recommendation"]
+    assert rec["on_duty"] == rec["posts"] * UNIT_TYPES[rec["unit"]].officers_per_post
+    assert len(rec["post_list"]) == rec["posts"]
+    assert all({"latitude", "longitude"} <= set(p) for p in rec["post_list"])
+    # People at risk reconcile with the census count of the group.
+    assert brief["people_at_risk_counted"] <= 768_405
 
 
 @pytest.mark.slow
@@ -213,8 +241,8 @@ def test_brief_with_the_simulation_panel(tmp_path: Path) -> None:
     html = (tmp_path / "brief.html").read_text(encoding="utf-8")
     assert 'id="simulation"' in html and "3 seeded runs" in html
     assert "sited for depth" in html  # the armed options again, posts stacked where the weight is
-    assert "map-depth-posts" in html  # and where those posts stand
-    assert "Within days, not months" in html  # and the same posts arriving late
+    assert "When the posts arrive matters" in html  # and the recommended posts arriving late
+    assert "95th percentile" in html  # the criterion includes the simulated outcome
 
 
 EWP = Path(__file__).resolve().parents[3] / "shared" / "data" / "ewp" / "ewp_countryyear_1960_2016.csv"

@@ -8,8 +8,8 @@ from kalkan.report.panels import _skill_text
 
 
 def test_skill_text_without_a_shipped_backtest_points_to_it() -> None:
-    assert "docs/risk-hotspots.md" in _skill_text(None)
-    assert "docs/risk-hotspots.md" in _skill_text(pd.DataFrame())
+    assert "hotspot backtests, not on this scenario" in _skill_text(None)
+    assert "hotspot backtests, not on this scenario" in _skill_text(pd.DataFrame())
 
 
 def test_skill_text_reports_pooled_scores_with_intervals() -> None:
@@ -41,7 +41,6 @@ def _simulated(option: str, siting: str, deaths: float, armed: bool, share: floa
 def test_simulation_section_compares_the_recommended_option_sited_for_depth() -> None:
     from types import SimpleNamespace
 
-    from kalkan.plan.units import parse_options
     from kalkan.report.panels import simulation_section
 
     table = pd.DataFrame(
@@ -57,8 +56,11 @@ def test_simulation_section_compares_the_recommended_option_sited_for_depth() ->
     table.attrs["days"] = 10
     late = pd.DataFrame([_simulated("police:300", "depth", d, True, 0.93) for d in (120, 390)])
     table.attrs["late"] = late.assign(arrival_day=[1.0, 5.0])
-    recommended = SimpleNamespace(option=parse_options("police:300")[0])
-    ctx = SimpleNamespace(data=SimpleNamespace(panels={"simulation": table}, recommended=recommended))
+    rec = SimpleNamespace(label="police:300", words="300 armed police", deaths_median=3.0, deaths_p5=2.0,
+                          deaths_p95=4.0)  # fmt: skip
+    data = SimpleNamespace(panels={"simulation": table}, decision=SimpleNamespace(recommendation=rec),
+                           scenario=None)  # fmt: skip
+    ctx = SimpleNamespace(data=data)
     section = simulation_section(ctx)  # type: ignore[arg-type]
     assert section is not None
     html = section.html
@@ -67,8 +69,8 @@ def test_simulation_section_compares_the_recommended_option_sited_for_depth() ->
     assert "median of 3 deaths (2-4) instead of 88" in html
     assert "93% of the weight in reach instead of 97%" in html
     assert html.count("sited for depth</small>") == 2
-    late_table = html[html.index("Within days, not months") :]
-    assert "day 0 (on duty as it starts)" in late_table and "day 5" in late_table
+    late_table = html[html.index("When the posts arrive matters") :]
+    assert "from the start" in late_table and "from day 5" in late_table
     order = [late_table.index(x) for x in ("3 <small>(2–4)", "120 <small>", "390 <small>")]
     assert order == sorted(order)
 

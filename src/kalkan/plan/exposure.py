@@ -17,8 +17,9 @@ For each place the planner needs one number, its demand ``weight = at_risk * ris
      per-place figure of rule 1 in the same oblast (or in the whole scenario if the oblast has none).
 
 * ``group_share``: the unit's own census share of the group at risk (fraction 0-1). Where the census
-  share is not known the share is **unknown** (NaN, ``group_share_known`` False): no larger unit's share
-  stands in for it. ``group_share_max`` is its stated bound (see :func:`district_estimates`).
+  share is not known the share is **unknown** (``group_share_known`` False; NaN in
+  :func:`district_estimates`, 0 in :func:`places_at_risk`, which counts nobody there): no larger unit's
+  share stands in for it. ``group_share_max`` is its stated bound (see :func:`district_estimates`).
 * ``at_risk = population * group_share`` (people) where the share is known; 0 where it is unknown
   (``at_risk_known`` False), so the planner counts only people known to be at risk, and
   ``at_risk_max = population * group_share_max`` says how many it could be at most.
@@ -328,7 +329,7 @@ def reconcile(exposure: pd.DataFrame, scenario: Scenario) -> None:
     if total > float(limit) * (1 + 1e-9):
         largest = by_unit.sort_values(ascending=False).head(6)
         names = ", ".join(f"{u} {v:,.0f}" for u, v in largest.items())
-        area = census.get("area", "the scenario's area")
+        area = census.get("group_total_area", census.get("area", "the scenario's area"))
         raise ScenarioError(
             f"People at risk add up to {total:,.0f}, more than the census count of {limit:,.0f} "
             f"{scenario.group_at_risk} in {area}; the largest units: {names}. Check their census totals "
@@ -372,6 +373,9 @@ def places_at_risk(
     places["at_risk"] = (places["population"] * places["group_share"]).fillna(0.0)
     places["at_risk_max"] = places["population"] * places["group_share_max"]
     places["at_risk_estimated"] = places["population_estimated"] | ~places["group_share_known"]
+    # Counted share: 0 where unknown (as at_risk), so the planner and the simulation count only people
+    # known to be of the group; group_share_known and at_risk_max keep the unknown visible.
+    places["group_share"] = places["group_share"].fillna(0.0)
     if risk_weight is incident_kernel_weight:
         kernel = scenario.settings.get("risk_kernel", {})
         weights = incident_kernel_weight(places, scenario.incidents, day, **kernel)

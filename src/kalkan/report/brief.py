@@ -24,6 +24,9 @@ from kalkan.plan.exposure import RiskWeight, incident_kernel_weight, places_at_r
 from kalkan.plan.force import OptionPlan, coverage_curve, plan_option
 from kalkan.plan.travel import reach_km
 from kalkan.plan.units import ForceOption, officers_per_post, parse_options, unit_type
+from kalkan.report.asof import LaterItem, as_of_view
+from kalkan.report.decision import Decision
+from kalkan.report.markup import Context
 from kalkan.scenarios import Scenario, load_scenario
 
 DEFAULT_OPTIONS = "monitors:50,monitors:100,police:300,police:600,police:1000"
@@ -63,6 +66,10 @@ class BriefData:
     officers_for_target: dict[str, int | None]
     seconds: dict[str, float] = field(default_factory=dict)
     panels: dict[str, Any] = field(default_factory=dict)
+    later: list[LaterItem] = field(default_factory=list)
+    """What became known only after ``as_of`` (the "Known later" box), with dates."""
+    decision: Decision | None = None
+    """The options compared and the recommendation (:func:`kalkan.report.decision.decide`)."""
 
     @property
     def at_risk_total(self) -> float:
@@ -132,8 +139,10 @@ def compute_brief(
 
     t0 = time.perf_counter()
     progress("Loading the scenario", 0, 1)
-    loaded = scenario if isinstance(scenario, Scenario) else load_scenario(scenario)
-    day = as_of or loaded.as_of
+    full = scenario if isinstance(scenario, Scenario) else load_scenario(scenario)
+    day = as_of or full.as_of
+    # Only what was known on the brief's day enters the body and every computation below.
+    loaded, later = as_of_view(full, day)
     exposure = places_at_risk(loaded, risk_weight=risk_weight, as_of=day)
     reconcile(exposure, loaded)  # the group's people at risk never exceed its census count
     demand = exposure.rename(columns={"place_id": "id"})[["id", "name", "latitude", "longitude", "weight"]]
@@ -174,7 +183,7 @@ def compute_brief(
     return BriefData(
         scenario=loaded, exposure=exposure, plans=plans, options=table, curves=curve_table, target=target,
         response_minutes=float(response_minutes), reach_km=reach_km(response_minutes), as_of=day,
-        recommended=recommended, officers_for_target=needed, seconds=seconds,
+        recommended=recommended, officers_for_target=needed, seconds=seconds, later=later,
     )  # fmt: skip
 
 
@@ -254,13 +263,21 @@ def _options_table(plans: list[OptionPlan], exposure: pd.DataFrame, target: floa
     return table
 
 
-def render_html(data: BriefData, *, extra_sections: Sequence[Any] = ()) -> str:
-    """The brief as one self-contained HTML page (styles, maps and charts inline)."""
+def render_html(data: BriefData, *, extra_sections: Sequence[Any] = (), ctx: Context | None = None) -> str:
+    """The brief as one self-contained HTML page (styles, maps and charts inline).
+
+    ``ctx`` (optional) collects the numbers shown and the sources cited, for :func:`brief_json`.
+    """
     from importlib import resources
 
     from jinja2 import Environment, select_autoescape
 
     from kalkan.report.sections import build_sections
+
+    if data.decision is None:  # the brief always carries its decision (by reach when nothing was simulated)
+        from kalkan.report.decision import decide
+
+        data.decision = decide(data)
 
     templates = resources.files("kalkan.report") / "templates"
     env = Environment(autoescape=select_autoescape(default=True))
@@ -268,10 +285,48 @@ def render_html(data: BriefData, *, extra_sections: Sequence[Any] = ()) -> str:
     css = (templates / "brief.css").read_text(encoding="utf-8")
     from kalkan.report.panels import PANEL_BUILDERS
 
-    sections = build_sections(data, extra=[*PANEL_BUILDERS, *extra_sections])
+    sections = build_sections(data, extra=[*PANEL_BUILDERS, *extra_sections], ctx=ctx)
     from kalkan import __version__
 
-    return template.render(data=data, scenario=data.scenario, sections=sections, css=css, version=__version__)
+    attributions = "; ".join(
+        str(x.get("attribution") or x.get("publisher"))
+        for x in data.scenario.settings.get("data_source", [])
+        if x.get("attribution") or x.get("publisher")
+    )
+    return template.render(data=data, scenario=data.scenario, sections=sections, css=css, version=__version__,
+                           attributions=attributions)  # fmt: skip
+
+
+def brief_json(data: BriefData, ctx: Context) -> dict[str, Any]:
+    """The brief as data: as-of date, every number shown (section, source ids, date known), the options
+    with officers and officers on duty, the recommendation with its posts and their coordinates."""
+    from dataclasses import asdict
+
+    dec = data.decision
+    return {
+        "scenario": data.scenario.name,
+        "title": data.scenario.title,
+        "as_of": data.as_of.isoformat(),
+        "group_at_risk": data.scenario.group_at_risk,
+        "response_minutes": data.response_minutes,
+        "people_at_risk_counted": float(data.exposure["at_risk"].sum()),
+        "people_at_risk_at_most": float(data.exposure["at_risk_max"].sum()),
+        "criterion": dec.criterion if dec else "",
+        "options": [asdict(o) for o in dec.options] if dec else [],
+        "searched": [asdict(o) for o in dec.searched] if dec else [],
+        "recommendation": asdict(dec.recommendation) if dec and dec.recommendation else None,
+        "numbers": ctx.shown,
+        "known_later": [
+            {
+                "known_on": i.known_on.isoformat() if i.known_on else None,
+                "text": i.text,
+                "source_ids": list(i.source_ids),
+                "kind": i.kind,
+            }
+            for i in data.later
+        ],  # fmt: skip
+        "sources_cited": ctx.cited,
+    }
 
 
 def write_pdf(html: str, path: Path) -> Path:
@@ -313,13 +368,21 @@ def prepare_out_dir(out: Path) -> Path:
 
 
 def write_brief(data: BriefData, out: Path, *, progress: Progress = _quiet) -> tuple[Path, Path]:
-    """Write ``brief.html`` and ``brief.pdf`` into ``out``; return their paths."""
+    """Write ``brief.html``, ``brief.json`` and ``brief.pdf`` into ``out``; return the HTML and PDF paths."""
+    import json
+
+    from kalkan.report.markup import Context
+
     prepare_out_dir(out)
     t0 = time.perf_counter()
     progress("Writing brief.html", 0, 1)
-    html = render_html(data)
+    ctx = Context(data)
+    html = render_html(data, ctx=ctx)
     html_path = out / "brief.html"
     html_path.write_text(html, encoding="utf-8")
+    (out / "brief.json").write_text(
+        json.dumps(brief_json(data, ctx), indent=1, default=str), encoding="utf-8"
+    )
     progress("Writing brief.html", 1, 1)
     data.seconds["writing HTML"] = time.perf_counter() - t0
     t0 = time.perf_counter()

@@ -1,3 +1,4 @@
+# ruff: noqa: E501  (sentences and HTML kept whole)
 """`kalkan brief`: the protection brief (HTML and PDF) for a scenario, with a summary on the terminal."""
 
 from __future__ import annotations
@@ -122,30 +123,29 @@ def brief(
 
 
 def summary_table(data):  # type: ignore[no-untyped-def]
-    """The options as a Rich table, narrow enough for an 80-column terminal."""
+    """The options as a Rich table, narrow enough for an 80-column terminal: reach, capacity and outcome apart."""
     from rich.table import Table
 
+    dec = data.decision
+    rec = dec.recommendation if dec is not None else None
     table = Table(
-        title=f"{data.scenario.title}: force options ({data.response_minutes:g}-minute response)",
-        caption=f"* recommended: smallest option protecting {data.target:.0%}. Reached = share of the "
-        f"risk-weighted ≈{data.at_risk_total:,.0f} {data.scenario.group_at_risk} at risk (≈ estimated) "
-        "within reach of a post. Monitors observe; only armed police protect. held@20/1k = share "
-        "protected if a post protects only as many people as its officers can at 20 per 1,000 (Quinlivan).",
-    )
-    for column in ("option", "officers", "posts", "reached", "protected", "held@20/1k", "gap"):
-        if column == "option":
-            table.add_column(column, no_wrap=True)
-        else:
-            table.add_column(column, justify="right", no_wrap=True)
-    for r in data.options.itertuples():
+        title=f"{data.scenario.title}, as of {data.as_of:%d %B %Y}: force options",
+        caption=(f"* recommended: {rec.words}, {rec.on_duty} on duty at any moment. " if rec else "No option meets the criterion. ")
+        + f"Criterion: {dec.criterion if dec else ''}. Reach = weighted share of the people at risk within "
+        f"{data.response_minutes:g} min of a post; capacity = people held at 20 per 1,000; deaths = simulated median.",
+    )  # fmt: skip
+    for column in ("option", "officers", "on duty", "reach", "capacity", "deaths"):
+        table.add_column(column, no_wrap=True, justify="left" if column == "option" else "right")
+    for r in sorted(dec.options if dec else [], key=lambda r: (r.unit, r.officers)):
         table.add_row(
-            f"{r.label}{' *' if r.recommended else ''}",
+            f"{r.words}{' *' if r.recommended else ''}",
             f"{r.officers:,}",
-            f"{r.posts:,}",
-            f"{r.within_reach_share:.0%}",
-            f"{r.protected_share:.0%}" if r.armed else "none",
-            f"{getattr(r, 'protected_at_density_share', 0.0):.0%}" if r.armed else "none",
-            "0" if r.gap <= 1e-9 else f"{max(r.gap, 0.001):.1%}",
+            f"{r.on_duty:,}",
+            f"{r.reach_weighted_share:.0%}" if r.reach_weighted_share is not None else "-",
+            "none"
+            if not r.armed
+            else (f"{r.capacity_people:,.0f}" if r.capacity_people is not None else "-"),
+            f"{r.deaths_median:,.0f}" if r.deaths_median is not None else "-",
             style="bold" if r.recommended else None,
         )
     return table

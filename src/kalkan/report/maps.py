@@ -1,3 +1,4 @@
+# ruff: noqa: E501  (sentences and HTML kept whole)
 """Maps as inline SVG, drawn straight from the scenario's GeoJSON: no tiles, no network, no JavaScript.
 
 Projection: equirectangular with the longitude scaled by cos(mean latitude), which keeps shapes and
@@ -70,6 +71,17 @@ def frame_around(
     )  # fmt: skip
 
 
+def widen(frame: Frame, aspect: float) -> Frame:
+    """The frame grown (never shrunk) to ``height / width == aspect``, about the same centre."""
+    kx = frame.kx
+    w_deg, h_deg = (frame.east - frame.west) * kx, frame.north - frame.south
+    if h_deg / w_deg > aspect:  # too tall: widen
+        extra = (h_deg / aspect - w_deg) / kx / 2
+        return Frame(frame.west - extra, frame.south, frame.east + extra, frame.north, frame.width)
+    extra = (w_deg * aspect - h_deg) / 2
+    return Frame(frame.west, frame.south - extra, frame.east, frame.north + extra, frame.width)
+
+
 def frame_of(features: Iterable[dict[str, Any]], width: float = 760.0) -> Frame:
     """The frame around a set of GeoJSON features."""
     xs: list[float] = []
@@ -138,7 +150,7 @@ def _legend_classes(values: np.ndarray, frame: Frame, title: str = "people at ri
             f'<text x="25" y="{y}">{label}</text>'
         )
     return (
-        f'<g class="legend" font-size="9" transform="translate({frame.width - 150:.0f},4)">'
+        f'<g class="legend" font-size="9" transform="translate({frame.width - 150 * 1.45:.0f},4) scale(1.45)">'
         '<rect x="0" y="-2" width="146" height="110" fill="white" fill-opacity="0.85"/>'
         f'<text x="8" y="5" font-weight="bold">{escape(title)}</text>'
         + "".join(items)
@@ -160,6 +172,7 @@ def render_map(
     label_districts: bool = True,
     map_id: str = "map",
     legend_title: str = "people at risk per place",
+    labels: pd.DataFrame | None = None,
 ) -> str:
     """An SVG map: district boundaries, places by people at risk, incidents and posts.
 
@@ -194,12 +207,12 @@ def render_map(
         out.extend(f'<path d="{_path(f["geometry"], frame)}"/>' for f in oblasts)
         out.append("</g>")
     if label_districts:
-        out.append('<g class="labels" font-size="9" fill="#666" text-anchor="middle">')
+        out.append('<g class="labels" font-size="12" fill="#555" text-anchor="middle">')
         for feature in districts:
             geometry = shape(feature["geometry"])
             west, south, east, north = geometry.bounds
             # Label only districts wide enough on this map for their name (about 6 px a letter).
-            wide = (east - west) * frame.kx * frame.scale > 6 * len(str(feature["properties"]["name"]))
+            wide = (east - west) * frame.kx * frame.scale > 8 * len(str(feature["properties"]["name"]))
             point = geometry.representative_point()
             x, y = frame.xy(point.x, point.y)
             if wide and 0 < x < frame.width and 0 < y < frame.height:
@@ -213,11 +226,39 @@ def render_map(
         out.append(_posts(posts, frame, reach_km))
     if incidents is not None and len(incidents):
         out.append(_incidents(incidents, frame))
+    if labels is not None and len(labels):
+        out.append(_labels(labels, frame))
     out.append("</g>")
     if places is not None and len(places):
         out.append(_legend_classes(places["at_risk"].to_numpy(float), frame, legend_title))
     out.append(_scale_bar(frame))
     out.append("</svg>")
+    return "".join(out)
+
+
+def _labels(labels: pd.DataFrame, frame: Frame, size: float = 13.0) -> str:
+    """Place names (``name, latitude, longitude``), largest first, each put beside its point where it
+    collides with no name already placed (right, left, above, below), else left out."""
+    x, y = frame.xy(labels["longitude"], labels["latitude"])
+    placed: list[tuple[float, float, float, float]] = []
+    out = [
+        f'<g class="place-labels" font-size="{size:g}" fill="#111" stroke="white" stroke-width="3" paint-order="stroke">'
+    ]
+    for a, b, name in zip(x, y, labels["name"], strict=True):
+        text = str(name)
+        width, height = 0.6 * size * len(text), size
+        for dx, dy, anchor in ((6, 4, "start"), (-6, 4, "end"), (0, -8, "middle"), (0, 16, "middle")):
+            left = a + dx - (width if anchor == "end" else width / 2 if anchor == "middle" else 0)
+            box = (left, b + dy - height, left + width, b + dy + 2)
+            inside = 0 <= box[0] and box[2] <= frame.width and 0 <= box[1] and box[3] <= frame.height
+            free = all(box[2] < o[0] or o[2] < box[0] or box[3] < o[1] or o[3] < box[1] for o in placed)
+            if inside and free:
+                placed.append(box)
+                out.append(
+                    f'<text x="{a + dx:.1f}" y="{b + dy:.1f}" text-anchor="{anchor}">{escape(text)}</text>'
+                )
+                break
+    out.append("</g>")
     return "".join(out)
 
 
@@ -292,7 +333,7 @@ def _scale_bar(frame: Frame) -> str:
     px = frame.km(length)
     y = frame.height - 12
     return (
-        f'<g class="scale" font-size="9"><rect x="6" y="{y - 12:.0f}" width="{px + 16:.0f}" height="20" '
+        f'<g class="scale" font-size="13"><rect x="6" y="{y - 12:.0f}" width="{px + 16:.0f}" height="20" '
         'fill="white" '
         f'fill-opacity="0.8"/><path d="M14,{y:.0f}h{px:.1f}" stroke="#000" stroke-width="2"/>'
         f'<text x="14" y="{y - 3:.0f}">{length:g} km</text></g>'

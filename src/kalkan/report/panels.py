@@ -1,7 +1,7 @@
 """Optional panels of the brief, computed by other areas of kalkan, each with its honesty note.
 
 * simulated outcomes of each option (the model behind :func:`kalkan.simulate.simulate_options`, run with
-  the brief's own posts): medians and 90% intervals over seeded runs of a model calibrated to the 2010
+  the brief's own posts): medians and 90% intervals over seeded runs of a model calibrated to
   outcomes with no force;
 * the UN Framework of Analysis risk factors for the scenario (:mod:`kalkan.risk.framework`);
 * a hotspot forecast map (:func:`kalkan.risk.hotspots.forecast_risk_weight`): where a Hawkes model fitted
@@ -24,12 +24,15 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from kalkan.report.sections import Context, Section, _rows, _table, share
+from kalkan.plan.units import ForceOption
+from kalkan.report.decision import Simulate, decide
+from kalkan.report.markup import Context, Section, scenario_units, share
+from kalkan.report.markup import rows_of as _rows
+from kalkan.report.markup import table as _table
 
 if TYPE_CHECKING:
     from kalkan.report.brief import BriefData, Progress
 
-FRAMEWORK_FOR = {"kyrgyzstan_2010": "kyrgyzstan_2010"}
 
 
 def compute_panels(
@@ -58,7 +61,18 @@ def compute_panels(
             data.panels["simulation"] = simulate_plans(data, runs=runs, days=days, seed=seed, progress=report)
         except Exception as error:  # a panel must not sink the brief; the brief says why it is missing
             skipped["Simulated outcomes"] = f"{type(error).__name__}: {error}"
-    name = FRAMEWORK_FOR.get(data.scenario.name)
+    table = data.panels.get("simulation")
+    common = {"runs": int(runs), "days": int(days), "seed": int(seed), "response_minutes": data.response_minutes}
+    report("Searching for the least force that meets the criterion", 0, 1)
+    data.decision = decide(data, simulate=_simulator(data, table, common) if table is not None else None)
+    report("Searching for the least force that meets the criterion", 1, 1)
+    rec = data.decision.recommendation
+    if table is not None and rec is not None and rec.siting == "depth":
+        try:
+            table.attrs["late"] = _late(data, ForceOption(rec.unit, rec.officers), common)
+        except Exception as error:
+            skipped["Late arrival rows"] = f"{type(error).__name__}: {error}"
+    name = str(data.scenario.settings.get("framework_assessment", ""))
     if name:
         try:
             from kalkan.risk.framework import risk_factor_profile, shipped_assessment
@@ -127,17 +141,44 @@ def simulate_plans(data: BriefData, *, runs: int, days: int, seed: int, progress
         table = pd.concat([table, depth], ignore_index=True)
         table.attrs.update(attrs)
         table.attrs["depth_posts"] = depth.attrs["posts"]
-        # The letter's "within days, not months": the same force, sited for depth, arriving late.
-        rec = data.recommended
-        late_option = rec.option if rec is not None and rec.option in armed else armed[0]
-        late = [
-            simulate_options(data.scenario, [late_option], baseline=False, siting="depth", arrival_day=day, **common)
-            for day in LATE_DAYS
-        ]
-        table.attrs["late"] = pd.concat(late, ignore_index=True)
     progress(step, 1, 1)
     table.attrs.setdefault("days", int(days))
     return table
+
+
+def _late(data: BriefData, option: ForceOption, common: dict[str, Any]) -> pd.DataFrame:
+    """The recommended force sited for depth, on duty only from a later day: what each day of delay costs."""
+    from kalkan.simulate import simulate_options
+
+    late = [
+        simulate_options(data.scenario, [option], baseline=False, siting="depth", arrival_day=day, **common)
+        for day in LATE_DAYS
+    ]
+    return pd.concat(late, ignore_index=True)
+
+
+def _simulator(data: BriefData, table: pd.DataFrame, common: dict[str, Any]) -> Simulate:
+    """Simulation for :func:`decide`: the presets from the panel's table (armed ones sited for depth),
+    other force sizes simulated here with the same seeds and siting."""
+    from kalkan.simulate import simulate_options
+
+    sited = table["siting"] if "siting" in table.columns else pd.Series("reach", index=table.index)
+    presets = {str(o) for o in table["option"]}
+
+    def simulate(options: list[ForceOption]) -> pd.DataFrame:
+        labels = [o.label for o in options]
+        if set(labels) <= presets:
+            keep = (table["option"] == "none") | (
+                table["option"].isin(labels)
+                & ((sited == "depth") | ~table["armed"].astype(bool) | ~table["option"].isin(set(table.loc[sited == "depth", "option"])))
+            )
+            out = table[keep & ~((table["option"] == "none") & (sited == "depth"))].drop_duplicates("option")
+            out = out.reset_index(drop=True)
+            out.attrs["posts"] = table.attrs.get("depth_posts")
+            return out
+        return simulate_options(data.scenario, options, baseline=False, siting="depth", **common)
+
+    return simulate
 
 
 def country_context(data: BriefData, path: Path, *, seed: int, progress: Progress) -> dict[str, Any]:
@@ -175,9 +216,9 @@ def country_section(ctx: Context) -> Section | None:
         f"(main drivers: {drivers}). The highest: {top}.</p>"
         '<p class="note">Honesty note: in rolling-origin backtests over 1994-2014 the model ranks countries well '
         "(AUC about 0.86, 95% interval 0.83-0.89; it caught 25 of 34 onsets in its top 30) but over-forecasts somewhat "
-        "(docs/risk-countries.md, BENCHMARKS.md). A country-level model looks for state-led mass killing; the 2010 "
-        "violence in the south was inter-communal and local, which is why the brief rests on the places and incidents "
-        "above, not on this rank.</p>"
+        "(method appendix). It is trained on all countries, not fitted to this scenario. A country-level model looks for "
+        "state-led mass killing; violence between communities in one region is a different thing, which is why the brief "
+        "rests on the places and incidents above, not on this rank.</p>"
     )
     return Section("country", "Country context (structural forecast)", text)
 
@@ -231,8 +272,8 @@ def simulation_section(ctx: Context) -> Section | None:
             f"<p>With no force the model gives a median of {n:,.0f} deaths in {days} days; with {escape(str(b['option']))} "
             f"{b['deaths_median']:,.0f}.{same}</p>"
         )
-        rec = ctx.data.recommended
-        pair = depth_contrast(table, rec.option.label if rec is not None else "") or depth_contrast(
+        rec = ctx.data.decision.recommendation if ctx.data.decision is not None else None
+        pair = depth_contrast(table, rec.label if rec is not None else "") or depth_contrast(
             table, str(b["option"])
         )  # compare siting on the recommended option if it is armed, else on the best
         if pair is not None:
@@ -244,22 +285,42 @@ def simulation_section(ctx: Context) -> Section | None:
                 f"median of {d['deaths_median']:,.0f} deaths ({d['deaths_p5']:,.0f}-{d['deaths_p95']:,.0f}) instead of "
                 f"{b['deaths_median']:,.0f}: in the model, enough officers in reach when a flashpoint ignites stop the "
                 "escalation. With depth, more police also means fewer deaths, which it does not with reach; this holds "
-                "when each officer is assumed to deter far fewer rioters (docs/simulate.md). Depth siting is Daskin's "
-                "maximum expected covering with each post busy half the time (docs/plan.md).</p>"
+                "when each officer is assumed to deter far fewer rioters. Depth siting is Daskin's "
+                "maximum expected covering with each post busy half the time (method appendix).</p>"
             )
     note = (
         f'<p class="note">Medians and 90% intervals (5th-95th percentile) over {runs} seeded runs of {days} days of an '
         "agent-based model of inter-group violence on the scenario's places (Epstein 2002, model II, with police posts from "
-        "the planner). Its free parameters are fitted to the 2010 outcomes with no force (about 470 deaths, 1,800-2,800 homes, "
-        "400,000 displaced); the deterrence of armed police cannot be learnt from 2010, when no force came, and is anchored to "
-        "Hultman, Kathman & Shannon 2013 (200 UN police: 96 to 14 civilian deaths a month). These are model outcomes for "
-        "comparing options, not predictions. See docs/simulate.md.</p>"
+        f"the planner). {_calibration_note(ctx.data)} The deterrence of armed police cannot be learnt from a crisis in which "
+        "no force came, and is anchored to Hultman, Kathman & Shannon 2013 (200 UN police: 96 to 14 civilian deaths a "
+        "month), not fitted to this scenario. These are model outcomes for comparing options, not predictions.</p>"
     )
     body = _table(["option", "deaths", "homes destroyed", "displaced"], rows, cls="num")
-    if pair is not None:
-        body += _late_table(table, pair[1])
-        body += _depth_map(ctx, str(pair[1]["option"]))
+    body += _late_table(ctx, table)
     return Section("simulation", "What each option might change (simulation)", lead + body + note)
+
+
+def _calibration_note(data: BriefData) -> str:
+    """One sentence on what the simulation's parameters were fitted to, and whether to this scenario."""
+    try:
+        from kalkan.simulate import load_posterior  # type: ignore[attr-defined]
+    except ImportError:
+        load_posterior = None
+    if load_posterior is not None:
+        try:
+            provenance = load_posterior(data.scenario).provenance
+        except Exception as error:  # not calibrated to this scenario: say so
+            return f"It is not calibrated to this scenario ({escape(str(error))})."
+        when = provenance.get("calibrated_as_of")
+        return (f"Its free parameters are fitted to this scenario's no-force outcomes as known on {escape(str(when))}."
+                if when else "Its free parameters are fitted to this scenario's no-force outcomes.")
+    from kalkan.simulate.calibration import TARGETS
+
+    targets = ", ".join(f"{v:,.0f} {k.replace('_', ' ')}" for k, v in TARGETS.items())
+    return (
+        f"Its free parameters come from the simulation's one calibration, to no-force outcomes of {targets}; it was not "
+        "re-fitted to this scenario, nor to what was known on the brief's date."
+    )
 
 
 def late_rows(table: pd.DataFrame, label: str) -> pd.DataFrame | None:
@@ -270,47 +331,23 @@ def late_rows(table: pd.DataFrame, label: str) -> pd.DataFrame | None:
     return late[late["option"] == label]
 
 
-def _late_table(table: pd.DataFrame, depth: pd.Series) -> str:
-    """The depth-sited option on duty from day 0 and arriving later: the cost of each day's delay."""
-    late = late_rows(table, str(depth["option"]))
+def _late_table(ctx: Context, table: pd.DataFrame) -> str:
+    """The recommended force, sited as judged, on duty from the start and from later days (same seeds)."""
+    dec = ctx.data.decision
+    rec = dec.recommendation if dec is not None else None
+    if rec is None or rec.deaths_median is None:
+        return ""
+    late = late_rows(table, rec.label)
     if late is None:
         return ""
-
-    def cell(r: Any, what: str) -> str:
-        return f"{r[f'{what}_median']:,.0f} <small>({r[f'{what}_p5']:,.0f}–{r[f'{what}_p95']:,.0f})</small>"
-
-    rows = [[f"day {float(r['arrival_day']):g}" + (" (on duty as it starts)" if r["arrival_day"] == 0 else ""),
-             cell(r, "deaths"), cell(r, "displaced")]
-            for _, r in pd.concat([depth.to_frame().T.assign(arrival_day=0.0), late]).iterrows()]  # fmt: skip
-    label = escape(str(depth["option"]))
+    rows = [["from the start", f"{rec.deaths_median:,.0f} <small>({rec.deaths_p5:,.0f}–{rec.deaths_p95:,.0f})</small>"]]
+    rows += [[f"from day {float(r['arrival_day']):g}",
+              f"{r['deaths_median']:,.0f} <small>({r['deaths_p5']:,.0f}–{r['deaths_p95']:,.0f})</small>"]
+             for _, r in late.iterrows()]  # fmt: skip
     return (
-        f"<p><b>Within days, not months.</b> The same {label} sited for depth, with its posts on duty only from a "
-        "later day (same seeds):</p>"
-        + _table([f"{label} on duty from", "deaths", "displaced"], rows, cls="num")
-    )
-
-
-def _depth_map(ctx: Context, label: str) -> str:
-    """A map of option ``label``'s posts sited for depth, as simulated ("" if they were not kept)."""
-    from kalkan.report.maps import frame_around, render_map
-    from kalkan.report.sections import _south
-
-    table = ctx.data.panels["simulation"]
-    posts = table.attrs.get("depth_posts")
-    if posts is None or not len(posts[posts["option"] == label]):
-        return ""
-    d = ctx.data
-    posts = posts[posts["option"] == label]
-    districts, admin1 = _south(ctx)
-    frame = frame_around(posts["latitude"].tolist(), posts["longitude"].tolist(), pad_km=d.reach_km + 3)
-    svg = render_map(
-        frame=frame, districts=districts, oblasts=admin1, places=d.exposure[d.exposure["at_risk"] > 0],
-        incidents=d.scenario.incidents, posts=posts, reach_km=d.reach_km, map_id="map-depth-posts",
-        title=f"{label} sited for depth: {len(posts)} posts and their {d.response_minutes:g}-minute reach",
-    )  # fmt: skip
-    return svg + (
-        f'<p class="note">The posts of {escape(label)} sited for depth, as simulated above: several within reach of '
-        "the places with the most people at risk. Compare the map of the same option sited for reach.</p>"
+        f"<p><b>When the posts arrive matters.</b> {escape(rec.words)}, sited as recommended, with the posts on duty "
+        "only from a later day after the first clash (same runs):</p>"
+        + _table(["on duty", "simulated deaths, median (90% range)"], rows, cls="num")
     )
 
 
@@ -325,7 +362,8 @@ def framework_section(ctx: Context) -> Section | None:
         rows.append(
             [
                 f"{int(r.factor)}. {escape(str(r.name))}",
-                escape(str(r.level)),
+                "unknown" if str(r.level) == "none" and int(r.present) == 0 and int(r.unknown) + int(r.not_assessed) > 0
+                else escape(str(r.level)),
                 f"{int(r.present)} of {int(r.indicators)}",
                 str(int(r.unknown) + int(r.not_assessed)),
             ]
@@ -334,7 +372,8 @@ def framework_section(ctx: Context) -> Section | None:
         f"<p>An analyst's assessment of {escape(str(assessment.country))} on {assessment.as_of:%d %B %Y} against the "
         "UN Framework of Analysis for Atrocity Crimes (2014): for each of its 14 risk factors, how many indicators are "
         "found present. The Framework gives no score; 'many' (a third or more present), 'some' and 'none' are kalkan's "
-        "display convention. Indicators not assessed are counted as such, not as absent.</p>"
+        "display convention; 'unknown' means no indicator was found present and some could not be assessed. Indicators "
+        "not assessed are counted as such, not as absent.</p>"
     )
     body = _table(["risk factor", "level", "indicators present", "unknown or not assessed"], rows, cls="num")
     return Section("framework", "Risk factors (UN Framework of Analysis)", text + body)
@@ -343,7 +382,6 @@ def framework_section(ctx: Context) -> Section | None:
 def hotspot_section(ctx: Context) -> Section | None:
     """Where a Hawkes model expects violence next, and how much of it the recommended posts reach."""
     from kalkan.report.maps import frame_of, render_map
-    from kalkan.report.sections import _south
 
     d = ctx.data
     weights = d.panels.get("hotspots")
@@ -351,7 +389,7 @@ def hotspot_section(ctx: Context) -> Section | None:
         return None
     exposure = d.exposure.assign(forecast_weight=weights)
     exposure["at_risk"] = exposure["at_risk"] * exposure["forecast_weight"]
-    districts, admin1 = _south(ctx)
+    districts, admin1 = scenario_units(ctx.data.scenario)
     svg = render_map(
         frame=frame_of(districts),
         districts=districts,
@@ -394,7 +432,7 @@ def hotspot_section(ctx: Context) -> Section | None:
 
 def _skill_text(skill: Any) -> str:
     """One sentence on the hotspot model's backtested skill (shipped GED backtest), or where to find it."""
-    fallback = "the model's skill is measured on UCDP GED data in the hotspot backtests (docs/risk-hotspots.md, BENCHMARKS.md)."
+    fallback = "the model's skill is measured on UCDP GED data in kalkan's hotspot backtests, not on this scenario."
     if not isinstance(skill, pd.DataFrame) or not len(skill):
         return fallback
     rows = skill

@@ -72,7 +72,7 @@ EMPIRICAL_NOTES: list[tuple[str, str, str]] = [
         "one officer is available); a two-officer post about 10.4. So 50-100 monitors hold only 5-10 paired "
         "posts.",
         "verified (Local Government Performance Center, 'Calculating Staffing Needs Using the Relief Factor "
-        "Method', 2012; force-planning-anchors.md section 3)",
+        "Method', 2012)",
         "https://www.scribd.com/document/779717871/Calculating-Staffing-Needs-Using-the-Relief-Factor-Method",
     ),
     (

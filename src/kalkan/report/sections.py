@@ -1,228 +1,185 @@
 # ruff: noqa: E501  (HTML prose: long lines are sentences, kept whole so they read and grep as written)
 """The brief as a list of sections, each built from :class:`kalkan.report.brief.BriefData`.
 
-A section is a title and a block of HTML. :data:`SECTION_BUILDERS` gives the order; other panels
-(simulated outcomes, country risk, a hotspot forecast) are passed to :func:`build_sections` as extra
-sections and appear before the method and the sources. Every number that comes from a source carries a
-citation link into the sources list; every estimated number is marked with "≈" and the class ``est``.
+Page 1 is the decision sheet (:func:`decision_sheet`): the decision asked, the options in a small table,
+the recommendation with its reason and criterion, the key uncertainties and a map of the main places at
+risk. Then the evidence (situation, people at risk, options, coverage, posts, mandates, the asks of the
+request), the optional panels (:mod:`kalkan.report.panels`), what became known later, the method
+appendix and the sources. Every number that comes from a source carries a citation link into the
+sources list; estimated numbers are rounded as a reader says them and marked "≈". Nothing here is
+specific to one crisis: narrative pieces come from the scenario's files.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
 from html import escape
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import pandas as pd
 
+from kalkan.report.asof import iso
+from kalkan.report.decision import finite
+from kalkan.report.markup import Context, Section, number, say, scenario_units, share
+from kalkan.report.markup import rows_of as _rows
+from kalkan.report.markup import table as _table
 from kalkan.report.references import EMPIRICAL_NOTES, YARDSTICKS
 
 if TYPE_CHECKING:
     from kalkan.report.brief import BriefData
 
-
-@dataclass(frozen=True)
-class Section:
-    """One part of the brief: an anchor id, a heading and its HTML body."""
-
-    id: str
-    title: str
-    html: str
-    page_break: bool = False
+__all__ = ["Context", "Section", "build_sections"]
 
 
-@dataclass
-class Context:
-    """What the section builders share: the data and the sources cited so far."""
-
-    data: BriefData
-    cited: list[str] = field(default_factory=list)
-
-    def cite(self, ids: str | Sequence[str]) -> str:
-        """A citation mark linking to the sources list; remembers the ids for the list."""
-        items = [i for i in (ids.split(";") if isinstance(ids, str) else ids) if i]
-        for item in items:
-            if item not in self.cited:
-                self.cited.append(item)
-        if not items:
-            return ""
-        links = ", ".join(f'<a href="#src-{escape(i)}">{escape(i)}</a>' for i in items)
-        return f'<sup class="cite">[{links}]</sup>'
+def _units(ctx: Context) -> tuple[list[dict], list[dict]]:
+    return scenario_units(ctx.data.scenario)
 
 
-def _rows(frame: pd.DataFrame) -> list[Any]:
-    """Rows as named tuples (typed loosely: the columns are mixed)."""
-    return list(frame.itertuples(index=False))
+def _deaths(median: float | None, p5: float | None, p95: float | None) -> str:
+    if not finite(median):
+        return "not simulated"
+    return f"{median:,.0f} <small>({p5:,.0f}–{p95:,.0f})</small>"
 
 
-def number(value: float, *, estimated: bool = False, digits: int = 0) -> str:
-    """A number for the page; estimated ones get "≈" and the ``est`` class."""
-    text = f"{value:,.{digits}f}"
-    if estimated:
-        return f'<span class="est" title="estimated">≈{text}</span>'
-    return text
+def _main_places(d: BriefData) -> pd.DataFrame:
+    """The scenario's main places for the page-1 map: ``main_cities`` in scenario.toml, else the two towns
+    with the most risk-weighted people at risk."""
+    exp = d.exposure
+    names = d.scenario.settings.get("main_cities", [])
+    chosen = exp[exp["name"].isin(names)] if names else exp.iloc[0:0]
+    if not len(chosen):
+        towns = exp[exp["kind"] == "town"] if (exp["kind"] == "town").any() else exp
+        chosen = towns.sort_values("weight", ascending=False).head(2)
+    return chosen.drop_duplicates("name")
 
 
-def share(value: float, *, estimated: bool = False) -> str:
-    """A share (0-1) as a percentage."""
-    text = f"{value:.0%}" if value >= 0.01 or value == 0 else f"{value:.1%}"
-    return f'<span class="est" title="estimated">≈{text}</span>' if estimated else text
+def _decision_asked(d: BriefData) -> str:
+    s = d.scenario
+    text = s.settings.get("decision")
+    if text:
+        return escape(str(text))
+    return (
+        f"What force, if any, to send to protect {escape(s.group_at_risk)} in the places below, how large, "
+        "where its posts should stand and how soon it must be there."
+    )
 
 
-def _table(headers: Sequence[str], rows: Sequence[Sequence[str]], *, cls: str = "") -> str:
-    head = "".join(f"<th>{h}</th>" for h in headers)
-    body = "".join("<tr>" + "".join(f"<td>{c}</td>" for c in row) + "</tr>" for row in rows)
-    return f'<table class="{cls}"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>'
+def decision_sheet(ctx: Context) -> Section:
+    """Page 1: the decision asked, the options, the recommendation and why, the key uncertainties, a map."""
+    d = ctx.data
+    dec = d.decision
+    parts = [f'<p class="asked"><b>Decision asked.</b> {_decision_asked(d)}</p>']
+    if dec is not None:
+        rows = []
+        for r in sorted(dec.options, key=lambda r: (r.unit != "monitors", r.officers)):
+            mark = ' <span class="badge">recommended</span>' if r.recommended else ""
+            label = escape(r.words) + ("" if r.preset else " <small>(found by the analysis)</small>")
+            rows.append([
+                f"<b>{label}</b>{mark}",
+                ctx.record("decision", f"{r.label}: officers on duty at any moment", r.on_duty, f"{r.on_duty:,}"),
+                ctx.record("decision", f"{r.label}: weighted reach", r.reach_weighted_share,
+                           share(r.reach_weighted_share) if finite(r.reach_weighted_share) else "–"),
+                "none (unarmed)" if not r.armed else (
+                    ctx.record("decision", f"{r.label}: people its officers can hold at 20 per 1,000", r.capacity_people,
+                               say(r.capacity_people)) if finite(r.capacity_people) else "–"),
+                ctx.record("decision", f"{r.label}: simulated deaths (median)", r.deaths_median,
+                           _deaths(r.deaths_median, r.deaths_p5, r.deaths_p95)),
+                "yes" if r.meets else ("no" if r.meets is not None else "–"),
+            ])  # fmt: skip
+        none = ""
+        if dec.no_force_deaths is not None:
+            p5, med, p95 = dec.no_force_deaths
+            none = f" With no force: {med:,.0f} simulated deaths ({p5:,.0f}–{p95:,.0f})."
+        parts.append(
+            _table(["option", "on duty at any moment", f"reach within {d.response_minutes:g} min (weighted)",
+                    "capacity: people its officers can hold", "simulated deaths, median (90% range)", "meets the criterion"],
+                   rows, cls="num options small")
+            + f'<p class="note">On duty = posts × officers on duty per post. <i>Reach</i>: share of the people at risk, '
+            f"weighted by nearness to incidents, that a post can get to within {d.response_minutes:g} minutes. "
+            "<i>Capacity</i>: people the officers can hold at 20 per 1,000 inhabitants (Quinlivan). "
+            f"<i>Simulated deaths</i>: over {d.panels['simulation']['runs'].iloc[0] if 'simulation' in d.panels else 0} "
+            f"runs of a model for comparing options, not a prediction.{none}</p>"
+        )
+        rec = dec.recommendation
+        if rec is not None:
+            ctx.record("decision", "recommended officers", rec.officers, f"{rec.officers:,}")
+            ctx.record("decision", "recommended officers on duty at any moment", rec.on_duty, f"{rec.on_duty:,}")
+            parts.append(
+                f'<p class="answer"><b>Recommended: {escape(rec.words)}</b>, {rec.posts} posts held around the clock, '
+                f"<b>{rec.on_duty} officers on duty at any moment</b>. {escape(rec.reason)} "
+                f"{escape(rec.same_as)}<br><small><b>Criterion:</b> {escape(rec.criterion)}.</small></p>"
+            )
+        else:
+            parts.append(f'<p class="answer"><b>No force searched meets the criterion</b>: {escape(dec.criterion)}.</p>')
+    parts.append("<p><b>Key uncertainties.</b></p><ul class=\"tight\">" + "".join(f"<li>{u}</li>" for u in _uncertainties(ctx)) + "</ul>")
+    parts.append(_city_map(ctx))
+    return Section("decision", "The decision on one page", "".join(parts))
 
 
-# --- sections -----------------------------------------------------------------------------------------
-
-
-def bottom_line(ctx: Context) -> Section:
-    """The answer first: what the letter argued and what the numbers say."""
+def _uncertainties(ctx: Context) -> list[str]:
     d = ctx.data
     s = d.scenario
-    options = d.options
-    armed_needed = [
-        (u, n)
-        for u, n in d.officers_for_target.items()
-        if n and options.loc[options["unit"] == u, "armed"].any()
-    ]
-    monitors = options[~options["armed"]]
-    parts = (
-        [f'<p class="letter"><b>What the {escape(s.request.kind)} argued.</b> {escape(s.request.text)}</p>']
-        if s.request is not None and s.request.text
-        else []
-    )
-    parts.append(
-        f"<p><b>Who is at risk.</b> About {number(d.at_risk_total, estimated=True)} {escape(s.group_at_risk)} in "
-        f"{len(d.exposure):,} towns, villages and neighbourhoods of {escape(', '.join(s.settings.get('oblasts', [])))} "
-        "(estimates from the 2009 census, marked ≈), most exposed around Osh and Jalal-Abad where the violence of "
-        "June 2010 was documented.</p>"
-    )
-    if len(monitors):
-        spans = ", ".join(
-            f"{r.label} hold {r.posts} posts within reach of {share(r.within_reach_share)}"
-            for r in _rows(monitors.sort_values("officers"))
-        )
-        parts.append(
-            f"<p><b>Monitors observe; they do not protect.</b> Paired around the clock, {spans} of the risk-weighted "
-            "people at risk: they can see and report, but unarmed they protect none of it.</p>"
-        )
-    least = "".join(
-        f" By the coverage curve, about <b>{needed:,} {escape(unit)}</b> is the least force that reaches the target."
-        for unit, needed in armed_needed
-    )
-    if d.recommended is not None:
-        r = options[options["recommended"]].iloc[0]
-        parts.append(
-            f'<p class="answer"><b>Recommended: {escape(str(r["label"]))}</b>, the smallest option given that '
-            f"protects {d.target:.0%} of the risk-weighted people at risk within {d.response_minutes:g} minutes: "
-            f"{r['posts']} posts held 24/7 reach {share(r['within_reach_share'])} of them "
-            f"({number(r['people_within_reach'], estimated=True)} people).{least}</p>"
-        )
-    else:
-        parts.append(
-            f'<p class="answer"><b>No option given protects {d.target:.0%}</b> of the risk-weighted people at risk '
-            f"within {d.response_minutes:g} minutes.{least}</p>"
-        )
-    parts.append(_siting_line(d))
-    parts.append(_density(d))
-    return Section("bottom-line", "The bottom line", "".join(parts))
-
-
-def _siting_line(d: BriefData) -> str:
-    """One sentence on siting for depth, when the simulation compared it for the recommended option."""
-    from kalkan.report.panels import depth_contrast
-
-    table = d.panels.get("simulation")
-    if table is None or d.recommended is None:
-        return ""
-    pair = depth_contrast(table, d.recommended.option.label)
-    if pair is None:
-        return ""
-    from kalkan.report.panels import late_rows
-
-    reach, depth = pair
+    exp = d.exposure
+    out = []
+    known = float(exp["at_risk"].sum())
+    unknown = exp[~exp["at_risk_known"]]
     text = (
-        f"<p><b>Where the posts stand matters as much as how many.</b> In the simulation, the same "
-        f'<span class="nowrap">{escape(d.recommended.option.label)}</span> with posts stacked where the most '
-        f"people are at risk leaves a "
-        f"median of {depth['deaths_median']:,.0f} deaths in {int(table.attrs.get('days', 0))} days, against "
-        f"{reach['deaths_median']:,.0f} with posts spread for reach."
+        f"People at risk: {ctx.record('decision', 'people at risk counted', known, say(known))} "
+        f"{escape(s.group_at_risk)} counted where the census share is known"
     )
-    late = late_rows(table, d.recommended.option.label)
-    if late is not None:
-        first, last = late.iloc[0], late.iloc[-1]
-        text += (
-            f" <b>And when they arrive matters most:</b> on duty {float(first['arrival_day']):g} day after the first "
-            f"clash, the same posts leave {first['deaths_median']:,.0f} deaths; after {float(last['arrival_day']):g} "
-            f"days, {last['deaths_median']:,.0f}."
+    if len(unknown):
+        most = float(unknown["at_risk_max"].sum())
+        units = unknown["district"].nunique()
+        text += (f"; in {units} units the share could not be found, so nobody there is counted (at most "
+                 f"{ctx.record('decision', 'people at risk at most, in units with unknown share', most, say(most))} more)")
+    out.append(text + ". Most populations of villages are estimated.")
+    dec = d.decision
+    if dec is not None and dec.simulated:
+        out.append(
+            "Simulated outcomes rest on a model whose deterrence by armed police cannot be learnt from a crisis in "
+            "which no force came; the ranges show the spread over runs. Where the posts stand and how soon they "
+            "arrive change the outcome as much as their number (see the simulation page)."
         )
-    return text + " (See the simulation page and its limits.)</p>"
+    elif dec is not None:
+        out.append("The simulation was not run: the recommendation rests on reach alone.")
+    rec = dec.recommendation if dec is not None else None
+    if rec is not None:
+        cap = rec.officers * 1000 / 20
+        out.append(
+            f"Reach is not capacity: {escape(rec.words)} can hold about {say(cap)} people at 20 per 1,000; the places "
+            f"within reach hold far more. They can be everywhere in time, not everywhere at once."
+        )
+    if d.later:
+        out.append(f"{len(d.later)} facts became known only after {d.as_of.day} {d.as_of:%B %Y}; they are set apart "
+                   "in the box <i>Known later</i> and used nowhere else.")
+    return out
 
 
-def _density(d: BriefData) -> str:
-    """Reach is not capacity: compare officers per 1,000 people within reach with the yardsticks."""
-    armed = d.options[d.options["armed"]]
-    if not len(armed):
+def _city_map(ctx: Context) -> str:
+    from kalkan.report.maps import frame_around, render_map, widen
+
+    d = ctx.data
+    main = _main_places(d)
+    if not len(main):
         return ""
-    routine = next(y for y in YARDSTICKS if y.key == "routine")
-    stab = next(y for y in YARDSTICKS if y.key == "stabilisation")
-    biggest = _rows(armed.sort_values("officers"))[-1]
-    per_1000 = biggest.officers / max(biggest.people_within_reach, 1.0) * 1000
-    needed = d.at_risk_total * stab.per_1000_low / 1000
-    held = ""
-    if "people_protected_at_density" in d.options:
-        held = (
-            f" At that density its posts hold {number(biggest.people_protected_at_density, estimated=True)} people "
-            f"({share(biggest.protected_at_density_share)} of the risk-weighted demand); all of them would take about "
-            f"{number(needed, estimated=True)} security personnel."
-        )
+    rec = d.decision.recommendation if d.decision is not None else None
+    posts = None
+    if rec is not None and rec.post_list:
+        posts = pd.DataFrame([{"name": p.name, "latitude": p.latitude, "longitude": p.longitude} for p in rec.post_list])
+    frame = widen(frame_around(main["latitude"].tolist(), main["longitude"].tolist(), pad_km=6.0), 0.5)
+    districts, admin1 = _units(ctx)
+    places = d.exposure[d.exposure["at_risk"] > 0]
+    labels = places[places["kind"].isin(["town", "neighbourhood"])].sort_values("at_risk", ascending=False).head(14)
+    svg = render_map(
+        frame=frame, districts=districts, oblasts=admin1, places=places, incidents=d.scenario.incidents,
+        posts=posts, reach_km=None, map_id="map-cities", label_districts=False, labels=labels,
+        title=f"Neighbourhoods and towns at risk around {', '.join(main['name'])}" + (f", and the posts of {rec.words}" if rec else ""),
+        legend_title="people at risk per place",
+    )  # fmt: skip
     return (
-        "<p><b>Reach is not capacity.</b> A post covers every place it can reach in time, however many live there. "
-        f"{escape(str(biggest.label))} is {per_1000:.1f} officers per 1,000 people at risk in its reach; routine "
-        f"policing takes {routine.per_1000_low:g}-{routine.per_1000_high:g} per 1,000 residents and successful "
-        f"stabilisation about {stab.per_1000_low:g} (Quinlivan 1995, 2003).{held} Hundreds of armed police can be "
-        "everywhere in time to deter and respond; they cannot hold every neighbourhood at once.</p>"
+        f'<div class="map1">{svg}</div><p class="note">Circles: {escape(d.scenario.group_at_risk)} per place (census share known); '
+        "crosses: incidents known by the brief's date; blue squares: the recommended posts.</p>"
     )
-
-
-def situation(ctx: Context) -> Section:
-    """The situation in numbers, each with its source."""
-    s = ctx.data.scenario
-    cards = []
-    for row in _rows(s.headlines):
-        cards.append(
-            f'<div class="card"><div class="topic">{escape(str(row.topic))}</div>'
-            f'<div class="figure">{row.value:,.0f}</div>'
-            f'<div class="what">{escape(str(row.what))} {ctx.cite(str(row.source_ids))}</div></div>'
-        )
-    not_found = s.facts[(s.facts["status"] == "not found") & ~s.facts["headline"]]
-    caveat = ""
-    if len(not_found):
-        caveat = (
-            f'<p class="note">Counts differ between sources (the scenario holds '
-            f"{int((~s.facts['headline'] & (s.facts['topic'] == 'Deaths')).sum())} statements on deaths). "
-            f"{len(not_found)} figures could not be verified in any stored source and are not shown "
-            "(<code>kalkan scenario show</code> lists them), among them the letter's "
-            "&ldquo;at least 1,400 homes&rdquo;.</p>"
-            if (not_found["figure"].str.contains("1,400")).any()
-            else f'<p class="note">{len(not_found)} figures could not be verified and are not shown.</p>'
-        )
-    return Section(
-        "situation", "The situation in numbers", f'<div class="cards">{"".join(cards)}</div>{caveat}'
-    )
-
-
-def _south(ctx: Context) -> tuple[list[dict], list[dict]]:
-    s = ctx.data.scenario
-    oblasts = set(s.settings.get("oblasts", []))
-    districts = [f for f in s.admin2["features"] if f["properties"].get("oblast") in oblasts]
-    codes = {f["properties"].get("oblast_code") for f in districts}
-    admin1 = [f for f in s.admin1["features"] if f["properties"].get("code") in codes]
-    return districts, admin1
 
 
 def at_risk(ctx: Context) -> Section:
@@ -231,7 +188,7 @@ def at_risk(ctx: Context) -> Section:
 
     d = ctx.data
     s = d.scenario
-    districts, admin1 = _south(ctx)
+    districts, admin1 = _units(ctx)
     svg = render_map(
         frame=frame_of(districts), districts=districts, oblasts=admin1, places=d.exposure, incidents=s.incidents,
         title=f"People at risk ({s.group_at_risk}) by place, and documented incidents", map_id="map-risk",
@@ -286,135 +243,222 @@ def at_risk(ctx: Context) -> Section:
     text = (
         f"<p>Circles are places, sized and coloured by the number of {escape(s.group_at_risk)} living there; "
         "crosses are documented incidents (the number beside a cross counts incidents recorded at that point: "
-        "most carry the town's coordinates, not the street's). Census sources: "
-        f"{ctx.cite(['D_GEONAMES', 'D_WOF', 'D_OCHA_COD'])}.</p>"
+        "most carry the town's coordinates, not the street's). Data sources: "
+        f"{ctx.cite([str(x.get('source_id')) for x in s.settings.get('data_source', [])])}.</p>"
     )
     return Section("at-risk", "Who is at risk, and where", text + svg + missing + table, page_break=True)
 
 
-def options(ctx: Context) -> Section:
-    """The force options compared, and the yardsticks from the literature."""
-    d = ctx.data
-    rows = []
-    for r in _rows(d.options):
-        mark = ' <span class="badge">recommended</span>' if r.recommended else ""
-        gap = "proven best" if r.gap <= 1e-9 else f"within {max(r.gap, 0.001):.1%} of best"
-        rows.append(
-            [
-                f"<b>{escape(r.label)}</b>{mark}",
-                "armed" if r.armed else "unarmed",
-                f"{r.officers:,}",
-                f"{r.posts:,}",
-                share(r.within_reach_share),
-                number(r.people_within_reach, estimated=True),
-                share(r.protected_share) if r.armed else '<span class="zero">0% (observe only)</span>',
-                (
-                    f"{number(r.people_protected_at_density, estimated=True)} <small>({share(r.protected_at_density_share)})</small>"
-                    if r.armed
-                    else '<span class="zero">0</span>'
-                ),
-                f"{r.per_1000_at_risk:.2f}",
-                f"{r.per_1000_residents:.2f}",
-                gap,
-            ]
+def situation(ctx: Context) -> Section:
+    """The situation in numbers known by the brief's date, each with its source."""
+    s = ctx.data.scenario
+    cards = []
+    known_on = dict(zip(s.facts["figure"], s.facts.get("known_on", pd.Series("", index=s.facts.index)), strict=True))
+    for row in _rows(s.headlines):
+        value = float(row.value)
+        text = ctx.record("situation", str(row.what), value, f"{value:,.0f}", str(row.source_ids),
+                          iso(known_on.get(row.figure, "")))  # fmt: skip
+        cards.append(
+            f'<div class="card"><div class="topic">{escape(str(row.topic))}</div>'
+            f'<div class="figure">{text}</div>'
+            f'<div class="what">{escape(str(row.what))} {ctx.cite(str(row.source_ids))}</div></div>'
         )
+    if not cards:
+        cards.append('<p class="note">No headline figure of the scenario was published by this date.</p>')
+    not_found = s.facts[(s.facts["status"] == "not found") & ~s.facts["headline"]]
+    caveat = ""
+    if len(not_found):
+        caveat = f'<p class="note">{len(not_found)} figures could not be verified in any stored source and are not shown.</p>'
+    return Section(
+        "situation", f"The situation as known on {ctx.data.as_of.day} {ctx.data.as_of:%B %Y}",
+        f'<div class="cards">{"".join(cards)}</div>{caveat}', page_break=True,
+    )  # fmt: skip
+
+
+def options(ctx: Context) -> Section:
+    """The force options compared: reach, capacity and simulated outcome in separate columns."""
+    d = ctx.data
+    dec = d.decision
+    rows = []
+    plans = {p.option.label: p for p in d.plans}
+    for r in sorted(dec.options if dec else [], key=lambda r: (r.unit, r.officers)):
+        mark = ' <span class="badge">recommended</span>' if r.recommended else ""
+        plan = plans.get(r.label)
+        gap = "–" if plan is None else ("proven best" if plan.gap <= 1e-9 else f"within {max(plan.gap, 0.001):.1%} of best")
+        rows.append([
+            f"<b>{escape(r.words)}</b>{mark}", f"{r.officers:,}", f"{r.posts:,}", f"{r.on_duty:,}",
+            share(r.reach_weighted_share) if finite(r.reach_weighted_share) else "–",
+            "none (unarmed)" if not r.armed else (say(r.capacity_people) if finite(r.capacity_people) else "–"),
+            _deaths(r.deaths_median, r.deaths_p5, r.deaths_p95),
+            "sited for depth" if r.siting == "depth" else "sited for reach", gap,
+        ])  # fmt: skip
     table = _table(
-        ["option", "", "officers", "posts held 24/7", f"within {d.response_minutes:g} min (risk-weighted)",
-         "people at risk within reach", "protected (reach)", f"protected at {d.options['per_1000_density'].iloc[0]:g} per 1,000",
-         "per 1,000 at risk", "per 1,000 residents", "placement"],
+        ["option", "officers", "posts held 24/7", "on duty at any moment",
+         f"reach within {d.response_minutes:g} min (weighted share)", "capacity: people held at 20 per 1,000",
+         "simulated deaths, median (90% range)", "posts", "placement (reach)"],
         rows, cls="num options",
     )  # fmt: skip
     residents = d.residents_total
     yard_rows = []
     for y in YARDSTICKS:
-        ratio = (
-            f"{y.per_1000_low:g}"
-            if y.per_1000_low == y.per_1000_high
-            else f"{y.per_1000_low:g}–{y.per_1000_high:g}"
-        )
+        ratio = f"{y.per_1000_low:g}" if y.per_1000_low == y.per_1000_high else f"{y.per_1000_low:g}–{y.per_1000_high:g}"
         low, high = y.per_1000_low * residents / 1000, y.per_1000_high * residents / 1000
-        implied = (
-            number(low, estimated=True) if low == high else f"{number(low, estimated=True)}–{number(high)}"
-        )
+        implied = number(low, estimated=True) if low == high else f"{number(low, estimated=True)}–{number(high, estimated=True)}"
         yard_rows.append([escape(y.label), ratio, implied, escape(y.status),
                           f'{escape(y.citation)} <a href="{escape(y.url)}">link</a>'])  # fmt: skip
-    yard = _table(["yardstick", "per 1,000 inhabitants", "for this area's residents", "status", "source"],
+    yard = _table(["yardstick", "per 1,000 residents", "for the residents of these places", "status", "source"],
                   yard_rows, cls="num yard")  # fmt: skip
     notes = "".join(
         f'<li>{escape(text)} <span class="status">({escape(status)})</span> <a href="{escape(url)}">link</a></li>'
         for text, status, url in EMPIRICAL_NOTES
     )
+    criterion = f"<p><b>The criterion.</b> {escape(dec.criterion)}.</p>" if dec else ""
     text = (
-        f"<p>Each option's officers are turned into posts staffed around the clock (two on duty, "
-        f"{d.options['officers_per_post'].iloc[0]:.1f} officers per post with shifts, leave and training), and "
-        f"the posts are placed where they reach the most people at risk, weighted by the documented incidents, "
-        f"within {d.response_minutes:g} minutes ({d.reach_km:.1f} km in a straight line). "
-        "Unarmed monitors can observe what they reach; only armed police can protect it.</p>"
+        "<p>Each option's officers hold posts around the clock (a post needs about five officers for each one on duty, "
+        "for shifts, leave and training). Three measures, kept apart: <b>reach</b>, the share of the people at risk "
+        f"(weighted by nearness to documented incidents) that a post can get to within {d.response_minutes:g} minutes; "
+        "<b>capacity</b>, the people the officers can hold at the stabilisation density of 20 per 1,000; and the "
+        "<b>simulated outcome</b>. Unarmed monitors observe what they reach; they protect no one directly.</p>"
+        + criterion
     )
     return Section(
         "options", "The force options compared",
-        text + table + f"<h3>Yardsticks from the literature</h3>{yard}<ul class=\"notes\">{notes}</ul>",
+        text + table + f"<h3>Yardsticks from the literature (per 1,000 residents)</h3>{yard}<ul class=\"notes\">{notes}</ul>",
         page_break=True,
     )  # fmt: skip
 
 
 def curve(ctx: Context) -> Section:
-    """Officers against coverage, with the options marked."""
+    """Officers against reach, with the options marked."""
     from kalkan.report.charts import coverage_curve_svg
 
     d = ctx.data
     opts = d.options.rename(columns={"within_reach_share": "covered_share"})
     svg = coverage_curve_svg(d.curves, opts, target=d.target, response_minutes=d.response_minutes)
     text = (
-        "<p>The line is the best placement the planner finds for each number of officers; markers are the "
-        "options (filled: armed, protect; hollow: unarmed, observe). Coverage rises fast for the first posts "
-        "around Osh and Jalal-Abad and then slowly: the last places at risk are spread over many villages.</p>"
+        "<p>The line is the best siting for reach the planner finds for each number of officers; markers are the "
+        "options (filled: armed; hollow: unarmed). Reach rises fast for the first posts, where most people at risk "
+        "live close together, and then slowly: the last places are spread over many villages. Reach is not "
+        "capacity and not the simulated outcome.</p>"
     )
-    return Section(
-        "curve", "How coverage grows with the number of officers", text + f'<div class="chart">{svg}</div>'
-    )
+    return Section("curve", "How reach grows with the number of officers", text + f'<div class="chart">{svg}</div>')
 
 
 def recommended(ctx: Context) -> Section | None:
-    """Where the recommended option's posts stand."""
+    """Where the recommended force's posts stand: the siting it was judged on."""
     from kalkan.report.maps import frame_around, render_map
 
     d = ctx.data
-    plan = d.recommended
-    if plan is None:
-        return Section("recommended", "Where the posts stand", "<p>No option reaches the target.</p>")
-    selected = plan.selected
-    districts, admin1 = _south(ctx)
-    frame = frame_around(selected["latitude"].tolist(), selected["longitude"].tolist(), pad_km=d.reach_km + 3)
-    covered = set(plan.covered_ids)
-    places = d.exposure[d.exposure["place_id"].isin(covered)]
+    rec = d.decision.recommendation if d.decision is not None else None
+    if rec is None or not rec.post_list:
+        return None
+    posts = pd.DataFrame([{"name": p.name, "latitude": p.latitude, "longitude": p.longitude} for p in rec.post_list])
+    districts, admin1 = _units(ctx)
+    frame = frame_around(posts["latitude"].tolist(), posts["longitude"].tolist(), pad_km=d.reach_km + 3)
+    places = d.exposure[d.exposure["at_risk"] > 0]
     svg = render_map(
         frame=frame, districts=districts, oblasts=admin1, places=places, incidents=d.scenario.incidents,
-        posts=selected, reach_km=d.reach_km, map_id="map-posts",
-        title=f"{plan.option.label}: {len(selected)} posts and the places within {d.response_minutes:g} minutes",
+        posts=posts, reach_km=d.reach_km, map_id="map-posts",
+        title=f"{rec.words}: {len(posts)} posts and their {d.response_minutes:g}-minute reach",
     )  # fmt: skip
-    exp = d.exposure.set_index("place_id")
+    exp = d.exposure.drop_duplicates("name").set_index("name")
+    counts = posts.groupby(["name", "latitude", "longitude"]).size().reset_index(name="n")
+    rows = [[escape(str(r.name)), escape(str(exp.loc[r.name, "district"])) if r.name in exp.index else "",
+             f"{r.latitude:.3f}, {r.longitude:.3f}", str(r.n)] for r in _rows(counts)]  # fmt: skip
+    table = _table(["post at", "unit", "lat, lon", "posts there"], rows, cls="num")
+    siting = ("sited for depth: several posts within reach of the places with the most people at risk, as in the "
+              "simulation that judged them" if rec.siting == "depth" else "sited for the most reach")  # fmt: skip
+    text = f"<p>{escape(rec.words)}: {len(posts)} posts (blue squares), {siting}; dashed circles show the straight-line reach of {d.response_minutes:g} minutes.</p>"
+    return Section("recommended", "Where the recommended posts stand", text + svg + table)
+
+
+def mandates(ctx: Context) -> Section | None:
+    """Mandate options as planners compare them."""
+    from kalkan.report.mandates import mandate_rows
+
+    d = ctx.data
+    try:
+        items = mandate_rows(d)
+    except Exception as error:  # the panel must not sink the brief
+        return Section("mandates", "Mandate options", f'<p class="note">Left out: {escape(str(error))}</p>')
     rows = []
-    top = selected.sort_values("covered_weight", ascending=False).head(12)
-    for r in _rows(top):
-        district = exp.loc[r.id, "district"] if r.id in exp.index else ""
-        rows.append([escape(str(r.name)), escape(str(district)), f"{r.latitude:.3f}, {r.longitude:.3f}",
-                     number(float(r.covered_weight), estimated=True)])  # fmt: skip
-    table = _table(
-        ["post at", "district", "lat, lon", "risk-weighted people it reaches first"], rows, cls="num"
+    illustrative = any(m.pledges_illustrative for m in items)
+    for m in items:
+        arrival = f"day {m.earliest_day}" if m.earliest_day is not None else "not reached by the pledges"
+        rows.append([
+            f"<b>{escape(m.name)}</b>", escape(m.size_words), f"{m.on_duty:,} ({m.posts} posts)", escape(m.powers),
+            escape(m.protects), ctx.record("mandates", f"{m.unit}: earliest arrival (days after the decision)", m.earliest_day, arrival),
+            (escape(m.cost) + ctx.cite(m.cost_source_ids)) if m.cost else "no cited figure",
+            (escape(m.consent) + ctx.cite(m.consent_source_ids)) if m.consent else "not reported by sources of this date",
+        ])  # fmt: skip
+    table = _table(["mandate", "size", "on duty at any moment", "powers", "protects", "earliest in place",
+                    "cost", "host consent"], rows, cls="mandates")  # fmt: skip
+    note = (
+        '<p class="note">Earliest in place: days after the decision until pledged officers of that kind add up to the size, '
+        + ("from kalkan's <b>illustrative</b> pledges (no real offers are recorded in the scenario): a yardstick, not a forecast. "
+           if illustrative else "from the scenario's recorded pledges. ")
+        + "Peace operations have taken about ten months on average to reach full strength (Rappa 2016).</p>"
+    )
+    return Section("mandates", "Mandate options as planners compare them", "<p>The same protection task, done by three kinds of force.</p>" + table + note)
+
+
+def asks(ctx: Context) -> Section | None:
+    """Every ask of the request the brief answers, with what kalkan shows or "not modelled"."""
+    d = ctx.data
+    s = d.scenario
+    request = s.settings.get("request", {}) if isinstance(s.settings.get("request"), dict) else {}
+    letter = request.get("text") or s.settings.get("letter")
+    items = s.settings.get("ask", [])
+    if not letter and not items:
+        return None
+    rec = d.decision.recommendation if d.decision is not None else None
+    shows = {
+        "people_at_risk": f"{say(float(d.exposure['at_risk'].sum()))} {escape(s.group_at_risk)} counted at risk, by place and unit (page “Who is at risk”)",
+        "posts": (f"where the {rec.posts} posts of {escape(rec.words)} stand (page 1 map and “Where the recommended posts stand”)" if rec else "no force meets the criterion"),
+        "simulation": "simulated deaths, homes destroyed and displaced per option (simulation page)",
+        "incidents": f"{int(s.incidents['located'].sum())} located incidents known by the brief's date (maps)",
+        "options": "the options and mandates compared (options and mandates pages)",
+        "arrival": "what each day of delay costs in the simulation, and the earliest arrival from pledges (mandates page)",
+        "timeline": "the earliest arrival of each mandate from force-generation pledges, and what each day of delay costs in the simulation (mandates and simulation pages)",
+    }
+    rows = []
+    for item in items:
+        key = str(item.get("shown_by", ""))
+        answer = shows.get(key, "<b>not modelled</b>")
+        known = ""
+        if item.get("known"):
+            known = f"<br><small>{escape(str(item['known']))}{ctx.cite(item.get('source_ids', []))}</small>"
+        rows.append([escape(str(item.get("topic", ""))), escape(str(item.get("text", ""))), answer + known])
+    who = ", ".join(str(request[k]) for k in ("kind", "by", "to") if request.get(k))
+    when = f", {request['date']}" if request.get("date") else ""
+    head = f"The request ({escape(who)}{escape(when)})." if who else "The request."
+    body = (f'<p class="letter"><b>{head}</b> {escape(str(letter))}{ctx.cite(request.get("source_ids", []))}</p>'
+            if letter else "")  # fmt: skip
+    if rows:
+        body += _table(["topic", "the ask", "what this brief shows"], rows, cls="asks")
+    else:
+        body += '<p class="note">The scenario lists no separate asks.</p>'
+    return Section("asks", "Every ask of the request, answered", body)
+
+
+def known_later(ctx: Context) -> Section | None:
+    """The box of later knowledge: each item with its date; nothing in it enters the body or the numbers."""
+    d = ctx.data
+    if not d.later:
+        return None
+    items = "".join(
+        f"<li><b>{escape(i.when)}</b>: {escape(i.text)} {ctx.cite(list(i.source_ids))}</li>" for i in d.later
     )
     text = (
-        f"<p>{escape(plan.option.label)}: {len(selected)} posts (blue squares) with the straight-line reach of "
-        f"{d.response_minutes:g} minutes (dashed). Shown are the places they reach. "
-        f"{'The placement is proven best.' if plan.gap <= 1e-9 else f'The placement is within {max(plan.gap, 0.001):.1%} of the best possible (solver bound).'}"
-        "</p>"
+        f'<div class="later"><p>Known only after {d.as_of.day} {d.as_of:%B %Y}, and so used nowhere above: '
+        "not in the figures, the people at risk, the risk weights, the hotspot fit or the recommendation.</p>"
+        f'<ul class="tight">{items}</ul></div>'
     )
-    more = f'<p class="note">The {len(top)} posts reaching most are listed; {len(selected)} in all.</p>'
-    return Section("recommended", "Where the recommended option's posts stand", text + svg + table + more)
+    return Section("known-later", "Known later", text)
 
 
 def method(ctx: Context) -> Section:
-    """Method and limits, in plain words."""
+    """Method appendix, in plain words; methods published after the brief's date are named as such."""
     d = ctx.data
     s = d.scenario
     est = d.exposure["population_estimated"].mean()
@@ -428,73 +472,84 @@ def method(ctx: Context) -> Section:
         for name, kind in UNIT_TYPES.items()
         if name in set(d.options["unit"])
     )
+    census = s.settings.get("census", {}) if isinstance(s.settings.get("census", {}), dict) else {}
+    year = f" {census['year']}" if "year" in census else ""
     items = [
-        ("Measured",
-         f"Town populations (GeoNames, undated), the 2009 census totals and group shares of "
-         f"{int(s.districts['population'].notna().sum())} of {len(s.districts)} districts, the places' "
-         f"coordinates, {int(s.incidents['located'].sum())} located incidents, and the figures in the situation "
-         "section, each with its source."),
-        ("Estimated (≈)",
-         f"{est:.0%} of place populations: villages have no figure, so each district's census total not accounted "
-         "for by its towns is shared equally by its villages (where a district total is missing: the oblast "
-         "remainder, else the median per-village figure). Group shares missing for a district are the oblast's "
-         "(Osh city: the Osh oblast share, probably too low). Every such number is marked ≈."),
-        ("Risk weight",
-         f"Each place's people at risk are weighted by its closeness in space and time to documented incidents: "
-         f"a Gaussian of {kernel.get('distance_km', 25):g} km in distance times an exponential decay of "
-         f"{kernel.get('decay_days', 14):g} days, plus a floor of {kernel.get('floor', 0.1):g} so that no place "
-         f"counts for nothing. As of {d.as_of:%d %B %Y}."),
-        ("Posts and reach",
-         f"A post is staffed around the clock: {posts_text}. One position staffed 24/7 takes about "
-         f"{police.shift_multiplier:g} officers (8,760 hours a year over about 1,700 hours one officer works). "
-         f"A place is within reach when the travel time (straight-line distance × {CIRCUITY:g} road circuity at "
-         f"{SPEED_KMH:g} km/h) is at most {d.response_minutes:g} minutes. Posts stand at places; the planner "
-         "maximises the risk-weighted people at risk within reach (maximal covering) and reports how close to "
-         "the best its answer is."),
-        ("Reach is not capacity",
-         "The covering model counts a place as covered when one post can reach it in time, whatever its size: "
-         "two officers on duty cannot protect a city. The officers-per-1,000 columns and the yardsticks check "
-         "the density of each option against the literature."),
-        ("Not modelled yet",
-         "Roads, rivers and checkpoints (straight lines instead); how long it takes to generate and deploy a force "
-         "(the simulation shows what a late arrival costs, not when a force can arrive; the letter asks for days, UN "
-         "missions took about 10 months to peak); perpetrators' response to the police; the displaced "
-         "and the returnees as separate groups; the population change since 2009; whether police are accepted "
-         "by the government and residents (the OSCE group was not deployed as planned)."),
+        ("As of", f"The brief uses only what was known on {d.as_of.day} {d.as_of:%B %Y}: each report, figure and incident "
+         "carries the day it became known (its own, else its earliest source's publication date, read at the latest "
+         "day it can mean). Later knowledge is in the box <i>Known later</i> only. Reference data (place points, "
+         "boundaries, census tables) describe where people live, not what happened, and are used whatever their date. "
+         "Methods published after that day may be used: the planning and simulation models, and the literature "
+         "yardsticks, are named with their dates."),
+        ("Measured", f"Census{year} totals and group shares of {int(s.districts.filter(like='share').notna().any(axis=1).sum())} of "
+         f"{len(s.districts)} units, the places' coordinates, {int(s.incidents['located'].sum())} located incidents, "
+         "and the figures in the situation section, each with its source."),
+        ("Estimated (≈)", f"{est:.0%} of place populations: most villages have no figure, so each unit's census total not "
+         "accounted for by its towns is shared equally by its villages; where a unit's census total is smaller than its "
+         "places' own (undated) figures, they are scaled to it. Where a unit's census share of the group could not be "
+         "found, nobody there is counted at risk and a bound is stated; no larger unit's share stands in. The sum is "
+         "checked against the census count of the group; the brief stops if it is exceeded."),
+        ("Risk weight", f"Each place's people at risk are weighted by its nearness in space and time to incidents known by "
+         f"the brief's date: a Gaussian of {kernel.get('distance_km', 25):g} km times an exponential decay of "
+         f"{kernel.get('decay_days', 14):g} days, plus a floor of {kernel.get('floor', 0.1):g}. Shares called "
+         "<i>weighted</i> are shares of this weighted total, not of people."),
+        ("Posts and reach", f"A post is staffed around the clock: {posts_text}. One position staffed 24/7 takes about "
+         f"{police.shift_multiplier:g} officers (8,760 hours a year over about 1,700 hours one officer works). A place is "
+         f"within reach when the travel time (straight-line distance × {CIRCUITY:g} at {SPEED_KMH:g} km/h) is at most "
+         f"{d.response_minutes:g} minutes. Siting for reach maximises the weighted people at risk within reach (maximal "
+         "covering, Church and ReVelle 1974); siting for depth places several posts where the most people are at risk "
+         "(maximum expected covering, Daskin 1983)."),
+        ("Capacity", "People the officers can hold at 20 security personnel per 1,000 inhabitants (Quinlivan 1995, 2003), "
+         "the density of successful stabilisation operations."),
+        ("Not modelled", "Roads, rivers and checkpoints (straight lines instead); the response of perpetrators to the police; "
+         "the displaced and returnees as separate groups; population change since the census; the host government's "
+         "and residents' acceptance of a force, beyond what the sources of the date report."),
     ]  # fmt: skip
     body = "".join(f"<dt>{escape(k)}</dt><dd>{v}</dd>" for k, v in items)
-    return Section("method", "Method and limits", f"<dl>{body}</dl>")
+    return Section("method", "Appendix: method and limits", f"<dl>{body}</dl>", page_break=True)
 
 
 def sources(ctx: Context) -> Section:
-    """Every source cited above, with its URL."""
-    table = ctx.data.scenario.sources.set_index("source_id")
-    items = []
+    """Every source cited above, with its URL; those published after the brief's date apart."""
+    from kalkan.report.asof import source_days
+
+    d = ctx.data
+    # Every incident's sources are listed, whether or not a section cited them.
+    for ids in d.scenario.incidents["source_ids"]:
+        ctx.cite(str(ids))
+    table = d.scenario.sources.drop_duplicates("source_id").set_index("source_id")
+    days = source_days(d.scenario)
+    before: list[str] = []
+    after: list[str] = []
     for sid in ctx.cited:
         if sid not in table.index:
-            items.append(
-                f'<li id="src-{escape(sid)}"><b>{escape(sid)}</b>: not in the scenario\'s sources</li>'
-            )
+            before.append(f'<li id="src-{escape(sid)}"><b>{escape(sid)}</b>: not in the scenario\'s sources</li>')
             continue
         r = table.loc[sid]
-        items.append(
+        item = (
             f'<li id="src-{escape(sid)}"><b>{escape(sid)}</b>: {escape(str(r["title"]))}. '
             f"{escape(str(r['publisher']))}{', ' + escape(str(r['date'])) if str(r['date']) else ''}. "
             f'<a href="{escape(str(r["url"]))}">{escape(str(r["url"]))}</a></li>'
         )
-    return Section("sources", "Sources", f'<ol class="sources">{"".join(items)}</ol>')
+        day = days.get(sid)
+        (after if day is None or day > d.as_of else before).append(item)
+    body = f'<ol class="sources">{"".join(before)}</ol>'
+    if after:
+        body += (f"<h3>Published after {d.as_of.day} {d.as_of:%B %Y} (cited only in <i>Known later</i>)</h3>"
+                 f'<ol class="sources">{"".join(after)}</ol>')  # fmt: skip
+    return Section("sources", "Sources", body)
 
 
 SectionBuilder = Callable[[Context], "Section | None"]
-SECTION_BUILDERS: list[SectionBuilder] = [bottom_line, situation, at_risk, options, curve, recommended]
-CLOSING_BUILDERS: list[SectionBuilder] = [method, sources]
+SECTION_BUILDERS: list[SectionBuilder] = [decision_sheet, situation, asks, at_risk, options, curve, recommended, mandates]
+CLOSING_BUILDERS: list[SectionBuilder] = [known_later, method, sources]
 
 
 def build_sections(
-    data: BriefData, *, extra: Sequence[Section | Callable[[Context], Section | None]] = ()
+    data: BriefData, *, extra: Sequence[Section | Callable[[Context], Section | None]] = (), ctx: Context | None = None
 ) -> list[Section]:
-    """The brief's sections in order: the fixed ones, then ``extra`` panels, then method and sources."""
-    ctx = Context(data)
+    """The brief's sections in order: the fixed ones, then ``extra`` panels, then later knowledge, method and sources."""
+    ctx = ctx or Context(data)
     out: list[Section] = []
     for builder in [*SECTION_BUILDERS, *extra, *CLOSING_BUILDERS]:
         section = builder if isinstance(builder, Section) else builder(ctx)
