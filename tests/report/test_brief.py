@@ -259,3 +259,27 @@ def test_brief_with_the_country_panel(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     html = (tmp_path / "brief.html").read_text(encoding="utf-8")
     assert 'id="country"' in html and "Kyrgystan" in html and "Honesty note" in html
+
+
+def test_brief_stops_when_people_at_risk_exceed_the_census_count(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The reconciliation: a census count of the group smaller than the people at risk stops the brief."""
+    import shutil
+
+    from kalkan.cli import main
+
+    folder = tmp_path / "small_census"
+    shutil.copytree(load_scenario().path, folder)
+    toml = folder / "scenario.toml"
+    text = toml.read_text(encoding="utf-8")
+    text = re.sub(r"(?ms)^\[census\].*?(?=^\[)", "", text)  # drop the scenario's own census table, if any
+    toml.write_text(text + '\n[census]\nyear = 2009\ngroup_total = 1000\ngroup_total_area = "the test area"\n',
+                    encoding="utf-8")  # fmt: skip
+    monkeypatch.setattr("sys.argv", ["kalkan", "brief", "--scenario", str(folder), "--out", str(tmp_path / "o"), *SMALL])
+    with pytest.raises(SystemExit) as stop:
+        main()
+    assert stop.value.code == 2
+    err = " ".join(capsys.readouterr().err.split())
+    assert "more than the census count of 1,000" in err and "the test area" in err and "Traceback" not in err
+    assert not (tmp_path / "o" / "brief.html").exists()

@@ -96,3 +96,29 @@ def test_coverage_chart_is_svg_with_the_options() -> None:
     root = ET.fromstring(svg)
     assert root.tag == f"{SVG}svg"
     assert "police:100" in svg and "target 80%" in svg
+
+
+def test_place_labels_never_collide() -> None:
+    """Names of places close together are moved aside (or left out), never drawn over each other."""
+    import re
+
+    import pandas as pd
+
+    from kalkan.report.maps import Frame, _labels
+
+    frame = Frame(72.0, 40.0, 73.0, 41.0, 760.0)
+    labels = pd.DataFrame({"name": ["Alpha town", "Beta", "Gamma city", "Delta", "Epsilon"],
+                           "latitude": [40.5, 40.5005, 40.501, 40.5, 40.9],
+                           "longitude": [72.5, 72.5005, 72.501, 72.502, 72.9]})  # fmt: skip
+    svg = _labels(labels, frame)
+    drawn = re.findall(r'<text x="([\d.]+)" y="([\d.]+)" text-anchor="(\w+)">([^<]+)</text>', svg)
+    drawn = drawn[: len(drawn) // 2]  # the halo and the text repeat each label
+    assert {d[3] for d in drawn} >= {"Alpha town", "Epsilon"}
+    boxes = []
+    for x, y, anchor, name in drawn:
+        width = 0.6 * 13 * len(name)
+        left = float(x) - (width if anchor == "end" else width / 2 if anchor == "middle" else 0)
+        boxes.append((left, float(y) - 13, left + width, float(y) + 2))
+    for i, a in enumerate(boxes):
+        for b in boxes[i + 1 :]:
+            assert a[2] < b[0] or b[2] < a[0] or a[3] < b[1] or b[3] < a[1], (a, b)

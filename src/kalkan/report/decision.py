@@ -200,6 +200,7 @@ def decide(data: BriefData, simulate: Simulate | None = None) -> Decision:
             reach_weighted_share=float(found["covered_share"]), capacity_people=None, preset=False,
         )  # fmt: skip
         _fill(row, found)
+        row.capacity_people = _capacity(data, unit, row.posts)
         row.meets = float(found["deaths_p95"]) <= ceiling
         searched.append(row)
         if result.attrs.get("posts") is not None:
@@ -225,12 +226,12 @@ def decide(data: BriefData, simulate: Simulate | None = None) -> Decision:
     if bigger and not chosen.preset:
         b = min(bigger, key=lambda r: r.officers)
         same = (
-            f"{chosen.words} would do about what {b.words} do: a median of {chosen.deaths_median:,.0f} simulated "
-            f"deaths against {b.deaths_median:,.0f}, both far below the {float(none['deaths_median']):,.0f} with no force."
+            f"By this criterion {chosen.words} would do what {b.words} do: both keep simulated deaths far below the "
+            f"{float(none['deaths_median']):,.0f} with no force (a median of {chosen.deaths_median:,.0f} against "
+            f"{b.deaths_median:,.0f})."
         )
     reason = (
-        f"{chosen.words} ({chosen.posts} posts, {chosen.on_duty} officers on duty at any moment) is the least force "
-        f"that meets the criterion: {chosen.deaths_median:,.0f} simulated deaths as the median, "
+        f"It is the least force that meets the criterion: a median of {chosen.deaths_median:,.0f} simulated deaths, "
         f"{chosen.deaths_p95:,.0f} at the 95th percentile, against {float(none['deaths_median']):,.0f} with no force."
     )
     recommendation = Recommendation(
@@ -242,6 +243,21 @@ def decide(data: BriefData, simulate: Simulate | None = None) -> Decision:
     if not chosen.preset:
         rows.append(chosen)
     return Decision(criterion, rows, recommendation, _triple(none), simulated=True, searched=searched)
+
+
+def _capacity(data: BriefData, unit: str, posts: int) -> float | None:
+    """People ``posts`` posts of ``unit`` can hold at 20 per 1,000 within reach (as the brief's presets)."""
+    exposure = getattr(data, "exposure", None)
+    if exposure is None or posts < 1:
+        return None
+    from kalkan.plan.capacitated import PER_1000, CapacitatedCovering
+
+    problem = CapacitatedCovering.from_places(
+        exposure, p=posts, response_minutes=data.response_minutes, unit=unit, per_1000=PER_1000, id_column="place_id"
+    )
+    problem.warn_unreachable = False
+    problem.solve(time_limit=1.0, method="heuristic")
+    return float(problem.assigned["people"].sum())
 
 
 def _triple(row: pd.Series) -> tuple[float, float, float]:
@@ -290,9 +306,11 @@ def _decide_by_reach(data: BriefData, rows: list[OptionRow], unit: str) -> Decis
     post_list = [Post(str(p.name), float(p.latitude), float(p.longitude)) for p in selected.itertuples()]
     posts = len(post_list)
     chosen.posts, chosen.on_duty = posts, on_duty(unit, posts)
+    if chosen.capacity_people is None:
+        chosen.capacity_people = _capacity(data, unit, posts)
     reason = (
-        f"{chosen.words} ({posts} posts, {chosen.on_duty} officers on duty at any moment) is the least force whose "
-        f"posts reach {data.target:.0%} of the risk-weighted people at risk."
+        f"It is the least force whose posts reach {data.target:.0%} of the people at risk, weighted by nearness to "
+        "incidents; the simulation was not run."
     )
     rec = Recommendation(
         label=chosen.label, words=chosen.words, unit=unit, officers=size, posts=posts, on_duty=chosen.on_duty,

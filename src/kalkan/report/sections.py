@@ -95,10 +95,9 @@ def decision_sheet(ctx: Context) -> Section:
                     "capacity: people its officers can hold", "simulated deaths, median (90% range)", "meets the criterion"],
                    rows, cls="num options small")
             + f'<p class="note">On duty = posts × officers on duty per post. <i>Reach</i>: share of the people at risk, '
-            f"weighted by nearness to incidents, that a post can get to within {d.response_minutes:g} minutes. "
-            "<i>Capacity</i>: people the officers can hold at 20 per 1,000 inhabitants (Quinlivan). "
-            f"<i>Simulated deaths</i>: over {d.panels['simulation']['runs'].iloc[0] if 'simulation' in d.panels else 0} "
-            f"runs of a model for comparing options, not a prediction.{none}</p>"
+            f"weighted by nearness to incidents, a post can get to in {d.response_minutes:g} minutes. <i>Capacity</i>: "
+            "people held at 20 officers per 1,000. <i>Simulated deaths</i>: a model for comparing options, not a "
+            f"prediction.{none}</p>"
         )
         rec = dec.recommendation
         if rec is not None:
@@ -129,16 +128,17 @@ def _uncertainties(ctx: Context) -> list[str]:
     )
     if len(unknown):
         most = float(unknown["at_risk_max"].sum())
-        units = unknown["district"].nunique()
-        text += (f"; in {units} units the share could not be found, so nobody there is counted (at most "
-                 f"{ctx.record('decision', 'people at risk at most, in units with unknown share', most, say(most))} more)")
-    out.append(text + ". Most populations of villages are estimated.")
+        by_unit = unknown.groupby("district")["at_risk_max"].sum().sort_values(ascending=False)
+        largest = ", ".join(f"{escape(str(u))} (at most {say(v)})" for u, v in by_unit.head(3).items())
+        text += (f"; in {len(by_unit)} units the census share could not be found, so nobody there is counted: at most "
+                 f"{ctx.record('decision', 'people at risk at most, in units with unknown share', most, say(most))} more, "
+                 f"the largest {largest}")
+    out.append(text + ".")
     dec = d.decision
     if dec is not None and dec.simulated:
         out.append(
-            "Simulated outcomes rest on a model whose deterrence by armed police cannot be learnt from a crisis in "
-            "which no force came; the ranges show the spread over runs. Where the posts stand and how soon they "
-            "arrive change the outcome as much as their number (see the simulation page)."
+            "Simulated outcomes rest on a model whose deterrence by armed police is not learnt from this crisis; the "
+            "ranges show the spread over runs. Where the posts stand and how soon they arrive matter as much as their number."
         )
     elif dec is not None:
         out.append("The simulation was not run: the recommendation rests on reach alone.")
@@ -146,8 +146,8 @@ def _uncertainties(ctx: Context) -> list[str]:
     if rec is not None:
         cap = rec.officers * 1000 / 20
         out.append(
-            f"Reach is not capacity: {escape(rec.words)} can hold about {say(cap)} people at 20 per 1,000; the places "
-            f"within reach hold far more. They can be everywhere in time, not everywhere at once."
+            f"Reach is not capacity: {escape(rec.words)} can hold about {say(cap)} people at 20 per 1,000; they can be "
+            "everywhere in time, not everywhere at once."
         )
     if d.later:
         out.append(f"{len(d.later)} facts became known only after {d.as_of.day} {d.as_of:%B %Y}; they are set apart "
@@ -166,7 +166,7 @@ def _city_map(ctx: Context) -> str:
     posts = None
     if rec is not None and rec.post_list:
         posts = pd.DataFrame([{"name": p.name, "latitude": p.latitude, "longitude": p.longitude} for p in rec.post_list])
-    frame = widen(frame_around(main["latitude"].tolist(), main["longitude"].tolist(), pad_km=6.0), 0.5)
+    frame = widen(frame_around(main["latitude"].tolist(), main["longitude"].tolist(), pad_km=6.0), 0.34)
     districts, admin1 = _units(ctx)
     places = d.exposure[d.exposure["at_risk"] > 0]
     labels = places[places["kind"].isin(["town", "neighbourhood"])].sort_values("at_risk", ascending=False).head(14)
@@ -177,8 +177,8 @@ def _city_map(ctx: Context) -> str:
         legend_title="people at risk per place",
     )  # fmt: skip
     return (
-        f'<div class="map1">{svg}</div><p class="note">Circles: {escape(d.scenario.group_at_risk)} per place (census share known); '
-        "crosses: incidents known by the brief's date; blue squares: the recommended posts.</p>"
+        f'<p class="note"><b>Map.</b> Circles: {escape(d.scenario.group_at_risk)} counted per place; crosses: incidents '
+        f'known by the brief\'s date; blue squares: the recommended posts.</p><div class="map1">{svg}</div>'
     )
 
 
@@ -246,7 +246,7 @@ def at_risk(ctx: Context) -> Section:
         "most carry the town's coordinates, not the street's). Data sources: "
         f"{ctx.cite([str(x.get('source_id')) for x in s.settings.get('data_source', [])])}.</p>"
     )
-    return Section("at-risk", "Who is at risk, and where", text + svg + missing + table, page_break=True)
+    return Section("at-risk", "Who is at risk, and where", text + svg + missing + table)
 
 
 def situation(ctx: Context) -> Section:
@@ -324,7 +324,6 @@ def options(ctx: Context) -> Section:
     return Section(
         "options", "The force options compared",
         text + table + f"<h3>Yardsticks from the literature (per 1,000 residents)</h3>{yard}<ul class=\"notes\">{notes}</ul>",
-        page_break=True,
     )  # fmt: skip
 
 
@@ -506,7 +505,7 @@ def method(ctx: Context) -> Section:
          "and residents' acceptance of a force, beyond what the sources of the date report."),
     ]  # fmt: skip
     body = "".join(f"<dt>{escape(k)}</dt><dd>{v}</dd>" for k, v in items)
-    return Section("method", "Appendix: method and limits", f"<dl>{body}</dl>", page_break=True)
+    return Section("method", "Appendix: method and limits", f"<dl>{body}</dl>")
 
 
 def sources(ctx: Context) -> Section:
