@@ -5,7 +5,7 @@ A brief "as of D" may use in its body, and in every computation, only what was k
 report, figure and incident carries the day it became known:
 
 * a source: its ``known_on`` column where the scenario gives one, else its publication ``date`` read
-  at the *latest* day it can mean ("May 2011" is 31 May 2011, "2010" is 31 December 2010), so a
+  at the *latest* day it can mean (a month means its last day, a year its 31 December), so a
   vague date never makes a later report look earlier; a report whose date cannot be read is later
   knowledge, never known on D;
 * a headline figure or an incident: its own ``known_on`` where given, else the day its earliest
@@ -70,7 +70,7 @@ class LaterItem:
 
     @property
     def when(self) -> str:
-        """The date in words ("22 July 2010"), or "date unknown"."""
+        """The date in words (day, month name, year), or "date unknown"."""
         return f"{self.known_on.day} {self.known_on:%B %Y}" if self.known_on else "date unknown"
 
 

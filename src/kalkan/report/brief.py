@@ -69,6 +69,8 @@ class BriefData:
     later: list[LaterItem] = field(default_factory=list)
     """What became known only after ``as_of`` (the "Known later" box), with dates."""
     decision: Decision | None = None
+    full_scenario: Scenario | None = None
+    """The scenario with everything, later knowledge included (for the sources of the Known later box)."""
     """The options compared and the recommendation (:func:`kalkan.report.decision.decide`)."""
 
     @property
@@ -183,7 +185,7 @@ def compute_brief(
     return BriefData(
         scenario=loaded, exposure=exposure, plans=plans, options=table, curves=curve_table, target=target,
         response_minutes=float(response_minutes), reach_km=reach_km(response_minutes), as_of=day,
-        recommended=recommended, officers_for_target=needed, seconds=seconds, later=later,
+        recommended=recommended, officers_for_target=needed, seconds=seconds, later=later, full_scenario=full,
     )  # fmt: skip
 
 

@@ -24,7 +24,7 @@ if TYPE_CHECKING:
     from kalkan.report.brief import BriefData
 
 #: What each mandate type may do and what that means for the people at risk (generic doctrine: UN
-#: Police, "Formed Police Units", DPKO/DFS policy 2009.32; individual police officers and monitors).
+#: Police, "Formed Police Units", DPKO/DFS policy on formed police units; individual officers, monitors).
 DOCTRINE = {
     "monitors": ("Unarmed monitors", "observe, report and liaise; no arms and no executive powers",
                  "no one directly: their presence and reports may deter, they cannot stop an attack"),

@@ -516,8 +516,9 @@ def sources(ctx: Context) -> Section:
     # Every incident's sources are listed, whether or not a section cited them.
     for ids in d.scenario.incidents["source_ids"]:
         ctx.cite(str(ids))
-    table = d.scenario.sources.drop_duplicates("source_id").set_index("source_id")
-    days = source_days(d.scenario)
+    everything = d.full_scenario or d.scenario
+    table = everything.sources.drop_duplicates("source_id").set_index("source_id")
+    days = source_days(everything)
     before: list[str] = []
     after: list[str] = []
     for sid in ctx.cited:
