@@ -129,11 +129,6 @@ def test_the_fictional_scenario_shares_no_name_with_the_shipped_ones() -> None:
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(
-    strict=True,
-    reason="report/ still writes Kyrgyzstan's sentences into every brief (issue 13/14: the brief helper "
-    "moves them into scenario.toml); remove this mark when that lands",
-)
 def test_a_brief_of_a_fictional_crisis_says_nothing_of_the_shipped_ones(tmp_path: Path) -> None:
     """The whole brief on a crisis kalkan has never seen: no name, word or sentence of another scenario."""
     import html as html_lib

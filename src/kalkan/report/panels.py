@@ -292,7 +292,7 @@ def simulation_section(ctx: Context) -> Section | None:
         f'<p class="note">Medians and 90% intervals (5th-95th percentile) over {runs} seeded runs of {days} days of an '
         "agent-based model of inter-group violence on the scenario's places (Epstein 2002, model II, with police posts from "
         f"the planner). {_calibration_note(ctx.data)} The deterrence of armed police cannot be learnt from a crisis in which "
-        "no force came, and is anchored to Hultman, Kathman & Shannon 2013 (200 UN police: 96 to 14 civilian deaths a "
+        "no force came, and is anchored to Hultman, Kathman & Shannon in AJPS 57(4) (200 UN police: 96 to 14 civilian deaths a "
         "month), not fitted to this scenario. These are model outcomes for comparing options, not predictions.</p>"
     )
     body = _table(["option", "deaths", "homes destroyed", "displaced"], rows, cls="num")

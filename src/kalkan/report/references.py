@@ -64,7 +64,7 @@ EMPIRICAL_NOTES: list[tuple[str, str, str]] = [
         "about none. Unarmed observers are associated with more civilian deaths, not fewer.",
         "secondary (effect sizes quoted by US Army PKSOI, 'Pay Me Now or Pay Me Later', p. 13, from "
         "L. Hultman, J. Kathman, M. Shannon, 'United Nations Peacekeeping and Civilian Protection in Civil War', "
-        "AJPS 57(4):875-891, 2013; African conflicts 1991-2008)",
+        "AJPS 57(4):875-891; African conflicts 1991-2008)",
         "https://econpapers.repec.org/article/wlyamposc/v_3a57_3ay_3a2013_3ai_3a4_3ap_3a875-891.htm",
     ),
     (
