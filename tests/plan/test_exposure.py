@@ -324,3 +324,14 @@ def test_population_rules_hold_on_random_districts(scenario: Scenario) -> None:
         rule1 = group["population_rule"].str.startswith(f"estimated: {district} census total").any()
         if rule1 or group["population_rule"].str.startswith("estimated: scaled").any():
             assert group["population"].sum() == pytest.approx(row["population"], rel=1e-9)
+
+
+def test_a_count_of_the_group_at_a_place_is_its_people_at_risk() -> None:
+    """settlements' group_count (sourced, dated) stands for the place even where the unit's share is unknown."""
+    scenario = tiny()
+    scenario.places["group_count"] = [np.nan, np.nan, np.nan, 40.0, np.nan, np.nan]
+    table = places_at_risk(scenario).set_index("place_id")
+    assert table.loc["T2", "at_risk"] == 40 and table.loc["T2", "at_risk_known"]
+    assert table.loc["T2", "share_rule"] == "people of the group counted at the place"
+    assert table.loc["v3", "at_risk"] == 0 and not table.loc["v3", "at_risk_known"]
+    assert table.loc["T", "at_risk"] == pytest.approx(1000)  # places without a count keep the census share

@@ -373,6 +373,13 @@ def places_at_risk(
     places["at_risk"] = (places["population"] * places["group_share"]).fillna(0.0)
     places["at_risk_max"] = places["population"] * places["group_share_max"]
     places["at_risk_estimated"] = places["population_estimated"] | ~places["group_share_known"]
+    if "group_count" in places.columns:  # people of the group counted at a place, sourced and dated
+        counted = pd.to_numeric(places["group_count"], errors="coerce")
+        has = counted.notna() & (counted >= 0)
+        places.loc[has, "at_risk"] = counted[has]
+        places.loc[has, "at_risk_known"] = True
+        places.loc[has, "at_risk_max"] = np.maximum(places.loc[has, "at_risk_max"].fillna(0), counted[has])
+        places.loc[has, "share_rule"] = "people of the group counted at the place"
     # Counted share: 0 where unknown (as at_risk), so the planner and the simulation count only people
     # known to be of the group; group_share_known and at_risk_max keep the unknown visible.
     places["group_share"] = places["group_share"].fillna(0.0)

@@ -203,7 +203,7 @@ def render_map(
         out.append(f'<path d="{_path(feature["geometry"], frame)}"><title>{name}</title></path>')
     out.append("</g>")
     if oblasts:
-        out.append('<g class="oblasts" fill="none" stroke="#444" stroke-width="1.4">')
+        out.append('<g class="admin1" fill="none" stroke="#444" stroke-width="1.4">')
         out.extend(f'<path d="{_path(f["geometry"], frame)}"/>' for f in oblasts)
         out.append("</g>")
     if label_districts:

@@ -207,6 +207,7 @@ def at_risk(ctx: Context) -> Section:
     shares = district_estimates(s)
     src = dict(zip(shares["district"], shares["share_source_ids"], strict=True))
     rows = []
+    total_weight = float(d.exposure["weight"].sum())
     for name, r in by[by["known"].astype(bool)].head(10).iterrows():
         rows.append(
             [
@@ -216,7 +217,7 @@ def at_risk(ctx: Context) -> Section:
                 + ctx.cite(src.get(str(name), "")),
                 number(r["at_risk"], estimated=bool(r["pop_est"])) if r["known"]
                 else f'unknown (at most {number(r["at_risk_max"], estimated=True)})',
-                f"{r['weight'] / d.exposure['weight'].sum():.0%}",
+                f"{r['weight'] / total_weight:.0%}" if total_weight > 0 else "–",
                 str(r["incidents"]),
             ]
         )
