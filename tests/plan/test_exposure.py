@@ -327,7 +327,7 @@ def test_population_rules_hold_on_random_districts(scenario: Scenario) -> None:
 
 
 def test_a_count_of_the_group_at_a_place_is_its_people_at_risk() -> None:
-    """settlements' group_count (sourced, dated) stands for the place even where the unit's share is unknown."""
+    """A place's group_count (sourced, dated) stands for it even where the unit's share is unknown."""
     scenario = tiny()
     scenario.places["group_count"] = [np.nan, np.nan, np.nan, 40.0, np.nan, np.nan]
     table = places_at_risk(scenario).set_index("place_id")
