@@ -302,25 +302,24 @@ def simulation_section(ctx: Context) -> Section | None:
 
 def _calibration_note(data: BriefData) -> str:
     """One sentence on what the simulation's parameters were fitted to, and whether to this scenario."""
-    try:
-        from kalkan.simulate import load_posterior  # type: ignore[attr-defined]
-    except ImportError:
-        load_posterior = None
-    if load_posterior is not None:
-        try:
-            provenance = load_posterior(data.scenario).provenance
-        except Exception as error:  # not calibrated to this scenario: say so
-            return f"It is not calibrated to this scenario ({escape(str(error))})."
-        when = provenance.get("calibrated_as_of")
-        return (f"Its free parameters are fitted to this scenario's no-force outcomes as known on {escape(str(when))}."
-                if when else "Its free parameters are fitted to this scenario's no-force outcomes.")
-    from kalkan.simulate.calibration import TARGETS
+    from kalkan.simulate import load_posterior
 
-    targets = ", ".join(f"{v:,.0f} {k.replace('_', ' ')}" for k, v in TARGETS.items())
-    return (
-        f"Its free parameters come from the simulation's one calibration, to no-force outcomes of {targets}; it was not "
-        "re-fitted to this scenario, nor to what was known on the brief's date."
-    )
+    try:
+        provenance = load_posterior(data.scenario).provenance
+    except Exception:  # not calibrated to this scenario: say so, with no command line
+        return (
+            "It is not calibrated to this scenario: no fitted parameters are stored for it, and no other crisis's "
+            "fit is used in their place."
+        )
+    when = provenance.get("calibrated_as_of")
+    if when and str(when) > data.as_of.isoformat():
+        return (
+            f"Its free parameters are fitted to this scenario's no-force outcomes as known on {escape(str(when))}, "
+            "after the brief's date: the calibration uses later knowledge."
+        )
+    if when:
+        return f"Its free parameters are fitted to this scenario's no-force outcomes as known on {escape(str(when))}."
+    return "Its free parameters are fitted to this scenario's no-force outcomes."
 
 
 def late_rows(table: pd.DataFrame, label: str) -> pd.DataFrame | None:
