@@ -267,6 +267,23 @@ def protocol_tables(result: object, wall: float | None) -> str:
             "both):\n\n" + "\n".join(vl))
 
 
+def _earlier_fit_times() -> str:
+    """The fit-time subsections of the current BENCHMARKS.md section, kept when they are not rerun."""
+    from _report import BENCHMARKS
+
+    if not BENCHMARKS.exists():
+        return ""
+    text = BENCHMARKS.read_text()
+    a, b = text.find("<!-- begin hotspots -->"), text.find("<!-- end hotspots -->")
+    section = text[a:b] if a >= 0 < b else ""
+    cut = section.find("### Fit time")
+    if cut < 0:
+        return ""
+    stop = section.find("### Backtest skill")
+    kept = section[cut:stop if stop > cut else len(section)].strip()
+    return "_Fit times below are from the earlier run (not rerun: `--skip-fit-times`)._\n\n" + kept
+
+
 def run_protocol_bench(events: pd.DataFrame, scheduler: str, workers: int, boot: int,
                        saved: Path | None) -> tuple[object, float | None]:
     import pickle
@@ -326,7 +343,11 @@ def main() -> None:
         sp = speed(ged, selected_model(None).model)
         print(sp)
         parts += ["### Speed: the default model, one cut-off, four countries", sp]
-    if not args.skip_fit_times:
+    if args.skip_fit_times:
+        kept = _earlier_fit_times()
+        if kept:
+            parts.append(kept)
+    else:
         parts.append("### Fit time of the Hawkes model")
         text, model, _ = fit_simulated(args.events)
         print(text)
