@@ -319,6 +319,7 @@ def main() -> None:
     ap.add_argument("--events", type=int, default=100_000, help="simulated events for the fit-time test")
     ap.add_argument("--skip-fit-times", action="store_true", help="skip the simulated and GED fit times")
     ap.add_argument("--skip-backtest", action="store_true")
+    ap.add_argument("--skip-speed", action="store_true", help="skip the four-country speed measurement")
     ap.add_argument("--scheduler", default="local")
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--boot", type=int, default=200)
@@ -340,9 +341,10 @@ def main() -> None:
         parts += ["### Model selection without look-ahead, and the held-out scores", tables]
         from kalkan.risk.hotspot_selection import selected_model
 
-        sp = speed(ged, selected_model(None).model)
-        print(sp)
-        parts += ["### Speed: the default model, one cut-off, four countries", sp]
+        if not args.skip_speed:
+            sp = speed(ged, selected_model(None).model)
+            print(sp)
+            parts += ["### Speed: the default model, one cut-off, four countries", sp]
     if args.skip_fit_times:
         kept = _earlier_fit_times()
         if kept:
