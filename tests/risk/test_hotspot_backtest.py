@@ -230,7 +230,6 @@ def test_backtested_skill_is_shipped_or_says_how(monkeypatch: pytest.MonkeyPatch
 
 def test_shipped_skill_table_covers_every_country_and_model() -> None:
     from kalkan.risk.hotspot_backtest import backtested_skill
-
     from kalkan.risk.hotspot_selection import BASELINES, shipped_selection
 
     skill = backtested_skill()
