@@ -63,6 +63,48 @@ def _env() -> dict[str, str]:
     }
 
 
+_INPROCESS = """
+import json, sys, tempfile, time, uuid
+from pathlib import Path
+from kalkan.register import service
+from kalkan.register.auth import Actor, Role, add_user
+from kalkan.register.context import open_register
+from kalkan.register.schemas import IncidentIn
+n = int(sys.argv[1])
+with tempfile.TemporaryDirectory() as folder:
+    register = open_register(f"sqlite:///{folder}/r.sqlite3", data_dir=Path(folder), synchronous="NORMAL")
+    with register.write() as s:
+        user, _ = add_user(s, "bench", "monitor")
+    actor = Actor(user.id, "bench", Role.MONITOR)
+    def report():
+        return IncidentIn.model_validate({"client_id": str(uuid.uuid4()), "type": "arson",
+            "date_start": "2010-06-11", "latitude": 40.5, "longitude": 72.8, "source_reliability": "B",
+            "information_credibility": "2", "description": "Houses burning on Navoi street",
+            "personal": {"witnesses": [{"name": "W"}]}})
+    bodies = [report() for _ in range(n + 50)]
+    for body in bodies[:50]:
+        with register.write() as s:
+            service.create_incident(s, actor, body)
+    start = time.process_time()
+    for body in bodies[50:]:
+        with register.write() as s:
+            service.create_incident(s, actor, body)
+    write_ms = (time.process_time() - start) / n * 1e3
+    print(json.dumps({"write_ms": write_ms}))
+    register.close()
+"""
+
+
+def inprocess_write_cost(tree: Path, n: int = 1000) -> float:
+    """CPU ms per filed report in one process (service call, chain entry, commit; SQLite NORMAL), for
+    the register code in ``tree``: no HTTP, so the chain's share of a write is not hidden by the server."""
+    env = {**_env(), "PYTHONPATH": f"{tree}{os.pathsep}{os.environ.get('PYTHONPATH', '')}"}
+    out = subprocess.run(
+        [sys.executable, "-c", _INPROCESS, str(n)], env=env, check=True, capture_output=True, text=True
+    )
+    return float(json.loads(out.stdout.strip().splitlines()[-1])["write_ms"])
+
+
 def chain_cost(n: int = 200_000) -> dict[str, float]:
     """Microseconds of CPU per audit entry: the keyed MAC (HMAC-SHA256) against the unkeyed SHA-256
     it replaced, on the same entry fields, in this process."""
@@ -419,8 +461,11 @@ def main() -> None:
                 with admin.connect() as c:
                     c.exec_driver_sql(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
                 admin.dispose()
-    cost = chain_cost()
-    print("chain cost per entry, us:", cost, flush=True)
+    cost: dict[str, float] = dict(chain_cost())
+    cost["inprocess_after"] = inprocess_write_cost(SRC)
+    if a.before:
+        cost["inprocess_before"] = inprocess_write_cost(a.before)
+    print("chain cost per entry, us, and in-process ms per write:", cost, flush=True)
     if not a.dry_run:
         _write(results, a, bool(os.environ.get("KALKAN_TEST_POSTGRES_URL")) and "postgresql" in only, cost)
 
@@ -433,6 +478,13 @@ def _chain_lines(results: list[dict], a: argparse.Namespace, cost: dict[str, flo
         f"{cost['hmac']:.1f} µs of CPU (HMAC-SHA256) against {cost['sha256']:.1f} µs for the unkeyed "
         f"SHA-256 it replaced: {cost['hmac'] - cost['sha256']:+.1f} µs per entry, measured in-process."
     ]
+    if "inprocess_before" in cost:
+        lines.append(
+            "In one process (no HTTP; service call, chain entry and commit, SQLite NORMAL), filing a report "
+            f"took {cost['inprocess_before']:.2f} ms of CPU before issue 17 and "
+            f"{cost['inprocess_after']:.2f} ms after "
+            f"({cost['inprocess_after'] - cost['inprocess_before']:+.2f} ms)."
+        )
     if a.before:
         for sync in ("FULL", "NORMAL"):
             old = [
