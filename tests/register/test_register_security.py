@@ -725,3 +725,61 @@ def test_tls_serves_https_with_secure_cookies_and_hsts(tmp_path: Path) -> None:
     finally:
         server.terminate()
         server.wait(timeout=30)
+
+
+def test_a_database_of_schema_0002_with_an_unkeyed_chain_is_migrated_and_rechained(tmp_path: Path) -> None:
+    """A register as the code before issue 17 left it (schema 0002, SHA-256 chain, no seals, key in the
+    data folder) opens under the new code: migration 0003, re-keyed chain, old token still valid."""
+    from alembic import command
+    from alembic.config import Config
+
+    from kalkan.register.auth import hash_token
+    from kalkan.register.db import MIGRATIONS
+
+    url = f"sqlite:///{tmp_path / 'register.sqlite3'}"
+    engine = sa.create_engine(url)
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.upgrade(config, "0002")
+    token, at = "an-old-token-" + "x" * 30, utcnow()
+    rows = [
+        (1, None, "cli", "add_user", "user", "1", json.dumps({"name": "old-admin", "role": "admin"})),
+        (2, 1, "old-admin", "share", "incident", "9", json.dumps({"role": "investigator", "user": None})),
+    ]
+    with engine.begin() as c:
+        c.execute(
+            sa.text(
+                "INSERT INTO users (id, name, role, token_hash, active, created_at) "
+                "VALUES (1, 'old-admin', 'admin', :h, 1, :at)"
+            ),
+            {"h": hash_token(token), "at": at},
+        )
+        prev = audit.GENESIS
+        for seq, actor_id, actor, action, entity, entity_id, payload in rows:
+            digest = audit.legacy_hash(seq, at, actor_id, actor, action, entity, entity_id, payload, prev)
+            c.execute(
+                sa.text("INSERT INTO audit_log VALUES (:s, :at, :a, :n, :ac, :e, :i, :p, :prev, :h)"),
+                {
+                    "s": seq,
+                    "at": at,
+                    "a": actor_id,
+                    "n": actor,
+                    "ac": action,
+                    "e": entity,
+                    "i": entity_id,
+                    "p": payload,
+                    "prev": prev,
+                    "h": digest,
+                },
+            )
+            prev = digest
+        c.execute(sa.text("UPDATE audit_head SET seq = 2, hash = :h"), {"h": prev})
+    engine.dispose()
+    register = open_register(url, data_dir=tmp_path)
+    with register.read() as s:
+        assert audit.verify_chain(s).ok
+        assert [e.action for e in audit.iter_entries(s)] == ["add_user", "share", "rechain", "baseline"]
+        assert authenticate(s, token) == Actor(1, "old-admin", Role.ADMIN)
+    register.close()
