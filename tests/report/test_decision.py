@@ -12,7 +12,7 @@ import pytest
 
 from kalkan.plan.units import UNIT_TYPES, ForceOption, posts_for
 from kalkan.report.asof import as_of_view, latest_day
-from kalkan.report.decision import OUTCOME_SHARE, decide, in_words, on_duty
+from kalkan.report.decision import decide, in_words, on_duty
 from kalkan.report.markup import say
 from kalkan.scenarios import load_scenario
 
@@ -72,7 +72,8 @@ def _fake_simulation(deaths: dict[str, float]) -> Any:
     return simulate
 
 
-def test_the_least_force_meeting_the_criterion_is_found_below_the_presets() -> None:
+def test_the_least_force_meeting_the_criterion_is_found_below_the_presets(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("kalkan.report.decision.OUTCOME_SHARE", 0.10)
     # 114 police: p95 = 60 > 47 (10% of 470) fails; 227: p95 = 15 meets; presets 300 and 600 meet too.
     simulate = _fake_simulation({"monitors:100": 470, "police:114": 40, "police:227": 10, "police:300": 3,
                                  "police:600": 2})  # fmt: skip
@@ -80,7 +81,7 @@ def test_the_least_force_meeting_the_criterion_is_found_below_the_presets() -> N
     rec = decision.recommendation
     assert rec is not None and rec.officers == 227 and rec.unit == "police"
     assert rec.on_duty == posts_for(ForceOption("police", 227)) * 2
-    assert f"{OUTCOME_SHARE:.0%} of the median with no force" in decision.criterion
+    assert "10% of the median with no force" in decision.criterion
     # The posts shown are the ones the recommendation was judged on (the simulated siting).
     assert len(rec.post_list) == rec.posts and rec.siting == "depth"
     # It says that the smaller force does about what the next preset does.
@@ -93,7 +94,8 @@ def test_the_least_force_meeting_the_criterion_is_found_below_the_presets() -> N
     assert [r.officers for r in decision.searched] == [114, 227]
 
 
-def test_a_preset_is_recommended_when_no_smaller_force_meets_it() -> None:
+def test_a_preset_is_recommended_when_no_smaller_force_meets_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("kalkan.report.decision.OUTCOME_SHARE", 0.10)
     simulate = _fake_simulation({"monitors:100": 470, "police:114": 90, "police:227": 60, "police:300": 3,
                                  "police:600": 2})  # fmt: skip
     rec = decide(_data(), simulate=simulate).recommendation
@@ -139,3 +141,11 @@ def test_as_of_view_keeps_only_what_was_known_and_sets_the_rest_apart() -> None:
 )
 def test_numbers_are_said_as_a_reader_says_them(value: float, text: str) -> None:
     assert say(value) == text
+
+
+def test_no_recommendation_when_no_preset_meets_the_criterion_and_no_vain_search(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("kalkan.report.decision.OUTCOME_SHARE", 0.10)
+    simulate = _fake_simulation({"monitors:100": 470, "police:300": 300, "police:600": 200})
+    decision = decide(_data(), simulate=simulate)
+    assert decision.recommendation is None and decision.searched == []
+    assert len(simulate.calls) == 1  # the presets only

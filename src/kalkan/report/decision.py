@@ -31,8 +31,8 @@ if TYPE_CHECKING:
     from kalkan.report.brief import BriefData
 
 #: An option meets the outcome criterion when its 95th-percentile simulated deaths are at most this
-#: share of the median deaths with no force.
-OUTCOME_SHARE = 0.10
+#: share of the median deaths with no force (0.5: it at least halves the deaths, even in a bad run).
+OUTCOME_SHARE = 0.5
 #: Most force sizes simulated while searching for the least that meets the criterion.
 MAX_SEARCH = 6
 
@@ -186,7 +186,7 @@ def decide(data: BriefData, simulate: Simulate | None = None) -> Decision:
     searched: list[OptionRow] = []
     chosen: OptionRow | None = None
     smallest_preset = min((r.officers for r in rows if r.unit == unit and r.meets), default=None)
-    for size in sizes:
+    for size in sizes if smallest_preset is not None else []:  # no preset meets it: nothing smaller will
         if smallest_preset is not None and size >= smallest_preset:
             break
         if len(searched) >= MAX_SEARCH:

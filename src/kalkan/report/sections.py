@@ -109,7 +109,10 @@ def decision_sheet(ctx: Context) -> Section:
                 f"{escape(rec.same_as)}<br><small><b>Criterion:</b> {escape(rec.criterion)}.</small></p>"
             )
         else:
-            parts.append(f'<p class="answer"><b>No force searched meets the criterion</b>: {escape(dec.criterion)}.</p>')
+            biggest = max((r for r in dec.options if r.armed), key=lambda r: r.officers, default=None)
+            upto = f" up to {escape(biggest.words)}" if biggest is not None else ""
+            parts.append(f'<p class="answer"><b>No force{upto} meets the criterion</b>: {escape(dec.criterion)}. '
+                         "A larger force, or one sited and arriving differently, would be needed.</p>")
     parts.append("<p><b>Key uncertainties.</b></p><ul class=\"tight\">" + "".join(f"<li>{u}</li>" for u in _uncertainties(ctx)) + "</ul>")
     parts.append(_city_map(ctx))
     return Section("decision", "The decision on one page", "".join(parts))
