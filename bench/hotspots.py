@@ -332,7 +332,8 @@ def main() -> None:
              "Reproduce: `.venv/bin/python bench/hotspots.py` (see `docs/risk-hotspots.md`); the held-out "
              "table is what `kalkan risk backtest --events ../shared/data/ged/ged_events_pre2020.csv` "
              "prints."]
-    ged = read_ged()
+    need_ged = not (args.skip_fit_times and args.skip_speed and args.saved and args.saved.exists())
+    ged = read_ged() if need_ged else pd.DataFrame()
     if not args.skip_backtest:
         result, wall = run_protocol_bench(ged, args.scheduler, args.workers, args.boot, args.saved)
         ship(result)
