@@ -152,7 +152,7 @@ def test_missing_file_is_named(copy: Path, name: str) -> None:
         # a column renamed
         ("districts.csv", "group_share_pct", "share", r"districts.csv lacks the column\(s\) group_share_pct"),
         # a headline that misquotes facts.md
-        ("scenario.toml", 'quote = "443 deaths registered"', 'quote = "444 deaths"', r"not in facts.md"),
+        ("scenario.toml", 'quote = "1,386 houses burned down"', 'quote = "1,387 houses"', r"not in facts.md"),
         # broken JSON
         ("admin1.geojson", '"FeatureCollection"', '"FeatureCollection', r"admin1.geojson .* not valid JSON"),
     ],
