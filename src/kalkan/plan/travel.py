@@ -28,22 +28,27 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from kalkan.distance import EARTH_RADIUS_KM, haversine_km
 from kalkan.errors import InputError, SchemaError
 
-EARTH_RADIUS_KM = 6371.0088
+__all__ = [
+    "ACCESS_SPEED_KMH",
+    "CIRCUITY",
+    "EARTH_RADIUS_KM",
+    "SPEED_KMH",
+    "haversine_km",
+    "network_minutes",
+    "planar_distance",
+    "reach_km",
+    "travel_minutes",
+]
+
 CIRCUITY = 1.3
 SPEED_KMH = 40.0
 ACCESS_SPEED_KMH = 5.0
 
 ArrayLike = npt.ArrayLike
 FloatArray = npt.NDArray[np.float64]
-
-
-def haversine_km(lat1: ArrayLike, lon1: ArrayLike, lat2: ArrayLike, lon2: ArrayLike) -> FloatArray:
-    """Great-circle distance in km between points given in decimal degrees (numpy broadcasting)."""
-    p1, l1, p2, l2 = (np.radians(np.asarray(v, dtype=float)) for v in (lat1, lon1, lat2, lon2))
-    h = np.sin((p2 - p1) / 2.0) ** 2 + np.cos(p1) * np.cos(p2) * np.sin((l2 - l1) / 2.0) ** 2
-    return 2.0 * EARTH_RADIUS_KM * np.arcsin(np.sqrt(np.clip(h, 0.0, 1.0)))
 
 
 def travel_minutes(

@@ -13,26 +13,17 @@ pass on space and time).
 
 from __future__ import annotations
 
-import math
 import re
 from collections import defaultdict
 from collections.abc import Sequence
 from typing import Any
 
+from kalkan.distance import haversine_km
 from kalkan.register.schemas import DuplicateCandidate
 
 __all__ = ["candidate_pairs", "haversine_km", "text_similarity"]
 
-EARTH_RADIUS_KM = 6371.0088
 WEIGHTS = (0.4, 0.3, 0.3)
-
-
-def haversine_km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
-    """Great-circle distance in kilometres between two WGS84 points."""
-    p1, p2 = math.radians(lat1), math.radians(lat2)
-    dp, dl = p2 - p1, math.radians(lon2 - lon1)
-    h = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
-    return 2 * EARTH_RADIUS_KM * math.asin(min(1.0, math.sqrt(h)))
 
 
 def _trigrams(text: str) -> set[str]:

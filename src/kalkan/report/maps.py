@@ -19,6 +19,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from kalkan.distance import KM_PER_DEGREE
+
 # ColorBrewer YlOrRd, 5 classes (Brewer, colorbrewer2.org).
 PALETTE = ["#ffffb2", "#fecc5c", "#fd8d3c", "#f03b20", "#bd0026"]
 POST_COLOUR = "#1f4e9c"
@@ -55,7 +57,7 @@ class Frame:
 
     def km(self, distance_km: float) -> float:
         """Pixels per ``distance_km`` (1 degree of latitude = 111.2 km)."""
-        return distance_km / 111.195 * self.scale
+        return distance_km / KM_PER_DEGREE * self.scale
 
 
 def frame_around(
@@ -63,7 +65,7 @@ def frame_around(
 ) -> Frame:
     """The smallest frame holding the points plus ``pad_km`` on every side."""
     lat_a, lon_a = np.asarray(lat, dtype=float), np.asarray(lon, dtype=float)
-    pad_lat = pad_km / 111.195
+    pad_lat = pad_km / KM_PER_DEGREE
     pad_lon = pad_lat / math.cos(math.radians(float(np.mean(lat_a))))
     return Frame(
         float(lon_a.min() - pad_lon), float(lat_a.min() - pad_lat), float(lon_a.max() + pad_lon),

@@ -24,13 +24,13 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
+from kalkan.distance import EARTH_RADIUS_KM, to_xyz_km
 from kalkan.errors import InputError, OptionError
 
 __all__ = ["EARTH_RADIUS_KM", "Grid", "H3Grid", "Period", "PrioGrid", "cell_counts", "cell_size_km",
            "days_since_epoch", "forecast_cells", "offset_points", "parse_grid", "require_located",
            "to_xyz_km"]
 
-EARTH_RADIUS_KM = 6371.0088
 """Mean Earth radius (IUGG), km."""
 
 Period = Literal["day", "week", "month"]
@@ -161,14 +161,6 @@ def parse_grid(text: str | Grid) -> Grid:
         if res.isdigit():
             return H3Grid(resolution=int(res))
     raise OptionError(f"Unknown grid {text!r}: use 'priogrid' or 'h3:RES' with RES 0-15 (e.g. 'h3:5').")
-
-
-def to_xyz_km(latitude: np.ndarray, longitude: np.ndarray) -> np.ndarray:
-    """Points as 3-D coordinates on a sphere of the Earth's radius (km); chord = distance for < 500 km."""
-    lat = np.radians(np.asarray(latitude, dtype=float))
-    lon = np.radians(np.asarray(longitude, dtype=float))
-    c = np.cos(lat)
-    return EARTH_RADIUS_KM * np.column_stack([c * np.cos(lon), c * np.sin(lon), np.sin(lat)])
 
 
 def offset_points(latitude: np.ndarray, longitude: np.ndarray, east_km: np.ndarray,
