@@ -154,6 +154,28 @@ def swap_mclp(
     return sel
 
 
+class Elite:
+    """The best distinct solutions seen (at most ``size``), by covered weight."""
+
+    def __init__(self, size: int = 8) -> None:
+        self.size = size
+        self.pool: dict[bytes, tuple[float, IntArray]] = {}
+
+    def offer(self, selected: npt.ArrayLike, value: float) -> None:
+        """Keep ``selected`` if it is among the ``size`` best distinct solutions seen."""
+        sel = np.sort(np.asarray(selected, dtype=np.int64))
+        self.pool[sel.tobytes()] = (float(value), sel)
+        if len(self.pool) > self.size:
+            worst = min(self.pool, key=lambda k: self.pool[k][0])
+            del self.pool[worst]
+
+    def sites(self) -> IntArray:
+        """Every site used by a solution in the pool."""
+        if not self.pool:
+            return np.zeros(0, dtype=np.int64)
+        return np.unique(np.concatenate([sel for _, sel in self.pool.values()]))
+
+
 def iterated_swap_mclp(
     A: sp.csr_matrix,
     w: FloatArray,
@@ -164,10 +186,12 @@ def iterated_swap_mclp(
     deadline: float = np.inf,
     max_stall: int = 50,
     AT: sp.csr_matrix | None = None,
+    elite: Elite | None = None,
 ) -> IntArray:
     """Iterated local search: drop a random tenth of the sites, refill greedily, swap to a local
     optimum, keep the result when it is no worse; stop after ``max_stall`` rounds without gain or at
-    ``deadline``. Returns the best solution seen (never worse than ``selected``)."""
+    ``deadline``. Returns the best solution seen (never worse than ``selected``). Every local optimum
+    is offered to ``elite`` (the pool :func:`search_mclp` builds its HiGHS kernel from)."""
     rng = np.random.default_rng(seed)
     if AT is None:
         AT = A.T.tocsr()
@@ -184,6 +208,8 @@ def iterated_swap_mclp(
         trial = greedy_mclp(A, w, p, start=keep, AT=AT)
         trial = swap_mclp(A, w, trial, deadline=deadline)
         value = coverage_value(A, w, trial)
+        if elite is not None:
+            elite.offer(trial, value)
         if value >= current_value:
             current, current_value = trial, value
         if value > best_value + REL_TOL * max(float(w.sum()), 1.0):
@@ -191,6 +217,79 @@ def iterated_swap_mclp(
         else:
             stall += 1
     return best
+
+
+def kernel_mclp(
+    A: sp.csr_matrix, w: FloatArray, p: int, kernel: IntArray, start: IntArray, *, time_limit: float
+) -> MilpResult:
+    """HiGHS on the problem restricted to the ``kernel`` sites (a large neighbourhood of ``start``,
+    which must lie in it): the best choice of ``p`` among them. Its bound is of the restricted problem
+    only, so it is reported as NaN."""
+    start = np.asarray(start, dtype=np.int64)
+    kernel = np.unique(np.concatenate([np.asarray(kernel, dtype=np.int64), start]))
+    local = np.searchsorted(kernel, start)
+    res = milp_mclp(A[kernel].tocsr(), w, p, start=local, time_limit=time_limit)
+    selected = kernel[res.selected]
+    return MilpResult(
+        selected=selected,
+        objective=coverage_value(A, w, selected),
+        bound=math.nan,
+        status=res.status,
+        seconds=res.seconds,
+    )
+
+
+def search_mclp(
+    A: sp.csr_matrix,
+    w: FloatArray,
+    p: int,
+    selected: IntArray,
+    *,
+    multipliers: FloatArray,
+    bound: float,
+    deadline: float,
+    seed: int | np.random.Generator | None = 0,
+    AT: sp.csr_matrix | None = None,
+) -> tuple[IntArray, float, float]:
+    """Use the time up to ``deadline``: rounds of iterated local search (collecting the best distinct
+    local optima), HiGHS on the kernel of their sites, and Lagrangian bound iterations (continuing
+    from ``multipliers``, which are updated), until the deadline or until the bound proves the best
+    solution optimal. Returns ``(best selection, its covered weight, best bound)``."""
+    rng = np.random.default_rng(seed)
+    if AT is None:
+        AT = A.T.tocsr()
+    tol = REL_TOL * max(float(w.sum()), 1.0)
+    best = np.asarray(selected, dtype=np.int64)
+    value = coverage_value(A, w, best)
+    elite = Elite()
+    elite.offer(best, value)
+    while bound - value > tol:
+        left = deadline - time.perf_counter()
+        if left <= 0.01:
+            break
+        trial = iterated_swap_mclp(
+            A, w, p, best, seed=rng, deadline=time.perf_counter() + 0.45 * left, max_stall=30, AT=AT,
+            elite=elite,
+        )
+        trial_value = coverage_value(A, w, trial)
+        if trial_value > value:
+            best, value = trial, trial_value
+        kernel = elite.sites()
+        left = deadline - time.perf_counter()
+        if kernel.size > best.size and left > 0.05:
+            res = kernel_mclp(A, w, p, kernel, best, time_limit=0.5 * left)
+            if res.objective > value + tol:
+                best, value = res.selected, res.objective
+                elite.offer(best, value)
+        left = deadline - time.perf_counter()
+        if left > 0.01:
+            bound = min(
+                bound,
+                lagrangian_mclp(
+                    A, w, p, value, AT=AT, multipliers=multipliers, deadline=time.perf_counter() + 0.5 * left
+                ),
+            )
+    return best, value, bound
 
 
 def lagrangian_mclp(

@@ -35,12 +35,12 @@ import pandas as pd
 import scipy.sparse as sp
 
 from kalkan import _base
+from kalkan.distance import EARTH_RADIUS_KM, to_unit_vectors
 from kalkan.errors import InfeasibleError, InputError, NotSolvedError
 from kalkan.plan import _solvers
 from kalkan.plan._tables import places_frame, row_list
 from kalkan.plan.travel import (
     CIRCUITY,
-    EARTH_RADIUS_KM,
     SPEED_KMH,
     network_minutes,
     planar_distance,
@@ -389,7 +389,7 @@ class _CoveringProblem(_base.Params):
             kwargs = {k: v for k, v in (("circuity", circuity), ("speed_kmh", speed_kmh)) if v is not None}
             km = reach / 60.0 * kwargs.get("speed_kmh", SPEED_KMH) / kwargs.get("circuity", CIRCUITY)
             chord = 2.0 * np.sin(min(km / EARTH_RADIUS_KM, np.pi) / 2.0) * (1 + 1e-9) + 1e-12
-            pd_, ps_ = _unit_vectors(dl, do), _unit_vectors(sl, so)
+            pd_, ps_ = to_unit_vectors(dl, do), to_unit_vectors(sl, so)
             pairs = cKDTree(ps_).query_ball_point(pd_, chord, return_sorted=False)
             rows, cols = _pairs(pairs)
             cost = travel_minutes(dl[rows], do[rows], sl[cols], so[cols], **kwargs)
@@ -573,7 +573,8 @@ class MaximalCovering(_CoveringProblem):
         Every method starts with greedy, best-improvement swaps and a Lagrangian bound, and stops there
         when the bound proves optimality. Then ``"heuristic"`` stops; ``"exact"`` runs the HiGHS MILP
         warm-started from the heuristic; ``"auto"`` runs the MILP when the coverage matrix has at most
-        :data:`MILP_MAX_NONZEROS` entries and otherwise iterated local search (seeded by ``seed``) and
+        :data:`MILP_MAX_NONZEROS` entries and otherwise, until the time limit or a proof, rounds of
+        iterated local search (seeded by ``seed``), HiGHS on the kernel of the best local optima and
         more bound iterations. ``start`` gives site ids to warm-start the greedy (incremental budgets).
         """
         self._validate_params()
@@ -602,11 +603,10 @@ class MaximalCovering(_CoveringProblem):
         status = "optimal" if self._proven(objective, bound) else "heuristic"
         use_milp = method == "exact" or (method == "auto" and A.nnz <= MILP_MAX_NONZEROS)
         if status != "optimal" and method == "auto" and not use_milp:
-            sel = _solvers.iterated_swap_mclp(A, w, self.p, sel, seed=seed, deadline=t0 + 0.8 * T, AT=AT)
-            objective = _solvers.coverage_value(A, w, sel)
-            bound = min(
-                bound,
-                _solvers.lagrangian_mclp(A, w, self.p, objective, AT=AT, multipliers=lam, deadline=deadline),
+            # Too large for the whole MILP: search until the deadline or a proof (local search,
+            # HiGHS on the kernel of the best local optima, more bound iterations).
+            sel, objective, bound = _solvers.search_mclp(
+                A, w, self.p, sel, multipliers=lam, bound=bound, deadline=deadline, seed=seed, AT=AT
             )
             status = "optimal" if self._proven(objective, bound) else "time_limit"
         if status != "optimal" and use_milp:
@@ -733,11 +733,6 @@ def solve_budgets(
         previous = current.selected
         solved[p] = current
     return solved
-
-
-def _unit_vectors(lat: np.ndarray, lon: np.ndarray) -> np.ndarray:
-    phi, lam = np.radians(lat), np.radians(lon)
-    return np.column_stack([np.cos(phi) * np.cos(lam), np.cos(phi) * np.sin(lam), np.sin(phi)])
 
 
 def _pairs(neighbours: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
