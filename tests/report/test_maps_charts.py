@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from kalkan.distance import KM_PER_DEGREE
 from kalkan.report.charts import coverage_curve_svg
 from kalkan.report.maps import Frame, classes, frame_around, nice_breaks, render_map
 
@@ -18,8 +19,8 @@ SVG = "{http://www.w3.org/2000/svg}"
 def test_projection_keeps_distances() -> None:
     frame = Frame(west=72.0, south=40.0, east=73.0, north=41.0, width=500)
     x0, y0 = frame.xy(72.5, 40.5)
-    x1, y1 = frame.xy(72.5, 40.5 + 10 / 111.195)  # 10 km north
-    x2, y2 = frame.xy(72.5 + 10 / (111.195 * math.cos(math.radians(40.5))), 40.5)  # 10 km east
+    x1, y1 = frame.xy(72.5, 40.5 + 10 / KM_PER_DEGREE)  # 10 km north
+    x2, y2 = frame.xy(72.5 + 10 / (KM_PER_DEGREE * math.cos(math.radians(40.5))), 40.5)  # 10 km east
     assert y0 - y1 == pytest.approx(frame.km(10))
     assert x2 - x0 == pytest.approx(frame.km(10), rel=1e-9)
     assert frame.xy(72.0, 41.0) == (0.0, 0.0)
