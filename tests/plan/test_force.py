@@ -110,3 +110,21 @@ def test_force_requirement_targets() -> None:
         force_requirement(
             far, "police", response_minutes=15, targets=(0.5,), sites=places.drop(columns=["weight"])
         )
+
+
+def test_reach_of_counts_people_and_weight_by_ids_or_mask() -> None:
+    from kalkan.errors import SchemaError
+    from kalkan.plan import reach_of
+
+    places = pd.DataFrame(
+        {"place_id": ["a", "b", "c"], "at_risk": [100.0, 50.0, 0.0], "weight": [200.0, 50.0, 0.0]}
+    )
+    by_ids = reach_of(places, ["b", "c", "zzz"])  # an id not in the table reaches nobody
+    by_mask = reach_of(places, np.array([False, True, True]))
+    assert by_ids == by_mask
+    assert (by_ids.people_in_reach, by_ids.people_at_risk) == (50.0, 150.0)
+    assert by_ids.covered_share == 50.0 / 250.0 and by_ids.people_share == 50.0 / 150.0
+    assert np.isnan(reach_of(places.drop(columns="at_risk"), ["a"]).people_share)
+    assert reach_of(places.assign(weight=0.0), ["a"]).covered_share == 0.0
+    with pytest.raises(SchemaError, match="3 places"):
+        reach_of(places, np.array([True, False]))

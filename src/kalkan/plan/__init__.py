@@ -7,9 +7,10 @@ risk are in :mod:`kalkan.plan.exposure`.
 """
 
 from kalkan.plan.capacitated import CapacitatedCovering, capacity_per_post
-from kalkan.plan.coverage import MaximalCovering, SetCovering, UnreachableDemandWarning
+from kalkan.plan.coverage import MaximalCovering, SetCovering, UnreachableDemandWarning, solve_budgets
 from kalkan.plan.depth import ExpectedCovering
 from kalkan.plan.force import OptionPlan, coverage_curve, force_requirement, plan_option
+from kalkan.plan.reach import Reach, reach_of
 from kalkan.plan.timeline import deployment_timeline, load_pledges
 from kalkan.plan.travel import network_minutes, travel_minutes
 from kalkan.plan.units import (
@@ -28,6 +29,7 @@ __all__ = [
     "ForceOption",
     "MaximalCovering",
     "OptionPlan",
+    "Reach",
     "SetCovering",
     "UNIT_TYPES",
     "UnitType",
@@ -43,5 +45,7 @@ __all__ = [
     "parse_options",
     "plan_option",
     "posts_for",
+    "reach_of",
+    "solve_budgets",
     "travel_minutes",
 ]

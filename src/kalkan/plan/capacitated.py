@@ -42,10 +42,8 @@ from kalkan import _base
 from kalkan.errors import InputError
 from kalkan.plan import _solvers
 from kalkan.plan.coverage import BUDGET_RULE, MaximalCovering
+from kalkan.plan.defaults import PER_1000
 from kalkan.plan.units import officers_per_post, unit_type
-
-#: Security personnel per 1,000 inhabitants for population security (Quinlivan 1995, 2003).
-PER_1000 = 20.0
 
 
 def capacity_per_post(unit: str, per_1000: float = PER_1000) -> float:

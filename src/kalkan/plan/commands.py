@@ -18,6 +18,7 @@ from typing import Any
 
 import typer
 
+from kalkan.plan.defaults import DEFAULT_OPTIONS, RESPONSE_MINUTES, TIME_LIMIT
 from kalkan.stage_events import AS_OF_HELP, STORE_HELP
 
 plan_app = typer.Typer(
@@ -63,7 +64,7 @@ def coverage_command(
     cover_all: bool = typer.Option(
         False, "--cover-all", help="Set covering: fewest posts reaching every point."
     ),
-    time_limit: float = typer.Option(10.0, "--time-limit", help="Seconds for the solver."),
+    time_limit: float = typer.Option(TIME_LIMIT, "--time-limit", help="Seconds for the solver."),
     output_format: OutputFormat = typer.Option(OutputFormat.table, "--format", help="json, csv or table."),
     method: str = typer.Option("auto", "--method", help="auto, exact (always HiGHS MILP) or heuristic."),
     out: Path | None = typer.Option(
@@ -251,9 +252,9 @@ def options_command(
         None, "--options", help="e.g. monitors:50,police:600 (default: scenario's)."
     ),
     response_minutes: float | None = typer.Option(
-        None, "--response-minutes", help="Default: the scenario's (30)."
+        None, "--response-minutes", help=f"Default: the scenario's ({RESPONSE_MINUTES:g})."
     ),
-    time_limit: float = typer.Option(10.0, "--time-limit", help="Seconds per option."),
+    time_limit: float = typer.Option(TIME_LIMIT, "--time-limit", help="Seconds per option."),
     out: Path = typer.Option(
         Path("out/plan"), "--out", help="Folder for options.csv and posts_<option>.geojson."
     ),
@@ -282,11 +283,11 @@ def options_command(
 
     scn, demand = _scenario_demand(scenario, db, as_of)
     defaults = (scn.settings or {}).get("defaults", {})
-    option_list = parse_options(
-        options or scn.option_spec or "monitors:50,monitors:100,police:300,police:600"
-    )
+    option_list = parse_options(options or scn.option_spec or DEFAULT_OPTIONS)
     minutes = float(
-        response_minutes if response_minutes is not None else defaults.get("response_minutes", 30.0)
+        response_minutes
+        if response_minutes is not None
+        else defaults.get("response_minutes", RESPONSE_MINUTES)
     )
     _check_minutes(minutes)
     from kalkan.plan.force import check_siting
@@ -357,7 +358,7 @@ def curve_command(
     max_officers: int = typer.Option(2000, "--max-officers", help="Largest budget on the curve."),
     points: int = typer.Option(20, "--points", help="Number of budgets from max/points to max."),
     response_minutes: float | None = typer.Option(
-        None, "--response-minutes", help="Default: the scenario's (30)."
+        None, "--response-minutes", help=f"Default: the scenario's ({RESPONSE_MINUTES:g})."
     ),
     targets: str = typer.Option("0.5,0.8,0.95", "--targets", help="Coverage targets for the smallest force."),
     time_limit: float = typer.Option(1.0, "--time-limit", help="Seconds per budget."),
@@ -387,7 +388,7 @@ def curve_command(
     minutes = float(
         response_minutes
         if response_minutes is not None
-        else (scn.settings or {}).get("defaults", {}).get("response_minutes", 30.0)
+        else (scn.settings or {}).get("defaults", {}).get("response_minutes", RESPONSE_MINUTES)
     )
     _check_minutes(minutes)
     console = Console()
@@ -450,7 +451,7 @@ def timeline_command(
     ),
     days: int = typer.Option(365, "--days", help="Days after authorisation to cover."),
     response_minutes: float | None = typer.Option(
-        None, "--response-minutes", help="Default: the scenario's (30)."
+        None, "--response-minutes", help=f"Default: the scenario's ({RESPONSE_MINUTES:g})."
     ),
     time_limit: float = typer.Option(1.0, "--time-limit", help="Seconds per coverage solve."),
     out: Path = typer.Option(Path("out/plan"), "--out", help="Folder for timeline.csv and timeline.png."),
@@ -468,7 +469,7 @@ def timeline_command(
     minutes = float(
         response_minutes
         if response_minutes is not None
-        else (scn.settings or {}).get("defaults", {}).get("response_minutes", 30.0)
+        else (scn.settings or {}).get("defaults", {}).get("response_minutes", RESPONSE_MINUTES)
     )
     _check_minutes(minutes)
     pledge_frame = load_pledges(pledges, scenario=scn)

@@ -39,6 +39,7 @@ from kalkan.distance import EARTH_RADIUS_KM, to_unit_vectors
 from kalkan.errors import InfeasibleError, InputError, NotSolvedError
 from kalkan.plan import _solvers
 from kalkan.plan._tables import places_frame, row_list
+from kalkan.plan.defaults import MILP_MAX_NONZEROS, MILP_MIN_SECONDS
 from kalkan.plan.travel import (
     CIRCUITY,
     SPEED_KMH,
@@ -49,12 +50,6 @@ from kalkan.plan.travel import (
 
 METHODS = ("auto", "exact", "heuristic")
 
-#: ``method="auto"`` runs the MILP up to this many coverage entries; beyond it HiGHS rarely finishes
-#: its root LP within seconds on one core (10,000 x 1,000 planar benchmark: 187,000 entries).
-MILP_MAX_NONZEROS = 100_000
-
-#: Below this many seconds left, ``solve`` keeps improving the Lagrangian bound instead of starting HiGHS.
-MILP_MIN_SECONDS = 1.0
 
 
 class UnreachableDemandWarning(UserWarning):

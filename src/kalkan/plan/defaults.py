@@ -1,6 +1,10 @@
 """The planner's defaults in one table (name, value, unit, what it means, where it comes from).
 
-The docs (``docs/plan.md``) list the same names; a test checks that none is missing.
+This module is the only place a default is written: the planner's modules, the CLI, the simulation
+and the brief import the constants below (``RESPONSE_MINUTES``, ``DEFAULT_OPTIONS``, ...), and
+:data:`SETTINGS` lists them for the docs and help texts. The docs (``docs/plan.md``) list the same
+names; a test checks that none is missing. It imports nothing from the planner, so anything may
+import it.
 """
 
 from __future__ import annotations
@@ -9,10 +13,28 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from kalkan.plan.capacitated import PER_1000
-from kalkan.plan.coverage import MILP_MAX_NONZEROS, MILP_MIN_SECONDS
-from kalkan.plan.travel import ACCESS_SPEED_KMH, CIRCUITY, SPEED_KMH
-from kalkan.plan.units import SHIFT_MULTIPLIER_24_7
+#: A post reaches a place within this travel time (minutes); a scenario may set its own.
+RESPONSE_MINUTES = 30.0
+#: Road distance over straight-line distance.
+CIRCUITY = 1.3
+#: Average vehicle speed (km/h).
+SPEED_KMH = 40.0
+#: Walking speed from a point to the nearest road vertex (km/h).
+ACCESS_SPEED_KMH = 5.0
+#: Officers needed per position staffed 24/7 (relief factor 8,760 h / 1,698 h, LGPC 2012).
+SHIFT_MULTIPLIER_24_7 = 5.2
+#: Security personnel per 1,000 inhabitants for population security (Quinlivan 1995, 2003).
+PER_1000 = 20.0
+#: Chance a post is busy when it is needed (siting for depth); an assumption.
+BUSY = 0.5
+#: Solver seconds per problem (the CLI's --time-limit).
+TIME_LIMIT = 10.0
+#: ``method="auto"`` runs the whole MILP up to this many coverage entries.
+MILP_MAX_NONZEROS = 100_000
+#: Below this many seconds left, ``solve`` keeps improving the bound instead of starting HiGHS.
+MILP_MIN_SECONDS = 1.0
+#: Force options compared when neither the user nor the scenario names any.
+DEFAULT_OPTIONS = "monitors:50,monitors:100,police:300,police:600,police:1000"
 
 
 @dataclass(frozen=True)
@@ -29,7 +51,7 @@ class Setting:
 SETTINGS: tuple[Setting, ...] = (
     Setting(
         "response_minutes",
-        30.0,
+        RESPONSE_MINUTES,
         "minutes",
         "a post reaches a place within this travel time",
         "scenario default (kyrgyzstan_2010 scenario.toml)",
@@ -63,7 +85,12 @@ SETTINGS: tuple[Setting, ...] = (
         "density for population security (capacity)",
         "Quinlivan 1995, 2003",
     ),
-    Setting("time_limit", 10.0, "seconds", "solver time per problem (the CLI's --time-limit)", "kalkan"),
+    Setting(
+        "busy", BUSY, "probability", "chance a post is busy when needed (siting for depth)", "assumption"
+    ),
+    Setting(
+        "time_limit", TIME_LIMIT, "seconds", "solver time per problem (the CLI's --time-limit)", "kalkan"
+    ),
     Setting(
         "milp_max_nonzeros",
         float(MILP_MAX_NONZEROS),

@@ -35,10 +35,7 @@ import scipy.sparse as sp
 from kalkan import _base
 from kalkan.plan import _solvers
 from kalkan.plan.coverage import BUDGET_RULE, MaximalCovering
-
-#: Default chance that a post is busy when it is needed; 0.5 makes a second post in reach worth half
-#: the first. An assumption, not a measurement: set it from the mission's own call records.
-BUSY = 0.5
+from kalkan.plan.defaults import BUSY
 
 
 class ExpectedCovering(MaximalCovering):

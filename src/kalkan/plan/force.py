@@ -16,6 +16,7 @@ The demand table has ``id`` (or ``place_id``), ``name``, ``latitude``, ``longitu
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -27,6 +28,8 @@ import pandas as pd
 from kalkan.errors import InfeasibleError, OptionError
 from kalkan.plan._tables import demand_frame
 from kalkan.plan.coverage import MaximalCovering, SetCovering, solve_budgets
+from kalkan.plan.defaults import RESPONSE_MINUTES
+from kalkan.plan.reach import reach_of
 from kalkan.plan.travel import travel_minutes
 from kalkan.plan.units import ForceOption, officers_for_posts, officers_per_post, posts_for, unit_type
 
@@ -63,7 +66,7 @@ class OptionPlan:
     status: str
     seconds: float
     coverage_kind: str
-    response_minutes: float = 30.0
+    response_minutes: float = RESPONSE_MINUTES
     extra: dict[str, Any] = field(default_factory=dict)
 
     def summary(self) -> dict[str, Any]:
@@ -154,7 +157,7 @@ def plan_option(
     demand: pd.DataFrame,
     option: ForceOption,
     *,
-    response_minutes: float = 30.0,
+    response_minutes: float = RESPONSE_MINUTES,
     sites: pd.DataFrame | None = None,
     time_limit: float = 10.0,
     siting: str = "reach",
@@ -209,10 +212,12 @@ def plan_option(
     problem = siting_problem(demand, site_frame, posts, response_minutes, siting, busy)
     problem.solve(time_limit=time_limit)
     selected = _selected_frame(problem, demand, site_frame)
-    total = problem.total_weight
-    covered = problem.covered_weight
+    reach = reach_of(demand, problem.covered)
+    total, covered = reach.weight, reach.weight_in_reach
     officers_used = min(option.officers, officers_for_posts(option.unit, len(selected)))
     extra: dict[str, Any] = {"bound_share": problem.bound / total if total > 0 else 0.0, "siting": siting}
+    if not math.isnan(reach.people_at_risk):
+        extra["people_in_reach"] = reach.people_in_reach
     if siting == "depth":
         result = problem.result()
         extra.update({k: result[k] for k in ("busy", "expected_share", "mean_depth")})
@@ -224,7 +229,7 @@ def plan_option(
         covered_ids=problem.covered_ids,
         covered_weight=covered,
         total_weight=total,
-        covered_share=covered / total if total > 0 else 0.0,
+        covered_share=reach.covered_share,
         bound=problem.bound,
         gap=problem.gap,
         status=problem.status,

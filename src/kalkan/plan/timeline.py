@@ -26,6 +26,7 @@ import pandas as pd
 from kalkan.errors import InputError, SchemaError
 from kalkan.plan._tables import demand_frame
 from kalkan.plan.coverage import solve_budgets
+from kalkan.plan.defaults import RESPONSE_MINUTES
 from kalkan.plan.units import UNIT_TYPES, ForceOption, posts_for
 
 PLEDGE_COLUMNS = ["contributor", "unit", "officers", "days_to_ready", "days_to_arrive"]
@@ -133,7 +134,7 @@ def deployment_timeline(
     demand: pd.DataFrame,
     pledges: pd.DataFrame,
     *,
-    response_minutes: float = 30.0,
+    response_minutes: float = RESPONSE_MINUTES,
     days: int = 365,
     sites: pd.DataFrame | None = None,
     time_limit: float = 2.0,

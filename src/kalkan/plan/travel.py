@@ -30,6 +30,7 @@ import numpy.typing as npt
 
 from kalkan.distance import EARTH_RADIUS_KM, haversine_km
 from kalkan.errors import InputError, SchemaError
+from kalkan.plan.defaults import ACCESS_SPEED_KMH, CIRCUITY, SPEED_KMH
 
 __all__ = [
     "ACCESS_SPEED_KMH",
@@ -43,9 +44,6 @@ __all__ = [
     "travel_minutes",
 ]
 
-CIRCUITY = 1.3
-SPEED_KMH = 40.0
-ACCESS_SPEED_KMH = 5.0
 
 ArrayLike = npt.ArrayLike
 FloatArray = npt.NDArray[np.float64]

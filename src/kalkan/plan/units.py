@@ -28,9 +28,9 @@ import re
 from dataclasses import dataclass
 
 from kalkan.errors import OptionError
+from kalkan.plan.defaults import SHIFT_MULTIPLIER_24_7
 
 #: Officers needed per continuously (24/7) staffed position: 8,760 h / 1,698 h (relief factor).
-SHIFT_MULTIPLIER_24_7 = 5.2
 
 _RELIEF_SOURCE = (
     "Relief factor 8,760 h / 1,698 h = 5.2 officers per 24/7 position: Local Government "

@@ -8,9 +8,8 @@ from typing import Any
 
 import typer
 
+from kalkan.plan.defaults import DEFAULT_OPTIONS, RESPONSE_MINUTES
 from kalkan.stage_events import AS_OF_HELP, STORE_HELP
-
-DEFAULT_OPTIONS = "monitors:50,monitors:100,police:300,police:600,police:1000"
 
 
 def brief(
@@ -83,7 +82,9 @@ def brief(
     loaded = load_for_stage(scenario, db, as_of)
     defaults = loaded.settings.get("defaults", {})
     response_minutes = (
-        float(defaults.get("response_minutes", 30.0)) if response_minutes is None else response_minutes
+        float(defaults.get("response_minutes", RESPONSE_MINUTES))
+        if response_minutes is None
+        else response_minutes
     )
     target = float(defaults.get("target", 0.8)) if target is None else target
     parsed = check_brief_arguments(

@@ -271,7 +271,10 @@ def simulate_options(
 
     merged = {**point_settings(scenario), **(settings or {})}
     if response_minutes is None:
-        response_minutes = float(scenario.settings.get("defaults", {}).get("response_minutes", 30.0))
+        from kalkan.plan.defaults import RESPONSE_MINUTES
+
+        defaults = scenario.settings.get("defaults", {})
+        response_minutes = float(defaults.get("response_minutes", RESPONSE_MINUTES))
     merged["response_minutes"] = float(response_minutes)
     wanted: list[ForceOption | None] = list(options)
     if baseline and None not in wanted:
