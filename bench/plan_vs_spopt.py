@@ -183,6 +183,7 @@ def main(argv: list[str] | None = None) -> int:
         "--kalkan-limit", type=float, default=None, help="kalkan time limit (s); default 1/20"
     )
     parser.add_argument("--only", default="small,large,scenario", help="which instances to run")
+    parser.add_argument("--models", default="mclp,lscp", help="which models to run on the random instances")
     parser.add_argument("--no-write", action="store_true", help="print only; do not touch BENCHMARKS.md")
     parser.add_argument("--json", default=None, help="also write the raw rows to this JSON file")
     parser.add_argument("--from-json", default=None, help="render BENCHMARKS.md from rows saved by --json")
@@ -201,6 +202,7 @@ def main(argv: list[str] | None = None) -> int:
         write_section("plan", render(saved["rows"], args, kalkan_limit, saved["machine"]))
         return 0
     only = set(args.only.split(","))
+    models = set(args.models.split(","))
     rows: list[dict[str, Any]] = []
 
     def record(instance: str, row: dict[str, Any]) -> None:
@@ -215,23 +217,26 @@ def main(argv: list[str] | None = None) -> int:
             continue
         demand, sites, weights = random_instance(n, m, seed)
         label = f"random {n:,} x {m:,} (seed {seed})"
-        record(label, run_kalkan("mclp", None, weights, RADIUS, 50, kalkan_limit, coords=(demand, sites)))
-        record(
-            label,
-            run_kalkan(
-                "mclp", None, weights, RADIUS, 50, kalkan_limit, coords=(demand, sites), method="heuristic"
-            ),
-        )
         cost = planar_cost(demand, sites)
-        record(label, run_spopt("mclp", cost, weights, RADIUS, 50, args.spopt_limit))
-        record(label, run_kalkan("lscp", None, None, RADIUS, None, kalkan_limit, coords=(demand, sites)))
-        # spopt's LSCP is infeasible when a point is out of reach of every site; both models cover the
-        # reachable points (kalkan drops the others itself, with a warning).
-        reachable = (cost <= RADIUS).any(axis=1)
-        record(label, run_spopt("lscp", cost[reachable], None, RADIUS, None, args.spopt_limit))
+        if "mclp" in models:
+            record(label, run_kalkan("mclp", None, weights, RADIUS, 50, kalkan_limit, coords=(demand, sites)))
+            record(
+                label,
+                run_kalkan(
+                    "mclp", None, weights, RADIUS, 50, kalkan_limit, coords=(demand, sites),
+                    method="heuristic",
+                ),
+            )
+            record(label, run_spopt("mclp", cost, weights, RADIUS, 50, args.spopt_limit))
+        if "lscp" in models:
+            record(label, run_kalkan("lscp", None, None, RADIUS, None, kalkan_limit, coords=(demand, sites)))
+            # spopt's LSCP is infeasible when a point is out of reach of every site; both models cover the
+            # reachable points (kalkan drops the others itself, with a warning).
+            reachable = (cost <= RADIUS).any(axis=1)
+            record(label, run_spopt("lscp", cost[reachable], None, RADIUS, None, args.spopt_limit))
         if name == "large" and not args.no_same_limit:
             # The same time limit as spopt, to see what more time buys each side.
-            for model, w, p in (("mclp", weights, 50), ("lscp", None, None)):
+            for model, w, p in (m for m in (("mclp", weights, 50), ("lscp", None, None)) if m[0] in models):
                 row = run_kalkan(model, None, w, RADIUS, p, args.spopt_limit, coords=(demand, sites))
                 row["tool"] = f"kalkan ({args.spopt_limit:g} s limit)"
                 record(label, row)
