@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from kalkan.errors import InputError, SchemaError
+from kalkan.plan._tables import read_csv_table
 
 
 def _lines(index: Sequence[int] | np.ndarray, limit: int = 8) -> str:
@@ -37,20 +38,7 @@ def read_points(path: str | Path, what: str, *, weight: bool) -> tuple[pd.DataFr
     lines and the fix.
     """
     path = Path(path)
-    if not path.exists():
-        raise InputError(f"The {what} file {path} does not exist: give the path of a CSV file.")
-    try:
-        frame = pd.read_csv(path)
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as error:
-        raise SchemaError(f"Cannot read the {what} file {path} as CSV ({error}).") from None
-    frame.columns = [str(c).strip() for c in frame.columns]
-    lower = {c.lower(): c for c in frame.columns}
-    frame = frame.rename(columns={v: k for k, v in lower.items()})
-    if "id" not in frame.columns:
-        raise SchemaError(
-            f"The {what} file {path} has no 'id' column; its columns are "
-            f"{', '.join(map(str, frame.columns))}."
-        )
+    frame = read_csv_table(path, what, required=("id",))
     if {"latitude", "longitude"} <= set(frame.columns):
         kind, cols = "latlon", ["latitude", "longitude"]
     elif {"lat", "lon"} <= set(frame.columns):
@@ -65,8 +53,6 @@ def read_points(path: str | Path, what: str, *, weight: bool) -> tuple[pd.DataFr
         )
     if weight and "weight" not in frame.columns:
         raise SchemaError(f"The {what} file {path} has no 'weight' column (people at risk per point).")
-    if len(frame) == 0:
-        raise InputError(f"The {what} file {path} has no rows.")
     for c in cols + (["weight"] if weight else []):
         frame[c] = pd.to_numeric(frame[c], errors="coerce")
     missing = np.flatnonzero(frame[cols].isna().any(axis=1).to_numpy())

@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 
 from kalkan.errors import InputError, SchemaError
-from kalkan.plan._tables import demand_frame
+from kalkan.plan._tables import demand_frame, read_csv_table
 from kalkan.plan.coverage import solve_budgets
 from kalkan.plan.defaults import RESPONSE_MINUTES
 from kalkan.plan.units import UNIT_TYPES, ForceOption, posts_for
@@ -79,17 +79,9 @@ def load_pledges(
     elif isinstance(source, list):
         frame, where = pd.DataFrame(source), "the pledges list"
     else:
-        path = Path(source)
-        if not path.exists():
-            raise InputError(
-                f"The pledges file {path} does not exist: give a CSV with columns "
-                f"{', '.join(PLEDGE_COLUMNS)}."
-            )
-        try:
-            frame = pd.read_csv(path)
-        except (pd.errors.ParserError, pd.errors.EmptyDataError) as error:
-            raise SchemaError(f"Cannot read the pledges file {path} as CSV ({error}).") from None
-        where = str(path)
+        needs = f"Pledges need {', '.join(PLEDGE_COLUMNS)}."
+        frame = read_csv_table(source, "pledges", required=tuple(PLEDGE_COLUMNS), needs=needs)
+        where = str(source)
     frame.columns = [str(c).strip().lower() for c in frame.columns]
     missing = [c for c in PLEDGE_COLUMNS if c not in frame.columns]
     if missing:
