@@ -27,6 +27,7 @@ import os
 import sys
 import time
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -513,7 +514,7 @@ def merge_columns(AT: sp.csr_matrix, cols: IntArray) -> tuple[list[IntArray], li
 _BANNER_SHOWN = False
 
 
-def _new_highs():  # type: ignore[no-untyped-def]
+def _new_highs() -> Any:
     """A Highs instance; the first one in a process prints a banner on fd 1, which we discard so
     ``--format json`` output stays clean."""
     global _BANNER_SHOWN
@@ -534,7 +535,7 @@ def _new_highs():  # type: ignore[no-untyped-def]
     return h
 
 
-def new_highs(time_limit: float):  # type: ignore[no-untyped-def]
+def new_highs(time_limit: float) -> Any:
     """A quiet single-threaded HiGHS with ``time_limit`` seconds and a zero gap (proven optimal)."""
     h = _new_highs()
     h.setOptionValue("output_flag", False)
@@ -546,7 +547,7 @@ def new_highs(time_limit: float):  # type: ignore[no-untyped-def]
     return h
 
 
-def status_name(h) -> str:  # type: ignore[no-untyped-def]
+def status_name(h: Any) -> str:
     """HiGHS's model status as kalkan's: optimal, time_limit, infeasible or HiGHS's own name."""
     import highspy
 
@@ -565,7 +566,7 @@ def status_name(h) -> str:  # type: ignore[no-untyped-def]
     return str(h.modelStatusToString(status))
 
 
-def add_budget_row(h, m: int, p: int) -> None:  # type: ignore[no-untyped-def]
+def add_budget_row(h: Any, m: int, p: int) -> None:
     """Add the row sum_j x_j <= p over the first ``m`` columns (the posts)."""
     import highspy
 
@@ -573,7 +574,7 @@ def add_budget_row(h, m: int, p: int) -> None:  # type: ignore[no-untyped-def]
     h.addRows(1, lower, upper, m, np.array([0], dtype=np.int32), np.arange(m, dtype=np.int32), np.ones(m))
 
 
-def run_from(h, x0: npt.ArrayLike, *, time_limit: float, t0: float) -> None:  # type: ignore[no-untyped-def]
+def run_from(h: Any, x0: npt.ArrayLike, *, time_limit: float, t0: float) -> None:
     """Warm-start HiGHS from ``x0``; run it for what is left of ``time_limit`` seconds since ``t0``."""
     import highspy
 

@@ -107,7 +107,7 @@ class CapacitatedCovering(MaximalCovering):
         self,
         time_limit: float = 10.0,
         *,
-        method: str = "auto",  # type: ignore[override]
+        method: str = "auto",
         start: Sequence[Any] | None = None,
         seed: int | np.random.Generator | None = 0,
     ) -> Self:

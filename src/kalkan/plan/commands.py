@@ -14,12 +14,18 @@ import sys
 import warnings
 from enum import StrEnum
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 
 from kalkan.plan.defaults import DEFAULT_OPTIONS, RESPONSE_MINUTES, TIME_LIMIT
 from kalkan.stage_events import AS_OF_HELP, STORE_HELP
+
+if TYPE_CHECKING:
+    import pandas as pd
+    from rich.console import Console
+
+    from kalkan.scenarios import Scenario
 
 plan_app = typer.Typer(
     name="plan",
@@ -34,7 +40,7 @@ class OutputFormat(StrEnum):
     table = "table"
 
 
-def _err_console():  # type: ignore[no-untyped-def]
+def _err_console() -> Console:
     from rich.console import Console
 
     return Console(stderr=True)
@@ -142,14 +148,14 @@ def coverage_command(
                 "--busy needs --posts and no --capacity (expected covering is a maximal covering)."
             )
         problem: MaximalCovering | SetCovering
-        if busy is not None:
+        if busy is not None and posts is not None:
             from kalkan.plan.depth import ExpectedCovering
 
             problem = ExpectedCovering.from_coordinates(
                 d[cols].to_numpy(float),
                 s[cols].to_numpy(float),
                 d["weight"].to_numpy(float),
-                p=int(posts),  # type: ignore[arg-type]
+                p=int(posts),
                 busy=busy,
                 **common,
             )
@@ -169,7 +175,7 @@ def coverage_command(
                 population=population,
                 **common,
             )
-            problem.solve(time_limit=time_limit, method=method, seed=seed)  # type: ignore[call-arg]
+            problem.solve(time_limit=time_limit, method=method, seed=seed)
         elif posts is not None:
             problem = MaximalCovering.from_coordinates(
                 d[cols].to_numpy(float),
@@ -178,7 +184,7 @@ def coverage_command(
                 p=posts,
                 **common,
             )
-            problem.solve(time_limit=time_limit, method=method, seed=seed)  # type: ignore[call-arg]
+            problem.solve(time_limit=time_limit, method=method, seed=seed)
         else:
             problem = SetCovering.from_coordinates(
                 d[cols].to_numpy(float), s[cols].to_numpy(float), d["weight"].to_numpy(float), **common
@@ -228,7 +234,9 @@ def coverage_command(
         console.print("selected: " + ", ".join(map(str, result["selected"])), highlight=False, soft_wrap=True)
 
 
-def _scenario_demand(scenario_name: str, db: Path | None = None, as_of: str | None = None):  # type: ignore[no-untyped-def]
+def _scenario_demand(
+    scenario_name: str, db: Path | None = None, as_of: str | None = None
+) -> tuple[Scenario, pd.DataFrame]:
     from kalkan.plan.exposure import places_at_risk
     from kalkan.stage_events import load_for_stage
 

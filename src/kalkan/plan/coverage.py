@@ -632,7 +632,7 @@ class MaximalCovering(_CoveringProblem):
         return self
 
     def _proven(self, objective: float, bound: float) -> bool:
-        return bound - objective <= _solvers.REL_TOL * max(self.weights.sum(), 1.0)
+        return bool(bound - objective <= _solvers.REL_TOL * max(float(self.weights.sum()), 1.0))
 
     def _site_index(self, ids: Sequence[Any]) -> npt.NDArray[np.int64]:
         lookup = {s: j for j, s in enumerate(self.site_ids)}
@@ -743,5 +743,6 @@ def _reach(radius: float | None, response_minutes: float | None) -> tuple[bool, 
         raise InputError("Give exactly one of radius (planar x/y) or response_minutes (latitude/longitude).")
     if radius is not None:
         return False, _CoveringProblem._check_reach(radius, "radius")
-    return True, _CoveringProblem._check_reach(response_minutes, "response_minutes")  # type: ignore[arg-type]
+    assert response_minutes is not None  # one of the two is given (checked above)
+    return True, _CoveringProblem._check_reach(response_minutes, "response_minutes")
 

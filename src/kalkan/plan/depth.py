@@ -35,7 +35,7 @@ import scipy.sparse as sp
 from kalkan import _base
 from kalkan.plan import _solvers
 from kalkan.plan.coverage import BUDGET_RULE, MaximalCovering
-from kalkan.plan.defaults import BUSY
+from kalkan.plan.defaults import BUSY, MILP_MAX_NONZEROS
 
 
 class ExpectedCovering(MaximalCovering):
@@ -92,8 +92,6 @@ class ExpectedCovering(MaximalCovering):
         :data:`kalkan.plan.coverage.MILP_MAX_NONZEROS` coverage entries). ``seed`` is accepted for the
         same call as :meth:`MaximalCovering.solve`; nothing here is random.
         """
-        from kalkan.plan.coverage import MILP_MAX_NONZEROS
-
         self._validate_params()
         self._check_solve(method, time_limit)
         t0 = time.perf_counter()

@@ -116,7 +116,8 @@ def siting_problem(
     kind: type[MaximalCovering] = MaximalCovering
     options: dict[str, Any] = {}
     if siting == "depth":
-        from kalkan.plan.depth import BUSY, ExpectedCovering
+        from kalkan.plan.defaults import BUSY
+        from kalkan.plan.depth import ExpectedCovering
 
         kind, options = ExpectedCovering, {"busy": BUSY if busy is None else busy}
     return kind.from_coordinates(

@@ -80,7 +80,7 @@ def planar_distance(x1: ArrayLike, y1: ArrayLike, x2: ArrayLike, y2: ArrayLike) 
     """Euclidean distance between planar points (same units as the coordinates)."""
     dx = np.asarray(x1, dtype=float) - np.asarray(x2, dtype=float)
     dy = np.asarray(y1, dtype=float) - np.asarray(y2, dtype=float)
-    return np.hypot(dx, dy)
+    return np.asarray(np.hypot(dx, dy), dtype=float)
 
 
 def _edge_speed(properties: Mapping[str, Any] | None, default: float) -> float:
