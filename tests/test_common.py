@@ -78,6 +78,7 @@ PENDING: set[str] = {
     "kalkan.risk.baselines.MeanBaseline",  # hotspots
     "kalkan.risk.baselines.ZeroBaseline",  # hotspots
     "kalkan.risk.hotspot_boost.BoostModel",  # hotspots
+    "kalkan.risk.hotspot_ensemble.EnsembleModel",  # hotspots
     "kalkan.risk.hotspots.HotspotModel",  # hotspots
     "kalkan.risk.structural.CountryModel",  # hotspots (country models)
     "kalkan.risk.structural.EWPBaseline",  # hotspots (country models)
