@@ -119,7 +119,7 @@ def incident_kernel_weight(
     top = raw.max()
     if top <= 0:
         return np.ones(n)
-    return floor + (1 - floor) * raw / top
+    return np.asarray(floor + (1 - floor) * raw / top)
 
 
 def _column(frame: pd.DataFrame, *names: str) -> str | None:

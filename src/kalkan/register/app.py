@@ -11,7 +11,7 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from datetime import datetime
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, cast
 
 from fastapi import APIRouter, Depends, FastAPI, File, Query, Request, Response, UploadFile
 from fastapi.exceptions import RequestValidationError
@@ -421,7 +421,7 @@ def status_of(error: Exception) -> int:
 
 def _routes(router: APIRouter) -> None:
     def reg(request: Request) -> Register:
-        return request.app.state.register
+        return cast("Register", request.app.state.register)
 
     @router.post(
         "/incidents",

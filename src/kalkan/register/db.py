@@ -23,7 +23,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 import sqlalchemy as sa
 from sqlalchemy import event
@@ -469,7 +469,7 @@ class Database:
             self._run_batch(job, prepare)
         if job.error is not None:
             raise job.error
-        return job.result
+        return cast("T", job.result)
 
     def _run_batch(self, mine: _Job, prepare: Callable[[Session], Any] | None) -> None:
         with self._leader:  # one batch at a time in this process; the next leader takes what queued

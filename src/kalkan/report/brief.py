@@ -198,7 +198,8 @@ def _capacitated(
     inhabitants for population security; :mod:`kalkan.plan.capacitated`). Unarmed options protect 0.
     The greedy placement fills each post's capacity with the densest risk-weighted people in reach.
     """
-    from kalkan.plan.capacitated import PER_1000, CapacitatedCovering
+    from kalkan.plan.capacitated import CapacitatedCovering
+    from kalkan.plan.defaults import PER_1000
 
     total = float(exposure["weight"].sum())
     rows = []

@@ -19,7 +19,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from html import escape
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 import pandas as pd
@@ -327,7 +327,7 @@ def late_rows(table: pd.DataFrame, label: str) -> pd.DataFrame | None:
     late = table.attrs.get("late")
     if late is None or not len(late[late["option"] == label]):
         return None
-    return late[late["option"] == label]
+    return cast(pd.DataFrame, late[late["option"] == label])
 
 
 def _late_table(ctx: Context, table: pd.DataFrame) -> str:

@@ -166,7 +166,7 @@ class MeanBaseline(_WindowBaseline):
         from scipy.stats import poisson
 
         mean = self.period_counts(horizon_days, self.n_periods).mean(axis=1)
-        return poisson.cdf(np.arange(max_count + 1)[None, :], mean[:, None])
+        return np.asarray(poisson.cdf(np.arange(max_count + 1)[None, :], mean[:, None]))
 
     def fatality_samples(self, horizon_days: int, *, n_samples: int = 240,
                          seed: int | np.random.SeedSequence = 0) -> np.ndarray:
@@ -185,7 +185,7 @@ class ConflictologyBaseline(_WindowBaseline):
     def predict_cdf(self, horizon_days: int, max_count: int) -> np.ndarray:
         c = self.period_counts(horizon_days, self.n_periods)
         ks = np.arange(max_count + 1)
-        return (c[:, :, None] <= ks[None, None, :]).mean(axis=1)
+        return np.asarray((c[:, :, None] <= ks[None, None, :]).mean(axis=1))
 
     def fatality_samples(self, horizon_days: int, *, n_samples: int = 240,
                          seed: int | np.random.SeedSequence = 0) -> np.ndarray:

@@ -24,6 +24,7 @@ import re
 from collections.abc import Callable, Mapping, Sequence
 from functools import partial
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -522,7 +523,7 @@ def _norm(name: str) -> str:
 
 def compare_published(
     ranking: pd.DataFrame, published: pd.DataFrame, *, top: int = 30
-) -> tuple[pd.DataFrame, dict]:
+) -> tuple[pd.DataFrame, dict[str, Any]]:
     """Set kalkan's ranking beside EWP's published forecasts for the same base year.
 
     Parameters

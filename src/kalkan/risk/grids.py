@@ -78,7 +78,7 @@ class PrioGrid(Grid):
 
     def cell_ids(self, latitude: np.ndarray, longitude: np.ndarray) -> np.ndarray:
         row, col = self._row_col(latitude, longitude)
-        return row * 720 + col + 1
+        return np.asarray(row * 720 + col + 1)
 
     def centroids(self, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         gid = np.asarray(ids, dtype=np.int64) - 1
@@ -89,7 +89,7 @@ class PrioGrid(Grid):
         lat, _ = self.centroids(ids)
         half = self.size_deg / 2
         band = np.sin(np.radians(lat + half)) - np.sin(np.radians(lat - half))
-        return EARTH_RADIUS_KM**2 * np.radians(self.size_deg) * band
+        return np.asarray(EARTH_RADIUS_KM**2 * np.radians(self.size_deg) * band)
 
     def neighbours(self, ids: np.ndarray) -> np.ndarray:
         gid = np.asarray(ids, dtype=np.int64) - 1

@@ -439,7 +439,7 @@ def _is_baseline(name: str) -> bool:
     return name in BASELINE_NAMES or (name.startswith("mean") and name[4:].isdigit())
 
 
-def _paired_differences(rows: list[dict[str, Any]], fold_sums: dict[str, tuple[np.ndarray, dict]],
+def _paired_differences(rows: list[dict[str, Any]], fold_sums: dict[str, tuple[np.ndarray, dict[str, Any]]],
                         draws: np.ndarray | None) -> None:
     """For each model that is not a baseline: each of :data:`PAIRED_SCORES` minus the best baseline's,
     with a paired bootstrap interval (the same resampled folds for both), so "beats" can be read

@@ -189,7 +189,7 @@ class BoostModel:
         cond = np.where(lam[:, None] > 1e-9,
                         (poisson.cdf(ks[None, :], lam[:, None]) - p0) / np.maximum(1 - p0, 1e-300),
                         (ks[None, :] >= 1).astype(float))
-        return (1 - prob)[:, None] + prob[:, None] * cond
+        return np.asarray((1 - prob)[:, None] + prob[:, None] * cond)
 
 
 def _truncated_poisson_rate(mean_positive: np.ndarray) -> np.ndarray:

@@ -270,7 +270,7 @@ class HotspotModel:
         if over.any():
             k = _nb_size(mean[over], first[over])
             out[over] = nbinom.cdf(ks, k[:, None], (k / (k + mean[over]))[:, None])
-        return out
+        return np.asarray(out)
 
     def intensity_at(self, latitude: np.ndarray, longitude: np.ndarray, horizon_days: int) -> np.ndarray:
         """Expected events per km^2 over the horizon at given points (for place-level risk weights)."""
@@ -310,7 +310,7 @@ class HotspotModel:
         tc = float(self.time_cutoff_days)
         edges = end + np.arange(h + 1)
         cdf = _trunc_exp_cdf(edges[None, :] - self._t[:, None], self.decay_per_day_, tc)
-        return self.branching_ratio_ * np.diff(cdf, axis=1)
+        return np.asarray(self.branching_ratio_ * np.diff(cdf, axis=1))
 
     def _horizon_counts(self, h: int) -> tuple[np.ndarray, np.ndarray]:
         """Per cell: events needing no horizon event before them, and all expected events."""
@@ -430,13 +430,13 @@ def _nb_size(mean: np.ndarray, first: np.ndarray) -> np.ndarray:
         too_small = k * np.log1p(mean / k) < first
         lo = np.where(too_small, mid, lo)
         hi = np.where(too_small, hi, mid)
-    return np.exp((lo + hi) / 2)
+    return np.asarray(np.exp((lo + hi) / 2))
 
 
 def _trunc_exp_cdf(x: np.ndarray, rate: float, cutoff: float) -> np.ndarray:
     """CDF of an exponential(rate) truncated to [0, cutoff] (0 below 0, 1 above cutoff)."""
     xc = np.clip(x, 0.0, cutoff)
-    return np.expm1(-rate * xc) / np.expm1(-rate * cutoff)
+    return np.asarray(np.expm1(-rate * xc) / np.expm1(-rate * cutoff))
 
 
 def _trunc_exp_rate(mean: float, cutoff: float) -> float:
@@ -515,7 +515,7 @@ def _log_lik(alpha: float, omega: float, sigma: float, bg_density: np.ndarray, m
 def _kernel(omega: float, sigma: float, dt: np.ndarray, r2: np.ndarray, tc: float, dc: float) -> np.ndarray:
     ht = omega * np.exp(-omega * dt) / -np.expm1(-omega * tc)
     gs = np.exp(-r2 / (2 * sigma**2)) / (2 * np.pi * sigma**2 * -np.expm1(-dc**2 / (2 * sigma**2)))
-    return ht * gs
+    return np.asarray(ht * gs)
 
 
 def _compensator(t: np.ndarray, omega: float, start: float, end: float, tc: float) -> float:
@@ -545,7 +545,7 @@ def _em(t: np.ndarray, is_target: np.ndarray, target_cell: np.ndarray, i: np.nda
 
     def background(b: np.ndarray) -> np.ndarray:
         smooth = (1 - smoothing) * b + smoothing * (neigh @ b)
-        return (smooth + pseudocount) / effective
+        return np.asarray((smooth + pseudocount) / effective)
 
     counts = np.bincount(target_cell, weights=weight, minlength=n_cells)
     mu = background(0.5 * counts)

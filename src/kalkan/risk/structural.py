@@ -376,7 +376,7 @@ def _one_thread() -> Any:
 
 def _logit(p: np.ndarray) -> np.ndarray:
     q = np.clip(p, 1e-12, 1 - 1e-12)
-    return np.log(q) - np.log1p(-q)
+    return np.asarray(np.log(q) - np.log1p(-q))
 
 
 def _lambda_grid(
@@ -503,7 +503,7 @@ def _standardise(X: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 
 def _deviance(y: np.ndarray, eta: np.ndarray) -> np.ndarray:
     """Mean binomial deviance of each column of ``eta`` (linear predictors) against ``y``."""
-    return 2.0 * np.mean(np.logaddexp(0.0, eta) - y[:, None] * eta, axis=0)
+    return np.asarray(2.0 * np.mean(np.logaddexp(0.0, eta) - y[:, None] * eta, axis=0))
 
 
 class _ElasticNet:
@@ -553,7 +553,7 @@ class _ElasticNet:
         return self
 
     def decision(self, X: np.ndarray) -> np.ndarray:
-        return ((X - self.mean_) / self.scale_) @ self.coef_ + self.intercept_
+        return np.asarray(((X - self.mean_) / self.scale_) @ self.coef_ + self.intercept_)
 
 
 class EWPBaseline(CountryModel):

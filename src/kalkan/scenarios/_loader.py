@@ -725,7 +725,7 @@ def _check_points(
                 f"scenario's area {box} (west, south, east, north); fix the coordinates, or widen bbox in "
                 "scenario.toml."
             )
-    return outside
+    return np.asarray(outside)
 
 
 def _group_counts(
