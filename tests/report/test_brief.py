@@ -231,6 +231,9 @@ def test_brief_json_holds_the_decision_and_nothing_dated_after_the_as_of_day(bri
     assert all({"latitude", "longitude"} <= set(p) for p in rec["post_list"])
     # People at risk reconcile with the census count of the group.
     assert brief["people_at_risk_counted"] <= 768_405
+    # ...and so does the bound said for the units whose share is unknown (their own bounds add up to more).
+    more = [n["value"] for n in brief["numbers"] if n["what"].startswith("people at risk at most")]
+    assert more and brief["people_at_risk_counted"] + more[0] <= 768_405 + 1
 
 
 @pytest.mark.slow

@@ -131,6 +131,10 @@ def _uncertainties(ctx: Context) -> list[str]:
     )
     if len(unknown):
         most = float(unknown["at_risk_max"].sum())
+        census = s.settings.get("census", {})
+        limit = census.get("group_total") if isinstance(census, dict) else None
+        if limit is not None:  # the units' own bounds may add up to more than the census count leaves
+            most = min(most, max(0.0, float(limit) - known))
         by_unit = unknown.groupby("district")["at_risk_max"].sum().sort_values(ascending=False)
         largest = ", ".join(f"{escape(str(u))} (at most {say(v)})" for u, v in by_unit.head(3).items())
         text += (f"; in {len(by_unit)} units the census share could not be found, so nobody there is counted: at most "
