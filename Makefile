@@ -23,6 +23,7 @@ STRICT := src/kalkan/plan src/kalkan/ingest src/kalkan/scenarios src/kalkan/_bas
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff format --check src tests bench
 	$(BIN)/mypy src
 	$(BIN)/mypy --strict --follow-imports=silent $(STRICT)
 

@@ -19,8 +19,10 @@ HEADER = "# Benchmarks\n\nEach section is written by the script named in it; `ma
 
 def machine() -> str:
     """One line saying where and when the numbers were measured."""
-    return (f"Measured {datetime.now(UTC):%Y-%m-%d %H:%M} UTC on {platform.machine()}, "
-            f"{os.cpu_count()} cores, Python {platform.python_version()}.")
+    return (
+        f"Measured {datetime.now(UTC):%Y-%m-%d %H:%M} UTC on {platform.machine()}, "
+        f"{os.cpu_count()} cores, Python {platform.python_version()}."
+    )
 
 
 def write_section(name: str, markdown: str, path: Path = BENCHMARKS) -> None:

@@ -102,7 +102,7 @@ def main(argv: list[str] | None = None) -> int:
         f"and weights for both; time limit {args.limit:g} s each, one thread each. spopt has no "
         "expected-covering model, so the peer is the textbook formulation in PuLP solved by CBC. Objective: "
         "expected covered weight (higher is better), recomputed from each answer's posts. 'Greedy' is "
-        "kalkan's `method=\"heuristic\"` (what the simulation uses), its gap to its own bound.",
+        'kalkan\'s `method="heuristic"` (what the simulation uses), its gap to its own bound.',
         "",
         "| instance | coverage entries | posts | greedy: objective, gap, s | kalkan objective | kalkan gap | "
         "kalkan s | CBC objective | CBC status | CBC s (model building) | time ratio CBC / kalkan |",

@@ -223,7 +223,13 @@ def main(argv: list[str] | None = None) -> int:
             record(
                 label,
                 run_kalkan(
-                    "mclp", None, weights, RADIUS, 50, kalkan_limit, coords=(demand, sites),
+                    "mclp",
+                    None,
+                    weights,
+                    RADIUS,
+                    50,
+                    kalkan_limit,
+                    coords=(demand, sites),
                     method="heuristic",
                 ),
             )

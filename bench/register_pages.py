@@ -125,17 +125,21 @@ def move_costs(page: object, rounds: int = 3) -> dict[str, dict[str, float]]:
             busy[name].append((_busy(cdp) - before) / len(moves))
             wall[name].append(moves[len(moves) // 2])
     cdp.detach()
-    return {name: {"busy_ms": statistics.median(busy[name]), "wall_ms": statistics.median(wall[name])}
-            for name in busy}
+    return {
+        name: {"busy_ms": statistics.median(busy[name]), "wall_ms": statistics.median(wall[name])}
+        for name in busy
+    }
 
 
 def run(reports: int, seed: int) -> dict[str, object]:
     """Timings of the pages (kalkan) and of the map drawn with kalkan's layer and stock Leaflet."""
     from playwright.sync_api import sync_playwright
 
-    with (tempfile.TemporaryDirectory() as tmp,
-          running_server(Path(tmp), incidents=reports, seed=seed) as server,
-          sync_playwright() as playwright):
+    with (
+        tempfile.TemporaryDirectory() as tmp,
+        running_server(Path(tmp), incidents=reports, seed=seed) as server,
+        sync_playwright() as playwright,
+    ):
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         context = browser.new_context(base_url=server.url, viewport={"width": 1280, "height": 900})
         page = context.new_page()
@@ -170,22 +174,30 @@ def markdown(reports: int, result: dict[str, object]) -> str:
         ("Map: first draw after the fetch (fit to the reports, then draw)", ms(m["drawMs"])),
     ]
     lines = [
-        f"## Register pages in the browser ({reports:,} reports)", "",
+        f"## Register pages in the browser ({reports:,} reports)",
+        "",
         machine() + f" Load average during the run: {load:.1f} (other jobs share the 2 cores; wall times",
-        "stretch with it, main-thread busy times much less).", "",
+        "stretch with it, main-thread busy times much less).",
+        "",
         "Reproduce: `.venv/bin/python bench/register_pages.py "
         f"--reports {reports}` (system Chromium, headless; `kalkan serve` on loopback, SQLite).",
         "Times are the browser's own Performance API: a page's `loadEventEnd`; the map's draw and redraw",
-        "include two animation frames (about 33 ms at 60 Hz is the floor).", "",
-        "| Page | Time |", "|---|---|", *[f"| {a} | {b} |" for a, b in rows], "",
+        "include two animation frames (about 33 ms at 60 Hz is the floor).",
+        "",
+        "| Page | Time |",
+        "|---|---|",
+        *[f"| {a} | {b} |" for a, b in rows],
+        "",
         "Map drawing, kalkan's one-canvas layer vs stock Leaflet (one `L.circleMarker` per report on",
         "Leaflet's canvas renderer), same page, same reports, same run. *Busy* is the browser main",
         "thread's work (Chrome's `TaskDuration`), which a busy machine does not inflate as much as the",
         "wall time. A move is one zoom step or pan, twelve a turn, the layers taking turns after a",
         "warm-up. Both draw the same 10,000 circles; after",
         "a zoom or pan most of the cost is the browser rasterising them in software (headless Chromium,",
-        "`--disable-gpu`), which kalkan's layer cannot avoid: its own script work is a few milliseconds.", "",
-        "| Map | kalkan | stock Leaflet |", "|---|---|---|",
+        "`--disable-gpu`), which kalkan's layer cannot avoid: its own script work is a few milliseconds.",
+        "",
+        "| Map | kalkan | stock Leaflet |",
+        "|---|---|---|",
         f"| Draw every report: wall | {ms(k['draw_wall_ms'])} | {ms(peer['draw_wall_ms'])} |",
         f"| Draw every report: main thread busy | {ms(k['draw_busy_ms'])} | {ms(peer['draw_busy_ms'])} |",
         f"| Zoom or pan, taking turns (median of 3 rounds): wall | {ms(mv['kalkan']['wall_ms'])} "

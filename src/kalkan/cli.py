@@ -54,8 +54,14 @@ def progress_bar(label: str, *, transient: bool = True) -> Iterator[ProgressBar]
     """
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                  console=_err, transient=transient) as bar:
+    with Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=_err,
+        transient=transient,
+    ) as bar:
         yield ProgressBar(bar, bar.add_task(label, total=None))
 
 
@@ -76,6 +82,9 @@ def main() -> None:
         sys.exit(2)
     except OSError as error:
         # A path the user gave cannot be read or written: say which and why, no traceback.
-        _err.print(escape(f"error: {error.strerror or error}: {error.filename or ''}".rstrip(": ")),
-                   highlight=False, soft_wrap=True)
+        _err.print(
+            escape(f"error: {error.strerror or error}: {error.filename or ''}".rstrip(": ")),
+            highlight=False,
+            soft_wrap=True,
+        )
         sys.exit(2)

@@ -453,12 +453,15 @@ class EventStore:
         """Every stored version of one event, oldest first (the current one last)."""
         cols = ", ".join(_COLS)
         with self._reader() as con:
-            return cast(pd.DataFrame, con.execute(
-                f"SELECT {cols}, deleted, import_id FROM event_history WHERE event_id = ? "
-                f"UNION ALL SELECT {cols}, deleted, import_id FROM events WHERE event_id = ? "
-                "ORDER BY version",
-                [event_id, event_id],
-            ).df())
+            return cast(
+                pd.DataFrame,
+                con.execute(
+                    f"SELECT {cols}, deleted, import_id FROM event_history WHERE event_id = ? "
+                    f"UNION ALL SELECT {cols}, deleted, import_id FROM events WHERE event_id = ? "
+                    "ORDER BY version",
+                    [event_id, event_id],
+                ).df(),
+            )
 
     # ----------------------------------------------------------------------------------- writing
 

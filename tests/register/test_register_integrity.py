@@ -40,7 +40,11 @@ def filled(db_url, tmp_path, make_report):
         ]
         service.change_status(s, actor, ids[0], "verified", "seen")
         service.attach_evidence(
-            s, actor, ids[1], filename="a.jpg", media_type="image/jpeg",
+            s,
+            actor,
+            ids[1],
+            filename="a.jpg",
+            media_type="image/jpeg",
             stream=io.BytesIO(JPEG_START + b"photo bytes"),
         )
     yield register, actor, ids

@@ -208,7 +208,9 @@ def test_brief_html_keeps_reach_capacity_and_outcome_apart(brief_dir: tuple[Path
     assert "officers on duty at any moment" in html
 
 
-def test_brief_json_holds_the_decision_and_nothing_dated_after_the_as_of_day(brief_dir: tuple[Path, str]) -> None:
+def test_brief_json_holds_the_decision_and_nothing_dated_after_the_as_of_day(
+    brief_dir: tuple[Path, str],
+) -> None:
     import json
     from datetime import date
 
@@ -281,7 +283,9 @@ def test_brief_stops_when_people_at_risk_exceed_the_census_count(
     text = re.sub(r"(?ms)^\[census\].*?(?=^\[)", "", text)  # drop the scenario's own census table, if any
     toml.write_text(text + '\n[census]\nyear = 2009\ngroup_total = 1000\ngroup_total_area = "the test area"\n',
                     encoding="utf-8")  # fmt: skip
-    monkeypatch.setattr("sys.argv", ["kalkan", "brief", "--scenario", str(folder), "--out", str(tmp_path / "o"), *SMALL])
+    monkeypatch.setattr(
+        "sys.argv", ["kalkan", "brief", "--scenario", str(folder), "--out", str(tmp_path / "o"), *SMALL]
+    )
     with pytest.raises(SystemExit) as stop:
         main()
     assert stop.value.code == 2

@@ -72,7 +72,9 @@ def _fake_simulation(deaths: dict[str, float]) -> Any:
     return simulate
 
 
-def test_the_least_force_meeting_the_criterion_is_found_below_the_presets(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_least_force_meeting_the_criterion_is_found_below_the_presets(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     monkeypatch.setattr("kalkan.report.decision.OUTCOME_SHARE", 0.10)
     # 114 police: p95 = 60 > 47 (10% of 470) fails; 227: p95 = 15 meets; presets 300 and 600 meet too.
     simulate = _fake_simulation({"monitors:100": 470, "police:114": 40, "police:227": 10, "police:300": 3,
@@ -143,7 +145,9 @@ def test_numbers_are_said_as_a_reader_says_them(value: float, text: str) -> None
     assert say(value) == text
 
 
-def test_no_recommendation_when_no_preset_meets_the_criterion_and_no_vain_search(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_no_recommendation_when_no_preset_meets_the_criterion_and_no_vain_search(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     monkeypatch.setattr("kalkan.report.decision.OUTCOME_SHARE", 0.10)
     simulate = _fake_simulation({"monitors:100": 470, "police:300": 300, "police:600": 200})
     decision = decide(_data(), simulate=simulate)

@@ -24,11 +24,13 @@ def _series() -> pd.DataFrame:
     a = ["2014-01-25", "2014-01-30", "2014-01-01", "2014-01-05", "2014-01-10"]
     b = ["2013-12-25"]
     later = ["2014-01-31", "2014-02-05"]  # after the cut-off: must be ignored
-    return pd.DataFrame({
-        "date_start": pd.to_datetime(a + b + later),
-        "latitude": [6.2] * 5 + [8.2] + [6.2] * 2,
-        "longitude": 20.3,
-    })
+    return pd.DataFrame(
+        {
+            "date_start": pd.to_datetime(a + b + later),
+            "latitude": [6.2] * 5 + [8.2] + [6.2] * 2,
+            "longitude": 20.3,
+        }
+    )
 
 
 def _row(forecast: pd.DataFrame, lat: float) -> pd.Series:
@@ -72,7 +74,8 @@ def test_mean_baseline_is_the_poisson_mean_of_the_window() -> None:
     b = _row(model.predict(10), 8.25)
     assert b["expected_events"] == 0  # its event is in the 4th period back
     assert _row(MeanBaseline(n_periods=4).fit(_series(), until=CUT).predict(10), 8.25)[
-        "expected_events"] == pytest.approx(0.25)
+        "expected_events"
+    ] == pytest.approx(0.25)
 
 
 def test_conflictology_is_the_empirical_distribution_of_recent_periods() -> None:

@@ -70,20 +70,26 @@ def test_h3_cells_round_trip_and_have_six_neighbours() -> None:
     assert 25 < g.areas_km2(ids)[0] < 45  # resolution 6 hexagons are ~36 km^2
 
 
-@pytest.mark.parametrize(("spec", "expected"), [
-    ("priogrid", PrioGrid()),        # the default
-    ("PRIOGRID", PrioGrid()),        # case does not matter
-    ("h3:5", H3Grid(resolution=5)),  # resolution after the colon
-])
+@pytest.mark.parametrize(
+    ("spec", "expected"),
+    [
+        ("priogrid", PrioGrid()),  # the default
+        ("PRIOGRID", PrioGrid()),  # case does not matter
+        ("h3:5", H3Grid(resolution=5)),  # resolution after the colon
+    ],
+)
 def test_parse_grid(spec: str, expected: object) -> None:
     assert parse_grid(spec) == expected
 
 
-@pytest.mark.parametrize(("spec", "message"), [
-    ("hex", "Unknown grid 'hex'"),          # no such grid
-    ("h3:x", "Unknown grid 'h3:x'"),        # resolution not a number
-    ("h3:16", "H3 resolution must be 0-15"),  # out of range
-])
+@pytest.mark.parametrize(
+    ("spec", "message"),
+    [
+        ("hex", "Unknown grid 'hex'"),  # no such grid
+        ("h3:x", "Unknown grid 'h3:x'"),  # resolution not a number
+        ("h3:16", "H3 resolution must be 0-15"),  # out of range
+    ],
+)
 def test_parse_grid_errors(spec: str, message: str) -> None:
     with pytest.raises(OptionError, match=message):
         parse_grid(spec)
@@ -94,8 +100,10 @@ def _events(dates: list[str], lat: float = 6.2, lon: float = 20.3) -> pd.DataFra
 
 
 def test_cell_counts_per_day_week_month() -> None:
-    ev = pd.concat([_events(["2014-01-06", "2014-01-06", "2014-01-08", "2014-02-03"]),
-                    _events(["2014-01-07"], lat=7.2)], ignore_index=True)
+    ev = pd.concat(
+        [_events(["2014-01-06", "2014-01-06", "2014-01-08", "2014-02-03"]), _events(["2014-01-07"], lat=7.2)],
+        ignore_index=True,
+    )
     day = cell_counts(ev, "priogrid", "day")
     assert day["events"].tolist() == [2, 1, 1, 1]
     week = cell_counts(ev, "priogrid", "week")

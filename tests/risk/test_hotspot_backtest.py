@@ -25,26 +25,48 @@ def caf() -> pd.DataFrame:
     return read_events(FIXTURE).events
 
 
-@pytest.mark.parametrize(("score", "observed", "level", "expected"), [
-    # top 1 of 4 cells (ceil(0.25 * 4)) is the 0.9 cell with 3 events
-    ([0.9, 0.5, 0.1, 0.0], [3, 1, 0, 2], 0.25, 3.0),
-    # top 2: the 0.9 cell and half of the two cells tied at 0.5 (1 and 3 events)
-    ([0.9, 0.5, 0.5, 0.0], [0, 1, 3, 2], 0.50, 2.0),
-    # all tied (the zero baseline): the share of events equals the share of cells
-    ([0.0, 0.0, 0.0, 0.0], [4, 0, 0, 0], 0.25, 1.0),
-])
+@pytest.mark.parametrize(
+    ("score", "observed", "level", "expected"),
+    [
+        # top 1 of 4 cells (ceil(0.25 * 4)) is the 0.9 cell with 3 events
+        ([0.9, 0.5, 0.1, 0.0], [3, 1, 0, 2], 0.25, 3.0),
+        # top 2: the 0.9 cell and half of the two cells tied at 0.5 (1 and 3 events)
+        ([0.9, 0.5, 0.5, 0.0], [0, 1, 3, 2], 0.50, 2.0),
+        # all tied (the zero baseline): the share of events equals the share of cells
+        ([0.0, 0.0, 0.0, 0.0], [4, 0, 0, 0], 0.25, 1.0),
+    ],
+)
 def test_captured_events_share_ties(score: list, observed: list, level: float, expected: float) -> None:
     assert _captured(np.array(score, float), np.array(observed, float), level) == pytest.approx(expected)
 
 
 def test_scores_by_hand() -> None:
-    cells = pd.DataFrame({"group": "A", "month": ["2014-01"] * 2 + ["2014-02"] * 2, "model": "m",
-                          "cell_id": [1, 2, 1, 2], "probability": [0.8, 0.1, 0.0, 1.0],
-                          "expected_events": [1.0, 0.1, 0.0, 2.0], "observed": [2.0, 0.0, 1.0, 0.0],
-                          "crps": [0.5, 0.1, 1.0, 2.0]})
-    folds = pd.DataFrame({"group": "A", "month": ["2014-01", "2014-02"], "model": "m", "events": [2, 1],
-                          "outside": [0, 0], "cells": 2, "captured_0.01": [2.0, 0.0],
-                          "captured_0.05": [2.0, 0.0], "captured_0.1": [2.0, 0.0], "cpu_seconds": 0.0})
+    cells = pd.DataFrame(
+        {
+            "group": "A",
+            "month": ["2014-01"] * 2 + ["2014-02"] * 2,
+            "model": "m",
+            "cell_id": [1, 2, 1, 2],
+            "probability": [0.8, 0.1, 0.0, 1.0],
+            "expected_events": [1.0, 0.1, 0.0, 2.0],
+            "observed": [2.0, 0.0, 1.0, 0.0],
+            "crps": [0.5, 0.1, 1.0, 2.0],
+        }
+    )
+    folds = pd.DataFrame(
+        {
+            "group": "A",
+            "month": ["2014-01", "2014-02"],
+            "model": "m",
+            "events": [2, 1],
+            "outside": [0, 0],
+            "cells": 2,
+            "captured_0.01": [2.0, 0.0],
+            "captured_0.05": [2.0, 0.0],
+            "captured_0.1": [2.0, 0.0],
+            "cpu_seconds": 0.0,
+        }
+    )
     s = score_table(cells, folds, n_boot=0, clip=0.01).set_index("group").loc["pooled"]
     assert s["brier"] == pytest.approx((0.04 + 0.01 + 1 + 1) / 4)
     assert s["logloss"] == pytest.approx(-(np.log(0.8) + np.log(0.9) + np.log(0.01) + np.log(0.01)) / 4)
@@ -94,8 +116,14 @@ def test_dask_equals_serial(caf: pd.DataFrame) -> None:
     serial = backtest(caf, models=["hawkes", "last"], start="2014-01", end="2014-02", n_boot=10)
     # any free port for the dashboard: 8787 may be taken by another cluster on the machine
     with LocalCluster(n_workers=1, threads_per_worker=2, processes=False, dashboard_address=":0") as cluster:
-        parallel = backtest(caf, models=["hawkes", "last"], start="2014-01", end="2014-02", n_boot=10,
-                            scheduler=cluster.scheduler_address)
+        parallel = backtest(
+            caf,
+            models=["hawkes", "last"],
+            start="2014-01",
+            end="2014-02",
+            n_boot=10,
+            scheduler=cluster.scheduler_address,
+        )
     pd.testing.assert_frame_equal(serial.cells, parallel.cells)
     pd.testing.assert_frame_equal(serial.scores, parallel.scores)
 
@@ -134,33 +162,52 @@ def _cli(args: list[str]) -> tuple[int, str]:
 
 
 def test_cli_hotspots_csv_and_json() -> None:
-    code, out = _cli(["risk", "hotspots", "--events", str(FIXTURE), "--until", "2014-01-31",
-                      "--horizon-days", "14"])
+    code, out = _cli(
+        ["risk", "hotspots", "--events", str(FIXTURE), "--until", "2014-01-31", "--horizon-days", "14"]
+    )
     assert code == 0, out
     lines = [ln for ln in out.splitlines() if ln]
     header = lines.index("cell_id,latitude,longitude,probability,expected_events")
-    table = pd.DataFrame([ln.split(",") for ln in lines[header + 1:]], columns=lines[header].split(","))
+    table = pd.DataFrame([ln.split(",") for ln in lines[header + 1 :]], columns=lines[header].split(","))
     probs = table["probability"].astype(float)
     assert probs.between(0, 1).all() and probs.is_monotonic_decreasing
     ged = pd.read_csv(FIXTURE)
     history = set(ged.loc[ged["date_start"] <= "2014-01-31", "priogrid_gid"])
     assert history <= set(table["cell_id"].astype(int))
-    code, out = _cli(["risk", "hotspots", "--events", str(FIXTURE), "--until", "2014-01-31",
-                      "--horizon-days", "7", "--grid", "h3:4", "--format", "json"])
+    code, out = _cli(
+        [
+            "risk",
+            "hotspots",
+            "--events",
+            str(FIXTURE),
+            "--until",
+            "2014-01-31",
+            "--horizon-days",
+            "7",
+            "--grid",
+            "h3:4",
+            "--format",
+            "json",
+        ]
+    )
     assert code == 0, out
-    rows = json.loads(out[out.index("["):])
+    rows = json.loads(out[out.index("[") :])
     assert set(rows[0]) == {"cell_id", "latitude", "longitude", "probability", "expected_events"}
     assert isinstance(rows[0]["cell_id"], str) and len(rows[0]["cell_id"]) == 15
 
 
-@pytest.mark.parametrize(("args", "message"), [
-    (["--until", "2014-01-31", "--horizon-days", "0"], "horizon must be a whole number of days >= 1"),
-    (["--until", "2001-01-01", "--horizon-days", "7"], "No events on or before 2001-01-01"),
-    (["--until", "31/01/2014", "--horizon-days", "7"], "Cannot read the date '31/01/2014'"),
-    (["--until", "2014-01-31", "--horizon-days", "7", "--grid", "hex"], "Unknown grid 'hex'"),
-])
-def test_cli_hotspots_bad_input(args: list[str], message: str, monkeypatch: pytest.MonkeyPatch,
-                                capsys: pytest.CaptureFixture[str]) -> None:
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--until", "2014-01-31", "--horizon-days", "0"], "horizon must be a whole number of days >= 1"),
+        (["--until", "2001-01-01", "--horizon-days", "7"], "No events on or before 2001-01-01"),
+        (["--until", "31/01/2014", "--horizon-days", "7"], "Cannot read the date '31/01/2014'"),
+        (["--until", "2014-01-31", "--horizon-days", "7", "--grid", "hex"], "Unknown grid 'hex'"),
+    ],
+)
+def test_cli_hotspots_bad_input(
+    args: list[str], message: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     from kalkan.cli import main
 
     monkeypatch.setattr(sys, "argv", ["kalkan", "risk", "hotspots", "--events", str(FIXTURE), *args])
@@ -172,9 +219,32 @@ def test_cli_hotspots_bad_input(args: list[str], message: str, monkeypatch: pyte
 
 
 def test_cli_backtest_writes_scores(tmp_path: Path) -> None:
-    code, out = _cli(["risk", "backtest", "--events", str(FIXTURE), "--start", "2014-01", "--select-until",
-                      "2014-01", "--end", "2014-02", "--model", "mean12", "--baselines", "last,zero",
-                      "--scheduler", "serial", "--boot", "5", "--format", "csv", "--output", str(tmp_path)])
+    code, out = _cli(
+        [
+            "risk",
+            "backtest",
+            "--events",
+            str(FIXTURE),
+            "--start",
+            "2014-01",
+            "--select-until",
+            "2014-01",
+            "--end",
+            "2014-02",
+            "--model",
+            "mean12",
+            "--baselines",
+            "last,zero",
+            "--scheduler",
+            "serial",
+            "--boot",
+            "5",
+            "--format",
+            "csv",
+            "--output",
+            str(tmp_path),
+        ]
+    )
     assert code == 0, out
     scores = pd.read_csv(tmp_path / "scores.csv")
     assert set(scores["model"]) == {"mean12", "last", "zero"} and set(scores["group"]) == {"CAF", "pooled"}
@@ -208,8 +278,19 @@ def test_every_hotspot_option_is_documented() -> None:
                 assert param.opts[0] in docs, f"{param.opts[0]} of `kalkan risk {name}` is not in the docs"
 
 
-@pytest.mark.parametrize("module", ["grids", "hotspots", "baselines", "hotspot_backtest", "hotspot_boost",
-                                    "hotspot_ensemble", "hotspot_fatalities", "hotspot_selection"])
+@pytest.mark.parametrize(
+    "module",
+    [
+        "grids",
+        "hotspots",
+        "baselines",
+        "hotspot_backtest",
+        "hotspot_boost",
+        "hotspot_ensemble",
+        "hotspot_fatalities",
+        "hotspot_selection",
+    ],
+)
 def test_public_names_import(module: str) -> None:
     import importlib
 

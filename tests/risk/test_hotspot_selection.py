@@ -28,8 +28,13 @@ def caf() -> pd.DataFrame:
 
 @pytest.fixture(scope="module")
 def protocol_run(caf: pd.DataFrame) -> object:
-    return run_protocol(caf, SMALL, candidates=["hawkes", "boost", "ensemble"],
-                        baselines=["zero", "mean12", "conflictology"], n_boot=20)
+    return run_protocol(
+        caf,
+        SMALL,
+        candidates=["hawkes", "boost", "ensemble"],
+        baselines=["zero", "mean12", "conflictology"],
+        n_boot=20,
+    )
 
 
 def test_sample_counts_inverts_the_cdf() -> None:
@@ -104,8 +109,12 @@ def test_protocol_choice_ignores_the_held_out_block(caf: pd.DataFrame) -> None:
     feb = caf["date_start"] >= "2014-02-01"
     shifted = caf.copy()
     shifted.loc[feb, "latitude"] = shifted.loc[feb, "latitude"] + 1.0  # the held-out month moves
-    runs = [run_protocol(frame, SMALL, candidates=["last", "mean6"], baselines=["zero", "conflictology"],
-                         n_boot=20) for frame in (caf, shifted)]
+    runs = [
+        run_protocol(
+            frame, SMALL, candidates=["last", "mean6"], baselines=["zero", "conflictology"], n_boot=20
+        )
+        for frame in (caf, shifted)
+    ]
     assert runs[0].winner == runs[1].winner
     pd.testing.assert_frame_equal(runs[0].selection_scores, runs[1].selection_scores)
     assert not runs[0].held_out_scores["brier"].equals(runs[1].held_out_scores["brier"])
@@ -128,21 +137,29 @@ def test_ensemble_is_a_calibrated_hurdle(caf: pd.DataFrame) -> None:
 def _ship(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, beats: bool) -> None:
     import kalkan.risk.hotspot_selection as hs
 
-    data = {"protocol": {"start": "2012-01", "select_until": "2014-12", "end": "2019-12"}, "winner": "boost",
-            "baselines": ["zero", "conflictology"],
-            "verdicts": {"CAF": {"best_baseline": "conflictology", "beats_baseline": beats},
-                         "pooled": {"best_baseline": "conflictology", "beats_baseline": True}},
-            "held_out_scores": [{"group": "CAF", "model": "boost", "brier": 0.09},
-                                {"group": "CAF", "model": "conflictology", "brier": 0.1},
-                                {"group": "CAF", "model": "zero", "brier": 0.2}],
-            "ensemble": None}
+    data = {
+        "protocol": {"start": "2012-01", "select_until": "2014-12", "end": "2019-12"},
+        "winner": "boost",
+        "baselines": ["zero", "conflictology"],
+        "verdicts": {
+            "CAF": {"best_baseline": "conflictology", "beats_baseline": beats},
+            "pooled": {"best_baseline": "conflictology", "beats_baseline": True},
+        },
+        "held_out_scores": [
+            {"group": "CAF", "model": "boost", "brier": 0.09},
+            {"group": "CAF", "model": "conflictology", "brier": 0.1},
+            {"group": "CAF", "model": "zero", "brier": 0.2},
+        ],
+        "ensemble": None,
+    }
     path = tmp_path / "selection.json"
     path.write_text(json.dumps(data))
     monkeypatch.setattr(hs, "_package_file", lambda: path)
 
 
-def test_default_model_and_the_baseline_note(caf: pd.DataFrame, tmp_path: Path,
-                                             monkeypatch: pytest.MonkeyPatch) -> None:
+def test_default_model_and_the_baseline_note(
+    caf: pd.DataFrame, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     import kalkan.risk.hotspot_selection as hs
 
     _ship(tmp_path, monkeypatch, beats=True)

@@ -19,14 +19,25 @@ TRUE = {"alpha": 0.5, "decay_per_day": 0.2, "bandwidth_km": 5.0}
 @pytest.fixture(scope="module")
 def simulated() -> pd.DataFrame:
     """Two years of a process with known parameters, 5 background events a day (~7,000 events)."""
-    return simulate_hawkes(background_per_day=5.0, alpha=TRUE["alpha"], decay_per_day=TRUE["decay_per_day"],
-                           bandwidth_km=TRUE["bandwidth_km"], days=730, seed=11)
+    return simulate_hawkes(
+        background_per_day=5.0,
+        alpha=TRUE["alpha"],
+        decay_per_day=TRUE["decay_per_day"],
+        bandwidth_km=TRUE["bandwidth_km"],
+        days=730,
+        seed=11,
+    )
 
 
 @pytest.fixture(scope="module")
 def fitted(simulated: pd.DataFrame) -> HotspotModel:
-    return HotspotModel(window_days=None, time_cutoff_days=60.0, distance_cutoff_km=50.0,
-                        background_smoothing=0.0, background_pseudocount=0.0).fit(simulated)
+    return HotspotModel(
+        window_days=None,
+        time_cutoff_days=60.0,
+        distance_cutoff_km=50.0,
+        background_smoothing=0.0,
+        background_pseudocount=0.0,
+    ).fit(simulated)
 
 
 def test_recovers_known_parameters(fitted: HotspotModel) -> None:
@@ -72,8 +83,9 @@ def _naive_log_lik(model: HotspotModel, events: pd.DataFrame) -> float:
 
 
 def test_fast_likelihood_equals_naive_reference() -> None:
-    ev = simulate_hawkes(background_per_day=0.5, alpha=0.6, decay_per_day=0.3, bandwidth_km=8.0, days=120,
-                         seed=3)
+    ev = simulate_hawkes(
+        background_per_day=0.5, alpha=0.6, decay_per_day=0.3, bandwidth_km=8.0, days=120, seed=3
+    )
     model = HotspotModel(window_days=60.0, time_cutoff_days=20.0, distance_cutoff_km=30.0).fit(ev)
     assert model.log_likelihood_ == pytest.approx(_naive_log_lik(model, ev), rel=1e-6)
 
@@ -83,8 +95,12 @@ def test_pairs_respect_both_cutoffs() -> None:
     t = np.sort(rng.uniform(0, 100, 300))
     xyz = to_xyz_km(rng.uniform(6, 7, 300), rng.uniform(20, 21, 300))
     i, j, dt, r2 = hotspots._pairs(t, xyz, 10.0, 25.0, np.ones(300, bool))
-    brute = {(a, b) for a in range(300) for b in range(300)
-             if 0 < t[b] - t[a] <= 10.0 and ((xyz[b] - xyz[a]) ** 2).sum() <= 625.0}
+    brute = {
+        (a, b)
+        for a in range(300)
+        for b in range(300)
+        if 0 < t[b] - t[a] <= 10.0 and ((xyz[b] - xyz[a]) ** 2).sum() <= 625.0
+    }
     assert set(zip(i.tolist(), j.tolist(), strict=True)) == brute
 
 
@@ -100,10 +116,17 @@ def test_forecast_matches_what_happens_next(simulated: pd.DataFrame) -> None:
     # The forecast of the 30 days after the cut-off, summed over cells, is within 20 % of the events
     # the same process produced in those days (about 300); a model without triggering is not.
     cut = pd.Timestamp("2016-06-30")
-    nxt = simulated[(simulated["date_start"] > cut + pd.Timedelta(days=1))
-                    & (simulated["date_start"] < cut + pd.Timedelta(days=31))]
-    model = HotspotModel(window_days=365.0, time_cutoff_days=60.0, distance_cutoff_km=50.0,
-                         background_smoothing=0.0, background_pseudocount=0.0).fit(simulated, until=cut)
+    nxt = simulated[
+        (simulated["date_start"] > cut + pd.Timedelta(days=1))
+        & (simulated["date_start"] < cut + pd.Timedelta(days=31))
+    ]
+    model = HotspotModel(
+        window_days=365.0,
+        time_cutoff_days=60.0,
+        distance_cutoff_km=50.0,
+        background_smoothing=0.0,
+        background_pseudocount=0.0,
+    ).fit(simulated, until=cut)
     fc = model.predict(30)
     assert fc["expected_events"].sum() == pytest.approx(len(nxt), rel=0.20)
     assert fc["background_events"].sum() < 0.7 * len(nxt)
@@ -120,8 +143,9 @@ def test_forecast_matches_what_happens_next(simulated: pd.DataFrame) -> None:
 
 
 def test_without_triggering_the_forecast_is_the_background() -> None:
-    ev = simulate_hawkes(background_per_day=2.0, alpha=0.0, decay_per_day=0.2, bandwidth_km=5.0, days=200,
-                         seed=5)
+    ev = simulate_hawkes(
+        background_per_day=2.0, alpha=0.0, decay_per_day=0.2, bandwidth_km=5.0, days=200, seed=5
+    )
     model = HotspotModel(window_days=None, background_smoothing=0.0, background_pseudocount=0.0).fit(ev)
     assert model.branching_ratio_ < 0.05
     fc = model.predict(10)
@@ -138,20 +162,32 @@ def test_forecast_lists_history_cells_and_neighbours(simulated: pd.DataFrame) ->
 
 
 def test_h3_grid_forecast() -> None:
-    ev = simulate_hawkes(background_per_day=1.0, alpha=0.4, decay_per_day=0.3, bandwidth_km=3.0, days=90,
-                         bbox=(40.4, 72.6, 40.7, 73.0), seed=2)
+    ev = simulate_hawkes(
+        background_per_day=1.0,
+        alpha=0.4,
+        decay_per_day=0.3,
+        bandwidth_km=3.0,
+        days=90,
+        bbox=(40.4, 72.6, 40.7, 73.0),
+        seed=2,
+    )
     fc = HotspotModel(grid="h3:6", window_days=None).fit(ev).predict(14)
     assert len(fc) > 7 and fc["probability"].between(0, 1).all()
     assert fc["expected_events"].sum() > 0
 
 
-@pytest.mark.parametrize(("kwargs", "message"), [
-    ({"time_cutoff_days": -1},
-     "The 'time_cutoff_days' parameter of HotspotModel must be a float > 0. Got -1 instead."),
-    ({"background_smoothing": 2}, "'background_smoothing' parameter of HotspotModel must be a float in"),
-    ({"window_days": 0}, "'window_days' parameter of HotspotModel must be a float > 0 or None. Got 0"),
-    ({"max_iter": 1.5}, "'max_iter' parameter of HotspotModel must be an int >= 1"),
-])
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        (
+            {"time_cutoff_days": -1},
+            "The 'time_cutoff_days' parameter of HotspotModel must be a float > 0. Got -1 instead.",
+        ),
+        ({"background_smoothing": 2}, "'background_smoothing' parameter of HotspotModel must be a float in"),
+        ({"window_days": 0}, "'window_days' parameter of HotspotModel must be a float > 0 or None. Got 0"),
+        ({"max_iter": 1.5}, "'max_iter' parameter of HotspotModel must be an int >= 1"),
+    ],
+)
 def test_bad_settings_are_named(kwargs: dict, message: str, simulated: pd.DataFrame) -> None:
     with pytest.raises(InputError, match=message.replace("(", r"\(").replace(".", r"\.")):
         HotspotModel(**kwargs).fit(simulated.head(50))
@@ -185,15 +221,19 @@ def test_risk_weight_for_the_planner(model: str | None) -> None:
     # Violence in Osh over a fortnight: places in Osh get more weight than Jalal-Abad, far ones none.
     rng = np.random.default_rng(4)
     n = 40
-    events = pd.DataFrame({
-        "date_start": pd.Timestamp("2010-06-01") + pd.to_timedelta(rng.integers(0, 14, n), unit="D"),
-        "latitude": 40.53 + rng.normal(0, 0.01, n), "longitude": 72.80 + rng.normal(0, 0.01, n),
-    })
+    events = pd.DataFrame(
+        {
+            "date_start": pd.Timestamp("2010-06-01") + pd.to_timedelta(rng.integers(0, 14, n), unit="D"),
+            "latitude": 40.53 + rng.normal(0, 0.01, n),
+            "longitude": 72.80 + rng.normal(0, 0.01, n),
+        }
+    )
     events.loc[0, "latitude"] = np.nan  # unlocated incidents are left out, not fatal
     places = pd.DataFrame({"latitude": [40.53, 40.94, 42.87], "longitude": [72.80, 73.00, 74.59]})
     w = forecast_risk_weight(places, events, pd.Timestamp("2010-06-14").date(), model=model)
     assert w.shape == (3,)
     assert w[0] == pytest.approx(1.0) and w[0] > w[1] and w[2] == pytest.approx(0.1)  # max 1, floor 0.1
     # nothing usable before the date: no reweighting
-    np.testing.assert_array_equal(forecast_risk_weight(places, events, pd.Timestamp("2010-05-01").date(),
-                                                       model=model), np.ones(3))
+    np.testing.assert_array_equal(
+        forecast_risk_weight(places, events, pd.Timestamp("2010-05-01").date(), model=model), np.ones(3)
+    )

@@ -89,9 +89,12 @@ def test_a_census_row_published_later_is_unknown_on_the_day(edited: Path) -> Non
     assert ((later["kind"] == "census") & (later["text"] == "Aravan")).any()
     # A day after it was published, the row is back.
     assert view is not scenario
-    assert scenario.as_of_view(date(2011, 1, 1)).scenario.districts.set_index("district").loc[
-        "Aravan", "population"
-    ] == 106134
+    assert (
+        scenario.as_of_view(date(2011, 1, 1))
+        .scenario.districts.set_index("district")
+        .loc["Aravan", "population"]
+        == 106134
+    )
 
 
 def test_known_later_items_are_only_in_the_later_list(edited: Path) -> None:
@@ -117,9 +120,10 @@ def test_the_view_leaves_the_scenario_unchanged(edited: Path) -> None:
     incidents, facts = len(scenario.incidents), len(scenario.facts)
     scenario.as_of_view(date(2010, 6, 1))
     assert (len(scenario.incidents), len(scenario.facts)) == (incidents, facts)
-    assert load_scenario(str(edited)).districts["population"].notna().sum() == scenario.districts[
-        "population"
-    ].notna().sum()
+    assert (
+        load_scenario(str(edited)).districts["population"].notna().sum()
+        == scenario.districts["population"].notna().sum()
+    )
 
 
 FICTION = Path(__file__).resolve().parents[1] / "fixtures" / "scenarios" / "marenland_2031"

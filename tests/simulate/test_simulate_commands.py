@@ -22,15 +22,49 @@ def test_public_names_import() -> None:
 
 def test_lattice_command_reports_agents_steps_seconds_and_actives() -> None:
     _register_all()
-    result = CliRunner().invoke(app, ["simulate", "lattice", "--width", "20", "--height", "20",
-                                      "--steps", "7", "--seed", "3", "--format", "json"])
+    result = CliRunner().invoke(
+        app,
+        [
+            "simulate",
+            "lattice",
+            "--width",
+            "20",
+            "--height",
+            "20",
+            "--steps",
+            "7",
+            "--seed",
+            "3",
+            "--format",
+            "json",
+        ],
+    )
     assert result.exit_code == 0, result.output
     data = json.loads(result.output)
     assert data["steps"] == 7 and len(data["active"]) == 8
     assert 0.6 * 400 < data["agents"] < 0.95 * 400  # densities 0.7 + 0.074 of 400 cells
     assert data["seconds"] >= 0
-    again = json.loads(CliRunner().invoke(app, ["simulate", "lattice", "--width", "20", "--height", "20",
-                                                "--steps", "7", "--seed", "3", "--format", "json"]).output)
+    again = json.loads(
+        CliRunner()
+        .invoke(
+            app,
+            [
+                "simulate",
+                "lattice",
+                "--width",
+                "20",
+                "--height",
+                "20",
+                "--steps",
+                "7",
+                "--seed",
+                "3",
+                "--format",
+                "json",
+            ],
+        )
+        .output
+    )
     assert again["active"] == data["active"]
 
 
@@ -44,8 +78,9 @@ def test_lattice_command_reports_agents_steps_seconds_and_actives() -> None:
         (["--scenario", "atlantis"], "atlantis"),  # unknown scenario
     ],
 )
-def test_bad_options_get_one_clear_sentence(args: list[str], message: str, monkeypatch: pytest.MonkeyPatch,
-                                            capsys: pytest.CaptureFixture[str]) -> None:
+def test_bad_options_get_one_clear_sentence(
+    args: list[str], message: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     monkeypatch.setattr(sys, "argv", ["kalkan", "simulate", *args])
     with pytest.raises(SystemExit) as exit_info:
         main()
@@ -56,8 +91,24 @@ def test_bad_options_get_one_clear_sentence(args: list[str], message: str, monke
 
 def test_simulate_json_has_one_object_per_option_with_intervals() -> None:
     _register_all()
-    result = CliRunner().invoke(app, ["simulate", "--options", "monitors:50", "--runs", "3", "--days", "2",
-                                      "--seed", "1", "--format", "json", "--scheduler", "serial"])
+    result = CliRunner().invoke(
+        app,
+        [
+            "simulate",
+            "--options",
+            "monitors:50",
+            "--runs",
+            "3",
+            "--days",
+            "2",
+            "--seed",
+            "1",
+            "--format",
+            "json",
+            "--scheduler",
+            "serial",
+        ],
+    )
     assert result.exit_code == 0, result.output
     data = json.loads(result.output)
     rows = data["options"]
@@ -78,8 +129,15 @@ def test_every_setting_and_command_is_documented() -> None:
     doc = (Path(__file__).resolve().parents[2] / "docs" / "simulate.md").read_text()
     missing = [s.name for s in GEO_SETTINGS if f"`{s.name}`" not in doc]
     assert not missing, f"settings not in docs/simulate.md: {missing}"
-    for command in ("kalkan simulate lattice", "--options", "--runs", "--days", "--seed", "--format",
-                    "--scheduler"):
+    for command in (
+        "kalkan simulate lattice",
+        "--options",
+        "--runs",
+        "--days",
+        "--seed",
+        "--format",
+        "--scheduler",
+    ):
         assert command in doc
 
 

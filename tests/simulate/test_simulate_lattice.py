@@ -12,13 +12,24 @@ from kalkan.simulate import LatticeModel
 from kalkan.simulate import _lattice_kernel as k
 
 
-def _state(cells: list[int], kinds: list[int], hardship: list[float], risk: list[float],
-           groups: list[int] | None = None) -> dict[str, np.ndarray]:
+def _state(
+    cells: list[int],
+    kinds: list[int],
+    hardship: list[float],
+    risk: list[float],
+    groups: list[int] | None = None,
+) -> dict[str, np.ndarray]:
     n = len(cells)
-    return {"kind": np.array(kinds, dtype=np.int64), "group": np.array(groups or [0] * n, dtype=np.int64),
-            "cell": np.array(cells, dtype=np.int64), "hardship": np.array(hardship, dtype=float),
-            "risk": np.array(risk, dtype=float), "state": np.zeros(n, dtype=np.int64),
-            "jail": np.zeros(n, dtype=np.int64), "age": np.zeros(n, dtype=np.int64)}
+    return {
+        "kind": np.array(kinds, dtype=np.int64),
+        "group": np.array(groups or [0] * n, dtype=np.int64),
+        "cell": np.array(cells, dtype=np.int64),
+        "hardship": np.array(hardship, dtype=float),
+        "risk": np.array(risk, dtype=float),
+        "state": np.zeros(n, dtype=np.int64),
+        "jail": np.zeros(n, dtype=np.int64),
+        "age": np.zeros(n, dtype=np.int64),
+    }
 
 
 # A 5 x 5 torus, Moore vision 1, no movement: the citizen sits on cell 12 (the centre); cops on
@@ -26,21 +37,23 @@ def _state(cells: list[int], kinds: list[int], hardship: list[float], risk: list
 @pytest.mark.parametrize(
     ("hardship", "risk", "cops", "legitimacy"),
     [
-        (0.55, 0.5, 0, 0.8),   # G = 0.11 > T with no cops: active
-        (0.45, 0.5, 0, 0.8),   # G = 0.09 < T: quiet whatever the risk
-        (0.9, 0.5, 1, 0.8),    # G = 0.18, P = 0.8997, R P = 0.45: quiet
-        (0.9, 0.05, 1, 0.8),   # G = 0.18, R P = 0.045, net 0.135 > T: active
-        (0.9, 0.09, 1, 0.8),   # net = 0.18 - 0.081 = 0.099 < T: quiet (just)
-        (1.0, 0.2, 3, 0.5),    # G = 0.5, P = 1 - exp(-6.9), net 0.3002 > T: active
-        (1.0, 0.5, 3, 0.7),    # G = 0.3, R P ~ 0.4995: quiet
+        (0.55, 0.5, 0, 0.8),  # G = 0.11 > T with no cops: active
+        (0.45, 0.5, 0, 0.8),  # G = 0.09 < T: quiet whatever the risk
+        (0.9, 0.5, 1, 0.8),  # G = 0.18, P = 0.8997, R P = 0.45: quiet
+        (0.9, 0.05, 1, 0.8),  # G = 0.18, R P = 0.045, net 0.135 > T: active
+        (0.9, 0.09, 1, 0.8),  # net = 0.18 - 0.081 = 0.099 < T: quiet (just)
+        (1.0, 0.2, 3, 0.5),  # G = 0.5, P = 1 - exp(-6.9), net 0.3002 > T: active
+        (1.0, 0.5, 3, 0.7),  # G = 0.3, R P ~ 0.4995: quiet
     ],
 )
-def test_activation_rule_matches_hand_computation(hardship: float, risk: float, cops: int,
-                                                  legitimacy: float) -> None:
+def test_activation_rule_matches_hand_computation(
+    hardship: float, risk: float, cops: int, legitimacy: float
+) -> None:
     cells = [12] + [6, 7, 8][:cops]
     st = _state(cells, [k.CITIZEN] + [k.COP] * cops, [hardship] + [0.0] * cops, [risk] + [0.0] * cops)
-    model = LatticeModel(width=5, height=5, vision=1, neighbourhood="moore", legitimacy=legitimacy,
-                         movement=False, max_jail=3)
+    model = LatticeModel(
+        width=5, height=5, vision=1, neighbourhood="moore", legitimacy=legitimacy, movement=False, max_jail=3
+    )
     run = model.run_from(st, 1, seed=1)
     p_arrest = 1.0 - math.exp(-2.3 * round(cops / 1))
     expected_active = hardship * (1 - legitimacy) - risk * p_arrest > 0.1
@@ -61,8 +74,9 @@ def test_ratio_is_rounded_like_mesa() -> None:
     model.run_from(st, 1, seed=3)
     # 0.18 - 0.9 * 0 > 0.1: active unless arrested (jail term 0 leaves it "jailed" this step).
     assert st["state"][0] in (k.ACTIVE, k.JAILED)
-    unrounded = LatticeModel(width=5, height=5, vision=1, neighbourhood="moore", movement=False,
-                             round_ratio=False)
+    unrounded = LatticeModel(
+        width=5, height=5, vision=1, neighbourhood="moore", movement=False, round_ratio=False
+    )
     st2 = _state([12, 6, 13], [k.CITIZEN, k.COP, k.CITIZEN], [0.9, 0.0, 1.0], [0.9, 0.0, 0.0])
     st2["state"][2] = k.ACTIVE
     unrounded.run_from(st2, 1, seed=3)
@@ -107,6 +121,7 @@ def test_model_ii_outcomes_as_in_epstein() -> None:
     # High legitimacy: peaceful coexistence, nobody killed after the first steps.
     peace = LatticeModel.model_ii("coexistence").run(200, seed=1).counts
     assert peace["kills"].sum() == 0 and min(peace["group0"].iloc[-1], peace["group1"].iloc[-1]) > 300
+
     # Peacekeepers (cop density 0.04) delay the extinction of one group (Epstein's Figs 15-16).
     def waiting(cop_density: float, seed: int, steps: int = 400) -> int:
         c = LatticeModel.model_ii("genocide", cop_density=cop_density).run(steps, seed=seed).counts

@@ -22,8 +22,12 @@ def places():
 
 
 def _officers_in_reach(places, posts, minutes: float = 30.0) -> np.ndarray:
-    t = travel_minutes(places["latitude"].to_numpy()[:, None], places["longitude"].to_numpy()[:, None],
-                       posts["latitude"].to_numpy()[None, :], posts["longitude"].to_numpy()[None, :])
+    t = travel_minutes(
+        places["latitude"].to_numpy()[:, None],
+        places["longitude"].to_numpy()[:, None],
+        posts["latitude"].to_numpy()[None, :],
+        posts["longitude"].to_numpy()[None, :],
+    )
     return (t <= minutes) @ posts["officers_on_duty"].to_numpy(float)
 
 
@@ -58,13 +62,34 @@ def test_same_police_sited_for_depth_cut_deaths_in_the_model() -> None:
 
 def test_cli_both_sitings_on_the_same_seeds() -> None:
     _register_all()
-    result = CliRunner().invoke(app, ["simulate", "--options", "monitors:50,police:100", "--runs", "2",
-                                      "--days", "2", "--seed", "1", "--format", "json", "--siting", "both",
-                                      "--scheduler", "serial"])
+    result = CliRunner().invoke(
+        app,
+        [
+            "simulate",
+            "--options",
+            "monitors:50,police:100",
+            "--runs",
+            "2",
+            "--days",
+            "2",
+            "--seed",
+            "1",
+            "--format",
+            "json",
+            "--siting",
+            "both",
+            "--scheduler",
+            "serial",
+        ],
+    )
     assert result.exit_code == 0, result.output
     rows = json.loads(result.output)["options"]
     assert [(r["option"], r["siting"]) for r in rows] == [
-        ("none", "none"), ("monitors:50", "reach"), ("police:100", "reach"),
-        ("monitors:50", "depth"), ("police:100", "depth")]
+        ("none", "none"),
+        ("monitors:50", "reach"),
+        ("police:100", "reach"),
+        ("monitors:50", "depth"),
+        ("police:100", "depth"),
+    ]
     bad = CliRunner().invoke(app, ["simulate", "--siting", "nearest", "--runs", "1"])
     assert isinstance(bad.exception, KalkanError) and "reach, depth or both" in str(bad.exception)

@@ -269,7 +269,14 @@ def search_mclp(
         if left <= 0.01:
             break
         trial = iterated_swap_mclp(
-            A, w, p, best, seed=rng, deadline=time.perf_counter() + 0.45 * left, max_stall=30, AT=AT,
+            A,
+            w,
+            p,
+            best,
+            seed=rng,
+            deadline=time.perf_counter() + 0.45 * left,
+            max_stall=30,
+            AT=AT,
             elite=elite,
         )
         trial_value = coverage_value(A, w, trial)

@@ -51,7 +51,6 @@ from kalkan.plan.travel import (
 METHODS = ("auto", "exact", "heuristic")
 
 
-
 class UnreachableDemandWarning(UserWarning):
     """Some demand points with weight are out of reach of every candidate site."""
 
@@ -745,4 +744,3 @@ def _reach(radius: float | None, response_minutes: float | None) -> tuple[bool, 
         return False, _CoveringProblem._check_reach(radius, "radius")
     assert response_minutes is not None  # one of the two is given (checked above)
     return True, _CoveringProblem._check_reach(response_minutes, "response_minutes")
-

@@ -365,6 +365,7 @@ async def current_actor(
 
 ActorDep = Annotated[Actor, Depends(current_actor)]
 
+
 def _query_names(dependant: Any) -> frozenset[str]:
     names: set[str] = set()
     for param in dependant.query_params:

@@ -129,7 +129,11 @@ def as_of_view(scenario: Scenario, day: date) -> tuple[Scenario, list[LaterItem]
         found: list[LaterItem] = []
         row: Any
         for row in view.later.itertuples(index=False):
-            ids = row.source_ids if isinstance(row.source_ids, list | tuple) else str(row.source_ids or "").split(";")
+            ids = (
+                row.source_ids
+                if isinstance(row.source_ids, list | tuple)
+                else str(row.source_ids or "").split(";")
+            )
             when = latest_day(iso(row.date)) if iso(row.date) else None
             found.append(LaterItem(when, str(row.text), tuple(i for i in ids if i), str(row.kind)))
         found.sort(key=lambda i: (i.known_on or date.max, i.kind))
@@ -145,7 +149,11 @@ def as_of_view(scenario: Scenario, day: date) -> tuple[Scenario, list[LaterItem]
     for row, k, ok in zip(incidents.itertuples(index=False), known, keep, strict=True):
         if not ok:
             text = f"{getattr(row, 'raw_date', '')}, {getattr(row, 'place_name', '')}: {getattr(row, 'event_type', '')}"
-            later.append(LaterItem(k, f"Incident reported later: {text}", tuple(str(row.source_ids).split(";")), "incident"))
+            later.append(
+                LaterItem(
+                    k, f"Incident reported later: {text}", tuple(str(row.source_ids).split(";")), "incident"
+                )
+            )
     incidents = incidents[keep].reset_index(drop=True)
 
     facts = scenario.facts.copy()

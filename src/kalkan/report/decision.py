@@ -36,7 +36,11 @@ OUTCOME_SHARE = 0.5
 #: Most force sizes simulated while searching for the least that meets the criterion.
 MAX_SEARCH = 6
 
-_UNIT_WORDS = {"monitors": "unarmed monitors", "police": "armed police", "fpu": "officers in formed police units"}
+_UNIT_WORDS = {
+    "monitors": "unarmed monitors",
+    "police": "armed police",
+    "fpu": "officers in formed police units",
+}
 
 
 def in_words(unit: str, officers: int) -> str:
@@ -138,7 +142,9 @@ def _preset_rows(data: BriefData) -> list[OptionRow]:
 
 
 def _candidates(data: BriefData, unit: str) -> list[int]:
-    presets = {int(o) for o, u in zip(data.options["officers"], data.options["unit"], strict=True) if u == unit}
+    presets = {
+        int(o) for o, u in zip(data.options["officers"], data.options["unit"], strict=True) if u == unit
+    }
     grid = {int(b) for b in data.curves.loc[data.curves["unit"] == unit, "officers"] if b > 0}
     step = officers_per_post(unit)
     sizes = sorted(b for b in grid | presets if posts_for(ForceOption(unit, int(b))) >= 1 and b >= step)
@@ -217,12 +223,17 @@ def decide(data: BriefData, simulate: Simulate | None = None) -> Decision:
         row.recommended = row.label == chosen.label
     posts = posts_by.get(chosen.label)
     post_list = (
-        [Post(str(p.get("name", "")), float(p["latitude"]), float(p["longitude"])) for _, p in posts.iterrows()]
+        [
+            Post(str(p.get("name", "")), float(p["latitude"]), float(p["longitude"]))
+            for _, p in posts.iterrows()
+        ]
         if posts is not None
         else []
     )
     same = ""
-    bigger = [r for r in rows if r.unit == unit and r.officers > chosen.officers and r.deaths_median is not None]
+    bigger = [
+        r for r in rows if r.unit == unit and r.officers > chosen.officers and r.deaths_median is not None
+    ]
     if bigger and not chosen.preset:
         b = min(bigger, key=lambda r: r.officers)
         same = (
@@ -253,7 +264,12 @@ def _capacity(data: BriefData, unit: str, posts: int) -> float | None:
     from kalkan.plan.capacitated import PER_1000, CapacitatedCovering
 
     problem = CapacitatedCovering.from_places(
-        exposure, p=posts, response_minutes=data.response_minutes, unit=unit, per_1000=PER_1000, id_column="place_id"
+        exposure,
+        p=posts,
+        response_minutes=data.response_minutes,
+        unit=unit,
+        per_1000=PER_1000,
+        id_column="place_id",
     )
     problem.warn_unreachable = False
     problem.solve(time_limit=1.0, method="heuristic")
@@ -300,8 +316,12 @@ def _decide_by_reach(data: BriefData, rows: list[OptionRow], unit: str) -> Decis
     if plan is None:  # a force size off the preset list: site its posts for reach, as judged
         from kalkan.plan.force import plan_option
 
-        demand = data.exposure.rename(columns={"place_id": "id"})[["id", "name", "latitude", "longitude", "weight"]]
-        plan = plan_option(demand, ForceOption(unit, size), response_minutes=data.response_minutes, time_limit=1.0)
+        demand = data.exposure.rename(columns={"place_id": "id"})[
+            ["id", "name", "latitude", "longitude", "weight"]
+        ]
+        plan = plan_option(
+            demand, ForceOption(unit, size), response_minutes=data.response_minutes, time_limit=1.0
+        )
     selected: Any = plan.selected
     post_list = [Post(str(p.name), float(p.latitude), float(p.longitude)) for p in selected.itertuples()]
     posts = len(post_list)

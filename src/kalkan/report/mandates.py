@@ -60,7 +60,9 @@ class MandateRow:
 
 def _size(data: BriefData, unit: str) -> int:
     rec = data.decision.recommendation if data.decision is not None else None
-    presets = [int(o) for o, u in zip(data.options["officers"], data.options["unit"], strict=True) if u == unit]
+    presets = [
+        int(o) for o, u in zip(data.options["officers"], data.options["unit"], strict=True) if u == unit
+    ]
     if unit == "monitors":
         return max(presets) if presets else 100
     if unit == "police":

@@ -243,7 +243,9 @@ def _labels(labels: pd.DataFrame, frame: Frame, size: float = 13.0) -> str:
     collides with no name already placed (right, left, above, below), else left out."""
     x, y = frame.xy(labels["longitude"], labels["latitude"])
     placed: list[tuple[float, float, float, float]] = []
-    halo = [f'<g class="place-labels-halo" font-size="{size:g}" fill="white" stroke="white" stroke-width="3.5">']
+    halo = [
+        f'<g class="place-labels-halo" font-size="{size:g}" fill="white" stroke="white" stroke-width="3.5">'
+    ]
     out = [f'<g class="place-labels" font-size="{size:g}" fill="#111">']
     for a, b, name in zip(x, y, labels["name"], strict=True):
         text = str(name)
@@ -255,7 +257,9 @@ def _labels(labels: pd.DataFrame, frame: Frame, size: float = 13.0) -> str:
             free = all(box[2] < o[0] or o[2] < box[0] or box[3] < o[1] or o[3] < box[1] for o in placed)
             if inside and free:
                 placed.append(box)
-                label = f'<text x="{a + dx:.1f}" y="{b + dy:.1f}" text-anchor="{anchor}">{escape(text)}</text>'
+                label = (
+                    f'<text x="{a + dx:.1f}" y="{b + dy:.1f}" text-anchor="{anchor}">{escape(text)}</text>'
+                )
                 halo.append(label)
                 out.append(label)
                 break

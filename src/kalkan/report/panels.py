@@ -34,7 +34,6 @@ if TYPE_CHECKING:
     from kalkan.report.brief import BriefData, Progress
 
 
-
 def compute_panels(
     data: BriefData,
     *,
@@ -62,7 +61,12 @@ def compute_panels(
         except Exception as error:  # a panel must not sink the brief; the brief says why it is missing
             skipped["Simulated outcomes"] = f"{type(error).__name__}: {error}"
     table = data.panels.get("simulation")
-    common = {"runs": int(runs), "days": int(days), "seed": int(seed), "response_minutes": data.response_minutes}
+    common = {
+        "runs": int(runs),
+        "days": int(days),
+        "seed": int(seed),
+        "response_minutes": data.response_minutes,
+    }
     report("Searching for the least force that meets the criterion", 0, 1)
     data.decision = decide(data, simulate=_simulator(data, table, common) if table is not None else None)
     report("Searching for the least force that meets the criterion", 1, 1)
@@ -123,10 +127,15 @@ def simulate_plans(data: BriefData, *, runs: int, days: int, seed: int, progress
     from kalkan.simulate import simulate_options
 
     armed = [p.option for p in data.plans if p.option.unit_type.armed]
-    step = f"Simulating {len(data.plans) + 1 + len(armed) + len(LATE_DAYS) * bool(armed)} options x {runs} runs"
+    step = (
+        f"Simulating {len(data.plans) + 1 + len(armed) + len(LATE_DAYS) * bool(armed)} options x {runs} runs"
+    )
     progress(step, 0, 1)
     common: dict[str, Any] = {
-        "runs": int(runs), "days": int(days), "seed": int(seed), "response_minutes": data.response_minutes
+        "runs": int(runs),
+        "days": int(days),
+        "seed": int(seed),
+        "response_minutes": data.response_minutes,
     }
     table = simulate_options(
         data.scenario,
@@ -170,7 +179,11 @@ def _simulator(data: BriefData, table: pd.DataFrame, common: dict[str, Any]) -> 
         if set(labels) <= presets:
             keep = (table["option"] == "none") | (
                 table["option"].isin(labels)
-                & ((sited == "depth") | ~table["armed"].astype(bool) | ~table["option"].isin(set(table.loc[sited == "depth", "option"])))
+                & (
+                    (sited == "depth")
+                    | ~table["armed"].astype(bool)
+                    | ~table["option"].isin(set(table.loc[sited == "depth", "option"]))
+                )
             )
             out = table[keep & ~((table["option"] == "none") & (sited == "depth"))].drop_duplicates("option")
             out = out.reset_index(drop=True)
@@ -339,7 +352,12 @@ def _late_table(ctx: Context, table: pd.DataFrame) -> str:
     late = late_rows(table, rec.label)
     if late is None:
         return ""
-    rows = [["from the start", f"{rec.deaths_median:,.0f} <small>({rec.deaths_p5:,.0f}–{rec.deaths_p95:,.0f})</small>"]]
+    rows = [
+        [
+            "from the start",
+            f"{rec.deaths_median:,.0f} <small>({rec.deaths_p5:,.0f}–{rec.deaths_p95:,.0f})</small>",
+        ]
+    ]
     rows += [[f"from day {float(r['arrival_day']):g}",
               f"{r['deaths_median']:,.0f} <small>({r['deaths_p5']:,.0f}–{r['deaths_p95']:,.0f})</small>"]
              for _, r in late.iterrows()]  # fmt: skip
@@ -361,7 +379,8 @@ def framework_section(ctx: Context) -> Section | None:
         rows.append(
             [
                 f"{int(r.factor)}. {escape(str(r.name))}",
-                "unknown" if str(r.level) == "none" and int(r.present) == 0 and int(r.unknown) + int(r.not_assessed) > 0
+                "unknown"
+                if str(r.level) == "none" and int(r.present) == 0 and int(r.unknown) + int(r.not_assessed) > 0
                 else escape(str(r.level)),
                 f"{int(r.present)} of {int(r.indicators)}",
                 str(int(r.unknown) + int(r.not_assessed)),
@@ -431,7 +450,9 @@ def hotspot_section(ctx: Context) -> Section | None:
 
 def _skill_text(skill: Any) -> str:
     """One sentence on the hotspot model's backtested skill (shipped GED backtest), or where to find it."""
-    fallback = "the model's skill is measured on UCDP GED data in kalkan's hotspot backtests, not on this scenario."
+    fallback = (
+        "the model's skill is measured on UCDP GED data in kalkan's hotspot backtests, not on this scenario."
+    )
     if not isinstance(skill, pd.DataFrame) or not len(skill):
         return fallback
     rows = skill

@@ -91,9 +91,18 @@ def decision_sheet(ctx: Context) -> Section:
             p5, med, p95 = dec.no_force_deaths
             none = f" With no force: {med:,.0f} simulated deaths ({p5:,.0f}–{p95:,.0f})."
         parts.append(
-            _table(["option", "on duty at any moment", f"reach within {d.response_minutes:g} min (weighted)",
-                    "capacity: people its officers can hold", "simulated deaths, median (90% range)", "meets the criterion"],
-                   rows, cls="num options small")
+            _table(
+                [
+                    "option",
+                    "on duty at any moment",
+                    f"reach within {d.response_minutes:g} min (weighted)",
+                    "capacity: people its officers can hold",
+                    "simulated deaths, median (90% range)",
+                    "meets the criterion",
+                ],
+                rows,
+                cls="num options small",
+            )
             + f'<p class="note">On duty = posts × officers on duty per post. <i>Reach</i>: share of the people at risk, '
             f"weighted by nearness to incidents, a post can get to in {d.response_minutes:g} minutes. <i>Capacity</i>: "
             "people held at 20 officers per 1,000. <i>Simulated deaths</i>: a model for comparing options, not a "
@@ -102,7 +111,9 @@ def decision_sheet(ctx: Context) -> Section:
         rec = dec.recommendation
         if rec is not None:
             ctx.record("decision", "recommended officers", rec.officers, f"{rec.officers:,}")
-            ctx.record("decision", "recommended officers on duty at any moment", rec.on_duty, f"{rec.on_duty:,}")
+            ctx.record(
+                "decision", "recommended officers on duty at any moment", rec.on_duty, f"{rec.on_duty:,}"
+            )
             parts.append(
                 f'<p class="answer"><b>Recommended: {escape(rec.words)}</b>, {rec.posts} posts held around the clock, '
                 f"<b>{rec.on_duty} officers on duty at any moment</b>. {escape(rec.reason)} "
@@ -111,9 +122,15 @@ def decision_sheet(ctx: Context) -> Section:
         else:
             biggest = max((r for r in dec.options if r.armed), key=lambda r: r.officers, default=None)
             upto = f" up to {escape(biggest.words)}" if biggest is not None else ""
-            parts.append(f'<p class="answer"><b>No force{upto} meets the criterion</b>: {escape(dec.criterion)}. '
-                         "A larger force, or one sited and arriving differently, would be needed.</p>")
-    parts.append("<p><b>Key uncertainties.</b></p><ul class=\"tight\">" + "".join(f"<li>{u}</li>" for u in _uncertainties(ctx)) + "</ul>")
+            parts.append(
+                f'<p class="answer"><b>No force{upto} meets the criterion</b>: {escape(dec.criterion)}. '
+                "A larger force, or one sited and arriving differently, would be needed.</p>"
+            )
+    parts.append(
+        '<p><b>Key uncertainties.</b></p><ul class="tight">'
+        + "".join(f"<li>{u}</li>" for u in _uncertainties(ctx))
+        + "</ul>"
+    )
     parts.append(_city_map(ctx))
     return Section("decision", "The decision on one page", "".join(parts))
 
@@ -137,9 +154,11 @@ def _uncertainties(ctx: Context) -> list[str]:
             most = min(most, max(0.0, float(limit) - known))
         by_unit = unknown.groupby("district")["at_risk_max"].sum().sort_values(ascending=False)
         largest = ", ".join(f"{escape(str(u))} (at most {say(v)})" for u, v in by_unit.head(3).items())
-        text += (f"; in {len(by_unit)} units the census share could not be found, so nobody there is counted: at most "
-                 f"{ctx.record('decision', 'people at risk at most, in units with unknown share', most, say(most))} more, "
-                 f"the largest {largest}")
+        text += (
+            f"; in {len(by_unit)} units the census share could not be found, so nobody there is counted: at most "
+            f"{ctx.record('decision', 'people at risk at most, in units with unknown share', most, say(most))} more, "
+            f"the largest {largest}"
+        )
     out.append(text + ".")
     dec = d.decision
     if dec is not None and dec.simulated:
@@ -157,8 +176,10 @@ def _uncertainties(ctx: Context) -> list[str]:
             "everywhere in time, not everywhere at once."
         )
     if d.later:
-        out.append(f"{len(d.later)} facts became known only after {d.as_of.day} {d.as_of:%B %Y}; they are set apart "
-                   "in the box <i>Known later</i> and used nowhere else.")
+        out.append(
+            f"{len(d.later)} facts became known only after {d.as_of.day} {d.as_of:%B %Y}; they are set apart "
+            "in the box <i>Known later</i> and used nowhere else."
+        )
     return out
 
 
@@ -172,11 +193,17 @@ def _city_map(ctx: Context) -> str:
     rec = d.decision.recommendation if d.decision is not None else None
     posts = None
     if rec is not None and rec.post_list:
-        posts = pd.DataFrame([{"name": p.name, "latitude": p.latitude, "longitude": p.longitude} for p in rec.post_list])
+        posts = pd.DataFrame(
+            [{"name": p.name, "latitude": p.latitude, "longitude": p.longitude} for p in rec.post_list]
+        )
     frame = widen(frame_around(main["latitude"].tolist(), main["longitude"].tolist(), pad_km=6.0), 0.34)
     districts, admin1 = _units(ctx)
     places = d.exposure[d.exposure["at_risk"] > 0]
-    labels = places[places["kind"].isin(["town", "neighbourhood"])].sort_values("at_risk", ascending=False).head(14)
+    labels = (
+        places[places["kind"].isin(["town", "neighbourhood"])]
+        .sort_values("at_risk", ascending=False)
+        .head(14)
+    )
     svg = render_map(
         frame=frame, districts=districts, oblasts=admin1, places=places, incidents=d.scenario.incidents,
         posts=posts, reach_km=None, map_id="map-cities", label_districts=False, labels=labels,
@@ -222,8 +249,9 @@ def at_risk(ctx: Context) -> Section:
                 number(r["population"], estimated=bool(r["pop_est"])),
                 (share(r["share"]) if r["known"] else f"unknown (at most {share(r['share_max'])})")
                 + ctx.cite(src.get(str(name), "")),
-                number(r["at_risk"], estimated=bool(r["pop_est"])) if r["known"]
-                else f'unknown (at most {number(r["at_risk_max"], estimated=True)})',
+                number(r["at_risk"], estimated=bool(r["pop_est"]))
+                if r["known"]
+                else f"unknown (at most {number(r['at_risk_max'], estimated=True)})",
                 f"{r['weight'] / total_weight:.0%}" if total_weight > 0 else "–",
                 str(r["incidents"]),
             ]
@@ -235,8 +263,10 @@ def at_risk(ctx: Context) -> Section:
         table += (
             f'<p class="note"><b>Unknown.</b> {len(unknown)} units have no census share of the '
             f"{escape(s.group_at_risk)} that could be found: "
-            + ", ".join(f"{escape(str(n))} (at most {number(r['at_risk_max'], estimated=True)})"
-                        for n, r in unknown.sort_values("at_risk_max", ascending=False).iterrows())
+            + ", ".join(
+                f"{escape(str(n))} (at most {number(r['at_risk_max'], estimated=True)})"
+                for n, r in unknown.sort_values("at_risk_max", ascending=False).iterrows()
+            )
             + ". Nobody there is counted at risk, and no larger unit's share stands in; the bound is the "
             "unit's residents not of the census majority where the census gives it, else all its residents.</p>"
         )
@@ -261,7 +291,9 @@ def situation(ctx: Context) -> Section:
     """The situation in numbers known by the brief's date, each with its source."""
     s = ctx.data.scenario
     cards = []
-    known_on = dict(zip(s.facts["figure"], s.facts.get("known_on", pd.Series("", index=s.facts.index)), strict=True))
+    known_on = dict(
+        zip(s.facts["figure"], s.facts.get("known_on", pd.Series("", index=s.facts.index)), strict=True)
+    )
     for row in _rows(s.headlines):
         value = float(row.value)
         text = ctx.record("situation", str(row.what), value, f"{value:,.0f}", str(row.source_ids),
@@ -292,7 +324,11 @@ def options(ctx: Context) -> Section:
     for r in sorted(dec.options if dec else [], key=lambda r: (r.unit, r.officers)):
         mark = ' <span class="badge">recommended</span>' if r.recommended else ""
         plan = plans.get(r.label)
-        gap = "–" if plan is None else ("proven best" if plan.gap <= 1e-9 else f"within {max(plan.gap, 0.001):.1%} of best")
+        gap = (
+            "–"
+            if plan is None
+            else ("proven best" if plan.gap <= 1e-9 else f"within {max(plan.gap, 0.001):.1%} of best")
+        )
         rows.append([
             f"<b>{escape(r.words)}</b>{mark}", f"{r.officers:,}", f"{r.posts:,}", f"{r.on_duty:,}",
             share(r.reach_weighted_share) if finite(r.reach_weighted_share) else "–",
@@ -309,9 +345,17 @@ def options(ctx: Context) -> Section:
     residents = d.residents_total
     yard_rows = []
     for y in YARDSTICKS:
-        ratio = f"{y.per_1000_low:g}" if y.per_1000_low == y.per_1000_high else f"{y.per_1000_low:g}–{y.per_1000_high:g}"
+        ratio = (
+            f"{y.per_1000_low:g}"
+            if y.per_1000_low == y.per_1000_high
+            else f"{y.per_1000_low:g}–{y.per_1000_high:g}"
+        )
         low, high = y.per_1000_low * residents / 1000, y.per_1000_high * residents / 1000
-        implied = number(low, estimated=True) if low == high else f"{number(low, estimated=True)}–{number(high, estimated=True)}"
+        implied = (
+            number(low, estimated=True)
+            if low == high
+            else f"{number(low, estimated=True)}–{number(high, estimated=True)}"
+        )
         yard_rows.append([escape(y.label), ratio, implied, escape(y.status),
                           f'{escape(y.citation)} <a href="{escape(y.url)}">link</a>'])  # fmt: skip
     yard = _table(["yardstick", "per 1,000 residents", "for the residents of these places", "status", "source"],
@@ -348,7 +392,9 @@ def curve(ctx: Context) -> Section:
         "live close together, and then slowly: the last places are spread over many villages. Reach is not "
         "capacity and not the simulated outcome.</p>"
     )
-    return Section("curve", "How reach grows with the number of officers", text + f'<div class="chart">{svg}</div>')
+    return Section(
+        "curve", "How reach grows with the number of officers", text + f'<div class="chart">{svg}</div>'
+    )
 
 
 def recommended(ctx: Context) -> Section | None:
@@ -359,7 +405,9 @@ def recommended(ctx: Context) -> Section | None:
     rec = d.decision.recommendation if d.decision is not None else None
     if rec is None or not rec.post_list:
         return None
-    posts = pd.DataFrame([{"name": p.name, "latitude": p.latitude, "longitude": p.longitude} for p in rec.post_list])
+    posts = pd.DataFrame(
+        [{"name": p.name, "latitude": p.latitude, "longitude": p.longitude} for p in rec.post_list]
+    )
     districts, admin1 = _units(ctx)
     frame = frame_around(posts["latitude"].tolist(), posts["longitude"].tolist(), pad_km=d.reach_km + 3)
     places = d.exposure[d.exposure["at_risk"] > 0]
@@ -402,11 +450,18 @@ def mandates(ctx: Context) -> Section | None:
                     "cost", "host consent"], rows, cls="mandates")  # fmt: skip
     note = (
         '<p class="note">Earliest in place: days after the decision until pledged officers of that kind add up to the size, '
-        + ("from kalkan's <b>illustrative</b> pledges (no real offers are recorded in the scenario): a yardstick, not a forecast. "
-           if illustrative else "from the scenario's recorded pledges. ")
+        + (
+            "from kalkan's <b>illustrative</b> pledges (no real offers are recorded in the scenario): a yardstick, not a forecast. "
+            if illustrative
+            else "from the scenario's recorded pledges. "
+        )
         + "Peace operations have taken about ten months on average to reach full strength (Rappa 2016).</p>"
     )
-    return Section("mandates", "Mandate options as planners compare them", "<p>The same protection task, done by three kinds of force.</p>" + table + note)
+    return Section(
+        "mandates",
+        "Mandate options as planners compare them",
+        "<p>The same protection task, done by three kinds of force.</p>" + table + note,
+    )
 
 
 def asks(ctx: Context) -> Section | None:
@@ -421,7 +476,11 @@ def asks(ctx: Context) -> Section | None:
     rec = d.decision.recommendation if d.decision is not None else None
     shows = {
         "people_at_risk": f"{say(float(d.exposure['at_risk'].sum()))} {escape(s.group_at_risk)} counted at risk, by place and unit (page “Who is at risk”)",
-        "posts": (f"where the {rec.posts} posts of {escape(rec.words)} stand (page 1 map and “Where the recommended posts stand”)" if rec else "no force meets the criterion"),
+        "posts": (
+            f"where the {rec.posts} posts of {escape(rec.words)} stand (page 1 map and “Where the recommended posts stand”)"
+            if rec
+            else "no force meets the criterion"
+        ),
         "simulation": "simulated deaths, homes destroyed and displaced per option (simulation page)",
         "incidents": f"{int(s.incidents['located'].sum())} located incidents known by the brief's date (maps)",
         "options": "the options and mandates compared (options and mandates pages)",
@@ -531,7 +590,9 @@ def sources(ctx: Context) -> Section:
     after: list[str] = []
     for sid in ctx.cited:
         if sid not in table.index:
-            before.append(f'<li id="src-{escape(sid)}"><b>{escape(sid)}</b>: not in the scenario\'s sources</li>')
+            before.append(
+                f'<li id="src-{escape(sid)}"><b>{escape(sid)}</b>: not in the scenario\'s sources</li>'
+            )
             continue
         r = table.loc[sid]
         item = (
@@ -549,12 +610,24 @@ def sources(ctx: Context) -> Section:
 
 
 SectionBuilder = Callable[[Context], "Section | None"]
-SECTION_BUILDERS: list[SectionBuilder] = [decision_sheet, situation, asks, at_risk, options, curve, recommended, mandates]
+SECTION_BUILDERS: list[SectionBuilder] = [
+    decision_sheet,
+    situation,
+    asks,
+    at_risk,
+    options,
+    curve,
+    recommended,
+    mandates,
+]
 CLOSING_BUILDERS: list[SectionBuilder] = [known_later, method, sources]
 
 
 def build_sections(
-    data: BriefData, *, extra: Sequence[Section | Callable[[Context], Section | None]] = (), ctx: Context | None = None
+    data: BriefData,
+    *,
+    extra: Sequence[Section | Callable[[Context], Section | None]] = (),
+    ctx: Context | None = None,
 ) -> list[Section]:
     """The brief's sections in order: the fixed ones, then ``extra`` panels, then later knowledge, method and sources."""
     ctx = ctx or Context(data)

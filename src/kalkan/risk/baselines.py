@@ -34,8 +34,15 @@ from kalkan.risk.grids import Grid, forecast_cells, parse_grid
 from kalkan.risk.hotspot_fatalities import event_fatalities
 from kalkan.risk.hotspots import check_horizon, history_before
 
-__all__ = ["BASELINES", "CellForecaster", "ConflictologyBaseline", "LastValueBaseline", "MeanBaseline",
-           "ZeroBaseline", "make_baseline"]
+__all__ = [
+    "BASELINES",
+    "CellForecaster",
+    "ConflictologyBaseline",
+    "LastValueBaseline",
+    "MeanBaseline",
+    "ZeroBaseline",
+    "make_baseline",
+]
 
 
 class CellForecaster:
@@ -64,14 +71,16 @@ class CellForecaster:
         self._cell_index = np.searchsorted(self.cells_, cells)
         self._days_before = hist.end_day - hist.times  # > 0, days before the end of the cut-off day
         frame = hist.frame
-        self._deaths = (event_fatalities(frame) if "fatalities_best" in frame.columns
-                        else np.full(len(frame), np.nan))
+        self._deaths = (
+            event_fatalities(frame) if "fatalities_best" in frame.columns else np.full(len(frame), np.nan)
+        )
         return self
 
     def _check_fitted(self) -> None:
         if not hasattr(self, "cells_"):
-            raise NotFittedError(f"This {type(self).__name__} is not fitted yet: call fit(events, until=...) "
-                                 "before predict.")
+            raise NotFittedError(
+                f"This {type(self).__name__} is not fitted yet: call fit(events, until=...) before predict."
+            )
 
     def period_counts(self, horizon_days: int, n_periods: int, *, deaths: bool = False) -> np.ndarray:
         """Events (or, with ``deaths``, people killed) per cell in each of the last ``n_periods``
@@ -81,8 +90,10 @@ class CellForecaster:
         k = np.floor(self._days_before / h).astype(np.int64)
         keep = k < n_periods
         if deaths and np.isnan(self._deaths).any():
-            raise InputError("The event table has no fatalities_best column: fatality forecasts need the "
-                             "number of people killed per event (GED 'best', ACLED 'fatalities').")
+            raise InputError(
+                "The event table has no fatalities_best column: fatality forecasts need the "
+                "number of people killed per event (GED 'best', ACLED 'fatalities')."
+            )
         weight = self._deaths[keep] if deaths else 1.0
         out = np.zeros((len(self.cells_), n_periods))
         np.add.at(out, (self._cell_index[keep], k[keep]), weight)
@@ -95,9 +106,15 @@ class CellForecaster:
         """Forecast table ``cell_id, latitude, longitude, probability, expected_events`` per forecast cell."""
         self._check_fitted()
         mean, prob = self._mean_and_probability(check_horizon(horizon_days))
-        return pd.DataFrame({"cell_id": self.cells_, "latitude": self.cell_latitude_,
-                             "longitude": self.cell_longitude_, "probability": prob,
-                             "expected_events": mean})
+        return pd.DataFrame(
+            {
+                "cell_id": self.cells_,
+                "latitude": self.cell_latitude_,
+                "longitude": self.cell_longitude_,
+                "probability": prob,
+                "expected_events": mean,
+            }
+        )
 
     def predict_cdf(self, horizon_days: int, max_count: int) -> np.ndarray:
         """P(count <= k), k = 0..max_count, per forecast cell."""
@@ -120,8 +137,9 @@ class ZeroBaseline(CellForecaster):
         check_horizon(horizon_days)
         return _point_cdf(np.zeros(len(self.cells_)), max_count)
 
-    def fatality_samples(self, horizon_days: int, *, n_samples: int = 240,
-                         seed: int | np.random.SeedSequence = 0) -> np.ndarray:
+    def fatality_samples(
+        self, horizon_days: int, *, n_samples: int = 240, seed: int | np.random.SeedSequence = 0
+    ) -> np.ndarray:
         self._check_fitted()
         check_horizon(horizon_days)
         return np.zeros((len(self.cells_), n_samples))
@@ -137,8 +155,9 @@ class LastValueBaseline(CellForecaster):
     def predict_cdf(self, horizon_days: int, max_count: int) -> np.ndarray:
         return _point_cdf(self.period_counts(horizon_days, 1)[:, 0], max_count)
 
-    def fatality_samples(self, horizon_days: int, *, n_samples: int = 240,
-                         seed: int | np.random.SeedSequence = 0) -> np.ndarray:
+    def fatality_samples(
+        self, horizon_days: int, *, n_samples: int = 240, seed: int | np.random.SeedSequence = 0
+    ) -> np.ndarray:
         last = self.period_counts(horizon_days, 1, deaths=True)[:, 0]
         return np.repeat(last[:, None], n_samples, axis=1)
 
@@ -151,8 +170,9 @@ class _WindowBaseline(CellForecaster):
     def _validate_params(self) -> None:
         n = self.n_periods
         if isinstance(n, bool) or not isinstance(n, int) or n < 1:
-            raise InputError(f"The 'n_periods' parameter of {type(self).__name__} must be an int >= 1. "
-                             f"Got {n!r} instead.")
+            raise InputError(
+                f"The 'n_periods' parameter of {type(self).__name__} must be an int >= 1. Got {n!r} instead."
+            )
 
 
 class MeanBaseline(_WindowBaseline):
@@ -168,8 +188,9 @@ class MeanBaseline(_WindowBaseline):
         mean = self.period_counts(horizon_days, self.n_periods).mean(axis=1)
         return np.asarray(poisson.cdf(np.arange(max_count + 1)[None, :], mean[:, None]))
 
-    def fatality_samples(self, horizon_days: int, *, n_samples: int = 240,
-                         seed: int | np.random.SeedSequence = 0) -> np.ndarray:
+    def fatality_samples(
+        self, horizon_days: int, *, n_samples: int = 240, seed: int | np.random.SeedSequence = 0
+    ) -> np.ndarray:
         """Poisson draws with the mean deaths of the last ``n_periods`` periods."""
         mean = self.period_counts(horizon_days, self.n_periods, deaths=True).mean(axis=1)
         return np.random.default_rng(seed).poisson(mean[:, None], (len(mean), n_samples)).astype(float)
@@ -187,8 +208,9 @@ class ConflictologyBaseline(_WindowBaseline):
         ks = np.arange(max_count + 1)
         return np.asarray((c[:, :, None] <= ks[None, None, :]).mean(axis=1))
 
-    def fatality_samples(self, horizon_days: int, *, n_samples: int = 240,
-                         seed: int | np.random.SeedSequence = 0) -> np.ndarray:
+    def fatality_samples(
+        self, horizon_days: int, *, n_samples: int = 240, seed: int | np.random.SeedSequence = 0
+    ) -> np.ndarray:
         """The last ``n_periods`` periods' deaths, each repeated equally (exact when ``n_samples`` is a
         multiple of ``n_periods``; no randomness)."""
         c = self.period_counts(horizon_days, self.n_periods, deaths=True)
@@ -209,6 +231,7 @@ def make_baseline(name: str, *, grid: str | Grid = "priogrid") -> CellForecaster
     if name.startswith("mean") and name[4:].isdigit():
         return MeanBaseline(grid=grid, n_periods=int(name[4:]))
     if name not in BASELINES:
-        raise InputError(f"Unknown baseline {name!r}: use one of {', '.join(BASELINES)} "
-                         "(or meanN, e.g. mean6).")
+        raise InputError(
+            f"Unknown baseline {name!r}: use one of {', '.join(BASELINES)} (or meanN, e.g. mean6)."
+        )
     return BASELINES[name](grid=grid)

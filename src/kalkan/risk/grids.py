@@ -27,9 +27,21 @@ import pandas as pd
 from kalkan.distance import EARTH_RADIUS_KM, to_xyz_km
 from kalkan.errors import InputError, OptionError
 
-__all__ = ["EARTH_RADIUS_KM", "Grid", "H3Grid", "Period", "PrioGrid", "cell_counts", "cell_size_km",
-           "days_since_epoch", "forecast_cells", "offset_points", "parse_grid", "require_located",
-           "to_xyz_km"]
+__all__ = [
+    "EARTH_RADIUS_KM",
+    "Grid",
+    "H3Grid",
+    "Period",
+    "PrioGrid",
+    "cell_counts",
+    "cell_size_km",
+    "days_since_epoch",
+    "forecast_cells",
+    "offset_points",
+    "parse_grid",
+    "require_located",
+    "to_xyz_km",
+]
 
 """Mean Earth radius (IUGG), km."""
 
@@ -121,9 +133,13 @@ class H3Grid(Grid):
         import h3
 
         res = self.resolution
-        return np.array([h3.str_to_int(h3.latlng_to_cell(float(a), float(b), res))
-                         for a, b in zip(np.asarray(latitude), np.asarray(longitude), strict=True)],
-                        dtype=np.int64)
+        return np.array(
+            [
+                h3.str_to_int(h3.latlng_to_cell(float(a), float(b), res))
+                for a, b in zip(np.asarray(latitude), np.asarray(longitude), strict=True)
+            ],
+            dtype=np.int64,
+        )
 
     def centroids(self, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         import h3
@@ -163,8 +179,9 @@ def parse_grid(text: str | Grid) -> Grid:
     raise OptionError(f"Unknown grid {text!r}: use 'priogrid' or 'h3:RES' with RES 0-15 (e.g. 'h3:5').")
 
 
-def offset_points(latitude: np.ndarray, longitude: np.ndarray, east_km: np.ndarray,
-                  north_km: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def offset_points(
+    latitude: np.ndarray, longitude: np.ndarray, east_km: np.ndarray, north_km: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
     """Move points by east/north offsets (km) in the local tangent plane; returns degrees."""
     lat = np.asarray(latitude, dtype=float)
     dlat = np.degrees(np.asarray(north_km) / EARTH_RADIUS_KM)
@@ -180,8 +197,9 @@ def forecast_cells(grid: Grid, event_cells: np.ndarray) -> np.ndarray:
     return grid.neighbours(np.unique(np.asarray(event_cells, dtype=np.int64)))
 
 
-def cell_counts(events: pd.DataFrame, grid: Grid | str = "priogrid",
-                period: Period = "month") -> pd.DataFrame:
+def cell_counts(
+    events: pd.DataFrame, grid: Grid | str = "priogrid", period: Period = "month"
+) -> pd.DataFrame:
     """Count events per cell and period.
 
     Parameters
@@ -221,21 +239,27 @@ def require_located(events: pd.DataFrame) -> pd.DataFrame:
     if missing:
         from kalkan.errors import SchemaError
 
-        raise SchemaError(f"The event table lacks column(s) {', '.join(missing)}: hotspot forecasts need "
-                          "date_start, latitude and longitude (kalkan.model columns; read files with "
-                          "kalkan.ingest.read_events).")
+        raise SchemaError(
+            f"The event table lacks column(s) {', '.join(missing)}: hotspot forecasts need "
+            "date_start, latitude and longitude (kalkan.model columns; read files with "
+            "kalkan.ingest.read_events)."
+        )
     lat = pd.to_numeric(events["latitude"], errors="coerce")
     lon = pd.to_numeric(events["longitude"], errors="coerce")
     dates = pd.to_datetime(events["date_start"], errors="coerce")
     bad_coord = lat.isna() | lon.isna() | (lat.abs() > 90) | (lon.abs() > 180)
     if bad_coord.any():
         rows = _row_list(np.flatnonzero(bad_coord.to_numpy()))
-        raise InputError(f"{int(bad_coord.sum())} of {len(events)} events have no valid coordinates "
-                         f"(rows {rows}): add latitude/longitude or drop those rows before forecasting.")
+        raise InputError(
+            f"{int(bad_coord.sum())} of {len(events)} events have no valid coordinates "
+            f"(rows {rows}): add latitude/longitude or drop those rows before forecasting."
+        )
     if dates.isna().any():
         rows = _row_list(np.flatnonzero(dates.isna().to_numpy()))
-        raise InputError(f"{int(dates.isna().sum())} of {len(events)} events have no valid date_start "
-                         f"(rows {rows}): give an ISO date (YYYY-MM-DD) or drop those rows.")
+        raise InputError(
+            f"{int(dates.isna().sum())} of {len(events)} events have no valid date_start "
+            f"(rows {rows}): give an ISO date (YYYY-MM-DD) or drop those rows."
+        )
     out = events.copy()
     out["latitude"] = lat.astype(float)
     out["longitude"] = lon.astype(float)

@@ -42,9 +42,22 @@ import pandas as pd
 from kalkan.errors import InputError
 from kalkan.risk.grids import Grid, parse_grid, require_located
 
-__all__ = ["BacktestResult", "DEFAULT_MODELS", "Fold", "PAIRED_SCORES", "SKILL_FILE", "VARIANTS", "backtest",
-           "backtested_skill", "dask_scheduler", "fold_seed", "make_model", "run_fold", "run_folds",
-           "score_table"]
+__all__ = [
+    "BacktestResult",
+    "DEFAULT_MODELS",
+    "Fold",
+    "PAIRED_SCORES",
+    "SKILL_FILE",
+    "VARIANTS",
+    "backtest",
+    "backtested_skill",
+    "dask_scheduler",
+    "fold_seed",
+    "make_model",
+    "run_fold",
+    "run_folds",
+    "score_table",
+]
 
 SKILL_FILE = "hotspot_skill.csv"
 """Package data written by ``bench/hotspots.py``: the GED backtest's score table (for briefs)."""
@@ -90,8 +103,10 @@ def make_model(name: str, grid: str | Grid, **options: Any) -> Any:
     try:
         return make_baseline(name, grid=grid)
     except InputError:
-        raise InputError(f"Unknown model {name!r}: use one of {', '.join(VARIANTS)}, or a baseline "
-                         "(zero, last, mean12 or meanN, conflictology).") from None
+        raise InputError(
+            f"Unknown model {name!r}: use one of {', '.join(VARIANTS)}, or a baseline "
+            "(zero, last, mean12 or meanN, conflictology)."
+        ) from None
 
 
 @dataclass(frozen=True)
@@ -111,9 +126,16 @@ class Fold:
         return int(self.month.days_in_month)
 
 
-def run_fold(fold: Fold, events: pd.DataFrame, models: Sequence[str], grid: str | Grid,
-             clip: float = 1e-3, options: dict[str, dict[str, Any]] | None = None, seed: int = 0,
-             fatalities: bool = True) -> tuple[pd.DataFrame, pd.DataFrame]:
+def run_fold(
+    fold: Fold,
+    events: pd.DataFrame,
+    models: Sequence[str],
+    grid: str | Grid,
+    clip: float = 1e-3,
+    options: dict[str, dict[str, Any]] | None = None,
+    seed: int = 0,
+    fatalities: bool = True,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Fit every model on the group's events up to the cut-off and score its forecast of the month.
 
     Returns one row per (model, cell) with ``probability, expected_events, observed, crps`` (and,
@@ -149,32 +171,59 @@ def run_fold(fold: Fold, events: pd.DataFrame, models: Sequence[str], grid: str 
         inside = cells[pos] == target_cells
         observed = np.bincount(pos[inside], minlength=len(cells)).astype(float)
         expected = fc["expected_events"].to_numpy(float)
-        kmax = int(max(observed.max(initial=0), np.ceil(expected.max(initial=0) + 10 * np.sqrt(
-            expected.max(initial=0)) + 10)))
+        kmax = int(
+            max(
+                observed.max(initial=0),
+                np.ceil(expected.max(initial=0) + 10 * np.sqrt(expected.max(initial=0)) + 10),
+            )
+        )
         cdf = model.predict_cdf(fold.horizon_days, kmax)
         crps = ((cdf - (np.arange(kmax + 1)[None, :] >= observed[:, None])) ** 2).sum(axis=1)
         prob = fc["probability"].to_numpy(float)
-        table = pd.DataFrame({"group": fold.group, "month": str(fold.month), "model": name,
-                              "cell_id": cells, "probability": prob, "expected_events": expected,
-                              "observed": observed, "crps": crps})
+        table = pd.DataFrame(
+            {
+                "group": fold.group,
+                "month": str(fold.month),
+                "model": name,
+                "cell_id": cells,
+                "probability": prob,
+                "expected_events": expected,
+                "observed": observed,
+                "crps": crps,
+            }
+        )
         if target_deaths is not None:
             draws = fatality_samples(model, events, fold.horizon_days, seed=fold_seed(seed, fold, name))
             deaths = np.bincount(pos[inside], weights=target_deaths[inside], minlength=len(cells))
             crps_d, logs_d = fatality_scores(draws, deaths)
-            table = table.assign(deaths_expected=draws.mean(axis=1), deaths_observed=deaths,
-                                 crps_deaths=crps_d, logs_deaths=logs_d)
+            table = table.assign(
+                deaths_expected=draws.mean(axis=1),
+                deaths_observed=deaths,
+                crps_deaths=crps_d,
+                logs_deaths=logs_d,
+            )
         rows.append(table)
         captured = {f"captured_{lvl:g}": _captured(expected, observed, lvl) for lvl in CAPTURE_LEVELS}
-        meta.append({"group": fold.group, "month": str(fold.month), "model": name,
-                     "events": int(len(target_cells)), "outside": int((~inside).sum()),
-                     "cells": len(cells), **captured, "cpu_seconds": time.process_time() - t0})
+        meta.append(
+            {
+                "group": fold.group,
+                "month": str(fold.month),
+                "model": name,
+                "events": int(len(target_cells)),
+                "outside": int((~inside).sum()),
+                "cells": len(cells),
+                **captured,
+                "cpu_seconds": time.process_time() - t0,
+            }
+        )
     return pd.concat(rows, ignore_index=True), pd.DataFrame(meta)
 
 
 def fold_seed(seed: int, fold: Fold, model: str) -> np.random.SeedSequence:
     """The random stream of one model in one fold: the same wherever and in whatever order it runs."""
-    return np.random.SeedSequence([seed, zlib.crc32(fold.group.encode()), fold.month.ordinal % 2**31,
-                                   zlib.crc32(model.encode())])
+    return np.random.SeedSequence(
+        [seed, zlib.crc32(fold.group.encode()), fold.month.ordinal % 2**31, zlib.crc32(model.encode())]
+    )
 
 
 def _captured(score: np.ndarray, observed: np.ndarray, level: float) -> float:
@@ -207,19 +256,30 @@ def _folds(events: pd.DataFrame, by: str, start: str, end: str) -> list[Fold]:
     for group, sub in events.groupby(by, sort=True):
         dates = pd.to_datetime(sub["date_start"])
         first = dates.min().to_period("M") + 1  # need at least one month of history
-        last = dates.max().to_period("M")       # no forecasts past the data's coverage
+        last = dates.max().to_period("M")  # no forecasts past the data's coverage
         lo = max(pd.Period(start, "M"), first)
         hi = min(pd.Period(end, "M"), last)
         out.extend(Fold(str(group), m) for m in pd.period_range(lo, hi, freq="M"))
     return out
 
 
-def backtest(events: pd.DataFrame, *, models: Sequence[str] = DEFAULT_MODELS, grid: str | Grid = "priogrid",
-             start: str = "2005-01", end: str = "2019-12", by: str = "country_iso3",
-             scheduler: str | None = None, n_workers: int = 2, n_boot: int = 200, seed: int = 0,
-             clip: float = 1e-3, progress: Callable[[int, int], None] | None = None,
-             options: dict[str, dict[str, Any]] | Callable[[Fold], dict[str, dict[str, Any]]] | None = None,
-             fatalities: bool | None = None) -> BacktestResult:
+def backtest(
+    events: pd.DataFrame,
+    *,
+    models: Sequence[str] = DEFAULT_MODELS,
+    grid: str | Grid = "priogrid",
+    start: str = "2005-01",
+    end: str = "2019-12",
+    by: str = "country_iso3",
+    scheduler: str | None = None,
+    n_workers: int = 2,
+    n_boot: int = 200,
+    seed: int = 0,
+    clip: float = 1e-3,
+    progress: Callable[[int, int], None] | None = None,
+    options: dict[str, dict[str, Any]] | Callable[[Fold], dict[str, dict[str, Any]]] | None = None,
+    fatalities: bool | None = None,
+) -> BacktestResult:
     """Rolling-origin backtest: monthly origins from ``start`` to ``end`` per ``by`` group (country).
 
     This scores models whose settings are given; choosing among them without look-ahead is the
@@ -250,43 +310,81 @@ def backtest(events: pd.DataFrame, *, models: Sequence[str] = DEFAULT_MODELS, gr
     if by not in events.columns:
         raise InputError(f"The event table has no {by!r} column to group folds by: add it or pass by=...")
     if not models:
-        raise InputError("No models to backtest: give at least one "
-                         "(e.g. hawkes,zero,last,mean12,conflictology).")
+        raise InputError(
+            "No models to backtest: give at least one (e.g. hawkes,zero,last,mean12,conflictology)."
+        )
     for name in models:
         make_model(name, grid)  # fail early on unknown names
     if "ensemble" in models and options is None:
-        raise InputError("The ensemble's weights must be fitted on folds before the ones it forecasts: "
-                         "run the selection protocol (kalkan risk backtest) or pass options=.")
+        raise InputError(
+            "The ensemble's weights must be fitted on folds before the ones it forecasts: "
+            "run the selection protocol (kalkan risk backtest) or pass options=."
+        )
     parse_grid(grid)
     located = require_located(events)
     folds = _folds(located, by, start, end)
     if not folds:
-        raise InputError(f"No month between {start} and {end} has earlier events to fit on: "
-                         "widen --start/--end or give more events.")
+        raise InputError(
+            f"No month between {start} and {end} has earlier events to fit on: "
+            "widen --start/--end or give more events."
+        )
     groups = {str(g): sub.reset_index(drop=True) for g, sub in located.groupby(by, sort=True)}
     if fatalities is None:
         fatalities = "fatalities_best" in located.columns
     per_fold = [options(f) if callable(options) else (options or {}) for f in folds]
-    cells, meta = run_folds(folds, groups, list(models), grid, clip=clip, scheduler=scheduler,
-                            n_workers=n_workers, progress=progress, options=per_fold, seed=seed,
-                            fatalities=fatalities)
+    cells, meta = run_folds(
+        folds,
+        groups,
+        list(models),
+        grid,
+        clip=clip,
+        scheduler=scheduler,
+        n_workers=n_workers,
+        progress=progress,
+        options=per_fold,
+        seed=seed,
+        fatalities=fatalities,
+    )
     scores = score_table(cells, meta, n_boot=n_boot, seed=seed, clip=clip)
-    return BacktestResult(cells=cells, folds=meta, scores=scores,
-                          settings={"models": list(models), "grid": str(grid), "start": start, "end": end,
-                                    "by": by, "n_boot": n_boot, "seed": seed, "clip": clip,
-                                    "folds": len(folds)})
+    return BacktestResult(
+        cells=cells,
+        folds=meta,
+        scores=scores,
+        settings={
+            "models": list(models),
+            "grid": str(grid),
+            "start": start,
+            "end": end,
+            "by": by,
+            "n_boot": n_boot,
+            "seed": seed,
+            "clip": clip,
+            "folds": len(folds),
+        },
+    )
 
 
-def run_folds(folds: list[Fold], groups: dict[str, pd.DataFrame], models: list[str], grid: str | Grid, *,
-              clip: float = 1e-3, scheduler: str | None = None, n_workers: int = 2,
-              progress: Callable[[int, int], None] | None = None,
-              options: list[dict[str, dict[str, Any]]] | None = None, seed: int = 0,
-              fatalities: bool = True) -> tuple[pd.DataFrame, pd.DataFrame]:
+def run_folds(
+    folds: list[Fold],
+    groups: dict[str, pd.DataFrame],
+    models: list[str],
+    grid: str | Grid,
+    *,
+    clip: float = 1e-3,
+    scheduler: str | None = None,
+    n_workers: int = 2,
+    progress: Callable[[int, int], None] | None = None,
+    options: list[dict[str, dict[str, Any]]] | None = None,
+    seed: int = 0,
+    fatalities: bool = True,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Run :func:`run_fold` for every fold (serially or on Dask); cell rows and fold totals, in fold order."""
     opts = options if options is not None else [{} for _ in folds]
     results = _run(folds, groups, models, grid, clip, scheduler, n_workers, progress, opts, seed, fatalities)
-    return (pd.concat([r[0] for r in results], ignore_index=True),
-            pd.concat([r[1] for r in results], ignore_index=True))
+    return (
+        pd.concat([r[0] for r in results], ignore_index=True),
+        pd.concat([r[1] for r in results], ignore_index=True),
+    )
 
 
 @contextmanager
@@ -298,21 +396,32 @@ def dask_scheduler(scheduler: str | None, n_workers: int = 2) -> Iterator[str | 
         return
     from dask.distributed import LocalCluster
 
-    with LocalCluster(n_workers=n_workers, threads_per_worker=1, processes=True,
-                      dashboard_address=":0") as cluster:  # any free port
+    with LocalCluster(
+        n_workers=n_workers, threads_per_worker=1, processes=True, dashboard_address=":0"
+    ) as cluster:  # any free port
         yield str(cluster.scheduler_address)
 
 
-def _run(folds: list[Fold], groups: dict[str, pd.DataFrame], models: list[str], grid: str | Grid,
-         clip: float, scheduler: str | None, n_workers: int, progress: Callable[[int, int], None] | None,
-         options: list[dict[str, dict[str, Any]]], seed: int,
-         fatalities: bool) -> list[tuple[pd.DataFrame, pd.DataFrame]]:
+def _run(
+    folds: list[Fold],
+    groups: dict[str, pd.DataFrame],
+    models: list[str],
+    grid: str | Grid,
+    clip: float,
+    scheduler: str | None,
+    n_workers: int,
+    progress: Callable[[int, int], None] | None,
+    options: list[dict[str, dict[str, Any]]],
+    seed: int,
+    fatalities: bool,
+) -> list[tuple[pd.DataFrame, pd.DataFrame]]:
     total = len(folds)
     if scheduler in (None, "serial"):
         serial = []
         for k, fold in enumerate(folds, 1):
-            serial.append(run_fold(fold, groups[fold.group], models, grid, clip, options[k - 1], seed,
-                                   fatalities))
+            serial.append(
+                run_fold(fold, groups[fold.group], models, grid, clip, options[k - 1], seed, fatalities)
+            )
             if progress:
                 progress(k, total)
         return serial
@@ -320,19 +429,26 @@ def _run(folds: list[Fold], groups: dict[str, pd.DataFrame], models: list[str], 
 
     cluster = None
     if scheduler == "local":
-        cluster = LocalCluster(n_workers=n_workers, threads_per_worker=1, processes=True,
-                               dashboard_address=":0")  # any free port
+        cluster = LocalCluster(
+            n_workers=n_workers, threads_per_worker=1, processes=True, dashboard_address=":0"
+        )  # any free port
         client = Client(cluster)
     else:
         try:
             client = Client(scheduler, timeout="10s")
         except (OSError, TimeoutError) as error:
-            raise InputError(f"Cannot reach the Dask scheduler at {scheduler!r} ({error}): start one with "
-                             "`dask scheduler` or use --scheduler local.") from error
+            raise InputError(
+                f"Cannot reach the Dask scheduler at {scheduler!r} ({error}): start one with "
+                "`dask scheduler` or use --scheduler local."
+            ) from error
     try:
         scattered = {g: client.scatter(df, broadcast=True) for g, df in groups.items()}
-        futures = [client.submit(run_fold, f, scattered[f.group], models, grid, clip, o, seed, fatalities,
-                                 pure=False) for f, o in zip(folds, options, strict=True)]
+        futures = [
+            client.submit(
+                run_fold, f, scattered[f.group], models, grid, clip, o, seed, fatalities, pure=False
+            )
+            for f, o in zip(folds, options, strict=True)
+        ]
         index = {fut.key: k for k, fut in enumerate(futures)}
         out: list[Any] = [None] * total
         for done, fut in enumerate(as_completed(futures), 1):
@@ -351,16 +467,20 @@ def _score_block(cells: pd.DataFrame, clip: float) -> dict[str, np.ndarray]:
     y = (cells["observed"].to_numpy() > 0).astype(float)
     p = cells["probability"].to_numpy(float)
     pc = np.clip(p, clip, 1 - clip)
-    out = {"brier": (p - y) ** 2, "logloss": -(y * np.log(pc) + (1 - y) * np.log1p(-pc)),
-           "crps": cells["crps"].to_numpy(float)}
+    out = {
+        "brier": (p - y) ** 2,
+        "logloss": -(y * np.log(pc) + (1 - y) * np.log1p(-pc)),
+        "crps": cells["crps"].to_numpy(float),
+    }
     for key in ("crps_deaths", "logs_deaths"):
         if key in cells.columns:
             out[key] = cells[key].to_numpy(float)
     return out
 
 
-def score_table(cells: pd.DataFrame, folds: pd.DataFrame, *, n_boot: int = 200, seed: int = 0,
-                clip: float = 1e-3) -> pd.DataFrame:
+def score_table(
+    cells: pd.DataFrame, folds: pd.DataFrame, *, n_boot: int = 200, seed: int = 0, clip: float = 1e-3
+) -> pd.DataFrame:
     """Scores with bootstrap intervals per model, per group and pooled (group ``"pooled"``)."""
     from sklearn.metrics import average_precision_score
 
@@ -387,9 +507,14 @@ def score_table(cells: pd.DataFrame, folds: pd.DataFrame, *, n_boot: int = 200, 
             y = (cm["observed"].to_numpy() > 0).astype(int)
             p = cm["probability"].to_numpy(float)
             ev = fm["events"].to_numpy(float)
-            row: dict[str, Any] = {"group": group, "model": model, "folds": len(fold_ids),
-                                   "cell_months": int(n_per.sum()), "events": int(ev.sum()),
-                                   "positives": int(y.sum())}
+            row: dict[str, Any] = {
+                "group": group,
+                "model": model,
+                "folds": len(fold_ids),
+                "cell_months": int(n_per.sum()),
+                "events": int(ev.sum()),
+                "positives": int(y.sum()),
+            }
             stats = {k: sums[k].sum() / n_per.sum() for k in sums}
             stats["avg_precision"] = average_precision_score(y, p) if y.any() else np.nan
             for lvl in CAPTURE_LEVELS:
@@ -407,18 +532,21 @@ def score_table(cells: pd.DataFrame, folds: pd.DataFrame, *, n_boot: int = 200, 
                         cap = fm[f"captured_{lvl:g}"].to_numpy(float)
                         den = (w * ev).sum()
                         boot[f"capture_{lvl:g}"].append(float((w * cap).sum() / den) if den else np.nan)
-                    idx = np.concatenate([order[starts[f]:starts[f + 1]] for f in d])
+                    idx = np.concatenate([order[starts[f] : starts[f + 1]] for f in d])
                     yb = y[idx]
-                    boot["avg_precision"].append(float(average_precision_score(yb, p[idx]))
-                                                 if yb.any() else np.nan)
+                    boot["avg_precision"].append(
+                        float(average_precision_score(yb, p[idx])) if yb.any() else np.nan
+                    )
             for k, v in stats.items():
                 row[k] = float(v)
                 if boot[k]:
                     arr = np.asarray(boot[k], dtype=float)
                     arr = arr[np.isfinite(arr)]
-                    row[f"{k}_low"], row[f"{k}_high"] = ((float(np.quantile(arr, 0.025)),
-                                                          float(np.quantile(arr, 0.975)))
-                                                         if len(arr) else (np.nan, np.nan))
+                    row[f"{k}_low"], row[f"{k}_high"] = (
+                        (float(np.quantile(arr, 0.025)), float(np.quantile(arr, 0.975)))
+                        if len(arr)
+                        else (np.nan, np.nan)
+                    )
             group_rows.append(row)
         _paired_differences(group_rows, fold_sums, draws)
         rows.extend(group_rows)
@@ -439,8 +567,11 @@ def _is_baseline(name: str) -> bool:
     return name in BASELINE_NAMES or (name.startswith("mean") and name[4:].isdigit())
 
 
-def _paired_differences(rows: list[dict[str, Any]], fold_sums: dict[str, tuple[np.ndarray, dict[str, Any]]],
-                        draws: np.ndarray | None) -> None:
+def _paired_differences(
+    rows: list[dict[str, Any]],
+    fold_sums: dict[str, tuple[np.ndarray, dict[str, Any]]],
+    draws: np.ndarray | None,
+) -> None:
     """For each model that is not a baseline: each of :data:`PAIRED_SCORES` minus the best baseline's,
     with a paired bootstrap interval (the same resampled folds for both), so "beats" can be read
     with its uncertainty. Negative is better."""
@@ -477,7 +608,9 @@ def backtested_skill() -> pd.DataFrame:
 
     path = files("kalkan.risk").joinpath(SKILL_FILE)
     if not path.is_file():
-        raise InputError(f"No backtest results shipped ({SKILL_FILE} is missing): run "
-                         "`.venv/bin/python bench/hotspots.py` to create them.")
+        raise InputError(
+            f"No backtest results shipped ({SKILL_FILE} is missing): run "
+            "`.venv/bin/python bench/hotspots.py` to create them."
+        )
     with path.open() as f:
         return pd.read_csv(f)

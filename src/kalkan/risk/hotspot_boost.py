@@ -35,8 +35,22 @@ from kalkan.risk.hotspots import check_horizon, history_before
 
 __all__ = ["BoostModel"]
 
-FEATURES = ["lag1", "lag2", "lag3", "lag4_6", "lag7_12", "nb_lag1", "nb_lag1_3", "nb_lag1_12",
-            "decay7", "decay30", "nb_decay30", "since_last", "area_lag1", "area_lag1_12"]
+FEATURES = [
+    "lag1",
+    "lag2",
+    "lag3",
+    "lag4_6",
+    "lag7_12",
+    "nb_lag1",
+    "nb_lag1_3",
+    "nb_lag1_12",
+    "decay7",
+    "decay30",
+    "nb_decay30",
+    "since_last",
+    "area_lag1",
+    "area_lag1_12",
+]
 
 
 class BoostModel:
@@ -55,8 +69,16 @@ class BoostModel:
         contract that every stochastic entry point takes a seed).
     """
 
-    def __init__(self, *, grid: str | Grid = "priogrid", train_periods: int = 36, max_iter: int = 100,
-                 learning_rate: float = 0.05, max_leaf_nodes: int = 15, seed: int = 0) -> None:
+    def __init__(
+        self,
+        *,
+        grid: str | Grid = "priogrid",
+        train_periods: int = 36,
+        max_iter: int = 100,
+        learning_rate: float = 0.05,
+        max_leaf_nodes: int = 15,
+        seed: int = 0,
+    ) -> None:
         self.grid = grid
         self.train_periods = train_periods
         self.max_iter = max_iter
@@ -66,19 +88,24 @@ class BoostModel:
 
     def get_params(self) -> dict[str, Any]:
         """The settings given to ``__init__`` (scikit-learn contract)."""
-        return {k: getattr(self, k) for k in ("grid", "train_periods", "max_iter", "learning_rate",
-                                              "max_leaf_nodes", "seed")}
+        return {
+            k: getattr(self, k)
+            for k in ("grid", "train_periods", "max_iter", "learning_rate", "max_leaf_nodes", "seed")
+        }
 
     def _validate_params(self) -> Grid:
         for name in ("train_periods", "max_iter", "max_leaf_nodes"):
             v = getattr(self, name)
             if isinstance(v, bool) or not isinstance(v, int) or v < (2 if name == "max_leaf_nodes" else 1):
-                raise InputError(f"The {name!r} parameter of BoostModel must be an int >= "
-                                 f"{2 if name == 'max_leaf_nodes' else 1}. Got {v!r} instead.")
+                raise InputError(
+                    f"The {name!r} parameter of BoostModel must be an int >= "
+                    f"{2 if name == 'max_leaf_nodes' else 1}. Got {v!r} instead."
+                )
         lr = self.learning_rate
         if isinstance(lr, bool) or not isinstance(lr, int | float) or not 0 < lr <= 1:
-            raise InputError(f"The 'learning_rate' parameter of BoostModel must be a float in (0, 1]. "
-                             f"Got {lr!r} instead.")
+            raise InputError(
+                f"The 'learning_rate' parameter of BoostModel must be a float in (0, 1]. Got {lr!r} instead."
+            )
         return parse_grid(self.grid)
 
     def fit(self, events: pd.DataFrame, *, until: date | str | None = None) -> BoostModel:
@@ -98,8 +125,9 @@ class BoostModel:
 
     def _check_fitted(self) -> None:
         if not hasattr(self, "cells_"):
-            raise NotFittedError("This BoostModel is not fitted yet: call fit(events, until=...) "
-                                 "before predict.")
+            raise NotFittedError(
+                "This BoostModel is not fitted yet: call fit(events, until=...) before predict."
+            )
 
     def features(self, horizon_days: int, origin: int) -> np.ndarray:
         """Feature matrix (cells x FEATURES) at the origin ``origin`` periods before the cut-off."""
@@ -119,11 +147,24 @@ class BoostModel:
         np.minimum.at(last, idx, k.astype(float))
         since = np.minimum(last, float(self.train_periods))
         area = counts.sum(axis=0)
-        return np.column_stack([
-            counts[:, 0], counts[:, 1], counts[:, 2], counts[:, 3:6].sum(1), counts[:, 6:12].sum(1),
-            nb[:, 0], nb[:, :3].sum(1), nb.sum(1), d7, d30, self._neigh @ d30, since,
-            np.full(n, area[0]), np.full(n, area.sum()),
-        ])
+        return np.column_stack(
+            [
+                counts[:, 0],
+                counts[:, 1],
+                counts[:, 2],
+                counts[:, 3:6].sum(1),
+                counts[:, 6:12].sum(1),
+                nb[:, 0],
+                nb[:, :3].sum(1),
+                nb.sum(1),
+                d7,
+                d30,
+                self._neigh @ d30,
+                since,
+                np.full(n, area[0]),
+                np.full(n, area.sum()),
+            ]
+        )
 
     def _labels(self, horizon_days: int, origin: int) -> np.ndarray:
         """Events per cell in the period just after the origin (all before the cut-off)."""
@@ -144,9 +185,15 @@ class BoostModel:
         base = float((y > 0).mean())
         clf = reg = None
         if 0 < (y > 0).sum() < len(y):
-            opts = {"max_iter": self.max_iter, "learning_rate": self.learning_rate,
-                    "max_leaf_nodes": self.max_leaf_nodes, "early_stopping": False,
-                    "random_state": self.seed, "min_samples_leaf": 20, "l2_regularization": 1.0}
+            opts = {
+                "max_iter": self.max_iter,
+                "learning_rate": self.learning_rate,
+                "max_leaf_nodes": self.max_leaf_nodes,
+                "early_stopping": False,
+                "random_state": self.seed,
+                "min_samples_leaf": 20,
+                "l2_regularization": 1.0,
+            }
             # one thread: the folds run in parallel already, and OpenMP threads on a busy machine
             # spin and slow everything down
             with threadpool_limits(limits=1):
@@ -174,8 +221,15 @@ class BoostModel:
     def predict(self, horizon_days: int) -> pd.DataFrame:
         """Forecast table ``cell_id, latitude, longitude, probability, expected_events`` per forecast cell."""
         prob, mean = self._predict_arrays(horizon_days)
-        return pd.DataFrame({"cell_id": self.cells_, "latitude": self.cell_latitude_,
-                             "longitude": self.cell_longitude_, "probability": prob, "expected_events": mean})
+        return pd.DataFrame(
+            {
+                "cell_id": self.cells_,
+                "latitude": self.cell_latitude_,
+                "longitude": self.cell_longitude_,
+                "probability": prob,
+                "expected_events": mean,
+            }
+        )
 
     def predict_cdf(self, horizon_days: int, max_count: int) -> np.ndarray:
         """P(count <= k), k = 0..max_count: a hurdle model, 0 with 1 - p, else zero-truncated Poisson."""
@@ -186,9 +240,11 @@ class BoostModel:
         lam = _truncated_poisson_rate(m_pos)
         ks = np.arange(max_count + 1)
         p0 = np.exp(-lam)[:, None]
-        cond = np.where(lam[:, None] > 1e-9,
-                        (poisson.cdf(ks[None, :], lam[:, None]) - p0) / np.maximum(1 - p0, 1e-300),
-                        (ks[None, :] >= 1).astype(float))
+        cond = np.where(
+            lam[:, None] > 1e-9,
+            (poisson.cdf(ks[None, :], lam[:, None]) - p0) / np.maximum(1 - p0, 1e-300),
+            (ks[None, :] >= 1).astype(float),
+        )
         return np.asarray((1 - prob)[:, None] + prob[:, None] * cond)
 
 

@@ -20,8 +20,10 @@ from kalkan.errors import InputError
 SCHEDULER_HELP = "local (a Dask LocalCluster), serial, or the ADDRESS of a running Dask scheduler."
 EVENTS_HELP = "Event file (any format `kalkan ingest` reads)."
 STORE_HELP = "Event store (DuckDB file from `kalkan ingest`) instead of --events; events known by --until."
-MODEL_HELP = ("hawkes, boost, ensemble (or a registered variant, e.g. boost_5y) or a baseline: zero, last, "
-              "meanN, conflictology. Default: the selection protocol's winner.")
+MODEL_HELP = (
+    "hawkes, boost, ensemble (or a registered variant, e.g. boost_5y) or a baseline: zero, last, "
+    "meanN, conflictology. Default: the selection protocol's winner."
+)
 OUTPUT_COLUMNS = ["cell_id", "latitude", "longitude", "probability", "expected_events"]
 
 
@@ -43,8 +45,11 @@ def _read(path: Path) -> Any:
     result = read_events(path)
     err = Console(stderr=True)
     if len(result.quarantine):
-        err.print(f"{path.name}: {len(result.events)} events read, {len(result.quarantine)} rows quarantined "
-                  "(see `kalkan ingest` for the reasons).", highlight=False)
+        err.print(
+            f"{path.name}: {len(result.events)} events read, {len(result.quarantine)} rows quarantined "
+            "(see `kalkan ingest` for the reasons).",
+            highlight=False,
+        )
     return result.events
 
 
@@ -63,24 +68,40 @@ def register(risk_app: typer.Typer) -> None:
         *,
         events: Annotated[Path | None, typer.Option("--events", help=EVENTS_HELP)] = None,
         db: Annotated[Path | None, typer.Option("--db", help=STORE_HELP)] = None,
-        until: Annotated[str, typer.Option("--until", help="Cut-off day YYYY-MM-DD: fit on events dated on "
-                                                           "or before it, forecast the days after.")],
+        until: Annotated[
+            str,
+            typer.Option(
+                "--until",
+                help="Cut-off day YYYY-MM-DD: fit on events dated on or before it, forecast the days after.",
+            ),
+        ],
         horizon_days: Annotated[int, typer.Option("--horizon-days", help="Days forecast after the cut-off.")],
-        grid: Annotated[str, typer.Option("--grid", help="priogrid (0.5 degree, UCDP ids) or h3:RES.")]
-        = "priogrid",
-        fmt: Annotated[HotspotFormat, typer.Option("--format", help="csv or json, on stdout.")]
-        = HotspotFormat.csv,
+        grid: Annotated[
+            str, typer.Option("--grid", help="priogrid (0.5 degree, UCDP ids) or h3:RES.")
+        ] = "priogrid",
+        fmt: Annotated[
+            HotspotFormat, typer.Option("--format", help="csv or json, on stdout.")
+        ] = HotspotFormat.csv,
         model: Annotated[str | None, typer.Option("--model", help=MODEL_HELP)] = None,
-        country: Annotated[str | None, typer.Option("--country", help="ISO3 code whose held-out verdict "
-                                                                      "applies (default: the events' "
-                                                                      "country when there is one).")]
-        = None,
-        fatalities: Annotated[bool, typer.Option("--fatalities", help="Add the people-killed forecast: "
-                                                                      "fatalities_mean, _median, _q90.")]
-        = False,
+        country: Annotated[
+            str | None,
+            typer.Option(
+                "--country",
+                help="ISO3 code whose held-out verdict "
+                "applies (default: the events' "
+                "country when there is one).",
+            ),
+        ] = None,
+        fatalities: Annotated[
+            bool,
+            typer.Option(
+                "--fatalities", help="Add the people-killed forecast: fatalities_mean, _median, _q90."
+            ),
+        ] = False,
         seed: Annotated[int, typer.Option("--seed", help="Seed of the fatality draws.")] = 0,
-        params: Annotated[bool, typer.Option("--params", help="Also print the fitted parameters (stderr).")]
-        = False,
+        params: Annotated[
+            bool, typer.Option("--params", help="Also print the fitted parameters (stderr).")
+        ] = False,
     ) -> None:
         """Forecast P(at least one event) and expected events per grid cell for the next N days.
 
@@ -120,9 +141,11 @@ def register(risk_app: typer.Typer) -> None:
             from kalkan.risk.hotspot_fatalities import fatality_samples
 
             draws = fatality_samples(fitted, frame, horizon_days, seed=seed)
-            fc = fc.assign(fatalities_mean=draws.mean(axis=1),
-                           fatalities_median=np.quantile(draws, 0.5, axis=1),
-                           fatalities_q90=np.quantile(draws, 0.9, axis=1))
+            fc = fc.assign(
+                fatalities_mean=draws.mean(axis=1),
+                fatalities_median=np.quantile(draws, 0.5, axis=1),
+                fatalities_q90=np.quantile(draws, 0.9, axis=1),
+            )
             columns += ["fatalities_mean", "fatalities_median", "fatalities_q90"]
         out = fc[columns].sort_values(["probability", "cell_id"], ascending=[False, True])
         out["cell_id"] = fitted.grid_.format_ids(out["cell_id"].to_numpy())
@@ -130,8 +153,12 @@ def register(risk_app: typer.Typer) -> None:
         if note:
             err.print(f"Note: {note}", highlight=False)
         if params and hasattr(fitted, "params_"):
-            err.print(fitted.params_[["parameter", "estimate", "std_error", "ci_low", "ci_high", "unit"]]
-                      .to_string(index=False), highlight=False)
+            err.print(
+                fitted.params_[["parameter", "estimate", "std_error", "ci_low", "ci_high", "unit"]].to_string(
+                    index=False
+                ),
+                highlight=False,
+            )
         if fmt is HotspotFormat.json:
             sys.stdout.write(out.to_json(orient="records", indent=1, double_precision=10) + "\n")
         else:
@@ -140,35 +167,57 @@ def register(risk_app: typer.Typer) -> None:
     @risk_app.command("backtest")
     def backtest_cmd(
         events: Annotated[Path, typer.Option("--events", help=EVENTS_HELP)],
-        start: Annotated[str, typer.Option("--start", help="First month of the selection block YYYY-MM.")]
-        = "2013-01",
-        select_until: Annotated[str, typer.Option("--select-until", help="Last month of the selection "
-                                                                         "block; later months are held out.")]
-        = "2014-12",
+        start: Annotated[
+            str, typer.Option("--start", help="First month of the selection block YYYY-MM.")
+        ] = "2013-01",
+        select_until: Annotated[
+            str,
+            typer.Option(
+                "--select-until", help="Last month of the selection block; later months are held out."
+            ),
+        ] = "2014-12",
         end: Annotated[str, typer.Option("--end", help="Last held-out month YYYY-MM.")] = "2019-12",
-        model: Annotated[str | None, typer.Option("--model", help="Score this one model on the held-out "
-                                                                  "block (no choice): " + MODEL_HELP)]
-        = None,
-        models: Annotated[str | None, typer.Option("--models", help="Comma-separated candidates to choose "
-                                                                    "from (default: every registered one).")]
-        = None,
-        baselines: Annotated[str, typer.Option("--baselines", help="Comma-separated baselines to beat.")]
-        = "zero,last,mean12,conflictology",
-        burn_in: Annotated[int, typer.Option("--burn-in", help="Months before --start that only train the "
-                                                              "ensemble's weights.")] = 12,
-        refit_months: Annotated[int, typer.Option("--refit-months", help="Refit the ensemble's weights every "
-                                                                         "N months, on earlier folds.")]
-        = 12,
+        model: Annotated[
+            str | None,
+            typer.Option(
+                "--model", help="Score this one model on the held-out block (no choice): " + MODEL_HELP
+            ),
+        ] = None,
+        models: Annotated[
+            str | None,
+            typer.Option(
+                "--models", help="Comma-separated candidates to choose from (default: every registered one)."
+            ),
+        ] = None,
+        baselines: Annotated[
+            str, typer.Option("--baselines", help="Comma-separated baselines to beat.")
+        ] = "zero,last,mean12,conflictology",
+        burn_in: Annotated[
+            int,
+            typer.Option("--burn-in", help="Months before --start that only train the ensemble's weights."),
+        ] = 12,
+        refit_months: Annotated[
+            int,
+            typer.Option(
+                "--refit-months", help="Refit the ensemble's weights every N months, on earlier folds."
+            ),
+        ] = 12,
         grid: Annotated[str, typer.Option("--grid", help="priogrid or h3:RES.")] = "priogrid",
         scheduler: Annotated[str, typer.Option("--scheduler", help=SCHEDULER_HELP)] = "local",
         workers: Annotated[int, typer.Option("--workers", help="Workers of the LocalCluster.")] = 2,
         boot: Annotated[int, typer.Option("--boot", help="Bootstrap replicates for the intervals.")] = 200,
         seed: Annotated[int, typer.Option("--seed", help="Seed of the bootstrap and fatality draws.")] = 0,
         by: Annotated[str, typer.Option("--by", help="Column the folds are grouped by.")] = "country_iso3",
-        output: Annotated[Path | None, typer.Option("--output", help="Folder for scores.csv (held out), "
-                                                                     "selection_scores.csv, verdicts.csv, "
-                                                                     "folds.csv, cells.parquet, "
-                                                                     "selection.json.")] = None,
+        output: Annotated[
+            Path | None,
+            typer.Option(
+                "--output",
+                help="Folder for scores.csv (held out), "
+                "selection_scores.csv, verdicts.csv, "
+                "folds.csv, cells.parquet, "
+                "selection.json.",
+            ),
+        ] = None,
         fmt: Annotated[str, typer.Option("--format", help="table, csv or json (stdout).")] = "table",
     ) -> None:
         """The selection protocol: choose the model on the selection block, score the held-out block once.
@@ -184,26 +233,47 @@ def register(risk_app: typer.Typer) -> None:
         if fmt not in ("table", "csv", "json"):
             raise InputError(f"Unknown format {fmt!r}: use table, csv or json.")
         if model is not None and models is not None:
-            raise InputError("Give either --model (score one model) or --models (choose among several), "
-                             "not both.")
-        names = [model] if model else ([m.strip() for m in models.split(",") if m.strip()] if models
-                                       else list(CANDIDATES))
+            raise InputError(
+                "Give either --model (score one model) or --models (choose among several), not both."
+            )
+        names = (
+            [model]
+            if model
+            else ([m.strip() for m in models.split(",") if m.strip()] if models else list(CANDIDATES))
+        )
         base = [b.strip() for b in baselines.split(",") if b.strip()]
-        protocol = Protocol(start=start, select_until=select_until, end=end, burn_in_months=burn_in,
-                            refit_months=refit_months)
+        protocol = Protocol(
+            start=start, select_until=select_until, end=end, burn_in_months=burn_in, refit_months=refit_months
+        )
         protocol.check()
         frame = _read(events)
         err = Console(stderr=True)
-        with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                      TimeElapsedColumn(), console=err, transient=True) as bar:
+        with Progress(
+            TextColumn("{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            console=err,
+            transient=True,
+        ) as bar:
             task = bar.add_task("folds", total=None)
 
             def step(stage: str, done: int, total: int) -> None:
                 bar.update(task, description=stage, completed=done, total=total)
 
-            result = run_protocol(frame, protocol, candidates=names, baselines=base, grid=grid, by=by,
-                                  scheduler=None if scheduler == "serial" else scheduler, n_workers=workers,
-                                  n_boot=boot, seed=seed, progress=step)
+            result = run_protocol(
+                frame,
+                protocol,
+                candidates=names,
+                baselines=base,
+                grid=grid,
+                by=by,
+                scheduler=None if scheduler == "serial" else scheduler,
+                n_workers=workers,
+                n_boot=boot,
+                seed=seed,
+                progress=step,
+            )
         scores = result.held_out_scores
         if output is not None:
             output.mkdir(parents=True, exist_ok=True)
@@ -213,15 +283,24 @@ def register(risk_app: typer.Typer) -> None:
             result.folds.to_csv(output / "folds.csv", index=False)
             result.cells.to_parquet(output / "cells.parquet", index=False)
             save_selection(result, output / "selection.json")
-            err.print(f"Wrote scores.csv, selection_scores.csv, verdicts.csv, folds.csv, cells.parquet and "
-                      f"selection.json to {output}.", highlight=False)
-        chosen = (f"Chosen on {start}..{select_until}: {result.winner}" if len(names) > 1
-                  else f"Scored without a choice: {result.winner}")
+            err.print(
+                f"Wrote scores.csv, selection_scores.csv, verdicts.csv, folds.csv, cells.parquet and "
+                f"selection.json to {output}.",
+                highlight=False,
+            )
+        chosen = (
+            f"Chosen on {start}..{select_until}: {result.winner}"
+            if len(names) > 1
+            else f"Scored without a choice: {result.winner}"
+        )
         err.print(chosen + f"; held out {protocol.select_until} < month <= {end}.", highlight=False)
         for v in result.verdicts.to_dict("records"):
             word = "beats" if v["beats_baseline"] else "does NOT beat"
-            err.print(f"{v['group']}: {result.winner} {word} the best baseline ({v['best_baseline']}) in "
-                      f"Brier score on the held-out block ({100 * v['brier_gain']:+.1f} %).", highlight=False)
+            err.print(
+                f"{v['group']}: {result.winner} {word} the best baseline ({v['best_baseline']}) in "
+                f"Brier score on the held-out block ({100 * v['brier_gain']:+.1f} %).",
+                highlight=False,
+            )
         if fmt == "csv":
             scores.to_csv(sys.stdout, index=False, float_format="%.6g")
             return
@@ -230,10 +309,20 @@ def register(risk_app: typer.Typer) -> None:
             return
         from rich.table import Table
 
-        table = Table(title=f"Held-out block {protocol.select_until} < month <= {end}, "
-                            f"{result.settings['held_out_folds']} folds (95 % bootstrap intervals)")
-        for col in ("group", "model", "Brier", "log loss", "CRPS events", "CRPS deaths", "log score deaths",
-                    "PAI 5 %"):
+        table = Table(
+            title=f"Held-out block {protocol.select_until} < month <= {end}, "
+            f"{result.settings['held_out_folds']} folds (95 % bootstrap intervals)"
+        )
+        for col in (
+            "group",
+            "model",
+            "Brier",
+            "log loss",
+            "CRPS events",
+            "CRPS deaths",
+            "log score deaths",
+            "PAI 5 %",
+        ):
             table.add_column(col, justify="left" if col in ("group", "model") else "right")
 
         def cell(row: Any, key: str, digits: int = 4) -> str:
@@ -246,7 +335,14 @@ def register(risk_app: typer.Typer) -> None:
             return text
 
         for _, row in scores.iterrows():
-            table.add_row(str(row["group"]), str(row["model"]), cell(row, "brier"), cell(row, "logloss"),
-                          cell(row, "crps", 3), cell(row, "crps_deaths", 2), cell(row, "logs_deaths", 3),
-                          cell(row, "pai_0.05", 2))
+            table.add_row(
+                str(row["group"]),
+                str(row["model"]),
+                cell(row, "brier"),
+                cell(row, "logloss"),
+                cell(row, "crps", 3),
+                cell(row, "crps_deaths", 2),
+                cell(row, "logs_deaths", 3),
+                cell(row, "pai_0.05", 2),
+            )
         Console().print(table)

@@ -49,8 +49,9 @@ def _logit(p: np.ndarray) -> np.ndarray:
     return np.log(q) - np.log1p(-q)
 
 
-def fit_stack(cells: pd.DataFrame, components: Sequence[str] = ENSEMBLE_COMPONENTS,
-              regularization: float = 1.0) -> tuple[list[float], float]:
+def fit_stack(
+    cells: pd.DataFrame, components: Sequence[str] = ENSEMBLE_COMPONENTS, regularization: float = 1.0
+) -> tuple[list[float], float]:
     """Stacking weights from out-of-sample forecasts: ``(coef per component, intercept)``.
 
     ``cells`` has one row per model, fold and cell (``group, month, model, cell_id, probability,
@@ -63,8 +64,9 @@ def fit_stack(cells: pd.DataFrame, components: Sequence[str] = ENSEMBLE_COMPONEN
     if missing:
         raise InputError(f"Cannot fit the ensemble: no out-of-sample forecasts of {', '.join(missing)}.")
     sub = cells[cells["model"].isin(components)]
-    wide = sub.pivot_table(index=["group", "month", "cell_id"], columns="model", values="probability",
-                           aggfunc="first").dropna()
+    wide = sub.pivot_table(
+        index=["group", "month", "cell_id"], columns="model", values="probability", aggfunc="first"
+    ).dropna()
     y = (sub.groupby(["group", "month", "cell_id"])["observed"].first().reindex(wide.index) > 0).to_numpy()
     if y.all() or not y.any():
         raise InputError("Cannot fit the ensemble: the earlier forecasts have only one outcome.")
@@ -87,8 +89,14 @@ class EnsembleModel:
         (fitted by the selection protocol on GED forecasts before the data's end).
     """
 
-    def __init__(self, *, grid: str | Grid = "priogrid", components: Sequence[str] = ENSEMBLE_COMPONENTS,
-                 coef: Sequence[float] | None = None, intercept: float | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        grid: str | Grid = "priogrid",
+        components: Sequence[str] = ENSEMBLE_COMPONENTS,
+        coef: Sequence[float] | None = None,
+        intercept: float | None = None,
+    ) -> None:
         self.grid = grid
         self.components = components
         self.coef = coef
@@ -96,30 +104,45 @@ class EnsembleModel:
 
     def get_params(self) -> dict[str, Any]:
         """The settings given to ``__init__`` (scikit-learn contract)."""
-        return {"grid": self.grid, "components": self.components, "coef": self.coef,
-                "intercept": self.intercept}
+        return {
+            "grid": self.grid,
+            "components": self.components,
+            "coef": self.coef,
+            "intercept": self.intercept,
+        }
 
     def _weights(self) -> tuple[np.ndarray, float]:
         comps = list(self.components)
         if not comps or len(set(comps)) != len(comps) or "ensemble" in comps:
-            raise InputError(f"The 'components' parameter of EnsembleModel must be distinct model names "
-                             f"other than 'ensemble'. Got {comps!r} instead.")
+            raise InputError(
+                f"The 'components' parameter of EnsembleModel must be distinct model names "
+                f"other than 'ensemble'. Got {comps!r} instead."
+            )
         if self.coef is None or self.intercept is None:
             from kalkan.risk.hotspot_selection import shipped_selection
 
             shipped = shipped_selection()
             if list(shipped["ensemble"]["components"]) != comps:
-                raise InputError("No shipped ensemble weights for these components: pass coef= and "
-                                 "intercept= (see kalkan.risk.hotspot_ensemble.fit_stack).")
+                raise InputError(
+                    "No shipped ensemble weights for these components: pass coef= and "
+                    "intercept= (see kalkan.risk.hotspot_ensemble.fit_stack)."
+                )
             return np.asarray(shipped["ensemble"]["coef"], float), float(shipped["ensemble"]["intercept"])
         coef = np.asarray(self.coef, dtype=float)
         if coef.shape != (len(comps),) or not np.all(np.isfinite(coef)) or not np.isfinite(self.intercept):
-            raise InputError(f"The 'coef' parameter of EnsembleModel must be {len(comps)} finite numbers, "
-                             f"one per component. Got {self.coef!r} instead.")
+            raise InputError(
+                f"The 'coef' parameter of EnsembleModel must be {len(comps)} finite numbers, "
+                f"one per component. Got {self.coef!r} instead."
+            )
         return coef, float(self.intercept)
 
-    def fit(self, events: pd.DataFrame, *, until: date | str | None = None,
-            fitted: Mapping[str, Any] | None = None) -> EnsembleModel:
+    def fit(
+        self,
+        events: pd.DataFrame,
+        *,
+        until: date | str | None = None,
+        fitted: Mapping[str, Any] | None = None,
+    ) -> EnsembleModel:
         """Fit every component on the events on or before ``until``.
 
         ``fitted`` may hold components already fitted on the same events and cut-off (the backtest
@@ -130,8 +153,10 @@ class EnsembleModel:
         self.coef_, self.intercept_ = self._weights()
         grid = parse_grid(self.grid)
         ready = dict(fitted or {})
-        self.models_ = {name: ready[name] if name in ready
-                        else make_model(name, grid).fit(events, until=until) for name in self.components}
+        self.models_ = {
+            name: ready[name] if name in ready else make_model(name, grid).fit(events, until=until)
+            for name in self.components
+        }
         first = next(iter(self.models_.values()))
         self.grid_ = grid
         self.until_ = first.until_
@@ -141,8 +166,9 @@ class EnsembleModel:
 
     def _check_fitted(self) -> None:
         if not hasattr(self, "models_"):
-            raise NotFittedError("This EnsembleModel is not fitted yet: call fit(events, until=...) "
-                                 "before predict.")
+            raise NotFittedError(
+                "This EnsembleModel is not fitted yet: call fit(events, until=...) before predict."
+            )
 
     def component_forecasts(self, horizon_days: int) -> dict[str, pd.DataFrame]:
         """Each component's forecast table, rows as ``cells_``."""
@@ -160,8 +186,11 @@ class EnsembleModel:
         for name in [n for n in COUNT_COMPONENTS if n in self.models_] or list(self.models_):
             cdf = self.models_[name].predict_cdf(horizon_days, max_count)
             p0 = cdf[:, :1]
-            positive = np.where(p0 < 1 - 1e-12, (cdf - p0) / np.maximum(1 - p0, 1e-12),
-                                (np.arange(max_count + 1)[None, :] >= 1).astype(float))
+            positive = np.where(
+                p0 < 1 - 1e-12,
+                (cdf - p0) / np.maximum(1 - p0, 1e-12),
+                (np.arange(max_count + 1)[None, :] >= 1).astype(float),
+            )
             parts.append(positive)
         return np.mean(parts, axis=0)
 
@@ -173,9 +202,15 @@ class EnsembleModel:
         kmax = int(np.ceil(top + 12 * np.sqrt(top) + 12))
         positive = self._positive_part(horizon_days, kmax)
         mean_positive = (1 - positive).sum(axis=1)  # E[N | N >= 1] = sum_k P(N > k | N >= 1)
-        return pd.DataFrame({"cell_id": self.cells_, "latitude": self.cell_latitude_,
-                             "longitude": self.cell_longitude_, "probability": prob,
-                             "expected_events": prob * mean_positive})
+        return pd.DataFrame(
+            {
+                "cell_id": self.cells_,
+                "latitude": self.cell_latitude_,
+                "longitude": self.cell_longitude_,
+                "probability": prob,
+                "expected_events": prob * mean_positive,
+            }
+        )
 
     def predict_cdf(self, horizon_days: int, max_count: int) -> np.ndarray:
         """P(count <= k), k = 0..max_count: 0 with 1 - p, else the count components' positive part."""

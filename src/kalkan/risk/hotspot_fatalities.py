@@ -36,8 +36,15 @@ import pandas as pd
 from kalkan.errors import InputError
 from kalkan.risk.hotspots import history_before
 
-__all__ = ["FATALITY_BINS", "LOG_SCORE_MIX", "N_SAMPLES", "event_fatalities", "fatality_samples",
-           "fatality_scores", "sample_counts"]
+__all__ = [
+    "FATALITY_BINS",
+    "LOG_SCORE_MIX",
+    "N_SAMPLES",
+    "event_fatalities",
+    "fatality_samples",
+    "fatality_scores",
+    "sample_counts",
+]
 
 FATALITY_BINS = np.array([0, 1, 3, 6, 11, 26, 51, 101, 251, 501, 1001])
 """Lower edges of the fatality bins of the log score (the last bin is open)."""
@@ -63,8 +70,10 @@ class CountForecaster(Protocol):
 def event_fatalities(frame: pd.DataFrame) -> np.ndarray:
     """Deaths per event (``fatalities_best``; blank counts as 0), or a clear error without the column."""
     if "fatalities_best" not in frame.columns:
-        raise InputError("The event table has no fatalities_best column: fatality forecasts need the "
-                         "number of people killed per event (GED 'best', ACLED 'fatalities').")
+        raise InputError(
+            "The event table has no fatalities_best column: fatality forecasts need the "
+            "number of people killed per event (GED 'best', ACLED 'fatalities')."
+        )
     values = pd.to_numeric(frame["fatalities_best"], errors="coerce").fillna(0.0).to_numpy(float)
     return np.maximum(values, 0.0)
 
@@ -81,9 +90,16 @@ def sample_counts(cdf: np.ndarray, u: np.ndarray) -> np.ndarray:
     return np.minimum(pos - width * np.arange(n_cells)[:, None], width - 1)
 
 
-def fatality_samples(model: Any, events: pd.DataFrame, horizon_days: int, *, n_samples: int = N_SAMPLES,
-                     seed: int | np.random.SeedSequence = 0, pool_days: float = 1460.0,
-                     shrinkage: float = 5.0) -> np.ndarray:
+def fatality_samples(
+    model: Any,
+    events: pd.DataFrame,
+    horizon_days: int,
+    *,
+    n_samples: int = N_SAMPLES,
+    seed: int | np.random.SeedSequence = 0,
+    pool_days: float = 1460.0,
+    shrinkage: float = 5.0,
+) -> np.ndarray:
     """Draws of the deaths per forecast cell over the horizon: an array (cells, ``n_samples``).
 
     ``model`` is a fitted forecaster. Baselines have their own (``fatality_samples``); any other model

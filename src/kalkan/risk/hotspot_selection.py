@@ -38,9 +38,23 @@ from kalkan.risk.grids import Grid, parse_grid, require_located
 from kalkan.risk.hotspot_backtest import VARIANTS, Fold, dask_scheduler, make_model, run_folds, score_table
 from kalkan.risk.hotspot_ensemble import ENSEMBLE_COMPONENTS, fit_stack
 
-__all__ = ["BASELINES", "CANDIDATES", "COUNTRY_NAMES", "FALLBACK_MODEL", "HotspotForecast", "Protocol",
-           "ProtocolResult", "SELECTION_FILE", "Selection", "hotspot_forecast", "run_protocol",
-           "save_selection", "selected_model", "shipped_selection", "skill_sentence"]
+__all__ = [
+    "BASELINES",
+    "CANDIDATES",
+    "COUNTRY_NAMES",
+    "FALLBACK_MODEL",
+    "HotspotForecast",
+    "Protocol",
+    "ProtocolResult",
+    "SELECTION_FILE",
+    "Selection",
+    "hotspot_forecast",
+    "run_protocol",
+    "save_selection",
+    "selected_model",
+    "shipped_selection",
+    "skill_sentence",
+]
 
 SELECTION_FILE = "hotspot_selection.json"
 """Package data: the protocol's last GED run (winner, held-out verdicts, ensemble weights)."""
@@ -67,11 +81,14 @@ class Protocol:
         try:
             start, mid, end = (pd.Period(x, "M") for x in (self.start, self.select_until, self.end))
         except ValueError:
-            raise InputError(f"Cannot read the months {self.start!r}, {self.select_until!r}, {self.end!r}: "
-                             "use YYYY-MM.") from None
+            raise InputError(
+                f"Cannot read the months {self.start!r}, {self.select_until!r}, {self.end!r}: use YYYY-MM."
+            ) from None
         if not start <= mid < end:
-            raise InputError(f"The selection block must end before the held-out block: got start {start}, "
-                             f"selection until {mid}, end {end}.")
+            raise InputError(
+                f"The selection block must end before the held-out block: got start {start}, "
+                f"selection until {mid}, end {end}."
+            )
         if self.refit_months < 1 or self.burn_in_months < 0:
             raise InputError("refit_months must be >= 1 and burn_in_months >= 0.")
         if self.criterion not in ("brier", "logloss", "crps"):
@@ -110,8 +127,9 @@ def _anchor(month: pd.Period, refit_months: int) -> pd.Period:
     return pd.Period(ordinal=month.ordinal - month.ordinal % refit_months, freq="M")
 
 
-def _block_weights(cells: pd.DataFrame, anchors: Sequence[pd.Period],
-                   components: Sequence[str]) -> dict[str, tuple[list[float], float]]:
+def _block_weights(
+    cells: pd.DataFrame, anchors: Sequence[pd.Period], components: Sequence[str]
+) -> dict[str, tuple[list[float], float]]:
     """Stacking weights for each refit block, fitted on the component forecasts of the months before it."""
     months = pd.PeriodIndex(cells["month"], freq="M")
     out = {}
@@ -121,11 +139,20 @@ def _block_weights(cells: pd.DataFrame, anchors: Sequence[pd.Period],
     return out
 
 
-def run_protocol(events: pd.DataFrame, protocol: Protocol = Protocol(), *,
-                 candidates: Sequence[str] = CANDIDATES, baselines: Sequence[str] = BASELINES,
-                 grid: str | Grid = "priogrid", by: str = "country_iso3", scheduler: str | None = None,
-                 n_workers: int = 2, n_boot: int = 200, seed: int = 0,
-                 progress: Callable[[str, int, int], None] | None = None) -> ProtocolResult:
+def run_protocol(
+    events: pd.DataFrame,
+    protocol: Protocol = Protocol(),
+    *,
+    candidates: Sequence[str] = CANDIDATES,
+    baselines: Sequence[str] = BASELINES,
+    grid: str | Grid = "priogrid",
+    by: str = "country_iso3",
+    scheduler: str | None = None,
+    n_workers: int = 2,
+    n_boot: int = 200,
+    seed: int = 0,
+    progress: Callable[[str, int, int], None] | None = None,
+) -> ProtocolResult:
     """Run the selection protocol: choose on the selection block, score the held-out block once.
 
     ``candidates`` may be one model (then nothing is chosen: that model is scored on the held-out
@@ -136,16 +163,37 @@ def run_protocol(events: pd.DataFrame, protocol: Protocol = Protocol(), *,
     candidates, baselines = list(dict.fromkeys(candidates)), list(dict.fromkeys(baselines))
     t0 = time.perf_counter()
     with dask_scheduler(scheduler, n_workers) as address:
-        result = _protocol(events, protocol, list(candidates), list(baselines), grid, by, address, n_workers,
-                           n_boot, seed, progress)
+        result = _protocol(
+            events,
+            protocol,
+            list(candidates),
+            list(baselines),
+            grid,
+            by,
+            address,
+            n_workers,
+            n_boot,
+            seed,
+            progress,
+        )
     result.settings["wall_seconds"] = time.perf_counter() - t0
     result.settings["scheduler"] = scheduler or "serial"
     return result
 
 
-def _protocol(events: pd.DataFrame, protocol: Protocol, candidates: list[str], baselines: list[str],
-              grid: str | Grid, by: str, scheduler: str | None, n_workers: int, n_boot: int, seed: int,
-              progress: Callable[[str, int, int], None] | None) -> ProtocolResult:
+def _protocol(
+    events: pd.DataFrame,
+    protocol: Protocol,
+    candidates: list[str],
+    baselines: list[str],
+    grid: str | Grid,
+    by: str,
+    scheduler: str | None,
+    n_workers: int,
+    n_boot: int,
+    seed: int,
+    progress: Callable[[str, int, int], None] | None,
+) -> ProtocolResult:
     start, mid, end = protocol.check()
     if by not in events.columns:
         raise InputError(f"The event table has no {by!r} column to group folds by: add it or pass by=...")
@@ -163,12 +211,15 @@ def _protocol(events: pd.DataFrame, protocol: Protocol, candidates: list[str], b
 
     select_folds = _folds(groups, start, mid)
     if not select_folds:
-        raise InputError(f"No month between {start} and {mid} has earlier events to fit on: "
-                         "move the selection block or give more events.")
+        raise InputError(
+            f"No month between {start} and {mid} has earlier events to fit on: "
+            "move the selection block or give more events."
+        )
     held_folds = _folds(groups, mid + 1, end)
     if not held_folds:
-        raise InputError(f"No month between {mid + 1} and {end} to hold out: extend --end or give more "
-                         "events.")
+        raise InputError(
+            f"No month between {mid + 1} and {end} to hold out: extend --end or give more events."
+        )
     burn = _folds(groups, start - protocol.burn_in_months, start - 1) if needs_stack else []
 
     cell_parts: list[pd.DataFrame] = []
@@ -194,9 +245,18 @@ def _protocol(events: pd.DataFrame, protocol: Protocol, candidates: list[str], b
                 if progress:
                     progress(stage, base + d, total)
 
-            block_cells, block_folds = run_folds(block, groups, models, g, scheduler=scheduler,
-                                                 n_workers=n_workers, progress=step, options=opts, seed=seed,
-                                                 fatalities=fatalities)
+            block_cells, block_folds = run_folds(
+                block,
+                groups,
+                models,
+                g,
+                scheduler=scheduler,
+                n_workers=n_workers,
+                progress=step,
+                options=opts,
+                seed=seed,
+                fatalities=fatalities,
+            )
             cell_parts.append(block_cells)
             fold_parts.append(block_folds)
             done += len(block)
@@ -206,14 +266,25 @@ def _protocol(events: pd.DataFrame, protocol: Protocol, candidates: list[str], b
 
     if burn:
         run("burn-in", burn, components)
-    run("selection", select_folds, unique([*[c for c in candidates if c != "ensemble"], *baselines,
-                                          *(components + ["ensemble"] if needs_stack else [])]))
+    run(
+        "selection",
+        select_folds,
+        unique(
+            [
+                *[c for c in candidates if c != "ensemble"],
+                *baselines,
+                *(components + ["ensemble"] if needs_stack else []),
+            ]
+        ),
+    )
     cells = pd.concat(cell_parts, ignore_index=True)
     folds = pd.concat(fold_parts, ignore_index=True)
-    selection_scores = score_table(_subset(cells, select_folds), _subset(folds, select_folds), n_boot=n_boot,
-                                   seed=seed)
-    pooled = selection_scores[(selection_scores["group"] == "pooled")
-                              & selection_scores["model"].isin(candidates)]
+    selection_scores = score_table(
+        _subset(cells, select_folds), _subset(folds, select_folds), n_boot=n_boot, seed=seed
+    )
+    pooled = selection_scores[
+        (selection_scores["group"] == "pooled") & selection_scores["model"].isin(candidates)
+    ]
     winner = str(pooled.sort_values([protocol.criterion, "model"]).iloc[0]["model"])
 
     run("held-out", held_folds, unique([winner, *baselines, *(components if needs_stack else [])]))
@@ -223,16 +294,32 @@ def _protocol(events: pd.DataFrame, protocol: Protocol, candidates: list[str], b
     keep = [winner, *baselines]
     h_cells = _subset(cells, held_folds)
     h_folds = _subset(folds, held_folds)
-    held_out_scores = score_table(h_cells[h_cells["model"].isin(keep)], h_folds[h_folds["model"].isin(keep)],
-                                  n_boot=n_boot, seed=seed)
+    held_out_scores = score_table(
+        h_cells[h_cells["model"].isin(keep)], h_folds[h_folds["model"].isin(keep)], n_boot=n_boot, seed=seed
+    )
     verdicts = _verdicts(held_out_scores, winner, baselines)
-    return ProtocolResult(protocol=protocol, winner=winner, selection_scores=selection_scores,
-                          held_out_scores=held_out_scores, verdicts=verdicts, weights=weights,
-                          final_weights=final, cells=cells, folds=folds,
-                          settings={"candidates": candidates, "baselines": baselines, "grid": str(grid),
-                                    "by": by, "n_boot": n_boot, "seed": seed,
-                                    "selection_folds": len(select_folds), "held_out_folds": len(held_folds),
-                                    "burn_in_folds": len(burn)})
+    return ProtocolResult(
+        protocol=protocol,
+        winner=winner,
+        selection_scores=selection_scores,
+        held_out_scores=held_out_scores,
+        verdicts=verdicts,
+        weights=weights,
+        final_weights=final,
+        cells=cells,
+        folds=folds,
+        settings={
+            "candidates": candidates,
+            "baselines": baselines,
+            "grid": str(grid),
+            "by": by,
+            "n_boot": n_boot,
+            "seed": seed,
+            "selection_folds": len(select_folds),
+            "held_out_folds": len(held_folds),
+            "burn_in_folds": len(burn),
+        },
+    )
 
 
 def _subset(frame: pd.DataFrame, folds: list[Fold]) -> pd.DataFrame:
@@ -252,14 +339,20 @@ def _verdicts(scores: pd.DataFrame, winner: str, baselines: Sequence[str]) -> pd
         base = sub[sub["model"].isin(baselines)]
         win = sub[sub["model"] == winner].iloc[0]
         best = base.sort_values("brier").iloc[0]
-        row: dict[str, Any] = {"group": group, "model": winner, "best_baseline": best["model"],
-                               "brier": win["brier"], "brier_low": win.get("brier_low"),
-                               "brier_high": win.get("brier_high"), "baseline_brier": best["brier"],
-                               "brier_gain": 1 - win["brier"] / best["brier"] if best["brier"] > 0 else 0.0,
-                               "brier_minus_best": win.get("brier_minus_best"),
-                               "brier_minus_best_low": win.get("brier_minus_best_low"),
-                               "brier_minus_best_high": win.get("brier_minus_best_high"),
-                               "beats_baseline": bool(win["brier"] < best["brier"])}
+        row: dict[str, Any] = {
+            "group": group,
+            "model": winner,
+            "best_baseline": best["model"],
+            "brier": win["brier"],
+            "brier_low": win.get("brier_low"),
+            "brier_high": win.get("brier_high"),
+            "baseline_brier": best["brier"],
+            "brier_gain": 1 - win["brier"] / best["brier"] if best["brier"] > 0 else 0.0,
+            "brier_minus_best": win.get("brier_minus_best"),
+            "brier_minus_best_low": win.get("brier_minus_best_low"),
+            "brier_minus_best_high": win.get("brier_minus_best_high"),
+            "beats_baseline": bool(win["brier"] < best["brier"]),
+        }
         if "crps_deaths" in sub.columns:
             row["crps_deaths"] = win["crps_deaths"]
             row["best_baseline_crps_deaths"] = float(base["crps_deaths"].min())
@@ -282,8 +375,10 @@ def save_selection(result: ProtocolResult, path: Any = None, measured: str = "")
             return int(v)
         return v
 
-    verdicts = {str(r["group"]): {k: clean(v) for k, v in r.items() if k != "group"}
-                for r in result.verdicts.to_dict("records")}
+    verdicts = {
+        str(r["group"]): {k: clean(v) for k, v in r.items() if k != "group"}
+        for r in result.verdicts.to_dict("records")
+    }
     held = [{k: clean(v) for k, v in r.items()} for r in result.held_out_scores.to_dict("records")]
     data = {
         "protocol": asdict(result.protocol),
@@ -293,10 +388,16 @@ def save_selection(result: ProtocolResult, path: Any = None, measured: str = "")
         "baselines": result.settings.get("baselines", []),
         "verdicts": verdicts,
         "held_out_scores": held,
-        "ensemble": ({"components": list(ENSEMBLE_COMPONENTS), "coef": result.final_weights[0],
-                      "intercept": result.final_weights[1],
-                      "fitted_on": f"out-of-sample forecasts up to {result.protocol.end}"}
-                     if result.final_weights else None),
+        "ensemble": (
+            {
+                "components": list(ENSEMBLE_COMPONENTS),
+                "coef": result.final_weights[0],
+                "intercept": result.final_weights[1],
+                "fitted_on": f"out-of-sample forecasts up to {result.protocol.end}",
+            }
+            if result.final_weights
+            else None
+        ),
     }
     target = Path(path) if path is not None else _package_file()
     target.write_text(json.dumps(data, indent=1) + "\n")
@@ -313,8 +414,10 @@ def shipped_selection() -> dict[str, Any]:
     """The protocol's last run shipped with kalkan (winner, verdicts, ensemble weights)."""
     path = _package_file()
     if not path.is_file():
-        raise InputError(f"No selection shipped ({SELECTION_FILE} is missing): run "
-                         "`python bench/hotspots.py` or `kalkan risk backtest` to create it.")
+        raise InputError(
+            f"No selection shipped ({SELECTION_FILE} is missing): run "
+            "`python bench/hotspots.py` or `kalkan risk backtest` to create it."
+        )
     data: dict[str, Any] = json.loads(path.read_text())
     return data
 
@@ -346,9 +449,16 @@ def selected_model(country: str | None = None) -> Selection:
     try:
         data = shipped_selection()
     except InputError:
-        return Selection(model=FALLBACK_MODEL, chosen=FALLBACK_MODEL, best_baseline=None, beats_baseline=None,
-                         note=("The model selection has not been run on this installation, so this is the "
-                               "Hawkes model's forecast, not tested against the baselines."))
+        return Selection(
+            model=FALLBACK_MODEL,
+            chosen=FALLBACK_MODEL,
+            best_baseline=None,
+            beats_baseline=None,
+            note=(
+                "The model selection has not been run on this installation, so this is the "
+                "Hawkes model's forecast, not tested against the baselines."
+            ),
+        )
     chosen = str(data["winner"])
     p = data["protocol"]
     years = f"{int(p['select_until'][:4]) + 1}-{p['end'][:4]}"
@@ -358,18 +468,31 @@ def selected_model(country: str | None = None) -> Selection:
     if v is None:
         tested = ", ".join(COUNTRY_NAMES.get(k, k) for k in verdicts if k != "pooled")
         pooled = verdicts.get("pooled", {})
-        return Selection(model=chosen, chosen=chosen, best_baseline=pooled.get("best_baseline"),
-                         beats_baseline=None,
-                         note=(f"This forecast model was chosen and tested on other countries ({tested}, "
-                               f"held-out years {years}); it has not been tested on this one."))
+        return Selection(
+            model=chosen,
+            chosen=chosen,
+            best_baseline=pooled.get("best_baseline"),
+            beats_baseline=None,
+            note=(
+                f"This forecast model was chosen and tested on other countries ({tested}, "
+                f"held-out years {years}); it has not been tested on this one."
+            ),
+        )
     if v["beats_baseline"]:
-        return Selection(model=chosen, chosen=chosen, best_baseline=v["best_baseline"], beats_baseline=True,
-                         note=None)
+        return Selection(
+            model=chosen, chosen=chosen, best_baseline=v["best_baseline"], beats_baseline=True, note=None
+        )
     place = COUNTRY_NAMES.get(key, key) if key != "pooled" else "the test countries taken together"
-    return Selection(model=str(v["best_baseline"]), chosen=chosen, best_baseline=v["best_baseline"],
-                     beats_baseline=False,
-                     note=(f"In the held-out years {years}, no forecast model did better than the simple "
-                           f"'{v['best_baseline']}' baseline in {place}; this is that baseline's forecast."))
+    return Selection(
+        model=str(v["best_baseline"]),
+        chosen=chosen,
+        best_baseline=v["best_baseline"],
+        beats_baseline=False,
+        note=(
+            f"In the held-out years {years}, no forecast model did better than the simple "
+            f"'{v['best_baseline']}' baseline in {place}; this is that baseline's forecast."
+        ),
+    )
 
 
 @dataclass
@@ -400,19 +523,31 @@ def skill_sentence(model: str, country: str | None = None) -> tuple[str, pd.Data
     if mine.empty or base.empty:
         return (f"This model was not scored in the held-out years {years}.", rows)
     m, b = mine.iloc[0], base.sort_values("brier").iloc[0]
-    where = ("in the test countries taken together" if group == "pooled"
-             else f"in {COUNTRY_NAMES.get(group, group)}")
+    where = (
+        "in the test countries taken together"
+        if group == "pooled"
+        else f"in {COUNTRY_NAMES.get(group, group)}"
+    )
     if m["model"] == b["model"]:
         return (f"In the held-out years {years} {where}, this baseline was the best simple forecast.", rows)
     gain = 1 - m["brier"] / b["brier"]
     word = "better" if gain > 0 else "worse"
-    return (f"Tested on years it never saw ({years}) {where}, this forecast's error (Brier score) was "
-            f"{abs(gain):.0%} {word} than the best simple baseline's.", rows)
+    return (
+        f"Tested on years it never saw ({years}) {where}, this forecast's error (Brier score) was "
+        f"{abs(gain):.0%} {word} than the best simple baseline's.",
+        rows,
+    )
 
 
-def hotspot_forecast(events: pd.DataFrame, *, until: date | str | None, horizon_days: int,
-                     grid: str | Grid = "priogrid", country: str | None = None,
-                     model: str | None = None) -> HotspotForecast:
+def hotspot_forecast(
+    events: pd.DataFrame,
+    *,
+    until: date | str | None,
+    horizon_days: int,
+    grid: str | Grid = "priogrid",
+    country: str | None = None,
+    model: str | None = None,
+) -> HotspotForecast:
     """Fit and forecast with the default model (``model=None``) or a named one; with the test's note.
 
     The table has ``cell_id, latitude, longitude, probability, expected_events`` per forecast cell.

@@ -55,8 +55,14 @@ from kalkan.risk.grids import (
     to_xyz_km,
 )
 
-__all__ = ["History", "HotspotModel", "check_horizon", "forecast_risk_weight", "history_before",
-           "simulate_hawkes"]
+__all__ = [
+    "History",
+    "HotspotModel",
+    "check_horizon",
+    "forecast_risk_weight",
+    "history_before",
+    "simulate_hawkes",
+]
 
 _ALPHA_MAX = 0.95
 """Cap on the branching ratio: above it forecasts explode; a non-stationary background shows up as
@@ -138,11 +144,20 @@ class HotspotModel:
         "tol": _Rule(_positive, "a float > 0"),
     }
 
-    def __init__(self, *, grid: str | Grid = "priogrid", window_days: float | None = 1460.0,
-                 time_cutoff_days: float = 90.0, distance_cutoff_km: float = 100.0,
-                 background_smoothing: float = 0.1, background_pseudocount: float = 0.1,
-                 background_halflife_days: float | None = None, min_bandwidth_km: float = 1.0,
-                 max_iter: int = 200, tol: float = 1e-6) -> None:
+    def __init__(
+        self,
+        *,
+        grid: str | Grid = "priogrid",
+        window_days: float | None = 1460.0,
+        time_cutoff_days: float = 90.0,
+        distance_cutoff_km: float = 100.0,
+        background_smoothing: float = 0.1,
+        background_pseudocount: float = 0.1,
+        background_halflife_days: float | None = None,
+        min_bandwidth_km: float = 1.0,
+        max_iter: int = 200,
+        tol: float = 1e-6,
+    ) -> None:
         self.grid = grid
         self.window_days = window_days
         self.time_cutoff_days = time_cutoff_days
@@ -162,8 +177,10 @@ class HotspotModel:
         for name, rule in self._parameter_constraints.items():
             value = getattr(self, name)
             if not rule.check(value):
-                raise InputError(f"The {name!r} parameter of {type(self).__name__} must be {rule.text}. "
-                                 f"Got {value!r} instead.")
+                raise InputError(
+                    f"The {name!r} parameter of {type(self).__name__} must be {rule.text}. "
+                    f"Got {value!r} instead."
+                )
         return parse_grid(self.grid)
 
     # ------------------------------------------------------------------ fit
@@ -205,25 +222,58 @@ class HotspotModel:
 
         i, j, dt, r2 = _pairs(t, xyz, tc, dc, is_target)
         self.n_pairs_ = len(i)
-        fit = _em(t, is_target, cell_index[is_target], i, j, dt, r2, start, end, tc, dc,
-                  self.cell_areas_km2_, self._neigh, float(self.background_smoothing),
-                  float(self.background_pseudocount), self.background_halflife_days,
-                  float(self.min_bandwidth_km), self.max_iter, float(self.tol))
+        fit = _em(
+            t,
+            is_target,
+            cell_index[is_target],
+            i,
+            j,
+            dt,
+            r2,
+            start,
+            end,
+            tc,
+            dc,
+            self.cell_areas_km2_,
+            self._neigh,
+            float(self.background_smoothing),
+            float(self.background_pseudocount),
+            self.background_halflife_days,
+            float(self.min_bandwidth_km),
+            self.max_iter,
+            float(self.tol),
+        )
         self.branching_ratio_ = fit["alpha"]
         self.decay_per_day_ = fit["omega"]
         self.bandwidth_km_ = fit["sigma"]
-        self.background_rate_ = pd.Series(fit["mu"], index=pd.Index(self.cells_, name="cell_id"),
-                                          name="events_per_day")
+        self.background_rate_ = pd.Series(
+            fit["mu"], index=pd.Index(self.cells_, name="cell_id"), name="events_per_day"
+        )
         self.log_likelihood_ = fit["loglik"]
         self.n_iter_ = fit["n_iter"]
-        self.params_ = _uncertainty(fit, t, is_target, cell_index[is_target], i, j, dt, r2, start, end,
-                                    tc, dc, self.cell_areas_km2_, float(self.min_bandwidth_km))
+        self.params_ = _uncertainty(
+            fit,
+            t,
+            is_target,
+            cell_index[is_target],
+            i,
+            j,
+            dt,
+            r2,
+            start,
+            end,
+            tc,
+            dc,
+            self.cell_areas_km2_,
+            float(self.min_bandwidth_km),
+        )
         return self
 
     def _check_fitted(self) -> None:
         if not hasattr(self, "branching_ratio_"):
-            raise NotFittedError(f"This {type(self).__name__} is not fitted yet: call fit(events, until=...) "
-                                 "before predict.")
+            raise NotFittedError(
+                f"This {type(self).__name__} is not fitted yet: call fit(events, until=...) before predict."
+            )
 
     # ------------------------------------------------------------------ predict
     def predict(self, horizon_days: int) -> pd.DataFrame:
@@ -244,15 +294,17 @@ class HotspotModel:
         h = check_horizon(horizon_days)
         first, expected = self._horizon_counts(h)
         background = self.background_rate_.to_numpy() * h
-        return pd.DataFrame({
-            "cell_id": self.cells_,
-            "latitude": self.cell_latitude_,
-            "longitude": self.cell_longitude_,
-            "probability": -np.expm1(-first),
-            "expected_events": expected,
-            "background_events": background,
-            "triggered_events": np.maximum(expected - background, 0.0),
-        })
+        return pd.DataFrame(
+            {
+                "cell_id": self.cells_,
+                "latitude": self.cell_latitude_,
+                "longitude": self.cell_longitude_,
+                "probability": -np.expm1(-first),
+                "expected_events": expected,
+                "background_events": background,
+                "triggered_events": np.maximum(expected - background, 0.0),
+            }
+        )
 
     def predict_cdf(self, horizon_days: int, max_count: int) -> np.ndarray:
         """P(count <= k), k = 0..max_count, per cell, rows as ``cells_``.
@@ -295,8 +347,8 @@ class HotspotModel:
 
         tree = cKDTree(self._xyz[par])
         dist = tree.sparse_distance_matrix(cKDTree(pts), dc, output_type="coo_matrix")
-        norm = 2 * np.pi * sig**2 * -np.expm1(-dc**2 / (2 * sig**2))
-        dens = np.exp(-dist.data**2 / (2 * sig**2)) / norm
+        norm = 2 * np.pi * sig**2 * -np.expm1(-(dc**2) / (2 * sig**2))
+        dens = np.exp(-(dist.data**2) / (2 * sig**2)) / norm
         trig = np.bincount(dist.col, weights=w[par][dist.row] * dens, minlength=len(lat))
         return mu + trig
 
@@ -347,14 +399,19 @@ class HotspotModel:
         codes, uniq = pd.factorize(pd.MultiIndex.from_frame(key))
         ulat = np.asarray([u[0] for u in uniq], dtype=float)
         ulon = np.asarray([u[1] for u in uniq], dtype=float)
-        plat, plon = offset_points(np.repeat(ulat, len(east)), np.repeat(ulon, len(east)),
-                                   np.tile(east, len(ulat)), np.tile(north, len(ulat)))
+        plat, plon = offset_points(
+            np.repeat(ulat, len(east)),
+            np.repeat(ulon, len(east)),
+            np.tile(east, len(ulat)),
+            np.tile(north, len(ulat)),
+        )
         pc = self.grid_.cell_ids(plat, plon)
         pos = np.clip(np.searchsorted(self.cells_, pc), 0, len(self.cells_) - 1)
         ok = self.cells_[pos] == pc
         rows = np.repeat(np.arange(len(ulat)), len(east))
-        m = sparse.coo_matrix((np.full(ok.sum(), 1.0 / len(east)), (rows[ok], pos[ok])),
-                              shape=(len(ulat), len(self.cells_))).tocsr()
+        m = sparse.coo_matrix(
+            (np.full(ok.sum(), 1.0 / len(east)), (rows[ok], pos[ok])), shape=(len(ulat), len(self.cells_))
+        ).tocsr()
         return m[codes]
 
 
@@ -378,8 +435,9 @@ def history_before(events: pd.DataFrame, until: date | str | None) -> History:
     trigger one another (their order is unknown); events with a time of day keep it.
     """
     if not isinstance(events, pd.DataFrame):
-        raise InputError("events must be a pandas DataFrame in kalkan.model columns, "
-                         f"got {type(events).__name__}.")
+        raise InputError(
+            f"events must be a pandas DataFrame in kalkan.model columns, got {type(events).__name__}."
+        )
     if len(events) == 0:
         raise InputError("The event table is empty: give a file with at least one dated, located event.")
     located = require_located(events)
@@ -393,8 +451,10 @@ def history_before(events: pd.DataFrame, until: date | str | None) -> History:
     cut = cut.normalize()
     keep = (days <= cut).to_numpy()
     if not keep.any():
-        raise InputError(f"No events on or before {cut.date()} (the {len(events)} events start on "
-                         f"{days.min().date()}): choose a later cut-off date or add earlier events.")
+        raise InputError(
+            f"No events on or before {cut.date()} (the {len(events)} events start on "
+            f"{days.min().date()}): choose a later cut-off date or add earlier events."
+        )
     frame = located.loc[keep]
     stamps = stamps[keep]
     ns = stamps.to_numpy(dtype="datetime64[ns]").astype(np.int64)
@@ -403,16 +463,23 @@ def history_before(events: pd.DataFrame, until: date | str | None) -> History:
     t = np.where(whole, t + 0.5, t)  # a day-precision event happened at some time that day: mid-day
     order = np.argsort(t, kind="stable")
     end_day = float(cut.to_datetime64().astype("datetime64[D]").astype(np.int64)) + 1.0
-    return History(times=t[order], latitude=frame["latitude"].to_numpy(float)[order],
-                   longitude=frame["longitude"].to_numpy(float)[order], until=cut.date(),
-                   end_day=end_day, frame=frame.iloc[order])
+    return History(
+        times=t[order],
+        latitude=frame["latitude"].to_numpy(float)[order],
+        longitude=frame["longitude"].to_numpy(float)[order],
+        until=cut.date(),
+        end_day=end_day,
+        frame=frame.iloc[order],
+    )
 
 
 def check_horizon(horizon_days: Any) -> int:
     """The forecast horizon as a whole number of days >= 1, or a clear error."""
     if isinstance(horizon_days, bool) or not isinstance(horizon_days, int | np.integer) or horizon_days < 1:
-        raise InputError(f"The forecast horizon must be a whole number of days >= 1, got {horizon_days!r}: "
-                         "use e.g. --horizon-days 30.")
+        raise InputError(
+            f"The forecast horizon must be a whole number of days >= 1, got {horizon_days!r}: "
+            "use e.g. --horizon-days 30."
+        )
     return int(horizon_days)
 
 
@@ -457,15 +524,16 @@ def _trunc_exp_rate(mean: float, cutoff: float) -> float:
 
 def _kernel_points(sigma: float, cutoff: float, n_r: int = 8, n_a: int = 12) -> tuple[np.ndarray, np.ndarray]:
     """Equal-mass points of the truncated 2-D Gaussian (km east, km north), for spreading offspring."""
-    tail = -math.expm1(-cutoff**2 / (2 * sigma**2))
+    tail = -math.expm1(-(cutoff**2) / (2 * sigma**2))
     u = (np.arange(n_r) + 0.5) / n_r
     r = sigma * np.sqrt(-2.0 * np.log1p(-u * tail))
     ang = 2 * np.pi * (np.arange(n_a)[None, :] + 0.5 * (np.arange(n_r)[:, None] % 2)) / n_a
     return (r[:, None] * np.cos(ang)).ravel(), (r[:, None] * np.sin(ang)).ravel()
 
 
-def _pairs(t: np.ndarray, xyz: np.ndarray, tc: float, dc: float,
-           is_target: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+def _pairs(
+    t: np.ndarray, xyz: np.ndarray, tc: float, dc: float, is_target: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """All (parent i, child j) with 0 < t_j - t_i <= tc, distance <= dc and j a target event."""
     from scipy.spatial import cKDTree
 
@@ -502,9 +570,24 @@ def _neighbour_matrix(grid: Grid, cells: np.ndarray) -> sparse.csr_matrix:
     return sparse.diags(1.0 / deg) @ m
 
 
-def _log_lik(alpha: float, omega: float, sigma: float, bg_density: np.ndarray, mu_total: float,
-             t: np.ndarray, i: np.ndarray, j: np.ndarray, dt: np.ndarray, r2: np.ndarray,
-             n_targets: int, target_pos: np.ndarray, start: float, end: float, tc: float, dc: float) -> float:
+def _log_lik(
+    alpha: float,
+    omega: float,
+    sigma: float,
+    bg_density: np.ndarray,
+    mu_total: float,
+    t: np.ndarray,
+    i: np.ndarray,
+    j: np.ndarray,
+    dt: np.ndarray,
+    r2: np.ndarray,
+    n_targets: int,
+    target_pos: np.ndarray,
+    start: float,
+    end: float,
+    tc: float,
+    dc: float,
+) -> float:
     """Log-likelihood of the window's events given the kernel parameters and background."""
     kern = _kernel(omega, sigma, dt, r2, tc, dc)
     lam = bg_density + alpha * np.bincount(target_pos[j], weights=kern, minlength=n_targets)
@@ -514,7 +597,7 @@ def _log_lik(alpha: float, omega: float, sigma: float, bg_density: np.ndarray, m
 
 def _kernel(omega: float, sigma: float, dt: np.ndarray, r2: np.ndarray, tc: float, dc: float) -> np.ndarray:
     ht = omega * np.exp(-omega * dt) / -np.expm1(-omega * tc)
-    gs = np.exp(-r2 / (2 * sigma**2)) / (2 * np.pi * sigma**2 * -np.expm1(-dc**2 / (2 * sigma**2)))
+    gs = np.exp(-r2 / (2 * sigma**2)) / (2 * np.pi * sigma**2 * -np.expm1(-(dc**2) / (2 * sigma**2)))
     return np.asarray(ht * gs)
 
 
@@ -522,10 +605,27 @@ def _compensator(t: np.ndarray, omega: float, start: float, end: float, tc: floa
     return float((_trunc_exp_cdf(end - t, omega, tc) - _trunc_exp_cdf(start - t, omega, tc)).sum())
 
 
-def _em(t: np.ndarray, is_target: np.ndarray, target_cell: np.ndarray, i: np.ndarray, j: np.ndarray,
-        dt: np.ndarray, r2: np.ndarray, start: float, end: float, tc: float, dc: float, areas: np.ndarray,
-        neigh: sparse.csr_matrix, smoothing: float, pseudocount: float, halflife: float | None,
-        min_sigma: float, max_iter: int, tol: float) -> dict[str, Any]:
+def _em(
+    t: np.ndarray,
+    is_target: np.ndarray,
+    target_cell: np.ndarray,
+    i: np.ndarray,
+    j: np.ndarray,
+    dt: np.ndarray,
+    r2: np.ndarray,
+    start: float,
+    end: float,
+    tc: float,
+    dc: float,
+    areas: np.ndarray,
+    neigh: sparse.csr_matrix,
+    smoothing: float,
+    pseudocount: float,
+    halflife: float | None,
+    min_sigma: float,
+    max_iter: int,
+    tol: float,
+) -> dict[str, Any]:
     """EM for the background rates and the kernel parameters (Veen & Schoenberg 2008).
 
     With ``halflife`` the background's M-step is a time-weighted (local) likelihood: an event
@@ -572,13 +672,34 @@ def _em(t: np.ndarray, is_target: np.ndarray, target_cell: np.ndarray, i: np.nda
             loglik = new_ll
             break
         loglik = new_ll
-    return {"alpha": alpha, "omega": omega, "sigma": sigma, "mu": mu, "loglik": loglik, "n_iter": it,
-            "target_pos": target_pos, "n_targets": n_t}
+    return {
+        "alpha": alpha,
+        "omega": omega,
+        "sigma": sigma,
+        "mu": mu,
+        "loglik": loglik,
+        "n_iter": it,
+        "target_pos": target_pos,
+        "n_targets": n_t,
+    }
 
 
-def _uncertainty(fit: dict[str, Any], t: np.ndarray, is_target: np.ndarray, target_cell: np.ndarray,
-                 i: np.ndarray, j: np.ndarray, dt: np.ndarray, r2: np.ndarray, start: float, end: float,
-                 tc: float, dc: float, areas: np.ndarray, min_sigma: float = 0.0) -> pd.DataFrame:
+def _uncertainty(
+    fit: dict[str, Any],
+    t: np.ndarray,
+    is_target: np.ndarray,
+    target_cell: np.ndarray,
+    i: np.ndarray,
+    j: np.ndarray,
+    dt: np.ndarray,
+    r2: np.ndarray,
+    start: float,
+    end: float,
+    tc: float,
+    dc: float,
+    areas: np.ndarray,
+    min_sigma: float = 0.0,
+) -> pd.DataFrame:
     """Estimates with standard errors from the observed information in log-parameters (delta method).
 
     A parameter at a bound (branching ratio at its cap, bandwidth at its floor) is held fixed and gets
@@ -588,13 +709,35 @@ def _uncertainty(fit: dict[str, Any], t: np.ndarray, is_target: np.ndarray, targ
     bg = mu[target_cell] / areas[target_cell]
     theta = np.log([max(fit["alpha"], 1e-12), fit["omega"], fit["sigma"]])
     se_log = np.full(3, np.nan)
-    free = [k for k, at_bound in enumerate([fit["alpha"] >= _ALPHA_MAX * (1 - 1e-9), False,
-                                            fit["sigma"] <= min_sigma * (1 + 1e-9)]) if not at_bound]
+    free = [
+        k
+        for k, at_bound in enumerate(
+            [fit["alpha"] >= _ALPHA_MAX * (1 - 1e-9), False, fit["sigma"] <= min_sigma * (1 + 1e-9)]
+        )
+        if not at_bound
+    ]
     if fit["alpha"] > 1e-6 and len(i) >= 3:
+
         def ll(th: np.ndarray) -> float:
             a, o, s = np.exp(th)
-            return _log_lik(a, o, s, bg, float(mu.sum()), t, i, j, dt, r2, fit["n_targets"],
-                            fit["target_pos"], start, end, tc, dc)
+            return _log_lik(
+                a,
+                o,
+                s,
+                bg,
+                float(mu.sum()),
+                t,
+                i,
+                j,
+                dt,
+                r2,
+                fit["n_targets"],
+                fit["target_pos"],
+                start,
+                end,
+                tc,
+                dc,
+            )
 
         step = 1e-3
         m = len(free)
@@ -607,8 +750,9 @@ def _uncertainty(fit: dict[str, Any], t: np.ndarray, is_target: np.ndarray, targ
                 if a == b:
                     val = (ll(theta + ea) - 2 * f0 + ll(theta - ea)) / step**2
                 else:
-                    val = (ll(theta + ea + eb) - ll(theta + ea - eb) - ll(theta - ea + eb)
-                           + ll(theta - ea - eb)) / (4 * step**2)
+                    val = (
+                        ll(theta + ea + eb) - ll(theta + ea - eb) - ll(theta - ea + eb) + ll(theta - ea - eb)
+                    ) / (4 * step**2)
                 hess[x, y] = hess[y, x] = val
         try:
             cov = np.linalg.inv(-hess)
@@ -620,23 +764,36 @@ def _uncertainty(fit: dict[str, Any], t: np.ndarray, is_target: np.ndarray, targ
     est = np.exp(theta)
     est[0] = fit["alpha"]
     se_log = np.where(se_log < 50, se_log, np.nan)  # a flat likelihood: no usable interval
-    return pd.DataFrame({
-        "parameter": ["branching_ratio", "decay_per_day", "bandwidth_km"],
-        "estimate": est,
-        "std_error": est * se_log,
-        "ci_low": np.exp(theta - 1.96 * se_log),
-        "ci_high": np.exp(theta + 1.96 * se_log),
-        "unit": ["events per event", "1/day", "km"],
-        "meaning": ["mean number of events one event triggers directly",
-                    "rate of decay of the triggering in time (mean delay 1/decay days)",
-                    "standard deviation of the distance between an event and those it triggers"],
-    })
+    return pd.DataFrame(
+        {
+            "parameter": ["branching_ratio", "decay_per_day", "bandwidth_km"],
+            "estimate": est,
+            "std_error": est * se_log,
+            "ci_low": np.exp(theta - 1.96 * se_log),
+            "ci_high": np.exp(theta + 1.96 * se_log),
+            "unit": ["events per event", "1/day", "km"],
+            "meaning": [
+                "mean number of events one event triggers directly",
+                "rate of decay of the triggering in time (mean delay 1/decay days)",
+                "standard deviation of the distance between an event and those it triggers",
+            ],
+        }
+    )
 
 
 # ---------------------------------------------------------------------- simulation
-def simulate_hawkes(*, background_per_day: float, alpha: float, decay_per_day: float, bandwidth_km: float,
-                    days: float, bbox: tuple[float, float, float, float] = (34.0, 36.0, 38.0, 40.0),
-                    hotspots: int = 0, start: str = "2015-01-01", seed: int) -> pd.DataFrame:
+def simulate_hawkes(
+    *,
+    background_per_day: float,
+    alpha: float,
+    decay_per_day: float,
+    bandwidth_km: float,
+    days: float,
+    bbox: tuple[float, float, float, float] = (34.0, 36.0, 38.0, 40.0),
+    hotspots: int = 0,
+    start: str = "2015-01-01",
+    seed: int,
+) -> pd.DataFrame:
     """Simulate the space-time Hawkes process by its branching structure (for tests and benchmarks).
 
     Parameters
@@ -680,8 +837,9 @@ def simulate_hawkes(*, background_per_day: float, alpha: float, decay_per_day: f
         kids = rng.poisson(alpha, len(t))
         par = np.repeat(np.arange(len(t)), kids)
         t = t[par] + rng.exponential(1.0 / decay_per_day, len(par))
-        lat, lon = offset_points(lat[par], lon[par], rng.normal(0, bandwidth_km, len(par)),
-                                 rng.normal(0, bandwidth_km, len(par)))
+        lat, lon = offset_points(
+            lat[par], lon[par], rng.normal(0, bandwidth_km, len(par)), rng.normal(0, bandwidth_km, len(par))
+        )
         inside = t < days
         t, lat, lon = t[inside], lat[inside], lon[inside]
         all_t.append(t)
@@ -692,20 +850,29 @@ def simulate_hawkes(*, background_per_day: float, alpha: float, decay_per_day: f
     order = np.argsort(tt, kind="stable")
     stamps = pd.Timestamp(start) + pd.to_timedelta(tt[order], unit="D")
     n = len(tt)
-    return pd.DataFrame({
-        "event_id": [f"sim-{seed}-{k}" for k in range(n)],
-        "date_start": stamps,
-        "latitude": np.concatenate(all_lat)[order],
-        "longitude": np.concatenate(all_lon)[order],
-        "country_iso3": "SIM",
-        "fatalities_best": 1,
-        "generation": np.concatenate(all_gen)[order],
-    })
+    return pd.DataFrame(
+        {
+            "event_id": [f"sim-{seed}-{k}" for k in range(n)],
+            "date_start": stamps,
+            "latitude": np.concatenate(all_lat)[order],
+            "longitude": np.concatenate(all_lon)[order],
+            "country_iso3": "SIM",
+            "fatalities_best": 1,
+            "generation": np.concatenate(all_gen)[order],
+        }
+    )
 
 
 # ---------------------------------------------------------------------- planner hook
-def forecast_risk_weight(places: pd.DataFrame, events: pd.DataFrame, as_of: date | None, *,
-                         horizon_days: int = 14, floor: float = 0.1, model: str | None = None) -> np.ndarray:
+def forecast_risk_weight(
+    places: pd.DataFrame,
+    events: pd.DataFrame,
+    as_of: date | None,
+    *,
+    horizon_days: int = 14,
+    floor: float = 0.1,
+    model: str | None = None,
+) -> np.ndarray:
     """A ``RiskWeight`` for the planner: the hotspot forecast of violence at each place.
 
     ``model`` names the forecaster (``None``: the default, the selection protocol's winner,
@@ -765,9 +932,15 @@ def forecast_risk_weight(places: pd.DataFrame, events: pd.DataFrame, as_of: date
 
         settings = dict(VARIANTS.get(model, ("hawkes", {}))[1])
         settings.setdefault("window_days", None)
-        hawkes = HotspotModel(grid="h3:6", time_cutoff_days=30.0, distance_cutoff_km=50.0,
-                              background_smoothing=0.5, background_pseudocount=0.1, min_bandwidth_km=5.0,
-                              **settings)
+        hawkes = HotspotModel(
+            grid="h3:6",
+            time_cutoff_days=30.0,
+            distance_cutoff_km=50.0,
+            background_smoothing=0.5,
+            background_pseudocount=0.1,
+            min_bandwidth_km=5.0,
+            **settings,
+        )
         hawkes.fit(ev, until=as_of)
         dens = hawkes.intensity_at(p_lat, p_lon, horizon_days)
     else:

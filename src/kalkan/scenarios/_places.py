@@ -57,7 +57,6 @@ class DistrictLocator:
             }
         )
 
-
     def far_from_every_unit(self, latitude: np.ndarray, longitude: np.ndarray, degrees: float) -> np.ndarray:
         """True for finite points more than ``degrees`` from every unit (NaN points are never far)."""
         import shapely

@@ -29,25 +29,43 @@ def main() -> None:
     reports = []
     for row in located.to_dict("records"):
         text = f"{row['place_name']}: {row['notes']} (sources: {row['source_ids']})"
-        reports.append({"client_id": str(uuid.uuid4()), "type": row["event_type"],
-                        "date_start": row["date_start"].date().isoformat(),
-                        "latitude": float(row["latitude"]), "longitude": float(row["longitude"]),
-                        "source_reliability": "F", "information_credibility": "6", "description": text[:2000],
-                        "place_name": str(row["place_name"])[:200]})
+        reports.append(
+            {
+                "client_id": str(uuid.uuid4()),
+                "type": row["event_type"],
+                "date_start": row["date_start"].date().isoformat(),
+                "latitude": float(row["latitude"]),
+                "longitude": float(row["longitude"]),
+                "source_reliability": "F",
+                "information_credibility": "6",
+                "description": text[:2000],
+                "place_name": str(row["place_name"])[:200],
+            }
+        )
     first_killing = next(r for r in reports if r["type"] == "killing")
-    reports.insert(3, {**first_killing, "client_id": str(uuid.uuid4()),
-                       "description": first_killing["description"] + " Seen by a second monitor."})
+    reports.insert(
+        3,
+        {
+            **first_killing,
+            "client_id": str(uuid.uuid4()),
+            "description": first_killing["description"] + " Seen by a second monitor.",
+        },
+    )
     out = REPO / "docs" / "img"
     out.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory() as tmp, running_server(Path(tmp)) as server, \
-            sync_playwright() as playwright:
+    with (
+        tempfile.TemporaryDirectory() as tmp,
+        running_server(Path(tmp)) as server,
+        sync_playwright() as playwright,
+    ):
         with server.api("monitor") as api:
             result = api.post("/api/incidents/bulk", json={"reports": reports})
             result.raise_for_status()
             assert result.json()["invalid"] == 0, result.json()
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        page = browser.new_context(base_url=server.url, viewport={"width": 1280, "height": 900},
-                                   locale="en-GB").new_page()
+        page = browser.new_context(
+            base_url=server.url, viewport={"width": 1280, "height": 900}, locale="en-GB"
+        ).new_page()
         sign_in(page, server.tokens["analyst"])
         page.goto("/queue")
         page.screenshot(path=str(out / "register-queue.png"))

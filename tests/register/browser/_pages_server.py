@@ -21,8 +21,16 @@ from unittest import mock
 import httpx
 
 CHROMIUM = os.environ.get("KALKAN_CHROMIUM", "/usr/bin/chromium")
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 ROLES = ("monitor", "analyst", "investigator", "admin")
 REPO = Path(__file__).resolve().parents[3]
 ARTIFACTS = REPO / "test-artifacts" / "register-pages"
@@ -42,8 +50,12 @@ class Server:
 
     def api(self, role: str) -> httpx.Client:
         """An API client acting as the user of ``role``."""
-        return httpx.Client(base_url=self.url, headers={"Authorization": f"Bearer {self.tokens[role]}"},
-                            timeout=30, trust_env=False)
+        return httpx.Client(
+            base_url=self.url,
+            headers={"Authorization": f"Bearer {self.tokens[role]}"},
+            timeout=30,
+            trust_env=False,
+        )
 
 
 def _free_port() -> int:
@@ -97,8 +109,13 @@ def seed_incidents(db_url: str, data_dir: Path, env: dict[str, str], n: int, *, 
     rng = random.Random(seed)
     types = [str(t) for t in EventType]
     statuses = ["reported"] * 6 + ["corroborated"] * 2 + ["verified", "rejected"]
-    places = [("Osh", 40.53, 72.80), ("Jalal-Abad", 40.93, 73.00), ("Bazar-Korgon", 41.04, 72.75),
-              ("Uzgen", 40.77, 73.30), ("Kara-Suu", 40.70, 72.87)]
+    places = [
+        ("Osh", 40.53, 72.80),
+        ("Jalal-Abad", 40.93, 73.00),
+        ("Bazar-Korgon", 41.04, 72.75),
+        ("Uzgen", 40.77, 73.30),
+        ("Kara-Suu", 40.70, 72.87),
+    ]
     now = datetime.now(UTC)
     with mock.patch.dict(os.environ, env, clear=True):
         register = open_register(db_url, data_dir=data_dir, synchronous="NORMAL")
@@ -109,18 +126,32 @@ def seed_incidents(db_url: str, data_dir: Path, env: dict[str, str], n: int, *, 
                 for i in range(n):
                     name, lat, lon = rng.choice(places)
                     day = date(2010, 6, 1) + timedelta(days=rng.randrange(30))
-                    rows.append(dict(
-                        client_id=str(uuid.UUID(int=rng.getrandbits(128), version=4)),
-                        event_type=rng.choice(types), date_start=day, date_end=day, date_precision="day",
-                        latitude=lat + rng.gauss(0, 0.05), longitude=lon + rng.gauss(0, 0.05),
-                        location_precision="exact", place_name=f"{name} (synthetic {i})",
-                        victims=[], source_reliability=rng.choice("ABCDEF"),
-                        information_credibility=rng.choice("123456"),
-                        description=f"Synthetic load-test report {i} near {name}.",
-                        status=rng.choice(statuses), restricted=True, reporter_id=reporter,
-                        received_at=now, updated_at=now, source="register", lead_id=None))
+                    rows.append(
+                        dict(
+                            client_id=str(uuid.UUID(int=rng.getrandbits(128), version=4)),
+                            event_type=rng.choice(types),
+                            date_start=day,
+                            date_end=day,
+                            date_precision="day",
+                            latitude=lat + rng.gauss(0, 0.05),
+                            longitude=lon + rng.gauss(0, 0.05),
+                            location_precision="exact",
+                            place_name=f"{name} (synthetic {i})",
+                            victims=[],
+                            source_reliability=rng.choice("ABCDEF"),
+                            information_credibility=rng.choice("123456"),
+                            description=f"Synthetic load-test report {i} near {name}.",
+                            status=rng.choice(statuses),
+                            restricted=True,
+                            reporter_id=reporter,
+                            received_at=now,
+                            updated_at=now,
+                            source="register",
+                            lead_id=None,
+                        )
+                    )
                 for start in range(0, n, 1000):
-                    session.execute(sa.insert(Incident), rows[start:start + 1000])
+                    session.execute(sa.insert(Incident), rows[start : start + 1000])
         finally:
             register.close()
 
@@ -139,16 +170,33 @@ def running_server(tmp: Path, *, incidents: int = 0, seed: int = 0) -> Iterator[
     kalkan = shutil.which("kalkan", path=str(Path(sys.executable).parent)) or "kalkan"
     log = (tmp / "server.log").open("w")
     process = subprocess.Popen(
-        [kalkan, "serve", "--db", db_url, "--data-dir", str(data_dir), "--host", "127.0.0.1",
-         "--port", str(port), "--synchronous", "NORMAL"],
-        env=env, stdout=log, stderr=subprocess.STDOUT)
+        [
+            kalkan,
+            "serve",
+            "--db",
+            db_url,
+            "--data-dir",
+            str(data_dir),
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--synchronous",
+            "NORMAL",
+        ],
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
     url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 120  # generous: the test machine may be busy
         while True:
             if process.poll() is not None:
-                raise RuntimeError(f"kalkan serve exited with {process.returncode}: "
-                                   f"{(tmp / 'server.log').read_text()[-2000:]}")
+                raise RuntimeError(
+                    f"kalkan serve exited with {process.returncode}: "
+                    f"{(tmp / 'server.log').read_text()[-2000:]}"
+                )
             try:
                 if httpx.get(url + "/signin", timeout=10, trust_env=False).status_code == 200:
                     break
@@ -232,8 +280,12 @@ def measure_pages(page: object) -> dict[str, object]:
 
     p = page  # a playwright Page
     out: dict[str, object] = {}
-    for name, path in (("list", "/incidents"), ("list_filtered", "/incidents?type=arson&status=reported"),
-                       ("queue", "/queue"), ("export_page", "/export")):
+    for name, path in (
+        ("list", "/incidents"),
+        ("list_filtered", "/incidents?type=arson&status=reported"),
+        ("queue", "/queue"),
+        ("export_page", "/export"),
+    ):
         p.goto(path)  # type: ignore[attr-defined]
         p.wait_for_load_state("load")  # type: ignore[attr-defined]
         out[name] = p.evaluate(NAVIGATION)  # type: ignore[attr-defined]
@@ -245,7 +297,11 @@ def measure_pages(page: object) -> dict[str, object]:
     expect(p.locator("#incident-map")).to_have_attribute("data-ready", "1", timeout=60_000)  # type: ignore[attr-defined]
     drawn = p.evaluate("window.kalkanMap")  # type: ignore[attr-defined]
     first, again = (sorted(r) for r in p.evaluate(MEASURE_REDRAW))  # type: ignore[attr-defined]
-    out["map"] = {**drawn, "redraw_first_median_ms": first[len(first) // 2],
-                  "redraw_median_ms": again[len(again) // 2], "redraw_max_ms": max(first[-1], again[-1]),
-                  **{f"page_{k}": v for k, v in p.evaluate(NAVIGATION).items()}}  # type: ignore[attr-defined]
+    out["map"] = {
+        **drawn,
+        "redraw_first_median_ms": first[len(first) // 2],
+        "redraw_median_ms": again[len(again) // 2],
+        "redraw_max_ms": max(first[-1], again[-1]),
+        **{f"page_{k}": v for k, v in p.evaluate(NAVIGATION).items()},
+    }  # type: ignore[attr-defined]
     return out

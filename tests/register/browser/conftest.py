@@ -46,13 +46,18 @@ def server(browser: object, tmp_path_factory: pytest.TempPathFactory) -> Iterato
 @pytest.fixture
 def context(browser: object, server: Server) -> Iterator[object]:
     """A fresh browser profile (cookies, IndexedDB) on the server, in British English."""
-    ctx = browser.new_context(base_url=server.url, locale="en-GB",  # type: ignore[attr-defined]
-                              viewport={"width": 1280, "height": 900}, accept_downloads=True)
+    ctx = browser.new_context(
+        base_url=server.url,
+        locale="en-GB",  # type: ignore[attr-defined]
+        viewport={"width": 1280, "height": 900},
+        accept_downloads=True,
+    )
     ctx.set_default_timeout(15_000)
     blocked: list[str] = []
-    ctx.on("console", lambda message: blocked.append(message.text)
-           if "Content Security Policy" in message.text else None)
+    ctx.on(
+        "console",
+        lambda message: blocked.append(message.text) if "Content Security Policy" in message.text else None,
+    )
     yield ctx
     ctx.close()
     assert blocked == [], f"the page broke its own Content-Security-Policy: {blocked}"
-

@@ -20,8 +20,9 @@ from playwright.sync_api import Page, Route, expect
 JPEG = bytes.fromhex("ffd8ffe000104a46494600010100000100010000ffd9")  # a minimal JPEG header+end
 
 
-def fill_report(page: Page, description: str, *, lat: str = "40.53", lon: str = "72.80",
-                navigate: bool = True) -> str:
+def fill_report(
+    page: Page, description: str, *, lat: str = "40.53", lon: str = "72.80", navigate: bool = True
+) -> str:
     """Open the report form and fill it as a monitor would; returns the form's client_id."""
     if navigate:
         page.goto("/report")
@@ -38,7 +39,8 @@ def fill_report(page: Page, description: str, *, lat: str = "40.53", lon: str = 
     page.get_by_label("Witness name").fill("Witness Alpha")
     page.get_by_label("Contact").fill("+996 555 000 111")
     page.get_by_label("Photos, audio or documents").set_input_files(
-        [{"name": "street.jpg", "mimeType": "image/jpeg", "buffer": JPEG}])
+        [{"name": "street.jpg", "mimeType": "image/jpeg", "buffer": JPEG}]
+    )
     return page.locator('input[name="client_id"]').input_value()
 
 
@@ -84,7 +86,9 @@ def test_monitor_report_survives_a_lost_answer_without_a_duplicate(context: Any,
     assert report["type"] == "arson" and report["source_reliability"] == "B"
     assert report["description"].startswith("[02:15 local time]")
     assert {(v["category"], v["sex"], v["age_group"], v["count"]) for v in report["victims"]} == {
-        ("killed", "m", "adults", 2), ("injured", "f", "children", 1)}
+        ("killed", "m", "adults", 2),
+        ("injured", "f", "children", 1),
+    }
     assert report["captured_at"] is not None
     with server.api("admin") as api:
         detail = api.get(f"/api/incidents/{report['id']}").json()
@@ -135,10 +139,19 @@ def test_invalid_report_comes_back_to_the_form_with_the_reason(context: Any, ser
 def test_monitor_cannot_open_the_queue_and_sees_only_own_reports(context: Any, server: Server) -> None:
     marker = f"analyst-own {uuid.uuid4().hex[:8]}"
     with server.api("analyst") as api:
-        api.post("/api/incidents", json={
-            "client_id": str(uuid.uuid4()), "type": "threat", "date_start": "2010-06-10", "latitude": 40.5,
-            "longitude": 72.8, "source_reliability": "C", "information_credibility": "3",
-            "description": f"Filed by the analyst ({marker})."}).raise_for_status()
+        api.post(
+            "/api/incidents",
+            json={
+                "client_id": str(uuid.uuid4()),
+                "type": "threat",
+                "date_start": "2010-06-10",
+                "latitude": 40.5,
+                "longitude": 72.8,
+                "source_reliability": "C",
+                "information_credibility": "3",
+                "description": f"Filed by the analyst ({marker}).",
+            },
+        ).raise_for_status()
     page = context.new_page()
     page.goto("/signin")
     shot(page, "register-signin")
@@ -158,9 +171,16 @@ def test_monitor_cannot_open_the_queue_and_sees_only_own_reports(context: Any, s
 
 def _file_via_api(server: Server, *, grade: tuple[str, str], text: str, witness: str | None = None) -> int:
     body: dict[str, Any] = {
-        "client_id": str(uuid.uuid4()), "type": "killing", "date_start": "2010-06-11", "latitude": 40.5283,
-        "longitude": 72.7985, "source_reliability": grade[0], "information_credibility": grade[1],
-        "description": text, "place_name": "Osh, Cheremushki"}
+        "client_id": str(uuid.uuid4()),
+        "type": "killing",
+        "date_start": "2010-06-11",
+        "latitude": 40.5283,
+        "longitude": 72.7985,
+        "source_reliability": grade[0],
+        "information_credibility": grade[1],
+        "description": text,
+        "place_name": "Osh, Cheremushki",
+    }
     if witness:
         body["personal"] = {"witnesses": [{"name": witness, "contact": "via the mahalla committee"}]}
     with server.api("monitor") as api:
@@ -237,8 +257,9 @@ def test_analyst_links_verifies_maps_and_exports(context: Any, server: Server) -
 
 
 def test_personal_data_shown_by_role_and_audit_to_admin(context: Any, server: Server) -> None:
-    incident = _file_via_api(server, grade=("B", "2"), text="Marking of doors seen at dawn",
-                             witness="Dilnoza Karimova")
+    incident = _file_via_api(
+        server, grade=("B", "2"), text="Marking of doors seen at dawn", witness="Dilnoza Karimova"
+    )
     page = context.new_page()
     sign_in(page, server.tokens["investigator"])
     page.goto(f"/incidents/{incident}")
@@ -271,7 +292,8 @@ def test_monitor_attaches_more_evidence_to_own_report(context: Any, server: Serv
     sign_in(page, server.tokens["monitor"])
     page.goto(f"/incidents/{incident}")
     page.get_by_label("Attach more files").set_input_files(
-        [{"name": "shop.jpg", "mimeType": "image/jpeg", "buffer": JPEG + b"shop"}])
+        [{"name": "shop.jpg", "mimeType": "image/jpeg", "buffer": JPEG + b"shop"}]
+    )
     page.get_by_role("button", name="Attach", exact=True).click()
     expect(page.locator("main")).to_contain_text("Files attached.")
     expect(page.locator("main")).to_contain_text("shop.jpg")
@@ -280,12 +302,16 @@ def test_monitor_attaches_more_evidence_to_own_report(context: Any, server: Serv
     assert [f["filename"] for f in files] == ["shop.jpg"]
 
 
-@pytest.mark.parametrize("lang, date_text, number_text", [
-    ("en", "Jun 11, 2010", "40.5283"),  # English (CLDR en): month day, year; point decimal
-    ("ru", "11 июн. 2010", "40,5283"),   # Russian: a comma decimal and Russian month names
-])
-def test_dates_and_numbers_follow_the_language(context: Any, server: Server, lang: str, date_text: str,
-                                               number_text: str) -> None:
+@pytest.mark.parametrize(
+    "lang, date_text, number_text",
+    [
+        ("en", "Jun 11, 2010", "40.5283"),  # English (CLDR en): month day, year; point decimal
+        ("ru", "11 июн. 2010", "40,5283"),  # Russian: a comma decimal and Russian month names
+    ],
+)
+def test_dates_and_numbers_follow_the_language(
+    context: Any, server: Server, lang: str, date_text: str, number_text: str
+) -> None:
     incident = _file_via_api(server, grade=("B", "2"), text="Language check")
     page = context.new_page()
     sign_in(page, server.tokens["admin"])
@@ -304,7 +330,8 @@ def test_map_shows_the_latest_hotspot_forecast(context: Any, server: Server) -> 
     (folder / "2010-06-12.csv").write_text(
         "cell_id,latitude,longitude,probability,expected_events\n"
         "8620a8777ffffff,40.50,72.78,0.62,1.4\n"
-        "8620a8757ffffff,40.55,72.83,0.2,0.3\n")
+        "8620a8757ffffff,40.55,72.83,0.2,0.3\n"
+    )
     page = context.new_page()
     sign_in(page, server.tokens["analyst"])
     page.goto("/map")
@@ -313,8 +340,10 @@ def test_map_shows_the_latest_hotspot_forecast(context: Any, server: Server) -> 
 
 
 def test_injected_html_in_a_report_stays_text(context: Any, server: Server) -> None:
-    attack = ('<script>window.pwned = 1</script><img src=x onerror="window.pwned = 2">'
-              '"><svg onload="window.pwned = 3">')
+    attack = (
+        '<script>window.pwned = 1</script><img src=x onerror="window.pwned = 2">'
+        '"><svg onload="window.pwned = 3">'
+    )
     incident = _file_via_api(server, grade=("F", "6"), text=attack)
     page = context.new_page()
     sign_in(page, server.tokens["analyst"])

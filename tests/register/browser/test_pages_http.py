@@ -15,8 +15,15 @@ from fastapi.testclient import TestClient
 from kalkan.register.app import create_app
 from kalkan.register.auth import add_user
 
-REPORT = {"type": "arson", "date_start": "2010-06-12", "latitude": "40.53", "longitude": "72.80",
-          "source_reliability": "B", "information_credibility": "2", "description": "Houses burning"}
+REPORT = {
+    "type": "arson",
+    "date_start": "2010-06-12",
+    "latitude": "40.53",
+    "longitude": "72.80",
+    "source_reliability": "B",
+    "information_credibility": "2",
+    "description": "Houses burning",
+}
 
 
 class Site:
@@ -31,8 +38,9 @@ class Site:
         form = self.client.get("/signin").text
         signin_csrf = re.search(r'name="csrf" value="([0-9a-f]{64})"', form)
         assert signin_csrf, "no pre-session token on the sign-in form"
-        response = self.client.post("/signin", data={"token": self.tokens[role], "next": "/report",
-                                                     "csrf": signin_csrf.group(1)})
+        response = self.client.post(
+            "/signin", data={"token": self.tokens[role], "next": "/report", "csrf": signin_csrf.group(1)}
+        )
         assert response.status_code == 200, response.text
         return csrf_of(response.text)
 
@@ -68,8 +76,13 @@ def test_without_javascript_the_form_files_once_and_redirects(site: Site) -> Non
 
 def test_a_refused_report_keeps_what_was_typed(site: Site) -> None:
     csrf = site.sign_in("monitor")
-    form = {**REPORT, "csrf": csrf, "client_id": str(uuid.uuid4()), "latitude": "north",
-            "description": "Keep this text"}
+    form = {
+        **REPORT,
+        "csrf": csrf,
+        "client_id": str(uuid.uuid4()),
+        "latitude": "north",
+        "description": "Keep this text",
+    }
     response = site.client.post("/report", data=form)
     assert response.status_code == 422
     assert "latitude: north is not a number" in response.text
@@ -79,8 +92,11 @@ def test_a_refused_report_keeps_what_was_typed(site: Site) -> None:
 @pytest.mark.parametrize("csrf", ["", "0" * 64])
 def test_a_forged_form_is_refused(site: Site, csrf: str) -> None:
     site.sign_in("analyst")
-    response = site.client.post("/report", data={**REPORT, "csrf": csrf, "client_id": str(uuid.uuid4())},
-                                headers={"Accept": "application/json"})
+    response = site.client.post(
+        "/report",
+        data={**REPORT, "csrf": csrf, "client_id": str(uuid.uuid4())},
+        headers={"Accept": "application/json"},
+    )
     assert response.status_code == 403
     assert "not sent from this session" in response.text
 
@@ -94,16 +110,25 @@ def test_json_answers_for_the_page_script(site: Site) -> None:
     assert (created.status_code, repeated.status_code) == (201, 200)
     assert created.json()["id"] == repeated.json()["id"]
     assert created.json()["created"] is True and repeated.json()["created"] is False
-    bad = site.client.post("/report", data={**form, "client_id": str(uuid.uuid4()), "type": "tanks"},
-                           headers=headers)
+    bad = site.client.post(
+        "/report", data={**form, "client_id": str(uuid.uuid4()), "type": "tanks"}, headers=headers
+    )
     assert bad.status_code == 422 and "Type" in bad.json()["detail"]
 
 
-@pytest.mark.parametrize("role, path, status", [
-    ("monitor", "/queue", 403), ("monitor", "/map", 403), ("monitor", "/export", 403),
-    ("monitor", "/map/incidents.json", 403), ("monitor", "/export/download?format=csv", 403),
-    ("investigator", "/queue", 403), ("analyst", "/queue", 200), ("investigator", "/map", 200),
-])
+@pytest.mark.parametrize(
+    "role, path, status",
+    [
+        ("monitor", "/queue", 403),
+        ("monitor", "/map", 403),
+        ("monitor", "/export", 403),
+        ("monitor", "/map/incidents.json", 403),
+        ("monitor", "/export/download?format=csv", 403),
+        ("investigator", "/queue", 403),
+        ("analyst", "/queue", 200),
+        ("investigator", "/map", 200),
+    ],
+)
 def test_pages_follow_the_roles(site: Site, role: str, path: str, status: int) -> None:
     site.sign_in(role)
     assert site.client.get(path).status_code == status
@@ -135,8 +160,10 @@ def test_every_page_sends_its_security_headers(site: Site) -> None:
 
 def test_export_streams_what_the_role_may_see(site: Site) -> None:
     csrf = site.sign_in("monitor")
-    site.client.post("/report", data={**REPORT, "csrf": csrf, "client_id": str(uuid.uuid4()),
-                                      "witnesses.0.name": "Secret Name"})
+    site.client.post(
+        "/report",
+        data={**REPORT, "csrf": csrf, "client_id": str(uuid.uuid4()), "witnesses.0.name": "Secret Name"},
+    )
     site.sign_in("analyst")
     csv_text = site.client.get("/export/download?format=csv&personal=1").text
     assert "Houses burning" in csv_text and "Secret Name" not in csv_text  # not shared with the analyst
@@ -150,8 +177,10 @@ def test_export_streams_what_the_role_may_see(site: Site) -> None:
 def test_list_filters_and_pages(site: Site) -> None:
     csrf = site.sign_in("monitor")
     for i in range(3):
-        site.client.post("/report", data={**REPORT, "csrf": csrf, "client_id": str(uuid.uuid4()),
-                                          "type": "arson" if i else "threat"})
+        site.client.post(
+            "/report",
+            data={**REPORT, "csrf": csrf, "client_id": str(uuid.uuid4()), "type": "arson" if i else "threat"},
+        )
     site.sign_in("analyst")
     page = site.client.get("/incidents?type=arson")
     assert "Showing 1–2 of 2" in page.text
@@ -166,13 +195,17 @@ def test_evidence_downloads_by_role_with_its_hash(site: Site) -> None:
 
     csrf = site.sign_in("monitor")
     body = b"<html><script>alert(1)</script></html>"  # an uploaded page must not run on this site
-    filed = site.client.post("/report", data={**REPORT, "csrf": csrf, "client_id": str(uuid.uuid4())},
-                             files={"attachments": ("note.html", body, "text/html")},
-                             headers={"Accept": "application/json"})
+    filed = site.client.post(
+        "/report",
+        data={**REPORT, "csrf": csrf, "client_id": str(uuid.uuid4())},
+        files={"attachments": ("note.html", body, "text/html")},
+        headers={"Accept": "application/json"},
+    )
     incident = filed.json()["id"]
     site.sign_in("admin")
-    attachment = site.client.get(f"/api/incidents/{incident}",
-                                 headers={"Authorization": f"Bearer {site.tokens['admin']}"}).json()
+    attachment = site.client.get(
+        f"/api/incidents/{incident}", headers={"Authorization": f"Bearer {site.tokens['admin']}"}
+    ).json()
     attachment_id = attachment["attachments"][0]["id"]
     url = f"/incidents/{incident}/attachments/{attachment_id}"
     site.sign_in("investigator")
@@ -190,8 +223,10 @@ def test_evidence_downloads_by_role_with_its_hash(site: Site) -> None:
 
 def test_map_data_is_compressed_and_has_no_personal_data(site: Site) -> None:
     csrf = site.sign_in("monitor")
-    site.client.post("/report", data={**REPORT, "csrf": csrf, "client_id": str(uuid.uuid4()),
-                                      "witnesses.0.name": "Secret Name"})
+    site.client.post(
+        "/report",
+        data={**REPORT, "csrf": csrf, "client_id": str(uuid.uuid4()), "witnesses.0.name": "Secret Name"},
+    )
     site.sign_in("analyst")
     data = site.client.get("/map/incidents.json", headers={"Accept-Encoding": "gzip"})
     assert data.json()["fields"] == ["id", "lat", "lon", "type", "status", "date", "lead"]

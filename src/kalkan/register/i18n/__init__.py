@@ -29,8 +29,19 @@ from babel.support import NullTranslations, Translations
 
 from kalkan.errors import InputError
 
-__all__ = ["CATALOGUE_DIR", "DEFAULT_LANGUAGE", "TIMEZONE_ENV", "Language", "available_languages",
-           "catalogue", "display_zone", "extract_messages", "language", "negotiate", "write_catalogue"]
+__all__ = [
+    "CATALOGUE_DIR",
+    "DEFAULT_LANGUAGE",
+    "TIMEZONE_ENV",
+    "Language",
+    "available_languages",
+    "catalogue",
+    "display_zone",
+    "extract_messages",
+    "language",
+    "negotiate",
+    "write_catalogue",
+]
 
 CATALOGUE_DIR = Path(__file__).resolve().parent
 DEFAULT_LANGUAGE = "en"
@@ -92,8 +103,9 @@ class Language:
             return ""
         if digits is None:
             return format_decimal(value, locale=self.locale)
-        return format_decimal(value, format=f"#,##0.{'0' * digits}" if digits else "#,##0",
-                              locale=self.locale)
+        return format_decimal(
+            value, format=f"#,##0.{'0' * digits}" if digits else "#,##0", locale=self.locale
+        )
 
 
 @cache
@@ -106,8 +118,9 @@ def display_zone() -> ZoneInfo:
     try:
         return ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError) as error:
-        raise InputError(f"{TIMEZONE_ENV}={name!r} is not a time zone name: use an IANA name such as "
-                         "Asia/Bishkek or UTC.") from error
+        raise InputError(
+            f"{TIMEZONE_ENV}={name!r} is not a time zone name: use an IANA name such as Asia/Bishkek or UTC."
+        ) from error
 
 
 def _parse_iso(text: str) -> date | datetime | str:
@@ -188,19 +201,28 @@ def extract_messages() -> Catalog:
 
     from kalkan.model import EventType, InformationCredibility, SourceReliability
 
-    result = Catalog(project="kalkan register pages", version="0.1.0", locale=None,
-                     msgid_bugs_address="", copyright_holder="kalkan contributors")
+    result = Catalog(
+        project="kalkan register pages",
+        version="0.1.0",
+        locale=None,
+        msgid_bugs_address="",
+        copyright_holder="kalkan contributors",
+    )
     root = CATALOGUE_DIR.parent
     method_map = [("templates/**.html", "jinja2"), ("pages/**.py", "python")]
     options = {"templates/**.html": {"extensions": "jinja2.ext.i18n", "trimmed": "true"}}
     keywords = {"_": None, "N_": None, "gettext": None, "ngettext": (1, 2)}
     for filename, lineno, message, comments, context in extract_from_dir(
-            str(root), method_map=method_map, options_map=options, keywords=keywords):
+        str(root), method_map=method_map, options_map=options, keywords=keywords
+    ):
         result.add(message, locations=[(filename, lineno)], auto_comments=comments, context=context)
     for grades in (EventType, SourceReliability, InformationCredibility):
         for grade in grades:
-            result.add(grade.meaning, locations=[("kalkan/model.py", 0)],
-                       auto_comments=[f"{grades.__name__}.{grade.name}"])
+            result.add(
+                grade.meaning,
+                locations=[("kalkan/model.py", 0)],
+                auto_comments=[f"{grades.__name__}.{grade.name}"],
+            )
     return result
 
 
@@ -215,8 +237,15 @@ def write_catalogue() -> list[Path]:
     template = extract_messages()
     written = [CATALOGUE_DIR / "messages.pot"]
     with written[0].open("wb") as handle:
-        write_po(handle, template, width=100, omit_header=False, sort_output=False, no_location=False,
-                 include_lineno=False)
+        write_po(
+            handle,
+            template,
+            width=100,
+            omit_header=False,
+            sort_output=False,
+            no_location=False,
+            include_lineno=False,
+        )
     for code in available_languages()[1:]:
         translated = catalogue(code)
         translated.update(template, no_fuzzy_matching=True)

@@ -30,8 +30,9 @@ def install(app: FastAPI) -> None:
     async def page_error(request: Request, error: Exception) -> Response:
         assert isinstance(error, PageError)
         current = page(request, required=None)
-        return render(current, "error.html", status_code=error.status_code, heading=error.heading,
-                      message=error.message)
+        return render(
+            current, "error.html", status_code=error.status_code, heading=error.heading, message=error.message
+        )
 
     async def sign_in(request: Request, error: Exception) -> Response:
         return sign_in_redirect(request)

@@ -20,8 +20,19 @@ from kalkan.register.schemas import IncidentFilter
 router = APIRouter()
 
 PAGE_SIZE = 50
-_FILTER_KEYS = ("status", "type", "date_from", "date_to", "q", "source_reliability", "min_lat", "max_lat",
-                "min_lon", "max_lon", "leads_only")
+_FILTER_KEYS = (
+    "status",
+    "type",
+    "date_from",
+    "date_to",
+    "q",
+    "source_reliability",
+    "min_lat",
+    "max_lat",
+    "min_lon",
+    "max_lon",
+    "leads_only",
+)
 
 
 def filters_from(current: Page, params: dict[str, str]) -> tuple[IncidentFilter, dict[str, str], str | None]:
@@ -39,8 +50,9 @@ def filters_from(current: Page, params: dict[str, str]) -> tuple[IncidentFilter,
         filters = IncidentFilter.model_validate(data)
     except ValidationError as exc:
         bad = sorted({str(e["loc"][0]) for e in exc.errors() if e["loc"]})
-        error = current._("These filters were not understood and are ignored: %(names)s.",
-                          names=", ".join(bad))
+        error = current._(
+            "These filters were not understood and are ignored: %(names)s.", names=", ".join(bad)
+        )
         for name in bad:
             data.pop(name, None)
             values.pop(name, None)
@@ -77,18 +89,25 @@ def incident_list(request: Request) -> Response:
         start = max(0, int(params.get("start", "0")))
     except ValueError:
         cursor, start = None, 0
-    filters = filters.model_copy(update={"cursor": cursor if cursor and cursor > 0 else None,
-                                         "limit": PAGE_SIZE})
+    filters = filters.model_copy(
+        update={"cursor": cursor if cursor and cursor > 0 else None, "limit": PAGE_SIZE}
+    )
     assert current.user is not None
     with reading(request) as session:
         result = service.list_incidents(session, current.user, filters)
         total = service.count_incidents(session, current.user, filters)
     pager = Pager(values, start, len(result.items), total, result.next_cursor)
-    return render(current, "incidents.html", incidents=result.items, pager=pager, values=values,
-                  event_types=_vocab.event_types(current.lang),
-                  statuses=[(code, current._(label)) for code, label in _vocab.STATUS_LABELS.items()],
-                  reliability=[str(g) for g in _vocab.RELIABILITY],
-                  own_only=not can(current.user, "read_all"))
+    return render(
+        current,
+        "incidents.html",
+        incidents=result.items,
+        pager=pager,
+        values=values,
+        event_types=_vocab.event_types(current.lang),
+        statuses=[(code, current._(label)) for code, label in _vocab.STATUS_LABELS.items()],
+        reliability=[str(g) for g in _vocab.RELIABILITY],
+        own_only=not can(current.user, "read_all"),
+    )
 
 
 def _audit_rows(session: Any, incident_id: int, attachment_ids: list[int]) -> list[dict[str, Any]]:
@@ -98,9 +117,18 @@ def _audit_rows(session: Any, incident_id: int, attachment_ids: list[int]) -> li
         entries += list(audit.iter_entries(session, entity="attachment", entity_id=attachment_id))
     for entry in sorted(entries, key=lambda e: e.seq):
         payload = json.loads(entry.payload)
-        rows.append({"seq": entry.seq, "at": entry.at, "actor": entry.actor, "action": entry.action,
-                     "entity": entry.entity, "hash": entry.hash, "prev_hash": entry.prev_hash,
-                     "summary": _summary(payload)})
+        rows.append(
+            {
+                "seq": entry.seq,
+                "at": entry.at,
+                "actor": entry.actor,
+                "action": entry.action,
+                "entity": entry.entity,
+                "hash": entry.hash,
+                "prev_hash": entry.prev_hash,
+                "summary": _summary(payload),
+            }
+        )
     return rows
 
 
@@ -131,16 +159,26 @@ def incident_page(request: Request, incident_id: int) -> Response:
         for pair in candidates:
             other = pair.incident_b if pair.incident_a == incident_id else pair.incident_a
             others[other] = service.get_incident(session, user, other)
-        audit_rows = _audit_rows(session, incident_id, [a.id for a in incident.attachments]) \
-            if can(user, "audit") else None
+        audit_rows = (
+            _audit_rows(session, incident_id, [a.id for a in incident.attachments])
+            if can(user, "audit")
+            else None
+        )
     filed = request.query_params.get("filed")
     if filed == "1":
-        current.flashes.append({"kind": "ok",
-                                "text": current._("Report filed as number %(id)s.", id=incident.id)})
+        current.flashes.append(
+            {"kind": "ok", "text": current._("Report filed as number %(id)s.", id=incident.id)}
+        )
     elif filed == "0":
-        current.flashes.append({"kind": "ok", "text": current._(
-            "The register already had this report (number %(id)s); nothing was counted twice.",
-            id=incident.id)})
+        current.flashes.append(
+            {
+                "kind": "ok",
+                "text": current._(
+                    "The register already had this report (number %(id)s); nothing was counted twice.",
+                    id=incident.id,
+                ),
+            }
+        )
     if request.query_params.get("shared") == "1":
         current.flashes.append({"kind": "ok", "text": current._("Shared.")})
     if request.query_params.get("attached") == "1":
@@ -148,19 +186,33 @@ def incident_page(request: Request, incident_id: int) -> Response:
     own = incident.reporter == user.name
     reliability = {str(g): current._(g.meaning) for g in _vocab.RELIABILITY}
     credibility = {str(g): current._(g.meaning) for g in _vocab.CREDIBILITY}
-    return render(current, "incident.html", incident=incident, candidates=candidates, audit=audit_rows,
-                  reliability=reliability, credibility=credibility,
-                  outcomes=dict((c, current._(label)) for c, label in _vocab.VICTIM_OUTCOMES),
-                  sexes={"f": current._("female"), "m": current._("male"), "unknown": current._("unknown")},
-                  ages={"children": current._("children"), "adults": current._("adults"),
-                        "elderly": current._("elderly"), "unknown": current._("unknown")},
-                  may_verify=can(user, "set_status"), may_link=can(user, "link"),
-                  may_open_evidence=can(user, "read_evidence"),
-                  may_share=can(user, "share") or own,
-                  may_attach=can(user, "attach") and (user.role is not Role.MONITOR or own),
-                  share_roles=[(code, current._(label)) for code, label in _vocab.ROLE_LABELS.items()],
-                  hidden_reason=_hidden_reason(current), in_queue=False, others=others,
-                  transitions=_vocab.moves(service.TRANSITIONS.get(incident.status, ())))
+    return render(
+        current,
+        "incident.html",
+        incident=incident,
+        candidates=candidates,
+        audit=audit_rows,
+        reliability=reliability,
+        credibility=credibility,
+        outcomes=dict((c, current._(label)) for c, label in _vocab.VICTIM_OUTCOMES),
+        sexes={"f": current._("female"), "m": current._("male"), "unknown": current._("unknown")},
+        ages={
+            "children": current._("children"),
+            "adults": current._("adults"),
+            "elderly": current._("elderly"),
+            "unknown": current._("unknown"),
+        },
+        may_verify=can(user, "set_status"),
+        may_link=can(user, "link"),
+        may_open_evidence=can(user, "read_evidence"),
+        may_share=can(user, "share") or own,
+        may_attach=can(user, "attach") and (user.role is not Role.MONITOR or own),
+        share_roles=[(code, current._(label)) for code, label in _vocab.ROLE_LABELS.items()],
+        hidden_reason=_hidden_reason(current),
+        in_queue=False,
+        others=others,
+        transitions=_vocab.moves(service.TRANSITIONS.get(incident.status, ())),
+    )
 
 
 def _hidden_reason(current: Page) -> str:
@@ -168,9 +220,11 @@ def _hidden_reason(current: Page) -> str:
     assert current.user is not None
     if current.user.role is Role.MONITOR:
         return current._("Witness details are hidden: monitors see them only in the reports they filed.")
-    return current._("Witness details are hidden: this report is restricted and has not been shared with "
-                     "you or your role (%(role)s). Its reporter, an investigator or an admin can share it.",
-                     role=current._(_vocab.ROLE_LABELS[current.user.role.value]))
+    return current._(
+        "Witness details are hidden: this report is restricted and has not been shared with "
+        "you or your role (%(role)s). Its reporter, an investigator or an admin can share it.",
+        role=current._(_vocab.ROLE_LABELS[current.user.role.value]),
+    )
 
 
 @router.get("/incidents/{incident_id}/attachments/{attachment_id}", include_in_schema=False)
@@ -187,7 +241,15 @@ def attachment(request: Request, incident_id: int, attachment_id: int) -> Respon
         raise PageError(404, current._("Evidence not found"), str(error)) from error
     except IntegrityError as error:
         raise PageError(500, current._("Evidence damaged"), str(error)) from error
-    return FileResponse(path, media_type=meta.media_type, filename=meta.filename,
-                        headers={"X-Content-SHA256": meta.sha256, "Cache-Control": "no-store",
-                                 # Evidence is shown as a download, never run as a page of this site.
-                                 "Content-Security-Policy": "sandbox", "X-Content-Type-Options": "nosniff"})
+    return FileResponse(
+        path,
+        media_type=meta.media_type,
+        filename=meta.filename,
+        headers={
+            "X-Content-SHA256": meta.sha256,
+            "Cache-Control": "no-store",
+            # Evidence is shown as a download, never run as a page of this site.
+            "Content-Security-Policy": "sandbox",
+            "X-Content-Type-Options": "nosniff",
+        },
+    )

@@ -14,7 +14,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response, StreamingResponse
 
 from kalkan.register import exports, service
-from kalkan.register.auth import Role
+from kalkan.register.auth import Actor, Role
 from kalkan.register.pages import _vocab
 from kalkan.register.pages._browse import filters_from
 from kalkan.register.pages._web import PageError, page, reading, register_of, render
@@ -35,17 +35,28 @@ def export_page(request: Request) -> Response:
     assert current.user is not None
     with reading(request) as session:
         total = service.count_incidents(session, current.user, filters)
-    return render(current, "export.html", values=values, total=total,
-                  event_types=_vocab.event_types(current.lang),
-                  statuses=[(code, current._(label)) for code, label in _vocab.STATUS_LABELS.items()],
-                  may_personal=current.user.role is not Role.MONITOR)
+    return render(
+        current,
+        "export.html",
+        values=values,
+        total=total,
+        event_types=_vocab.event_types(current.lang),
+        statuses=[(code, current._(label)) for code, label in _vocab.STATUS_LABELS.items()],
+        may_personal=current.user.role is not Role.MONITOR,
+    )
 
 
-def _stream(request: Request, actor: object, fmt: str, filters: IncidentFilter,
-            personal: bool) -> Iterator[bytes]:
+def _stream(
+    request: Request, actor: Actor, fmt: str, filters: IncidentFilter, personal: bool
+) -> Iterator[bytes]:
     with register_of(request).read() as session:
-        for chunk in exports.export_chunks(session, actor, fmt, filters,  # type: ignore[arg-type]
-                                           include_personal=personal):
+        for chunk in exports.export_chunks(
+            session,
+            actor,
+            fmt,
+            filters,
+            include_personal=personal,
+        ):
             yield chunk.encode()
 
 
@@ -54,14 +65,19 @@ def download(request: Request, format: str = "csv", personal: str = "") -> Respo
     """The export file itself, streamed as an attachment."""
     current = page(request, required="export")
     if format not in exports.FORMATS:
-        raise PageError(422, current._("Unknown format"), current._(
-            "The format “%(format)s” is not offered: choose CSV, GeoJSON or HXL.", format=format))
+        raise PageError(
+            422,
+            current._("Unknown format"),
+            current._("The format “%(format)s” is not offered: choose CSV, GeoJSON or HXL.", format=format),
+        )
     filters, _values, error = filters_from(current, dict(request.query_params))
     if error:
         raise PageError(422, current._("Filters not understood"), error)
+    assert current.user is not None  # page(..., required="export") signed the user in
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%MZ")
     name = f"kalkan-register-{stamp}.{EXTENSIONS[format]}"
     return StreamingResponse(
         _stream(request, current.user, format, filters, personal == "1"),
         media_type=exports.FORMATS[format],
-        headers={"Content-Disposition": f'attachment; filename="{name}"', "Cache-Control": "no-store"})
+        headers={"Content-Disposition": f'attachment; filename="{name}"', "Cache-Control": "no-store"},
+    )

@@ -18,9 +18,13 @@ router = APIRouter()
 
 
 @router.post("/incidents/{incident_id}/share", include_in_schema=False)
-def share(request: Request, incident_id: int, role: Annotated[str, Form(max_length=20)] = "",
-          user: Annotated[str, Form(max_length=200)] = "",
-          csrf: Annotated[str, Form(max_length=200)] = "") -> Response:
+def share(
+    request: Request,
+    incident_id: int,
+    role: Annotated[str, Form(max_length=20)] = "",
+    user: Annotated[str, Form(max_length=200)] = "",
+    csrf: Annotated[str, Form(max_length=200)] = "",
+) -> Response:
     """Share a restricted report with a whole role or with one user by name."""
     current = page(request, required="read")
     check_csrf(current, csrf)
@@ -54,10 +58,14 @@ async def attach(request: Request, incident_id: int) -> Response:
                     continue
                 known.add(sha)
                 assert isinstance(upload, UploadFile)
-                service.attach_evidence(session, current.user, incident_id,
-                                        filename=upload.filename or "evidence",
-                                        media_type=upload.content_type or "application/octet-stream",
-                                        stream=upload.file)
+                service.attach_evidence(
+                    session,
+                    current.user,
+                    incident_id,
+                    filename=upload.filename or "evidence",
+                    media_type=upload.content_type or "application/octet-stream",
+                    stream=upload.file,
+                )
     except service.AccessDenied as error:
         raise PageError(403, current._("Not open to your role"), str(error)) from error
     except InputError as error:

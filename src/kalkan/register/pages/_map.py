@@ -40,10 +40,20 @@ MAP_FIELDS = ["id", "lat", "lon", "type", "status", "date", "lead"]
 # One colour per event type (Okabe-Ito and Tol's palettes, readable by colour-blind users); the
 # marker's outline shows the status (see map.js).
 TYPE_COLOURS = {
-    "killing": "#000000", "sexual_violence": "#cc79a7", "arson": "#d55e00", "looting": "#e69f00",
-    "abduction": "#882255", "displacement": "#0072b2", "threat": "#f0e442", "marking_of_homes": "#999933",
-    "armed_clash": "#332288", "explosion_remote_violence": "#661100", "riot": "#56b4e9",
-    "protest": "#009e73", "assault": "#aa4499", "other": "#888888",
+    "killing": "#000000",
+    "sexual_violence": "#cc79a7",
+    "arson": "#d55e00",
+    "looting": "#e69f00",
+    "abduction": "#882255",
+    "displacement": "#0072b2",
+    "threat": "#f0e442",
+    "marking_of_homes": "#999933",
+    "armed_clash": "#332288",
+    "explosion_remote_violence": "#661100",
+    "riot": "#56b4e9",
+    "protest": "#009e73",
+    "assault": "#aa4499",
+    "other": "#888888",
 }
 
 
@@ -69,13 +79,15 @@ def districts_geojson(scenario: str) -> bytes:
         return value
 
     admin2 = load_scenario(scenario).admin2
-    features = [{"type": "Feature", "properties": {"name": f["properties"].get("name"),
-                                                   "oblast": f["properties"].get("oblast")},
-                 "geometry": {"type": f["geometry"]["type"],
-                              "coordinates": cut(f["geometry"]["coordinates"])}}
-                for f in admin2["features"]]
-    return json.dumps({"type": "FeatureCollection", "features": features},
-                      separators=(",", ":")).encode()
+    features = [
+        {
+            "type": "Feature",
+            "properties": {"name": f["properties"].get("name"), "oblast": f["properties"].get("oblast")},
+            "geometry": {"type": f["geometry"]["type"], "coordinates": cut(f["geometry"]["coordinates"])},
+        }
+        for f in admin2["features"]
+    ]
+    return json.dumps({"type": "FeatureCollection", "features": features}, separators=(",", ":")).encode()
 
 
 FORECAST_SUFFIXES = (".csv", ".json", ".geojson")
@@ -87,10 +99,21 @@ def places_json(scenario: str) -> bytes:
     from kalkan.scenarios import load_scenario
 
     places = load_scenario(scenario).places
-    rows = [[str(p["name"]), str(p["kind"]), round(float(p["latitude"]), 5), round(float(p["longitude"]), 5),
-             str(p["district"])] for p in places.to_dict("records")]
-    return json.dumps({"fields": ["name", "kind", "lat", "lon", "district"], "rows": rows},
-                      ensure_ascii=False, separators=(",", ":")).encode()
+    rows = [
+        [
+            str(p["name"]),
+            str(p["kind"]),
+            round(float(p["latitude"]), 5),
+            round(float(p["longitude"]), 5),
+            str(p["district"]),
+        ]
+        for p in places.to_dict("records")
+    ]
+    return json.dumps(
+        {"fields": ["name", "kind", "lat", "lon", "district"], "rows": rows},
+        ensure_ascii=False,
+        separators=(",", ":"),
+    ).encode()
 
 
 def latest_forecast(data_dir: Path) -> Path | None:
@@ -110,8 +133,12 @@ def _cell_ring(cell_id: Any, latitude: float, longitude: float) -> list[list[flo
         ring = [[round(lon, 5), round(lat, 5)] for lat, lon in h3.cell_to_boundary(cell_id)]
     else:
         half = 0.25  # PRIO-GRID cells are 0.5 degree squares around their centre
-        ring = [[longitude - half, latitude - half], [longitude + half, latitude - half],
-                [longitude + half, latitude + half], [longitude - half, latitude + half]]
+        ring = [
+            [longitude - half, latitude - half],
+            [longitude + half, latitude - half],
+            [longitude + half, latitude + half],
+            [longitude - half, latitude + half],
+        ]
     return [*ring, ring[0]]
 
 
@@ -128,23 +155,38 @@ def forecast_geojson(path: Path) -> dict[str, Any]:
     if path.suffix.lower() == ".geojson":
         data: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
         return data
-    frame = pd.read_csv(path, dtype={"cell_id": str}) if path.suffix.lower() == ".csv" else \
-        pd.DataFrame(json.loads(path.read_text(encoding="utf-8")))
+    frame = (
+        pd.read_csv(path, dtype={"cell_id": str})
+        if path.suffix.lower() == ".csv"
+        else pd.DataFrame(json.loads(path.read_text(encoding="utf-8")))
+    )
     missing = [c for c in ("cell_id", "latitude", "longitude", "probability") if c not in frame.columns]
     if missing:
-        raise SchemaError(f"Forecast {path.name} lacks the columns {', '.join(missing)}: save the output of "
-                          "`kalkan risk hotspots --format csv` (or json) there.")
+        raise SchemaError(
+            f"Forecast {path.name} lacks the columns {', '.join(missing)}: save the output of "
+            "`kalkan risk hotspots --format csv` (or json) there."
+        )
     features = []
     records: list[dict[str, Any]] = frame.to_dict("records")  # type: ignore[assignment]
     for row in records:
         cell = str(row["cell_id"])
         expected: Any = row.get("expected_events")
         known = expected is not None and expected == expected  # NaN is not equal to itself
-        properties = {"cell_id": cell, "probability": float(row["probability"]),
-                      "expected_events": float(expected) if known else None}
-        features.append({"type": "Feature", "properties": properties, "geometry": {
-            "type": "Polygon",
-            "coordinates": [_cell_ring(cell, float(row["latitude"]), float(row["longitude"]))]}})
+        properties = {
+            "cell_id": cell,
+            "probability": float(row["probability"]),
+            "expected_events": float(expected) if known else None,
+        }
+        features.append(
+            {
+                "type": "Feature",
+                "properties": properties,
+                "geometry": {
+                    "type": "Polygon",
+                    "coordinates": [_cell_ring(cell, float(row["latitude"]), float(row["longitude"]))],
+                },
+            }
+        )
     return {"type": "FeatureCollection", "features": features}
 
 
@@ -172,17 +214,26 @@ def map_page(request: Request) -> Response:
         forecast_info = {"name": forecast.name, "written": written}
     query = urlencode(values)
     types = _vocab.event_types(current.lang)
-    return render(current, "map.html", values=values, event_types=types,
-                  statuses=[(code, current._(label)) for code, label in _vocab.STATUS_LABELS.items()],
-                  reliability=[str(g) for g in _vocab.RELIABILITY],
-                  colours=TYPE_COLOURS, forecast=forecast_info, tile_url=tile_url(),
-                  data_url="/map/incidents.json" + (f"?{query}" if query else ""),
-                  labels={"types": {c: label for c, label, _m in types},
-                          "statuses": {c: current._(label) for c, label in _vocab.STATUS_LABELS.items()},
-                          "open": current._("Open report %(id)s"),
-                          "shown": current._("%(n)s reports on the map"),
-                          "same_as": current._("same incident as %(id)s"),
-                          "more": current._("and %(n)s more here: zoom in or use the filters")})
+    return render(
+        current,
+        "map.html",
+        values=values,
+        event_types=types,
+        statuses=[(code, current._(label)) for code, label in _vocab.STATUS_LABELS.items()],
+        reliability=[str(g) for g in _vocab.RELIABILITY],
+        colours=TYPE_COLOURS,
+        forecast=forecast_info,
+        tile_url=tile_url(),
+        data_url="/map/incidents.json" + (f"?{query}" if query else ""),
+        labels={
+            "types": {c: label for c, label, _m in types},
+            "statuses": {c: current._(label) for c, label in _vocab.STATUS_LABELS.items()},
+            "open": current._("Open report %(id)s"),
+            "shown": current._("%(n)s reports on the map"),
+            "same_as": current._("same incident as %(id)s"),
+            "more": current._("and %(n)s more here: zoom in or use the filters"),
+        },
+    )
 
 
 @router.get("/map/incidents.json", include_in_schema=False)
@@ -219,7 +270,8 @@ def forecast(request: Request) -> Response:
     page(request, required="read_all")
     path = latest_forecast(register_of(request).data_dir)
     if path is None:
-        return Response('{"type":"FeatureCollection","features":[]}', status_code=404,
-                        media_type="application/geo+json")
+        return Response(
+            '{"type":"FeatureCollection","features":[]}', status_code=404, media_type="application/geo+json"
+        )
     body = json.dumps(forecast_geojson(path), separators=(",", ":"))
     return Response(body, media_type="application/geo+json", headers={"Cache-Control": "no-store"})

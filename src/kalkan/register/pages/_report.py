@@ -57,9 +57,19 @@ def report_from_form(form: FormData, lang_gettext: Callable[[str], str] = str) -
     """
     _ = lang_gettext
     data: dict[str, Any] = {}
-    for name in ("client_id", "type", "date_start", "latitude", "longitude", "source_reliability",
-                 "information_credibility", "captured_at", "captured_latitude", "captured_longitude",
-                 *_TEXT_FIELDS):
+    for name in (
+        "client_id",
+        "type",
+        "date_start",
+        "latitude",
+        "longitude",
+        "source_reliability",
+        "information_credibility",
+        "captured_at",
+        "captured_latitude",
+        "captured_longitude",
+        *_TEXT_FIELDS,
+    ):
         value = _text(form, name)
         if value:
             data[name] = value
@@ -68,16 +78,19 @@ def report_from_form(form: FormData, lang_gettext: Callable[[str], str] = str) -
             try:
                 data[name] = float(data[name].replace(",", "."))
             except ValueError as error:
-                raise InputError(_("%(field)s: %(value)s is not a number; use decimal degrees, e.g. 40.53.")
-                                 % {"field": name, "value": data[name]}) from error
+                raise InputError(
+                    _("%(field)s: %(value)s is not a number; use decimal degrees, e.g. 40.53.")
+                    % {"field": name, "value": data[name]}
+                ) from error
     description = _text(form, "description")
     at = _text(form, "time")
     if at:
         try:
             parsed = time.fromisoformat(at)
         except ValueError as error:
-            raise InputError(_("Time %(value)s is not a time of day: use HH:MM, e.g. 14:30.")
-                             % {"value": at}) from error
+            raise InputError(
+                _("Time %(value)s is not a time of day: use HH:MM, e.g. 14:30.") % {"value": at}
+            ) from error
         description = f"[{parsed:%H:%M} local time] {description}" if description else ""
     data["description"] = description
     victims = []
@@ -94,11 +107,15 @@ def report_from_form(form: FormData, lang_gettext: Callable[[str], str] = str) -
         try:
             count = int(raw)
         except ValueError as error:
-            raise InputError(_("Victims %(name)s: %(value)s is not a whole number.")
-                             % {"name": f"{outcome}/{group}", "value": raw}) from error
+            raise InputError(
+                _("Victims %(name)s: %(value)s is not a whole number.")
+                % {"name": f"{outcome}/{group}", "value": raw}
+            ) from error
         if count < 0:
-            raise InputError(_("Victims %(name)s: %(value)s is negative; give 0 or more.")
-                             % {"name": f"{outcome}/{group}", "value": raw})
+            raise InputError(
+                _("Victims %(name)s: %(value)s is negative; give 0 or more.")
+                % {"name": f"{outcome}/{group}", "value": raw}
+            )
         if count:
             sex, age = _GROUPS[group]
             victims.append({"category": outcome, "sex": sex, "age_group": age, "count": count})
@@ -111,8 +128,10 @@ def report_from_form(form: FormData, lang_gettext: Callable[[str], str] = str) -
     people = []
     for number, (_index, fields) in enumerate(sorted(witnesses.items()), start=1):
         if "name" not in fields:
-            raise InputError(_("Witness %(n)s has details but no name: add a name (or an alias) or clear "
-                               "the row.") % {"n": number})
+            raise InputError(
+                _("Witness %(n)s has details but no name: add a name (or an alias) or clear the row.")
+                % {"n": number}
+            )
         people.append(fields)
     if people:
         data["personal"] = {"witnesses": people}
@@ -122,11 +141,15 @@ def report_from_form(form: FormData, lang_gettext: Callable[[str], str] = str) -
 def validation_message(current: Page, error: ValidationError) -> str:
     """One readable sentence per wrong field, in the page's language where the words are ours."""
     names = {
-        "client_id": current._("Report id"), "type": current._("Type"), "date_start": current._("Date"),
-        "latitude": current._("Latitude"), "longitude": current._("Longitude"),
+        "client_id": current._("Report id"),
+        "type": current._("Type"),
+        "date_start": current._("Date"),
+        "latitude": current._("Latitude"),
+        "longitude": current._("Longitude"),
         "source_reliability": current._("Source reliability"),
         "information_credibility": current._("Information credibility"),
-        "description": current._("Description"), "captured_at": current._("Capture time"),
+        "description": current._("Description"),
+        "captured_at": current._("Capture time"),
     }
     parts = []
     for item in error.errors()[:6]:
@@ -147,17 +170,25 @@ def _form_context(current: Page, values: dict[str, Any] | None = None) -> dict[s
         "draft_restored": current._("Your unsent draft was restored."),
         "queued": current._("Saved on this device; sending…"),
         "sent": current._("Report sent: the register filed it as number {id}."),
-        "sent_again": current._("Report sent again after a lost answer: the register already had it as "
-                                "number {id}; nothing was counted twice."),
+        "sent_again": current._(
+            "Report sent again after a lost answer: the register already had it as "
+            "number {id}; nothing was counted twice."
+        ),
         "open_report": current._("Open it"),
         "outbox_item": current._("{type}, {date} ({files} files)"),
-        "outbox_waiting": current._("{n} reports are waiting on this device and will be sent "
-                                    "automatically when the register can be reached."),
-        "outbox_offline": current._("The register cannot be reached. Your reports are kept on this "
-                                    "device and will be sent again automatically."),
+        "outbox_waiting": current._(
+            "{n} reports are waiting on this device and will be sent "
+            "automatically when the register can be reached."
+        ),
+        "outbox_offline": current._(
+            "The register cannot be reached. Your reports are kept on this "
+            "device and will be sent again automatically."
+        ),
         "outbox_delete": current._("Delete from this device"),
-        "outbox_delete_confirm": current._("Delete this unsent report from this device? It has not "
-                                           "reached the register and cannot be recovered."),
+        "outbox_delete_confirm": current._(
+            "Delete this unsent report from this device? It has not "
+            "reached the register and cannot be recovered."
+        ),
         "outbox_edit": current._("Correct and send again"),
         "error_network": current._("no connection"),
         "error_server": current._("the register answered with error {status}; will retry"),
@@ -191,8 +222,10 @@ async def uploads(form: FormData) -> list[tuple[UploadFile, str]]:
     """The files of the form's ``attachments`` field, each with its SHA-256 (hex)."""
     files = [f for f in form.getlist("attachments") if isinstance(f, UploadFile) and (f.filename or f.size)]
     if len(files) > MAX_FILES:
-        raise InputError(f"{len(files)} files were attached; at most {MAX_FILES} go in one upload: "
-                         "attach the rest on the report's page afterwards.")
+        raise InputError(
+            f"{len(files)} files were attached; at most {MAX_FILES} go in one upload: "
+            "attach the rest on the report's page afterwards."
+        )
     out = []
     for upload in files:
         digest = hashlib.sha256()
@@ -221,29 +254,43 @@ async def submit_report(request: Request) -> Response:
         with writing(request) as session:
             incident, created = service.create_incident(session, current.user, report)
             if files:
-                known = set() if created else {a.sha256 for a in service.get_incident(
-                    session, current.user, incident.id).attachments}
+                known = (
+                    set()
+                    if created
+                    else {
+                        a.sha256 for a in service.get_incident(session, current.user, incident.id).attachments
+                    }
+                )
                 for upload, sha in files:
                     if sha in known:
                         continue
                     known.add(sha)
-                    service.attach_evidence(session, current.user, incident.id,
-                                            filename=upload.filename or "evidence",
-                                            media_type=upload.content_type or "application/octet-stream",
-                                            stream=upload.file)
+                    service.attach_evidence(
+                        session,
+                        current.user,
+                        incident.id,
+                        filename=upload.filename or "evidence",
+                        media_type=upload.content_type or "application/octet-stream",
+                        stream=upload.file,
+                    )
     except InputError as error:
         status = 409 if isinstance(error, service.Conflict) else 422
         if wants_json:
             return JSONResponse({"detail": str(error)}, status_code=status)
         values = {k: v for k, v in form.items() if isinstance(v, str)}
         current.flashes.append({"kind": "error", "text": str(error)})
-        return render(current, "report.html", status_code=status, **{
-            **_form_context(current, values), "client_id": values.get("client_id") or str(uuid.uuid4())})
+        return render(
+            current,
+            "report.html",
+            status_code=status,
+            **{**_form_context(current, values), "client_id": values.get("client_id") or str(uuid.uuid4())},
+        )
     finally:
         await form.close()
     url = f"/incidents/{incident.id}"
     if wants_json:
-        return JSONResponse({"id": incident.id, "client_id": incident.client_id, "created": created,
-                             "url": url}, status_code=201 if created else 200)
+        return JSONResponse(
+            {"id": incident.id, "client_id": incident.client_id, "created": created, "url": url},
+            status_code=201 if created else 200,
+        )
     return RedirectResponse(url + ("?filed=1" if created else "?filed=0"), status_code=303)
-

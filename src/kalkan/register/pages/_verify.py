@@ -34,8 +34,9 @@ def queue_ids(session: Session, actor: Actor, *, start: int, limit: int) -> tupl
     Only lead reports wait: a report linked to another is decided with its lead.
     """
     where = (visible_clause(actor), Incident.status.in_(WAITING), Incident.lead_id.is_(None))
-    ids = list(session.scalars(sa.select(Incident.id).where(*where).order_by(Incident.id)
-                               .offset(start).limit(limit)))
+    ids = list(
+        session.scalars(sa.select(Incident.id).where(*where).order_by(Incident.id).offset(start).limit(limit))
+    )
     total = int(session.scalar(sa.select(sa.func.count(Incident.id)).where(*where)) or 0)
     return ids, total
 
@@ -48,8 +49,12 @@ def queue_item(session: Session, actor: Actor, incident_id: int, *, candidates: 
     for pair in pairs:
         other = pair.incident_b if pair.incident_a == incident_id else pair.incident_a
         others[other] = service.get_incident(session, actor, other)
-    return {"incident": incident, "candidates": pairs, "others": others,
-            "transitions": _vocab.moves(service.TRANSITIONS.get(incident.status, ()))}
+    return {
+        "incident": incident,
+        "candidates": pairs,
+        "others": others,
+        "transitions": _vocab.moves(service.TRANSITIONS.get(incident.status, ())),
+    }
 
 
 @router.get("/queue", include_in_schema=False)
@@ -61,8 +66,9 @@ def queue(request: Request, start: int = 0) -> Response:
     with reading(request) as session:
         ids, total = queue_ids(session, current.user, start=start, limit=QUEUE_PAGE)
         items = [queue_item(session, current.user, i) for i in ids]
-    return render(current, "queue.html", items=items, total=total, start=start,
-                  more=start + len(items) < total)
+    return render(
+        current, "queue.html", items=items, total=total, start=start, more=start + len(items) < total
+    )
 
 
 def _done(current: Page, request: Request, incident_id: int, message: str) -> Response:
@@ -90,44 +96,69 @@ def _failed(current: Page, request: Request, incident_id: int, error: Exception)
 
 
 @router.post("/incidents/{incident_id}/status", include_in_schema=False)
-def set_status(request: Request, incident_id: int,
-               status: Annotated[str, Form(max_length=20)] = "",
-               reason: Annotated[str, Form(max_length=5000)] = "",
-               csrf: Annotated[str, Form(max_length=200)] = "") -> Response:
+def set_status(
+    request: Request,
+    incident_id: int,
+    status: Annotated[str, Form(max_length=20)] = "",
+    reason: Annotated[str, Form(max_length=5000)] = "",
+    csrf: Annotated[str, Form(max_length=200)] = "",
+) -> Response:
     """Corroborate, verify, reject (or reopen) a report, with the analyst's reason."""
     current = page(request, required="set_status")
     check_csrf(current, request.headers.get("x-csrf-token") or csrf)
     assert current.user is not None
     try:
         if not reason.strip():
-            raise InputError(current._(
-                "Give a reason: say what corroborates, verifies or refutes the report."))
+            raise InputError(
+                current._("Give a reason: say what corroborates, verifies or refutes the report.")
+            )
         with writing(request) as session:
             service.change_status(session, current.user, incident_id, status, reason)
     except (InputError, service.AccessDenied) as error:
         return _failed(current, request, incident_id, error)
-    return _done(current, request, incident_id, current._(
-        "Report %(id)s is now %(status)s. Reason: %(reason)s", id=incident_id,
-        status=current.lang.gettext(_status_label(status)), reason=reason.strip()))
+    return _done(
+        current,
+        request,
+        incident_id,
+        current._(
+            "Report %(id)s is now %(status)s. Reason: %(reason)s",
+            id=incident_id,
+            status=current.lang.gettext(_status_label(status)),
+            reason=reason.strip(),
+        ),
+    )
 
 
 @router.post("/incidents/{incident_id}/link", include_in_schema=False)
-def link(request: Request, incident_id: int, other: Annotated[int, Form(ge=1, le=2**31 - 1)],
-         reason: Annotated[str, Form(max_length=5000)] = "",
-         csrf: Annotated[str, Form(max_length=200)] = "") -> Response:
+def link(
+    request: Request,
+    incident_id: int,
+    other: Annotated[int, Form(ge=1, le=2**31 - 1)],
+    reason: Annotated[str, Form(max_length=5000)] = "",
+    csrf: Annotated[str, Form(max_length=200)] = "",
+) -> Response:
     """Link two reports of one incident; the best-graded one leads."""
     current = page(request, required="link")
     check_csrf(current, request.headers.get("x-csrf-token") or csrf)
     assert current.user is not None
     try:
         with writing(request) as session:
-            lead = service.link_incidents(session, current.user, incident_id, other,
-                                          reason.strip() or current._("Same incident"))
+            lead = service.link_incidents(
+                session, current.user, incident_id, other, reason.strip() or current._("Same incident")
+            )
     except (InputError, service.AccessDenied) as error:
         return _failed(current, request, incident_id, error)
-    return _done(current, request, incident_id, current._(
-        "Reports %(a)s and %(b)s are linked as one incident; report %(lead)s leads.",
-        a=incident_id, b=other, lead=lead.id))
+    return _done(
+        current,
+        request,
+        incident_id,
+        current._(
+            "Reports %(a)s and %(b)s are linked as one incident; report %(lead)s leads.",
+            a=incident_id,
+            b=other,
+            lead=lead.id,
+        ),
+    )
 
 
 def _status_label(status: str) -> str:

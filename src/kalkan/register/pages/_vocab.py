@@ -12,9 +12,21 @@ from collections.abc import Iterable
 from kalkan.model import EventType, InformationCredibility, SourceReliability
 from kalkan.register.i18n import Language
 
-__all__ = ["ACTION_LABELS", "ACTION_ORDER", "CREDIBILITY", "EVENT_TYPE_LABELS", "N_", "RELIABILITY",
-           "ROLE_LABELS", "STATUS_LABELS", "VICTIM_GROUPS", "VICTIM_OUTCOMES", "event_types", "grades",
-           "moves"]
+__all__ = [
+    "ACTION_LABELS",
+    "ACTION_ORDER",
+    "CREDIBILITY",
+    "EVENT_TYPE_LABELS",
+    "N_",
+    "RELIABILITY",
+    "ROLE_LABELS",
+    "STATUS_LABELS",
+    "VICTIM_GROUPS",
+    "VICTIM_OUTCOMES",
+    "event_types",
+    "grades",
+    "moves",
+]
 
 
 def N_(message: str) -> str:  # noqa: N802 - the gettext convention for "mark, translate later"
@@ -74,7 +86,9 @@ ROLE_LABELS: dict[str, str] = {
 
 # Victims are counted by outcome and by sex and age group (the HXL #affected+killed+f+children idea).
 VICTIM_OUTCOMES: list[tuple[str, str]] = [
-    ("killed", N_("Killed")), ("injured", N_("Injured")), ("missing", N_("Missing")),
+    ("killed", N_("Killed")),
+    ("injured", N_("Injured")),
+    ("missing", N_("Missing")),
     ("abducted", N_("Abducted")),
 ]
 VICTIM_GROUPS: list[tuple[str, str, str, str]] = [
@@ -97,5 +111,7 @@ def event_types(lang: Language) -> list[tuple[str, str, str]]:
 
 def grades(lang: Language) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
     """(code, meaning) of the Admiralty source-reliability and information-credibility grades."""
-    return ([(str(g), lang.gettext(g.meaning)) for g in RELIABILITY],
-            [(str(g), lang.gettext(g.meaning)) for g in CREDIBILITY])
+    return (
+        [(str(g), lang.gettext(g.meaning)) for g in RELIABILITY],
+        [(str(g), lang.gettext(g.meaning)) for g in CREDIBILITY],
+    )

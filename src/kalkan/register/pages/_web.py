@@ -107,8 +107,10 @@ def writing(request: Request) -> Iterator[Session]:
 def page(request: Request, *, required: str | None = "read") -> Page:
     """The page state of ``request``; raises :class:`SignInRequired` or a 403 :class:`PageError`
     when the user is not signed in or their role lacks ``required``."""
-    code = negotiate([request.query_params.get("lang"), request.cookies.get(LANG_COOKIE)],
-                     request.headers.get("accept-language"))
+    code = negotiate(
+        [request.query_params.get("lang"), request.cookies.get(LANG_COOKIE)],
+        request.headers.get("accept-language"),
+    )
     lang = language(code)
     token = request.cookies.get(SESSION_COOKIE)
     user = None
@@ -127,9 +129,14 @@ def page(request: Request, *, required: str | None = "read") -> Page:
     if user is None:
         raise SignInRequired()
     if not can(user, required):
-        raise PageError(403, current._("Not open to your role"), current._(
-            "The role “%(role)s” cannot open this page. Ask an admin if your work needs it.",
-            role=current._(_vocab.ROLE_LABELS[user.role.value])))
+        raise PageError(
+            403,
+            current._("Not open to your role"),
+            current._(
+                "The role “%(role)s” cannot open this page. Ask an admin if your work needs it.",
+                role=current._(_vocab.ROLE_LABELS[user.role.value]),
+            ),
+        )
     return current
 
 
@@ -150,9 +157,14 @@ def same_origin(request: Request) -> bool:
 def check_csrf(current: Page, submitted: str | None) -> None:
     """Refuse a form post from another site, or whose CSRF token is missing or not this session's (403)."""
     if not same_origin(current.request) or not submitted or not hmac.compare_digest(submitted, current.csrf):
-        raise PageError(403, current._("Form expired"), current._(
-            "This form was not sent from this session (it may be older than your last sign-in). "
-            "Reload the page and send it again."))
+        raise PageError(
+            403,
+            current._("Form expired"),
+            current._(
+                "This form was not sent from this session (it may be older than your last sign-in). "
+                "Reload the page and send it again."
+            ),
+        )
 
 
 @cache
@@ -208,17 +220,29 @@ def nav(current: Page) -> list[dict[str, Any]]:
     if current.user is None:
         return []
     here = current.request.url.path
-    return [{"href": href, "label": current._(label), "current": here == href or here.startswith(href + "/")}
-            for href, label, right in NAV if right is None or can(current.user, right)]
+    return [
+        {"href": href, "label": current._(label), "current": here == href or here.startswith(href + "/")}
+        for href, label, right in NAV
+        if right is None or can(current.user, right)
+    ]
 
 
 def render(current: Page, template: str, status_code: int = 200, **context: Any) -> HTMLResponse:
     """Render ``template`` for the page's user and language."""
     if "values" in context:  # form values: a missing one is empty, not a template error
         context["values"] = defaultdict(str, context["values"])
-    html = environment(current.lang.code).get_template(template).render(
-        request=current.request, user=current.user, csrf=current.csrf, nav=nav(current),
-        flashes=current.flashes, **context)
+    html = (
+        environment(current.lang.code)
+        .get_template(template)
+        .render(
+            request=current.request,
+            user=current.user,
+            csrf=current.csrf,
+            nav=nav(current),
+            flashes=current.flashes,
+            **context,
+        )
+    )
     response = HTMLResponse(html, status_code=status_code)
     response.headers.update(security_headers())
     if current.request.query_params.get("lang") == current.lang.code:
@@ -235,11 +259,18 @@ def security_headers() -> dict[str, str]:
     if tiles:
         parts = urlsplit(tiles.replace("{s}", "a"))
         img += f" {parts.scheme}://{parts.netloc.replace('a.', '*.', 1) if '{s}' in tiles else parts.netloc}"
-    policy = (f"default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src {img}; "
-              "connect-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; "
-              "form-action 'self'")
-    return {"Cache-Control": "no-store", "Content-Security-Policy": policy,
-            "X-Content-Type-Options": "nosniff", "Referrer-Policy": "same-origin", "X-Frame-Options": "DENY"}
+    policy = (
+        f"default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src {img}; "
+        "connect-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; "
+        "form-action 'self'"
+    )
+    return {
+        "Cache-Control": "no-store",
+        "Content-Security-Policy": policy,
+        "X-Content-Type-Options": "nosniff",
+        "Referrer-Policy": "same-origin",
+        "X-Frame-Options": "DENY",
+    }
 
 
 def sign_in_redirect(request: Request) -> RedirectResponse:
