@@ -624,9 +624,11 @@ def test_an_unkeyed_chain_is_rechained_under_the_key_and_says_so(db_url, tmp_pat
     again.close()
     assert report.ok and [a for a, _ in entries][-2:] == ["rechain", "baseline"]
     assert entries[-2][1]["unkeyed_head"] == prev
+    engine = sa.create_engine(db_url)
+    with engine.begin() as c:
+        c.exec_driver_sql("UPDATE audit_head SET scheme = 'sha256'")
+    engine.dispose()
     with pytest.raises(IntegrityError):  # and a broken unkeyed chain is never re-keyed
-        with sa.create_engine(db_url).begin() as c:
-            c.exec_driver_sql("UPDATE audit_head SET scheme = 'sha256'")
         open_register(db_url, data_dir=tmp_path / "data")
 
 

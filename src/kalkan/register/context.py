@@ -140,6 +140,10 @@ def open_register(
 ) -> Register:
     """Open (creating or upgrading the schema if needed) the register at ``db_url``."""
     register = Register(db_url, data_dir=data_dir, synchronous=synchronous)
-    register.db.migrate()
-    register.seal_chain()
+    try:
+        register.db.migrate()
+        register.seal_chain()
+    except BaseException:
+        register.close()  # a register that cannot open leaves no connection behind
+        raise
     return register
