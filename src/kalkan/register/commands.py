@@ -7,6 +7,7 @@ Heavy libraries (FastAPI, SQLAlchemy, uvicorn) are imported inside the command f
 from __future__ import annotations
 
 import os
+from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -28,6 +29,10 @@ DataDirOption = Annotated[
         help="Folder for the default database, the key file and evidence files.",
         envvar="KALKAN_REGISTER_DATA_DIR",
     ),
+]
+ExpiresDaysOption = Annotated[
+    int | None,
+    typer.Option("--expires-days", min=1, max=3650, help="The token ends after this many days."),
 ]
 
 users_app = typer.Typer(
@@ -218,10 +223,7 @@ def _serve_workers(settings: dict[str, Any], workers: int) -> None:
 def users_add(
     name: Annotated[str, typer.Argument(help="User name (unique).")],
     role: Annotated[str, typer.Option("--role", help="monitor, analyst, investigator or admin.")],
-    expires_days: Annotated[
-        int | None,
-        typer.Option("--expires-days", min=1, max=3650, help="The token ends after this many days."),
-    ] = None,
+    expires_days: ExpiresDaysOption = None,
     db: DbOption = None,
     data_dir: DataDirOption = None,
 ) -> None:
@@ -238,7 +240,7 @@ def users_add(
     typer.echo(token)
 
 
-def _expiry(days: int | None) -> Any:
+def _expiry(days: int | None) -> datetime | None:
     from datetime import timedelta
 
     from kalkan.register.db import utcnow
@@ -249,10 +251,7 @@ def _expiry(days: int | None) -> Any:
 @users_app.command("token")
 def users_token(
     name: Annotated[str, typer.Argument(help="User name.")],
-    expires_days: Annotated[
-        int | None,
-        typer.Option("--expires-days", min=1, max=3650, help="The token ends after this many days."),
-    ] = None,
+    expires_days: ExpiresDaysOption = None,
     db: DbOption = None,
     data_dir: DataDirOption = None,
 ) -> None:

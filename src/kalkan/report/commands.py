@@ -49,6 +49,7 @@ def brief(
 ) -> None:
     """Write the protection brief: the situation, who is at risk, the force options, where the posts stand."""
     from rich.console import Console
+    from rich.markup import escape
     from rich.progress import (
         BarColumn,
         MofNCompleteColumn,
@@ -119,8 +120,8 @@ def brief(
     if simulated is not None:
         console.print(simulated)
     for panel, why in (data.panels.get("skipped") or {}).items():
-        console.print(f"[yellow]Panel left out[/]: {panel} ({why})", highlight=False)
-    console.print(f"Wrote {html_path} and {pdf_path}.")
+        console.print(f"[yellow]Panel left out[/]: {escape(f'{panel} ({why})')}", highlight=False)
+    console.print(escape(f"Wrote {html_path}, {html_path.with_name('brief.json')} and {pdf_path}."))
 
 
 def summary_table(data):  # type: ignore[no-untyped-def]
