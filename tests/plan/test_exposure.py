@@ -335,3 +335,39 @@ def test_a_count_of_the_group_at_a_place_is_its_people_at_risk() -> None:
     assert table.loc["T2", "share_rule"] == "people of the group counted at the place"
     assert table.loc["v3", "at_risk"] == 0 and not table.loc["v3", "at_risk_known"]
     assert table.loc["T", "at_risk"] == pytest.approx(1000)  # places without a count keep the census share
+
+
+def test_a_count_of_the_group_in_a_unit_is_spread_over_its_places_by_population() -> None:
+    """A unit with no census share but a group_count (an estimate): its places share it by population."""
+    scenario = tiny()
+    scenario.districts["group_count"] = [np.nan, 1000.0]
+    scenario.districts["group_count_estimated"] = [False, True]
+    table = places_at_risk(scenario).set_index("place_id")
+    # D2: T2 1,000 people, v3 and v4 2,000 each (oblast remainder) -> 1,000 / 5,000 = 20% of each place.
+    assert table.loc[["T2", "v3", "v4"], "at_risk"].to_dict() == pytest.approx(
+        {"T2": 200, "v3": 400, "v4": 400}
+    )
+    assert table.loc[["T2", "v3", "v4"], "at_risk_known"].all()
+    assert table.loc[["T2", "v3", "v4"], "at_risk_estimated"].all()
+    assert table.loc["T2", "share_rule"].startswith("estimate: 1,000 people of the group in the unit")
+    # D1 keeps its census share, and is not an estimate at the town with its own figure.
+    assert table.loc["T", "at_risk"] == pytest.approx(1000) and not table.loc["T", "at_risk_estimated"]
+    rules = district_estimates(scenario).set_index("district")
+    assert rules.loc["D2", "group_count"] == 1000 and bool(rules.loc["D2", "group_count_estimated"])
+
+
+def test_a_count_larger_than_the_unit_is_capped_at_its_people() -> None:
+    scenario = tiny()
+    scenario.districts["group_count"] = [np.nan, 1e9]
+    table = places_at_risk(scenario).set_index("place_id")
+    assert table.loc[["T2", "v3", "v4"], "at_risk"].sum() == pytest.approx(5000)
+
+
+def test_the_epicentre_city_counts_people_at_risk() -> None:
+    """kyrgyzstan_2010: Osh city has no census share, but its derived estimate counts (marked estimated)."""
+    scenario = load_scenario("kyrgyzstan_2010")
+    table = places_at_risk(scenario)
+    osh = table[table["district"] == "Osh (city)"]
+    assert osh["at_risk"].sum() == pytest.approx(146_300)
+    assert osh["at_risk_estimated"].all()
+    reconcile(table, scenario)

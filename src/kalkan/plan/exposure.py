@@ -156,8 +156,12 @@ def district_estimates(scenario: Scenario) -> pd.DataFrame:
     ``group_share_max`` is the scenario's ``group_share_max_pct`` where given, else 100% minus the
     census share of the majority (``majority_share_pct``) where known, else 100%.
 
+    A unit may instead carry ``group_count`` (people of the group in the unit, often an estimate derived
+    from larger units' census counts, flagged by ``group_count_estimated``): its share stays NaN here and
+    :func:`places_at_risk` spreads the count over the unit's places in proportion to their population.
+
     Columns: ``district, group_share`` (0-1, NaN if unknown) ``, group_share_known, group_share_max``
-    (0-1) ``, share_rule, share_source_ids``.
+    (0-1) ``, share_rule, share_source_ids, group_count`` (people, NaN if none) ``, group_count_estimated``.
     """
     share_column = _share_column(scenario)
     d = scenario.districts
@@ -170,9 +174,35 @@ def district_estimates(scenario: Scenario) -> pd.DataFrame:
     for _, row in d.iterrows():
         share = float(row[share_column]) if pd.notna(row[share_column]) else np.nan
         sources = str(row.get("source_ids", "") or "")
+        count = float(row["group_count"]) if pd.notna(row.get("group_count", np.nan)) else np.nan
+        estimated = bool(row.get("group_count_estimated", False)) and np.isfinite(count)
         if np.isfinite(share):
             rows.append(
-                (row["district"], share / 100, True, share / 100, f"census{year} share of the unit", sources)
+                (
+                    row["district"],
+                    share / 100,
+                    True,
+                    share / 100,
+                    f"census{year} share of the unit",
+                    sources,
+                    np.nan,
+                    False,
+                )  # fmt: skip
+            )
+            continue
+        if np.isfinite(count):
+            word = "estimate" if estimated else "count"
+            rows.append(
+                (
+                    row["district"],
+                    np.nan,
+                    False,
+                    1.0,
+                    f"{word}: {count:,.0f} people of the group in the unit, spread over its places by people",
+                    sources,
+                    count,
+                    estimated,
+                )  # fmt: skip
             )
             continue
         bound, why = 1.0, "no census share found; no bound"
@@ -189,9 +219,10 @@ def district_estimates(scenario: Scenario) -> pd.DataFrame:
                 f"no census share found; at most {bound:.1%} "
                 f"(the census gives {float(row[majority]):g}% to {word})"
             )
-        rows.append((row["district"], np.nan, False, bound, why, sources))
+        rows.append((row["district"], np.nan, False, bound, why, sources, np.nan, False))
     return pd.DataFrame(rows, columns=["district", "group_share", "group_share_known", "group_share_max",
-                                       "share_rule", "share_source_ids"])  # fmt: skip
+                                       "share_rule", "share_source_ids", "group_count",
+                                       "group_count_estimated"])  # fmt: skip
 
 
 def estimate_population(scenario: Scenario) -> pd.DataFrame:
@@ -364,15 +395,29 @@ def places_at_risk(
     day = as_of or scenario.as_of
     places = estimate_population(scenario)
     shares = district_estimates(scenario)
-    places = places.merge(shares, on="district", how="left")
+    places = places.merge(
+        shares.rename(columns={"group_count": "unit_group_count"}), on="district", how="left"
+    )
     if places["group_share_known"].isna().any():
         lost = places.loc[places["group_share_known"].isna(), "district"].unique().tolist()
         raise ScenarioError(f"Places lie in districts {lost} that districts.csv does not list; add them.")
     places["group_share_known"] = places["group_share_known"].astype(bool)
+    # A unit's count of the group (no census share): its places share it in proportion to population.
+    unit_count = places.pop("unit_group_count")
+    counted_unit = unit_count.notna()
+    unit_people = places.groupby("district")["population"].transform("sum")
+    spread = (unit_count / unit_people.where(unit_people > 0)).clip(upper=1.0)
+    places.loc[counted_unit, "group_share"] = spread[counted_unit]
+    places.loc[counted_unit, "group_share_max"] = spread[counted_unit]
+    places.loc[counted_unit, "group_share_known"] = True
     places["at_risk_known"] = places["group_share_known"]
     places["at_risk"] = (places["population"] * places["group_share"]).fillna(0.0)
     places["at_risk_max"] = places["population"] * places["group_share_max"]
-    places["at_risk_estimated"] = places["population_estimated"] | ~places["group_share_known"]
+    places["at_risk_estimated"] = (
+        places["population_estimated"]
+        | ~places["group_share_known"]
+        | places["group_count_estimated"].fillna(False).astype(bool)
+    )
     if "group_count" in places.columns:  # people of the group counted at a place, sourced and dated
         counted = pd.to_numeric(places["group_count"], errors="coerce")
         has = counted.notna() & (counted >= 0)

@@ -100,9 +100,9 @@ _CSV_SCHEMAS: dict[str, tuple[list[str], list[str], list[str], list[str]]] = {
             "ethnic_note",
             "source_ids",
         ],
-        ["population", "group_share_pct", "group_share_max_pct", "majority_share_pct"],
+        ["population", "group_share_pct", "group_share_max_pct", "majority_share_pct", "group_count"],
         [],
-        ["population", "group_share_pct", "group_share_max_pct", "majority_share_pct"],
+        ["population", "group_share_pct", "group_share_max_pct", "majority_share_pct", "group_count"],
     ),
     "incidents.csv": (
         [
@@ -128,7 +128,9 @@ COLUMNS: dict[str, list[str]] = {
     name: [*required, *[c for c in numeric if c not in required]]
     for name, (required, numeric, _, _) in _CSV_SCHEMAS.items()
 }
-COLUMNS["districts.csv"] = [*COLUMNS["districts.csv"], "known_on"]
+COLUMNS["districts.csv"] = [*COLUMNS["districts.csv"], "group_count_estimated", "known_on"]
+#: Values of districts.csv ``group_count_estimated`` read as yes (anything else filled is no).
+_YES = ("yes", "true", "1", "estimate", "estimated")
 #: Optional settlements.csv columns: people of the group counted at a place, sourced and dated.
 GROUP_COUNT_COLUMNS = ["group_count", "group_count_note", "group_count_source_ids", "group_count_known_on"]
 COLUMNS["settlements.csv"] = [
@@ -572,9 +574,22 @@ def _districts(
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """One row per admin2 unit in the scenario's regions, joined to the census rows; and the admin1 totals."""
     raw = raw.copy()
-    for column in ("group_share_max_pct", "majority_share_pct", "known_on"):
+    for column in (
+        "group_share_max_pct",
+        "majority_share_pct",
+        "group_count",
+        "group_count_estimated",
+        "known_on",
+    ):
         if column not in raw.columns:
             raw[column] = np.nan
+    counts = pd.to_numeric(raw["group_count"], errors="coerce")
+    people = pd.to_numeric(raw["population"], errors="coerce")
+    for index in raw.index[counts > people]:
+        found.problem(
+            f"districts.csv row {index + 2} ({str(raw.at[index, 'district'])}) counts {counts[index]:,.0f} "
+            f"people of the group, more than its population {people[index]:,.0f}; fix one of them."
+        )
     oblast_rows = settings.get("oblast_rows", {})
     oblast_names = settings.get("oblast_names", {})
     names = settings.get("district_names", {})
@@ -629,8 +644,17 @@ def _districts(
     frame["source_ids"] = frame["source_ids"].fillna("")
     for column in ("census_name", "population_note", "ethnic_note"):
         frame[column] = frame[column].fillna("")
-    for column in ("population", "group_share_pct", "group_share_max_pct", "majority_share_pct"):
+    for column in (
+        "population",
+        "group_share_pct",
+        "group_share_max_pct",
+        "majority_share_pct",
+        "group_count",
+    ):
         frame[column] = frame[column].astype(float)
+    frame["group_count_estimated"] = [
+        str(v).strip().lower() in _YES if pd.notna(v) else False for v in frame["group_count_estimated"]
+    ]
     del oblast_names  # spelling table kept in the file for people; the admin2 layer names the regions
     return frame.sort_values(["oblast", "district"]).reset_index(drop=True), oblasts
 

@@ -320,7 +320,8 @@ class Scenario:
                         "source_ids": str(row.get("source_ids", "")),
                     }
                 )
-            for column in ("population", "group_share_pct", "group_share_max_pct", "majority_share_pct"):
+            for column in ("population", "group_share_pct", "group_share_max_pct", "majority_share_pct",
+                           "group_count"):  # fmt: skip
                 if column in frame.columns:
                     frame.loc[late, column] = float("nan")
 
