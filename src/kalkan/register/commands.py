@@ -523,6 +523,147 @@ def sync_store(
     )
 
 
+case_file_app = typer.Typer(
+    name="case-file",
+    help="Case files for an investigation: write a BagIt package of chosen incidents, evidence and "
+    "custody (kalkan.register.casefile), or `verify PACKAGE`.",
+)
+
+
+@case_file_app.callback(invoke_without_command=True)
+def case_file(
+    ctx: typer.Context,
+    user: Annotated[
+        str | None,
+        typer.Option("--user", help="The investigator (or admin) exporting; the export is audited."),
+    ] = None,
+    incidents: Annotated[str | None, typer.Option("--incidents", help="Incident ids, e.g. 3,5,8-10.")] = None,
+    recipient: Annotated[
+        str | None,
+        typer.Option("--recipient", help="investigation, partner or public: decides the redaction rules."),
+    ] = None,
+    purpose: Annotated[
+        str | None,
+        typer.Option("--purpose", help="Why the package is made: the request, its date, who asked."),
+    ] = None,
+    out: Annotated[Path | None, typer.Option("--out", "-o", help="New folder for the package.")] = None,
+    evidence: Annotated[
+        str, typer.Option("--evidence", help="all, none, or attachment ids of the selected incidents.")
+    ] = "all",
+    history: Annotated[
+        str, typer.Option("--history", help="custody (every audit entry about them) or none.")
+    ] = "custody",
+    seal_out: Annotated[
+        Path | None, typer.Option("--seal-out", help="Also write the seal line to this file (send it apart).")
+    ] = None,
+    db: DbOption = None,
+    data_dir: DataDirOption = None,
+) -> None:
+    """Write a case file (BagIt, SHA-256) of chosen incidents, evidence and audit history for a recipient."""
+    if ctx.invoked_subcommand is not None:
+        return
+    import sqlalchemy as sa
+
+    from kalkan.errors import InputError
+    from kalkan.register.auth import Actor, Role
+    from kalkan.register.casefile import parse_ids, write_case_file
+    from kalkan.register.context import open_register
+    from kalkan.register.db import User
+
+    missing = [
+        f"--{name}"
+        for name, value in (("user", user), ("incidents", incidents), ("recipient", recipient))
+        + (("purpose", purpose), ("out", out))
+        if value is None
+    ]
+    if missing:
+        raise InputError(
+            f"case-file needs {', '.join(missing)}: e.g. --user inv1 --incidents 3,5 --recipient "
+            "investigation --purpose 'Request of ...' --out case-1 (or `case-file verify PACKAGE`)."
+        )
+    assert user is not None and incidents is not None and recipient is not None
+    assert purpose is not None and out is not None
+    ids = parse_ids(incidents, "--incidents")
+    register = open_register(db, data_dir=data_dir)
+    made, committed = None, False
+    try:
+        with register.write() as session:
+            row = session.scalar(sa.select(User).where(User.name == user, User.active))
+            if row is None:
+                raise InputError(f"No active user is named {user!r}: create one with kalkan users add.")
+            made = write_case_file(
+                session,
+                Actor(row.id, row.name, Role(row.role)),
+                out,
+                incidents=ids,
+                recipient=recipient,
+                purpose=purpose,
+                evidence=evidence,
+                history=history,
+            )
+        committed = True
+    finally:
+        register.close()
+        if made is not None and not committed:  # the chain did not record it: it must not go out
+            import shutil
+
+            shutil.rmtree(made.path, ignore_errors=True)
+    assert made is not None
+    line = made.seal.to_json()
+    if seal_out is not None:
+        seal_out.write_text(line + "\n", encoding="utf-8")
+    typer.echo(line)
+    typer.echo(
+        f"Wrote {made.path}: {len(made.incidents)} incident(s), {len(made.evidence)} evidence file(s), "
+        f"{made.entries} audit entries, anchored at entry {made.seal.anchor_seq}. Send the line above to "
+        "the recipient apart from the package (mail, letter): `kalkan register case-file verify PACKAGE "
+        "--seal FILE` proves with it that the package is the one exported.",
+        err=True,
+    )
+
+
+@case_file_app.command("verify")
+def case_file_verify(
+    package: Annotated[Path, typer.Argument(help="The case-file folder (a BagIt bag).")],
+    seal: Annotated[
+        Path | None, typer.Option("--seal", help="The seal line the sender sent apart from the package.")
+    ] = None,
+    audit_key_file: Annotated[
+        Path | None,
+        typer.Option(
+            "--audit-key-file", help="The register's audit key (a court expert's copy): check every MAC."
+        ),
+    ] = None,
+) -> None:
+    """Check a case file: every hash, the audit extract against its anchor, and the export's own record."""
+    from kalkan.errors import InputError, IntegrityError
+    from kalkan.register.casefile import Seal, read_audit_key, verify_case_file
+
+    if not package.is_dir():
+        raise InputError(f"{package} is not a folder: give the case-file folder (unpack it first).")
+    kept = None
+    if seal is not None:
+        if not seal.is_file():
+            raise InputError(f"Seal file {seal} does not exist: give the file holding the seal line.")
+        kept = Seal.from_text(seal.read_text(encoding="utf-8"), str(seal))
+    key = read_audit_key(audit_key_file) if audit_key_file is not None else None
+    check = verify_case_file(package, audit_key=key, seal=kept)
+    for line in check.passed:
+        typer.echo(f"ok: {line}")
+    if not check.ok:
+        raise IntegrityError(
+            f"Case file {package} fails {len(check.problems)} check(s); first: {check.problems[0]}"
+        )
+    if kept is None:
+        typer.echo(
+            "Not checked: that this is the package the sender exported (give --seal), and the MACs (give "
+            "--audit-key-file, or ask the sender to check them)."
+        )
+
+
+register_app.add_typer(case_file_app)
+
+
 def register(app: typer.Typer) -> None:
     """Add this area's commands to `app`."""
     app.command("serve")(serve)
