@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint test-slow bench install clean
+.PHONY: demo test lint test-slow bench install clean axe
 
 $(STAMP): pyproject.toml
 	test -d $(VENV) || $(PY) -m venv $(VENV)
@@ -27,11 +27,20 @@ lint: $(STAMP)
 	$(BIN)/mypy src
 	$(BIN)/mypy --strict --follow-imports=silent $(STRICT)
 
-test: lint
+# axe-core from npm for the accessibility tests, pinned with its integrity hash in package-lock.json
+# (tests/register/browser/test_a11y_pages.py; nothing of it is shipped).
+AXE := node_modules/axe-core/axe.min.js
+$(AXE): package.json package-lock.json
+	npm ci --no-audit --no-fund --ignore-scripts
+	touch $(AXE)
+
+axe: $(AXE)
+
+test: lint $(AXE)
 	$(BIN)/pytest -q -n 2
 
 # The slow tests; with Debian's postgresql installed, on a throwaway cluster too (.ci/postgres.sh).
-test-slow: $(STAMP)
+test-slow: $(STAMP) $(AXE)
 	bash -c 'source .ci/postgres.sh; if ls -d /usr/lib/postgresql/*/bin >/dev/null 2>&1; then start_postgres; trap stop_postgres EXIT; fi; $(BIN)/pytest -q -m slow'
 
 bench: $(STAMP)
@@ -39,4 +48,4 @@ bench: $(STAMP)
 	for b in bench/*.py; do case $$b in bench/_*) ;; *) echo "== $$b"; $(BIN)/python $$b || exit 1;; esac; done
 
 clean:
-	rm -rf $(VENV) out .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) out .pytest_cache .mypy_cache .ruff_cache node_modules
