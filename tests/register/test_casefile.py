@@ -14,14 +14,12 @@ import bagit
 import pytest
 from typer.testing import CliRunner
 
-from conftest import TEST_AUDIT_KEY
 from kalkan.cli import _register_all, app
 from kalkan.errors import AccessDenied, InputError, IntegrityError
 from kalkan.register import audit
 from kalkan.register.casefile import CaseFile, Seal, _entry_json, verify_case_file, write_case_file
 
 _register_all()
-AUDIT_KEY = base64.urlsafe_b64decode(TEST_AUDIT_KEY)
 PHOTO = b"photo of the burnt house on Navoi street\n" * 3
 VIDEO = b"video frames, Cheremushki, 11 June\n" * 4
 OTHER = b"statement scan of incident two\n"
@@ -84,7 +82,7 @@ def test_case_file_is_a_bag_an_independent_validator_accepts_and_verify_passes(
     evidence = sorted(p for p in payload if p.startswith("data/evidence/"))
     assert sorted((made.path / p).read_bytes() for p in evidence) == sorted([PHOTO, VIDEO, OTHER])
 
-    check = verify_case_file(made.path, audit_key=AUDIT_KEY, seal=made.seal)
+    check = verify_case_file(made.path, audit_key=filled.register.keys.chain, seal=made.seal)
     assert check.ok, check.problems
     assert len(check.passed) == 5  # bagit, manifests, custody, seal, MACs
     # The register's own chain still verifies, holds the export, and its records are untouched.
@@ -169,7 +167,7 @@ def test_one_changed_byte_in_any_part_is_rejected(filled: Any, tmp_path: Path, p
             assert not check.ok, f"{part} byte {position} changed, yet verify passed"
         finally:
             target.write_bytes(original)
-    assert verify_case_file(made.path, audit_key=AUDIT_KEY, seal=made.seal).ok
+    assert verify_case_file(made.path, audit_key=filled.register.keys.chain, seal=made.seal).ok
 
 
 def test_a_rehashed_forgery_passes_bagit_but_not_the_seal_or_the_audit_key(
@@ -185,7 +183,7 @@ def test_a_rehashed_forgery_passes_bagit_but_not_the_seal_or_the_audit_key(
     bag = bagit.Bag(str(made.path))
     bag.save(manifests=True)  # every manifest recomputed, as a forger would
     bagit.Bag(str(made.path)).validate(processes=1)
-    assert not verify_case_file(made.path, audit_key=AUDIT_KEY).ok
+    assert not verify_case_file(made.path, audit_key=filled.register.keys.chain).ok
     check = verify_case_file(made.path, seal=made.seal)
     assert not check.ok and "seal" in check.problems[0]
     # Changing an incident and re-hashing the bag contradicts the chain's record of the export.
@@ -228,7 +226,7 @@ def test_redaction_follows_the_recipient(filled: Any, tmp_path: Path) -> None:
     readme = (public_bag.path / "data/README.md").read_text()
     assert "What is not included" in readme and "rounded to 0.01 degree: latitude, longitude" in readme
     for made in (partner_bag, public_bag):
-        assert verify_case_file(made.path, audit_key=AUDIT_KEY, seal=made.seal).ok
+        assert verify_case_file(made.path, audit_key=filled.register.keys.chain, seal=made.seal).ok
 
 
 def test_only_roles_that_may_see_it_can_export_it(filled: Any, tmp_path: Path) -> None:
@@ -248,7 +246,7 @@ def test_only_roles_that_may_see_it_can_export_it(filled: Any, tmp_path: Path) -
     with filled.register.read() as session:
         assert audit.verify_chain(session).entries == before  # refused exports wrote nothing
     made = export(filled, tmp_path / "a", who="analyst", evidence="none", history="none", recipient="partner")
-    assert verify_case_file(made.path, audit_key=AUDIT_KEY, seal=made.seal).ok
+    assert verify_case_file(made.path, audit_key=filled.register.keys.chain, seal=made.seal).ok
     extract = (made.path / "data/custody/audit-extract.jsonl").read_text().splitlines()
     assert len(extract) == 1  # only the export's own entry: no history was selected
     with pytest.raises(InputError, match="already exists"):
@@ -277,7 +275,7 @@ def test_cli_writes_and_verifies_and_rejects(filled: Any, tmp_path: Path) -> Non
     assert made.exit_code == 0, made.output
     assert Seal.from_text(made.stdout.splitlines()[0], "stdout") == Seal.from_text(seal.read_text(), "seal")
     key_file = tmp_path / "audit.key"
-    key_file.write_text(TEST_AUDIT_KEY + "\n")
+    key_file.write_text(base64.urlsafe_b64encode(filled.register.keys.chain).decode() + "\n")
     ok = runner.invoke(
         app,
         ["register", "case-file", "verify", str(out), "--seal", str(seal), "--audit-key-file", str(key_file)],
