@@ -212,12 +212,17 @@ def _fitted_attributes(obj: Any) -> list[str]:
 
 
 def check_is_fitted(
-    obj: Any, attributes: str | Iterable[str] | None = None, *, method: str | None = None
+    obj: Any,
+    attributes: str | Iterable[str] | None = None,
+    *,
+    method: str | None = None,
+    fit_call: str = "'fit' with training data",
 ) -> None:
     """Raise :class:`~kalkan.errors.NotFittedError` unless ``obj`` has been fitted.
 
     Fitted means every name in ``attributes`` is set or, without ``attributes``, at least one public
-    attribute ending in ``_`` exists (what ``fit`` learns). ``method`` names the caller in the message.
+    attribute ending in ``_`` exists (what ``fit`` learns). ``method`` names the caller in the message;
+    ``fit_call`` says how to fit (e.g. ``"fit(events, until=...)"`` for the event models).
     """
     if attributes is None:
         fitted = bool(_fitted_attributes(obj))
@@ -226,9 +231,7 @@ def check_is_fitted(
         fitted = all(getattr(obj, n, None) is not None for n in names)
     if not fitted:
         what = f"before '{method}'" if method else "before using it"
-        raise NotFittedError(
-            f"This {type(obj).__name__} is not fitted yet: call 'fit' with training data {what}."
-        )
+        raise NotFittedError(f"This {type(obj).__name__} is not fitted yet: call {fit_call} {what}.")
 
 
 # ------------------------------------------------------------------------------------ progress

@@ -23,16 +23,15 @@ Hegre et al. (2019), ViEWS: A political violence early-warning system. *Journal 
 
 from __future__ import annotations
 
-from datetime import date
-from typing import Any
+from collections.abc import Mapping
+from typing import ClassVar
 
 import numpy as np
-import pandas as pd
 
-from kalkan.errors import InputError, NotFittedError
-from kalkan.risk.grids import Grid, forecast_cells, parse_grid
-from kalkan.risk.hotspot_fatalities import event_fatalities
-from kalkan.risk.hotspots import check_horizon, history_before
+from kalkan import _base
+from kalkan.errors import InputError
+from kalkan.risk.forecaster import CellForecaster, check_horizon
+from kalkan.risk.grids import Grid
 
 __all__ = [
     "BASELINES",
@@ -43,82 +42,6 @@ __all__ = [
     "ZeroBaseline",
     "make_baseline",
 ]
-
-
-class CellForecaster:
-    """Shared machinery: the fitted history per cell, period counts and the output table."""
-
-    def __init__(self, *, grid: str | Grid = "priogrid") -> None:
-        self.grid = grid
-
-    def get_params(self) -> dict[str, Any]:
-        """The settings given to ``__init__`` (scikit-learn contract)."""
-        return {k: v for k, v in vars(self).items() if not k.endswith("_") and not k.startswith("_")}
-
-    def _validate_params(self) -> None:
-        """Subclasses check their own settings here."""
-
-    def fit(self, events: pd.DataFrame, *, until: date | str | None = None) -> CellForecaster:
-        """Keep the located events on or before ``until`` (default: the last event's day) per cell."""
-        self._validate_params()
-        grid = parse_grid(self.grid)
-        hist = history_before(events, until)
-        self.grid_ = grid
-        self.until_ = hist.until
-        cells = grid.cell_ids(hist.latitude, hist.longitude)
-        self.cells_ = forecast_cells(grid, cells)
-        self.cell_latitude_, self.cell_longitude_ = grid.centroids(self.cells_)
-        self._cell_index = np.searchsorted(self.cells_, cells)
-        self._days_before = hist.end_day - hist.times  # > 0, days before the end of the cut-off day
-        frame = hist.frame
-        self._deaths = (
-            event_fatalities(frame) if "fatalities_best" in frame.columns else np.full(len(frame), np.nan)
-        )
-        return self
-
-    def _check_fitted(self) -> None:
-        if not hasattr(self, "cells_"):
-            raise NotFittedError(
-                f"This {type(self).__name__} is not fitted yet: call fit(events, until=...) before predict."
-            )
-
-    def period_counts(self, horizon_days: int, n_periods: int, *, deaths: bool = False) -> np.ndarray:
-        """Events (or, with ``deaths``, people killed) per cell in each of the last ``n_periods``
-        periods of ``horizon_days`` (column 0 = the last)."""
-        self._check_fitted()
-        h = check_horizon(horizon_days)
-        k = np.floor(self._days_before / h).astype(np.int64)
-        keep = k < n_periods
-        if deaths and np.isnan(self._deaths).any():
-            raise InputError(
-                "The event table has no fatalities_best column: fatality forecasts need the "
-                "number of people killed per event (GED 'best', ACLED 'fatalities')."
-            )
-        weight = self._deaths[keep] if deaths else 1.0
-        out = np.zeros((len(self.cells_), n_periods))
-        np.add.at(out, (self._cell_index[keep], k[keep]), weight)
-        return out
-
-    def _mean_and_probability(self, horizon_days: int) -> tuple[np.ndarray, np.ndarray]:
-        raise NotImplementedError
-
-    def predict(self, horizon_days: int) -> pd.DataFrame:
-        """Forecast table ``cell_id, latitude, longitude, probability, expected_events`` per forecast cell."""
-        self._check_fitted()
-        mean, prob = self._mean_and_probability(check_horizon(horizon_days))
-        return pd.DataFrame(
-            {
-                "cell_id": self.cells_,
-                "latitude": self.cell_latitude_,
-                "longitude": self.cell_longitude_,
-                "probability": prob,
-                "expected_events": mean,
-            }
-        )
-
-    def predict_cdf(self, horizon_days: int, max_count: int) -> np.ndarray:
-        """P(count <= k), k = 0..max_count, per forecast cell."""
-        raise NotImplementedError
 
 
 def _point_cdf(values: np.ndarray, max_count: int) -> np.ndarray:
@@ -133,14 +56,14 @@ class ZeroBaseline(CellForecaster):
         return z, z.copy()
 
     def predict_cdf(self, horizon_days: int, max_count: int) -> np.ndarray:
-        self._check_fitted()
+        self._check_is_fitted("predict_cdf")
         check_horizon(horizon_days)
         return _point_cdf(np.zeros(len(self.cells_)), max_count)
 
     def fatality_samples(
         self, horizon_days: int, *, n_samples: int = 240, seed: int | np.random.SeedSequence = 0
     ) -> np.ndarray:
-        self._check_fitted()
+        self._check_is_fitted("fatality_samples")
         check_horizon(horizon_days)
         return np.zeros((len(self.cells_), n_samples))
 
@@ -163,16 +86,11 @@ class LastValueBaseline(CellForecaster):
 
 
 class _WindowBaseline(CellForecaster):
+    _parameter_constraints: ClassVar[Mapping[str, _base.Rule]] = {"n_periods": _base.integer(1)}
+
     def __init__(self, *, grid: str | Grid = "priogrid", n_periods: int = 12) -> None:
         super().__init__(grid=grid)
         self.n_periods = n_periods
-
-    def _validate_params(self) -> None:
-        n = self.n_periods
-        if isinstance(n, bool) or not isinstance(n, int) or n < 1:
-            raise InputError(
-                f"The 'n_periods' parameter of {type(self).__name__} must be an int >= 1. Got {n!r} instead."
-            )
 
 
 class MeanBaseline(_WindowBaseline):

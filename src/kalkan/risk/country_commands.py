@@ -8,11 +8,15 @@ from __future__ import annotations
 import sys
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from kalkan.errors import InputError
+
+if TYPE_CHECKING:
+    import pandas as pd
+    from rich.console import Console, JustifyMethod
 
 
 class OutputFormat(StrEnum):
@@ -23,7 +27,7 @@ class OutputFormat(StrEnum):
     json = "json"
 
 
-def _emit(frame, fmt: OutputFormat) -> bool:  # type: ignore[no-untyped-def]
+def _emit(frame: pd.DataFrame, fmt: OutputFormat) -> bool:
     """Print ``frame`` as CSV or JSON to stdout; False if the caller should draw a Rich table instead."""
     if fmt is OutputFormat.csv:
         frame.to_csv(sys.stdout, index=False)
@@ -239,7 +243,7 @@ def register(risk_app: typer.Typer) -> None:
         _print_frame(out, catch, "Onsets caught in the top 30 of the forecast one or two years before")
 
 
-def _print_frame(console, frame, title: str) -> None:  # type: ignore[no-untyped-def]
+def _print_frame(console: Console, frame: pd.DataFrame, title: str) -> None:
     from rich.table import Table
 
     table = Table(title=title, title_justify="left")
@@ -250,7 +254,7 @@ def _print_frame(console, frame, title: str) -> None:  # type: ignore[no-untyped
     console.print(table)
 
 
-def _print_ranking(ranking, top: int) -> None:  # type: ignore[no-untyped-def]
+def _print_ranking(ranking: pd.DataFrame, top: int) -> None:
     from rich.console import Console
     from rich.table import Table
 
@@ -264,17 +268,17 @@ def _print_ranking(ranking, top: int) -> None:  # type: ignore[no-untyped-def]
         f"{meta.get('n_onsets_train')} with an onset ahead)",
         title_justify="left",
     )
-    for col, justify in (
+    columns: tuple[tuple[str, JustifyMethod], ...] = (
         ("rank", "right"),
         ("country", "left"),
         ("probability", "right"),
         ("change", "right"),
         ("main drivers (log-odds)", "left"),
-    ):
-        table.add_column(col, justify=justify)  # type: ignore[arg-type]
+    )
+    for col, justify in columns:
+        table.add_column(col, justify=justify)
     drivers = [c for c in ranking.columns if c.startswith("driver_")]
-    for i, row in enumerate(ranking.head(top).itertuples(index=False)):
-        r = row._asdict()
+    for i, r in enumerate(ranking.head(top).to_dict("records")):
         change = "" if r["change"] != r["change"] else f"{r['change']:+.3f}"
         table.add_row(
             str(r["rank"]),

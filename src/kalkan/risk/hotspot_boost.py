@@ -22,16 +22,15 @@ and kept per horizon. Only events on or before the cut-off are used, targets inc
 
 from __future__ import annotations
 
-from datetime import date
-from typing import Any
+from collections.abc import Mapping
+from typing import Any, ClassVar
 
 import numpy as np
-import pandas as pd
 from scipy import sparse
 
-from kalkan.errors import InputError, NotFittedError
-from kalkan.risk.grids import Grid, forecast_cells, parse_grid
-from kalkan.risk.hotspots import check_horizon, history_before
+from kalkan import _base
+from kalkan.risk.forecaster import CellForecaster, History, check_horizon
+from kalkan.risk.grids import Grid
 
 __all__ = ["BoostModel"]
 
@@ -53,7 +52,7 @@ FEATURES = [
 ]
 
 
-class BoostModel:
+class BoostModel(CellForecaster):
     """Histogram gradient boosting on lagged counts and decayed intensities per cell; scikit-learn style.
 
     Parameters
@@ -68,6 +67,15 @@ class BoostModel:
         Random state of the learners (they are deterministic without early stopping; kept for the
         contract that every stochastic entry point takes a seed).
     """
+
+    _parameter_constraints: ClassVar[Mapping[str, _base.Rule]] = {
+        "train_periods": _base.integer(1),
+        "max_iter": _base.integer(1),
+        "learning_rate": _base.real(0, 1),
+        "max_leaf_nodes": _base.integer(2),
+        "seed": _base.optional(_base.integer(0)),
+    }
+    _fitted = "learners_"
 
     def __init__(
         self,
@@ -86,53 +94,15 @@ class BoostModel:
         self.max_leaf_nodes = max_leaf_nodes
         self.seed = seed
 
-    def get_params(self) -> dict[str, Any]:
-        """The settings given to ``__init__`` (scikit-learn contract)."""
-        return {
-            k: getattr(self, k)
-            for k in ("grid", "train_periods", "max_iter", "learning_rate", "max_leaf_nodes", "seed")
-        }
-
-    def _validate_params(self) -> Grid:
-        for name in ("train_periods", "max_iter", "max_leaf_nodes"):
-            v = getattr(self, name)
-            if isinstance(v, bool) or not isinstance(v, int) or v < (2 if name == "max_leaf_nodes" else 1):
-                raise InputError(
-                    f"The {name!r} parameter of BoostModel must be an int >= "
-                    f"{2 if name == 'max_leaf_nodes' else 1}. Got {v!r} instead."
-                )
-        lr = self.learning_rate
-        if isinstance(lr, bool) or not isinstance(lr, int | float) or not 0 < lr <= 1:
-            raise InputError(
-                f"The 'learning_rate' parameter of BoostModel must be a float in (0, 1]. Got {lr!r} instead."
-            )
-        return parse_grid(self.grid)
-
-    def fit(self, events: pd.DataFrame, *, until: date | str | None = None) -> BoostModel:
-        """Keep the events on or before ``until`` per forecast cell; learners are trained per horizon."""
-        grid = self._validate_params()
-        hist = history_before(events, until)
-        self.grid_ = grid
-        self.until_ = hist.until
-        cells = grid.cell_ids(hist.latitude, hist.longitude)
-        self.cells_ = forecast_cells(grid, cells)
-        self.cell_latitude_, self.cell_longitude_ = grid.centroids(self.cells_)
-        self._cell_index = np.searchsorted(self.cells_, cells)
-        self._age = hist.end_day - hist.times  # days before the end of the cut-off day, > 0
-        self._neigh = _ring_matrix(grid, self.cells_)
+    def _learn(self, hist: History) -> None:
+        """Keep the neighbourhoods; the learners are trained per horizon, on first use."""
+        self._neigh = _ring_matrix(self.grid_, self.cells_)
         self.learners_: dict[int, tuple[Any, Any, float]] = {}
-        return self
-
-    def _check_fitted(self) -> None:
-        if not hasattr(self, "cells_"):
-            raise NotFittedError(
-                "This BoostModel is not fitted yet: call fit(events, until=...) before predict."
-            )
 
     def features(self, horizon_days: int, origin: int) -> np.ndarray:
         """Feature matrix (cells x FEATURES) at the origin ``origin`` periods before the cut-off."""
         h = float(horizon_days)
-        age = self._age - origin * h
+        age = self._days_before - origin * h
         past = age > 0
         k = np.floor(age[past] / h).astype(np.int64)
         idx = self._cell_index[past]
@@ -169,7 +139,7 @@ class BoostModel:
     def _labels(self, horizon_days: int, origin: int) -> np.ndarray:
         """Events per cell in the period just after the origin (all before the cut-off)."""
         h = float(horizon_days)
-        age = self._age - (origin - 1) * h
+        age = self._days_before - (origin - 1) * h
         inside = (age > 0) & (age <= h)
         return np.bincount(self._cell_index[inside], minlength=len(self.cells_)).astype(float)
 
@@ -179,7 +149,7 @@ class BoostModel:
 
         if h in self.learners_:
             return self.learners_[h]
-        n_origins = int(min(self.train_periods, max(1, np.floor(self._age.max() / h))))
+        n_origins = int(min(self.train_periods, max(1, np.floor(self._days_before.max() / h))))
         x = np.vstack([self.features(h, o) for o in range(1, n_origins + 1)])
         y = np.concatenate([self._labels(h, o) for o in range(1, n_origins + 1)])
         base = float((y > 0).mean())
@@ -202,8 +172,7 @@ class BoostModel:
         self.learners_[h] = (clf, reg, base)
         return clf, reg, base
 
-    def _predict_arrays(self, horizon_days: int) -> tuple[np.ndarray, np.ndarray]:
-        self._check_fitted()
+    def _mean_and_probability(self, horizon_days: int) -> tuple[np.ndarray, np.ndarray]:
         h = check_horizon(horizon_days)
         clf, reg, base = self._train(h)
         x = self.features(h, 0)
@@ -216,26 +185,14 @@ class BoostModel:
             with threadpool_limits(limits=1):
                 prob = clf.predict_proba(x)[:, 1]
                 mean = np.maximum(reg.predict(x), prob)  # at least one event whenever there is one
-        return prob, mean
-
-    def predict(self, horizon_days: int) -> pd.DataFrame:
-        """Forecast table ``cell_id, latitude, longitude, probability, expected_events`` per forecast cell."""
-        prob, mean = self._predict_arrays(horizon_days)
-        return pd.DataFrame(
-            {
-                "cell_id": self.cells_,
-                "latitude": self.cell_latitude_,
-                "longitude": self.cell_longitude_,
-                "probability": prob,
-                "expected_events": mean,
-            }
-        )
+        return mean, prob
 
     def predict_cdf(self, horizon_days: int, max_count: int) -> np.ndarray:
         """P(count <= k), k = 0..max_count: a hurdle model, 0 with 1 - p, else zero-truncated Poisson."""
         from scipy.stats import poisson
 
-        prob, mean = self._predict_arrays(horizon_days)
+        self._check_is_fitted("predict_cdf")
+        mean, prob = self._mean_and_probability(horizon_days)
         m_pos = np.where(prob > 0, mean / np.maximum(prob, 1e-12), 1.0)
         lam = _truncated_poisson_rate(m_pos)
         ks = np.arange(max_count + 1)

@@ -25,12 +25,14 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from datetime import date
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
 
-from kalkan.errors import InputError, NotFittedError
+from kalkan import _base
+from kalkan.errors import InputError
+from kalkan.risk.forecaster import FIT_CALL
 from kalkan.risk.grids import Grid, parse_grid
 
 __all__ = ["ENSEMBLE_COMPONENTS", "EnsembleModel", "fit_stack"]
@@ -44,9 +46,13 @@ COUNT_COMPONENTS = ("hawkes", "boost")
 _CLIP = 1e-4
 
 
+def _is_numbers(v: Any) -> bool:
+    return not isinstance(v, str) and isinstance(v, Sequence | np.ndarray)
+
+
 def _logit(p: np.ndarray) -> np.ndarray:
     q = np.clip(np.asarray(p, dtype=float), _CLIP, 1 - _CLIP)
-    return np.log(q) - np.log1p(-q)
+    return np.asarray(np.log(q) - np.log1p(-q))
 
 
 def fit_stack(
@@ -75,7 +81,7 @@ def fit_stack(
     return [float(c) for c in stack.coef_[0]], float(stack.intercept_[0])
 
 
-class EnsembleModel:
+class EnsembleModel(_base.Params):
     """Stacked, calibrated probabilities of several forecasters; scikit-learn style.
 
     Parameters
@@ -88,6 +94,22 @@ class EnsembleModel:
         Stacking weights on the components' log-odds. ``None``: the weights shipped with kalkan
         (fitted by the selection protocol on GED forecasts before the data's end).
     """
+
+    _parameter_constraints: ClassVar[Mapping[str, _base.Rule]] = {
+        "components": _base.Rule(
+            "distinct model names other than 'ensemble'",
+            lambda v: (
+                not isinstance(v, str)
+                and isinstance(v, Sequence)
+                and len(v) > 0
+                and all(isinstance(n, str) for n in v)
+                and len(set(v)) == len(v)
+                and "ensemble" not in v
+            ),
+        ),
+        "coef": _base.optional(_base.Rule("finite numbers, one per component", _is_numbers)),
+        "intercept": _base.optional(_base.real()),
+    }
 
     def __init__(
         self,
@@ -102,22 +124,8 @@ class EnsembleModel:
         self.coef = coef
         self.intercept = intercept
 
-    def get_params(self) -> dict[str, Any]:
-        """The settings given to ``__init__`` (scikit-learn contract)."""
-        return {
-            "grid": self.grid,
-            "components": self.components,
-            "coef": self.coef,
-            "intercept": self.intercept,
-        }
-
     def _weights(self) -> tuple[np.ndarray, float]:
         comps = list(self.components)
-        if not comps or len(set(comps)) != len(comps) or "ensemble" in comps:
-            raise InputError(
-                f"The 'components' parameter of EnsembleModel must be distinct model names "
-                f"other than 'ensemble'. Got {comps!r} instead."
-            )
         if self.coef is None or self.intercept is None:
             from kalkan.risk.hotspot_selection import shipped_selection
 
@@ -129,11 +137,9 @@ class EnsembleModel:
                 )
             return np.asarray(shipped["ensemble"]["coef"], float), float(shipped["ensemble"]["intercept"])
         coef = np.asarray(self.coef, dtype=float)
-        if coef.shape != (len(comps),) or not np.all(np.isfinite(coef)) or not np.isfinite(self.intercept):
-            raise InputError(
-                f"The 'coef' parameter of EnsembleModel must be {len(comps)} finite numbers, "
-                f"one per component. Got {self.coef!r} instead."
-            )
+        if coef.shape != (len(comps),) or not np.all(np.isfinite(coef)):
+            expected = f"{len(comps)} finite numbers, one per component"
+            raise InputError(_base.param_message("EnsembleModel", "coef", expected, self.coef))
         return coef, float(self.intercept)
 
     def fit(
@@ -150,6 +156,7 @@ class EnsembleModel:
         """
         from kalkan.risk.hotspot_backtest import make_model
 
+        self._validate_params()
         self.coef_, self.intercept_ = self._weights()
         grid = parse_grid(self.grid)
         ready = dict(fitted or {})
@@ -164,21 +171,15 @@ class EnsembleModel:
         self.cell_latitude_, self.cell_longitude_ = first.cell_latitude_, first.cell_longitude_
         return self
 
-    def _check_fitted(self) -> None:
-        if not hasattr(self, "models_"):
-            raise NotFittedError(
-                "This EnsembleModel is not fitted yet: call fit(events, until=...) before predict."
-            )
-
     def component_forecasts(self, horizon_days: int) -> dict[str, pd.DataFrame]:
         """Each component's forecast table, rows as ``cells_``."""
-        self._check_fitted()
+        _base.check_is_fitted(self, "models_", method="predict", fit_call=FIT_CALL)
         return {name: m.predict(horizon_days) for name, m in self.models_.items()}
 
     def _probability(self, tables: dict[str, pd.DataFrame]) -> np.ndarray:
         x = np.column_stack([_logit(tables[n]["probability"].to_numpy()) for n in self.components])
         z = self.intercept_ + x @ self.coef_
-        return 1.0 / (1.0 + np.exp(-z))
+        return np.asarray(1.0 / (1.0 + np.exp(-z)))
 
     def _positive_part(self, horizon_days: int, max_count: int) -> np.ndarray:
         """P(N <= k | N >= 1), k = 0..max_count, averaged over the count components."""
@@ -192,7 +193,7 @@ class EnsembleModel:
                 (np.arange(max_count + 1)[None, :] >= 1).astype(float),
             )
             parts.append(positive)
-        return np.mean(parts, axis=0)
+        return np.asarray(np.mean(parts, axis=0))
 
     def predict(self, horizon_days: int) -> pd.DataFrame:
         """Forecast table ``cell_id, latitude, longitude, probability, expected_events`` per forecast cell."""
@@ -215,4 +216,4 @@ class EnsembleModel:
     def predict_cdf(self, horizon_days: int, max_count: int) -> np.ndarray:
         """P(count <= k), k = 0..max_count: 0 with 1 - p, else the count components' positive part."""
         prob = self._probability(self.component_forecasts(horizon_days))
-        return (1 - prob)[:, None] + prob[:, None] * self._positive_part(horizon_days, max_count)
+        return np.asarray((1 - prob)[:, None] + prob[:, None] * self._positive_part(horizon_days, max_count))

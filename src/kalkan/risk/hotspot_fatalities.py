@@ -33,8 +33,7 @@ from typing import Any, Protocol
 import numpy as np
 import pandas as pd
 
-from kalkan.errors import InputError
-from kalkan.risk.hotspots import history_before
+from kalkan.risk.forecaster import event_fatalities, history_before
 
 __all__ = [
     "FATALITY_BINS",
@@ -67,17 +66,6 @@ class CountForecaster(Protocol):
     def predict_cdf(self, horizon_days: int, max_count: int) -> np.ndarray: ...
 
 
-def event_fatalities(frame: pd.DataFrame) -> np.ndarray:
-    """Deaths per event (``fatalities_best``; blank counts as 0), or a clear error without the column."""
-    if "fatalities_best" not in frame.columns:
-        raise InputError(
-            "The event table has no fatalities_best column: fatality forecasts need the "
-            "number of people killed per event (GED 'best', ACLED 'fatalities')."
-        )
-    values = pd.to_numeric(frame["fatalities_best"], errors="coerce").fillna(0.0).to_numpy(float)
-    return np.maximum(values, 0.0)
-
-
 def sample_counts(cdf: np.ndarray, u: np.ndarray) -> np.ndarray:
     """Inverse-CDF draws: for each row's CDF ``P(N <= k)``, the smallest k with ``P(N <= k) >= u``.
 
@@ -87,7 +75,7 @@ def sample_counts(cdf: np.ndarray, u: np.ndarray) -> np.ndarray:
     offset = 2.0 * np.arange(n_cells)[:, None]
     flat = (np.clip(cdf, 0.0, 1.0) + offset).ravel()
     pos = np.searchsorted(flat, (u + offset).ravel(), side="left").reshape(u.shape)
-    return np.minimum(pos - width * np.arange(n_cells)[:, None], width - 1)
+    return np.asarray(np.minimum(pos - width * np.arange(n_cells)[:, None], width - 1))
 
 
 def fatality_samples(

@@ -35,25 +35,19 @@ spatio-temporal point processes and their applications. *Statistical Science* 33
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from collections.abc import Mapping
 from datetime import date
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
 from scipy import sparse
 from scipy.optimize import brentq
 
-from kalkan.errors import InputError, NotFittedError
-from kalkan.risk.grids import (
-    Grid,
-    days_since_epoch,
-    forecast_cells,
-    offset_points,
-    parse_grid,
-    require_located,
-    to_xyz_km,
-)
+from kalkan import _base
+from kalkan.errors import InputError
+from kalkan.risk.forecaster import CellForecaster, History, check_horizon, history_before
+from kalkan.risk.grids import Grid, days_since_epoch, offset_points, to_xyz_km
 
 __all__ = [
     "History",
@@ -69,33 +63,7 @@ _ALPHA_MAX = 0.95
 alpha near 1, and the cap keeps forecasts finite (documented in docs/risk-hotspots.md)."""
 
 
-@dataclass(frozen=True)
-class _Rule:
-    check: Any
-    text: str
-
-
-def _positive(v: Any) -> bool:
-    return isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v) and v > 0
-
-
-def _unit(v: Any) -> bool:
-    return isinstance(v, int | float) and not isinstance(v, bool) and 0 <= v <= 1
-
-
-def _window(v: Any) -> bool:
-    return v is None or _positive(v)
-
-
-def _count(v: Any) -> bool:
-    return isinstance(v, int) and not isinstance(v, bool) and v >= 1
-
-
-def _nonneg(v: Any) -> bool:
-    return isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v) and v >= 0
-
-
-class HotspotModel:
+class HotspotModel(CellForecaster):
     """Space-time Hawkes process on a forecast grid, fitted by EM; scikit-learn style.
 
     Parameters
@@ -132,17 +100,18 @@ class HotspotModel:
         standard errors and 95 % intervals. log_likelihood_, n_iter_, n_events_, n_pairs_, until_.
     """
 
-    _parameter_constraints: dict[str, _Rule] = {
-        "window_days": _Rule(_window, "a float > 0 or None"),
-        "time_cutoff_days": _Rule(_positive, "a float > 0"),
-        "distance_cutoff_km": _Rule(_positive, "a float > 0"),
-        "background_smoothing": _Rule(_unit, "a float in [0, 1]"),
-        "background_pseudocount": _Rule(_nonneg, "a float >= 0"),
-        "background_halflife_days": _Rule(_window, "a float > 0 or None"),
-        "min_bandwidth_km": _Rule(_nonneg, "a float >= 0"),
-        "max_iter": _Rule(_count, "an int >= 1"),
-        "tol": _Rule(_positive, "a float > 0"),
+    _parameter_constraints: ClassVar[Mapping[str, _base.Rule]] = {
+        "window_days": _base.optional(_base.real(0)),
+        "time_cutoff_days": _base.real(0),
+        "distance_cutoff_km": _base.real(0),
+        "background_smoothing": _base.real(0, 1, low_open=False),
+        "background_pseudocount": _base.real(0, low_open=False),
+        "background_halflife_days": _base.optional(_base.real(0)),
+        "min_bandwidth_km": _base.real(0, low_open=False),
+        "max_iter": _base.integer(1),
+        "tol": _base.real(0),
     }
+    _fitted = "branching_ratio_"
 
     def __init__(
         self,
@@ -169,42 +138,13 @@ class HotspotModel:
         self.max_iter = max_iter
         self.tol = tol
 
-    def get_params(self) -> dict[str, Any]:
-        """The settings given to ``__init__`` (scikit-learn contract)."""
-        return {name: getattr(self, name) for name in ("grid", *self._parameter_constraints)}
-
-    def _validate_params(self) -> Grid:
-        for name, rule in self._parameter_constraints.items():
-            value = getattr(self, name)
-            if not rule.check(value):
-                raise InputError(
-                    f"The {name!r} parameter of {type(self).__name__} must be {rule.text}. "
-                    f"Got {value!r} instead."
-                )
-        return parse_grid(self.grid)
-
     # ------------------------------------------------------------------ fit
-    def fit(self, events: pd.DataFrame, *, until: date | str | None = None) -> HotspotModel:
-        """Fit on the events with ``date_start`` on or before ``until`` (default: the last event's day).
-
-        Parameters
-        ----------
-        events
-            Event table in kalkan.model columns (``date_start``, ``latitude``, ``longitude`` used).
-        until
-            The forecast's cut-off day; later events are ignored (no look-ahead).
-        """
-        grid = self._validate_params()
-        hist = history_before(events, until)
-        self.grid_ = grid
-        self.until_ = hist.until
+    def _learn(self, hist: History) -> None:
+        """EM on the events of the window (``fit`` has set the forecast cells)."""
         t_all = hist.times
         end = hist.end_day
-        cells_all = grid.cell_ids(hist.latitude, hist.longitude)
-        self.cells_ = forecast_cells(grid, cells_all)
-        self.cell_areas_km2_ = grid.areas_km2(self.cells_)
-        self.cell_latitude_, self.cell_longitude_ = grid.centroids(self.cells_)
-        self._neigh = _neighbour_matrix(grid, self.cells_)
+        self.cell_areas_km2_ = self.grid_.areas_km2(self.cells_)
+        self._neigh = _neighbour_matrix(self.grid_, self.cells_)
 
         window = float(self.window_days) if self.window_days is not None else end - float(t_all.min())
         start = end - window
@@ -213,7 +153,7 @@ class HotspotModel:
         t = t_all[keep]
         xyz = to_xyz_km(hist.latitude[keep], hist.longitude[keep])
         is_target = t >= start
-        cell_index = np.searchsorted(self.cells_, cells_all[keep])
+        cell_index = self._cell_index[keep]
         self.window_start_ = start
         self.window_length_days_ = window
         self._t, self._xyz = t, xyz
@@ -267,13 +207,6 @@ class HotspotModel:
             self.cell_areas_km2_,
             float(self.min_bandwidth_km),
         )
-        return self
-
-    def _check_fitted(self) -> None:
-        if not hasattr(self, "branching_ratio_"):
-            raise NotFittedError(
-                f"This {type(self).__name__} is not fitted yet: call fit(events, until=...) before predict."
-            )
 
     # ------------------------------------------------------------------ predict
     def predict(self, horizon_days: int) -> pd.DataFrame:
@@ -290,7 +223,7 @@ class HotspotModel:
         DataFrame ``cell_id, latitude, longitude, probability, expected_events, background_events,
         triggered_events`` (counts in events per horizon), one row per forecast cell, as ``cells_``.
         """
-        self._check_fitted()
+        self._check_is_fitted("predict")
         h = check_horizon(horizon_days)
         first, expected = self._horizon_counts(h)
         background = self.background_rate_.to_numpy() * h
@@ -314,7 +247,7 @@ class HotspotModel:
         """
         from scipy.stats import nbinom, poisson
 
-        self._check_fitted()
+        self._check_is_fitted("predict_cdf")
         first, mean = self._horizon_counts(check_horizon(horizon_days))
         ks = np.arange(max_count + 1)[None, :]
         over = mean > first * (1 + 1e-6) + 1e-12
@@ -326,7 +259,7 @@ class HotspotModel:
 
     def intensity_at(self, latitude: np.ndarray, longitude: np.ndarray, horizon_days: int) -> np.ndarray:
         """Expected events per km^2 over the horizon at given points (for place-level risk weights)."""
-        self._check_fitted()
+        self._check_is_fitted("intensity_at")
         h = check_horizon(horizon_days)
         lat = np.asarray(latitude, dtype=float)
         lon = np.asarray(longitude, dtype=float)
@@ -354,7 +287,7 @@ class HotspotModel:
 
     def until_day_end(self) -> float:
         """End of the cut-off day on the model's time axis (days since 1970-01-01)."""
-        self._check_fitted()
+        self._check_is_fitted("until_day_end")
         return float(days_since_epoch(pd.Series([pd.Timestamp(self.until_)]))[0] + 1.0)
 
     def _time_weights(self, end: float, h: int) -> np.ndarray:
@@ -413,74 +346,6 @@ class HotspotModel:
             (np.full(ok.sum(), 1.0 / len(east)), (rows[ok], pos[ok])), shape=(len(ulat), len(self.cells_))
         ).tocsr()
         return m[codes]
-
-
-# ---------------------------------------------------------------------- history and checks
-@dataclass(frozen=True)
-class History:
-    """Located events on or before the cut-off, on the model's time axis."""
-
-    times: np.ndarray
-    latitude: np.ndarray
-    longitude: np.ndarray
-    until: date
-    end_day: float
-    frame: pd.DataFrame
-
-
-def history_before(events: pd.DataFrame, until: date | str | None) -> History:
-    """Events with ``date_start`` on or before ``until``, checked, with continuous times (days).
-
-    Events dated to the day (no time of day) are put at mid-day, so events of the same day cannot
-    trigger one another (their order is unknown); events with a time of day keep it.
-    """
-    if not isinstance(events, pd.DataFrame):
-        raise InputError(
-            f"events must be a pandas DataFrame in kalkan.model columns, got {type(events).__name__}."
-        )
-    if len(events) == 0:
-        raise InputError("The event table is empty: give a file with at least one dated, located event.")
-    located = require_located(events)
-    stamps = pd.to_datetime(located["date_start"])
-    if stamps.dt.tz is not None:
-        stamps = stamps.dt.tz_convert("UTC").dt.tz_localize(None)
-    days = stamps.dt.normalize()
-    cut = pd.Timestamp(until) if until is not None else days.max()
-    if pd.isna(cut):
-        raise InputError(f"Cannot read the cut-off date {until!r}: give an ISO date such as 2010-06-10.")
-    cut = cut.normalize()
-    keep = (days <= cut).to_numpy()
-    if not keep.any():
-        raise InputError(
-            f"No events on or before {cut.date()} (the {len(events)} events start on "
-            f"{days.min().date()}): choose a later cut-off date or add earlier events."
-        )
-    frame = located.loc[keep]
-    stamps = stamps[keep]
-    ns = stamps.to_numpy(dtype="datetime64[ns]").astype(np.int64)
-    t = ns / 86_400e9
-    whole = (ns % 86_400_000_000_000) == 0
-    t = np.where(whole, t + 0.5, t)  # a day-precision event happened at some time that day: mid-day
-    order = np.argsort(t, kind="stable")
-    end_day = float(cut.to_datetime64().astype("datetime64[D]").astype(np.int64)) + 1.0
-    return History(
-        times=t[order],
-        latitude=frame["latitude"].to_numpy(float)[order],
-        longitude=frame["longitude"].to_numpy(float)[order],
-        until=cut.date(),
-        end_day=end_day,
-        frame=frame.iloc[order],
-    )
-
-
-def check_horizon(horizon_days: Any) -> int:
-    """The forecast horizon as a whole number of days >= 1, or a clear error."""
-    if isinstance(horizon_days, bool) or not isinstance(horizon_days, int | np.integer) or horizon_days < 1:
-        raise InputError(
-            f"The forecast horizon must be a whole number of days >= 1, got {horizon_days!r}: "
-            "use e.g. --horizon-days 30."
-        )
-    return int(horizon_days)
 
 
 # ---------------------------------------------------------------------- kernels

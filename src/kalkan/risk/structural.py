@@ -27,16 +27,17 @@ calibration.
 
 from __future__ import annotations
 
-import math
-from collections.abc import Callable
-from dataclasses import dataclass
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Self
 
 import numpy as np
 import pandas as pd
 
-from kalkan.errors import InputError, NotFittedError, SchemaError
+from kalkan import _base
+from kalkan.errors import InputError, SchemaError
+from kalkan.tables import read_csv_table
 
 __all__ = [
     "COUNTRY_MODELS",
@@ -138,18 +139,11 @@ def load_ewp_table(path: str | Path) -> pd.DataFrame:
         The table, sorted by country and year, with ``mk_onset_1or2`` rebuilt from ``mk_onset`` when the
         file has ``mk_onset`` but no target column.
     """
-    path = Path(path)
-    if not path.exists():
-        raise InputError(
-            f"The EWP table {path} does not exist: pass the path of the country-year CSV "
-            "(e.g. ../shared/data/ewp/ewp_countryyear_1960_2016.csv)."
-        )
-    try:
-        data = pd.read_csv(path)
-    except (pd.errors.ParserError, UnicodeDecodeError) as error:
-        raise SchemaError(
-            f"{path} is not a readable CSV file ({error}): export the EWP table as CSV."
-        ) from None
+    data = read_csv_table(
+        path,
+        "EWP table",
+        needs="Pass the country-year CSV (e.g. ../shared/data/ewp/ewp_countryyear_1960_2016.csv).",
+    )
     return check_table(data, name=str(path))
 
 
@@ -241,73 +235,14 @@ def training_rows(data: pd.DataFrame, year: int) -> pd.DataFrame:
     return rows
 
 
-# ----------------------------------------------------------------------------------- parameter rules
-
-
-@dataclass(frozen=True)
-class _Rule:
-    kind: str
-    check: Callable[[Any], bool]
-
-
-def _real(low: float | None = None, high: float | None = None, *, open_low: bool = True) -> _Rule:
-    def check(v: Any) -> bool:
-        if isinstance(v, bool) or not isinstance(v, int | float) or not math.isfinite(v):
-            return False
-        if low is not None and (v <= low if open_low else v < low):
-            return False
-        return not (high is not None and v > high)
-
-    if low is not None and high is not None:
-        kind = f"a float in {'(' if open_low else '['}{low:g}, {high:g}]"
-    elif low is not None:
-        kind = f"a float {'>' if open_low else '>='} {low:g}"
-    else:
-        kind = "a float"
-    return _Rule(kind, check)
-
-
-def _integer(low: int) -> _Rule:
-    return _Rule(f"an int >= {low}", lambda v: isinstance(v, int) and not isinstance(v, bool) and v >= low)
-
-
-def _choice(*options: str) -> _Rule:
-    return _Rule("one of " + ", ".join(repr(o) for o in options), lambda v: v in options)
-
-
-def _flag() -> _Rule:
-    return _Rule("a bool", lambda v: isinstance(v, bool))
-
-
-def _seed() -> _Rule:
-    return _Rule("an int >= 0", lambda v: isinstance(v, int) and not isinstance(v, bool) and v >= 0)
-
-
-class CountryModel:
+class CountryModel(_base.Params, ABC):
     """Base of the country models: parameter checks, the fitted check, the feature frame, contributions.
 
     Subclasses implement ``fit(X, y) -> self`` and ``predict_proba(X)``; ``X`` is a frame with the EWP
     predictor columns (other columns are ignored), ``y`` the 0/1 target.
     """
 
-    _rules: ClassVar[dict[str, _Rule]] = {}
     features_: list[str]
-
-    def _check_params(self) -> None:
-        for name, rule in self._rules.items():
-            value = getattr(self, name)
-            if not rule.check(value):
-                raise InputError(
-                    f"The '{name}' parameter of {type(self).__name__} must be {rule.kind}. "
-                    f"Got {value!r} instead."
-                )
-
-    def _check_fitted(self, method: str) -> None:
-        if not hasattr(self, "features_"):
-            raise NotFittedError(
-                f"This {type(self).__name__} is not fitted yet: call 'fit' with training "
-                f"data before '{method}'."
-            )
 
     @staticmethod
     def _frame(X: pd.DataFrame, features: tuple[str, ...] | list[str]) -> pd.DataFrame:
@@ -340,11 +275,13 @@ class CountryModel:
             )
         return target.astype(int)
 
-    def fit(self, X: pd.DataFrame, y: Any) -> CountryModel:  # pragma: no cover - overridden
-        raise NotImplementedError
+    @abstractmethod
+    def fit(self, X: pd.DataFrame, y: Any) -> Self:
+        """Fit on rows of ``X`` (EWP predictors) with 0/1 outcomes ``y``; returns ``self``."""
 
-    def predict_proba(self, X: pd.DataFrame) -> np.ndarray:  # pragma: no cover - overridden
-        raise NotImplementedError
+    @abstractmethod
+    def predict_proba(self, X: pd.DataFrame) -> np.ndarray:
+        """Probability of an onset in t+1 or t+2, as sklearn's two columns."""
 
     def contributions(self, X: pd.DataFrame) -> pd.DataFrame:
         """Each predictor's push on the log-odds of each row (occlusion against the training median).
@@ -353,7 +290,7 @@ class CountryModel:
         positive values raise the risk. For the linear models this is exactly coef_j * (x_j - median_j)
         on the standardised scale. Rows the model cannot score are NaN.
         """
-        self._check_fitted("contributions")
+        _base.check_is_fitted(self, "features_", method="contributions")
         base = self._frame(X, self.features_)
         p0 = _logit(self.predict_proba(base)[:, 1])
         out = {}
@@ -586,14 +523,14 @@ class EWPBaseline(CountryModel):
         Training rows used, and rows dropped for a missing predictor (EWP's complete-case rule).
     """
 
-    _rules: ClassVar[dict[str, _Rule]] = {
-        "l1_ratio": _real(0.0, 1.0, open_low=False),
-        "n_lambdas": _integer(2),
-        "lambda_min_ratio": _real(0.0, 1.0),
-        "cv": _integer(2),
-        "tol": _real(0.0),
-        "max_iter": _integer(1),
-        "seed": _seed(),
+    _parameter_constraints: ClassVar[Mapping[str, _base.Rule]] = {
+        "l1_ratio": _base.real(0, 1, low_open=False),
+        "n_lambdas": _base.integer(2),
+        "lambda_min_ratio": _base.real(0, 1),
+        "cv": _base.integer(2),
+        "tol": _base.real(0),
+        "max_iter": _base.integer(1),
+        "seed": _base.integer(0),
     }
 
     def __init__(
@@ -617,7 +554,7 @@ class EWPBaseline(CountryModel):
 
     def fit(self, X: pd.DataFrame, y: Any) -> EWPBaseline:
         """Fit on complete rows of ``X`` (EWP predictors) with 0/1 outcomes ``y``; returns ``self``."""
-        self._check_params()
+        self._validate_params()
         frame = self._frame(X, EWP_PREDICTORS)
         target = np.asarray(y, dtype=float)
         if target.shape != (len(frame),):
@@ -642,7 +579,7 @@ class EWPBaseline(CountryModel):
 
     def predict_proba(self, X: pd.DataFrame) -> np.ndarray:
         """Probability of an onset in t+1 or t+2 (sklearn's two columns); NaN where a predictor is missing."""
-        self._check_fitted("predict_proba")
+        _base.check_is_fitted(self, "features_", method="predict_proba")
         frame = self._frame(X, self.features_)
         p = 1.0 / (1.0 + np.exp(-self.net_.decision(frame.to_numpy())))
         return np.column_stack([1 - p, p])
@@ -672,7 +609,7 @@ class _ImputedElasticNet(CountryModel):
         return np.hstack([filled, flags])
 
     def predict_proba(self, X: pd.DataFrame) -> np.ndarray:
-        self._check_fitted("predict_proba")
+        _base.check_is_fitted(self, "features_", method="predict_proba")
         p = 1.0 / (1.0 + np.exp(-self.net_.decision(self._design(self._frame(X, self.features_)))))
         return np.column_stack([1 - p, p])
 
@@ -701,16 +638,16 @@ class KalkanBoost(CountryModel):
         Seed of the folds and the booster.
     """
 
-    _rules: ClassVar[dict[str, _Rule]] = {
-        "max_iter": _integer(1),
-        "learning_rate": _real(0.0, 1.0),
-        "max_depth": _integer(1),
-        "min_samples_leaf": _integer(1),
-        "l2_regularization": _real(0.0, open_low=False),
-        "calibration_folds": _integer(2),
-        "calibration_method": _choice("sigmoid", "isotonic"),
-        "calibration_ensemble": _flag(),
-        "seed": _seed(),
+    _parameter_constraints: ClassVar[Mapping[str, _base.Rule]] = {
+        "max_iter": _base.integer(1),
+        "learning_rate": _base.real(0, 1),
+        "max_depth": _base.integer(1),
+        "min_samples_leaf": _base.integer(1),
+        "l2_regularization": _base.real(0, low_open=False),
+        "calibration_folds": _base.integer(2),
+        "calibration_method": _base.choice("sigmoid", "isotonic"),
+        "calibration_ensemble": _base.flag(),
+        "seed": _base.integer(0),
     }
 
     def __init__(
@@ -742,7 +679,7 @@ class KalkanBoost(CountryModel):
         from sklearn.ensemble import HistGradientBoostingClassifier
         from sklearn.model_selection import StratifiedKFold
 
-        self._check_params()
+        self._validate_params()
         frame = self._frame(X, EWP_PREDICTORS)
         target = self._target(y, len(frame))
         booster = HistGradientBoostingClassifier(
@@ -771,14 +708,16 @@ class KalkanBoost(CountryModel):
 
     def predict_proba(self, X: pd.DataFrame) -> np.ndarray:
         """Probability of an onset in t+1 or t+2, as sklearn's two columns."""
-        self._check_fitted("predict_proba")
+        _base.check_is_fitted(self, "features_", method="predict_proba")
         with _one_thread():
             return np.asarray(self.model_.predict_proba(self._frame(X, self.features_).to_numpy()))
 
 
-def _weight_rule() -> _Rule:
-    real = _real(0.0, 1.0, open_low=False)
-    return _Rule("a float in [0, 1] or 'auto'", lambda v: v == "auto" or real.check(v))
+def _weight_rule() -> _base.Rule:
+    share = _base.real(0, 1, low_open=False)
+    return _base.Rule(
+        "a float in [0, 1] or 'auto'", lambda v: (isinstance(v, str) and v == "auto") or share(v)
+    )
 
 
 class KalkanEnsemble(CountryModel):
@@ -808,12 +747,12 @@ class KalkanEnsemble(CountryModel):
         The weight used (``weight``, or the one chosen).
     """
 
-    _rules: ClassVar[dict[str, _Rule]] = {
+    _parameter_constraints: ClassVar[Mapping[str, _base.Rule]] = {
         "weight": _weight_rule(),
-        "validation_years": _integer(1),
-        "l1_ratio": _real(0.0, 1.0, open_low=False),
-        "cv": _integer(2),
-        "seed": _seed(),
+        "validation_years": _base.integer(1),
+        "l1_ratio": _base.real(0, 1, low_open=False),
+        "cv": _base.integer(2),
+        "seed": _base.integer(0),
     }
 
     def __init__(
@@ -837,7 +776,7 @@ class KalkanEnsemble(CountryModel):
 
     def fit(self, X: pd.DataFrame, y: Any) -> KalkanEnsemble:
         """Fit both members on ``X`` (NaN allowed) and 0/1 outcomes ``y``; returns ``self``."""
-        self._check_params()
+        self._validate_params()
         frame = self._frame(X, EWP_PREDICTORS)
         target = self._target(y, len(frame))
         self.weight_ = 0.5 if self.weight == "auto" else float(self.weight)
@@ -872,7 +811,7 @@ class KalkanEnsemble(CountryModel):
 
     def predict_proba(self, X: pd.DataFrame) -> np.ndarray:
         """Weighted mean of the members' probabilities, as sklearn's two columns."""
-        self._check_fitted("predict_proba")
+        _base.check_is_fitted(self, "features_", method="predict_proba")
         p = (
             self.weight_ * self.net_.predict_proba(X)[:, 1]
             + (1 - self.weight_) * self.boost_.predict_proba(X)[:, 1]
