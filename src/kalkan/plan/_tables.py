@@ -3,21 +3,20 @@
 - :func:`row_list` writes the rows a message names ("3, 7, 12 and 40 more").
 - :func:`places_frame` checks a places table for a coverage problem and returns it with its ids.
 - :func:`demand_frame` checks a demand or sites table for the force planner and fills ``id``/``name``.
-- :func:`read_csv_table` reads a CSV the user gives (demand, sites, pledges) with one set of checks:
-  the file exists and parses, column names are trimmed and lower-cased, required columns are there,
-  and there is at least one row.
+- :func:`read_csv_table` reads a CSV the user gives (demand, sites, pledges): kalkan's one table
+  reader (:mod:`kalkan.tables`), re-exported here for the planner's modules.
 """
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from kalkan.errors import InputError, SchemaError
+from kalkan.errors import SchemaError
+from kalkan.tables import read_csv_table
 
 __all__ = ["demand_frame", "places_frame", "read_csv_table", "row_list"]
 
@@ -70,32 +69,4 @@ def demand_frame(demand: pd.DataFrame, what: str = "demand", weight: bool = True
         )
     if len(frame) == 0:
         raise SchemaError(f"The {what} table is empty: give at least one place.")
-    return frame
-
-
-def read_csv_table(
-    path: str | Path, what: str, *, required: tuple[str, ...] = (), needs: str = ""
-) -> pd.DataFrame:
-    """The CSV file at ``path`` as a frame with trimmed, lower-case column names.
-
-    ``what`` names the file in messages ("demand", "pledges"); ``required`` columns must be present
-    (a :class:`~kalkan.errors.SchemaError` lists them and what the file has, then ``needs``, a hint).
-    A missing file or a file without rows is an :class:`~kalkan.errors.InputError`.
-    """
-    path = Path(path)
-    if not path.exists():
-        raise InputError(f"The {what} file {path} does not exist: give the path of a CSV file.")
-    try:
-        frame = pd.read_csv(path)
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as error:
-        raise SchemaError(f"Cannot read the {what} file {path} as CSV ({error}).") from None
-    frame.columns = [str(c).strip().lower() for c in frame.columns]
-    missing = [c for c in required if c not in frame.columns]
-    if missing:
-        raise SchemaError(
-            f"The {what} file {path} lacks column(s) {', '.join(map(repr, missing))}; its columns are "
-            f"{', '.join(map(str, frame.columns))}.{' ' + needs if needs else ''}"
-        )
-    if len(frame) == 0:
-        raise InputError(f"The {what} file {path} has no rows.")
     return frame

@@ -23,7 +23,6 @@ present, cut at one third) is a display convention, not the UN's.
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
 from dataclasses import dataclass, field
 from functools import cache
@@ -34,6 +33,7 @@ from typing import Any
 import pandas as pd
 
 from kalkan.errors import InputError, SchemaError
+from kalkan.tables import read_csv_table
 
 __all__ = [
     "STATUSES",
@@ -232,20 +232,16 @@ def _read_yaml(path: Path) -> tuple[dict[str, Any], list[dict[str, Any]] | None,
 
 
 def _read_csv(path: Path) -> list[dict[str, Any]]:
-    with path.open(newline="", encoding="utf-8") as handle:
-        reader = csv.DictReader(handle)
-        need = {"code", "status", "evidence", "sources", "date"}
-        have = set(reader.fieldnames or [])
-        if not need <= have:
-            raise SchemaError(
-                f"{path.name} lacks the columns {', '.join(sorted(need - have))}: an assessment CSV "
-                "needs code, status, evidence, sources, date."
-            )
-        rows = []
-        for row in reader:
-            row = dict(row)
-            row["sources"] = [s.strip() for s in (row.get("sources") or "").split(";") if s.strip()]
-            rows.append(row)
+    frame = read_csv_table(
+        path,
+        "assessment",
+        required=("code", "date", "evidence", "sources", "status"),
+        needs="An assessment CSV needs code, status, evidence, sources, date.",
+        text=True,
+    )
+    rows = [{str(k): v for k, v in row.items()} for row in frame.to_dict("records")]
+    for row in rows:
+        row["sources"] = [s.strip() for s in str(row["sources"]).split(";") if s.strip()]
     return rows
 
 
