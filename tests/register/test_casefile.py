@@ -17,7 +17,15 @@ from typer.testing import CliRunner
 from kalkan.cli import _register_all, app
 from kalkan.errors import AccessDenied, InputError, IntegrityError
 from kalkan.register import audit
-from kalkan.register.casefile import CaseFile, Seal, _entry_json, verify_case_file, write_case_file
+from kalkan.register.casefile import (
+    CaseFile,
+    Seal,
+    _entry_json,
+    _signature_text,
+    public_key,
+    verify_case_file,
+    write_case_file,
+)
 
 _register_all()
 PHOTO = b"photo of the burnt house on Navoi street\n" * 3
@@ -84,7 +92,9 @@ def test_case_file_is_a_bag_an_independent_validator_accepts_and_verify_passes(
 
     check = verify_case_file(made.path, audit_key=filled.register.keys.chain, seal=made.seal)
     assert check.ok, check.problems
-    assert len(check.passed) == 5  # bagit, manifests, custody, seal, MACs
+    assert len(check.passed) == 6  # bagit, manifests, signature, custody, MACs, seal
+    assert "the key you hold" in " ".join(check.passed)  # the seal carries the signer's public key
+    assert made.seal.public_key == public_key(filled.register.keys.chain)
     # The register's own chain still verifies, holds the export, and its records are untouched.
     with filled.register.read() as session:
         assert audit.verify_chain(session).ok
@@ -146,6 +156,7 @@ PARTS = [
     "tagmanifest-sha256.txt",
     "bagit.txt",
     "bag-info.txt",
+    "signature-ed25519.json",  # a tag file outside the tag manifest: the signature covers it
 ]
 
 
@@ -185,15 +196,30 @@ def test_a_rehashed_forgery_passes_bagit_but_not_the_seal_or_the_audit_key(
     bagit.Bag(str(made.path)).validate(processes=1)
     assert not verify_case_file(made.path, audit_key=filled.register.keys.chain).ok
     check = verify_case_file(made.path, seal=made.seal)
-    assert not check.ok and "seal" in check.problems[0]
+    assert not check.ok and "signature" in check.problems[0]  # the tag manifest changed under it
+    # Re-signed with the forger's own key: the signature verifies, but not as the mission's key.
+    forger, tags = b"f" * 32, made.path / "tagmanifest-sha256.txt"
+    kept = [line for line in tags.read_text().splitlines() if "signature-ed25519" not in line]
+    tags.write_text("\n".join(kept) + "\n")  # bagit's save listed the old signature: a forger drops it
+    signed = tags.read_bytes()
+    (made.path / "signature-ed25519.json").write_text(_signature_text(forger, signed))
+    forged = verify_case_file(made.path)
+    assert forged.ok, forged.problems  # without anything pinned, a full forgery passes: say so
+    pinned = verify_case_file(made.path, signer=made.seal.public_key)
+    assert not pinned.ok and "re-signed by someone else" in pinned.problems[0]
+    check = verify_case_file(made.path, seal=made.seal)
+    assert not check.ok and any("seal" in p for p in check.problems)
     # Changing an incident and re-hashing the bag contradicts the chain's record of the export.
     incidents = made.path / "data/incidents.json"
     incidents.write_text(
         incidents.read_text().replace("Houses burning, report 0", "Houses burning, report 9")
     )
     bagit.Bag(str(made.path)).save(manifests=True)
+    kept = [line for line in tags.read_text().splitlines() if "signature-ed25519" not in line]
+    tags.write_text("\n".join(kept) + "\n")
+    (made.path / "signature-ed25519.json").write_text(_signature_text(forger, tags.read_bytes()))
     check = verify_case_file(made.path)
-    assert not check.ok and "audit chain recorded" in " ".join(check.problems)
+    assert [p for p in check.problems if "audit chain recorded" in p] == check.problems != []
 
 
 def test_redaction_follows_the_recipient(filled: Any, tmp_path: Path) -> None:
@@ -281,7 +307,15 @@ def test_cli_writes_and_verifies_and_rejects(filled: Any, tmp_path: Path) -> Non
         ["register", "case-file", "verify", str(out), "--seal", str(seal), "--audit-key-file", str(key_file)],
     )
     assert ok.exit_code == 0, ok.output
-    assert ok.stdout.count("ok: ") == 5
+    assert ok.stdout.count("ok: ") == 6
+    key = runner.invoke(app, ["register", "case-file", "key", *where])
+    assert key.exit_code == 0 and key.stdout.strip() == Seal.from_text(seal.read_text(), "seal").public_key
+    pinned = runner.invoke(
+        app, ["register", "case-file", "verify", str(out), "--public-key", key.stdout.strip()]
+    )
+    assert pinned.exit_code == 0 and "the key you hold" in pinned.stdout
+    bad_key = runner.invoke(app, ["register", "case-file", "verify", str(out), "--public-key", "xyz"])
+    assert isinstance(bad_key.exception, InputError) and "64 hex digits" in str(bad_key.exception)
     bare = runner.invoke(app, ["register", "case-file", "verify", str(out)])
     assert bare.exit_code == 0 and "Not checked" in bare.stdout
     evidence = sorted((out / "data/evidence").iterdir())[0]

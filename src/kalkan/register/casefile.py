@@ -23,19 +23,25 @@ goes only where the exporter may see it and the recipient's rules allow it.
 strict reading of both manifests, so a single changed byte anywhere is named), the extract's links and
 its anchor, and the ``case_file`` entry against the payload. With the register's audit key it also
 recomputes every entry's MAC; with the seal line printed at export time (sent apart from the package)
-it proves the package is the one that was exported.
+it proves the package is the one that was exported. ``signature-ed25519.json`` (a tag file outside
+the tag manifest) signs the tag manifest with an Ed25519 key derived from the audit key; the mission
+publishes its public half once (``kalkan register case-file key``), so a receiver who pins it can tell
+the mission's packages from re-signed forgeries with nothing secret.
 """
 
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
+import logging
 import os
 import re
 import shutil
 import tempfile
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -59,6 +65,7 @@ __all__ = [
     "Recipient",
     "Seal",
     "parse_ids",
+    "public_key",
     "read_audit_key",
     "verify_case_file",
     "write_case_file",
@@ -68,6 +75,8 @@ FORMAT = "kalkan-case-file/1"
 _EXTRACT = "data/custody/audit-extract.jsonl"
 _ANCHOR = "data/custody/anchor.json"
 _INCIDENTS = "data/incidents.json"
+SIGNATURE = "signature-ed25519.json"
+_SIGNING_LABEL = b"kalkan case-file signing key v1"
 _CUSTODY = "data/custody/"
 _CHUNK = 1024 * 1024
 # The one form the bagit library writes each manifest in (payload: two spaces; tag manifest: one).
@@ -145,6 +154,37 @@ RECIPIENTS: dict[str, Recipient] = {
 }
 
 
+# --- the mission's case-file signing key ----------------------------------------------------------
+
+
+def _signing_key(audit_key: bytes) -> Any:
+    """The Ed25519 key that signs case files, derived from the audit key (HMAC-SHA256 under a label
+    of its own as the seed): nothing new to keep, and it changes when the audit key is rotated."""
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    return Ed25519PrivateKey.from_private_bytes(hmac.new(audit_key, _SIGNING_LABEL, hashlib.sha256).digest())
+
+
+def public_key(audit_key: bytes) -> str:
+    """The case-file signing key's public half (64 hex digits): publish it, so that receivers can
+    check every package the mission sends with nothing secret."""
+    from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+
+    raw = _signing_key(audit_key).public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
+    return bytes(raw).hex()
+
+
+def _signature_text(audit_key: bytes, tagmanifest: bytes) -> str:
+    signature = _signing_key(audit_key).sign(tagmanifest)
+    document = {
+        "algorithm": "Ed25519",
+        "public_key": public_key(audit_key),
+        "signs": "tagmanifest-sha256.txt",
+        "signature": bytes(signature).hex(),
+    }
+    return json.dumps(document, sort_keys=True) + "\n"
+
+
 # --- writing -------------------------------------------------------------------------------------------
 
 
@@ -159,6 +199,7 @@ class Seal:
     anchor_hash: str
     key_id: str
     at: str
+    public_key: str = ""
 
     def to_json(self) -> str:
         """One line of JSON."""
@@ -176,6 +217,7 @@ class Seal:
                 str(data["anchor_hash"]),
                 str(data["key_id"]),
                 str(data["at"]),
+                str(data.get("public_key", "")),
             )
         except (ValueError, KeyError, TypeError) as error:
             raise InputError(
@@ -526,12 +568,15 @@ def write_case_file(
         anchor = audit.Anchor(entry.seq, entry.hash, entry.at.isoformat(), head.key_id or "")
         (work / "custody" / "anchor.json").write_text(anchor.to_json() + "\n", encoding="utf-8")
         _bag(work, package, actor, recipient, purpose, organization, anchor)
-        tagmanifest = _sha256_file(work / "tagmanifest-sha256.txt")
+        key = audit.chain_key(session)
+        signed = (work / "tagmanifest-sha256.txt").read_bytes()
+        (work / SIGNATURE).write_text(_signature_text(key, signed), encoding="utf-8")
+        tagmanifest = hashlib.sha256(signed).hexdigest()
         os.replace(work, out)
     except BaseException:
         shutil.rmtree(work, ignore_errors=True)
         raise
-    seal = Seal(package, tagmanifest, anchor.seq, anchor.hash, anchor.key_id, anchor.at)
+    seal = Seal(package, tagmanifest, anchor.seq, anchor.hash, anchor.key_id, anchor.at, public_key(key))
     return CaseFile(out, seal, list(incidents), sorted(paths), len(extract), withheld)
 
 
@@ -565,6 +610,17 @@ def _extract(
     return [_entry_json(e) for e in rows]
 
 
+@contextmanager
+def _quiet_bagit() -> Iterator[None]:
+    """bagit logs every file it hashes and every mismatch; kalkan reports them itself, once."""
+    logger = logging.getLogger("bagit")
+    disabled, logger.disabled = logger.disabled, True
+    try:
+        yield
+    finally:
+        logger.disabled = disabled
+
+
 def _bag(
     work: Path,
     package: str,
@@ -576,6 +632,20 @@ def _bag(
 ) -> None:
     import bagit
 
+    with _quiet_bagit():
+        _make_bag(bagit, work, package, actor, recipient, purpose, organization, anchor)
+
+
+def _make_bag(
+    bagit: Any,
+    work: Path,
+    package: str,
+    actor: Actor,
+    recipient: str,
+    purpose: str,
+    organization: str,
+    anchor: audit.Anchor,
+) -> None:
     bagit.make_bag(
         str(work),
         bag_info={
@@ -657,10 +727,13 @@ def _readme(
         "",
         "- Any BagIt (RFC 8493) validator checks every file against `manifest-sha256.txt` and "
         "`tagmanifest-sha256.txt`.",
-        "- `kalkan register case-file verify PACKAGE` also checks the extract's links, its anchor and "
-        "the `case_file` entry against the files; add `--seal FILE` with the seal line the sender sent "
-        "apart from the package to prove this is the package that was exported, and `--audit-key-file` "
-        "to recompute every MAC.",
+        "- `signature-ed25519.json` signs `tagmanifest-sha256.txt` with the mission's case-file key; "
+        "its public half is published by the mission (`kalkan register case-file key`) and is in the "
+        "seal line sent apart from the package.",
+        "- `kalkan register case-file verify PACKAGE` also checks the signature, the extract's links, "
+        "its anchor and the `case_file` entry against the files; add `--public-key KEY` (the mission's "
+        "published key) or `--seal FILE` (the line sent apart) to prove who made it, and "
+        "`--audit-key-file` to recompute every MAC.",
         "",
     ]
     return "\n".join(lines)
@@ -739,9 +812,13 @@ def _check_files(root: Path, manifest: dict[str, str], name: str, check: CaseFil
 
 
 def verify_case_file(
-    path: Path, *, audit_key: bytes | None = None, seal: Seal | None = None
+    path: Path, *, audit_key: bytes | None = None, seal: Seal | None = None, signer: str | None = None
 ) -> CaseFileCheck:
-    """Check a case file; every problem found is listed, none is raised (the CLI turns them into errors)."""
+    """Check a case file; every problem found is listed, none is raised (the CLI turns them into errors).
+
+    ``signer`` is the mission's published case-file public key (:func:`public_key`), if the receiver
+    holds it; the seal carries it too.
+    """
     import bagit
 
     root = Path(path)
@@ -751,7 +828,8 @@ def verify_case_file(
         return check
     # 1. The bag, by the bagit library (an independent implementation of RFC 8493).
     try:
-        bagit.Bag(str(root)).validate(processes=1)
+        with _quiet_bagit():
+            bagit.Bag(str(root)).validate(processes=1)
         check.passed.append("BagIt validation (bagit library): every payload and tag file matches.")
     except (bagit.BagError, UnicodeDecodeError, ValueError, OSError) as error:
         check.problems.append(f"BagIt validation failed: {_first_line(error)}")
@@ -773,9 +851,12 @@ def verify_case_file(
         check.passed.append(
             f"Manifests: {len(payload)} payload and {len(tags)} tag files match their SHA-256."
         )
-    # 3. The chain extract, its anchor and the case_file entry against the payload.
+    # 3. The signature over the tag manifest.
+    pinned = signer or (seal.public_key if seal is not None and seal.public_key else None)
+    _check_signature(root, check, pinned, audit_key)
+    # 4. The chain extract, its anchor and the case_file entry against the payload.
     _check_custody(root, check, audit_key)
-    # 4. The seal sent apart from the package.
+    # 5. The seal sent apart from the package.
     if seal is not None:
         digest = (
             _sha256_file(root / "tagmanifest-sha256.txt")
@@ -804,10 +885,53 @@ def verify_case_file(
     return check
 
 
+def _check_signature(root: Path, check: CaseFileCheck, pinned: str | None, audit_key: bytes | None) -> None:
+    from cryptography.exceptions import InvalidSignature
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
+    try:
+        text = (root / SIGNATURE).read_text(encoding="utf-8")
+        document = json.loads(text)
+        signer = str(document["public_key"])
+        key = Ed25519PublicKey.from_public_bytes(bytes.fromhex(signer))
+        signature = bytes.fromhex(str(document["signature"]))
+        signed = (root / "tagmanifest-sha256.txt").read_bytes()
+    except (OSError, UnicodeDecodeError, ValueError, KeyError, TypeError) as error:
+        check.problems.append(f"{SIGNATURE} is missing or unreadable: {_first_line(error)}")
+        return
+    expected = {"algorithm": "Ed25519", "signs": "tagmanifest-sha256.txt"}
+    if (
+        json.dumps(document, sort_keys=True) + "\n" != text
+        or set(document) != {"algorithm", "public_key", "signs", "signature"}
+        or {k: document[k] for k in expected} != expected
+    ):
+        check.problems.append(f"{SIGNATURE} is not in the form kalkan writes it: it was altered.")
+        return
+    try:
+        key.verify(signature, signed)
+    except InvalidSignature:
+        check.problems.append(
+            f"The signature in {SIGNATURE} does not match tagmanifest-sha256.txt under its key: one of "
+            "them was altered."
+        )
+        return
+    if pinned is not None and pinned != signer:
+        check.problems.append(
+            f"The package is signed by key {signer[:16]}..., not by the mission's key {pinned[:16]}... "
+            "that you hold: it was re-signed by someone else."
+        )
+        return
+    if audit_key is not None and public_key(audit_key) != signer:
+        check.problems.append("The package is not signed with the case-file key of this audit key.")
+        return
+    whose = " (the key you hold)" if pinned else ", a key you did not pin (give --public-key)"
+    check.passed.append(f"Signature: the tag manifest is signed by Ed25519 key {signer[:16]}...{whose}.")
+
+
 def _first_line(error: BaseException) -> str:
     details = getattr(error, "details", None)
     if details:
-        return f"{error}: {details[0]}"
+        return f"{details[0]}" + (f" (and {len(details) - 1} more)" if len(details) > 1 else "")
     return str(error).splitlines()[0] if str(error) else type(error).__name__
 
 

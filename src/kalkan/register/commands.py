@@ -634,8 +634,16 @@ def case_file_verify(
             "--audit-key-file", help="The register's audit key (a court expert's copy): check every MAC."
         ),
     ] = None,
+    public_key: Annotated[
+        str | None,
+        typer.Option(
+            "--public-key", help="The mission's published case-file key (`case-file key`): 64 hex digits."
+        ),
+    ] = None,
 ) -> None:
     """Check a case file: every hash, the audit extract against its anchor, and the export's own record."""
+    import re
+
     from kalkan.errors import InputError, IntegrityError
     from kalkan.register.casefile import Seal, read_audit_key, verify_case_file
 
@@ -647,18 +655,37 @@ def case_file_verify(
             raise InputError(f"Seal file {seal} does not exist: give the file holding the seal line.")
         kept = Seal.from_text(seal.read_text(encoding="utf-8"), str(seal))
     key = read_audit_key(audit_key_file) if audit_key_file is not None else None
-    check = verify_case_file(package, audit_key=key, seal=kept)
+    if public_key is not None and not re.fullmatch(r"[0-9a-f]{64}", public_key):
+        raise InputError(
+            f"--public-key {public_key!r} is not 64 hex digits: give the line `case-file key` printed."
+        )
+    check = verify_case_file(package, audit_key=key, seal=kept, signer=public_key)
     for line in check.passed:
         typer.echo(f"ok: {line}")
     if not check.ok:
         raise IntegrityError(
             f"Case file {package} fails {len(check.problems)} check(s); first: {check.problems[0]}"
         )
-    if kept is None:
+    if kept is None and public_key is None:
         typer.echo(
-            "Not checked: that this is the package the sender exported (give --seal), and the MACs (give "
-            "--audit-key-file, or ask the sender to check them)."
+            "Not checked: who signed it (give --public-key, the mission's published key, or --seal, the "
+            "line sent apart from the package)."
         )
+    if key is None:
+        typer.echo("Not checked: the MACs of the audit entries (give --audit-key-file, or ask the sender).")
+
+
+@case_file_app.command("key")
+def case_file_key(db: DbOption = None, data_dir: DataDirOption = None) -> None:
+    """Print the public key that signs this register's case files (publish it for the receivers)."""
+    from kalkan.register.casefile import public_key
+    from kalkan.register.context import open_register
+
+    register = open_register(db, data_dir=data_dir)
+    try:
+        typer.echo(public_key(register.keys.chain))
+    finally:
+        register.close()
 
 
 register_app.add_typer(case_file_app)
