@@ -62,7 +62,9 @@ def fit_table(
     notes = [caption] if caption else []
     if dropped:
         left_out = ", ".join(dropped)
-        notes.append(f"Not shown, the terminal is too narrow: {left_out} (widen it, or use --json).")
+        notes.append(
+            f"Not shown, the terminal is too narrow: {left_out} (widen it, or ask for --format csv)."
+        )
     table = Table(
         title=Text(title) if title else None,
         caption=Text(" ".join(notes)) if notes else None,
@@ -76,3 +78,45 @@ def fit_table(
     for row in cells:
         table.add_row(*(Text(row[i]) for i in shown))
     return table
+
+
+def _plain(value: object) -> str:
+    """A cell, header or title as plain text (a Rich ``Text`` keeps its text, anything else is ``str``)."""
+    return value.plain if isinstance(value, Text) else "" if value is None else str(value)
+
+
+def _looks_numeric(cells: Sequence[str]) -> bool:
+    filled = [c.strip() for c in cells if c.strip() not in ("", "-", "—")]
+    if not filled:
+        return False
+    for cell in filled:
+        core = cell.replace(",", "").replace("%", "").replace("+", "").replace("−", "-").split(" ")[0]
+        try:
+            float(core)
+        except ValueError:
+            return False
+    return True
+
+
+def fit(table: Table, *, width: int | None = None) -> Table:
+    """An already built Rich table, refitted by :func:`fit_table`: numbers never cut, text folds.
+
+    A column is a number column when it is right-justified or all its cells read as numbers; the first
+    column always stays. Cells become plain text (no Rich markup). One call at the ``print`` of each
+    command's table, so every terminal table of kalkan keeps its digits at any width.
+    """
+    columns = []
+    grid: list[list[str]] = []
+    for index, column in enumerate(table.columns):
+        cells = [_plain(cell) for cell in column.cells]
+        number = column.justify == "right" or _looks_numeric(cells)
+        columns.append(Column(_plain(column.header), number=number, keep=index == 0))
+        grid.append(cells)
+    rows = [list(row) for row in zip(*grid, strict=True)] if grid else []
+    return fit_table(
+        columns,
+        rows,
+        title=_plain(table.title) or None,
+        caption=_plain(table.caption) or None,
+        width=width,
+    )

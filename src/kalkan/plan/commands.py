@@ -20,6 +20,7 @@ import typer
 
 from kalkan.plan.defaults import DEFAULT_OPTIONS, RESPONSE_MINUTES, TIME_LIMIT
 from kalkan.stage_events import AS_OF_HELP, STORE_HELP
+from kalkan.terminal import fit
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -230,7 +231,7 @@ def coverage_command(
         )
         table.add_row("unreachable points", str(result["n_unreachable"]))
         table.add_row("seconds", f"{result['seconds']:.2f}")
-        console.print(table)
+        console.print(fit(table, width=console.width))
         console.print("selected: " + ", ".join(map(str, result["selected"])), highlight=False, soft_wrap=True)
 
 
@@ -353,7 +354,7 @@ def options_command(
         if per_1000 is not None:
             cells.append(f"{100 * r['capacitated_share']:.1f}%")
         table.add_row(*cells)
-    Console().print(table)
+    Console().print(fit(table))
     Console().print(f"Wrote {out / 'options.csv'} and posts_<option>.geojson/.csv in {out}.", highlight=False)
 
 
@@ -440,7 +441,7 @@ def curve_command(
             f"{100 * r.covered_share:.1f}%",
             "yes" if r.proven else f"no (>= {r.officers_lower_bound:,} officers)",
         )
-    console.print(table)
+    console.print(fit(table, width=console.width))
     console.print(
         f"Wrote curve_{kind.name}.csv/.png and requirement_{kind.name}.csv in {out}.", highlight=False
     )
@@ -512,7 +513,7 @@ def timeline_command(
         )
     for r in rows(REFERENCE_DAYS):
         table.add_row(f"reference: {r.label}", str(r.day))
-    console.print(table)
+    console.print(fit(table, width=console.width))
     console.print(f"Wrote timeline.csv, pledges.csv and timeline.png in {out}.", highlight=False)
 
 

@@ -13,6 +13,8 @@ from typing import Annotated, Any
 
 import typer
 
+from kalkan.terminal import fit
+
 DbOption = Annotated[
     str | None,
     typer.Option(
@@ -287,7 +289,7 @@ def users_list(db: DbOption = None, data_dir: DataDirOption = None) -> None:
                 )
     finally:
         register.close()
-    Console().print(table)
+    Console().print(fit(table))
 
 
 @users_app.command("revoke")

@@ -10,6 +10,7 @@ import typer
 
 from kalkan.plan.defaults import DEFAULT_OPTIONS, RESPONSE_MINUTES
 from kalkan.stage_events import AS_OF_HELP, STORE_HELP
+from kalkan.terminal import fit
 
 
 def brief(
@@ -115,10 +116,10 @@ def brief(
         )  # fmt: skip
         compute_panels(data, runs=runs, days=days, seed=seed, ewp=ewp, progress=progress)
         html_path, pdf_path = write_brief(data, out, progress=progress)
-    console.print(summary_table(data))
+    console.print(fit(summary_table(data), width=console.width))
     simulated = simulation_table(data)
     if simulated is not None:
-        console.print(simulated)
+        console.print(fit(simulated, width=console.width))
     for panel, why in (data.panels.get("skipped") or {}).items():
         console.print(f"[yellow]Panel left out[/]: {escape(f'{panel} ({why})')}", highlight=False)
     console.print(escape(f"Wrote {html_path}, {html_path.with_name('brief.json')} and {pdf_path}."))

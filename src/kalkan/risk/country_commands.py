@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from kalkan.errors import InputError
+from kalkan.terminal import fit
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -251,7 +252,7 @@ def _print_frame(console: Console, frame: pd.DataFrame, title: str) -> None:
         table.add_column(str(col), overflow="fold")
     for row in frame.itertuples(index=False):
         table.add_row(*[f"{v:.4g}" if isinstance(v, float) else str(v) for v in row])
-    console.print(table)
+    console.print(fit(table, width=console.width))
 
 
 def _print_ranking(ranking: pd.DataFrame, top: int) -> None:
@@ -288,7 +289,7 @@ def _print_ranking(ranking: pd.DataFrame, top: int) -> None:
             ", ".join(str(r[d]) for d in drivers if r[d]),
             end_section=(r["rank"] <= 30 and i + 1 < len(ranking) and ranking["rank"].iloc[i + 1] > 30),
         )
-    out.print(table)
+    out.print(fit(table, width=out.width))
     out.print(
         "The line under rank 30 is EWP's 'high risk' cut-off. Change = against the same model on "
         f"{year - 1}'s predictors."

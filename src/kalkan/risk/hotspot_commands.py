@@ -16,6 +16,7 @@ from typing import Annotated, Any
 import typer
 
 from kalkan.errors import InputError
+from kalkan.terminal import fit
 
 SCHEDULER_HELP = "local (a Dask LocalCluster), serial, or the ADDRESS of a running Dask scheduler."
 EVENTS_HELP = "Event file (any format `kalkan ingest` reads)."
@@ -345,4 +346,4 @@ def register(risk_app: typer.Typer) -> None:
                 cell(row, "logs_deaths", 3),
                 cell(row, "pai_0.05", 2),
             )
-        Console().print(table)
+        Console().print(fit(table))

@@ -8,6 +8,8 @@ from typing import Any
 
 import typer
 
+from kalkan.terminal import fit
+
 scenario_app = typer.Typer(
     name="scenario",
     help="The embedded scenarios: what is inside, where it comes from, what is estimated.",
@@ -36,7 +38,7 @@ def list_command() -> None:
             f"{len(scenario.incidents):,}",
             f"{len(scenario.sources):,}",
         )
-    Console().print(table)
+    Console().print(fit(table))
 
 
 @scenario_app.command("show")
@@ -98,7 +100,7 @@ def show_command(
         f"{len(scenario.admin1['features'])} / {len(scenario.admin2['features'])}",
         "oblasts / districts (whole country; the scenario uses its oblasts)",
     )
-    console.print(counts)
+    console.print(fit(counts, width=console.width))
 
     if len(scenario.dropped):
         reasons = scenario.dropped.assign(
@@ -109,7 +111,7 @@ def show_command(
             merged.add_column(column)
         for (file, why), group in reasons.groupby(["file", "why"], dropna=False):
             merged.add_row(str(file), f"{len(group)}", f"{why}: e.g. {group['reason'].iloc[0]}")
-        console.print(merged)
+        console.print(fit(merged, width=console.width))
 
     estimated = Table(title=f"What is estimated (people at risk: {scenario.group_at_risk})")
     for column in ("district", "population", "group share", "at risk", "places estimated", "share from"):
@@ -136,7 +138,7 @@ def show_command(
             f"{n_est}/{len(rules)}",
             str(share["share_rule"]),
         )
-    console.print(estimated)
+    console.print(fit(estimated, width=console.width))
     total = exposure["at_risk"].sum()
     est_share = exposure.loc[exposure["at_risk_estimated"], "at_risk"].sum() / total if total else 0.0
     console.print(

@@ -15,6 +15,7 @@ import typer
 
 from kalkan.errors import InputError
 from kalkan.stage_events import STORE_HELP
+from kalkan.terminal import fit
 
 _DEFAULT_OPTIONS = "monitors:50,monitors:100,police:300,police:600,police:1000"
 
@@ -248,7 +249,7 @@ def _simulate(
             cell("displaced"),
             f"{row.p_best:.0%}",
         )
-    Console().print(out)
+    Console().print(fit(out))
 
 
 def _calibrate(
@@ -425,7 +426,7 @@ def _lattice(width: int, height: int, steps: int, seed: int, fmt: str) -> None:
     for step in range(0, steps + 1, every):
         r = run.counts.iloc[step]
         table.add_row(str(step), str(r["active"]), str(r["jailed"]), str(r["quiet"]))
-    Console().print(table)
+    Console().print(fit(table))
 
 
 def register(app: typer.Typer) -> None:
