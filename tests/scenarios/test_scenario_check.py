@@ -176,3 +176,22 @@ def test_group_counts_at_places_are_checked(tmp_path: Path, find: str, new: str,
     _replace("settlements.csv", find, new)(folder)
     report = check_scenario(folder)
     assert any(message in problem for problem in report.problems), report.problems
+
+
+def test_an_unknown_perpetrator_kind_is_one_sentence(copy: Path) -> None:
+    _replace(
+        "incidents.csv",
+        ",joint police and army search operation,state_forces,",
+        ",joint police and army search operation,cops,",
+    )(copy)
+    report = check_scenario(copy)
+    assert any("perpetrator_type 'cops' is not one of state_forces" in p for p in report.problems), (
+        report.problems
+    )
+
+
+def test_incidents_attributed_to_security_forces_are_marked() -> None:
+    incidents = load_scenario("kyrgyzstan_2010").incidents
+    forces = incidents[incidents["perpetrator_type"] == "state_forces"]
+    assert forces["place_name"].str.contains("Nariman").any()  # the sweep of 21 June 2010
+    assert (forces["victim_group"] == "Uzbek").sum() >= 5

@@ -148,7 +148,7 @@ def test_missing_file_is_named(copy: Path, name: str) -> None:
         # a letter where a latitude belongs
         ("villages.csv", "41.78235", "north", r"villages.csv row 2 \(Abdukaly\) has latitude 'north', which"),
         # a date nobody can read
-        ("incidents.csv", "2010-05-19", "19th of May", r"incidents.csv has 1 unreadable dates \(row 3"),
+        ("incidents.csv", "2010-05-19", "19th of May", r"incidents.csv has 1 unreadable rows \(row 3"),
         # a column renamed
         ("districts.csv", "group_share_pct", "share", r"districts.csv lacks the column\(s\) group_share_pct"),
         # a headline that misquotes facts.md

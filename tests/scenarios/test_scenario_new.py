@@ -191,3 +191,15 @@ def test_new_reads_the_events_from_the_store(tmp_path: Path, built: tuple[Path, 
     assert sorted(from_store.incidents["fatalities_best"]) == sorted(from_file.incidents["fatalities_best"])
     assert set(from_store.incidents["source_ids"]) == {"D_STORE"}
     assert "D_STORE" in set(from_store.sources["source_id"])
+
+
+def test_new_keeps_who_acted_from_the_event_file(built: tuple[Path, str]) -> None:
+    """GED's perpetrator side reaches the folder's incidents (perpetrator, perpetrator_type)."""
+    folder, _ = built
+    events = load_scenario(str(folder)).incidents
+    named = events[events["perpetrator"] != ""]
+    assert len(named) == len(events) > 0
+    assert set(named["perpetrator_type"]) - {""} <= {
+        "state_forces", "rebel_group", "political_militia", "identity_militia", "external_forces",
+        "non_state_group", "rioters", "protesters", "civilians", "unknown",
+    }  # fmt: skip

@@ -35,6 +35,7 @@ so tables, the brief and the CLI can mark it.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import date
 from typing import TYPE_CHECKING
 
@@ -443,3 +444,212 @@ def places_at_risk(
     places["risk_weight"] = weights
     places["weight"] = places["at_risk"] * places["risk_weight"]
     return places[EXPOSURE_COLUMNS]
+
+
+WHERE_COLUMNS = [*EXPOSURE_COLUMNS, "residents_at_risk", "moved_out", "change", "returned", "site_kind",
+                 "site_date", "site_source_ids"]  # fmt: skip
+"""Columns of :attr:`WhereTheyAre.places`: the exposure columns (``at_risk`` and ``weight`` where people
+are on the day) plus ``residents_at_risk`` (by census residence), ``moved_out`` (people of the group gone
+from the place to sites or out of the area), ``change = at_risk - residents_at_risk``, ``returned``
+(returnees counted back in the place's unit, shown, already in ``at_risk``), and for site rows
+``site_kind`` (camp, collective_centre, host_area, border_crossing; "" for a place of residence),
+``site_date`` and ``site_source_ids``."""
+
+
+@dataclass(frozen=True)
+class WhereTheyAre:
+    """People of the group at risk where they are on a day, beside where the census puts them.
+
+    ``places`` has one row per place of residence and per site (columns :data:`WHERE_COLUMNS`); the
+    planner plans on its ``weight`` as on :func:`places_at_risk`'s. The figures behind it (the latest of
+    each series known by ``as_of``) are in ``figures``; the totals say where the rest are.
+    """
+
+    as_of: date
+    group: str
+    places: pd.DataFrame
+    figures: pd.DataFrame
+    residents: float  # people of the group by census residence (as places_at_risk counts them)
+    now: float  # people of the group where they are: residence - moved out + at sites
+    out_of_area: float  # people of the group gone out of the area
+    in_sites: float  # people of the group at sites inside the area
+    not_placed: float  # people of the group reported moved whose home units count none to move
+    returned: float  # returnees of the group counted back home (shown; already in ``now``)
+    displaced: float  # reported displaced people (any group): the latest whole-area figure; NaN if none
+
+    @property
+    def change(self) -> float:
+        """People at risk where they are minus by residence (negative: people gone out of the area)."""
+        return self.now - self.residents
+
+    def by_unit(self) -> pd.DataFrame:
+        """Per unit: ``residents_at_risk, at_risk`` (now) ``, change, moved_out, returned, in_sites``."""
+        table = self.places.assign(
+            in_sites=np.where(self.places["site_kind"] != "", self.places["at_risk"], 0.0)
+        )
+        summed = table.groupby("district")[
+            ["residents_at_risk", "at_risk", "change", "moved_out", "in_sites"]
+        ].sum()
+        returned = table.groupby("district")["returned"].max()
+        return summed.assign(returned=returned).reset_index()
+
+    def describe(self) -> str:
+        """One plain sentence for a reader: both figures, the change and where the difference is."""
+        day = f"{self.as_of:%d %B %Y}".lstrip("0")
+        parts = [
+            f"As of {day}: {self.residents:,.0f} {self.group} counted where they live (census and dated "
+            f"counts), {self.now:,.0f} where they are ({self.change:+,.0f})"
+        ]
+        if self.out_of_area:
+            parts.append(f"{self.out_of_area:,.0f} reported gone out of the area")
+        if self.in_sites:
+            parts.append(f"{self.in_sites:,.0f} at sites")
+        if self.returned:
+            parts.append(f"{self.returned:,.0f} reported back home")
+        if self.not_placed:
+            parts.append(
+                f"{self.not_placed:,.0f} reported moved from units where none are counted (not moved)"
+            )
+        text = "; ".join(parts) + "."
+        if np.isfinite(self.displaced):
+            text += f" Reported displaced, all groups: {self.displaced:,.0f}."
+        if self.figures.empty:
+            text += " No displacement figure was known on that day: people are counted where they live."
+        return text
+
+
+def _displaced_total(displaced: pd.DataFrame) -> float:
+    """The reported displaced total: the latest whole-area figure, else the units' figures added up."""
+    if displaced.empty:
+        return float("nan")
+    whole = displaced[displaced["from_units"].map(len) == 0]
+    return float(whole["people"].max() if len(whole) else displaced["people"].sum())
+
+
+def _spread(people: float, units: tuple[str, ...], residents: pd.Series) -> dict[str, float]:
+    """``people`` over ``units`` (() = every unit) in proportion to the group's residents there."""
+    pool = residents if not units else residents.reindex(list(units)).fillna(0.0)
+    total = float(pool.sum())
+    if total <= 0:
+        return {}
+    return {str(u): people * float(v) / total for u, v in pool.items() if v > 0}
+
+
+def people_where_they_are(
+    scenario: Scenario,
+    *,
+    as_of: date | None = None,
+    risk_weight: RiskWeight = incident_kernel_weight,
+) -> WhereTheyAre:
+    """People of the group at risk where they are on ``as_of``: residence minus the displaced plus sites.
+
+    Starts from :func:`places_at_risk` (census residence) and applies the scenario's displacement figures
+    (``displacement.csv``; see ``kalkan.scenarios._displacement``) known on the day, the latest of each
+    series:
+
+    * people of the group ``out_of_area`` or at a site (camp, collective centre, host area, border
+      crossing) leave their home units (``from_units``, else the whole area), each unit in proportion to
+      its residents of the group, never below zero (what cannot be taken from a unit is ``not_placed``);
+    * each site of the group becomes a row at its coordinates, with its people as ``at_risk``;
+    * returnees are counted at home already (a unit's residents); their figure is shown (``returned``);
+    * figures of other groups (e.g. "all") and ``displaced`` totals are shown, never counted.
+
+    The risk weight is computed on residence and sites together, so a camp near recent incidents weighs
+    more. Without displacement figures the result equals :func:`places_at_risk` (no change).
+    """
+    from kalkan.scenarios._displacement import MOVED_KINDS, SITE_KINDS, latest_figures
+
+    day = as_of or scenario.as_of
+    base = places_at_risk(scenario, risk_weight=lambda p, e, d: np.ones(len(p)), as_of=day)
+    figures = latest_figures(scenario.displacement, day)
+    ours = figures[figures["of_group"]] if len(figures) else figures
+    residents = base.groupby("district")["at_risk"].sum()
+    moved: dict[str, float] = {}
+    not_placed = 0.0
+    for _, row in ours[ours["kind"].isin(MOVED_KINDS)].iterrows():
+        shares = _spread(float(row["people"]), tuple(row["from_units"]), residents)
+        not_placed += float(row["people"]) - sum(shares.values())
+        for unit, people in shares.items():
+            moved[unit] = moved.get(unit, 0.0) + people
+    returned: dict[str, float] = {}
+    for _, row in ours[ours["kind"] == "return_area"].iterrows():
+        units = (row["unit"],) if row["unit"] else tuple(row["from_units"])
+        for unit, people in _spread(float(row["people"]), units, residents).items():
+            returned[unit] = returned.get(unit, 0.0) + people
+    taken = {u: min(p, float(residents.get(u, 0.0))) for u, p in moved.items()}
+    not_placed += sum(moved.values()) - sum(taken.values())
+    keep = base["district"].map(
+        lambda u: 1 - taken.get(u, 0.0) / residents[u] if residents.get(u, 0) > 0 else 1.0
+    )
+    places = base.copy()
+    places["residents_at_risk"] = base["at_risk"]
+    for column in ("at_risk", "at_risk_max"):
+        places[column] = base[column] * keep
+    places["moved_out"] = base["at_risk"] - places["at_risk"]
+    places["returned"] = places["district"].map(lambda u: returned.get(u, 0.0))
+    places["site_kind"] = ""
+    places["site_date"] = pd.NaT
+    places["site_source_ids"] = ""
+    sites = figures[figures["kind"].isin(SITE_KINDS)] if len(figures) else figures
+    if len(sites):
+        oblast_of = dict(zip(scenario.districts["district"], scenario.districts["oblast"], strict=False))
+        rows = pd.DataFrame(
+            {
+                "place_id": [f"site:{n}" for n in sites["row"]],
+                "name": sites["site"].to_numpy(),
+                "kind": sites["kind"].to_numpy(),
+                "latitude": sites["latitude"].to_numpy(float),
+                "longitude": sites["longitude"].to_numpy(float),
+                "district": sites["unit"].to_numpy(),
+                "oblast": [oblast_of.get(u, "") for u in sites["unit"]],
+                "population": sites["people"].to_numpy(float),
+                "population_estimated": sites["estimate"].to_numpy(bool),
+                "population_rule": [
+                    f"{'estimate' if e else 'count'}: {p:,.0f} at the {k.replace('_', ' ')} on {d:%d %b %Y}"
+                    for p, k, d, e in zip(
+                        sites["people"], sites["kind"], sites["date"], sites["estimate"], strict=True
+                    )
+                ],
+                "group_share": np.where(sites["of_group"], 1.0, 0.0),
+                "group_share_known": True,
+                "group_share_max": np.where(sites["of_group"], 1.0, 0.0),
+                "share_rule": np.where(
+                    sites["of_group"],
+                    "people of the group counted at the site",
+                    "people of other groups (or not counted by group) at the site: not counted at risk",
+                ),
+                "at_risk": np.where(sites["of_group"], sites["people"].to_numpy(float), 0.0),
+                "at_risk_known": True,
+                "at_risk_max": np.where(sites["of_group"], sites["people"].to_numpy(float), 0.0),
+                "at_risk_estimated": sites["estimate"].to_numpy(bool),
+                "residents_at_risk": 0.0,
+                "moved_out": 0.0,
+                "returned": 0.0,
+                "site_kind": sites["kind"].to_numpy(),
+                "site_date": sites["date"].to_numpy(),
+                "site_source_ids": sites["source_ids"].to_numpy(),
+            }
+        )
+        places = pd.concat([places, rows], ignore_index=True)
+    if risk_weight is incident_kernel_weight:
+        kernel = scenario.settings.get("risk_kernel", {})
+        weights = incident_kernel_weight(places, scenario.incidents, day, **kernel)
+    else:
+        weights = np.asarray(risk_weight(places, scenario.incidents, day), dtype=float)
+    places["risk_weight"] = weights
+    places["weight"] = places["at_risk"] * places["risk_weight"]
+    places["change"] = places["at_risk"] - places["residents_at_risk"]
+    displaced = figures[figures["kind"] == "displaced"] if len(figures) else figures
+    return WhereTheyAre(
+        as_of=day,
+        group=scenario.group_at_risk,
+        places=places[WHERE_COLUMNS].reset_index(drop=True),
+        figures=figures,
+        residents=float(base["at_risk"].sum()),
+        now=float(places["at_risk"].sum()),
+        out_of_area=float(ours.loc[ours["kind"] == "out_of_area", "people"].sum()) if len(ours) else 0.0,
+        in_sites=float(sites.loc[sites["of_group"], "people"].sum()) if len(sites) else 0.0,
+        not_placed=max(0.0, not_placed),
+        returned=float(ours.loc[ours["kind"] == "return_area", "people"].sum()) if len(ours) else 0.0,
+        displaced=_displaced_total(displaced),
+    )

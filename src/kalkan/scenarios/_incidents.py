@@ -158,6 +158,21 @@ def _validate_types(types: pd.Series) -> None:
         )
 
 
+def _cell(record: pd.Series, column: str) -> str:
+    """A text cell of an optional column ("" when the column or the value is missing)."""
+    value = record.get(column, "")
+    return "" if value is None or pd.isna(value) else str(value).strip()
+
+
+def _actor_types() -> list[str]:
+    """Perpetrator kinds an incident may name (``kalkan.model.ActorType``; state_forces: security forces)."""
+    try:
+        from kalkan.model import ActorType
+    except ImportError:
+        return []
+    return [member.value for member in ActorType]
+
+
 def event_columns() -> list[str]:
     """The shared event columns, from ``kalkan.model.EVENT_FIELDS`` when it exists."""
     try:
@@ -175,8 +190,16 @@ def build_events(raw: pd.DataFrame, *, scenario: str, country_iso3: str, file_na
     """
     rows: list[dict[str, object]] = []
     errors: list[str] = []
+    kinds = _actor_types()
     for index, record in raw.iterrows():
         row_number = int(str(index)) + 2  # header is line 1
+        perpetrator = _cell(record, "perpetrator")
+        perpetrator_type = _cell(record, "perpetrator_type").lower().replace(" ", "_")
+        if perpetrator_type and kinds and perpetrator_type not in kinds:
+            errors.append(
+                f"row {row_number}: perpetrator_type {perpetrator_type!r} is not one of {', '.join(kinds)}"
+            )
+            continue
         try:
             when = parse_incident_date(str(record["date"]))
         except ValueError as error:
@@ -207,8 +230,8 @@ def build_events(raw: pd.DataFrame, *, scenario: str, country_iso3: str, file_na
                 "event_type": map_event_type(raw_type),
                 "sub_event_type": raw_type,
                 "civilian_targeting": "police" not in victims.lower() and "police" not in raw_type.lower(),
-                "perpetrator": "",
-                "perpetrator_type": "",
+                "perpetrator": perpetrator,
+                "perpetrator_type": perpetrator_type,
                 "victim_group": victims,
                 "victim_type": "police" if "police" in victims.lower() else "civilians",
                 "fatalities_best": float(deaths) if pd.notna(deaths) else np.nan,
@@ -227,7 +250,7 @@ def build_events(raw: pd.DataFrame, *, scenario: str, country_iso3: str, file_na
         )
     if errors:
         raise ScenarioError(
-            f"{file_name} has {len(errors)} unreadable dates ({'; '.join(errors)}); fix those rows."
+            f"{file_name} has {len(errors)} unreadable rows ({'; '.join(errors)}); fix those rows."
         )
     columns = event_columns() + ["source_ids", "raw_date", "raw_location", "located"]
     events = pd.DataFrame(rows)

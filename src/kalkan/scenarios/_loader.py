@@ -24,6 +24,7 @@ import numpy as np
 import pandas as pd
 
 from kalkan.errors import ScenarioCheckError, ScenarioError
+from kalkan.scenarios._displacement import read as read_displacement
 from kalkan.scenarios._incidents import build_events
 from kalkan.scenarios._known import as_timestamps, earliest_known, iso_date, known_date
 from kalkan.scenarios._markdown import read_facts, read_sources
@@ -128,7 +129,12 @@ COLUMNS: dict[str, list[str]] = {
     name: [*required, *[c for c in numeric if c not in required]]
     for name, (required, numeric, _, _) in _CSV_SCHEMAS.items()
 }
-COLUMNS["districts.csv"] = [*COLUMNS["districts.csv"], "group_count_estimated", "known_on"]
+COLUMNS["districts.csv"] = [
+    *COLUMNS["districts.csv"],
+    "group_count_estimated",
+    "group_count_known_on",
+    "known_on",
+]
 #: Values of districts.csv ``group_count_estimated`` read as yes (anything else filled is no).
 _YES = ("yes", "true", "1", "estimate", "estimated")
 #: Optional settlements.csv columns: people of the group counted at a place, sourced and dated.
@@ -136,7 +142,7 @@ GROUP_COUNT_COLUMNS = ["group_count", "group_count_note", "group_count_source_id
 COLUMNS["settlements.csv"] = [
     c for c in COLUMNS["settlements.csv"] if c != "group_count"
 ] + GROUP_COUNT_COLUMNS
-COLUMNS["incidents.csv"] = [*COLUMNS["incidents.csv"], "known_on"]
+COLUMNS["incidents.csv"] = [*COLUMNS["incidents.csv"], "perpetrator", "perpetrator_type", "known_on"]
 FILES = ["scenario.toml", "SOURCES.md", "facts.md", *_CSV_SCHEMAS, "admin1.geojson", "admin2.geojson"]
 _POINT_FILES = ("settlements.csv", "villages.csv", "neighbourhoods.csv", "incidents.csv")
 
@@ -246,7 +252,7 @@ def _read_csv(folder: Path, file_name: str, found: _Findings) -> pd.DataFrame:
     try:
         frame = pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""])
     except (pd.errors.ParserError, UnicodeDecodeError) as error:
-        found.problem(f"{file_name} is not a readable CSV ({error}); fix or restore it.")
+        found.problem(f"{file_name} is not a readable CSV ({str(error).strip()}); fix or restore it.")
         raise _Stop from None
     missing = [column for column in required if column not in frame.columns]
     if missing:
@@ -579,6 +585,7 @@ def _districts(
         "majority_share_pct",
         "group_count",
         "group_count_estimated",
+        "group_count_known_on",
         "known_on",
     ):
         if column not in raw.columns:
@@ -930,6 +937,11 @@ def _load_into(path: Path, found: _Findings) -> Scenario | None:
     places = _group_counts(places, tables["settlements.csv"], known, set(sources["source_id"]), found)
     districts, oblasts = _districts(tables["districts.csv"], settings, admin2, found)
     districts["known_on"] = _fill_known_on(districts, known, "districts.csv", found, "district")
+    # A unit's group count may be published later than its census row: its own date known, else the row's.
+    count_known = _fill_known_on(
+        districts.assign(known_on=districts["group_count_known_on"]), {}, "districts.csv", found, "district"
+    )
+    districts["group_count_known_on"] = count_known.fillna(districts["known_on"])
     oblasts["known_on"] = _fill_known_on(oblasts, known, "districts.csv", found, "oblast")
     try:
         incidents = build_events(
@@ -970,6 +982,22 @@ def _load_into(path: Path, found: _Findings) -> Scenario | None:
                 f"scenario.toml main_cities names {city!r}, which is not a place of the scenario; "
                 "use a name from settlements.csv."
             )
+    unit_names = {str(d): str(d) for d in districts["district"]}
+    unit_names.update(
+        {str(c): str(d) for c, d in zip(districts["census_name"], districts["district"], strict=True) if c}
+    )
+    group = settings.get("group", {})
+    displacement = read_displacement(
+        path,
+        group=str(group.get("name", "")) if isinstance(group, dict) else str(group),
+        unit_names=unit_names,
+        listed_sources=set(sources["source_id"]),
+        known=known,
+        locate=lambda la, lo: locator.locate(la, lo)["district"].to_numpy(object),
+        area=area,
+        problem=found.problem,
+        fill=found.fill,
+    )
     settings = {**settings, "bbox": list(area)}
     return Scenario(
         name=str(settings["name"]),
@@ -985,6 +1013,7 @@ def _load_into(path: Path, found: _Findings) -> Scenario | None:
         sources=sources,
         settings=settings,
         dropped=dropped,
+        displacement=displacement,
         **parts,
     )
 

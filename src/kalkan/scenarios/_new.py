@@ -335,6 +335,8 @@ def _incident_rows(frame: pd.DataFrame, source_id: str, reported_after: int) -> 
                 ),
                 "source_ids": source_id,
                 "notes": notes,
+                "perpetrator": str(record.perpetrator or ""),
+                "perpetrator_type": str(record.perpetrator_type or ""),
                 "known_on": (last + timedelta(days=reported_after)).isoformat(),
             }
         )

@@ -14,6 +14,9 @@ from typing import Any, NamedTuple
 
 import pandas as pd
 
+from kalkan.scenarios._displacement import empty as empty_displacement
+from kalkan.scenarios._displacement import known_by as figures_known_by
+
 #: What an ask of the request can be answered by (``shown_by``), or "not modelled".
 ANSWERED_BY = ("people_at_risk", "posts", "incidents", "options", "simulation", "timeline", "not modelled")
 
@@ -155,6 +158,11 @@ class Scenario:
         ``source_id, title, publisher, date, url, known_on`` (plus ``licence, attribution`` for data).
     dropped : DataFrame
         Rows of the input files merged into another place or left out, with the reason.
+    displacement : DataFrame
+        Figures of displacement and return (``displacement.csv``, optional; empty without it): ``row, site,
+        kind, unit, from_units`` (tuple of admin2 names, () = the whole area) ``, latitude, longitude,
+        group, of_group`` (the figure counts the group at risk) ``, people, date, known_on, source_ids,
+        estimate, note``. See ``kalkan.scenarios._displacement``.
     """
 
     name: str
@@ -177,6 +185,7 @@ class Scenario:
     mandates: tuple[Mandate, ...] = ()
     known_later: tuple[KnownLater, ...] = ()
     simulation: Simulation = field(default_factory=lambda: Simulation(start=None, decision=None))
+    displacement: pd.DataFrame = field(default_factory=empty_displacement)
 
     @property
     def as_of(self) -> date:
@@ -248,6 +257,7 @@ class Scenario:
             incidents=self.incidents.copy(),
             facts=self.facts.copy(),
             sources=self.sources.copy(),
+            displacement=self.displacement.copy(),
             settings=dict(self.settings),
             dropped=self.dropped.copy(),
         )
@@ -255,7 +265,8 @@ class Scenario:
     def as_of_view(self, day: date | None = None) -> AsOf:
         """The scenario as known on ``day`` (default: its ``as_of``), and what came later.
 
-        Kept: facts, headlines, incidents and sources with ``known_on <= day``; places' group counts
+        Kept: facts, headlines, incidents, displacement figures and sources with ``known_on <= day``
+        (displacement figures also counted by then); places' group counts
         (``group_count``, optional) known by then; census rows published by
         then (later ones have their figures blanked: unknown on that day); asks' ``known`` text, mandates'
         consent and simulation targets known by then. Places and boundaries are geography and are kept.
@@ -305,6 +316,19 @@ class Scenario:
         if "known_on" in sources.columns:
             known = pd.to_datetime(sources["known_on"])
             sources = sources[known.notna() & (known <= cut)].reset_index(drop=True)
+        moves = self.displacement
+        kept = figures_known_by(moves, day)
+        for _, row in moves[~kept].iterrows():
+            later.append(
+                {
+                    "date": row["known_on"],
+                    "kind": "displacement",
+                    "text": f"{row['site']}: {row['people']:,.0f} ({row['kind'].replace('_', ' ')}, "
+                    f"{row['group']}, on {row['date']:%d %B %Y})",
+                    "source_ids": str(row["source_ids"]),
+                }
+            )
+        displacement = moves[kept].reset_index(drop=True)
         districts = self.districts.copy()
         oblasts = self.oblasts.copy()
         for frame, label in ((districts, "district"), (oblasts, "oblast")):
@@ -324,6 +348,20 @@ class Scenario:
                            "group_count"):  # fmt: skip
                 if column in frame.columns:
                     frame.loc[late, column] = float("nan")
+        if "group_count_known_on" in districts.columns:
+            late_count = districts["group_count"].notna() & (
+                pd.to_datetime(districts["group_count_known_on"]) > cut
+            )
+            for _, row in districts[late_count].iterrows():
+                later.append(
+                    {
+                        "date": row["group_count_known_on"],
+                        "kind": "unit count",
+                        "text": f"{row['district']}: {row['group_count']:,.0f} {self.group_at_risk}",
+                        "source_ids": str(row.get("source_ids", "")),
+                    }
+                )
+            districts.loc[late_count, "group_count"] = float("nan")
 
         def known_by(value: date | None) -> bool:
             return value is not None and value <= day
@@ -385,6 +423,7 @@ class Scenario:
             sources=sources,
             districts=districts,
             oblasts=oblasts,
+            displacement=displacement,
             settings={**self.settings, "as_of": day},
             asks=tuple(asks),
             mandates=tuple(mandates),
