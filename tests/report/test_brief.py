@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from html.parser import HTMLParser
 from pathlib import Path
@@ -240,16 +241,27 @@ def test_brief_json_holds_the_decision_and_nothing_dated_after_the_as_of_day(
 
 @pytest.mark.slow
 def test_brief_with_the_simulation_panel(tmp_path: Path) -> None:
-    """The outcomes panel runs the simulation (slow: the model is built for every option)."""
+    """The outcomes panel runs the posterior-predictive comparison (slow: two arrivals x every option)."""
     _register_all()
-    args = ["brief", "--out", str(tmp_path), *SMALL[:-2], "--runs", "3", "--days", "3"]
+    args = ["brief", "--out", str(tmp_path), *SMALL[:-2], "--runs", "8", "--scheduler", "serial"]
     result = CliRunner().invoke(app, args)
     assert result.exit_code == 0, result.output
     html = (tmp_path / "brief.html").read_text(encoding="utf-8")
-    assert 'id="simulation"' in html and "3 seeded runs" in html
-    assert "sited for depth" in html  # the armed options again, posts stacked where the weight is
-    assert "When the posts arrive matters" in html  # and the recommended posts arriving late
-    assert "95th percentile" in html  # the criterion includes the simulated outcome
+    assert 'id="simulation"' in html and "8 runs per option" in html
+    assert "If it arrives at the pace of pledges" in html and "(searched)" in html
+    assert "paired runs" in html  # the criterion and the page-1 sentence rest on paired runs
+    brief = json.loads((tmp_path / "brief.json").read_text(encoding="utf-8"))
+    sim = brief["simulation"]
+    assert sim["runs_per_option"] == 8 and sim["on_duty_on_decision_day"] and sim["at_the_pace_of_pledges"]
+    assert {n["section"] for n in brief["numbers"]} >= {"decision", "simulation"}
+    rec = brief["recommendation"]
+    if rec is not None:  # the posts shown are the posts simulated for it
+        posts = (
+            sim["on_duty_on_decision_day"][rec["label"]]["posts"]
+            if rec["label"] in sim["on_duty_on_decision_day"]
+            else None
+        )
+        assert posts is None or len(rec["post_list"]) == posts
 
 
 EWP = Path(__file__).resolve().parents[3] / "shared" / "data" / "ewp" / "ewp_countryyear_1960_2016.csv"

@@ -1,6 +1,9 @@
+# ruff: noqa: E501  (test data kept on one line per row)
 """The optional panels' honesty notes say what the skill is, or where it is measured."""
 
 from __future__ import annotations
+
+from typing import Any
 
 import pandas as pd
 
@@ -29,67 +32,74 @@ def test_skill_text_reports_pooled_scores_with_intervals() -> None:
     assert "(2015-2019)" in text
 
 
-def _simulated(option: str, siting: str, deaths: float, armed: bool, share: float) -> dict[str, object]:
-    row: dict[str, object] = {"option": option, "siting": siting, "armed": armed, "covered_share": share,
-                              "runs": 20}  # fmt: skip
-    for what, scale in (("deaths", 1.0), ("homes_destroyed", 5.0), ("displaced", 800.0)):
-        row.update({f"{what}_p5": 0.5 * deaths * scale, f"{what}_median": deaths * scale,
-                    f"{what}_p95": 1.5 * deaths * scale})  # fmt: skip
-    return row
-
-
-def test_simulation_section_compares_the_recommended_option_sited_for_depth() -> None:
+def _brief(outcomes_of: Any) -> Any:
     from types import SimpleNamespace
 
+    from kalkan.report.decision import decide
+
+    out = outcomes_of({"monitors:100": (470, 0.45), "police:300": (200, 0.9), "police:600": (150, 0.95),
+                       "police:150": (300, 0.8)}, searched=["police:150"])  # fmt: skip
+    options = pd.DataFrame(
+        {"label": ["monitors:100", "police:300", "police:600"], "unit": ["monitors", "police", "police"],
+         "armed": [False, True, True], "officers": [100, 300, 600], "posts": [9, 28, 57],
+         "within_reach_share": [0.8, 0.95, 1.0], "people_protected_at_density": [0.0, 15_000.0, 30_000.0]}
+    )  # fmt: skip
+    curves = pd.DataFrame(
+        {"unit": ["police"] * 3, "officers": [0, 150, 300], "covered_share": [0.0, 0.8, 0.95]}
+    )
+    data = SimpleNamespace(options=options, curves=curves, target=0.8, response_minutes=30.0, plans=[],
+                           exposure=None, outcomes=out, panels={}, as_of=out.decision_day)  # fmt: skip
+    data.decision = decide(data, out)  # type: ignore[arg-type]
+    return data
+
+
+def test_simulation_section_shows_both_arrivals_with_probabilities(outcomes_of: Any) -> None:
+    from kalkan.report.markup import Context
     from kalkan.report.panels import simulation_section
 
-    table = pd.DataFrame(
-        [
-            _simulated("none", "none", 470, False, 0.0),
-            _simulated("monitors:100", "reach", 470, False, 0.87),
-            _simulated("police:300", "reach", 88, True, 0.97),
-            _simulated("police:600", "reach", 84, True, 1.0),
-            _simulated("police:300", "depth", 3, True, 0.93),
-            _simulated("police:600", "depth", 2, True, 0.96),
-        ]
-    )
-    table.attrs["days"] = 10
-    late = pd.DataFrame([_simulated("police:300", "depth", d, True, 0.93) for d in (120, 390)])
-    table.attrs["late"] = late.assign(arrival_day=[1.0, 5.0])
-    rec = SimpleNamespace(label="police:300", words="300 armed police", deaths_median=3.0, deaths_p5=2.0,
-                          deaths_p95=4.0)  # fmt: skip
-    data = SimpleNamespace(panels={"simulation": table}, decision=SimpleNamespace(recommendation=rec),
-                           scenario=None)  # fmt: skip
-    ctx = SimpleNamespace(data=data)
-    section = simulation_section(ctx)  # type: ignore[arg-type]
+    data = _brief(outcomes_of)
+    ctx = Context(data)  # type: ignore[arg-type]
+    section = simulation_section(ctx)
     assert section is not None
     html = section.html
-    assert "with police:600 84." in html  # the best reach-sited option, not a depth row
-    assert "The same police:300 sited for depth" in html  # the recommended option's depth row
-    assert "median of 3 deaths (2-4) instead of 88" in html
-    assert "93% of the weight in reach instead of 97%" in html
-    assert html.count("sited for depth</small>") == 2
-    late_table = html[html.index("When the posts arrive matters") :]
-    assert "from the start" in late_table and "from day 5" in late_table
-    order = [late_table.index(x) for x in ("3 <small>(2–4)", "120 <small>", "390 <small>")]
-    assert order == sorted(order)
+    assert "If the force were on duty on the decision day (30 June 2010)" in html
+    assert "If it arrives at the pace of pledges" in html
+    assert "150 armed police <small>(searched)</small>" in html and "recommended" in html
+    assert "90%" in html and "day 35" in html  # P(beats no force) and the force-generation day
+    # Option labels are said in words, never as command-line tokens.
+    assert "police:" not in html and "monitors:" not in html
+    # Every number shown is recorded for brief.json.
+    whats = [n["what"] for n in ctx.shown]
+    assert (
+        "police:300: share of paired runs with fewer deaths than no force (on duty on the decision day)"
+        in whats
+    )
+    assert "police:300: day on duty at the pace of pledges (days after the decision)" in whats
 
 
-def test_terminal_table_puts_reach_and_depth_side_by_side() -> None:
+def test_the_page_one_sentence_is_written_from_the_runs(outcomes_of: Any) -> None:
+    from kalkan.report.decision import outcome_sentence
+
+    data = _brief(outcomes_of)
+    text = outcome_sentence(data.decision, data.outcomes)
+    assert text.startswith(
+        "If on duty on 30 June 2010, armed police leave fewer deaths than no force in 90–95% of paired runs"
+    )
+    assert "unarmed monitors in 45% (a median of 470)" in text
+    assert "on duty 35 days after the decision" in text and "then beat no force in 50% of paired runs" in text
+
+
+def test_terminal_table_never_cuts_a_number(outcomes_of: Any) -> None:
     from types import SimpleNamespace
 
     from rich.console import Console
 
     from kalkan.report.commands import simulation_table
 
-    rows = [("none", "none", 470, False, 0.0), ("police:300", "reach", 88, True, 0.97),
-            ("police:300", "depth", 3, True, 0.93)]  # fmt: skip
-    table = pd.DataFrame([_simulated(*r) for r in rows])
-    table.attrs["days"] = 10
-    console = Console(width=100, record=True)
-    console.print(simulation_table(SimpleNamespace(panels={"simulation": table})))
+    data = _brief(outcomes_of)
+    console = Console(width=110, record=True)
+    console.print(simulation_table(data, console.width))
     text = console.export_text()
-    assert "over 20 runs" in text
-    cells = [[c.strip() for c in line.split("│")[1:4]] for line in text.splitlines() if "police:300" in line]
-    assert cells == [["police:300", "88 [44-132]", "3 [2-4]"]]
-    assert simulation_table(SimpleNamespace(panels={})) is None
+    assert "200 runs" in " ".join(text.split())
+    assert "150 [75-225]" in text and "…" not in text
+    assert simulation_table(SimpleNamespace(outcomes=None)) is None

@@ -3,14 +3,15 @@
 :func:`compute_brief` runs the analysis (scenario -> people at risk -> each force option's best posts ->
 the coverage curve) and returns a :class:`BriefData`; :func:`render_html` lays it out as a list of
 sections (:mod:`kalkan.report.sections`); :func:`write_brief` writes ``brief.html`` (one self-contained
-file) and ``brief.pdf`` (WeasyPrint). Progress is reported through a callback so the CLI can show it.
+file) and ``brief.pdf`` (WeasyPrint). Progress is absolute (:class:`kalkan._base.Progress`); a bar with a
+``describe(label)`` method (the CLI's common bar) is told the name of each step.
 """
 
 from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -19,6 +20,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from kalkan._base import Progress, no_progress
 from kalkan.errors import InputError, OptionError
 from kalkan.plan.exposure import RiskWeight, incident_kernel_weight, places_at_risk, reconcile
 from kalkan.plan.force import OptionPlan, coverage_curve, plan_option
@@ -26,17 +28,11 @@ from kalkan.plan.travel import reach_km
 from kalkan.plan.units import ForceOption, officers_per_post, parse_options, unit_type
 from kalkan.report.asof import LaterItem, as_of_view
 from kalkan.report.decision import Decision
-from kalkan.report.markup import Context
+from kalkan.report.markup import Context, report_step
+from kalkan.report.outcomes import Outcomes
 from kalkan.scenarios import Scenario, load_scenario
 
 DEFAULT_OPTIONS = "monitors:50,monitors:100,police:300,police:600,police:1000"
-
-Progress = Callable[[str, int, int], None]
-"""``progress(step, done, total)``: called before and after each unit of work."""
-
-
-def _quiet(step: str, done: int, total: int) -> None:
-    return None
 
 
 @dataclass
@@ -69,6 +65,8 @@ class BriefData:
     later: list[LaterItem] = field(default_factory=list)
     """What became known only after ``as_of`` (the "Known later" box), with dates."""
     decision: Decision | None = None
+    outcomes: Outcomes | None = None
+    """Posterior-predictive simulated outcomes (:func:`kalkan.report.outcomes.simulate_outcomes`)."""
     full_scenario: Scenario | None = None
     """The scenario with everything, later knowledge included (for the sources of the Known later box)."""
     """The options compared and the recommendation (:func:`kalkan.report.decision.decide`)."""
@@ -119,7 +117,7 @@ def compute_brief(
     curve_time_limit: float = 0.5,
     risk_weight: RiskWeight = incident_kernel_weight,
     as_of: date | None = None,
-    progress: Progress = _quiet,
+    progress: Progress = no_progress,
 ) -> BriefData:
     """Run the analysis behind the brief.
 
@@ -140,7 +138,7 @@ def compute_brief(
     seconds: dict[str, float] = {}
 
     t0 = time.perf_counter()
-    progress("Loading the scenario", 0, 1)
+    report_step(progress, "Loading the scenario", 0, 1)
     full = scenario if isinstance(scenario, Scenario) else load_scenario(scenario)
     day = as_of or full.as_of
     # Only what was known on the brief's day enters the body and every computation below.
@@ -148,28 +146,28 @@ def compute_brief(
     exposure = places_at_risk(loaded, risk_weight=risk_weight, as_of=day)
     reconcile(exposure, loaded)  # the group's people at risk never exceed its census count
     demand = exposure.rename(columns={"place_id": "id"})[["id", "name", "latitude", "longitude", "weight"]]
-    progress("Loading the scenario", 1, 1)
+    report_step(progress, "Loading the scenario", 1, 1)
     seconds["scenario and people at risk"] = time.perf_counter() - t0
 
     t0 = time.perf_counter()
     plans: list[OptionPlan] = []
     for i, option in enumerate(parsed):
-        progress(f"Placing posts for {len(parsed)} options", i, len(parsed))
+        report_step(progress, f"Placing posts for {len(parsed)} options", i, len(parsed))
         plans.append(plan_option(demand, option, response_minutes=response_minutes, time_limit=time_limit))
-    progress(f"Placing posts for {len(parsed)} options", len(parsed), len(parsed))
+    report_step(progress, f"Placing posts for {len(parsed)} options", len(parsed), len(parsed))
     seconds["placing posts"] = time.perf_counter() - t0
 
     t0 = time.perf_counter()
     units = list(dict.fromkeys(o.unit for o in parsed))
     curves = []
     for i, unit in enumerate(units):
-        progress("Coverage curve", i, len(units))
+        report_step(progress, "Coverage curve", i, len(units))
         curve = coverage_curve(
             demand, unit, response_minutes=response_minutes, budgets=_budgets(parsed, unit, curve_points),
             time_limit=curve_time_limit,
         )  # fmt: skip
         curves.append(curve.assign(unit=unit))
-    progress("Coverage curve", len(units), len(units))
+    report_step(progress, "Coverage curve", len(units), len(units))
     seconds["coverage curve"] = time.perf_counter() - t0
     curve_table = pd.concat(curves, ignore_index=True)
 
@@ -205,7 +203,7 @@ def _capacitated(
     rows = []
     step = "Protection at stabilisation density"
     for i, plan in enumerate(plans):
-        progress(step, i, len(plans))
+        report_step(progress, step, i, len(plans))
         people, weight = 0.0, 0.0
         if unit_type(plan.option.unit).armed and plan.posts > 0:
             problem = CapacitatedCovering.from_places(
@@ -224,7 +222,7 @@ def _capacitated(
                 "per_1000_density": PER_1000,
             }
         )
-    progress(step, len(plans), len(plans))
+    report_step(progress, step, len(plans), len(plans))
     return pd.DataFrame(rows)
 
 
@@ -318,6 +316,10 @@ def brief_json(data: BriefData, ctx: Context) -> dict[str, Any]:
         "options": [asdict(o) for o in dec.options] if dec else [],
         "searched": [asdict(o) for o in dec.searched] if dec else [],
         "recommendation": asdict(dec.recommendation) if dec and dec.recommendation else None,
+        "simulation": data.outcomes.to_dict() if data.outcomes is not None else None,
+        "simulation_not_calibrated": data.panels.get("not_calibrated"),
+        "sensitivity": _sensitivity_json(data.panels.get("sensitivity")),
+        "validation": _validation_json(data.panels.get("validation")),
         "numbers": ctx.shown,
         "known_later": [
             {
@@ -330,6 +332,32 @@ def brief_json(data: BriefData, ctx: Context) -> dict[str, Any]:
         ],  # fmt: skip
         "sources_cited": ctx.cited,
     }
+
+
+def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
+    return [{str(k): v for k, v in r.items()} for r in frame.to_dict("records")]
+
+
+def _sensitivity_json(sens: Any) -> dict[str, Any] | None:
+    if sens is None:
+        return None
+    by = sens.by_officer_weight
+    return {
+        "method": sens.method, "runs": int(sens.runs), "ranking": _records(sens.ranking),
+        "by_officer_weight": _records(by),
+        "officer_weight_bands": list(by.attrs.get("officer_weight_bands", [])),
+        "ordering_depends": bool(sens.ordering_depends), "note": sens.note,
+        "as_of": str(sens.attrs.get("as_of") or ""),
+        "computed_at": str(sens.attrs.get("computed_at") or ""),
+        "stale": str(sens.attrs.get("stale") or ""),
+    }  # fmt: skip
+
+
+def _validation_json(validation: Any) -> dict[str, Any] | None:
+    if validation is None:
+        return None
+    checks = _records(validation.table)
+    return {"coverage": float(validation.coverage), "note": validation.note, "checks": checks}
 
 
 def write_pdf(html: str, path: Path) -> Path:
@@ -370,15 +398,15 @@ def prepare_out_dir(out: Path) -> Path:
     return out
 
 
-def write_brief(data: BriefData, out: Path, *, progress: Progress = _quiet) -> tuple[Path, Path]:
+def write_brief(data: BriefData, out: Path, *, progress: Progress = no_progress) -> tuple[Path, Path]:
     """Write ``brief.html``, ``brief.json`` and ``brief.pdf`` into ``out``; return the HTML and PDF paths."""
     import json
 
-    from kalkan.report.markup import Context
+    from kalkan.report.markup import Context, report_step
 
     prepare_out_dir(out)
     t0 = time.perf_counter()
-    progress("Writing brief.html", 0, 1)
+    report_step(progress, "Writing brief.html", 0, 1)
     ctx = Context(data)
     html = render_html(data, ctx=ctx)
     html_path = out / "brief.html"
@@ -386,11 +414,11 @@ def write_brief(data: BriefData, out: Path, *, progress: Progress = _quiet) -> t
     (out / "brief.json").write_text(
         json.dumps(brief_json(data, ctx), indent=1, default=str), encoding="utf-8"
     )
-    progress("Writing brief.html", 1, 1)
+    report_step(progress, "Writing brief.html", 1, 1)
     data.seconds["writing HTML"] = time.perf_counter() - t0
     t0 = time.perf_counter()
-    progress("Writing brief.pdf", 0, 1)
+    report_step(progress, "Writing brief.pdf", 0, 1)
     pdf_path = write_pdf(html, out / "brief.pdf")
-    progress("Writing brief.pdf", 1, 1)
+    report_step(progress, "Writing brief.pdf", 1, 1)
     data.seconds["writing PDF"] = time.perf_counter() - t0
     return html_path, pdf_path

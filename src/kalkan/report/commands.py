@@ -4,13 +4,17 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 import typer
 
 from kalkan.plan.defaults import DEFAULT_OPTIONS, RESPONSE_MINUTES
 from kalkan.stage_events import AS_OF_HELP, STORE_HELP
-from kalkan.terminal import fit
+
+if TYPE_CHECKING:
+    from rich.table import Table
+
+    from kalkan.report.brief import BriefData
 
 
 def brief(
@@ -38,10 +42,16 @@ def brief(
         12, "--curve-points", help="Budgets on the coverage curve per unit type."
     ),
     runs: int = typer.Option(
-        20, "--runs", help="Simulation runs per option for the outcomes panel (0: no panel)."
+        200,
+        "--runs",
+        help="Simulated runs per option (parameter draws x 4 outbreaks; 0: no simulation, reach decides).",
     ),
-    days: int = typer.Option(10, "--days", help="Days simulated from the first flashpoint."),
     seed: int = typer.Option(0, "--seed", help="Seed of the simulation (same seed, same numbers)."),
+    scheduler: str = typer.Option(
+        "local",
+        "--scheduler",
+        help="Where the simulation runs: local (all cores), serial, or a Dask scheduler's address.",
+    ),
     ewp: Path | None = typer.Option(
         None, "--ewp", help="EWP country-year table (CSV) for the country-risk panel (optional)."
     ),
@@ -51,27 +61,19 @@ def brief(
     """Write the protection brief: the situation, who is at risk, the force options, where the posts stand."""
     from rich.console import Console
     from rich.markup import escape
-    from rich.progress import (
-        BarColumn,
-        MofNCompleteColumn,
-        Progress,
-        SpinnerColumn,
-        TextColumn,
-        TimeElapsedColumn,
-    )
 
+    from kalkan.cli import progress_bar
+    from kalkan.errors import OptionError
     from kalkan.report.brief import check_brief_arguments, compute_brief, prepare_out_dir, write_brief
     from kalkan.report.panels import compute_panels
-
-    console = Console()
-    from kalkan.errors import OptionError
     from kalkan.stage_events import load_for_stage
 
+    console = Console()
     if not time_limit > 0:
         raise OptionError(f"--time-limit must be > 0 seconds; got {time_limit:g}.")
     if curve_points < 2:
         raise OptionError(f"--curve-points must be at least 2; got {curve_points}.")
-    for flag, value, low in (("--runs", runs, 0), ("--days", days, 1), ("--seed", seed, 0)):
+    for flag, value, low in (("--runs", runs, 0), ("--seed", seed, 0)):
         if value < low:
             raise OptionError(f"{flag} must be a whole number >= {low}; got {value}.")
     if ewp is not None:
@@ -95,89 +97,92 @@ def brief(
         target,
     )
     prepare_out_dir(out)
-    with Progress(
-        SpinnerColumn(),
-        TextColumn("{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=console, transient=False,
-    ) as bar:  # fmt: skip
-        tasks: dict[str, Any] = {}
-
-        def progress(step: str, done: int, total: int) -> None:
-            if step not in tasks:
-                tasks[step] = bar.add_task(step, total=total)
-            bar.update(tasks[step], completed=done, total=total)
-
+    with progress_bar("Loading the scenario", transient=False) as bar:
         data = compute_brief(
             loaded, options=parsed, response_minutes=response_minutes, target=target, time_limit=time_limit,
-            curve_points=curve_points, progress=progress,
+            curve_points=curve_points, progress=bar,
         )  # fmt: skip
-        compute_panels(data, runs=runs, days=days, seed=seed, ewp=ewp, progress=progress)
-        html_path, pdf_path = write_brief(data, out, progress=progress)
-    console.print(fit(summary_table(data), width=console.width))
-    simulated = simulation_table(data)
+        compute_panels(data, runs=runs, seed=seed, ewp=ewp, scheduler=scheduler, progress=bar)
+        html_path, pdf_path = write_brief(data, out, progress=bar)
+        bar.describe("Brief written")
+    console.print(summary_table(data, console.width))
+    simulated = simulation_table(data, console.width)
     if simulated is not None:
-        console.print(fit(simulated, width=console.width))
+        console.print(simulated)
     for panel, why in (data.panels.get("skipped") or {}).items():
         console.print(f"[yellow]Panel left out[/]: {escape(f'{panel} ({why})')}", highlight=False)
     console.print(escape(f"Wrote {html_path}, {html_path.with_name('brief.json')} and {pdf_path}."))
 
 
-def summary_table(data):  # type: ignore[no-untyped-def]
-    """The options as a Rich table, narrow enough for an 80-column terminal: reach, capacity and outcome apart."""
-    from rich.table import Table
+def summary_table(data: BriefData, width: int | None = None) -> Table:
+    """The options on the terminal: reach, capacity and outcome apart, numbers never cut."""
+    from kalkan.terminal import Column, fit_table
 
     dec = data.decision
     rec = dec.recommendation if dec is not None else None
-    table = Table(
-        title=f"{data.scenario.title}, as of {data.as_of:%d %B %Y}: force options",
-        caption=(f"* recommended: {rec.words}, {rec.on_duty} on duty at any moment. " if rec else "No option meets the criterion. ")
-        + f"Criterion: {dec.criterion if dec else ''}. Reach = weighted share of the people at risk within "
-        f"{data.response_minutes:g} min of a post; capacity = people held at 20 per 1,000; deaths = simulated median.",
-    )  # fmt: skip
-    for column in ("option", "officers", "on duty", "reach", "capacity", "deaths"):
-        table.add_column(column, no_wrap=True, justify="left" if column == "option" else "right")
+    rows = []
     for r in sorted(dec.options if dec else [], key=lambda r: (r.unit, r.officers)):
-        table.add_row(
-            f"{r.words}{' *' if r.recommended else ''}",
-            f"{r.officers:,}",
-            f"{r.on_duty:,}",
+        rows.append([
+            f"{r.words}{' *' if r.recommended else ''}", f"{r.officers:,}", f"{r.on_duty:,}",
             f"{r.reach_weighted_share:.0%}" if r.reach_weighted_share is not None else "-",
-            "none"
-            if not r.armed
-            else (f"{r.capacity_people:,.0f}" if r.capacity_people is not None else "-"),
+            "none" if not r.armed else (f"{r.capacity_people:,.0f}" if r.capacity_people is not None else "-"),
             f"{r.deaths_median:,.0f}" if r.deaths_median is not None else "-",
-            style="bold" if r.recommended else None,
-        )
-    return table
-
-
-def simulation_table(data):  # type: ignore[no-untyped-def]
-    """Simulated deaths per option, posts sited for reach and for depth (None without the panel)."""
-    from rich.table import Table
-
-    sim = data.panels.get("simulation")
-    if sim is None or "siting" not in sim.columns:
-        return None
-    days, runs = int(sim.attrs.get("days", 0)), int(sim["runs"].iloc[0])
-    table = Table(
-        title=f"Simulated deaths in {days} days, median [5th-95th percentile] over {runs} runs",
-        caption="Sited for depth: several posts where the most people are at risk (expected covering). "
-        "A model for comparing options, not a prediction: see the brief's simulation page.",
+            f"{r.beats_none:.0%}" if r.beats_none is not None else "-",
+        ])  # fmt: skip
+    caption = (
+        (f"* recommended: {rec.words}, {rec.on_duty} on duty at any moment. " if rec else "No option meets the criterion. ")
+        + f"Criterion: {dec.criterion if dec else ''}. Reach = weighted share of the people at risk within "
+        f"{data.response_minutes:g} min of a post; capacity = people held at 20 per 1,000; deaths = simulated median "
+        "if on duty on the decision day; beats none = share of paired runs with fewer deaths than no force."
+    )  # fmt: skip
+    columns = [Column("option", keep=True), Column("officers", number=True, keep=True),
+               Column("on duty", number=True, keep=True), Column("reach", number=True), Column("capacity", number=True),
+               Column("deaths", number=True), Column("beats none", number=True)]  # fmt: skip
+    return fit_table(
+        columns,
+        rows,
+        title=f"{data.scenario.title}, as of {data.as_of:%d %B %Y}: force options",
+        caption=caption,
+        width=width,
     )
-    for column in ("option", "sited for reach", "sited for depth"):
-        table.add_column(column, no_wrap=True, justify="left" if column == "option" else "right")
 
-    def cell(row) -> str:  # type: ignore[no-untyped-def]
-        return f"{row.deaths_median:,.0f} [{row.deaths_p5:,.0f}-{row.deaths_p95:,.0f}]"
 
-    depth = {r.option: r for r in sim[sim["siting"] == "depth"].itertuples()}
-    for r in sim[sim["siting"] != "depth"].itertuples():
-        label = "no force" if r.option == "none" else str(r.option)
-        table.add_row(label, cell(r), cell(depth[r.option]) if r.option in depth else "-")
-    return table
+def simulation_table(data: BriefData, width: int | None = None) -> Table | None:
+    """Simulated deaths per option on both arrival assumptions (None without the simulation)."""
+    from kalkan.report.decision import in_words
+    from kalkan.terminal import Column, fit_table
+
+    out = data.outcomes
+    if out is None:
+        return None
+    rows = []
+    for label in [*out.shown, *out.searched]:
+        now, late = out.now[label], out.timeline.get(label)
+        name = "no force" if label == "none" else in_words(now.unit, now.officers)
+        rows.append([
+            name + (" (searched)" if label in out.searched else ""),
+            f"{now.deaths_median:,.0f} [{now.deaths_p5:,.0f}-{now.deaths_p95:,.0f}]",
+            f"{now.beats_none:.0%}" if now.beats_none is not None else "-",
+            "-" if late is None or label == "none" else f"day {late.generation_day:g}",
+            "-" if late is None else f"{late.deaths_median:,.0f} [{late.deaths_p5:,.0f}-{late.deaths_p95:,.0f}]",
+        ])  # fmt: skip
+    # Short headers: a number column never wraps, so its header sets its width.
+    columns = [
+        Column("option", keep=True),
+        Column("on duty now", number=True, keep=True),
+        Column("beats none", number=True),
+        Column("ready", number=True),
+        Column("when ready", number=True),
+    ]
+    return fit_table(
+        columns,
+        rows,
+        title=f"Simulated deaths in {out.days} days, median [5th-95th percentile] over {out.runs} runs per option",
+        caption="On duty now: deaths if the posts were on duty on the decision day; beats none: share of paired runs "
+        "with fewer deaths than no force; ready: the day, after the decision, the force is on duty at the pace of "
+        f"pledges; when ready: deaths if it arrives then. {out.interval_note} Simulation: {out.seconds:,.0f} s.",
+        width=width,
+    )  # fmt: skip
 
 
 def register(app: typer.Typer) -> None:

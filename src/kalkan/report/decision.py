@@ -10,10 +10,11 @@ Three words, three meanings, never mixed:
 * **simulated outcome**: deaths in the agent-based model, as a median and a 90% interval over runs.
 
 The recommendation comes from the analysis, not from the preset list: the least number of officers of
-the armed unit that meets :data:`CRITERION`. With the simulation, an option meets it when the 95th
-percentile of its simulated deaths (posts sited for depth, as simulated) is at most
-``OUTCOME_SHARE`` of the median deaths with no force in the same runs; the posts shown are the ones it
-was judged on. Without the simulation, the criterion is reach alone and the brief says so.
+the armed unit that meets the criterion on the posterior-predictive runs
+(:mod:`kalkan.report.outcomes`): on duty on the decision day, it leaves fewer simulated deaths than no
+force in at least :data:`BEATS_NONE` of paired runs, and a median at least :data:`MEDIAN_CUT` below no
+force's. The posts shown are the ones it was judged on; a force larger than its posts need is trimmed
+to them. Without the simulation, the criterion is reach alone and the brief says so.
 """
 
 from __future__ import annotations
@@ -23,18 +24,19 @@ from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
 
 from kalkan.plan.units import ForceOption, officers_per_post, posts_for, unit_type
+from kalkan.report.outcomes import SITING, Outcome, Outcomes, planner_size, trimmed_size
 
 if TYPE_CHECKING:
     from kalkan.report.brief import BriefData
 
-#: An option meets the outcome criterion when its 95th-percentile simulated deaths are at most this
-#: share of the median deaths with no force (0.5: it at least halves the deaths, even in a bad run).
-OUTCOME_SHARE = 0.5
-#: Most force sizes simulated while searching for the least that meets the criterion.
-MAX_SEARCH = 6
+#: An option meets the outcome criterion when it leaves fewer deaths than no force in at least this share
+#: of the paired runs (parameter draw x outbreak, common random numbers): three runs in four ...
+BEATS_NONE = 0.75
+#: ... and its median deaths are at least this share below no force's median (a material cut, not a
+#: difference within chance).
+MEDIAN_CUT = 0.25
 
 _UNIT_WORDS = {
     "monitors": "unarmed monitors",
@@ -82,6 +84,18 @@ class OptionRow:
     preset: bool = True
     meets: bool | None = None
     recommended: bool = False
+    beats_none: float | None = None
+    """Share of paired runs (on duty on the decision day) with fewer deaths than no force."""
+    p_best: float | None = None
+    """Share of runs (on duty on the decision day) in which it has the fewest deaths of all simulated."""
+    ready_day: float | None = None
+    """Days after the decision until the force is generated at the pace of pledges."""
+    ready_source: str = ""
+    deaths_late_median: float | None = None
+    deaths_late_p5: float | None = None
+    deaths_late_p95: float | None = None
+    beats_none_late: float | None = None
+    trimmed_from: int | None = None
 
 
 @dataclass
@@ -103,6 +117,11 @@ class Recommendation:
     deaths_p95: float | None = None
     reach_weighted_share: float | None = None
     post_list: list[Post] = field(default_factory=list)
+    beats_none: float | None = None
+    ready_day: float | None = None
+    ready_source: str = ""
+    deaths_late_median: float | None = None
+    beats_none_late: float | None = None
 
 
 @dataclass
@@ -151,14 +170,30 @@ def _candidates(data: BriefData, unit: str) -> list[int]:
     return sizes
 
 
-Simulate = Callable[[list[ForceOption]], pd.DataFrame]
+def _criterion(unit: str, none_median: float) -> str:
+    return (
+        f"the least {_UNIT_WORDS[unit]}, on duty on the decision day with posts sited where they do most good, "
+        f"that leave fewer simulated deaths than no force in at least {BEATS_NONE:.0%} of paired runs and a median "
+        f"at least {MEDIAN_CUT:.0%} below no force's ({(1 - MEDIAN_CUT) * none_median:,.0f} or fewer against "
+        f"{none_median:,.0f})"
+    )
 
 
-def decide(data: BriefData, simulate: Simulate | None = None) -> Decision:
+def meets_criterion(outcome: Outcome, none_median: float) -> bool:
+    """The outcome criterion on posterior-predictive runs (see :data:`BEATS_NONE`, :data:`MEDIAN_CUT`)."""
+    return (
+        outcome.beats_none is not None
+        and outcome.beats_none >= BEATS_NONE
+        and outcome.deaths_median <= (1 - MEDIAN_CUT) * none_median
+    )
+
+
+def decide(data: BriefData, outcomes: Outcomes | None = None) -> Decision:
     """Fill the options and the recommendation from the analysis (and the simulation when given).
 
-    ``simulate(options)`` returns the simulation table of those options sited for depth with a no-force
-    row ``"none"`` first (``kalkan.simulate.simulate_options`` columns) and ``attrs["posts"]``.
+    With ``outcomes`` (:func:`kalkan.report.outcomes.simulate_outcomes`), every armed size simulated on
+    the decision day (presets and search sizes, same runs) is checked against the criterion and the least
+    officers that meet it is recommended; its posts are the ones simulated. Without, reach decides.
     """
     rows = _preset_rows(data)
     armed_units = [r.unit for r in rows if r.armed]
@@ -166,94 +201,90 @@ def decide(data: BriefData, simulate: Simulate | None = None) -> Decision:
     if unit is None:
         criterion = "no armed option was given, so none can protect; the options are compared by reach only"
         return Decision(criterion, rows, None, None, simulated=False)
-    if simulate is None:
+    if outcomes is None:
         return _decide_by_reach(data, rows, unit)
-    sizes = _candidates(data, unit)
-    # The presets are simulated too, so every row of the table carries its outcome.
-    presets = [ForceOption(r.unit, r.officers) for r in rows]
-    table = simulate(presets)
-    none = table[table["option"] == "none"].iloc[0]
-    ceiling = OUTCOME_SHARE * float(none["deaths_median"])
-    criterion = (
-        f"the least {_UNIT_WORDS[unit]} whose posts, sited where they do most good in the simulation, keep "
-        f"simulated deaths at the 95th percentile of runs to at most {OUTCOME_SHARE:.0%} of the median with no "
-        f"force ({ceiling:,.0f} of {float(none['deaths_median']):,.0f})"
-    )
-    results: dict[str, pd.Series] = {str(r["option"]): r for _, r in table.iterrows()}
-    posts_table = table.attrs.get("posts")
-    posts_by: dict[str, pd.DataFrame] = {}
-    if posts_table is not None:
-        posts_by |= {str(k): g for k, g in posts_table.groupby("option")}
+    none = outcomes.none()
+    criterion = _criterion(unit, none.deaths_median)
     for row in rows:
-        found = results.get(row.label)
+        found = outcomes.now.get(row.label)
         if found is not None:
-            _fill(row, found)
-            row.meets = bool(row.armed and float(found["deaths_p95"]) <= ceiling)
+            _fill(row, found, outcomes.timeline.get(row.label))
+            row.meets = bool(row.armed and meets_criterion(found, none.deaths_median))
     searched: list[OptionRow] = []
-    chosen: OptionRow | None = None
-    smallest_preset = min((r.officers for r in rows if r.unit == unit and r.meets), default=None)
-    for size in sizes if smallest_preset is not None else []:  # no preset meets it: nothing smaller will
-        if smallest_preset is not None and size >= smallest_preset:
-            break
-        if len(searched) >= MAX_SEARCH:
-            break
-        option = ForceOption(unit, size)
-        result = simulate([option])
-        found = result[result["option"] == option.label].iloc[0]
+    for label in outcomes.searched:
+        found = outcomes.now[label]
         row = OptionRow(
-            label=option.label, words=in_words(unit, size), unit=unit, armed=True, officers=size,
-            posts=int(found["posts"]), on_duty=on_duty(unit, int(found["posts"])),
-            reach_weighted_share=float(found["covered_share"]), capacity_people=None, preset=False,
+            label=label, words=in_words(unit, found.officers), unit=unit, armed=True, officers=found.officers,
+            posts=found.posts, on_duty=on_duty(unit, found.posts), reach_weighted_share=None,
+            capacity_people=None, preset=False,
         )  # fmt: skip
-        _fill(row, found)
-        row.capacity_people = _capacity(data, unit, row.posts)
-        row.meets = float(found["deaths_p95"]) <= ceiling
+        _fill(row, found, outcomes.timeline.get(label))
+        row.reach_weighted_share = found.covered_share  # the reach of the posts simulated
+        row.capacity_people = _capacity(data, unit, found.posts)
+        row.meets = meets_criterion(found, none.deaths_median)
         searched.append(row)
-        if result.attrs.get("posts") is not None:
-            posts_by[option.label] = result.attrs["posts"][result.attrs["posts"]["option"] == option.label]
-        if row.meets:
-            chosen = row
-            break
-    if chosen is None:
-        chosen = next((r for r in sorted(rows, key=lambda r: r.officers) if r.unit == unit and r.meets), None)
+    candidates = sorted(
+        [r for r in [*rows, *searched] if r.unit == unit and r.meets], key=lambda r: r.officers
+    )
+    chosen = candidates[0] if candidates else None
     if chosen is None:
         return Decision(criterion, rows, None, _triple(none), simulated=True, searched=searched)
+    posts_table = (
+        outcomes.posts[outcomes.posts["option"] == chosen.label] if len(outcomes.posts) else outcomes.posts
+    )
+    post_list = [
+        Post(str(p.get("name", "")), float(p["latitude"]), float(p["longitude"]))
+        for _, p in posts_table.iterrows()
+    ]
+    officers = trimmed_size(unit, chosen.officers, len(post_list) or chosen.posts)
+    trimmed = ""
+    if officers < chosen.officers:
+        trimmed = (
+            f"The {chosen.words} simulated hold only {len(post_list)} posts where people are at risk; "
+            f"{officers:,} officers staff those posts, so the recommendation is trimmed to them (same posts, same runs)."
+        )
+        chosen = _trim(chosen, officers, len(post_list))
     chosen.recommended = True
     for row in rows:
         row.recommended = row.label == chosen.label
-    posts = posts_by.get(chosen.label)
-    post_list = (
-        [
-            Post(str(p.get("name", "")), float(p["latitude"]), float(p["longitude"]))
-            for _, p in posts.iterrows()
-        ]
-        if posts is not None
-        else []
-    )
     same = ""
-    bigger = [
-        r for r in rows if r.unit == unit and r.officers > chosen.officers and r.deaths_median is not None
-    ]
+    bigger = [r for r in rows if r.unit == unit and r.officers > chosen.officers and finite(r.deaths_median)]
     if bigger and not chosen.preset:
         b = min(bigger, key=lambda r: r.officers)
-        same = (
-            f"By this criterion {chosen.words} would do what {b.words} do: both keep simulated deaths far below the "
-            f"{float(none['deaths_median']):,.0f} with no force (a median of {chosen.deaths_median:,.0f} against "
-            f"{b.deaths_median:,.0f})."
+        fewer = (b.deaths_median or 0) < (chosen.deaths_median or 0)
+        same = f"By this criterion {chosen.words} already do what {b.words} do" + (
+            f"; {b.words} leave fewer deaths still (a median of {b.deaths_median:,.0f} against {chosen.deaths_median:,.0f})."
+            if fewer
+            else f" (a median of {chosen.deaths_median:,.0f} deaths against {b.deaths_median:,.0f})."
         )
     reason = (
-        f"It is the least force that meets the criterion: a median of {chosen.deaths_median:,.0f} simulated deaths, "
-        f"{chosen.deaths_p95:,.0f} at the 95th percentile, against {float(none['deaths_median']):,.0f} with no force."
+        f"The least force that meets the criterion: on duty on the decision day, fewer deaths than no force in "
+        f"{chosen.beats_none:.0%} of paired runs; a median of {chosen.deaths_median:,.0f} "
+        f"({chosen.deaths_p5:,.0f}-{chosen.deaths_p95:,.0f}) against {none.deaths_median:,.0f}."
     )
+    if trimmed:
+        reason += " " + trimmed
     recommendation = Recommendation(
         label=chosen.label, words=chosen.words, unit=unit, officers=chosen.officers, posts=chosen.posts,
-        on_duty=chosen.on_duty, siting="depth", criterion=criterion, reason=reason, same_as=same,
+        on_duty=chosen.on_duty, siting=SITING, criterion=criterion, reason=reason, same_as=same,
         deaths_median=chosen.deaths_median, deaths_p5=chosen.deaths_p5, deaths_p95=chosen.deaths_p95,
-        reach_weighted_share=chosen.reach_weighted_share, post_list=post_list,
+        reach_weighted_share=chosen.reach_weighted_share, post_list=post_list, beats_none=chosen.beats_none,
+        ready_day=chosen.ready_day, ready_source=chosen.ready_source,
+        deaths_late_median=chosen.deaths_late_median, beats_none_late=chosen.beats_none_late,
     )  # fmt: skip
-    if not chosen.preset:
+    if not chosen.preset and chosen not in rows:
         rows.append(chosen)
     return Decision(criterion, rows, recommendation, _triple(none), simulated=True, searched=searched)
+
+
+def _trim(row: OptionRow, officers: int, posts: int) -> OptionRow:
+    """``row`` cut to ``officers`` holding ``posts`` posts (the same posts simulated)."""
+    from dataclasses import replace
+
+    return replace(
+        row, label=ForceOption(row.unit, officers).label, words=in_words(row.unit, officers), officers=officers,
+        posts=posts, on_duty=on_duty(row.unit, posts), preset=False, trimmed_from=row.officers,
+    )  # fmt: skip
 
 
 def _capacity(data: BriefData, unit: str, posts: int) -> float | None:
@@ -276,18 +307,26 @@ def _capacity(data: BriefData, unit: str, posts: int) -> float | None:
     return float(problem.assigned["people"].sum())
 
 
-def _triple(row: pd.Series) -> tuple[float, float, float]:
-    return float(row["deaths_p5"]), float(row["deaths_median"]), float(row["deaths_p95"])
+def _triple(none: Outcome) -> tuple[float, float, float]:
+    return none.deaths_p5, none.deaths_median, none.deaths_p95
 
 
-def _fill(row: OptionRow, found: pd.Series) -> None:
-    row.deaths_median = float(found["deaths_median"])
-    row.deaths_p5 = float(found["deaths_p5"])
-    row.deaths_p95 = float(found["deaths_p95"])
-    row.siting = str(found.get("siting", "reach"))
-    if row.armed:  # the posts judged are the simulated ones
-        row.posts = int(found["posts"])
-        row.on_duty = on_duty(row.unit, row.posts)
+def _fill(row: OptionRow, found: Outcome, late: Outcome | None) -> None:
+    row.deaths_median = found.deaths_median
+    row.deaths_p5 = found.deaths_p5
+    row.deaths_p95 = found.deaths_p95
+    row.beats_none = found.beats_none
+    row.p_best = found.p_best
+    row.siting = SITING
+    row.posts = found.posts  # the posts judged are the simulated ones
+    row.on_duty = on_duty(row.unit, row.posts)
+    if late is not None:
+        row.ready_day = late.generation_day
+        row.ready_source = late.generation_source
+        row.deaths_late_median = late.deaths_median
+        row.deaths_late_p5 = late.deaths_p5
+        row.deaths_late_p95 = late.deaths_p95
+        row.beats_none_late = late.beats_none
 
 
 def _decide_by_reach(data: BriefData, rows: list[OptionRow], unit: str) -> Decision:
@@ -299,7 +338,9 @@ def _decide_by_reach(data: BriefData, rows: list[OptionRow], unit: str) -> Decis
     curve = data.curves[(data.curves["unit"] == unit) & (data.curves["covered_share"] >= data.target)]
     if not len(curve):
         return Decision(criterion, rows, None, None, simulated=False)
-    size = int(curve["officers"].min())
+    size = planner_size(
+        unit, int(curve["officers"].min())
+    )  # "343" is false precision: said as a planner would
     plan = next((p for p in data.plans if p.option == ForceOption(unit, size)), None)
     posts = posts_for(ForceOption(unit, size))
     chosen = next((r for r in rows if r.unit == unit and r.officers == size), None)
@@ -325,13 +366,27 @@ def _decide_by_reach(data: BriefData, rows: list[OptionRow], unit: str) -> Decis
     selected: Any = plan.selected
     post_list = [Post(str(p.name), float(p.latitude), float(p.longitude)) for p in selected.itertuples()]
     posts = len(post_list)
-    chosen.posts, chosen.on_duty = posts, on_duty(unit, posts)
-    if chosen.capacity_people is None:
-        chosen.capacity_people = _capacity(data, unit, posts)
     reason = (
         f"It is the least force whose posts reach {data.target:.0%} of the people at risk, weighted by nearness to "
         "incidents; the simulation was not run."
     )
+    officers = trimmed_size(unit, size, posts)
+    if officers < size:
+        reason += (
+            f" {in_words(unit, size)} could staff {posts_for(ForceOption(unit, size))} posts, but {posts} already reach "
+            f"every place they can; {officers:,} officers staff those {posts}, so the recommendation is trimmed to them."
+        )
+        trimmed = _trim(chosen, officers, posts)
+        if chosen.preset:  # the preset stays as a comparison row
+            rows.append(trimmed)
+        else:
+            rows[rows.index(chosen)] = trimmed
+        chosen.recommended = False
+        chosen, size = trimmed, officers
+        chosen.recommended = True
+    chosen.posts, chosen.on_duty = posts, on_duty(unit, posts)
+    if chosen.capacity_people is None:
+        chosen.capacity_people = _capacity(data, unit, posts)
     rec = Recommendation(
         label=chosen.label, words=chosen.words, unit=unit, officers=size, posts=posts, on_duty=chosen.on_duty,
         siting="reach", criterion=criterion, reason=reason, reach_weighted_share=chosen.reach_weighted_share,
@@ -343,3 +398,60 @@ def _decide_by_reach(data: BriefData, rows: list[OptionRow], unit: str) -> Decis
 def finite(value: float | None) -> bool:
     """True for a real number (not None, not NaN)."""
     return value is not None and bool(np.isfinite(value))
+
+
+def _span(values: list[float], fmt: Callable[[float], str]) -> str:
+    low, high = min(values), max(values)
+    if fmt(low) == fmt(high):
+        return fmt(low)
+    if fmt is _pct:
+        return f"{low * 100:.0f}–{fmt(high)}"
+    return f"{fmt(low)}–{fmt(high)}"
+
+
+def _pct(value: float) -> str:
+    return f"{value:.0%}"
+
+
+def outcome_sentence(dec: Decision, out: Outcomes) -> str:
+    """The sentence about the options with its probabilities, written from the runs (page 1 and the
+    simulation page say the same)."""
+    from kalkan.report.markup import say
+
+    none = out.none()
+    when = f"{out.decision_day.day} {out.decision_day:%B %Y}"
+    shown = [out.now[label] for label in out.shown if label != "none"]
+    by_unit: dict[str, list[Outcome]] = {}
+    for o in sorted(shown, key=lambda o: not unit_type(o.unit).armed):  # armed forces first
+        by_unit.setdefault(o.unit, []).append(o)
+    parts: list[str] = []
+    for unit, group in by_unit.items():
+        beats = [o.beats_none for o in group if o.beats_none is not None]
+        if not beats:
+            continue
+        medians = _span([o.deaths_median for o in group], say)
+        words = _UNIT_WORDS.get(unit, unit)
+        if not parts:
+            parts.append(
+                f"If on duty on {when}, {words} leave fewer deaths than no force in {_span(beats, _pct)} of paired "
+                f"runs (a median of {medians} deaths against {say(none.deaths_median)})"
+            )
+        else:
+            parts.append(f"{words} in {_span(beats, _pct)} (a median of {medians})")
+    text = "; ".join(parts)
+    best = max((o for label, o in out.now.items() if label != "none"), key=lambda o: o.p_best, default=None)
+    if best is not None:
+        text += f". {in_words(best.unit, best.officers)} most often leave the fewest deaths ({best.p_best:.0%} of runs)"
+    late = [out.timeline[o.label] for o in shown if o.label in out.timeline and unit_type(o.unit).armed]
+    if late:
+        days = _span([o.generation_day for o in late], lambda v: f"{v:g}")
+        arrived = [o.arrived_before_outbreak for o in late if o.arrived_before_outbreak is not None]
+        beats_late = [o.beats_none for o in late if o.beats_none is not None]
+        text += f". At the pace of the pledges the armed options are on duty {days} days after the decision"
+        if arrived and max(arrived) == 0:
+            text += ", after the outbreak has begun in every run"
+        elif arrived:
+            text += f", before the outbreak in {_span(arrived, _pct)} of runs"
+        if beats_late:
+            text += f", and then beat no force in {_span(beats_late, _pct)} of paired runs"
+    return text[0].upper() + text[1:] + "."

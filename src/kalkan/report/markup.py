@@ -8,7 +8,7 @@ modules form one direction: model (what the brief says) -> computations -> secti
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from html import escape
 from typing import TYPE_CHECKING, Any
@@ -63,6 +63,15 @@ class Context:
             return ""
         links = ", ".join(f'<a href="#src-{escape(i)}">{escape(i)}</a>' for i in items)
         return f'<sup class="cite">[{links}]</sup>'
+
+
+def report_step(progress: Callable[[int, int], None], label: str, done: int, total: int) -> None:
+    """Absolute progress ``done`` of ``total`` on step ``label``: the label goes to the bar's
+    ``describe`` (``kalkan.cli.ProgressBar``) when it has one."""
+    describe = getattr(progress, "describe", None)
+    if callable(describe):
+        describe(label)
+    progress(done, total)
 
 
 def rows_of(frame: pd.DataFrame) -> list[Any]:

@@ -16,81 +16,83 @@ is missing or fails is left out and the brief says which and why (nothing is hid
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import re
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from html import escape
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
+from kalkan._base import Progress, no_progress
 from kalkan.plan.units import ForceOption
-from kalkan.report.decision import Simulate, decide
-from kalkan.report.markup import Context, Section, scenario_units, share
+from kalkan.report.decision import decide, in_words, outcome_sentence
+from kalkan.report.markup import Context, Section, report_step, scenario_units, share
 from kalkan.report.markup import rows_of as _rows
 from kalkan.report.markup import table as _table
+from kalkan.report.outcomes import DRAWS, SEEDS_PER_DRAW, simulate_outcomes
 
 if TYPE_CHECKING:
-    from kalkan.report.brief import BriefData, Progress
+    from kalkan.report.brief import BriefData
+
+_LABEL = re.compile(r"\b(monitors|police|fpu):(\d+)\b")
 
 
 def compute_panels(
     data: BriefData,
     *,
-    runs: int = 20,
-    days: int = 10,
+    runs: int = DRAWS * SEEDS_PER_DRAW,
     seed: int = 0,
     ewp: str | Path | None = None,
+    scheduler: Any = None,
+    sensitivity_runs: int = 0,
     progress: Progress | None = None,
 ) -> BriefData:
-    """Compute the optional panels into ``data.panels``.
+    """Compute the optional panels into ``data.panels`` and the decision into ``data.decision``.
 
-    ``runs=0`` leaves the simulation out; ``ewp`` (the Early Warning Project country-year table, CSV)
-    adds the country-level risk panel, for the year before the scenario's ``as_of``.
+    ``runs`` is the posterior-predictive runs per option (parameter draws x 4 seeds; 0 leaves the
+    simulation out and the recommendation rests on reach); ``ewp`` (the Early Warning Project
+    country-year table, CSV) adds the country-level risk panel, for the year before the scenario's
+    ``as_of``. ``scheduler`` is Dask's (None: serial; "local": a LocalCluster reused by every
+    simulation). ``sensitivity_runs`` > 0 recomputes the sensitivity analysis when the scenario stores none.
     """
-    report = progress or (lambda step, done, total: None)
+    report = progress or no_progress
     skipped: dict[str, str] = data.panels.setdefault("skipped", {})
     if ewp is not None:
         try:
+            _describe(report, "Country risk (structural model)")
             data.panels["country"] = country_context(data, Path(ewp), seed=seed, progress=report)
         except (ImportError, ValueError, KeyError, RuntimeError) as error:
             skipped["Country context"] = f"{type(error).__name__}: {error}"
     if runs > 0:
-        try:
-            data.panels["simulation"] = simulate_plans(data, runs=runs, days=days, seed=seed, progress=report)
-        except Exception as error:  # a panel must not sink the brief; the brief says why it is missing
-            skipped["Simulated outcomes"] = f"{type(error).__name__}: {error}"
-    table = data.panels.get("simulation")
-    common = {
-        "runs": int(runs),
-        "days": int(days),
-        "seed": int(seed),
-        "response_minutes": data.response_minutes,
-    }
-    report("Searching for the least force that meets the criterion", 0, 1)
-    data.decision = decide(data, simulate=_simulator(data, table, common) if table is not None else None)
-    report("Searching for the least force that meets the criterion", 1, 1)
-    rec = data.decision.recommendation
-    if table is not None and rec is not None and rec.siting == "depth":
-        try:
-            table.attrs["late"] = _late(data, ForceOption(rec.unit, rec.officers), common)
-        except Exception as error:
-            skipped["Late arrival rows"] = f"{type(error).__name__}: {error}"
+        with _client(scheduler) as client:
+            _simulate(
+                data,
+                runs=runs,
+                seed=seed,
+                scheduler=client,
+                sensitivity_runs=sensitivity_runs,
+                progress=report,
+            )
+    _describe(report, "Choosing the recommendation")
+    data.decision = decide(data, data.outcomes)
     name = str(data.scenario.settings.get("framework_assessment", ""))
     if name:
         try:
             from kalkan.risk.framework import risk_factor_profile, shipped_assessment
 
-            report("Risk factors (UN Framework)", 0, 1)
+            _describe(report, "Risk factors (UN Framework)")
             assessment = shipped_assessment(name)
             data.panels["framework"] = (assessment, risk_factor_profile(assessment))
-            report("Risk factors (UN Framework)", 1, 1)
+            report(1, 1)
         except Exception as error:
             skipped["UN Framework risk factors"] = f"{type(error).__name__}: {error}"
     try:
         from kalkan.risk.hotspots import forecast_risk_weight
 
-        report("Hotspot forecast", 0, 1)
+        _describe(report, "Hotspot forecast")
         weights = np.asarray(
             forecast_risk_weight(data.exposure, data.scenario.incidents, data.as_of), dtype=float
         )
@@ -105,93 +107,95 @@ def compute_panels(
             data.panels["hotspot_skill"] = backtested_skill()
         except (ImportError, ValueError, OSError):
             pass  # no shipped backtest: the note says where the skill is measured
-        report("Hotspot forecast", 1, 1)
+        report(1, 1)
     except Exception as error:
         skipped["Hotspot forecast"] = f"{type(error).__name__}: {error}"
     return data
 
 
-#: Days after the first clash on which the brief's late-arrival rows put the posts on duty.
-LATE_DAYS = (1, 2, 3, 5)
+@contextmanager
+def _client(scheduler: Any) -> Iterator[Any]:
+    """One Dask client for every simulation of the brief ("local" starts a LocalCluster once)."""
+    if scheduler in (None, "serial"):
+        yield None
+        return
+    from kalkan.simulate.engine import dask_client
+
+    with dask_client(scheduler) as client:
+        yield client
 
 
-def simulate_plans(data: BriefData, *, runs: int, days: int, seed: int, progress: Progress) -> pd.DataFrame:
-    """Simulate no force and each option *with the brief's own posts* (median, 5th and 95th percentiles),
-    then each armed option again with its posts sited for depth.
+def _describe(progress: Progress, label: str) -> None:
+    """Name the step on the common progress bar (``kalkan.cli.ProgressBar.describe``), if it has one."""
+    report_step(progress, label, 0, 1)
 
-    :func:`kalkan.simulate.simulate_options` with ``plans=``: the calibrated model, the same seeds for
-    every option, and the posts the brief shows, so the panel and the maps agree and no option is
-    planned twice. The depth rows (``siting == "depth"``; :class:`kalkan.plan.depth.ExpectedCovering`)
-    use the same seeds, so they differ from the others only by where the posts stand.
-    """
-    from kalkan.simulate import simulate_options
 
-    armed = [p.option for p in data.plans if p.option.unit_type.armed]
-    step = (
-        f"Simulating {len(data.plans) + 1 + len(armed) + len(LATE_DAYS) * bool(armed)} options x {runs} runs"
+def _simulate(
+    data: BriefData, *, runs: int, seed: int, scheduler: Any, sensitivity_runs: int, progress: Progress
+) -> None:
+    """The posterior-predictive comparison (both arrival assumptions), the stored validation and the
+    sensitivity analysis; a scenario with no fitted posterior gets the sentence that says so instead."""
+    from kalkan.simulate import NotCalibratedError
+
+    options = [p.option for p in data.plans]
+    draws = max(1, runs // SEEDS_PER_DRAW)
+    _describe(
+        progress,
+        f"Simulating {len(options) + 1} options and the search sizes, {draws * SEEDS_PER_DRAW} runs each, two arrivals",
     )
-    progress(step, 0, 1)
-    common: dict[str, Any] = {
-        "runs": int(runs),
-        "days": int(days),
-        "seed": int(seed),
-        "response_minutes": data.response_minutes,
-    }
-    table = simulate_options(
+    try:
+        data.outcomes = simulate_outcomes(
+            data.scenario, options, as_of=data.as_of, response_minutes=data.response_minutes, draws=draws,
+            seed=seed, scheduler=scheduler, progress=progress,
+        )  # fmt: skip
+    except NotCalibratedError as error:
+        data.panels["not_calibrated"] = str(error)
+        return
+    except Exception as error:  # a panel must not sink the brief; the brief says why it is missing
+        data.panels.setdefault("skipped", {})["Simulated outcomes"] = f"{type(error).__name__}: {error}"
+        return
+    try:
+        from kalkan.simulate.validation import load_validation
+
+        validation = load_validation(data.scenario)
+        if validation is not None:
+            data.panels["validation"] = validation
+    except Exception as error:
+        data.panels.setdefault("skipped", {})["Held-out validation"] = f"{type(error).__name__}: {error}"
+    try:
+        sens = _sensitivity(
+            data, options, runs=sensitivity_runs, seed=seed, scheduler=scheduler, progress=progress
+        )
+        if sens is not None:
+            data.panels["sensitivity"] = sens
+    except Exception as error:
+        data.panels.setdefault("skipped", {})["Sensitivity analysis"] = f"{type(error).__name__}: {error}"
+
+
+def _sensitivity(
+    data: BriefData, options: list[ForceOption], *, runs: int, seed: int, scheduler: Any, progress: Progress
+) -> Any:
+    """The scenario's stored sensitivity analysis, else (``runs`` > 0) one computed here, else None."""
+    import kalkan.simulate as simulate
+
+    load = getattr(simulate, "load_sensitivity", None)
+    if load is not None:
+        stored = load(data.scenario)
+        if stored is not None:
+            return stored
+    if runs <= 0:
+        return None
+    _describe(progress, "Sensitivity analysis (Morris)")
+    trajectories = max(2, runs // (16 * (len(options) + 1)))
+    return simulate.sensitivity(
         data.scenario,
-        [p.option for p in data.plans],
-        plans={p.option.label: p for p in data.plans},
-        progress=lambda done, total: progress(step, done, total),
-        **common,
+        options,
+        trajectories=trajectories,
+        seeds=1,
+        seed=seed,
+        scheduler=scheduler,
+        progress=progress,
     )
-    if armed:
-        depth = simulate_options(data.scenario, armed, baseline=False, siting="depth", **common)
-        attrs = dict(table.attrs)
-        table = pd.concat([table, depth], ignore_index=True)
-        table.attrs.update(attrs)
-        table.attrs["depth_posts"] = depth.attrs["posts"]
-    progress(step, 1, 1)
-    table.attrs.setdefault("days", int(days))
-    return table
-
-
-def _late(data: BriefData, option: ForceOption, common: dict[str, Any]) -> pd.DataFrame:
-    """The recommended force sited for depth, on duty only from a later day: what each day of delay costs."""
-    from kalkan.simulate import simulate_options
-
-    late = [
-        simulate_options(data.scenario, [option], baseline=False, siting="depth", arrival_day=day, **common)
-        for day in LATE_DAYS
-    ]
-    return pd.concat(late, ignore_index=True)
-
-
-def _simulator(data: BriefData, table: pd.DataFrame, common: dict[str, Any]) -> Simulate:
-    """Simulation for :func:`decide`: the presets from the panel's table (armed ones sited for depth),
-    other force sizes simulated here with the same seeds and siting."""
-    from kalkan.simulate import simulate_options
-
-    sited = table["siting"] if "siting" in table.columns else pd.Series("reach", index=table.index)
-    presets = {str(o) for o in table["option"]}
-
-    def simulate(options: list[ForceOption]) -> pd.DataFrame:
-        labels = [o.label for o in options]
-        if set(labels) <= presets:
-            keep = (table["option"] == "none") | (
-                table["option"].isin(labels)
-                & (
-                    (sited == "depth")
-                    | ~table["armed"].astype(bool)
-                    | ~table["option"].isin(set(table.loc[sited == "depth", "option"]))
-                )
-            )
-            out = table[keep & ~((table["option"] == "none") & (sited == "depth"))].drop_duplicates("option")
-            out = out.reset_index(drop=True)
-            out.attrs["posts"] = table.attrs.get("depth_posts")
-            return out
-        return simulate_options(data.scenario, options, baseline=False, siting="depth", **common)
-
-    return simulate
 
 
 def country_context(data: BriefData, path: Path, *, seed: int, progress: Progress) -> dict[str, Any]:
@@ -201,12 +205,11 @@ def country_context(data: BriefData, path: Path, *, seed: int, progress: Progres
     code = data.scenario.settings.get("ewp_ccode")
     if code is None:
         raise KeyError("the scenario's scenario.toml has no ewp_ccode (the country's code in the EWP table)")
-    step = "Country risk (structural model)"
-    progress(step, 0, 1)
+    progress(0, 1)
     table = load_ewp_table(path)
     year = min(data.as_of.year - 1, int(table["year"].max()))
     ranking = country_risk(table, year, "best", seed=seed)
-    progress(step, 1, 1)
+    progress(1, 1)
     row = ranking[ranking["country_code"] == int(code)]
     if not len(row):
         raise KeyError(f"country code {code} has no forecast for {year} in {path.name}")
@@ -236,136 +239,240 @@ def country_section(ctx: Context) -> Section | None:
     return Section("country", "Country context (structural forecast)", text)
 
 
-def depth_contrast(table: pd.DataFrame, label: str) -> tuple[pd.Series, pd.Series] | None:
-    """The rows of option ``label`` sited for reach and for depth in a simulation table, if both are there."""
-    if "siting" not in table.columns:
-        return None
-    rows = table[table["option"] == label]
-    reach, depth = rows[rows["siting"] == "reach"], rows[rows["siting"] == "depth"]
-    if not len(reach) or not len(depth):
-        return None
-    return reach.iloc[0], depth.iloc[0]
+def plain(text: str) -> str:
+    """Option labels in a sentence from the simulation ("police:600", "none") as a reader says them."""
+    text = _LABEL.sub(lambda m: in_words(m.group(1), int(m.group(2))), text)
+    return re.sub(r"\bnone\b(?= (?:leaves|is|and|if|,|\.))", "no force", text)
+
+
+def _range(median: float, p5: float, p95: float) -> str:
+    return f"{median:,.0f} <small>({p5:,.0f}–{p95:,.0f})</small>"
+
+
+def _chance(value: float | None) -> str:
+    return "–" if value is None or not np.isfinite(value) else f"{value:.0%}"
 
 
 def simulation_section(ctx: Context) -> Section | None:
-    """Simulated deaths, homes destroyed and displaced per option, with intervals."""
-    table = ctx.data.panels.get("simulation")
-    if table is None:
+    """Posterior-predictive deaths per option, on duty on the decision day and at the pace of pledges."""
+    d = ctx.data
+    missing = d.panels.get("not_calibrated")
+    if missing:
+        return Section(
+            "simulation", "What each option might change (simulation)",
+            f"<p>{escape(plain(str(missing)))} The options are therefore compared by reach and capacity only, and "
+            "the recommendation rests on reach.</p>",
+        )  # fmt: skip
+    out = d.outcomes
+    dec = d.decision
+    if out is None or dec is None:
         return None
-    runs = int(table["runs"].iloc[0])
-    days = int(table.attrs.get("days", 0))
-
-    def cell(r: Any, what: str) -> str:
-        return f"{getattr(r, f'{what}_median'):,.0f} <small>({getattr(r, f'{what}_p5'):,.0f}–{getattr(r, f'{what}_p95'):,.0f})</small>"
-
-    rows = []
-    for r in _rows(table):
-        label = "no force" if r.option == "none" else escape(str(r.option))
-        if getattr(r, "siting", "reach") == "depth":
-            label += " <small>sited for depth</small>"
-        rows.append([f"<b>{label}</b>", cell(r, "deaths"), cell(r, "homes_destroyed"), cell(r, "displaced")])
-    sited = table["siting"] if "siting" in table.columns else pd.Series("reach", index=table.index)
-    none = table[table["option"] == "none"]
-    best = table[(table["option"] != "none") & (sited != "depth")]
-    lead = ""
-    pair: tuple[pd.Series, pd.Series] | None = None
-    if len(none) and len(best):
-        n = float(none["deaths_median"].iloc[0])
-        b = best.loc[best["deaths_median"].idxmin()]
-        monitors = best[~best["armed"].astype(bool)]
-        low, high = monitors["deaths_median"].min(), monitors["deaths_median"].max()
-        span = f"{low:,.0f}" if low == high else f"{low:,.0f}-{high:,.0f}"
-        same = (
-            f" The unarmed options ({', '.join(escape(str(x)) for x in monitors['option'])}: {span} deaths) change "
-            f"{'nothing' if low == high == n else 'little'} in the model, because monitors observe but do not deter."
-            if len(monitors)
-            else ""
+    rows_by = {r.label: r for r in [*dec.options, *dec.searched]}
+    when = f"{out.decision_day.day} {out.decision_day:%B %Y}"
+    order = [*out.shown, *out.searched]
+    now_rows, late_rows = [], []
+    for label in order:
+        o = out.now[label]
+        row = rows_by.get(label)
+        name = "no force" if label == "none" else escape(in_words(o.unit, o.officers))
+        if label in out.searched:
+            name += " <small>(searched)</small>"
+        if row is not None and row.recommended:
+            name += ' <span class="badge">recommended</span>'
+        sec = "simulation"
+        now_rows.append([
+            f"<b>{name}</b>", str(o.posts) if label != "none" else "–",
+            ctx.record(sec, f"{label}: deaths if on duty on the decision day (median)", o.deaths_median,
+                       _range(o.deaths_median, o.deaths_p5, o.deaths_p95)),
+            ctx.record(sec, f"{label}: homes destroyed if on duty on the decision day (median)", o.homes_median, f"{o.homes_median:,.0f}"),
+            ctx.record(sec, f"{label}: displaced if on duty on the decision day (median)", o.displaced_median, f"{o.displaced_median:,.0f}"),
+            ctx.record(sec, f"{label}: share of paired runs with fewer deaths than no force (on duty on the decision day)",
+                       o.beats_none, _chance(o.beats_none)),
+            ctx.record(sec, f"{label}: share of runs with the fewest deaths (on duty on the decision day)", o.p_best, _chance(o.p_best)),
+            "–" if row is None or row.meets is None or label == "none" else ("yes" if row.meets else "no"),
+        ])  # fmt: skip
+        late = out.timeline.get(label)
+        if late is not None and label != "none":
+            late_rows.append([
+                f"<b>{escape(in_words(late.unit, late.officers))}</b>",
+                ctx.record(sec, f"{label}: day on duty at the pace of pledges (days after the decision)", late.generation_day,
+                           f"day {late.generation_day:g}"),
+                escape(plain(late.generation_source)),
+                _chance(late.arrived_before_outbreak),
+                ctx.record(sec, f"{label}: deaths at the pace of pledges (median)", late.deaths_median,
+                           _range(late.deaths_median, late.deaths_p5, late.deaths_p95)),
+                ctx.record(sec, f"{label}: share of paired runs with fewer deaths than no force (at the pace of pledges)",
+                           late.beats_none, _chance(late.beats_none)),
+            ])  # fmt: skip
+    none = out.none()
+    lead = f"<p>{escape(outcome_sentence(dec, out))}</p>"
+    body = (
+        f"<h3>If the force were on duty on the decision day ({when})</h3>"
+        + _table(
+            [
+                "option",
+                "posts",
+                "deaths, median (90% range)",
+                "homes destroyed",
+                "displaced",
+                "fewer deaths than no force (paired runs)",
+                "fewest deaths of all options",
+                "meets the criterion",
+            ],
+            now_rows,
+            cls="num small",
+        )  # fmt: skip
+    )
+    if late_rows:
+        body += (
+            "<h3>If it arrives at the pace of pledges</h3>"
+            + _table(
+                [
+                    "option",
+                    "on duty from (after the decision)",
+                    "how that day is known",
+                    "share of runs in which it arrives before the outbreak",
+                    "deaths, median (90% range)",
+                    "fewer deaths than no force (paired runs)",
+                ],
+                late_rows,
+                cls="num small",
+            )  # fmt: skip
+            + f'<p class="note">With no force: {none.deaths_median:,.0f} deaths ({none.deaths_p5:,.0f}–{none.deaths_p95:,.0f}) in both tables: the runs are the same.</p>'
         )
-        lead = (
-            f"<p>With no force the model gives a median of {n:,.0f} deaths in {days} days; with {escape(str(b['option']))} "
-            f"{b['deaths_median']:,.0f}.{same}</p>"
-        )
-        rec = ctx.data.decision.recommendation if ctx.data.decision is not None else None
-        pair = depth_contrast(table, rec.label if rec is not None else "") or depth_contrast(
-            table, str(b["option"])
-        )  # compare siting on the recommended option if it is armed, else on the best
-        if pair is not None:
-            b, d = pair
-            lead += (
-                f"<p><b>Where the posts stand matters as much as how many.</b> The same {escape(str(b['option']))} sited "
-                f"for depth (several posts in reach of the places with the most people at risk, at the cost of reach "
-                f"elsewhere: {d['covered_share']:.0%} of the weight in reach instead of {b['covered_share']:.0%}) gives a "
-                f"median of {d['deaths_median']:,.0f} deaths ({d['deaths_p5']:,.0f}-{d['deaths_p95']:,.0f}) instead of "
-                f"{b['deaths_median']:,.0f}: in the model, enough officers in reach when a flashpoint ignites stop the "
-                "escalation. With depth, more police also means fewer deaths, which it does not with reach; this holds "
-                "when each officer is assumed to deter far fewer rioters. Depth siting is Daskin's "
-                "maximum expected covering with each post busy half the time (method appendix).</p>"
-            )
+    notes = [*out.notes, *out.timeline_notes]
+    explained = (
+        '<p><b>Results that need a reason.</b></p><ul class="tight">'
+        + "".join(f"<li>{escape(plain(n))}</li>" for n in dict.fromkeys(notes))
+        + "</ul>"
+        if notes
+        else ""
+    )
     note = (
-        f'<p class="note">Medians and 90% intervals (5th-95th percentile) over {runs} seeded runs of {days} days of an '
-        "agent-based model of inter-group violence on the scenario's places (Epstein 2002, model II, with police posts from "
-        f"the planner). {_calibration_note(ctx.data)} The deterrence of armed police cannot be learnt from a crisis in which "
-        "no force came, and is anchored to Hultman, Kathman & Shannon in AJPS 57(4) (200 UN police: 96 to 14 civilian deaths a "
-        "month), not fitted to this scenario. These are model outcomes for comparing options, not predictions.</p>"
+        f'<p class="note"><b>What the ranges cover.</b> {escape(out.interval_note)} {escape(out.flashpoints)} '
+        f"Each run covers {out.days} days. Every option's posts are sited for depth (several posts within reach of the "
+        "places with the most people at risk, on what was known on the decision day); the searched sizes are simulated "
+        f"in the same runs, to find the least force that meets the criterion. {escape(out.calibration)} What a force "
+        "does (how strongly armed officers deter, the effect of unarmed monitors, of either sign, how mobs avoid posts, "
+        "how many officers stand aside) is drawn from wide priors in every run: nothing in this crisis measured it. "
+        "These are model outcomes for comparing options, not predictions.</p>"
     )
-    body = _table(["option", "deaths", "homes destroyed", "displaced"], rows, cls="num")
-    body += _late_table(ctx, table)
-    return Section("simulation", "What each option might change (simulation)", lead + body + note)
-
-
-def _calibration_note(data: BriefData) -> str:
-    """One sentence on what the simulation's parameters were fitted to, and whether to this scenario."""
-    from kalkan.simulate import load_posterior
-
-    try:
-        provenance = load_posterior(data.scenario).provenance
-    except Exception:  # not calibrated to this scenario: say so, with no command line
-        return (
-            "It is not calibrated to this scenario: no fitted parameters are stored for it, and no other crisis's "
-            "fit is used in their place."
-        )
-    when = provenance.get("calibrated_as_of")
-    if when and str(when) > data.as_of.isoformat():
-        return (
-            f"Its free parameters are fitted to this scenario's no-force outcomes as known on {escape(str(when))}, "
-            "after the brief's date: the calibration uses later knowledge."
-        )
-    if when:
-        return f"Its free parameters are fitted to this scenario's no-force outcomes as known on {escape(str(when))}."
-    return "Its free parameters are fitted to this scenario's no-force outcomes."
-
-
-def late_rows(table: pd.DataFrame, label: str) -> pd.DataFrame | None:
-    """The late-arrival rows of option ``label`` sited for depth (``attrs["late"]``), if simulated."""
-    late = table.attrs.get("late")
-    if late is None or not len(late[late["option"] == label]):
-        return None
-    return cast(pd.DataFrame, late[late["option"] == label])
-
-
-def _late_table(ctx: Context, table: pd.DataFrame) -> str:
-    """The recommended force, sited as judged, on duty from the start and from later days (same seeds)."""
-    dec = ctx.data.decision
-    rec = dec.recommendation if dec is not None else None
-    if rec is None or rec.deaths_median is None:
-        return ""
-    late = late_rows(table, rec.label)
-    if late is None:
-        return ""
-    rows = [
-        [
-            "from the start",
-            f"{rec.deaths_median:,.0f} <small>({rec.deaths_p5:,.0f}–{rec.deaths_p95:,.0f})</small>",
-        ]
-    ]
-    rows += [[f"from day {float(r['arrival_day']):g}",
-              f"{r['deaths_median']:,.0f} <small>({r['deaths_p5']:,.0f}–{r['deaths_p95']:,.0f})</small>"]
-             for _, r in late.iterrows()]  # fmt: skip
-    return (
-        f"<p><b>When the posts arrive matters.</b> {escape(rec.words)}, sited as recommended, with the posts on duty "
-        "only from a later day after the first clash (same runs):</p>"
-        + _table(["on duty", "simulated deaths, median (90% range)"], rows, cls="num")
+    return Section(
+        "simulation",
+        "What each option might change (simulation)",
+        lead + body + explained + note,
     )
+
+
+def sensitivity_section(ctx: Context) -> Section | None:
+    """What drives the simulated deaths (Morris ranking) and deaths by option at low/central/high officer weight."""
+    sens = ctx.data.panels.get("sensitivity")
+    if sens is None:
+        if ctx.data.outcomes is None:
+            return None
+        return Section(
+            "sensitivity", "What drives the simulated outcome (sensitivity)",
+            "<p>No sensitivity analysis is stored for this scenario and none was computed for this brief.</p>",
+        )  # fmt: skip
+    import tempfile
+    from pathlib import Path
+
+    from kalkan.simulate.figures import PLAIN, sensitivity_chart
+
+    ranking = sens.ranking
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "sensitivity.svg"
+        sensitivity_chart(path, ranking.head(10), title="What drives the simulated deaths (Morris, top 10)")
+        svg = path.read_text(encoding="utf-8")
+    svg = svg[svg.index("<svg") :]
+    for r in ranking.head(10).itertuples(index=False):
+        ctx.record("sensitivity", f"share of the effect on simulated deaths: {r.parameter}", float(r.mean_share),
+                   f"{float(r.mean_share):.0%}")  # fmt: skip
+    by = sens.by_officer_weight
+    bands = by.attrs.get("officer_weight_bands") or []
+    rows = []
+    for r in by.itertuples(index=False):
+        label = str(r.option)
+        words = "no force" if label == "none" else plain(label)
+        rows.append([f"<b>{escape(words)}</b>"] + [
+            ctx.record("sensitivity", f"{label}: median deaths at {b} officer weight", float(getattr(r, b)),
+                       f"{float(getattr(r, b)):,.0f}") for b in ("low", "central", "high")
+        ])  # fmt: skip
+    heads = ["option", "weak deterrence", "middling", "strong deterrence"]
+    if len(bands) == 4:
+        heads = ["option", f"weak deterrence<br><small>({bands[0]:.2g}–{bands[1]:.2g})</small>",
+                 f"middling<br><small>({bands[1]:.2g}–{bands[2]:.2g})</small>",
+                 f"strong deterrence<br><small>({bands[2]:.2g}–{bands[3]:.2g})</small>"]  # fmt: skip
+    top = ", ".join(f"{escape(PLAIN.get(str(p), str(p)))} ({float(s):.0%})" for p, s in
+                    zip(ranking["parameter"].head(3), ranking["mean_share"].head(3), strict=True))  # fmt: skip
+    depends = (
+        f"<p><b>The ordering of the options depends on a parameter nobody knows.</b> {escape(plain(sens.note))}</p>"
+        if sens.ordering_depends
+        else (f"<p>{escape(plain(sens.note))}</p>" if sens.note else "")
+    )
+    when, computed = sens.attrs.get("as_of"), str(sens.attrs.get("computed_at") or "")[:10]
+    stored = f" Analysis as of {escape(str(when))}" if when else ""
+    stored += (
+        f", computed on {escape(computed)} and stored with the scenario."
+        if computed
+        else ("." if when else "")
+    )
+    if sens.attrs.get("stale"):
+        stored += f" {escape(plain(str(sens.attrs['stale'])))}"
+    text = (
+        f"<p>Which uncertain settings move the simulated deaths most, over every setting with a prior "
+        f"({sens.method.title()} method, {sens.runs:,} runs): {top}.{stored}</p>"
+        f'<div class="chart">{svg}</div>'
+        "<p>Median simulated deaths when armed officers deter weakly, middlingly or strongly (thirds of the prior "
+        "of the officer weight, every other setting drawn):</p>"
+        + _table(heads, rows, cls="num small")
+        + depends
+    )
+    return Section("sensitivity", "What drives the simulated outcome (sensitivity)", text)
+
+
+def _published(text: str) -> str:
+    found = re.search(r"published (\d{4}-\d{2}-\d{2})", text)
+    return found.group(1) if found else ""
+
+
+def validation_section(ctx: Context) -> Section | None:
+    """The model against figures it was not fitted to, with the coverage of its 90% intervals."""
+    validation = ctx.data.panels.get("validation")
+    if validation is None:
+        if ctx.data.outcomes is None:
+            return None
+        return Section("validation", "Checked on what it was not fitted to (validation)",
+                       "<p>No held-out validation is stored for this scenario: the model is calibrated but untested "
+                       "on figures it was not fitted to.</p>")  # fmt: skip
+    rows = []
+    for r in validation.table.to_dict("records"):
+        known = _published(str(r["predicted"]))
+        high = r.get("observed_high")
+        observed = (f"at least {float(r['observed_low']):,.0f}" if high is None or not np.isfinite(float(high))
+                    else f"{float(r['observed_low']):,.0f}–{float(high):,.0f}")  # fmt: skip
+        rows.append([
+            escape(str(r["check"])), escape(str(r["predicted"])),
+            ctx.record("validation", f"{r['check']}: {r['predicted']}: observed", float(r["observed_low"]), observed,
+                       str(r.get("source_ids", "")).replace(" ", ";"), known) + ctx.cite(str(r.get("source_ids", "")).split()),
+            ctx.record("validation", f"{r['check']}: {r['predicted']}: simulated median", float(r["median"]),
+                       _range(float(r["median"]), float(r["p5"]), float(r["p95"])), "", known),
+            "yes" if bool(r["holds"]) else "<b>no</b>",
+        ])  # fmt: skip
+    text = (
+        f"<p>The model was fitted again to part of what was observed and asked to predict the rest. "
+        f"{escape(validation.note)} Several observed figures were published after "
+        f"{ctx.data.as_of.day} {ctx.data.as_of:%B %Y}: this check of the method uses later knowledge, and "
+        "nothing else in the brief does.</p>"
+        + _table(
+            ["check", "predicted", "observed", "simulated, median (90% range)", "inside"],
+            rows,
+            cls="num small",
+        )
+        + '<p class="note">Few figures, and wide intervals: a model that is not contradicted, not one that is '
+        "confirmed.</p>"
+    )
+    return Section("validation", "Checked on what it was not fitted to (validation)", text)
 
 
 def framework_section(ctx: Context) -> Section | None:
@@ -496,9 +603,11 @@ def skipped_note(ctx: Context) -> Section | None:
 
 PANEL_BUILDERS: list[Callable[[Context], Section | None]] = [
     simulation_section,
+    sensitivity_section,
     country_section,
     hotspot_section,
     framework_section,
+    validation_section,
     skipped_note,
 ]
 

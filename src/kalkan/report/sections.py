@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 import pandas as pd
 
 from kalkan.report.asof import iso
-from kalkan.report.decision import finite
+from kalkan.report.decision import Recommendation, finite
 from kalkan.report.markup import Context, Section, number, say, scenario_units, share
 from kalkan.report.markup import rows_of as _rows
 from kalkan.report.markup import table as _table
@@ -71,10 +71,11 @@ def decision_sheet(ctx: Context) -> Section:
     parts = [f'<p class="asked"><b>Decision asked.</b> {_decision_asked(d)}</p>']
     if dec is not None:
         rows = []
+        simulated = dec.simulated
         for r in sorted(dec.options, key=lambda r: (r.unit != "monitors", r.officers)):
             mark = ' <span class="badge">recommended</span>' if r.recommended else ""
-            label = escape(r.words) + ("" if r.preset else " <small>(found by the analysis)</small>")
-            rows.append([
+            label = escape(r.words) + ("" if r.preset else " <small>(found)</small>")
+            row = [
                 f"<b>{label}</b>{mark}",
                 ctx.record("decision", f"{r.label}: officers on duty at any moment", r.on_duty, f"{r.on_duty:,}"),
                 ctx.record("decision", f"{r.label}: weighted reach", r.reach_weighted_share,
@@ -82,32 +83,52 @@ def decision_sheet(ctx: Context) -> Section:
                 "none (unarmed)" if not r.armed else (
                     ctx.record("decision", f"{r.label}: people its officers can hold at 20 per 1,000", r.capacity_people,
                                say(r.capacity_people)) if finite(r.capacity_people) else "–"),
-                ctx.record("decision", f"{r.label}: simulated deaths (median)", r.deaths_median,
-                           _deaths(r.deaths_median, r.deaths_p5, r.deaths_p95)),
-                "yes" if r.meets else ("no" if r.meets is not None else "–"),
-            ])  # fmt: skip
+            ]  # fmt: skip
+            if simulated:
+                row += [
+                    ctx.record("decision", f"{r.label}: simulated deaths if on duty on the decision day (median)",
+                               r.deaths_median, _deaths(r.deaths_median, r.deaths_p5, r.deaths_p95)),
+                    ctx.record("decision", f"{r.label}: share of paired runs with fewer deaths than no force",
+                               r.beats_none, f"{r.beats_none:.0%}" if finite(r.beats_none) else "–"),
+                    ctx.record("decision", f"{r.label}: day on duty at the pace of pledges", r.ready_day,
+                               f"day {r.ready_day:g}" if finite(r.ready_day) else "–"),
+                ]  # fmt: skip
+            row.append("yes" if r.meets else ("no" if r.meets is not None else "–"))
+            rows.append(row)
         none = ""
         if dec.no_force_deaths is not None:
             p5, med, p95 = dec.no_force_deaths
-            none = f" With no force: {med:,.0f} simulated deaths ({p5:,.0f}–{p95:,.0f})."
+            none = f" No force: {med:,.0f} deaths ({p5:,.0f}–{p95:,.0f})."
+        heads = [
+            "option",
+            "on duty",
+            f"reach, {d.response_minutes:g} min (weighted)",
+            "capacity (people held)",
+        ]
+        if simulated:
+            heads += [
+                "deaths if on duty on the decision day, median (90% range)",
+                "beats no force (paired runs)",
+                "on duty at the pledges' pace",
+            ]
+        heads.append("meets")
         parts.append(
-            _table(
-                [
-                    "option",
-                    "on duty at any moment",
-                    f"reach within {d.response_minutes:g} min (weighted)",
-                    "capacity: people its officers can hold",
-                    "simulated deaths, median (90% range)",
-                    "meets the criterion",
-                ],
-                rows,
-                cls="num options small",
-            )
-            + f'<p class="note">On duty = posts × officers on duty per post. <i>Reach</i>: share of the people at risk, '
-            f"weighted by nearness to incidents, a post can get to in {d.response_minutes:g} minutes. <i>Capacity</i>: "
-            "people held at 20 officers per 1,000. <i>Simulated deaths</i>: a model for comparing options, not a "
-            f"prediction.{none}</p>"
+            _table(heads, rows, cls="num options small")
+            + '<p class="note">On duty: officers on duty at any moment (posts × on duty per post). <i>Reach</i>: '
+            f"weighted share of the people at risk a post gets to in {d.response_minutes:g} minutes. <i>Capacity</i>: "
+            "people held at 20 officers per 1,000. <i>Deaths</i>: simulated, for comparing options, not a "
+            f"prediction; day: after the decision.{none}</p>"
         )
+        out = d.outcomes
+        if out is not None:
+            from kalkan.report.decision import outcome_sentence
+
+            parts.append(f'<p class="finding">{escape(outcome_sentence(dec, out))}</p>')
+        elif d.panels.get("not_calibrated"):
+            parts.append(
+                f'<p class="finding">{escape(str(d.panels["not_calibrated"]))} The options are compared by reach '
+                "and capacity, and the recommendation rests on reach.</p>"
+            )
         rec = dec.recommendation
         if rec is not None:
             ctx.record("decision", "recommended officers", rec.officers, f"{rec.officers:,}")
@@ -117,22 +138,45 @@ def decision_sheet(ctx: Context) -> Section:
             parts.append(
                 f'<p class="answer"><b>Recommended: {escape(rec.words)}</b>, {rec.posts} posts held around the clock, '
                 f"<b>{rec.on_duty} officers on duty at any moment</b>. {escape(rec.reason)} "
-                f"{escape(rec.same_as)}<br><small><b>Criterion:</b> {escape(rec.criterion)}.</small></p>"
+                f"{escape(rec.same_as)}{_readiness(ctx, rec)}<br><small><b>Criterion:</b> {escape(rec.criterion)}.</small></p>"
             )
         else:
             biggest = max((r for r in dec.options if r.armed), key=lambda r: r.officers, default=None)
             upto = f" up to {escape(biggest.words)}" if biggest is not None else ""
+            searched = f" (and {len(dec.searched)} smaller sizes searched)" if dec.searched else ""
             parts.append(
-                f'<p class="answer"><b>No force{upto} meets the criterion</b>: {escape(dec.criterion)}. '
-                "A larger force, or one sited and arriving differently, would be needed.</p>"
+                f'<p class="answer"><b>No option{upto}{searched} meets the criterion</b>, so the brief recommends none '
+                f"of them. The criterion: {escape(dec.criterion)}. The table shows how far each falls short; a "
+                "larger force, or one sited or arriving differently, would have to be analysed.</p>"
             )
+    parts.append(_city_map(ctx))  # floats right, beside the key uncertainties
     parts.append(
         '<p><b>Key uncertainties.</b></p><ul class="tight">'
         + "".join(f"<li>{u}</li>" for u in _uncertainties(ctx))
-        + "</ul>"
+        + '</ul><div class="clear"></div>'
     )
-    parts.append(_city_map(ctx))
     return Section("decision", "The decision on one page", "".join(parts))
+
+
+def _readiness(ctx: Context, rec: Recommendation) -> str:
+    """When the recommended force can be on duty at the pace of pledges, and what the runs give then."""
+    if not finite(rec.ready_day):
+        return ""
+    day = ctx.record(
+        "decision",
+        "recommended force: day on duty at the pace of pledges",
+        rec.ready_day,
+        f"day {rec.ready_day:g}",
+    )
+    text = f" At the pledges' pace it is on duty on {day} after the decision"
+    if finite(rec.deaths_late_median) and finite(rec.beats_none_late):
+        text += (
+            f"; arriving then, it beats no force in {rec.beats_none_late:.0%} of paired runs "
+            f"(a median of {rec.deaths_late_median:,.0f})."
+        )
+    else:
+        text += "."
+    return " " + text.strip()
 
 
 def _uncertainties(ctx: Context) -> list[str]:
@@ -161,10 +205,24 @@ def _uncertainties(ctx: Context) -> list[str]:
         )
     out.append(text + ".")
     dec = d.decision
+    sens = d.panels.get("sensitivity")
     if dec is not None and dec.simulated:
+        text = (
+            "What a force does in the model (how strongly armed officers deter, what monitors change) is not learnt "
+            "from this crisis but drawn from wide priors; the ranges cover that doubt and chance, not the model's form."
+        )
+        if sens is not None and sens.ordering_depends:
+            from kalkan.report.panels import plain
+
+            text += f" <b>The ordering of the options depends on it:</b> {escape(plain(sens.note))}"
+        elif sens is not None and sens.note:
+            from kalkan.report.panels import plain
+
+            text += f" {escape(plain(sens.note))}"
+        out.append(text)
+    elif dec is not None and d.panels.get("not_calibrated"):
         out.append(
-            "Simulated outcomes rest on a model whose deterrence by armed police is not learnt from this crisis; the "
-            "ranges show the spread over runs. Where the posts stand and how soon they arrive matter as much as their number."
+            "The simulation is not calibrated to this scenario: the recommendation rests on reach alone."
         )
     elif dec is not None:
         out.append("The simulation was not run: the recommendation rests on reach alone.")
@@ -172,8 +230,8 @@ def _uncertainties(ctx: Context) -> list[str]:
     if rec is not None:
         cap = rec.officers * 1000 / 20
         out.append(
-            f"Reach is not capacity: {escape(rec.words)} can hold about {say(cap)} people at 20 per 1,000; they can be "
-            "everywhere in time, not everywhere at once."
+            f"Reach is not capacity: {escape(rec.words)} hold about {say(cap)} people at 20 per 1,000: everywhere in "
+            "time, not everywhere at once."
         )
     if d.later:
         out.append(
@@ -211,8 +269,8 @@ def _city_map(ctx: Context) -> str:
         legend_title="people at risk per place",
     )  # fmt: skip
     return (
-        f'<p class="note"><b>Map.</b> Circles: {escape(d.scenario.group_at_risk)} counted per place; crosses: incidents '
-        f'known by the brief\'s date; blue squares: the recommended posts.</p><div class="map1">{svg}</div>'
+        f'<div class="map1">{svg}<p class="note"><b>Map.</b> Circles: {escape(d.scenario.group_at_risk)} counted per '
+        "place; crosses: incidents known by the brief's date; blue squares: the recommended posts.</p></div>"
     )
 
 
@@ -243,19 +301,22 @@ def at_risk(ctx: Context) -> Section:
     rows = []
     total_weight = float(d.exposure["weight"].sum())
     for name, r in by[by["known"].astype(bool)].head(10).iterrows():
+        ids = src.get(str(name), "")
+        sec = "at-risk"
         rows.append(
             [
                 escape(str(name)),
-                number(r["population"], estimated=bool(r["pop_est"])),
-                (share(r["share"]) if r["known"] else f"unknown (at most {share(r['share_max'])})")
-                + ctx.cite(src.get(str(name), "")),
-                number(r["at_risk"], estimated=bool(r["pop_est"]))
-                if r["known"]
-                else f"unknown (at most {number(r['at_risk_max'], estimated=True)})",
-                f"{r['weight'] / total_weight:.0%}" if total_weight > 0 else "–",
-                str(r["incidents"]),
+                ctx.record(sec, f"{name}: residents", float(r["population"]),
+                           number(r["population"], estimated=bool(r["pop_est"]))),
+                ctx.record(sec, f"{name}: group share (census)", float(r["share"]), share(r["share"]), ids)
+                + ctx.cite(ids),
+                ctx.record(sec, f"{name}: people at risk", float(r["at_risk"]),
+                           number(r["at_risk"], estimated=bool(r["pop_est"])), ids),
+                ctx.record(sec, f"{name}: weighted share of risk-weighted demand", r["weight"] / total_weight,
+                           f"{r['weight'] / total_weight:.0%}") if total_weight > 0 else "–",
+                ctx.record(sec, f"{name}: incidents known by the brief's date", float(r["incidents"]), str(r["incidents"])),
             ]
-        )
+        )  # fmt: skip
     table = _table(["unit", "residents", "group share (census)", "people at risk",
                     "share of risk-weighted demand", "incidents"], rows, cls="num")  # fmt: skip
     unknown = by[~by["known"].astype(bool)]
@@ -329,11 +390,19 @@ def options(ctx: Context) -> Section:
             if plan is None
             else ("proven best" if plan.gap <= 1e-9 else f"within {max(plan.gap, 0.001):.1%} of best")
         )
+        sec = "options"
         rows.append([
-            f"<b>{escape(r.words)}</b>{mark}", f"{r.officers:,}", f"{r.posts:,}", f"{r.on_duty:,}",
-            share(r.reach_weighted_share) if finite(r.reach_weighted_share) else "–",
-            "none (unarmed)" if not r.armed else (say(r.capacity_people) if finite(r.capacity_people) else "–"),
-            _deaths(r.deaths_median, r.deaths_p5, r.deaths_p95),
+            f"<b>{escape(r.words)}</b>{mark}",
+            ctx.record(sec, f"{r.label}: officers", r.officers, f"{r.officers:,}"),
+            ctx.record(sec, f"{r.label}: posts held around the clock", r.posts, f"{r.posts:,}"),
+            ctx.record(sec, f"{r.label}: officers on duty at any moment", r.on_duty, f"{r.on_duty:,}"),
+            ctx.record(sec, f"{r.label}: weighted reach", r.reach_weighted_share,
+                       share(r.reach_weighted_share) if finite(r.reach_weighted_share) else "–"),
+            "none (unarmed)" if not r.armed else (
+                ctx.record(sec, f"{r.label}: people its officers can hold at 20 per 1,000", r.capacity_people,
+                           say(r.capacity_people)) if finite(r.capacity_people) else "–"),
+            ctx.record(sec, f"{r.label}: simulated deaths if on duty on the decision day (median)", r.deaths_median,
+                       _deaths(r.deaths_median, r.deaths_p5, r.deaths_p95)),
             "sited for depth" if r.siting == "depth" else "sited for reach", gap,
         ])  # fmt: skip
     table = _table(
