@@ -109,6 +109,8 @@ def brief(
     simulated = simulation_table(data, console.width)
     if simulated is not None:
         console.print(simulated)
+    if data.panels.get("not_calibrated_detail"):
+        console.print(escape(str(data.panels["not_calibrated_detail"])), highlight=False)
     for panel, why in (data.panels.get("skipped") or {}).items():
         console.print(f"[yellow]Panel left out[/]: {escape(f'{panel} ({why})')}", highlight=False)
     console.print(escape(f"Wrote {html_path}, {html_path.with_name('brief.json')} and {pdf_path}."))
@@ -138,6 +140,9 @@ def summary_table(data: BriefData, width: int | None = None) -> Table:
     columns = [Column("option", keep=True), Column("officers", number=True, keep=True),
                Column("on duty", number=True, keep=True), Column("reach", number=True), Column("capacity", number=True),
                Column("deaths", number=True), Column("beats none", number=True)]  # fmt: skip
+    if dec is None or not dec.simulated:  # nothing simulated: no empty columns
+        columns, rows = columns[:5], [row[:5] for row in rows]
+        caption = caption[: caption.index("; deaths =")] + "."
     return fit_table(
         columns,
         rows,

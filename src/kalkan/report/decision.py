@@ -292,7 +292,8 @@ def _capacity(data: BriefData, unit: str, posts: int) -> float | None:
     exposure = getattr(data, "exposure", None)
     if exposure is None or posts < 1:
         return None
-    from kalkan.plan.capacitated import PER_1000, CapacitatedCovering
+    from kalkan.plan.capacitated import CapacitatedCovering
+    from kalkan.plan.defaults import PER_1000
 
     problem = CapacitatedCovering.from_places(
         exposure,

@@ -149,7 +149,11 @@ def _simulate(
             seed=seed, scheduler=scheduler, progress=progress,
         )  # fmt: skip
     except NotCalibratedError as error:
-        data.panels["not_calibrated"] = str(error)
+        data.panels["not_calibrated"] = (
+            "The simulation is not calibrated to this scenario: no fitted parameters are stored for it, and no other "
+            "crisis's fit is used in their place, so no simulated outcome is shown."
+        )
+        data.panels["not_calibrated_detail"] = str(error)  # for the analyst: the terminal says how to fit it
         return
     except Exception as error:  # a panel must not sink the brief; the brief says why it is missing
         data.panels.setdefault("skipped", {})["Simulated outcomes"] = f"{type(error).__name__}: {error}"
@@ -461,9 +465,9 @@ def validation_section(ctx: Context) -> Section | None:
         ])  # fmt: skip
     text = (
         f"<p>The model was fitted again to part of what was observed and asked to predict the rest. "
-        f"{escape(validation.note)} Several observed figures were published after "
-        f"{ctx.data.as_of.day} {ctx.data.as_of:%B %Y}: this check of the method uses later knowledge, and "
-        "nothing else in the brief does.</p>"
+        f"{escape(validation.note)} Observed figures published after {ctx.data.as_of.day} {ctx.data.as_of:%B %Y} "
+        "are later knowledge, as in the box above: this check of the method is the only part of the brief that "
+        "uses them, and nothing of it enters the recommendation.</p>"
         + _table(
             ["check", "predicted", "observed", "simulated, median (90% range)", "inside"],
             rows,
@@ -607,7 +611,6 @@ PANEL_BUILDERS: list[Callable[[Context], Section | None]] = [
     country_section,
     hotspot_section,
     framework_section,
-    validation_section,
     skipped_note,
 ]
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from html import escape
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
@@ -31,7 +31,7 @@ if TYPE_CHECKING:
 __all__ = ["Context", "Section", "build_sections"]
 
 
-def _units(ctx: Context) -> tuple[list[dict], list[dict]]:
+def _units(ctx: Context) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     return scenario_units(ctx.data.scenario)
 
 
@@ -138,7 +138,7 @@ def decision_sheet(ctx: Context) -> Section:
             parts.append(
                 f'<p class="answer"><b>Recommended: {escape(rec.words)}</b>, {rec.posts} posts held around the clock, '
                 f"<b>{rec.on_duty} officers on duty at any moment</b>. {escape(rec.reason)} "
-                f"{escape(rec.same_as)}{_readiness(ctx, rec)}<br><small><b>Criterion:</b> {escape(rec.criterion)}.</small></p>"
+                f"{escape(rec.same_as)}{_readiness(ctx, rec)}{_sized_on(ctx)}<br><small><b>Criterion:</b> {escape(rec.criterion)}.</small></p>"
             )
         else:
             biggest = max((r for r in dec.options if r.armed), key=lambda r: r.officers, default=None)
@@ -156,6 +156,31 @@ def decision_sheet(ctx: Context) -> Section:
         + '</ul><div class="clear"></div>'
     )
     return Section("decision", "The decision on one page", "".join(parts))
+
+
+def _unknown_bound(d: BriefData) -> float:
+    """People who may be at risk in units whose census share is unknown (capped by the census count)."""
+    exp = d.exposure
+    unknown = exp[~exp["at_risk_known"]]
+    most = float(unknown["at_risk_max"].sum()) if len(unknown) else 0.0
+    census = d.scenario.settings.get("census", {})
+    limit = census.get("group_total") if isinstance(census, dict) else None
+    if limit is not None:
+        most = min(most, max(0.0, float(limit) - float(exp["at_risk"].sum())))
+    return most
+
+
+def _sized_on(ctx: Context) -> str:
+    """When the people counted are fewer than those who may be at risk uncounted, the force is sized on the
+    counted only, and page 1 says so next to the recommendation."""
+    d = ctx.data
+    counted, most = float(d.exposure["at_risk"].sum()), _unknown_bound(d)
+    if most <= counted:
+        return ""
+    return (
+        f" <b>It is sized on the {say(counted)} people counted; up to {say(most)} more may be at risk where the "
+        "census share is unknown, and the force they would need is not analysed here.</b>"
+    )
 
 
 def _readiness(ctx: Context, rec: Recommendation) -> str:
@@ -191,11 +216,7 @@ def _uncertainties(ctx: Context) -> list[str]:
         f"{escape(s.group_at_risk)} counted where the census share is known"
     )
     if len(unknown):
-        most = float(unknown["at_risk_max"].sum())
-        census = s.settings.get("census", {})
-        limit = census.get("group_total") if isinstance(census, dict) else None
-        if limit is not None:  # the units' own bounds may add up to more than the census count leaves
-            most = min(most, max(0.0, float(limit) - known))
+        most = _unknown_bound(d)  # the units' own bounds may add up to more than the census count leaves
         by_unit = unknown.groupby("district")["at_risk_max"].sum().sort_values(ascending=False)
         largest = ", ".join(f"{escape(str(u))} (at most {say(v)})" for u, v in by_unit.head(3).items())
         text += (
@@ -689,7 +710,16 @@ SECTION_BUILDERS: list[SectionBuilder] = [
     recommended,
     mandates,
 ]
-CLOSING_BUILDERS: list[SectionBuilder] = [known_later, method, sources]
+
+
+def validation(ctx: Context) -> Section | None:
+    """The held-out validation: it compares with figures published later, so it follows the Known later box."""
+    from kalkan.report.panels import validation_section
+
+    return validation_section(ctx)
+
+
+CLOSING_BUILDERS: list[SectionBuilder] = [known_later, validation, method, sources]
 
 
 def build_sections(
