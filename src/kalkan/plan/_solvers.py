@@ -240,6 +240,22 @@ def kernel_mclp(
     )
 
 
+def neighbour_kernel(A: sp.csr_matrix, selected: IntArray, k: int) -> IntArray:
+    """The ``selected`` sites and, for each, the ``k`` other sites sharing the most demand points with
+    it (its nearest alternatives): the sites a post could move to, for HiGHS to choose among. With
+    ``k`` large enough it is every site, so a search that grows ``k`` ends with the whole problem."""
+    sel = np.asarray(selected, dtype=np.int64)
+    if sel.size == 0 or k <= 0:
+        return np.unique(sel)
+    overlap = (A @ A[sel].T).toarray()  # sites x selected: demand points shared
+    overlap[sel, np.arange(sel.size)] = -1.0
+    k = min(k, A.shape[0] - 1)
+    if k <= 0:
+        return np.unique(sel)
+    near = np.argpartition(-overlap, k - 1, axis=0)[:k]  # ties, also at 0 shared, taken in any order
+    return np.unique(np.concatenate([sel, near.ravel().astype(np.int64)]))
+
+
 def search_mclp(
     A: sp.csr_matrix,
     w: FloatArray,
@@ -251,11 +267,17 @@ def search_mclp(
     deadline: float,
     seed: int | np.random.Generator | None = 0,
     AT: sp.csr_matrix | None = None,
+    lp_bound: bool = True,
 ) -> tuple[IntArray, float, float]:
-    """Use the time up to ``deadline``: rounds of iterated local search (collecting the best distinct
-    local optima), HiGHS on the kernel of their sites, and Lagrangian bound iterations (continuing
-    from ``multipliers``, which are updated), until the deadline or until the bound proves the best
-    solution optimal. Returns ``(best selection, its covered weight, best bound)``."""
+    """Use the time up to ``deadline`` on a problem too large for the whole MILP, until the deadline or
+    until the bound proves the best solution optimal. Rounds of: iterated local search (from the best
+    solution, or from another of the best distinct local optima every other round: a restart); HiGHS
+    on a kernel (the problem restricted to the sites of those local optima and each post's nearest
+    alternatives, the number of alternatives growing while HiGHS proves each kernel's optimum and
+    shrinking when it runs out of time). After the first round, the LP bound (HiGHS interior point,
+    certified through the Lagrangian at its duals: :func:`lp_bound_mclp`) when ``lp_bound``;
+    Lagrangian subgradient iterations (continuing from ``multipliers``, updated) while the LP bound is
+    not known. Returns ``(best selection, its covered weight, best bound)``."""
     rng = np.random.default_rng(seed)
     if AT is None:
         AT = A.T.tocsr()
@@ -264,17 +286,26 @@ def search_mclp(
     value = coverage_value(A, w, best)
     elite = Elite()
     elite.offer(best, value)
-    while bound - value > tol:
+    lp_known = not lp_bound
+    lp_optimal = False
+    neighbours = 3
+    for round_ in range(1_000_000):
+        if bound - value <= tol:
+            break
         left = deadline - time.perf_counter()
         if left <= 0.01:
             break
+        start = best
+        if round_ % 2 == 1 and len(elite.pool) > 1:
+            pool = list(elite.pool.values())
+            start = pool[int(rng.integers(len(pool)))][1]
         trial = iterated_swap_mclp(
             A,
             w,
             p,
-            best,
+            start,
             seed=rng,
-            deadline=time.perf_counter() + 0.45 * left,
+            deadline=time.perf_counter() + (0.25 if round_ == 0 else 0.4) * left,
             max_stall=30,
             AT=AT,
             elite=elite,
@@ -282,22 +313,59 @@ def search_mclp(
         trial_value = coverage_value(A, w, trial)
         if trial_value > value:
             best, value = trial, trial_value
-        kernel = elite.sites()
+        if not lp_known:
+            left = deadline - time.perf_counter()
+            if left > 0.05:
+                lp, lam, lp_optimal = lp_bound_mclp(A, w, p, time_limit=0.5 * left)
+                lp_known = True
+                if lam is not None and lp < bound:
+                    bound = lp
+                    multipliers[:] = lam
         left = deadline - time.perf_counter()
+        kernel = np.union1d(elite.sites(), neighbour_kernel(A, best, neighbours))
         if kernel.size > best.size and left > 0.05:
-            res = kernel_mclp(A, w, p, kernel, best, time_limit=0.5 * left)
+            res = kernel_mclp(A, w, p, kernel, best, time_limit=0.4 * left)
             if res.objective > value + tol:
                 best, value = res.selected, res.objective
                 elite.offer(best, value)
+            if res.status == "optimal" and kernel.size < A.shape[0]:
+                neighbours += 1
+            elif res.status != "optimal":
+                neighbours = max(1, neighbours - 1)
+            if kernel.size >= A.shape[0] and res.status == "optimal":
+                bound = min(bound, value)  # the kernel was the whole problem: proven
         left = deadline - time.perf_counter()
-        if left > 0.01:
+        if left > 0.01 and bound - value > tol and not lp_optimal:
             bound = min(
                 bound,
                 lagrangian_mclp(
-                    A, w, p, value, AT=AT, multipliers=multipliers, deadline=time.perf_counter() + 0.5 * left
+                    A, w, p, value, AT=AT, multipliers=multipliers, deadline=time.perf_counter() + 0.3 * left
                 ),
             )
     return best, value, bound
+
+
+def _lagrangian_terms(
+    A: sp.csr_matrix, w: FloatArray, p: int, lam: FloatArray
+) -> tuple[float, npt.NDArray[np.bool_], IntArray]:
+    """L(lambda) = sum_i max(0, w_i - lambda_i) + (sum of the p largest (A lambda)_j), the points the
+    relaxed problem covers, and its p sites. For every lambda >= 0 it bounds the optimum from above."""
+    m = A.shape[0]
+    reduced = w - lam
+    y = reduced > 0
+    c = np.asarray(A @ lam).ravel()
+    top = np.argpartition(-c, p - 1)[:p] if p < m else np.arange(m)
+    return float(reduced[y].sum() + c[top].sum()), y, top.astype(np.int64)
+
+
+def lagrangian_value(A: sp.csr_matrix, w: FloatArray, p: int, lam: npt.ArrayLike) -> float:
+    """The Lagrangian bound at ``lam`` (clipped to 0 <= lambda <= w): valid for any multipliers, so
+    multipliers from any source (an unfinished LP, a subgradient step) give a certified bound."""
+    p = min(p, A.shape[0])
+    if p <= 0:
+        return 0.0
+    clipped: FloatArray = np.clip(np.asarray(lam, dtype=float), 0.0, w)
+    return min(_lagrangian_terms(A, w, p, clipped)[0], float(w.sum()))
 
 
 def lagrangian_mclp(
@@ -331,11 +399,7 @@ def lagrangian_mclp(
     since_best = 0
     direction = np.zeros(n)
     for _ in range(iterations):
-        reduced = w - lam
-        y = reduced > 0
-        c = np.asarray(A @ lam).ravel()
-        top = np.argpartition(-c, p - 1)[:p] if p < m else np.arange(m)
-        value = float(reduced[y].sum() + c[top].sum())
+        value, y, top = _lagrangian_terms(A, w, p, lam)
         if value < best - 1e-12 * max(total, 1.0):
             best, best_lam, since_best = value, lam.copy(), 0
         else:
@@ -638,22 +702,27 @@ def _reduced(
     return R, sites, np.unique(np.asarray(mapped, dtype=np.int64))
 
 
-def milp_mclp(
-    A: sp.csr_matrix,
-    w: FloatArray,
-    p: int,
-    *,
-    start: npt.ArrayLike,
-    time_limit: float,
-    AT: sp.csr_matrix | None = None,
-) -> MilpResult:
-    """Exact maximal covering with HiGHS, warm-started from ``start``; honours ``time_limit`` (s).
+@dataclass
+class _MclpModel:
+    """The reduced maximal covering model loaded into HiGHS: columns x (the ``sites`` kept, in order)
+    then y (one per group of points with the same sites); rows: one cover row per group, then the
+    budget."""
 
-    ``AT`` is accepted for symmetry with the heuristics; the model is built on the reduced matrix.
-    """
+    h: Any
+    sites: IntArray
+    sets: list[IntArray]
+    members: list[list[int]]
+    single: IntArray  # points reached by one kept site (folded into that site's objective)
+    start: IntArray  # the warm start mapped onto the kept sites
+
+
+def _mclp_model(
+    A: sp.csr_matrix, w: FloatArray, p: int, *, start: npt.ArrayLike, time_limit: float, integral: bool
+) -> _MclpModel:
+    """Build the reduced MCLP (dominated sites removed, points reached by one site folded into its
+    objective, points with the same sites merged) as a MILP or, with ``integral=False``, its LP."""
     import highspy
 
-    t0 = time.perf_counter()
     R, sites, start_local = _reduced(A, w > 0, start)
     RT = R.T.tocsr()
     m = R.shape[0]
@@ -670,7 +739,8 @@ def milp_mclp(
     inf = highspy.kHighsInf
     no_index = np.zeros(0, dtype=np.int32)
     h.addCols(m, site_cost, np.zeros(m), np.ones(m), 0, np.zeros(m, dtype=np.int32), no_index, np.zeros(0))
-    h.changeColsIntegrality(m, np.arange(m, dtype=np.int32), np.ones(m, dtype=np.uint8))
+    if integral:
+        h.changeColsIntegrality(m, np.arange(m, dtype=np.int32), np.ones(m, dtype=np.uint8))
     if k:
         h.addCols(k, group_w, np.zeros(k), np.ones(k), 0, np.zeros(k, dtype=np.int32), no_index, np.zeros(0))
         # Row g: y_g - sum_{j in set g} x_j <= 0.
@@ -681,7 +751,26 @@ def milp_mclp(
         h.addRows(k, np.full(k, -inf), np.zeros(k), int(index.size), starts, index, value)
     add_budget_row(h, m, p)
     h.changeObjectiveSense(highspy.ObjSense.kMaximize)
+    return _MclpModel(h=h, sites=sites, sets=sets, members=members, single=single, start=start_local)
 
+
+def milp_mclp(
+    A: sp.csr_matrix,
+    w: FloatArray,
+    p: int,
+    *,
+    start: npt.ArrayLike,
+    time_limit: float,
+    AT: sp.csr_matrix | None = None,
+) -> MilpResult:
+    """Exact maximal covering with HiGHS, warm-started from ``start``; honours ``time_limit`` (s).
+
+    ``AT`` is accepted for symmetry with the heuristics; the model is built on the reduced matrix.
+    """
+    t0 = time.perf_counter()
+    model = _mclp_model(A, w, p, start=start, time_limit=time_limit, integral=True)
+    h, sites, sets, start_local = model.h, model.sites, model.sets, model.start
+    m, k = sites.size, len(sets)
     x0 = np.zeros(m + k)
     x0[start_local] = 1.0
     if k:
@@ -702,6 +791,34 @@ def milp_mclp(
         status=status,
         seconds=time.perf_counter() - t0,
     )
+
+
+def lp_bound_mclp(
+    A: sp.csr_matrix, w: FloatArray, p: int, *, time_limit: float
+) -> tuple[float, FloatArray | None, bool]:
+    """The LP bound of maximal covering, certified: HiGHS's interior point method (no crossover) on
+    the reduced LP gives row duals; spread over the points (a merged group's dual in proportion to its
+    members' weights; a point one site reaches, or none, at its full weight) they are Lagrange
+    multipliers, and :func:`lagrangian_value` at them is a valid upper bound whether or not the
+    interior point method converged. Returns ``(bound, multipliers, converged)``, or
+    ``(total weight, None, False)`` when HiGHS returned no duals within ``time_limit``. Once it has
+    converged the bound is the LP optimum, which no Lagrangian multipliers can beat."""
+    total = float(w.sum())
+    model = _mclp_model(A, w, p, start=(), time_limit=time_limit, integral=False)
+    h = model.h
+    h.setOptionValue("solver", "ipm")
+    h.setOptionValue("run_crossover", "off")
+    h.run()
+    solution = h.getSolution()
+    duals = np.asarray(solution.row_dual, dtype=float)
+    k = len(model.sets)
+    if not solution.dual_valid or duals.size < k:
+        return total, None, False
+    lam = w.copy()  # unreachable and single-site points: lambda = w (the site's objective holds them)
+    for g, group in enumerate(model.members):
+        share = w[group] / max(float(w[group].sum()), 1e-300)
+        lam[group] = abs(float(duals[g])) * share
+    return lagrangian_value(A, w, p, lam), lam, status_name(h) == "optimal"
 
 
 def _undominated_rows(sets: list[IntArray], m: int) -> list[IntArray]:
