@@ -54,7 +54,9 @@ def test_lp_bound_is_the_lp_optimum_and_bounds_the_integer_optimum(seed: int) ->
     A = _coverage(demand, sites, 0.15)
     bound, lam, converged = _solvers.lp_bound_mclp(A, weights, 4, time_limit=10)
     assert converged and lam is not None
-    assert bound == pytest.approx(_lp_optimum(A, weights, 4), rel=1e-6)
+    lp = _lp_optimum(A, weights, 4)
+    # No multipliers beat the LP optimum; the interior point's tolerance (1e-4) keeps it close.
+    assert lp - 1e-6 <= bound <= lp * (1 + 1e-3)
     exact = _solvers.milp_mclp(A, weights, 4, start=[], time_limit=10)
     assert exact.status == "optimal"
     assert bound >= exact.objective - 1e-6
