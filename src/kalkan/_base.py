@@ -13,7 +13,9 @@
 - **One progress convention**, :class:`Progress`: absolute, ``progress(done, total)`` with
   ``0 <= done <= total``, called after each unit of work (and may be called again with the same
   ``done``). Absolute, not incremental, so a bar can be redrawn from any call and a missed call
-  loses nothing. The CLI draws it with Rich through :func:`kalkan.cli.progress_bar`.
+  loses nothing. The CLI draws it with Rich through :func:`kalkan.cli.progress_bar`. A task of
+  several steps names each step on a :class:`StagedProgress` (the CLI's bar is one) and counts
+  each step's units from 0.
 
 Rules are built from a few constructors (:func:`real`, :func:`integer`, :func:`choice`, :func:`flag`,
 :func:`seed`, :func:`instance_of`, :func:`optional`, :func:`any_of`) so the text of every rule is
@@ -27,7 +29,7 @@ import math
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from numbers import Integral, Real
-from typing import Any, ClassVar, Protocol, Self
+from typing import Any, ClassVar, Protocol, Self, runtime_checkable
 
 import numpy as np
 
@@ -37,6 +39,7 @@ __all__ = [
     "Params",
     "Progress",
     "Rule",
+    "StagedProgress",
     "any_of",
     "check_is_fitted",
     "check_params",
@@ -242,6 +245,13 @@ class Progress(Protocol):
     """
 
     def __call__(self, done: int, total: int, /) -> None: ...
+
+
+@runtime_checkable
+class StagedProgress(Progress, Protocol):
+    """A :class:`Progress` that can also name the step a task of several steps is on."""
+
+    def describe(self, label: str, /) -> None: ...
 
 
 def no_progress(done: int, total: int, /) -> None:

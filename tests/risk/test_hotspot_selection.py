@@ -26,6 +26,23 @@ def caf() -> pd.DataFrame:
     return read_events(FIXTURE).events
 
 
+class _Steps:
+    """A StagedProgress that records what the protocol reports: (stage, done, total) per call."""
+
+    def __init__(self) -> None:
+        self.stage = ""
+        self.calls: list[tuple[str, int, int]] = []
+
+    def __call__(self, done: int, total: int, /) -> None:
+        self.calls.append((self.stage, done, total))
+
+    def describe(self, label: str, /) -> None:
+        self.stage = label
+
+
+STEPS = _Steps()
+
+
 @pytest.fixture(scope="module")
 def protocol_run(caf: pd.DataFrame) -> object:
     return run_protocol(
@@ -34,7 +51,18 @@ def protocol_run(caf: pd.DataFrame) -> object:
         candidates=["hawkes", "boost", "ensemble"],
         baselines=["zero", "mean12", "conflictology"],
         n_boot=20,
+        progress=STEPS,
     )
+
+
+def test_protocol_progress_is_absolute_and_names_each_stage(protocol_run: object) -> None:
+    stages = list(dict.fromkeys(stage for stage, _, _ in STEPS.calls))
+    assert stages == ["burn-in", "selection", "held-out"]
+    for stage in stages:
+        counts = [(done, total) for s, done, total in STEPS.calls if s == stage]
+        assert all(0 < done <= total for done, total in counts)
+        assert [done for done, _ in counts] == sorted(done for done, _ in counts)
+        assert counts[-1][0] == counts[-1][1]  # the stage ends with every fold done
 
 
 def test_sample_counts_inverts_the_cdf() -> None:

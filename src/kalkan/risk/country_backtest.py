@@ -29,6 +29,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from kalkan._base import Progress, no_progress
 from kalkan.errors import InputError, SchemaError
 from kalkan.risk.structural import (
     TARGET,
@@ -68,7 +69,7 @@ def backtest_forecasts(
     last_year: int = 2014,
     seed: int = 0,
     n_jobs: int = 1,
-    progress: Callable[[int, int], None] | None = None,
+    progress: Progress = no_progress,
 ) -> pd.DataFrame:
     """Rolling-origin forecasts of every model for every year from ``first_year`` to ``last_year``.
 
@@ -87,7 +88,7 @@ def backtest_forecasts(
     n_jobs
         Parallel folds (joblib processes); 1 runs in this process.
     progress
-        Called as ``progress(done, total)`` after each fitted fold.
+        A :class:`kalkan._base.Progress`, called as ``progress(done, total)`` after each fitted fold.
 
     Returns
     -------
@@ -123,14 +124,12 @@ def backtest_forecasts(
         parts = []
         for i, (label, year) in enumerate(tasks):
             parts.append(_one_fold(*args(label, year)))
-            if progress is not None:
-                progress(i + 1, len(tasks))
+            progress(i + 1, len(tasks))
     else:
         from joblib import Parallel, delayed
 
         parts = list(Parallel(n_jobs=n_jobs)(delayed(_one_fold)(*args(label, year)) for label, year in tasks))
-        if progress is not None:
-            progress(len(tasks), len(tasks))
+        progress(len(tasks), len(tasks))
     return pd.concat(parts, ignore_index=True)
 
 

@@ -194,8 +194,8 @@ def register(risk_app: typer.Typer) -> None:
     ) -> None:
         """Rolling-origin backtest (train on years <= Y-2, forecast from Y), scored per five-year block."""
         from rich.console import Console
-        from rich.progress import Progress
 
+        from kalkan.cli import progress_bar
         from kalkan.risk import country_backtest as cb
         from kalkan.risk.structural import load_ewp_table
 
@@ -205,8 +205,7 @@ def register(risk_app: typer.Typer) -> None:
         if jobs < 1:
             raise InputError(f"--jobs must be at least 1. Got {jobs} instead.")
         table = load_ewp_table(data)
-        with Progress(console=Console(stderr=True), transient=True) as progress:
-            task = progress.add_task("Backtest folds", total=(last - first + 1) * len(names))
+        with progress_bar("Backtest folds") as progress:
             forecasts = cb.backtest_forecasts(
                 table,
                 names,
@@ -214,7 +213,7 @@ def register(risk_app: typer.Typer) -> None:
                 last_year=last,
                 seed=seed,
                 n_jobs=jobs,
-                progress=lambda done, total: progress.update(task, completed=done),
+                progress=progress,
             )
         scores = cb.score_forecasts(forecasts, n_boot=boot, seed=seed)
         if out_dir is not None:

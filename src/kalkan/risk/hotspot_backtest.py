@@ -39,6 +39,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from kalkan._base import Progress, no_progress
 from kalkan.errors import InputError
 from kalkan.risk.grids import Grid, parse_grid, require_located
 
@@ -276,7 +277,7 @@ def backtest(
     n_boot: int = 200,
     seed: int = 0,
     clip: float = 1e-3,
-    progress: Callable[[int, int], None] | None = None,
+    progress: Progress = no_progress,
     options: dict[str, dict[str, Any]] | Callable[[Fold], dict[str, dict[str, Any]]] | None = None,
     fatalities: bool | None = None,
 ) -> BacktestResult:
@@ -305,7 +306,7 @@ def backtest(
     clip
         Probabilities are clipped to [clip, 1 - clip] for the log score.
     progress
-        Called with (folds done, folds total).
+        A :class:`kalkan._base.Progress`: called with (folds done, folds total).
     """
     if by not in events.columns:
         raise InputError(f"The event table has no {by!r} column to group folds by: add it or pass by=...")
@@ -373,7 +374,7 @@ def run_folds(
     clip: float = 1e-3,
     scheduler: str | None = None,
     n_workers: int = 2,
-    progress: Callable[[int, int], None] | None = None,
+    progress: Progress = no_progress,
     options: list[dict[str, dict[str, Any]]] | None = None,
     seed: int = 0,
     fatalities: bool = True,
@@ -410,7 +411,7 @@ def _run(
     clip: float,
     scheduler: str | None,
     n_workers: int,
-    progress: Callable[[int, int], None] | None,
+    progress: Progress,
     options: list[dict[str, dict[str, Any]]],
     seed: int,
     fatalities: bool,
@@ -422,8 +423,7 @@ def _run(
             serial.append(
                 run_fold(fold, groups[fold.group], models, grid, clip, options[k - 1], seed, fatalities)
             )
-            if progress:
-                progress(k, total)
+            progress(k, total)
         return serial
     from dask.distributed import Client, LocalCluster, as_completed
 
@@ -453,8 +453,7 @@ def _run(
         out: list[Any] = [None] * total
         for done, fut in enumerate(as_completed(futures), 1):
             out[index[fut.key]] = fut.result()
-            if progress:
-                progress(done, total)
+            progress(done, total)
         return out
     finally:
         client.close()

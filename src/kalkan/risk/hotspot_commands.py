@@ -227,8 +227,8 @@ def register(risk_app: typer.Typer) -> None:
         block, the ensemble's weights on folds before the months they forecast (docs/risk-hotspots.md).
         """
         from rich.console import Console
-        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+        from kalkan.cli import progress_bar
         from kalkan.risk.hotspot_selection import CANDIDATES, Protocol, run_protocol, save_selection
 
         if fmt not in ("table", "csv", "json"):
@@ -249,19 +249,7 @@ def register(risk_app: typer.Typer) -> None:
         protocol.check()
         frame = _read(events)
         err = Console(stderr=True)
-        with Progress(
-            TextColumn("{task.description}"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TimeElapsedColumn(),
-            console=err,
-            transient=True,
-        ) as bar:
-            task = bar.add_task("folds", total=None)
-
-            def step(stage: str, done: int, total: int) -> None:
-                bar.update(task, description=stage, completed=done, total=total)
-
+        with progress_bar("folds") as step:
             result = run_protocol(
                 frame,
                 protocol,

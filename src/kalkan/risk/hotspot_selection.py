@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import date
 from typing import Any
@@ -33,6 +33,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from kalkan._base import Progress, StagedProgress, no_progress
 from kalkan.errors import InputError
 from kalkan.risk.grids import Grid, parse_grid, require_located
 from kalkan.risk.hotspot_backtest import VARIANTS, Fold, dask_scheduler, make_model, run_folds, score_table
@@ -151,13 +152,14 @@ def run_protocol(
     n_workers: int = 2,
     n_boot: int = 200,
     seed: int = 0,
-    progress: Callable[[str, int, int], None] | None = None,
+    progress: Progress = no_progress,
 ) -> ProtocolResult:
     """Run the selection protocol: choose on the selection block, score the held-out block once.
 
     ``candidates`` may be one model (then nothing is chosen: that model is scored on the held-out
-    block). ``progress`` is called with (stage, folds done, folds total). Scheduler as in
-    :func:`kalkan.risk.hotspot_backtest.backtest`.
+    block). ``progress`` (a :class:`kalkan._base.Progress`) counts the folds of each stage (burn-in,
+    selection, held-out); a :class:`~kalkan._base.StagedProgress` is also told the stage. Scheduler
+    as in :func:`kalkan.risk.hotspot_backtest.backtest`.
     """
     protocol.check()
     candidates, baselines = list(dict.fromkeys(candidates)), list(dict.fromkeys(baselines))
@@ -192,7 +194,7 @@ def _protocol(
     n_workers: int,
     n_boot: int,
     seed: int,
-    progress: Callable[[str, int, int], None] | None,
+    progress: Progress,
 ) -> ProtocolResult:
     start, mid, end = protocol.check()
     if by not in events.columns:
@@ -233,6 +235,8 @@ def _protocol(
         for f in folds:
             blocks.setdefault(_anchor(f.month, refit), []).append(f)
         done, total = 0, len(folds)
+        if isinstance(progress, StagedProgress):
+            progress.describe(stage)
         for anchor in sorted(blocks):
             block = blocks[anchor]
             opts: list[dict[str, dict[str, Any]]] = [{} for _ in block]
@@ -242,8 +246,7 @@ def _protocol(
                 opts = [{"ensemble": _stack_options(weights[str(anchor)])} for _ in block]
 
             def step(d: int, t: int, base: int = done) -> None:
-                if progress:
-                    progress(stage, base + d, total)
+                progress(base + d, total)
 
             block_cells, block_folds = run_folds(
                 block,
