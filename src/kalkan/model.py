@@ -87,25 +87,25 @@ _EVENT_TYPE_MEANINGS: dict[EventType, str] = {
         "Deliberate killing of one or more civilians (UCDP one-sided violence; ACLED attacks with "
         "fatalities)."
     ),
-    EventType.SEXUAL_VIOLENCE: ("Rape or other sexual violence."),
-    EventType.ARSON: ("Setting fire to homes, shops or other buildings."),
-    EventType.LOOTING: ("Looting or destruction of property (ACLED 'Looting/property destruction')."),
-    EventType.ABDUCTION: ("Abduction, hostage taking or forced disappearance."),
+    EventType.SEXUAL_VIOLENCE: "Rape or other sexual violence.",
+    EventType.ARSON: "Setting fire to homes, shops or other buildings.",
+    EventType.LOOTING: "Looting or destruction of property (ACLED 'Looting/property destruction').",
+    EventType.ABDUCTION: "Abduction, hostage taking or forced disappearance.",
     EventType.DISPLACEMENT: (
         "People forced to flee their homes (a flight, an expulsion, a blocked crossing)."
     ),
-    EventType.THREAT: ("A threat of violence: leaflets, speeches, armed groups gathering, ultimatums."),
+    EventType.THREAT: "A threat of violence: leaflets, speeches, armed groups gathering, ultimatums.",
     EventType.MARKING_OF_HOMES: (
         "Homes or property marked by group identity (a preparatory act, UN Framework indicator 7.x)."
     ),
     EventType.ARMED_CLASH: (
         "Fighting between organised armed groups (ACLED Battles; UCDP state-based and non-state violence)."
     ),
-    EventType.EXPLOSION_REMOTE_VIOLENCE: ("Shelling, air strikes, bombs, mines and other remote violence."),
-    EventType.RIOT: ("Violent demonstration or mob violence."),
-    EventType.PROTEST: ("Non-violent public demonstration, even if force is used against it."),
-    EventType.ASSAULT: ("A physical attack on people without a reported death."),
-    EventType.OTHER: ("Anything else worth recording (arrests, agreements, movements of armed groups)."),
+    EventType.EXPLOSION_REMOTE_VIOLENCE: "Shelling, air strikes, bombs, mines and other remote violence.",
+    EventType.RIOT: "Violent demonstration or mob violence.",
+    EventType.PROTEST: "Non-violent public demonstration, even if force is used against it.",
+    EventType.ASSAULT: "A physical attack on people without a reported death.",
+    EventType.OTHER: "Anything else worth recording (arrests, agreements, movements of armed groups).",
 }
 
 
@@ -130,8 +130,8 @@ _RELIABILITY_MEANINGS: dict[SourceReliability, str] = {
         "Completely reliable: no doubt about authenticity, trustworthiness or competence; a history of "
         "complete reliability."
     ),
-    SourceReliability.B: ("Usually reliable: minor doubts; valid information most of the time."),
-    SourceReliability.C: ("Fairly reliable: some doubt, but has given valid information before."),
+    SourceReliability.B: "Usually reliable: minor doubts; valid information most of the time.",
+    SourceReliability.C: "Fairly reliable: some doubt, but has given valid information before.",
     SourceReliability.D: (
         "Not usually reliable: significant doubt, though valid information has come in the past."
     ),
@@ -178,7 +178,7 @@ _CREDIBILITY_MEANINGS: dict[InformationCredibility, str] = {
     InformationCredibility.IMPROBABLE: (
         "Improbable: not confirmed, illogical, contradicted by other information."
     ),
-    InformationCredibility.CANNOT_BE_JUDGED: ("Truth cannot be judged: no basis for assessing validity."),
+    InformationCredibility.CANNOT_BE_JUDGED: "Truth cannot be judged: no basis for assessing validity.",
 }
 
 
