@@ -30,6 +30,7 @@ import numpy as np
 import pandas as pd
 
 from _report import machine, write_section
+from kalkan.risk.hotspot_selection import ProtocolResult
 from kalkan.risk.hotspots import HotspotModel, simulate_hawkes
 
 GED = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "ged" / "ged_events_pre2020.csv"
@@ -260,23 +261,23 @@ def _ci(row: pd.Series, key: str, d: int) -> str:
     return f"{row[key]:.{d}f} [{low:.{d}f}, {high:.{d}f}]"
 
 
-def protocol_tables(result: object, wall: float | None) -> str:
+def protocol_tables(result: ProtocolResult, wall: float | None) -> str:
     """The selection block's ranking, the held-out scores with intervals and the verdicts."""
     r = result
-    p = r.protocol  # type: ignore[attr-defined]
-    sel = r.selection_scores  # type: ignore[attr-defined]
+    p = r.protocol
+    sel = r.selection_scores
     pooled = sel[sel["group"] == "pooled"].sort_values("brier")
     lines = [
         "| model | Brier | log loss | CRPS events | CRPS deaths | log score deaths |",
         "|---|---|---|---|---|---|",
     ]
     for _, row in pooled.iterrows():
-        name = f"**{row['model']}**" if row["model"] == r.winner else row["model"]  # type: ignore[attr-defined]
+        name = f"**{row['model']}**" if row["model"] == r.winner else row["model"]
         lines.append(
             f"| {name} | {_ci(row, 'brier', 4)} | {row['logloss']:.4f} | {row['crps']:.3f} | "
             f"{row['crps_deaths']:.2f} | {row['logs_deaths']:.3f} |"
         )
-    held = r.held_out_scores  # type: ignore[attr-defined]
+    held = r.held_out_scores
     hl = [
         "| group | model | Brier | log loss | CRPS events | CRPS deaths | log score deaths | PAI 5 % |",
         "|---|---|---|---|---|---|---|---|",
@@ -297,7 +298,7 @@ def protocol_tables(result: object, wall: float | None) -> str:
         "CRPS deaths: winner vs best baseline | beats every baseline in CRPS deaths |",
         "|---|---|---|---|---|---|",
     ]
-    for v in r.verdicts.to_dict("records"):  # type: ignore[attr-defined]
+    for v in r.verdicts.to_dict("records"):
         d = v.get("brier_minus_best")
         diff = (
             f"{d:+.5f} [{v['brier_minus_best_low']:+.5f}, {v['brier_minus_best_high']:+.5f}]"
@@ -309,7 +310,7 @@ def protocol_tables(result: object, wall: float | None) -> str:
             f"{v['crps_deaths']:.2f} vs {v['best_baseline_crps_deaths']:.2f} | "
             f"{'yes' if v['beats_every_baseline_crps_deaths'] else 'no'} |"
         )
-    s = r.settings  # type: ignore[attr-defined]
+    s = r.settings
     took = (
         f" Whole protocol: **{wall / 60:.1f} min wall** on a Dask LocalCluster of 2 workers." if wall else ""
     )
@@ -324,7 +325,7 @@ def protocol_tables(result: object, wall: float | None) -> str:
         f"weights refitted every {p.refit_months} months on earlier folds only.{took}\n\n"
         f"**Selection block (pooled; the winner in bold):**\n\n"
         + "\n".join(lines)
-        + f"\n\n**Held-out block, scored once: the winner `{r.winner}` and every baseline** "  # type: ignore[attr-defined]
+        + f"\n\n**Held-out block, scored once: the winner `{r.winner}` and every baseline** "
         "(95 % bootstrap intervals over country-months, 200 replicates; best per group in bold; "
         "CRPS deaths and the log score on fatality bins are per cell-month, lower is better; PAI 5 % = "
         "share of the month's events in the top 5 % of cells / 0.05):\n\n"
@@ -353,7 +354,7 @@ def _earlier_fit_times() -> str:
 
 def run_protocol_bench(
     events: pd.DataFrame, scheduler: str, workers: int, boot: int, saved: Path | None
-) -> tuple[object, float | None]:
+) -> tuple[ProtocolResult, float | None]:
     import pickle
 
     from kalkan.risk.hotspot_selection import Protocol, run_protocol
@@ -371,14 +372,14 @@ def run_protocol_bench(
     return result, wall
 
 
-def ship(result: object) -> None:
+def ship(result: ProtocolResult) -> None:
     """The selection and the held-out table become package data (the CLI and the brief read them)."""
     from kalkan.risk import hotspot_backtest as hb
     from kalkan.risk.hotspot_selection import save_selection
 
-    save_selection(result, measured=machine())  # type: ignore[arg-type]
-    p = result.protocol  # type: ignore[attr-defined]
-    held = result.held_out_scores.assign(period=f"{p.select_until}<month<={p.end}", measured=machine())  # type: ignore[attr-defined]
+    save_selection(result, measured=machine())
+    p = result.protocol
+    held = result.held_out_scores.assign(period=f"{p.select_until}<month<={p.end}", measured=machine())
     held.to_csv(Path(hb.__file__).with_name(hb.SKILL_FILE), index=False, float_format="%.6g")
 
 

@@ -8,6 +8,7 @@ import pytest
 
 from kalkan.errors import InputError, NotFittedError
 from kalkan.risk.baselines import (
+    CellForecaster,
     ConflictologyBaseline,
     LastValueBaseline,
     MeanBaseline,
@@ -39,9 +40,9 @@ def _row(forecast: pd.DataFrame, lat: float) -> pd.Series:
     return cell.iloc[0]
 
 
-def _index(model: object) -> int:
+def _index(model: CellForecaster) -> int:
     """Row of cell A (centre 6.25N 20.25E) in a fitted baseline's cells."""
-    lat, lon = model.cell_latitude_, model.cell_longitude_  # type: ignore[attr-defined]
+    lat, lon = model.cell_latitude_, model.cell_longitude_
     return int(np.flatnonzero((np.abs(lat - 6.25) < 0.3) & (lon == 20.25))[0])
 
 

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 import pytest
@@ -121,7 +123,7 @@ def test_good_file_loads(tmp_path: Path) -> None:
     assert table.loc[0, "factor"] == "1" and "armed conflict" in table.loc[0, "indicator"]
 
 
-def broken(change) -> dict:  # type: ignore[no-untyped-def]
+def broken(change: Callable[[dict[str, Any]], object]) -> dict[str, Any]:
     doc = good_doc()
     change(doc)
     return doc
@@ -253,7 +255,9 @@ def test_cli_bad_file_one_sentence_exit_2(tmp_path: Path) -> None:
     date=st.one_of(st.text(max_size=12), st.dates().map(str), st.none()),
     sources=st.lists(st.sampled_from(["S1", "S2", ""]), max_size=3),
 )
-def test_any_entry_either_loads_or_raises_input_error(tmp_path: Path, code, status, date, sources) -> None:  # type: ignore[no-untyped-def]
+def test_any_entry_either_loads_or_raises_input_error(
+    tmp_path: Path, code: str, status: str, date: str | None, sources: list[str]
+) -> None:
     # the validator never fails with anything but a named user error, whatever an analyst types
     doc = good_doc()
     doc["indicators"].append(

@@ -15,7 +15,13 @@ from kalkan.risk.baselines import ConflictologyBaseline, LastValueBaseline, Zero
 from kalkan.risk.hotspot_backtest import make_model
 from kalkan.risk.hotspot_ensemble import EnsembleModel, fit_stack
 from kalkan.risk.hotspot_fatalities import fatality_samples, fatality_scores, sample_counts
-from kalkan.risk.hotspot_selection import Protocol, hotspot_forecast, run_protocol, selected_model
+from kalkan.risk.hotspot_selection import (
+    Protocol,
+    ProtocolResult,
+    hotspot_forecast,
+    run_protocol,
+    selected_model,
+)
 
 FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "ged" / "ged_caf_2013-09_2014-02.csv"
 SMALL = Protocol(start="2013-12", select_until="2014-01", end="2014-02", burn_in_months=2, refit_months=1)
@@ -44,7 +50,7 @@ STEPS = _Steps()
 
 
 @pytest.fixture(scope="module")
-def protocol_run(caf: pd.DataFrame) -> object:
+def protocol_run(caf: pd.DataFrame) -> ProtocolResult:
     return run_protocol(
         caf,
         SMALL,
@@ -55,7 +61,7 @@ def protocol_run(caf: pd.DataFrame) -> object:
     )
 
 
-def test_protocol_progress_is_absolute_and_names_each_stage(protocol_run: object) -> None:
+def test_protocol_progress_is_absolute_and_names_each_stage(protocol_run: ProtocolResult) -> None:
     stages = list(dict.fromkeys(stage for stage, _, _ in STEPS.calls))
     assert stages == ["burn-in", "selection", "held-out"]
     for stage in stages:
@@ -109,28 +115,28 @@ def test_fatality_draws_repeat_with_a_seed_and_use_no_later_deaths(caf: pd.DataF
 
 
 @pytest.mark.slow
-def test_protocol_chooses_on_the_selection_block(protocol_run: object) -> None:
+def test_protocol_chooses_on_the_selection_block(protocol_run: ProtocolResult) -> None:
     r = protocol_run
-    pooled = r.selection_scores[r.selection_scores["group"] == "pooled"]  # type: ignore[attr-defined]
+    pooled = r.selection_scores[r.selection_scores["group"] == "pooled"]
     candidates = pooled[pooled["model"].isin(["hawkes", "boost", "ensemble"])]
-    assert r.winner == candidates.sort_values("brier").iloc[0]["model"]  # type: ignore[attr-defined]
-    held = r.held_out_scores  # type: ignore[attr-defined]
-    assert set(held["model"]) == {r.winner, "zero", "mean12", "conflictology"}  # type: ignore[attr-defined]
+    assert r.winner == candidates.sort_values("brier").iloc[0]["model"]
+    held = r.held_out_scores
+    assert set(held["model"]) == {r.winner, "zero", "mean12", "conflictology"}
     assert (held["folds"] == 1).all()  # only 2014-02 is held out
     for col in ("brier", "crps_deaths", "logs_deaths", "pai_0.05"):
         assert held[col].notna().all()
-    assert set(r.verdicts["group"]) == {"CAF", "pooled"}  # type: ignore[attr-defined]
+    assert set(r.verdicts["group"]) == {"CAF", "pooled"}
 
 
 @pytest.mark.slow
-def test_ensemble_weights_see_only_earlier_folds(protocol_run: object) -> None:
+def test_ensemble_weights_see_only_earlier_folds(protocol_run: ProtocolResult) -> None:
     r = protocol_run
-    cells = r.cells  # type: ignore[attr-defined]
+    cells = r.cells
     for anchor in ("2014-01", "2014-02"):
         earlier = cells[pd.PeriodIndex(cells["month"], freq="M") < pd.Period(anchor, "M")]
         coef, intercept = fit_stack(earlier)
-        np.testing.assert_allclose(r.weights[anchor][0], coef)  # type: ignore[attr-defined]
-        assert r.weights[anchor][1] == pytest.approx(intercept)  # type: ignore[attr-defined]
+        np.testing.assert_allclose(r.weights[anchor][0], coef)
+        assert r.weights[anchor][1] == pytest.approx(intercept)
 
 
 def test_protocol_choice_ignores_the_held_out_block(caf: pd.DataFrame) -> None:

@@ -16,6 +16,7 @@ from kalkan.errors import InputError, NotFittedError, SchemaError
 from kalkan.risk.structural import (
     EWP_PREDICTORS,
     TARGET,
+    CountryModel,
     EWPBaseline,
     KalkanBoost,
     KalkanEnsemble,
@@ -168,14 +169,14 @@ def test_training_rows_stop_two_years_before(ewp_table: pd.DataFrame) -> None:
         ),
     ],
 )
-def test_parameter_rules_checked_in_fit(model, message: str, ewp_table: pd.DataFrame) -> None:  # type: ignore[no-untyped-def]
+def test_parameter_rules_checked_in_fit(model: CountryModel, message: str, ewp_table: pd.DataFrame) -> None:
     train = training_rows(ewp_table, 2000)
     with pytest.raises(InputError, match=re.escape(message)):
         model.fit(train, train[TARGET])
 
 
 @pytest.mark.parametrize("model", [EWPBaseline(), KalkanBoost(), KalkanEnsemble()])
-def test_methods_before_fit_name_fit(model, ewp_table: pd.DataFrame) -> None:  # type: ignore[no-untyped-def]
+def test_methods_before_fit_name_fit(model: CountryModel, ewp_table: pd.DataFrame) -> None:
     with pytest.raises(NotFittedError, match="call 'fit'"):
         model.predict_proba(ewp_table)
 
@@ -281,7 +282,7 @@ def calibration_error(p_hat: np.ndarray, p_true: np.ndarray) -> tuple[float, flo
         KalkanBoost(max_iter=60, calibration_folds=3, calibration_ensemble=False),
     ],
 )
-def test_calibration_recovered_on_synthetic_data(model) -> None:  # type: ignore[no-untyped-def]
+def test_calibration_recovered_on_synthetic_data(model: CountryModel) -> None:
     rng = np.random.default_rng(7)
     X, p_true = synthetic(4000, rng)
     y = rng.random(len(p_true)) < p_true
