@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from kalkan.errors import InputError, SchemaError
+from kalkan.errors import InputError, NotFittedError, SchemaError
 from kalkan.simulate import GeoModel
 from kalkan.simulate import _geo_kernel as k
 from kalkan.simulate.montecarlo import _run_all, run_batch, run_seeds, summarise
@@ -146,7 +146,13 @@ def test_dask_equals_serial() -> None:
     serial = _run_all(models, seeds, 3, None, None)
     threads = _run_all(models, seeds, 3, "threads", None)
     with (
-        LocalCluster(n_workers=1, threads_per_worker=2, processes=False, dashboard_address=None) as cluster,
+        LocalCluster(
+            n_workers=1,
+            threads_per_worker=2,
+            processes=False,
+            dashboard_address=None,
+            scheduler_kwargs={"dashboard": False, "dashboard_address": ":0"},
+        ) as cluster,
         Client(cluster) as client,
     ):
         cluster_result = _run_all(models, seeds, 3, client, None)
@@ -169,15 +175,21 @@ def test_bad_places_get_a_clear_error(frame: pd.DataFrame, error: type, match: s
 
 
 def test_bad_settings_and_days() -> None:
-    # Settings are checked when the model is built or run, not in __init__ (the house style).
+    # Settings are checked when the model is built or run, not in __init__ (kalkan._base).
     with pytest.raises(InputError, match="Unknown setting\\(s\\) of GeoModel: lethal"):
-        GeoModel(lethal=1.0).check_settings()
-    with pytest.raises(InputError, match="'legitimacy' parameter of GeoModel must be a number in \\[0, 1\\]"):
+        GeoModel.from_places(PLACES, lethal=1.0)
+    with pytest.raises(InputError, match="'legitimacy' parameter of GeoModel must be a float in \\[0, 1\\]"):
         _model(legitimacy=2.0)
     with pytest.raises(
-        InputError, match="'monitor_effect' parameter of GeoModel must be a number in \\[-1, 1\\]"
+        InputError, match="'monitor_effect' parameter of GeoModel must be a float in \\[-1, 1\\]"
     ):
-        _model().set_posts(None).__class__(monitor_effect=-2.0).check_settings()
+        GeoModel(monitor_effect=-2.0).check_settings()
+    late = _model().set_params(lethality=-1.0)  # a setting broken after the build is caught by run
+    with pytest.raises(InputError, match="'lethality' parameter of GeoModel must be a float >= 0"):
+        late.run(1)
+    with pytest.raises(NotFittedError, match="call 'fit' .* before 'run'"):
+        GeoModel().run(1)
+    assert GeoModel(lethality=0.5).get_params()["lethality"] == 0.5
     with pytest.raises(InputError, match="days must be an int >= 1"):
         _model().run(0)
     with pytest.raises(SchemaError, match="posts table lacks column\\(s\\) armed"):

@@ -44,7 +44,7 @@ def _victim(
     for _ in range(16):
         j = bucket[lo + np.random.randint(0, n)]
         if place[j] == p and state[j] == QUIET:
-            return j
+            return int(j)
     count = 0
     for q in range(lo, hi):
         j = bucket[q]
@@ -57,7 +57,7 @@ def _victim(
         j = bucket[q]
         if place[j] == p and state[j] == QUIET:
             if pick == 0:
-                return j
+                return int(j)
             pick -= 1
     return -1
 

@@ -60,7 +60,7 @@ def _random_empty(here: int, table: np.ndarray, occ: np.ndarray, empties: np.nda
     for _ in range(24):
         c = table[here, np.random.randint(0, m)]
         if occ[c] == 0:
-            return c
+            return int(c)
     n_empty = 0
     for k in range(m):
         c = table[here, k]
@@ -69,7 +69,7 @@ def _random_empty(here: int, table: np.ndarray, occ: np.ndarray, empties: np.nda
             n_empty += 1
     if n_empty == 0:
         return -1
-    return empties[np.random.randint(0, n_empty)]
+    return int(empties[np.random.randint(0, n_empty)])
 
 
 @njit(cache=True)

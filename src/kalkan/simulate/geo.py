@@ -26,12 +26,14 @@ Crowds draw people in (``crowd_growth``) and mobs may avoid places with armed po
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
 
+from kalkan._base import Params, Rule, check_is_fitted, real
 from kalkan.errors import InputError, SchemaError
 from kalkan.simulate import _geo_kernel as _k
 
@@ -185,48 +187,100 @@ class GeoRun:
     state: dict[str, np.ndarray] = field(repr=False)
 
 
-class GeoModel:
+def _rule(setting: Setting) -> Rule:
+    high = None if not np.isfinite(setting.high) else setting.high
+    return real(setting.low, high, low_open=False)
+
+
+class GeoModel(Params):
     """Epstein's model II on a set of places with police posts; see the module docstring.
 
-    Build it with :meth:`from_places` (the real work) and call :meth:`run` for one seeded run.
+    Every setting of :data:`GEO_SETTINGS` is a keyword of ``__init__`` (which only stores them);
+    :meth:`fit` (or :meth:`from_places`) builds the model of the places, checking the settings first,
+    and :meth:`run` makes one seeded run.
     """
 
-    def __init__(self, **settings: Any) -> None:
-        self.settings: dict[str, float] = {s.name: s.default for s in GEO_SETTINGS}
-        self.settings.update(settings)
-        self.places_: pd.DataFrame | None = None
-        self.spark_step_: np.ndarray = np.zeros(0, dtype=np.int64)
-        self.population_: np.ndarray = np.zeros(0)
-        self.share_: np.ndarray = np.zeros(0)
-        self.nbr_ptr_: np.ndarray = np.zeros(1, dtype=np.int64)
-        self.nbr_idx_: np.ndarray = np.zeros(0, dtype=np.int64)
-        self.cover_ptr_: np.ndarray = np.zeros(1, dtype=np.int64)
-        self.cover_post_: np.ndarray = np.zeros(0, dtype=np.int64)
-        self.post_officers_: np.ndarray = np.zeros(0)
-        self.post_arrival_: np.ndarray = np.zeros(0, dtype=np.int64)
-        self.observed_: np.ndarray = np.zeros(0, dtype=np.bool_)
-        self.posts_: pd.DataFrame = pd.DataFrame(columns=list(POST_COLUMNS))
-        self.watch_from_: np.ndarray = np.zeros(0, dtype=np.int64)
+    _parameter_constraints: ClassVar[Mapping[str, Rule]] = {s.name: _rule(s) for s in GEO_SETTINGS}
+
+    places_: pd.DataFrame | None = None
+    spark_step_: np.ndarray
+    population_: np.ndarray
+    share_: np.ndarray
+    nbr_ptr_: np.ndarray
+    nbr_idx_: np.ndarray
+    cover_ptr_: np.ndarray
+    cover_post_: np.ndarray
+    post_officers_: np.ndarray
+    post_arrival_: np.ndarray
+    observed_: np.ndarray
+    posts_: pd.DataFrame
+    watch_from_: np.ndarray
+
+    def __init__(
+        self,
+        *,
+        persons_per_agent: float = 100,
+        persons_per_home: float = 5.0,
+        steps_per_day: int = 4,
+        legitimacy: float = 0.9,
+        threshold: float = 0.1,
+        k_arrest: float = 2.3,
+        officer_weight: float = 10.0,
+        arrests_per_officer: float = 1.0,
+        max_jail: int = 40,
+        lethality: float = 0.06,
+        arson: float = 0.3,
+        flight: float = 4.0,
+        flee_active: int = 1,
+        fear_spread: float = 0.5,
+        distrust_per_attack: float = 1.0,
+        distrust_decay: float = 0.9,
+        spark_distrust: float = 0.2,
+        move_minutes: float = 60.0,
+        neighbours: int = 8,
+        response_minutes: float = 30.0,
+        monitor_effect: float = 0.0,
+        crowd_growth: float = 0.0,
+        avoid_posts: float = 0.25,
+        forces_join: float = 0.1,
+    ) -> None:
+        self.persons_per_agent = persons_per_agent
+        self.persons_per_home = persons_per_home
+        self.steps_per_day = steps_per_day
+        self.legitimacy = legitimacy
+        self.threshold = threshold
+        self.k_arrest = k_arrest
+        self.officer_weight = officer_weight
+        self.arrests_per_officer = arrests_per_officer
+        self.max_jail = max_jail
+        self.lethality = lethality
+        self.arson = arson
+        self.flight = flight
+        self.flee_active = flee_active
+        self.fear_spread = fear_spread
+        self.distrust_per_attack = distrust_per_attack
+        self.distrust_decay = distrust_decay
+        self.spark_distrust = spark_distrust
+        self.move_minutes = move_minutes
+        self.neighbours = neighbours
+        self.response_minutes = response_minutes
+        self.monitor_effect = monitor_effect
+        self.crowd_growth = crowd_growth
+        self.avoid_posts = avoid_posts
+        self.forces_join = forces_join
+
+    @property
+    def settings(self) -> dict[str, Any]:
+        """Every setting by name (the same as :meth:`get_params`)."""
+        return self.get_params()
+
+    @settings.setter
+    def settings(self, values: Mapping[str, Any]) -> None:
+        self.set_params(**values)
 
     def check_settings(self) -> GeoModel:
-        """Raise InputError on an unknown setting or a value outside its range (see GEO_SETTINGS)."""
-        unknown = sorted(set(self.settings) - set(_SETTINGS))
-        if unknown:
-            raise InputError(
-                f"Unknown setting(s) of GeoModel: {', '.join(unknown)}; known: {', '.join(_SETTINGS)}."
-            )
-        for name, value in self.settings.items():
-            rule = _SETTINGS[name]
-            ok = (
-                isinstance(value, (int, float, np.integer, np.floating))
-                and not isinstance(value, bool)
-                and np.isfinite(value)
-            )
-            if not ok or not (rule.low <= float(value) <= rule.high):
-                bound = f"in [{rule.low:g}, {rule.high:g}]" if np.isfinite(rule.high) else f">= {rule.low:g}"
-                raise InputError(
-                    f"The {name!r} parameter of GeoModel must be a number {bound}. Got {value!r} instead."
-                )
+        """Raise InputError on a value outside its range (see GEO_SETTINGS); the rules of kalkan._base."""
+        self._validate_params()
         return self
 
     # -- construction --------------------------------------------------------------------------
@@ -253,7 +307,24 @@ class GeoModel:
         travel : array, optional
             Travel minutes between places (places x places); default ``kalkan.plan.travel``'s model.
         """
-        model = cls(**settings).check_settings()
+        unknown = sorted(set(settings) - set(_SETTINGS))
+        if unknown:
+            raise InputError(
+                f"Unknown setting(s) of GeoModel: {', '.join(unknown)}; known: {', '.join(_SETTINGS)}."
+            )
+        return cls(**settings).fit(places, posts, spark_step=spark_step, travel=travel)
+
+    def fit(
+        self,
+        places: pd.DataFrame,
+        posts: pd.DataFrame | None = None,
+        *,
+        spark_step: np.ndarray | None = None,
+        travel: np.ndarray | None = None,
+    ) -> GeoModel:
+        """Build the model of ``places`` (see :meth:`from_places`); the settings are checked first."""
+        self._validate_params()
+        model = self
         missing = [c for c in PLACE_COLUMNS if c not in places.columns]
         if missing:
             raise SchemaError(
@@ -315,8 +386,8 @@ class GeoModel:
         An optional ``arrival_day`` column (days after the start, default 0) puts a post on duty only
         from that day on: what a force that arrives late changes.
         """
-        if self.places_ is None:
-            raise InputError("GeoModel has no places yet: build it with GeoModel.from_places(...).")
+        check_is_fitted(self, "places_", method="set_posts")
+        assert self.places_ is not None
         n = len(self.places_)
         if posts is None or len(posts) == 0:
             self.posts_ = pd.DataFrame(columns=list(POST_COLUMNS))
@@ -377,8 +448,7 @@ class GeoModel:
     # -- running -------------------------------------------------------------------------------
     def initial_state(self, seed: int) -> dict[str, np.ndarray]:
         """Agents per place and group (population x share / persons_per_agent, rounded)."""
-        if self.places_ is None:
-            raise InputError("GeoModel has no places yet: build it with GeoModel.from_places(...).")
+        check_is_fitted(self, "places_", method="initial_state")
         s = self.settings
         per = float(s["persons_per_agent"])
         n0 = np.rint(self.population_ * self.share_ / per).astype(np.int64)
@@ -415,7 +485,8 @@ class GeoModel:
         """One seeded run of ``days`` days; the same seed gives the same run."""
         if not isinstance(days, int) or isinstance(days, bool) or days < 1:
             raise InputError(f"days must be an int >= 1. Got {days!r} instead.")
-        self.check_settings()
+        self._validate_params()
+        check_is_fitted(self, "places_", method="run")
         st = self.initial_state(seed)
         return self.run_from(st, days, seed=seed)
 

@@ -25,12 +25,14 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
 
+from kalkan._base import Params, Rule, choice, flag, integer, real
 from kalkan.errors import InputError
 from kalkan.simulate import _lattice_kernel as _k
 
@@ -81,7 +83,7 @@ class LatticeRun:
         return self.steps / self.seconds if self.seconds > 0 else math.inf
 
 
-class LatticeModel:
+class LatticeModel(Params):
     """Epstein's civil-violence model on a torus lattice (model I, or model II with ``groups=2``).
 
     Parameters
@@ -112,18 +114,22 @@ class LatticeModel:
         Model II demography: split probability per step and age at death (steps); 0 disables.
     """
 
-    _parameters: ClassVar[dict[str, tuple[type, str]]] = {
-        "width": (int, "an int >= 3"),
-        "height": (int, "an int >= 3"),
-        "citizen_density": (float, "a float in [0, 1]"),
-        "cop_density": (float, "a float in [0, 1]"),
-        "vision": (int, "an int >= 1"),
-        "legitimacy": (float, "a float in [0, 1]"),
-        "threshold": (float, "a float"),
-        "k_arrest": (float, "a float >= 0"),
-        "max_jail": (int, "an int >= 0"),
-        "fission": (float, "a float in [0, 1]"),
-        "max_age": (int, "an int >= 0"),
+    _parameter_constraints: ClassVar[Mapping[str, Rule]] = {
+        "width": integer(3),
+        "height": integer(3),
+        "citizen_density": real(0, 1, low_open=False),
+        "cop_density": real(0, 1, low_open=False),
+        "vision": integer(1),
+        "neighbourhood": choice("von_neumann", "moore"),
+        "legitimacy": real(0, 1, low_open=False),
+        "threshold": real(),
+        "k_arrest": real(0, low_open=False),
+        "round_ratio": flag(),
+        "max_jail": integer(0),
+        "movement": flag(),
+        "groups": choice(1, 2),
+        "fission": real(0, 1, low_open=False),
+        "max_age": integer(0),
     }
 
     def __init__(
@@ -185,38 +191,13 @@ class LatticeModel:
         return cls(**settings)
 
     def _check(self) -> None:
-        for name, (kind, rule) in self._parameters.items():
-            value = getattr(self, name)
-            ok = isinstance(value, (int, float)) and not isinstance(value, bool)
-            if ok and kind is int:
-                ok = isinstance(value, int) or float(value).is_integer()
-            if ok:
-                v = float(value)
-                ok = {
-                    "width": v >= 3,
-                    "height": v >= 3,
-                    "vision": v >= 1,
-                    "k_arrest": v >= 0,
-                    "max_jail": v >= 0,
-                    "max_age": v >= 0,
-                    "threshold": math.isfinite(v),
-                }.get(name, 0.0 <= v <= 1.0)
-            if not ok:
-                raise InputError(
-                    f"The {name!r} parameter of LatticeModel must be {rule}. Got {value!r} instead."
-                )
+        """The parameter rules (kalkan._base), then the rules between parameters."""
+        self._validate_params()
         if self.citizen_density + self.cop_density > 1.0:
             raise InputError(
                 f"citizen_density + cop_density is {self.citizen_density + self.cop_density:.3f} > 1: "
                 "lower one of them."
             )
-        if self.neighbourhood not in ("von_neumann", "moore"):
-            raise InputError(
-                f"The 'neighbourhood' parameter of LatticeModel must be 'von_neumann' or 'moore'. "
-                f"Got {self.neighbourhood!r} instead."
-            )
-        if self.groups not in (1, 2):
-            raise InputError(f"The 'groups' parameter of LatticeModel must be 1 or 2. Got {self.groups!r}.")
         if 2 * self.vision + 1 > min(self.width, self.height):
             raise InputError(
                 f"vision {self.vision} wraps around a {self.width} x {self.height} torus: "

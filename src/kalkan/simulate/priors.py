@@ -33,7 +33,9 @@ class Prior:
     def to_unit(self, x: np.ndarray) -> np.ndarray:
         """Map values to [0, 1] (in log space for a log-uniform prior)."""
         if self.log:
-            return (np.log(x) - np.log(self.low)) / (np.log(self.high) - np.log(self.low))
+            return np.asarray(
+                (np.log(x) - np.log(self.low)) / (np.log(self.high) - np.log(self.low)), dtype=float
+            )
         return (np.asarray(x, dtype=float) - self.low) / (self.high - self.low)
 
     def from_unit(self, u: np.ndarray) -> np.ndarray:
