@@ -223,8 +223,12 @@ def abc_smc(
     scheduler: Any = None,
     progress: StageProgress | None = None,
     min_acceptance: float = 0.02,
+    max_runs: int | None = None,
 ) -> tuple[pd.DataFrame, dict[str, Any]]:
-    """ABC-SMC: weighted particles (parameters, ``weight``, ``distance``) and the run's bookkeeping."""
+    """ABC-SMC: weighted particles (parameters, ``weight``, ``distance``) and the run's bookkeeping.
+
+    ``max_runs`` is a budget: no new generation starts once that many runs are spent (the last
+    complete generation is the posterior, and the history says why it stopped)."""
     if not targets:
         raise InputError(
             "No calibration target is known on the calibration date: add [[simulation.target]] "
@@ -269,6 +273,9 @@ def abc_smc(
     for gen in range(2, generations + 1):
         if np.all(dist <= 0):
             break
+        if max_runs is not None and n_runs >= max_runs:
+            history[-1]["stopped"] = f"run budget of {max_runs:,} spent"
+            break
         eps = float(np.quantile(dist, 0.5))
         cov = 2.0 * np.cov(unit.T, aweights=weight) + 1e-9 * np.eye(k)
         chol = np.linalg.cholesky(cov)
@@ -277,17 +284,15 @@ def abc_smc(
         new_d: list[float] = []
         tried = 0
         while len(new_u) < particles:
-            parents = rng.choice(particles, size=batch, p=weight / weight.sum())
-            cand = unit[parents] + rng.standard_normal((batch, k)) @ chol.T
-            cand = cand[np.all((cand >= 0) & (cand <= 1), axis=1)]
-            if not len(cand):
-                continue
+            cand = _perturbed(rng, unit, weight, chol, batch)
             d = evaluate(cand, f"generation {gen} (tolerance {eps:.3f})")
             tried += len(cand)
             ok = d <= eps
             new_u.extend(cand[ok])
             new_d.extend(d[ok].tolist())
             if tried >= particles / min_acceptance and len(new_u) < particles:
+                break
+            if max_runs is not None and n_runs >= 1.5 * max_runs and len(new_u) < particles:
                 break
         acceptance = len(new_u) / max(tried, 1)
         if len(new_u) < particles:
@@ -297,7 +302,9 @@ def abc_smc(
                     "tolerance": eps,
                     "acceptance": acceptance,
                     "median_distance": float("nan"),
-                    "stopped": "acceptance below minimum",
+                    "stopped": "acceptance below minimum"
+                    if max_runs is None or n_runs < 1.5 * max_runs
+                    else f"run budget of {max_runs:,} spent before the generation was complete",
                 }
             )
             break
@@ -329,6 +336,25 @@ def abc_smc(
     return frame, info
 
 
+def _perturbed(
+    rng: np.random.Generator, unit: np.ndarray, weight: np.ndarray, chol: np.ndarray, n: int
+) -> np.ndarray:
+    """``n`` candidates inside the unit cube (the prior's support): parents drawn by weight, moved by
+    the Gaussian kernel; candidates outside are redrawn, so every batch is full (few small batches)."""
+    k = unit.shape[1]
+    out: list[np.ndarray] = []
+    have = 0
+    for _ in range(1000):
+        parents = rng.choice(len(unit), size=n, p=weight / weight.sum())
+        cand = unit[parents] + rng.standard_normal((n, k)) @ chol.T
+        cand = cand[np.all((cand >= 0) & (cand <= 1), axis=1)]
+        out.append(cand)
+        have += len(cand)
+        if have >= n:
+            break
+    return np.concatenate(out)[:n]
+
+
 def calibrate(
     scenario: Scenario,
     *,
@@ -339,6 +365,7 @@ def calibrate(
     scheduler: Any = None,
     progress: StageProgress | None = None,
     save: bool = True,
+    max_runs: int | None = None,
 ) -> Posterior:
     """Fit the scenario's posterior to its targets known on ``as_of`` (default: its decision date).
 
@@ -348,15 +375,19 @@ def calibrate(
     day = as_of or spec.decision_date
     targets = spec.known_targets(day)
     rep = replay(scenario, spec)
-    frame, info = abc_smc(
-        rep,
-        targets,
-        particles=particles,
-        generations=generations,
-        seed=seed,
-        scheduler=scheduler,
-        progress=progress,
-    )
+    from kalkan.simulate.engine import scheduler_session
+
+    with scheduler_session(scheduler) as session:
+        frame, info = abc_smc(
+            rep,
+            targets,
+            particles=particles,
+            generations=generations,
+            seed=seed,
+            scheduler=session,
+            progress=progress,
+            max_runs=max_runs,
+        )
     provenance = provenance_for(scenario, spec, day, targets, info, seed)
     posterior = Posterior(draws=frame, provenance=provenance)
     if save:
@@ -427,6 +458,11 @@ def load_posterior(scenario: Scenario) -> Posterior:
     folder = Path(scenario.path)
     csv, meta = folder / POSTERIOR_CSV, folder / POSTERIOR_JSON
     if not csv.exists() or not meta.exists():
+        from kalkan.simulate.scenario import no_group_reason, scenario_places
+
+        reason = no_group_reason(scenario, scenario_places(scenario))
+        if reason:
+            raise NotCalibratedError(reason)
         raise NotCalibratedError(
             f"The simulation is not calibrated to scenario {scenario.name!r}: it has no fitted posterior "
             f"({POSTERIOR_CSV}); run 'kalkan simulate calibrate --scenario {scenario.name}'. No other "

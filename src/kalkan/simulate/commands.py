@@ -253,7 +253,13 @@ def _simulate(
 
 
 def _calibrate(
-    scenario: str, particles: int, generations: int, seed: int, scheduler: str | None, as_of: str | None
+    scenario: str,
+    particles: int,
+    generations: int,
+    seed: int,
+    scheduler: str | None,
+    as_of: str | None,
+    max_runs: int | None = None,
 ) -> None:
     from rich.console import Console
     from rich.markup import escape
@@ -261,10 +267,10 @@ def _calibrate(
     from kalkan.scenarios import load_scenario
     from kalkan.simulate.calibration import calibrate
 
-    if particles < 10 or generations < 1 or seed < 0:
+    if particles < 10 or generations < 1 or seed < 0 or (max_runs is not None and max_runs < particles):
         raise InputError(
-            f"--particles must be >= 10, --generations >= 1 and --seed >= 0; got {particles}, "
-            f"{generations} and {seed}."
+            f"--particles must be >= 10, --generations >= 1, --seed >= 0 and --max-runs at least the "
+            f"particles; got {particles}, {generations}, {seed} and {max_runs}."
         )
     sc = load_scenario(scenario)
     with _bar("table") as bar:
@@ -276,6 +282,7 @@ def _calibrate(
             seed=seed,
             scheduler=_scheduler(scheduler, particles * generations * 3),
             progress=_stage_progress(bar),
+            max_runs=max_runs,
         )
     console = Console()
     console.print(escape(posterior.describe()))
@@ -297,12 +304,13 @@ def _sensitivity(
     seed: int,
     scheduler: str | None,
     fmt: str,
+    save: bool = False,
 ) -> None:
     from rich.console import Console
     from rich.markup import escape
 
     from kalkan.scenarios import load_scenario
-    from kalkan.simulate.sensitivity import sensitivity
+    from kalkan.simulate.sensitivity import SENSITIVITY_JSON, save_sensitivity, sensitivity
 
     _check_format(fmt, ("json", "table"))
     sc = load_scenario(scenario)
@@ -319,6 +327,8 @@ def _sensitivity(
             scheduler=_scheduler(scheduler, 600),
             progress=lambda d, t: report("sensitivity", d, t),
         )
+    if save:
+        save_sensitivity(result, sc)
     if fmt == "json":
         typer.echo(
             json.dumps(
@@ -352,6 +362,8 @@ def _sensitivity(
     console.print(escape(result.by_officer_weight.to_string(index=False, float_format=lambda v: f"{v:,.0f}")))
     if result.note:
         console.print(escape(result.note))
+    if save:
+        console.print(escape(f"Kept in the scenario folder ({SENSITIVITY_JSON} and .csv)."))
 
 
 def _validate(
@@ -498,9 +510,12 @@ def register(app: typer.Typer) -> None:
         as_of: str = typer.Option(
             None, "--as-of", help="Use figures published by this day (default: the scenario's decision date)."
         ),
+        max_runs: int = typer.Option(
+            None, "--max-runs", help="Run budget: no new generation starts once this many runs are spent."
+        ),
     ) -> None:
         """Refit the scenario's posterior (ABC-SMC) and write it into the scenario folder."""
-        _calibrate(scenario, particles, generations, seed, scheduler, as_of)
+        _calibrate(scenario, particles, generations, seed, scheduler, as_of, max_runs)
 
     @sim.command("sensitivity")
     def sensitivity_cmd(
@@ -516,9 +531,12 @@ def register(app: typer.Typer) -> None:
         seed: int = typer.Option(0, "--seed", help="Seed."),
         scheduler: str = typer.Option(None, "--scheduler", help="serial, local or a Dask scheduler address."),
         fmt: str = typer.Option("table", "--format", help="table or json."),
+        save: bool = typer.Option(
+            False, "--save", help="Keep the result in the scenario folder (the brief reads it from there)."
+        ),
     ) -> None:
         """Which parameters drive simulated deaths per option (Morris or Sobol, SALib)."""
-        _sensitivity(scenario, options, method, trajectories, seeds, seed, scheduler, fmt)
+        _sensitivity(scenario, options, method, trajectories, seeds, seed, scheduler, fmt, save)
 
     @sim.command("validate")
     def validate_cmd(

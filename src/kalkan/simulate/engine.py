@@ -21,10 +21,17 @@ import pandas as pd
 from kalkan.errors import InputError
 from kalkan.simulate.geo import GeoModel
 
-__all__ = ["Case", "ProgressFn", "dask_client", "map_cases", "run_cases"]
+__all__ = ["Case", "ProgressFn", "dask_client", "map_cases", "run_cases", "scheduler_session"]
 
 #: Called with (runs done, runs in total): absolute counts.
 ProgressFn = Callable[[int, int], None]
+
+#: LocalCluster settings: no dashboard, and the scheduler's HTTP server on a free port (by default it
+#: takes 8787 and warns when another cluster on the machine already has it).
+QUIET_CLUSTER: dict[str, Any] = {
+    "dashboard_address": None,
+    "scheduler_kwargs": {"dashboard": False, "dashboard_address": ":0"},
+}
 
 #: Context multipliers a case may carry besides the model's settings (see kalkan.simulate.priors.CONTEXT).
 _FACTORS = ("speed_factor", "population_factor", "share_factor")
@@ -113,9 +120,7 @@ def dask_client(scheduler: Any) -> Iterator[Any]:
         return
     if scheduler == "local":
         with (
-            LocalCluster(
-                n_workers=None, threads_per_worker=1, processes=True, dashboard_address=None
-            ) as cluster,
+            LocalCluster(n_workers=None, threads_per_worker=1, processes=True, **QUIET_CLUSTER) as cluster,
             Client(cluster) as client,
         ):
             yield client
@@ -128,6 +133,17 @@ def dask_client(scheduler: Any) -> Iterator[Any]:
             "scheduler's address, 'local' or 'serial'."
         ) from None
     with client:
+        yield client
+
+
+@contextlib.contextmanager
+def scheduler_session(scheduler: Any) -> Iterator[Any]:
+    """One scheduler for many :func:`map_cases` calls (a fit calls it once per batch): "local" starts
+    one LocalCluster for the whole session instead of one per call; serial stays serial."""
+    if scheduler in (None, "serial"):
+        yield scheduler
+        return
+    with dask_client(scheduler) as client:
         yield client
 
 

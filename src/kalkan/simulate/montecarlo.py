@@ -171,9 +171,9 @@ def _run_all(
         own = False
     else:
         if scheduler == "local":
-            cluster = LocalCluster(
-                n_workers=None, threads_per_worker=1, processes=True, dashboard_address=None
-            )
+            from kalkan.simulate.engine import QUIET_CLUSTER
+
+            cluster = LocalCluster(n_workers=None, threads_per_worker=1, processes=True, **QUIET_CLUSTER)
             client = Client(cluster)
         else:
             client = Client(str(scheduler))

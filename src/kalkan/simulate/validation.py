@@ -85,6 +85,83 @@ def _check_parts(
     return fit, pred, keep_fit, keep_pred
 
 
+def _run_check(
+    scenario: Scenario,
+    spec: SimulationSpec,
+    check: dict[str, Any],
+    particles: int,
+    generations: int,
+    draws: int,
+    seeds_per_draw: int,
+    seed: int,
+    scheduler: Any,
+    progress: StageProgress | None,
+    max_runs: int | None = None,
+) -> list[dict[str, Any]]:
+    """One check: fit on its fitting part, predict the held-out part; one row per predicted figure."""
+    from kalkan.simulate.calibration import _simulate
+
+    rows: list[dict[str, Any]] = []
+    name = str(check.get("name", "check"))
+    fit, pred, keep_fit, keep_pred = _check_parts(check, spec)
+    rep_fit = replay(scenario, spec, keep_regions=keep_fit)
+    stage: StageProgress | None = None
+    if progress is not None:
+
+        def stage(what: str, done: int, total: int, _n: str = name) -> None:
+            progress(f"{_n}: fit, {what}", done, total)
+
+    frame, info = abc_smc(
+        rep_fit,
+        fit,
+        particles=particles,
+        generations=generations,
+        seed=seed,
+        scheduler=scheduler,
+        progress=stage,
+        max_runs=max_runs,
+    )
+    rng = np.random.default_rng([seed, 31])
+    w = frame["weight"].to_numpy(float)
+    idx = rng.choice(len(frame), size=draws, p=w / w.sum())
+    names = [p.name for p in FITTED]
+    params = np.repeat(frame.iloc[idx][names].to_numpy(float), seeds_per_draw, axis=0)
+    run_seeds = [
+        int(s.generate_state(1)[0] & 0x7FFFFFFF)
+        for s in np.random.SeedSequence([seed, 37]).spawn(len(params))
+    ]
+    rep_pred = replay(scenario, spec, keep_regions=keep_pred)
+    cb: Callable[[int, int], None] | None = None
+    if progress is not None:
+
+        def cb(done: int, total: int, _n: str = name) -> None:
+            progress(f"{_n}: predict", done, total)
+
+    runs = _simulate(rep_pred, params, names, run_seeds, scheduler, cb)
+    for t in pred:
+        values = np.array([outcome(r, t, rep_pred.region_names) for r in runs])
+        p5, med, p95 = np.percentile(values, [5, 50, 95])
+        holds = bool(p95 >= t.low and p5 <= t.high)
+        rows.append(
+            {
+                "check": name,
+                "fitted_to": "; ".join(f.label() for f in fit),
+                "fit_inside_every_range": info["inside_every_range"],
+                "predicted": t.label(),
+                "outcome": t.outcome,
+                "observed_low": t.low,
+                "observed_high": t.high if np.isfinite(t.high) else np.nan,
+                "p5": float(p5),
+                "median": float(med),
+                "p95": float(p95),
+                "holds": holds,
+                "runs": len(values),
+                "source_ids": " ".join(t.source_ids),
+            }
+        )
+    return rows
+
+
 def validate(
     scenario: Scenario,
     *,
@@ -96,74 +173,35 @@ def validate(
     scheduler: Any = None,
     progress: StageProgress | None = None,
     save: bool = True,
+    max_runs: int | None = None,
 ) -> Validation:
     """Run every ``[[simulation.validation]]`` check of the scenario (see the module docstring)."""
-    from kalkan.simulate.calibration import _simulate
-
     spec = simulation_spec(scenario)
     if not spec.validation:
         raise ScenarioError(
             f"Scenario {scenario.name!r} has no [[simulation.validation]] check: add one "
             "(fit on some regions or days, predict the others)."
         )
-    rows = []
-    for check in spec.validation:
-        name = str(check.get("name", "check"))
-        fit, pred, keep_fit, keep_pred = _check_parts(check, spec)
-        rep_fit = replay(scenario, spec, keep_regions=keep_fit)
-        stage: StageProgress | None = None
-        if progress is not None:
+    from kalkan.simulate.engine import scheduler_session
 
-            def stage(what: str, done: int, total: int, _n: str = name) -> None:
-                progress(f"{_n}: fit, {what}", done, total)
-
-        frame, info = abc_smc(
-            rep_fit,
-            fit,
-            particles=particles,
-            generations=generations,
-            seed=seed,
-            scheduler=scheduler,
-            progress=stage,
-        )
-        rng = np.random.default_rng([seed, 31])
-        w = frame["weight"].to_numpy(float)
-        idx = rng.choice(len(frame), size=draws, p=w / w.sum())
-        names = [p.name for p in FITTED]
-        params = np.repeat(frame.iloc[idx][names].to_numpy(float), seeds_per_draw, axis=0)
-        run_seeds = [
-            int(s.generate_state(1)[0] & 0x7FFFFFFF)
-            for s in np.random.SeedSequence([seed, 37]).spawn(len(params))
-        ]
-        rep_pred = replay(scenario, spec, keep_regions=keep_pred)
-        cb: Callable[[int, int], None] | None = None
-        if progress is not None:
-
-            def cb(done: int, total: int, _n: str = name) -> None:
-                progress(f"{_n}: predict", done, total)
-
-        runs = _simulate(rep_pred, params, names, run_seeds, scheduler, cb)
-        for t in pred:
-            values = np.array([outcome(r, t, rep_pred.region_names) for r in runs])
-            p5, med, p95 = np.percentile(values, [5, 50, 95])
-            holds = bool(p95 >= t.low and p5 <= t.high)
-            rows.append(
-                {
-                    "check": name,
-                    "fitted_to": "; ".join(f.label() for f in fit),
-                    "fit_inside_every_range": info["inside_every_range"],
-                    "predicted": t.label(),
-                    "outcome": t.outcome,
-                    "observed_low": t.low,
-                    "observed_high": t.high if np.isfinite(t.high) else np.nan,
-                    "p5": float(p5),
-                    "median": float(med),
-                    "p95": float(p95),
-                    "holds": holds,
-                    "runs": len(values),
-                    "source_ids": " ".join(t.source_ids),
-                }
+    with scheduler_session(scheduler) as session:
+        rows = [
+            row
+            for check in spec.validation
+            for row in _run_check(
+                scenario,
+                spec,
+                check,
+                particles,
+                generations,
+                draws,
+                seeds_per_draw,
+                seed,
+                session,
+                progress,
+                max_runs,
             )
+        ]
     table = pd.DataFrame(rows)
     coverage = float(table["holds"].mean())
     note = (
