@@ -64,7 +64,9 @@ def test_known_targets_keep_the_latest_figure_published_by_the_date() -> None:
     early = spec.known_targets(spec.decision_date)
     assert all(t.known_on <= spec.decision_date for t in early)
     deaths = [t for t in early if t.outcome == "deaths" and not t.through_day]
-    assert len(deaths) == 1 and deaths[0].low == 191  # not the 470 published in 2011
+    assert len(deaths) == 1 and deaths[0].low == 294  # the late-June toll, not the 470 published in 2011
+    before = [t for t in spec.known_targets(date(2010, 6, 20)) if t.outcome == "deaths" and not t.through_day]
+    assert before[0].low == 191  # a fit as of 20 June uses the figure known then
     later = [t for t in spec.known_targets(date(2014, 1, 1)) if t.outcome == "deaths" and not t.through_day]
     assert later[0].low == 312 and later[0].high == 470
 
@@ -76,7 +78,13 @@ def _copy_scenario(tmp_path: Path, with_posterior: bool) -> Path:
     dst = tmp_path / "copy"
     shutil.copytree(src, dst)
     if not with_posterior:
-        for name in ("simulation_posterior.csv", "simulation_posterior.json", "simulation_validation.csv"):
+        for name in (
+            "simulation_posterior.csv",
+            "simulation_posterior.json",
+            "simulation_validation.csv",
+            "simulation_sensitivity.csv",
+            "simulation_sensitivity.json",
+        ):
             (dst / name).unlink(missing_ok=True)
     return dst
 
@@ -284,6 +292,114 @@ def test_a_posterior_fitted_to_other_figures_says_it_is_stale(tmp_path: Path) ->
     posterior = load_posterior(scenario)
     assert posterior.stale(simulation_spec(scenario)) == ""
     toml = folder / "scenario.toml"
-    toml.write_text(toml.read_text().replace("low = 191", "low = 294", 1))
+    toml.write_text(toml.read_text().replace("low = 294", "low = 300", 1))
     changed = load_scenario(str(folder))
     assert "calibration figures changed" in load_posterior(changed).stale(simulation_spec(changed))
+
+
+def test_a_force_that_arrives_after_the_last_day_leaves_the_no_force_run_unchanged() -> None:
+    """Why compare_options may copy the no-force run for such cases: same seed, same numbers."""
+    model = GeoModel.from_places(PLACES, None, spark_step=SPARK, lethality=0.5, spark_distrust=0.1)
+    posts = pd.DataFrame(
+        {
+            "latitude": [40.50, 40.55],
+            "longitude": [72.80, 72.85],
+            "officers_on_duty": [30.0, 5.0],
+            "armed": [True, False],
+        }
+    )
+    days = 3
+    for seed in range(4):
+        none, late, early = run_cases(
+            model,
+            [None, posts],
+            [
+                Case(settings={}, sparks=SPARK, seed=seed),
+                Case(settings={}, sparks=SPARK, seed=seed, option=1, arrival_day=float(days)),
+                Case(settings={"officer_weight": 30.0}, sparks=SPARK, seed=seed, option=1, arrival_day=0.0),
+            ],
+            days,
+        )
+        assert np.array_equal(none["by_day"], late["by_day"])
+    assert early["deaths"] != none["deaths"] or early["by_day"].sum() != none["by_day"].sum()
+
+
+def test_comparison_copies_runs_of_forces_that_arrive_too_late() -> None:
+    from kalkan.plan.units import parse_options
+    from kalkan.simulate import compare_options
+
+    result = compare_options(
+        "kyrgyzstan_2010",
+        parse_options("police:300"),
+        draws=2,
+        seeds_per_draw=2,
+        days=3,
+        arrival=5.0,
+        outbreak_within=1,
+    )
+    runs = result.runs.sort_values(["draw", "seed_index"])
+    police = runs[runs["option"] == "police:300"]["deaths"].to_numpy()
+    none = runs[runs["option"] == "none"]["deaths"].to_numpy()
+    assert np.array_equal(police, none)
+    assert result.attrs["copied_runs"] == 4
+
+
+def test_sensitivity_is_kept_as_data_and_says_when_the_calibration_changed(tmp_path: Path) -> None:
+    from kalkan.scenarios import load_scenario
+    from kalkan.simulate.calibration import load_posterior as load
+    from kalkan.simulate.sensitivity import Sensitivity, load_sensitivity, save_sensitivity
+
+    folder = _copy_scenario(tmp_path, with_posterior=False)
+    scenario = load_scenario(str(folder))
+    assert load_sensitivity(scenario) is None
+    shutil.copy(Path(load_scenario("kyrgyzstan_2010").path) / "simulation_posterior.csv", folder)
+    shutil.copy(Path(load_scenario("kyrgyzstan_2010").path) / "simulation_posterior.json", folder)
+    by_ow = pd.DataFrame({"option": ["none", "police:300"], "low": [600.0, 590.0], "central": [600.0, 300.0],
+                          "high": [600.0, 200.0]})  # fmt: skip
+    result = Sensitivity(
+        method="morris",
+        indices=pd.DataFrame(
+            {"option": ["none"], "parameter": ["lethality"], "mu_star": [3.0], "share": [1.0]}
+        ),
+        ranking=pd.DataFrame({"parameter": ["lethality"], "mean_share": [1.0], "what": ["why"]}),
+        by_officer_weight=by_ow,
+        ordering_depends=True,
+        note="It depends.",
+        runs=32,
+        attrs={
+            "as_of": "2010-06-30",
+            "officer_weight_bands": [0.01, 0.3, 3.0, 30.0],
+            "posterior_fitted_at": load(scenario).provenance["fitted_at"],
+            "averted": pd.DataFrame(
+                {"option": ["police:300"], "parameter": ["lethality"], "importance": [1.0]}
+            ),
+        },
+    )
+    save_sensitivity(result, scenario)
+    stored = load_sensitivity(scenario)
+    assert (
+        stored is not None and stored.ordering_depends and stored.note == "It depends." and stored.runs == 32
+    )
+    assert stored.by_officer_weight.equals(by_ow)
+    assert stored.by_officer_weight.attrs["officer_weight_bands"] == [0.01, 0.3, 3.0, 30.0]
+    assert stored.attrs["as_of"] == "2010-06-30" and stored.attrs["computed_at"]
+    assert stored.attrs["stale"] == ""
+    meta = folder / "simulation_posterior.json"
+    meta.write_text(meta.read_text().replace('"fitted_at": "', '"fitted_at": "1999', 1))
+    again = load_sensitivity(load_scenario(str(folder)))
+    assert again is not None and "earlier calibration" in again.attrs["stale"]
+
+
+def test_a_scenario_whose_group_shares_are_all_unknown_says_why_it_is_not_calibrated() -> None:
+    from kalkan.plan.units import parse_options
+    from kalkan.scenarios import load_scenario
+    from kalkan.simulate import compare_options
+    from kalkan.simulate.calibration import calibrate
+
+    car = load_scenario("car_2014")
+    with pytest.raises(NotCalibratedError, match="share of Muslims living in each place"):
+        load_posterior(car)
+    with pytest.raises(NotCalibratedError, match="No share is assumed"):
+        calibrate(car, particles=10, generations=1, save=False)
+    with pytest.raises(NotCalibratedError, match="nobody to protect"):
+        compare_options(car, parse_options("police:100"), draws=1, seeds_per_draw=1)

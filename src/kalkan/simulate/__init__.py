@@ -32,9 +32,9 @@ if TYPE_CHECKING:
         scenario_places,
         spark_steps,
     )
-    from kalkan.simulate.sensitivity import Sensitivity, sensitivity
+    from kalkan.simulate.sensitivity import Sensitivity, load_sensitivity, save_sensitivity, sensitivity
     from kalkan.simulate.spec import NotCalibratedError, SimulationSpec, Target, simulation_spec
-    from kalkan.simulate.validation import Validation, validate
+    from kalkan.simulate.validation import Validation, load_validation, validate
 
 _WHERE = {
     "Posterior": "calibration",
@@ -44,12 +44,15 @@ _WHERE = {
     "compare_options": "predictive",
     "Sensitivity": "sensitivity",
     "sensitivity": "sensitivity",
+    "load_sensitivity": "sensitivity",
+    "save_sensitivity": "sensitivity",
     "NotCalibratedError": "spec",
     "SimulationSpec": "spec",
     "Target": "spec",
     "simulation_spec": "spec",
     "Validation": "validation",
     "validate": "validation",
+    "load_validation": "validation",
     "GEO_SETTINGS": "geo",
     "GeoModel": "geo",
     "GeoRun": "geo",
@@ -86,9 +89,12 @@ __all__ = [
     "calibrate",
     "compare_options",
     "load_posterior",
+    "load_sensitivity",
+    "load_validation",
     "option_posts",
     "posts_from_plan",
     "run_seeds",
+    "save_sensitivity",
     "scenario_model",
     "scenario_places",
     "sensitivity",

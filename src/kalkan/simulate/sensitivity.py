@@ -18,22 +18,36 @@ the best option changes with a parameter nobody knows (``ordering_depends``).
 
 from __future__ import annotations
 
+import json
+import os
+import tempfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import UTC, date, datetime
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
-from kalkan.errors import InputError
+from kalkan.errors import InputError, ScenarioError
 from kalkan.simulate.priors import CONTEXT, FITTED, FORCE, Prior
 
 if TYPE_CHECKING:
     from kalkan.plan.units import ForceOption
     from kalkan.scenarios import Scenario
 
-__all__ = ["Sensitivity", "sensitivity"]
+__all__ = [
+    "SENSITIVITY_CSV",
+    "SENSITIVITY_JSON",
+    "Sensitivity",
+    "load_sensitivity",
+    "save_sensitivity",
+    "sensitivity",
+]
+
+SENSITIVITY_CSV = "simulation_sensitivity.csv"
+SENSITIVITY_JSON = "simulation_sensitivity.json"
 
 
 @dataclass
@@ -266,5 +280,100 @@ def sensitivity(
             "samples": len(values),
             "seeds": seeds,
             "arrival_day": arrival_day,
+            "as_of": day.isoformat(),
+            "days": int(days or spec.days),
+            "trajectories": trajectories,
+            "seed": seed,
+            "options": labels,
+            "officer_weight_bands": by_ow.attrs["officer_weight_bands"],
+            "posterior_fitted_at": str(load_posterior_provenance(scenario).get("fitted_at", "")),
         },
+    )
+
+
+def load_posterior_provenance(scenario: Scenario) -> dict[str, Any]:
+    from kalkan.simulate.calibration import load_posterior
+
+    return load_posterior(scenario).provenance
+
+
+def _write(folder: Path, name: str, text: str) -> None:
+    fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{name}.")
+    with os.fdopen(fd, "w") as handle:
+        handle.write(text)
+    os.replace(tmp, folder / name)
+
+
+def save_sensitivity(result: Sensitivity, scenario: Scenario) -> None:
+    """Keep the analysis as data in the scenario folder, so a brief reads it instead of rerunning it:
+    ``simulation_sensitivity.csv`` (indices per option and parameter) and ``.json`` (ranking, the
+    officer-weight table and its bands, the verdict, the date it is as of, when and how it was run)."""
+    import kalkan
+
+    folder = Path(scenario.path)
+    attrs = {k: v for k, v in result.attrs.items() if k != "averted"}
+    meta = {
+        "scenario": scenario.name,
+        "method": result.method,
+        "runs": result.runs,
+        "computed_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "kalkan_version": getattr(kalkan, "__version__", "unknown"),
+        "ranking": json.loads(result.ranking.to_json(orient="records")),
+        "by_officer_weight": json.loads(result.by_officer_weight.to_json(orient="records")),
+        "averted": json.loads(result.attrs["averted"].to_json(orient="records"))
+        if isinstance(result.attrs.get("averted"), pd.DataFrame)
+        else [],
+        "ordering_depends": result.ordering_depends,
+        "note": result.note,
+        **attrs,
+    }
+    _write(folder, SENSITIVITY_CSV, result.indices.to_csv(index=False, float_format="%.6g"))
+    _write(folder, SENSITIVITY_JSON, json.dumps(meta, indent=1, default=str) + "\n")
+
+
+def load_sensitivity(scenario: Scenario) -> Sensitivity | None:
+    """The scenario's stored analysis (None if never saved). ``attrs["as_of"]``, ``["computed_at"]`` and
+    ``["stale"]`` (a sentence, "" when the stored analysis used the current posterior) say what it is."""
+    folder = Path(scenario.path)
+    csv, meta_path = folder / SENSITIVITY_CSV, folder / SENSITIVITY_JSON
+    if not csv.exists() or not meta_path.exists():
+        return None
+    try:
+        indices = pd.read_csv(csv)
+        meta = json.loads(meta_path.read_text())
+        ranking = pd.DataFrame(meta["ranking"])
+        by_ow = pd.DataFrame(meta["by_officer_weight"])
+    except (ValueError, OSError, KeyError) as error:
+        raise ScenarioError(
+            f"Cannot read {csv.name} or {meta_path.name} in {folder} ({error}): run "
+            f"'kalkan simulate sensitivity --scenario {scenario.name} --save' again."
+        ) from None
+    if meta.get("scenario") != scenario.name:
+        raise ScenarioError(
+            f"{meta_path.name} in {folder} belongs to scenario {meta.get('scenario')!r}, not "
+            f"{scenario.name!r}: run 'kalkan simulate sensitivity --scenario {scenario.name} --save' again."
+        )
+    by_ow.attrs["officer_weight_bands"] = meta.get("officer_weight_bands", [])
+    attrs = {k: v for k, v in meta.items() if k not in ("ranking", "by_officer_weight", "averted", "note")}
+    attrs["averted"] = pd.DataFrame(meta.get("averted", []))
+    fitted = ""
+    try:
+        fitted = str(load_posterior_provenance(scenario).get("fitted_at", ""))
+    except ScenarioError:
+        fitted = ""
+    attrs["stale"] = (
+        ""
+        if fitted and fitted == meta.get("posterior_fitted_at")
+        else "The sensitivity analysis was run on an earlier calibration of the model than the one "
+        "now stored."
+    )
+    return Sensitivity(
+        method=str(meta.get("method", "morris")),
+        indices=indices,
+        ranking=ranking,
+        by_officer_weight=by_ow,
+        ordering_depends=bool(meta.get("ordering_depends", False)),
+        note=str(meta.get("note", "")),
+        runs=int(meta.get("runs", 0)),
+        attrs=attrs,
     )
