@@ -109,6 +109,11 @@ def scenario_model(
         spark_days = spec.spark_days if spark_days is None else spark_days
         spark_km = spec.spark_km if spark_km is None else spark_km
     places = scenario_places(scenario, as_of=as_of)
+    missing = no_group_reason(scenario, places)
+    if missing:
+        from kalkan.simulate.spec import NotCalibratedError
+
+        raise NotCalibratedError(missing)
     spd = int(settings.get("steps_per_day", 4))
     sparks = spark_steps(
         places, scenario.incidents, start=start, spark_days=spark_days, spark_km=spark_km, steps_per_day=spd
@@ -119,6 +124,23 @@ def scenario_model(
             "the model needs at least one flashpoint; set [simulation] start to the outbreak's first day."
         )
     return GeoModel.from_places(places, None, spark_step=sparks, **settings)
+
+
+def no_group_reason(scenario: Scenario, places: pd.DataFrame) -> str:
+    """The sentence saying why the model cannot be run on the scenario's places, or "".
+
+    The model's victims are the members of the group at risk living in each place (population x share).
+    When no place has a known share, it has nobody to protect, and no share is invented in its place.
+    """
+    share = pd.to_numeric(places.get("group_share", pd.Series(dtype=float)), errors="coerce").fillna(0.0)
+    if len(places) and float((share * places["population"].astype(float)).sum()) > 0:
+        return ""
+    group = str(scenario.settings.get("group", {}).get("name", "the group at risk"))
+    return (
+        f"The simulation is not calibrated to scenario {scenario.name!r}: it needs the share of {group} "
+        "living in each place, and no place of the scenario has one (none was found in the sources), so "
+        "the model has nobody to protect. No share is assumed and no other crisis's fit is used in its place."
+    )
 
 
 def replay_seeds(incidents: pd.DataFrame, *, start: date, spark_days: int) -> int:
