@@ -403,3 +403,13 @@ def test_a_scenario_whose_group_shares_are_all_unknown_says_why_it_is_not_calibr
         calibrate(car, particles=10, generations=1, save=False)
     with pytest.raises(NotCalibratedError, match="nobody to protect"):
         compare_options(car, parse_options("police:100"), draws=1, seeds_per_draw=1)
+
+
+def test_the_posterior_says_how_closely_it_fits() -> None:
+    from kalkan.scenarios import load_scenario
+
+    posterior = load_posterior(load_scenario("kyrgyzstan_2010"))
+    text = posterior.describe()
+    assert "published by 2010-06-30" in text and "people killed 294-2,000" in text
+    inside = float((posterior.draws["distance"] <= 0).mean())
+    assert f"{inside:.0%} of the fitted parameter sets reproduce every figure" in text
