@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import time
 from typing import Any
 
@@ -184,25 +185,58 @@ def montecarlo_section(runs: int) -> str:
     return "\n".join(lines)
 
 
+def _part(name: str, text: str) -> str:
+    return f"<!-- simulate:{name} -->\n{text.strip()}\n<!-- /simulate:{name} -->"
+
+
+def _previous_part(name: str) -> str:
+    """The part ``name`` of the section as BENCHMARKS.md has it now (kept when this run skips it)."""
+    from _report import BENCHMARKS
+
+    text = BENCHMARKS.read_text() if BENCHMARKS.exists() else ""
+    match = re.search(rf"<!-- simulate:{name} -->\n(.*?)\n<!-- /simulate:{name} -->", text, re.S)
+    return match.group(1) if match else "(not measured yet: run this script with --part " + name + ")"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=200, help="runs per option (the brief's default: 200)")
     parser.add_argument("--quick", action="store_true", help="smaller lattices (a smoke test)")
+    parser.add_argument(
+        "--part",
+        choices=["all", "lattice", "brief"],
+        default="all",
+        help="measure one part only (on a loaded machine each fits the 10-minute cap); the other part's "
+        "last measurement is kept in BENCHMARKS.md",
+    )
     args = parser.parse_args()
     np.seterr(all="ignore")
-    lattice = lattice_section(args.quick)
-    mc = montecarlo_section(args.runs)
+    stamp = machine() + (
+        f" Reproduce: `.venv/bin/python bench/simulate_vs_mesa.py --part {{part}} --runs {args.runs}"
+        f"{' --quick' if args.quick else ''}` (from the repository root)."
+    )
+    if args.part in ("all", "lattice"):
+        lattice = stamp.format(part="lattice") + "\n\n" + lattice_section(args.quick)
+    else:
+        lattice = _previous_part("lattice")
+    if args.part in ("all", "brief"):
+        mc = stamp.format(part="brief") + "\n\n" + montecarlo_section(args.runs)
+    else:
+        mc = _previous_part("brief")
     text = "\n".join(
         [
             "## Simulation: kalkan lattice vs Mesa's Epstein example; the brief's default, serial and Dask",
             "",
-            machine(),
-            "Reproduce: `.venv/bin/python bench/simulate_vs_mesa.py "
-            + f"--runs {args.runs}{' --quick' if args.quick else ''}` (from the repository root).",
+            "Two parts, each measured in one run of `bench/simulate_vs_mesa.py` (`--part lattice`, "
+            "`--part brief`; `--part all` runs both).",
             "",
-            lattice,
+            "### Lattice: kalkan vs Mesa",
             "",
-            mc,
+            _part("lattice", lattice),
+            "",
+            "### The brief's default comparison",
+            "",
+            _part("brief", mc),
         ]
     )
     write_section("simulate", text)
