@@ -395,8 +395,12 @@ def test_a_scenario_whose_group_shares_are_all_unknown_says_why_it_is_not_calibr
     from kalkan.scenarios import load_scenario
     from kalkan.simulate import compare_options
     from kalkan.simulate.calibration import calibrate
+    from kalkan.simulate.scenario import scenario_places
 
     car = load_scenario("car_2014")
+    # Bangui's count of Muslims was published on 7 March 2014: not known on the decision day (20 February).
+    assert (scenario_places(car, as_of=date(2014, 2, 20))["group_share"].fillna(0) == 0).all()
+    assert (scenario_places(car, as_of=date(2014, 3, 10))["group_share"].fillna(0) > 0).any()
     with pytest.raises(NotCalibratedError, match="share of Muslims living in each place"):
         load_posterior(car)
     with pytest.raises(NotCalibratedError, match="No share is assumed"):

@@ -42,10 +42,15 @@ __all__ = [
 
 
 def scenario_places(scenario: Scenario, *, as_of: date | None = None) -> pd.DataFrame:
-    """The scenario's places with population, group share and risk weight as of ``as_of``."""
+    """The scenario's places with population, group share and risk weight as known on ``as_of``.
+
+    The scenario is cut to what was known that day first (:meth:`Scenario.as_of_view`): incidents
+    reported later do not weigh on the risk, and a count of the group published later is not used.
+    """
     from kalkan.plan.exposure import places_at_risk
 
-    places = places_at_risk(scenario, as_of=as_of)
+    day = as_of or scenario.as_of
+    places = places_at_risk(scenario.as_of_view(day).scenario, as_of=day)
     return places.reset_index(drop=True)
 
 
