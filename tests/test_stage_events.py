@@ -143,6 +143,7 @@ def test_the_period_is_the_scenarios_own_unless_the_as_of_day_is_far_later() -> 
         ["plan", "timeline"],
         ["simulate", "--runs", "1"],
         ["risk", "hotspots", "--until", "2010-06-20", "--horizon-days", "7"],
+        ["risk", "backtest", "--start", "2010-01", "--select-until", "2010-03", "--end", "2010-06"],
     ],
 )
 def test_every_stage_reads_its_events_from_the_store_given_by_db(command: list[str], tmp_path: Path) -> None:

@@ -317,7 +317,7 @@ EVENT_FIELDS: list[Field] = [
     Field(
         "victim_group",
         "str",
-        "Victim or target side: group or actor name (GED side_b; ACLED actor2; e.g. 'Uzbek residents').",
+        "Victim or target side: group or actor name (GED side_b; ACLED actor2; e.g. 'old town residents').",
     ),
     Field("victim_type", "str", "ActorType code of the victim side."),
     Field("fatalities_best", "int", "Best estimate of people killed (GED best; ACLED fatalities)."),

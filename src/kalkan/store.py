@@ -8,7 +8,7 @@ Why this shape
   ``event_history``, ``version`` goes up by one) and marks events that disappeared as deleted
   (kept, with ``deleted = true``). "Disappeared" is judged within the new file's *coverage*: for
   each source and country in the file, its first..last start date there; so importing Mexico after
-  Syria, or 2011 after 2010, deletes nothing.
+  Syria, or 2021 after 2020, deletes nothing.
 * **A crash leaves the store as it was.** A writer never touches the live file: it copies it,
   imports into the copy (a GED file in one streamed statement, other formats chunk by chunk with a
   commit after each, so memory stays bounded), checkpoints and then atomically renames the copy

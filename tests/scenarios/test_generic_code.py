@@ -68,23 +68,28 @@ FORBIDDEN = _pattern(scenario_names() | set(CRISIS_WORDS))
 # In code "oblast" is the admin1 column of kalkan's tables; a reader of another crisis must not see it.
 IN_BRIEF = _pattern(scenario_names() | set(CRISIS_WORDS) | {"oblast", "oblasts"})
 
-#: Lines per file that still name a shipped crisis (2026-12-06). Only ever lower these numbers.
-KNOWN: dict[str, int] = {
-    "ingest/formats.py": 1,
-    "model.py": 2,
-    "plan/exposure.py": 1,
-    "plan/units.py": 2,
-    "register/dedup.py": 1,
-    "register/i18n/__init__.py": 1,
-    "register/pages/_report.py": 1,
-    "report/maps.py": 1,
-    "report/panels.py": 1,
-    "risk/country_backtest.py": 1,
-    "risk/country_commands.py": 4,
-    "risk/framework.py": 3,
-    "risk/structural.py": 3,
-    "store.py": 1,
+#: Text that matches the scan but is generic, judged line by line: literature and document citations and
+#: the EWP data's last outcome year. The scan removes these before it looks (file -> texts).
+GENERIC: dict[str, tuple[str, ...]] = {
+    "ingest/formats.py": ("Sundberg & Melander 2013",),
+    "model.py": ("Sundberg & Melander 2013",),
+    "plan/units.py": ("Ref. 2009.32", "policy 2009.32"),
+    # the shipped translation catalogues, by language
+    "register/i18n/__init__.py": ("Russian, Kyrgyz, Uzbek", "the Kyrgyz, Uzbek and French"),
+    "report/panels.py": ("Framework of Analysis for Atrocity Crimes (2014)",),
+    "risk/country_backtest.py": ("last_year: int = 2014",),  # EWP's last year with a known outcome
+    "risk/country_commands.py": ("Framework of Analysis (2014)", "] = 2014,"),
+    "risk/framework.py": ("Atrocity Crimes (2014)", "Responsibility to Protect, 2014"),
+    "risk/structural.py": ("Tibshirani (2010)", "Friedman et al. 2010"),
 }
+#: Lines per file that still name a shipped crisis. Only ever lower these numbers (none left).
+KNOWN: dict[str, int] = {}
+
+
+def _without_generic(file: str, line: str) -> str:
+    for text in GENERIC.get(file, ()):
+        line = line.replace(text, " ")
+    return line
 
 
 def _hits() -> dict[str, list[str]]:
@@ -93,7 +98,7 @@ def _hits() -> dict[str, list[str]]:
         lines = [
             f"{number}: {line.strip()}"
             for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1)
-            if FORBIDDEN.search(line)
+            if FORBIDDEN.search(_without_generic(str(path.relative_to(SRC)), line))
         ]
         if lines:
             found[str(path.relative_to(SRC))] = lines

@@ -86,8 +86,8 @@ def incident_kernel_weight(
     Parameters
     ----------
     distance_km : float
-        Kernel bandwidth in km (default 25: about the distance from Osh to Kara-Suu and Aravan, the places
-        the violence reached within days).
+        Kernel bandwidth in km (default 25: about the distance from a city to the neighbouring towns that
+        violence can reach within days).
     decay_days : float
         E-folding time in days (default 14: an incident two weeks old counts e^-1 of a new one).
     floor : float

@@ -6,7 +6,7 @@ is merged automatically.
 
 Score (0..1) = 0.4 x closeness in space + 0.3 x closeness in time + 0.3 x text similarity, where
 closeness is ``1 - distance / limit``. Text similarity is the Jaccard index of character trigrams
-of the lower-cased descriptions, which works across Kyrgyz, Uzbek, Russian and English without a
+of the lower-cased descriptions, which works across languages and scripts (Cyrillic, Latin) without a
 tokenizer or stemmer (a report in Russian and one in English will score low on text and can still
 pass on space and time).
 """

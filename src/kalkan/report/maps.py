@@ -2,8 +2,7 @@
 """Maps as inline SVG, drawn straight from the scenario's GeoJSON: no tiles, no network, no JavaScript.
 
 Projection: equirectangular with the longitude scaled by cos(mean latitude), which keeps shapes and
-distances right to within about 1% over a region the size of southern Kyrgyzstan (3 degrees of
-latitude). Places are circles with area proportional to the people at risk, coloured by the same number
+distances right to within about 1% over a region about 3 degrees of latitude across. Places are circles with area proportional to the people at risk, coloured by the same number
 (ColorBrewer YlOrRd, 5 classes); incidents are black crosses with the number of incidents at that point;
 posts are blue squares with a dashed circle of their straight-line reach.
 """

@@ -105,7 +105,9 @@ def register(risk_app: typer.Typer) -> None:
         ] = None,
         example: Annotated[
             bool,
-            typer.Option("--example", help="Use the shipped assessment: southern Kyrgyzstan, 30 June 2010."),
+            typer.Option(
+                "--example", help="Use the assessment shipped with kalkan (of its default scenario)."
+            ),
         ] = False,
         list_indicators: Annotated[
             bool,
@@ -143,8 +145,8 @@ def register(risk_app: typer.Typer) -> None:
             return
         if file is None and not example:
             raise InputError(
-                "No assessment given: pass a FILE, or --example for the shipped Kyrgyzstan 2010 "
-                "assessment, or --list for the indicators."
+                "No assessment given: pass a FILE, or --example for the assessment shipped with kalkan, "
+                "or --list for the indicators."
             )
         assessment = (
             fw.shipped_assessment()

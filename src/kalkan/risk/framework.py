@@ -382,7 +382,7 @@ def _validate(
 
 
 def shipped_assessment(name: str = "kyrgyzstan_2010") -> Assessment:
-    """An assessment shipped with kalkan; ``"kyrgyzstan_2010"`` is southern Kyrgyzstan on 30 June 2010."""
+    """An assessment shipped with kalkan, named after the shipped scenario it assesses."""
     files = {"kyrgyzstan_2010": KYRGYZSTAN_2010}
     if name not in files:
         raise InputError(f"No shipped assessment named {name!r}: choose one of {', '.join(files)}.")

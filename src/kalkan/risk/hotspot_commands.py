@@ -167,7 +167,15 @@ def register(risk_app: typer.Typer) -> None:
 
     @risk_app.command("backtest")
     def backtest_cmd(
-        events: Annotated[Path, typer.Option("--events", help=EVENTS_HELP)],
+        events: Annotated[Path | None, typer.Option("--events", help=EVENTS_HELP)] = None,
+        db: Annotated[
+            Path | None,
+            typer.Option(
+                "--db",
+                help="Event store (DuckDB file from `kalkan ingest`) instead of --events; "
+                "events known by the end of --end.",
+            ),
+        ] = None,
         start: Annotated[
             str, typer.Option("--start", help="First month of the selection block YYYY-MM.")
         ] = "2013-01",
@@ -247,7 +255,15 @@ def register(risk_app: typer.Typer) -> None:
             start=start, select_until=select_until, end=end, burn_in_months=burn_in, refit_months=refit_months
         )
         protocol.check()
-        frame = _read(events)
+        if events is not None and db is None:
+            frame = _read(events)
+        else:  # the store (scenario helper's seam): only events known by the last held-out month's end
+            import pandas as pd
+
+            from kalkan.stage_events import read_events_for_stage
+
+            last_day = pd.Period(end, "M").end_time.date()
+            frame = read_events_for_stage(events, db, as_of=last_day)
         err = Console(stderr=True)
         with progress_bar("folds") as step:
             result = run_protocol(

@@ -1004,7 +1004,7 @@ EWP_NAME_ALIASES: dict[str, str] = {
 def country_context(ranking: pd.DataFrame, country: str) -> dict[str, Any]:
     """One country's line of a :func:`country_risk` ranking, for a brief's "country context" panel.
 
-    ``country`` may be EWP's name or a common spelling (e.g. "Kyrgyzstan" for EWP's "Kyrgystan").
+    ``country`` may be EWP's name or a common spelling of it (EWP misspells a few country names).
 
     Returns
     -------

@@ -37,7 +37,7 @@ _OUTCOMES = {code for code, _ in _vocab.VICTIM_OUTCOMES}
 _GROUPS = {key: (sex, age) for key, _, sex, age in _vocab.VICTIM_GROUPS}
 _TEXT_FIELDS = ("place_name", "victim_group", "perpetrator")
 _NUMBER_FIELDS = ("latitude", "longitude", "captured_latitude", "captured_longitude")
-# Map centre and zoom when nothing is picked yet: Osh and Jalal-Abad oblasts (the embedded scenario).
+# Map centre and zoom when nothing is picked yet: still the default scenario's area, hard-coded (to derive).
 DEFAULT_CENTER = (40.75, 72.95, 8)
 
 
