@@ -2,9 +2,8 @@
 
 Every string a page shows is a gettext message: the English text is the message id (templates use
 ``{% trans %}`` and ``_()``), ``messages.pot`` lists them all, and a language is added by dropping a
-translated ``<lang>.po`` file beside it. Shipped: Russian, Kyrgyz, Uzbek (``uz``: CLDR's default,
-the Latin script) and French (for the Central African Republic); the Kyrgyz, Uzbek and French
-catalogues are machine-assisted and say so in their headers, pending a native speaker's review.
+translated ``<lang>.po`` file beside it (``uz`` is written in CLDR's default script for it, the Latin one).
+Catalogues drafted with machine assistance say so in their headers, pending a native speaker's review.
 A message with no translation falls back to English, so a half-translated catalogue is usable.
 Dates and numbers follow the chosen language through Babel's CLDR data (``babel.dates``,
 ``babel.numbers``), which already knows ``ru``, ``ky``, ``uz`` and ``fr``.
