@@ -143,8 +143,9 @@ def no_group_reason(scenario: Scenario, places: pd.DataFrame) -> str:
     group = str(scenario.settings.get("group", {}).get("name", "the group at risk"))
     return (
         f"The simulation is not calibrated to scenario {scenario.name!r}: it needs the share of {group} "
-        "living in each place, and no place of the scenario has one (none was found in the sources), so "
-        "the model has nobody to protect. No share is assumed and no other crisis's fit is used in its place."
+        "living in each place, and no place of the scenario has one known on the day it is as of (none in "
+        "its sources, or only figures published later), so the model has nobody to protect. No share is "
+        "assumed and no other crisis's fit is used in its place."
     )
 
 
