@@ -98,6 +98,25 @@ ENDPOINTS = [  # every route of the API, with a body where it takes one
     ("post", "/api/users", {"name": "x", "role": "admin"}),
     ("get", "/api/audit", None),
     ("get", "/api/me", None),
+    ("post", "/api/sites", {}),
+    ("get", "/api/sites", None),
+    ("get", "/api/sites/population", None),
+    ("get", "/api/sites/1", None),
+    ("post", "/api/figures", {}),
+    ("post", "/api/return-visits", {}),
+    ("get", "/api/return-visits", None),
+    ("get", "/api/return-visits/1", None),
+    ("post", "/api/patrols", {}),
+    ("get", "/api/patrols", None),
+    ("get", "/api/patrols/coverage", None),
+    ("post", "/api/detention-visits", {}),
+    ("get", "/api/detention-visits", None),
+    ("get", "/api/detention-visits/1", None),
+    ("post", "/api/disputes", {}),
+    ("get", "/api/disputes", None),
+    ("get", "/api/disputes/summary", None),
+    ("get", "/api/disputes/1", None),
+    ("post", "/api/disputes/1/steps", {}),
 ]
 
 
@@ -107,6 +126,11 @@ def test_every_endpoint_refuses_missing_and_wrong_tokens(api) -> None:
     ids = {
         "/api/incidents/1": "/api/incidents/{incident_id}",
         "/api/attachments/1": "/api/attachments/{attachment_id}",
+        "/api/sites/1": "/api/sites/{site_id}",
+        "/api/return-visits/1": "/api/return-visits/{visit_id}",
+        "/api/detention-visits/1": "/api/detention-visits/{visit_id}",
+        "/api/disputes/1": "/api/disputes/{dispute_id}",
+        "/api/disputes/1/steps": "/api/disputes/{dispute_id}/steps",
     }
     listed = {(m, ids.get(p, p).replace("/1/", "/{incident_id}/")) for m, p, _ in ENDPOINTS}
     assert documented == listed  # a new route must join this test

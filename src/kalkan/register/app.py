@@ -570,15 +570,20 @@ def _routes(router: APIRouter) -> None:
         actor: ActorDep,
         format: Annotated[str, Query(pattern="^(csv|geojson|hxl)$")] = "csv",  # noqa: A002
         include_personal: bool = False,
+        security_forces: bool | None = None,
     ) -> StreamingResponse:
-        """Every incident the caller may see, streamed as CSV, GeoJSON or HXL-tagged CSV."""
+        """Every incident the caller may see, streamed as CSV, GeoJSON or HXL-tagged CSV;
+        ``security_forces=true`` keeps only the incidents attributed to state security forces."""
         register = reg(request)
+        filters = IncidentFilter(security_forces=security_forces)
         with register.read() as session:  # fail early (403) before the stream starts
             next(export_chunks(session, actor, format))
 
         def chunks() -> Any:
             with register.read() as session:
-                for chunk in export_chunks(session, actor, format, include_personal=include_personal):
+                for chunk in export_chunks(
+                    session, actor, format, filters, include_personal=include_personal
+                ):
                     yield chunk.encode()
 
         suffix = {"csv": "csv", "geojson": "geojson", "hxl": "hxl.csv"}[format]
@@ -617,6 +622,10 @@ def _routes(router: APIRouter) -> None:
         """Entries of the hash-chained audit log (admins only)."""
         with reg(request).read() as session:
             return service.audit_entries(session, actor, after_seq=after_seq, limit=limit)
+
+    from kalkan.register import mission_api
+
+    mission_api.add_routes(router)
 
     @router.get("/me")
     def me(actor: ActorDep) -> dict[str, Any]:

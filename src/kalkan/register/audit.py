@@ -62,6 +62,7 @@ __all__ = [
     "iter_entries",
     "legacy_hash",
     "note_personal",
+    "note_record_personal",
     "record_personal",
     "row_seal",
     "seal_chain",
@@ -305,13 +306,34 @@ def note_personal(session: Session, actor: Actor, incident_id: int) -> None:
     opened.setdefault(actor, []).append(incident_id)
 
 
-def record_personal(session: Session, opened: dict[Actor, list[int]] | None = None) -> None:
-    """Write the noted openings of personal data into the chain (one entry per actor and session)."""
-    opened = opened if opened is not None else session.info.pop("opened", None)
+def note_record_personal(session: Session, actor: Actor, kind: str, record_id: int) -> None:
+    """Like :func:`note_personal`, for a mission record (a return visit, a detention visit, a dispute)."""
+    opened: dict[Actor, list[tuple[str, int]]] = session.info.setdefault("opened_records", {})
+    opened.setdefault(actor, []).append((kind, record_id))
+
+
+def record_personal(
+    session: Session,
+    opened: dict[Actor, list[int]] | None = None,
+    opened_records: dict[Actor, list[tuple[str, int]]] | None = None,
+) -> None:
+    """Write the noted openings of personal data into the chain (one entry per actor and session for
+    incidents, one per actor and kind of mission record)."""
+    if opened is None and opened_records is None:
+        opened = session.info.pop("opened", None)
+        opened_records = session.info.pop("opened_records", None)
     for actor, ids in (opened or {}).items():
         unique = sorted(set(ids))
         entity_id = unique[0] if len(unique) == 1 else f"{len(unique)} incidents"
         append(session, actor, "open_personal", "incident", entity_id, {"ids": unique})
+    for actor, records in (opened_records or {}).items():
+        by_kind: dict[str, set[int]] = defaultdict(set)
+        for kind, record_id in records:
+            by_kind[kind].add(record_id)
+        for kind, id_set in sorted(by_kind.items()):
+            unique = sorted(id_set)
+            entity_id = unique[0] if len(unique) == 1 else f"{len(unique)} records"
+            append(session, actor, "open_personal", kind, entity_id, {"ids": unique})
 
 
 # --- anchors --------------------------------------------------------------------------------------------
@@ -560,12 +582,22 @@ class _Replay:
     attachments: dict[int, dict[str, Any]] = field(default_factory=dict)
     steps: dict[int, list[tuple[Any, ...]]] = field(default_factory=lambda: defaultdict(list))
     links: Counter[tuple[int, int, int | None, str]] = field(default_factory=Counter)
+    mission: dict[tuple[str, int], str] = field(default_factory=dict)  # (kind, id) -> view digest
+    mission_links: dict[tuple[str, int], list[int]] = field(default_factory=dict)
 
 
 def _replay(session: Session) -> _Replay:
     state = _Replay()
+    from kalkan.register.mission import view_digest
+
     for e in iter_entries(session):
         payload = json.loads(e.payload)
+        if "rows" in payload and e.action in ("create", "step", "reseal"):  # a mission record
+            for kind, view in payload["rows"]:
+                state.mission[(kind, int(view["id"]))] = view_digest(view)
+            if "incident_ids" in payload:
+                state.mission_links[(e.entity, int(e.entity_id))] = sorted(payload["incident_ids"])
+            continue
         if e.entity == "user":
             uid = int(e.entity_id)
             user = state.users.setdefault(uid, {})
@@ -637,6 +669,7 @@ def verify_records(session: Session, *, limit: int = 20) -> list[str]:
     problems += _check_attachments(session, state)
     problems += _check_steps(session, state)
     problems += _check_links(session, state)
+    problems += _check_mission(session, state)
     return problems[:limit]
 
 
@@ -772,6 +805,39 @@ def _check_links(session: Session, state: _Replay) -> list[str]:
         f"link of incidents {a} and {b} (by user {u}) is in the chain but not in the database"
         for (a, b, u, _r) in (state.links - have)
     ]
+    return problems
+
+
+def _check_mission(session: Session, state: _Replay) -> list[str]:
+    """Every mission record's row against the last view the chain holds of it, and its incident links."""
+    from kalkan.register.db import RecordLink
+    from kalkan.register.mission import KINDS, record_view, view_digest
+
+    problems, seen = [], set()
+    for kind, table in KINDS.items():
+        model: Any = table
+        for row in session.scalars(sa.select(model).order_by(model.id)):
+            key = (kind, row.id)
+            seen.add(key)
+            want = state.mission.get(key)
+            label = kind.replace("_", " ")
+            if want is None:
+                problems.append(f"{label} {row.id} is in the database but no entry of the chain created it")
+            elif view_digest(record_view(row)) != want:
+                problems.append(f"{label} {row.id} differs from what the chain recorded")
+    problems += [
+        f"{kind.replace('_', ' ')} {rid} was created in the chain but is missing from the database"
+        for kind, rid in state.mission
+        if (kind, rid) not in seen
+    ]
+    have: dict[tuple[str, int], list[int]] = defaultdict(list)
+    for link in session.scalars(sa.select(RecordLink).order_by(RecordLink.incident_id)):
+        have[(link.record_kind, link.record_id)].append(link.incident_id)
+    for key in sorted(set(have) | {k for k, v in state.mission_links.items() if v}):
+        if have.get(key, []) != state.mission_links.get(key, []):
+            problems.append(
+                f"{key[0].replace('_', ' ')} {key[1]}: its links to incidents differ from the chain's"
+            )
     return problems
 
 

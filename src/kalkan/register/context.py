@@ -66,8 +66,9 @@ class Register:
         with self.db.read() as session:
             yield self._prepare(session)
             opened = session.info.pop("opened", None)
-        if opened:
-            self.write_batched(lambda s: audit.record_personal(s, opened))
+            opened_records = session.info.pop("opened_records", None)
+        if opened or opened_records:
+            self.write_batched(lambda s: audit.record_personal(s, opened or {}, opened_records or {}))
 
     @contextmanager
     def write(self) -> Iterator[Session]:

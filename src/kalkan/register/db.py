@@ -39,6 +39,14 @@ __all__ = [
     "AuditHead",
     "Base",
     "Database",
+    "DetentionVisit",
+    "Dispute",
+    "DisputeStep",
+    "Patrol",
+    "RecordLink",
+    "ReturnVisit",
+    "Site",
+    "SiteFigure",
     "Incident",
     "Link",
     "Share",
@@ -263,6 +271,150 @@ class AuditHead(Base):
     hash: Mapped[str] = mapped_column(sa.String(64))
     scheme: Mapped[str] = mapped_column(sa.String(20), default="sha256", server_default="sha256")
     key_id: Mapped[str | None] = mapped_column(sa.String(16), default=None)
+
+
+# --- the mission's records beyond incident reports (issue 18; migration 0004) ------------------------
+
+
+class _Filed:
+    """Columns every mission record shares: its device-made ``client_id`` (idempotent re-sends), who
+    filed it, when the register received it and when it last changed."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    client_id: Mapped[str] = mapped_column(sa.String(36), unique=True)
+    reporter_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"), index=True)
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class Site(_Filed, Base):
+    """A place where displaced or returning people are: a camp, a collective centre, a border
+    crossing or a return area."""
+
+    __tablename__ = "mission_sites"
+    kind: Mapped[str] = mapped_column(sa.String(30))
+    name: Mapped[str] = mapped_column(sa.String(200))
+    latitude: Mapped[float]
+    longitude: Mapped[float]
+    country_iso3: Mapped[str | None] = mapped_column(sa.String(3))
+    admin1: Mapped[str | None] = mapped_column(sa.String(200))
+    admin2: Mapped[str | None] = mapped_column(sa.String(200))
+    notes: Mapped[str] = mapped_column(sa.Text, default="")
+
+
+class SiteFigure(_Filed, Base):
+    """How many people of one group were at a site on a date, and who said so (figures are never
+    overwritten: a newer figure is a new row, so the population over time is kept)."""
+
+    __tablename__ = "mission_site_figures"
+    site_id: Mapped[int] = mapped_column(sa.ForeignKey("mission_sites.id"), index=True)
+    as_of: Mapped[date] = mapped_column(sa.Date)
+    group: Mapped[str] = mapped_column(sa.String(200))
+    persons: Mapped[int]
+    households: Mapped[int | None]
+    source: Mapped[str] = mapped_column(sa.String(200))
+    source_url: Mapped[str | None] = mapped_column(sa.String(500))
+    __table_args__ = (sa.Index("ix_mission_site_figures_site_date", "site_id", "as_of"),)
+
+
+class ReturnVisit(_Filed, Base):
+    """A return-monitoring visit: households back, homes destroyed or occupied, protection concerns."""
+
+    __tablename__ = "mission_return_visits"
+    site_id: Mapped[int | None] = mapped_column(sa.ForeignKey("mission_sites.id"), index=True)
+    visited_on: Mapped[date] = mapped_column(sa.Date, index=True)
+    latitude: Mapped[float]
+    longitude: Mapped[float]
+    place_name: Mapped[str | None] = mapped_column(sa.String(200))
+    households_back: Mapped[int | None]
+    homes_destroyed: Mapped[int | None]
+    homes_occupied: Mapped[int | None]
+    concerns: Mapped[str] = mapped_column(sa.Text, default="")
+    personal_sealed: Mapped[str | None] = mapped_column(sa.Text)
+
+
+class Patrol(_Filed, Base):
+    """A joint patrol or a co-location with the host police: who, where, when, with whom."""
+
+    __tablename__ = "mission_patrols"
+    kind: Mapped[str] = mapped_column(sa.String(30))
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    latitude: Mapped[float]
+    longitude: Mapped[float]
+    radius_km: Mapped[float]
+    place_name: Mapped[str | None] = mapped_column(sa.String(200))
+    mission_unit: Mapped[str] = mapped_column(sa.String(200))
+    partner_unit: Mapped[str] = mapped_column(sa.String(200))
+    mission_staff: Mapped[int | None]
+    partner_staff: Mapped[int | None]
+    notes: Mapped[str] = mapped_column(sa.Text, default="")
+
+
+class DetentionVisit(_Filed, Base):
+    """A visit to a place of detention: detainees seen by group and allegations of ill-treatment;
+    detainees' names and accounts are sealed like witness data."""
+
+    __tablename__ = "mission_detention_visits"
+    visited_on: Mapped[date] = mapped_column(sa.Date, index=True)
+    facility: Mapped[str] = mapped_column(sa.String(200))
+    facility_kind: Mapped[str] = mapped_column(sa.String(30))
+    latitude: Mapped[float]
+    longitude: Mapped[float]
+    detainees: Mapped[list[dict[str, Any]]] = mapped_column(sa.JSON, default=list)
+    interviewed: Mapped[int | None]
+    allegations: Mapped[int]
+    access_refused: Mapped[bool] = mapped_column(default=False)
+    summary: Mapped[str] = mapped_column(sa.Text, default="")
+    personal_sealed: Mapped[str | None] = mapped_column(sa.Text)
+
+
+class Dispute(_Filed, Base):
+    """A local dispute the mission follows (property and land, return to homes, community tension);
+    its parties are groups or roles in clear, their names and contacts sealed."""
+
+    __tablename__ = "mission_disputes"
+    kind: Mapped[str] = mapped_column(sa.String(30))
+    opened_on: Mapped[date] = mapped_column(sa.Date)
+    latitude: Mapped[float]
+    longitude: Mapped[float]
+    place_name: Mapped[str | None] = mapped_column(sa.String(200))
+    admin1: Mapped[str | None] = mapped_column(sa.String(200))
+    admin2: Mapped[str | None] = mapped_column(sa.String(200))
+    parties: Mapped[list[dict[str, Any]]] = mapped_column(sa.JSON, default=list)
+    summary: Mapped[str] = mapped_column(sa.Text)
+    mediator: Mapped[str | None] = mapped_column(sa.String(200))
+    status: Mapped[str] = mapped_column(sa.String(20), default="open", index=True)
+    outcome: Mapped[str] = mapped_column(sa.Text, default="")
+    personal_sealed: Mapped[str | None] = mapped_column(sa.Text)
+
+
+class DisputeStep(_Filed, Base):
+    """One step of a dispute over time: its status from that day, a note, the mediator, the outcome."""
+
+    __tablename__ = "mission_dispute_steps"
+    dispute_id: Mapped[int] = mapped_column(sa.ForeignKey("mission_disputes.id"), index=True)
+    on: Mapped[date] = mapped_column(sa.Date)
+    from_status: Mapped[str] = mapped_column(sa.String(20))
+    to_status: Mapped[str] = mapped_column(sa.String(20))
+    note: Mapped[str] = mapped_column(sa.Text, default="")
+    mediator: Mapped[str | None] = mapped_column(sa.String(200))
+    outcome: Mapped[str] = mapped_column(sa.Text, default="")
+
+
+class RecordLink(Base):
+    """A mission record linked to an incident report (a protection incident on return, an
+    allegation from a detention visit, an incident behind a dispute)."""
+
+    __tablename__ = "mission_record_links"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    record_kind: Mapped[str] = mapped_column(sa.String(30))
+    record_id: Mapped[int]
+    incident_id: Mapped[int] = mapped_column(sa.ForeignKey("incidents.id"), index=True)
+    __table_args__ = (
+        sa.UniqueConstraint("record_kind", "record_id", "incident_id", name="uq_mission_record_links"),
+        sa.Index("ix_mission_record_links_record", "record_kind", "record_id"),
+    )
 
 
 T = TypeVar("T")

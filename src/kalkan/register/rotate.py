@@ -67,13 +67,21 @@ def rotate_data_key(register: Register) -> tuple[int, str | None]:
                     {"personal_sha256": hashlib.sha256(fresh.encode()).hexdigest()},
                 )
                 count += 1
+            from kalkan.register.mission import reseal_records
+
+            records = reseal_records(session, system, old_sealer, new_sealer)
             audit.append(
                 session,
                 system,
                 "rotate_key",
                 "key",
                 key_id(new_key),
-                {"reports": count, "old_key_id": key_id(register.keys.data), "new_key_id": key_id(new_key)},
+                {
+                    "reports": count,
+                    "records": records,
+                    "old_key_id": key_id(register.keys.data),
+                    "new_key_id": key_id(new_key),
+                },
             )
     except BaseException:
         if pending is not None:

@@ -297,7 +297,9 @@ class IncidentPage(BaseModel):
 
 
 class IncidentFilter(_Strict):
-    """Filters of a list or export; all optional, combined with AND."""
+    """Filters of a list or export; all optional, combined with AND. ``security_forces`` true keeps
+    the incidents attributed to state security forces (perpetrator type ``state_forces``: police,
+    army, other forces of the state), false leaves them out."""
 
     status: Status | None = None
     type: EventType | None = None
@@ -311,6 +313,7 @@ class IncidentFilter(_Strict):
     reporter: Short | None = None
     q: Annotated[str, Field(max_length=200, pattern=NO_NUL), AfterValidator(_clean)] | None = None
     leads_only: bool = False
+    security_forces: bool | None = None
     cursor: Annotated[int, Field(ge=1, le=2**31 - 1)] | None = None
     limit: Annotated[int, Field(ge=1, le=500)] = 50
 

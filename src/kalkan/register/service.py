@@ -434,11 +434,20 @@ def _filtered(actor: Actor, filters: IncidentFilter) -> sa.Select[Any]:
         ),
         (f.q, lambda: Incident.description.ilike("%" + _like_escape(f.q or "") + "%", escape="\\")),
         (f.leads_only or None, lambda: Incident.lead_id.is_(None)),
+        (f.security_forces, lambda: _security_forces(bool(f.security_forces))),
     ]
     for value, condition in conditions:
         if value is not None:
             query = query.where(condition())
     return query
+
+
+def _security_forces(attributed: bool) -> sa.ColumnElement[bool]:
+    """Incidents attributed to state security forces (or, with False, all others)."""
+    from kalkan.model import ActorType
+
+    state = Incident.perpetrator_type == ActorType.STATE_FORCES.value
+    return state if attributed else sa.or_(Incident.perpetrator_type.is_(None), sa.not_(state))
 
 
 def _like_escape(text: str) -> str:
