@@ -693,6 +693,78 @@ def case_file_key(db: DbOption = None, data_dir: DataDirOption = None) -> None:
 register_app.add_typer(case_file_app)
 
 
+@register_app.command("displacement-export")
+def displacement_export(
+    out: Annotated[Path, typer.Option("--out", "-o", help="File to write ('-' for stdout).")] = Path("-"),
+    as_of: Annotated[
+        str | None,
+        typer.Option("--as-of", help="Only figures counted and published by this day (YYYY-MM-DD)."),
+    ] = None,
+    db: DbOption = None,
+    data_dir: DataDirOption = None,
+) -> None:
+    """Write the register's sites and population figures as a scenario's displacement.csv."""
+    import sys
+
+    from kalkan.errors import InputError
+    from kalkan.register.auth import Actor
+    from kalkan.register.context import open_register
+    from kalkan.register.displacement import export_displacement
+
+    try:
+        day = datetime.strptime(as_of, "%Y-%m-%d").date() if as_of else None
+    except ValueError as error:
+        raise InputError(f"--as-of {as_of!r} is not a date: use YYYY-MM-DD, e.g. 2010-06-24.") from error
+    register = open_register(db, data_dir=data_dir)
+    try:
+        with register.read() as session:
+            text = export_displacement(session, Actor.system("cli"), as_of=day)
+    finally:
+        register.close()
+    if str(out) == "-":
+        sys.stdout.write(text)
+    else:
+        out.write_text(text, encoding="utf-8")
+
+
+@register_app.command("displacement-import")
+def displacement_import(
+    path: Annotated[Path, typer.Argument(help="A displacement.csv in a scenario's columns.")],
+    user: Annotated[str, typer.Option("--user", help="The user filing the sites and figures.")],
+    db: DbOption = None,
+    data_dir: DataDirOption = None,
+) -> None:
+    """File the rows of a scenario's displacement.csv as sites and population figures (importing the
+    same file twice adds nothing)."""
+    import sqlalchemy as sa
+    from rich.console import Console
+
+    from kalkan.errors import InputError
+    from kalkan.register.auth import Actor, Role
+    from kalkan.register.context import open_register
+    from kalkan.register.db import User
+    from kalkan.register.displacement import import_displacement
+
+    register = open_register(db, data_dir=data_dir)
+    try:
+        with register.write() as session:
+            row = session.scalar(sa.select(User).where(User.name == user, User.active))
+            if row is None:
+                raise InputError(f"No active user is named {user!r}: create one with kalkan users add.")
+            result = import_displacement(session, Actor(row.id, row.name, Role(row.role)), path)
+    finally:
+        register.close()
+    console = Console(stderr=True, soft_wrap=True)
+    console.print(
+        f"{path}: {result['sites']} new sites; figures {result['created']} created, "
+        f"{result['existing']} already there, {result['invalid']} invalid.",
+        markup=False,
+        highlight=False,
+    )
+    for line in result["errors"]:
+        console.print(f"  {line}", markup=False, highlight=False)
+
+
 def register(app: typer.Typer) -> None:
     """Add this area's commands to `app`."""
     app.command("serve")(serve)

@@ -288,17 +288,21 @@ class _Filed:
 
 
 class Site(_Filed, Base):
-    """A place where displaced or returning people are: a camp, a collective centre, a border
-    crossing or a return area."""
+    """Where displaced or returning people are counted: a camp, a collective centre, a host area, a
+    border crossing, a return area, a place out of the area (refugees across a border), or the whole
+    area's displaced (the kinds of a scenario's ``displacement.csv``). ``from_units`` names the home
+    districts its people came from (``;``-separated); a point is required for the kinds that are one
+    place (camp, collective centre, host area, border crossing)."""
 
     __tablename__ = "mission_sites"
     kind: Mapped[str] = mapped_column(sa.String(30))
     name: Mapped[str] = mapped_column(sa.String(200))
-    latitude: Mapped[float]
-    longitude: Mapped[float]
+    latitude: Mapped[float | None]
+    longitude: Mapped[float | None]
     country_iso3: Mapped[str | None] = mapped_column(sa.String(3))
     admin1: Mapped[str | None] = mapped_column(sa.String(200))
     admin2: Mapped[str | None] = mapped_column(sa.String(200))
+    from_units: Mapped[str] = mapped_column(sa.String(1000), default="")
     notes: Mapped[str] = mapped_column(sa.Text, default="")
 
 
@@ -314,6 +318,10 @@ class SiteFigure(_Filed, Base):
     households: Mapped[int | None]
     source: Mapped[str] = mapped_column(sa.String(200))
     source_url: Mapped[str | None] = mapped_column(sa.String(500))
+    source_id: Mapped[str | None] = mapped_column(sa.String(100))  # its id in a scenario's SOURCES.md
+    known_on: Mapped[date | None] = mapped_column(sa.Date)  # published; None: on as_of
+    estimate: Mapped[bool] = mapped_column(default=False)
+    note: Mapped[str] = mapped_column(sa.Text, default="")
     __table_args__ = (sa.Index("ix_mission_site_figures_site_date", "site_id", "as_of"),)
 
 

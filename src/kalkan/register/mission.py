@@ -416,14 +416,15 @@ def population_as_of(
     """Every site's people by group as of ``when``: per site and group the newest figure dated on or
     before ``when``, with the one before it, so a brief can show where people are and the change.
 
-    Only the figures' own dates count (a figure entered today about 24 June 2010 is a 24 June figure);
-    sites with no figure by then are left out.
+    A figure counts from the day it was published (``known_on``, else its own date), not the day it
+    was entered: a figure filed today about 24 June 2010 and published that day is a 24 June figure,
+    and a brief as of a day uses only figures known by then. Sites with no figure by then are left out.
     """
     _require(actor, "read", "read sites")
     query = (
         sa.select(SiteFigure, Site)
         .join(Site, Site.id == SiteFigure.site_id)
-        .where(SiteFigure.as_of <= when)
+        .where(SiteFigure.as_of <= when, sa.func.coalesce(SiteFigure.known_on, SiteFigure.as_of) <= when)
         .order_by(SiteFigure.site_id, SiteFigure.group, SiteFigure.as_of, SiteFigure.id)
     )
     if kind is not None:

@@ -117,6 +117,25 @@ def add_routes(router: APIRouter) -> None:
             "[" + ",".join(r.model_dump_json() for r in rows) + "]", media_type="application/json"
         )
 
+    @router.get(
+        "/displacement",
+        response_class=Response,
+        responses={200: {"content": {"text/csv": {}}, "description": "A scenario's displacement.csv."}},
+        tags=["displacement"],
+    )
+    def displacement(request: Request, actor: ActorDep, as_of: DateQ = None) -> Response:
+        """Every population figure in the columns of a scenario's displacement.csv (with ``as_of``:
+        only figures counted and published by then), to feed the planner and the brief."""
+        from kalkan.register.displacement import export_displacement
+
+        with reg(request).read() as session:
+            text = export_displacement(session, actor, as_of=as_of)
+        return Response(
+            text,
+            media_type="text/csv; charset=utf-8",
+            headers={"Content-Disposition": 'attachment; filename="displacement.csv"'},
+        )
+
     @router.get("/sites/{site_id}", response_model=SiteOut, tags=["displacement"])
     def get_site(request: Request, site_id: IdPath, actor: ActorDep) -> SiteOut:
         """One site with its figures."""

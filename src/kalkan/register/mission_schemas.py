@@ -41,6 +41,7 @@ __all__ = [
     "DISPUTE_STATUSES",
     "OPEN_STATUSES",
     "PATROL_KINDS",
+    "POINT_KINDS",
     "SITE_KINDS",
     "DetentionVisitIn",
     "DetentionVisitOut",
@@ -60,7 +61,17 @@ __all__ = [
     "SiteOut",
 ]
 
-SITE_KINDS = ("camp", "collective_centre", "border_crossing", "return_area")
+SITE_KINDS = (
+    "camp",
+    "collective_centre",
+    "host_area",
+    "border_crossing",
+    "return_area",
+    "out_of_area",
+    "displaced",
+)
+#: Kinds of site that are one place, with a point (the others may have none).
+POINT_KINDS = ("camp", "collective_centre", "host_area", "border_crossing")
 PATROL_KINDS = ("joint_patrol", "co_location")
 DETENTION_KINDS = ("police_station", "temporary_detention", "pretrial_detention", "prison", "other")
 DISPUTE_KINDS = ("property_land", "return_to_home", "community_tension")
@@ -68,7 +79,9 @@ DISPUTE_STATUSES = ("open", "in_mediation", "agreement", "resolved", "unresolved
 #: Statuses of a dispute still being worked on (counted "open" in a summary).
 OPEN_STATUSES = ("open", "in_mediation", "agreement")
 
-SiteKind = Literal["camp", "collective_centre", "border_crossing", "return_area"]
+SiteKind = Literal[
+    "camp", "collective_centre", "host_area", "border_crossing", "return_area", "out_of_area", "displaced"
+]
 PatrolKind = Literal["joint_patrol", "co_location"]
 DetentionKind = Literal["police_station", "temporary_detention", "pretrial_detention", "prison", "other"]
 DisputeKind = Literal["property_land", "return_to_home", "community_tension"]
@@ -112,17 +125,29 @@ class _Record(_Strict):
 
 
 class SiteIn(_Strict):
-    """A camp, collective centre, border crossing or return area."""
+    """Where displaced or returning people are counted (the kinds of a scenario's displacement.csv):
+    a camp, collective centre, host area or border crossing (a point is required), a return area,
+    a place out of the area, or the area's displaced as a whole. ``admin2`` is the district it is in,
+    ``from_units`` the home districts of its people (``;``-separated)."""
 
     client_id: UUID
     kind: SiteKind
     name: Name
-    latitude: Latitude
-    longitude: Longitude
+    latitude: Latitude | None = None
+    longitude: Longitude | None = None
     country_iso3: Iso3 | None = None
     admin1: Short | None = None
     admin2: Short | None = None
+    from_units: Annotated[str, Field(max_length=1000, pattern=NO_NUL), AfterValidator(_clean)] = ""
     notes: Long = ""
+
+    @model_validator(mode="after")
+    def _consistent(self) -> SiteIn:
+        if (self.latitude is None) != (self.longitude is None):
+            raise ValueError("give both latitude and longitude, or neither")
+        if self.kind in POINT_KINDS and self.latitude is None:
+            raise ValueError(f"a site of kind {self.kind} is one place: give its latitude and longitude")
+        return self
 
 
 class FigureIn(_Strict):
@@ -141,12 +166,20 @@ class FigureIn(_Strict):
     households: Count | None = None
     source: Name
     source_url: Url | None = None
+    source_id: Annotated[str, Field(max_length=100, pattern=r"^[A-Za-z0-9_.;-]*$")] | None = None
+    known_on: IsoDate | None = None
+    estimate: JsonBool = False
+    note: Long = ""
 
     @model_validator(mode="after")
     def _consistent(self) -> FigureIn:
         if (self.site_id is None) == (self.site_client_id is None):
             raise ValueError("name the site by exactly one of site_id or site_client_id")
         _recent(self.as_of, "as_of")
+        if self.known_on is not None and not self.as_of <= self.known_on <= date.today() + timedelta(days=1):
+            raise ValueError(
+                f"known_on {self.known_on} must be on or after as_of {self.as_of} and not later than tomorrow"
+            )
         return self
 
 
@@ -302,6 +335,10 @@ class FigureOut(_Out):
     households: int | None
     source: str
     source_url: str | None
+    source_id: str | None
+    known_on: date | None
+    estimate: bool
+    note: str
 
 
 class SiteOut(_Out):
@@ -309,11 +346,12 @@ class SiteOut(_Out):
 
     kind: str
     name: str
-    latitude: float
-    longitude: float
+    latitude: float | None
+    longitude: float | None
     country_iso3: str | None
     admin1: str | None
     admin2: str | None
+    from_units: str
     notes: str
     figures: list[FigureOut] = []
 
@@ -404,8 +442,8 @@ class PopulationRow(BaseModel):
     site_id: int
     site: str
     kind: str
-    latitude: float
-    longitude: float
+    latitude: float | None
+    longitude: float | None
     country_iso3: str | None
     admin1: str | None
     admin2: str | None
