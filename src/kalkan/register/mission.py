@@ -78,6 +78,7 @@ __all__ = [
     "dispute_summary",
     "get_detention_visit",
     "get_dispute",
+    "get_patrol",
     "get_return_visit",
     "get_site",
     "list_detention_visits",
@@ -417,8 +418,9 @@ def population_as_of(
     before ``when``, with the one before it, so a brief can show where people are and the change.
 
     A figure counts from the day it was published (``known_on``, else its own date), not the day it
-    was entered: a figure filed today about 24 June 2010 and published that day is a 24 June figure,
-    and a brief as of a day uses only figures known by then. Sites with no figure by then are left out.
+    was entered: a figure filed years later about a day of the crisis, and published that day, counts
+    from that day, and a brief as of a day uses only figures known by then. Sites with no figure by
+    then are left out.
     """
     _require(actor, "read", "read sites")
     query = (
@@ -526,6 +528,15 @@ def _day_start(day: date) -> datetime:
     from datetime import UTC
 
     return datetime(day.year, day.month, day.day, tzinfo=UTC)
+
+
+def get_patrol(session: Session, actor: Actor, patrol_id: int) -> PatrolOut:
+    """One joint patrol or co-location shift."""
+    _require(actor, "read", "read patrols")
+    row = session.get(Patrol, patrol_id)
+    if row is None:
+        raise _not_found(f"Patrol {patrol_id}")
+    return _patrol_out(row, _names(session, [row.reporter_id]))
 
 
 def list_patrols(

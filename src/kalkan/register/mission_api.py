@@ -231,6 +231,12 @@ def add_routes(router: APIRouter) -> None:
                 security_forces=security_forces,
             )
 
+    @router.get("/patrols/{patrol_id}", response_model=PatrolOut, tags=["host police"])
+    def get_patrol(request: Request, patrol_id: IdPath, actor: ActorDep) -> PatrolOut:
+        """One joint patrol or co-location shift."""
+        with reg(request).read() as session:
+            return mission.get_patrol(session, actor, patrol_id)
+
     @router.post(
         "/detention-visits",
         status_code=201,

@@ -21,10 +21,20 @@ __all__ = ["install"]
 
 def install(app: FastAPI) -> None:
     """Mount the web pages and their static assets on ``app``."""
-    from kalkan.register.pages import _browse, _docs, _export, _manage, _map, _report, _signin, _verify
+    from kalkan.register.pages import (
+        _browse,
+        _docs,
+        _export,
+        _manage,
+        _map,
+        _mission,
+        _report,
+        _signin,
+        _verify,
+    )
 
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
-    for module in (_signin, _report, _browse, _verify, _manage, _map, _export, _docs):
+    for module in (_signin, _report, _browse, _verify, _manage, _map, _mission, _export, _docs):
         app.include_router(module.router)
 
     async def page_error(request: Request, error: Exception) -> Response:

@@ -32,6 +32,7 @@ _FILTER_KEYS = (
     "min_lon",
     "max_lon",
     "leads_only",
+    "security_forces",
 )
 
 

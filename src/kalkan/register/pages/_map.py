@@ -225,6 +225,20 @@ def map_page(request: Request) -> Response:
         forecast=forecast_info,
         tile_url=tile_url(),
         data_url="/map/incidents.json" + (f"?{query}" if query else ""),
+        mission_url="/map/mission.json" + (f"?{query}" if query else ""),
+        mission_labels={
+            "patrol": current._("%(kind)s, %(day)s: %(who)s with %(whom)s"),
+            "kinds": {
+                "joint_patrol": current._("Joint patrol"),
+                "co_location": current._("Co-location at a police station"),
+            },
+            "site": current._("Site: %(name)s"),
+            "coverage": current._(
+                "%(patrols)s patrols from %(from)s to %(to)s; of %(incidents)s incidents in that time, "
+                "%(uncovered)s had no patrol within a day and inside its area."
+            ),
+            "none": current._("No joint patrol or co-location has been filed for this period."),
+        },
         labels={
             "types": {c: label for c, label, _m in types},
             "statuses": {c: current._(label) for c, label in _vocab.STATUS_LABELS.items()},
@@ -245,6 +259,64 @@ def map_data(request: Request) -> Response:
     with reading(request) as session:
         rows = map_rows(session, current.user, filters)
     body = json.dumps({"fields": MAP_FIELDS, "rows": rows}, separators=(",", ":")).encode()
+    return _json(request, body, "application/json", "no-store")
+
+
+@router.get("/map/mission.json", include_in_schema=False)
+def mission_data(request: Request) -> Response:
+    """Patrols (circles), sites (points) and the patrol coverage of the map's incidents, for the
+    map's filter (no personal data)."""
+    from kalkan.register import mission
+
+    current = page(request, required="read_all")
+    filters, _values, _error = filters_from(current, dict(request.query_params))
+    assert current.user is not None
+    with reading(request) as session:
+        patrols = mission.list_patrols(
+            session,
+            current.user,
+            date_from=filters.date_from,
+            date_to=filters.date_to,
+            limit=mission.MAX_LIST,
+        )
+        sites = mission.list_sites(session, current.user, limit=mission.MAX_LIST)
+        coverage = None
+        if patrols:
+            first = filters.date_from or min(p.started_at.date() for p in patrols)
+            last = filters.date_to or max((p.ended_at or p.started_at).date() for p in patrols)
+            if first <= last:
+                coverage = mission.patrol_coverage(
+                    session,
+                    current.user,
+                    date_from=first,
+                    date_to=last,
+                    security_forces=filters.security_forces,
+                )
+    body = json.dumps(
+        {
+            "patrol_fields": ["id", "lat", "lon", "radius_km", "kind", "day", "mission_unit", "partner_unit"],
+            "patrols": [
+                [
+                    p.id,
+                    p.latitude,
+                    p.longitude,
+                    p.radius_km,
+                    p.kind,
+                    p.started_at.date().isoformat(),
+                    p.mission_unit,
+                    p.partner_unit,
+                ]
+                for p in patrols
+            ],
+            "site_fields": ["id", "lat", "lon", "kind", "name"],
+            "sites": [
+                [s.id, s.latitude, s.longitude, s.kind, s.name] for s in sites if s.latitude is not None
+            ],
+            "coverage": coverage,
+        },
+        ensure_ascii=False,
+        separators=(",", ":"),
+    ).encode()
     return _json(request, body, "application/json", "no-store")
 
 

@@ -43,6 +43,7 @@ NAV: list[tuple[str, str, str | None]] = [
     ("/incidents", _vocab.N_("Reports"), "read"),
     ("/queue", _vocab.N_("Verification queue"), "set_status"),
     ("/map", _vocab.N_("Map"), "read_all"),
+    ("/mission", _vocab.N_("Mission work"), "read"),
     ("/export", _vocab.N_("Export"), "export"),
 ]
 

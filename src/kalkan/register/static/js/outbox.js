@@ -2,29 +2,36 @@
  *
  * Reports wait in IndexedDB (which keeps files too) under their client_id until the server answers
  * 200/201; a lost answer is harmless because the register treats a repeated client_id as the same
- * report. Shared by the report form (report.js) and the sign-out guard (pages.js).
+ * report. Shared by the report form (report.js), the mission's forms (mission.js, store "mission")
+ * and the sign-out guard (pages.js).
  */
 (function () {
   "use strict";
   const DB_NAME = "kalkan-register";
   const STORE = "outbox";
+  const STORES = [STORE, "mission"];  // version 2 added the mission's records
 
   function openDb() {
     return new Promise(function (resolve, reject) {
-      const request = indexedDB.open(DB_NAME, 1);
+      const request = indexedDB.open(DB_NAME, 2);
       request.onupgradeneeded = function () {
-        request.result.createObjectStore(STORE, { keyPath: "client_id" });
+        STORES.forEach(function (name) {
+          if (!request.result.objectStoreNames.contains(name)) {
+            request.result.createObjectStore(name, { keyPath: "client_id" });
+          }
+        });
       };
       request.onsuccess = function () { resolve(request.result); };
       request.onerror = function () { reject(request.error); };
     });
   }
 
-  async function run(mode, operation) {
+  async function run(mode, operation, store) {
     const db = await openDb();
+    const name = store || STORE;
     return new Promise(function (resolve, reject) {
-      const transaction = db.transaction(STORE, mode);
-      const request = operation(transaction.objectStore(STORE));
+      const transaction = db.transaction(name, mode);
+      const request = operation(transaction.objectStore(name));
       transaction.oncomplete = function () { db.close(); resolve(request ? request.result : undefined); };
       transaction.onerror = function () { db.close(); reject(transaction.error); };
       transaction.onabort = function () { db.close(); reject(transaction.error); };
@@ -43,11 +50,22 @@
     return h.slice(0, 8) + "-" + h.slice(8, 12) + "-" + h.slice(12, 16) + "-" + h.slice(16, 20) + "-" + h.slice(20);
   }
 
-  window.kalkanOutbox = {
-    put: function (record) { return run("readwrite", function (s) { return s.put(record); }); },
-    remove: function (clientId) { return run("readwrite", function (s) { return s.delete(clientId); }); },
-    all: function () { return run("readonly", function (s) { return s.getAll(); }); },
-    clear: function () { return run("readwrite", function (s) { return s.clear(); }); },
+  function named(store) {
+    return {
+      put: function (record) { return run("readwrite", function (s) { return s.put(record); }, store); },
+      remove: function (clientId) { return run("readwrite", function (s) { return s.delete(clientId); }, store); },
+      all: function () { return run("readonly", function (s) { return s.getAll(); }, store); },
+      clear: function () { return run("readwrite", function (s) { return s.clear(); }, store); },
+    };
+  }
+
+  window.kalkanOutbox = Object.assign(named(STORE), {
     uuid4: uuid4,
-  };
+    mission: named("mission"),
+    // Everything still waiting on this device, reports and mission records (the sign-out guard).
+    waiting: async function () {
+      const lists = await Promise.all(STORES.map(function (name) { return named(name).all(); }));
+      return [].concat.apply([], lists);
+    },
+  });
 })();

@@ -19,7 +19,7 @@
       if (!window.kalkanOutbox || form.dataset.confirmed) { return; }
       event.preventDefault();
       let waiting = [];
-      try { waiting = await window.kalkanOutbox.all(); } catch (e) { waiting = []; }
+      try { waiting = await window.kalkanOutbox.waiting(); } catch (e) { waiting = []; }
       if (waiting.length && !window.confirm(form.dataset.warning.replace("{n}", String(waiting.length)))) {
         return;
       }
