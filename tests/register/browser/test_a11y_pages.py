@@ -39,6 +39,10 @@ PAGES = [
     ("analyst", "/export"),
     ("investigator", "/incidents/{id}"),
     ("admin", "/incidents/{id}"),
+    ("monitor", "/mission"),
+    ("monitor", "/mission/new/detention_visit"),
+    ("monitor", "/mission/new/dispute"),
+    ("analyst", "/mission/dispute"),
 ]
 # GET routes that are not pages a person reads: files, data for the map, redirects, Swagger UI
 # (a third-party page for admins; its assets are the swagger-ui-bundle package's).
@@ -54,6 +58,12 @@ NOT_PAGES = {
     "/map/districts.geojson",
     "/map/places.json",
     "/map/forecast.geojson",
+    "/map/mission.json",
+    # The mission's pages by kind and record: every form, list and record page is opened by
+    # browser/test_mission_pages.py's axe test (the mission helper's); PAGES opens some in every language.
+    "/mission/new/{kind}",
+    "/mission/{kind}",
+    "/mission/{kind}/{record_id}",
 }
 SERIOUS = ("serious", "critical")
 
