@@ -242,6 +242,16 @@ def test_brief_json_holds_the_decision_and_nothing_dated_after_the_as_of_day(
     assert rec["on_duty"] == rec["posts"] * UNIT_TYPES[rec["unit"]].officers_per_post
     assert len(rec["post_list"]) == rec["posts"]
     assert all({"latitude", "longitude"} <= set(p) for p in rec["post_list"])
+    # People at risk where they are on the day, beside census residence, and the change (issue 18 item 1).
+    where = brief["people_where_they_are"]
+    assert where["as_of"] == brief["as_of"]
+    assert abs(where["by_residence"] + where["change"] - where["where_they_are"]) < 1
+    assert where["where_they_are"] == pytest.approx(brief["people_at_risk_counted"])
+    # Incidents attributed to security forces are a category of their own, all known by the day.
+    security = brief["incidents_by_security_forces"]
+    assert security and all(i["perpetrator_type"] == "state_forces" for i in security)
+    html = (out / "brief.html").read_text(encoding="utf-8")
+    assert "Incidents attributed to security forces." in html and "Where they are on the day." in html
     # People at risk reconcile with the census count of the group.
     assert brief["people_at_risk_counted"] <= 768_405
     # ...and so does the bound said for the units whose share is unknown (their own bounds add up to more).

@@ -138,3 +138,18 @@ def test_no_recommendation_when_no_option_meets_the_criterion(outcomes_of: Any) 
     decision = decide(_data(), out)
     assert decision.recommendation is None and not any(r.recommended for r in decision.options)
     assert [r.meets for r in decision.options] == [False, False, False]
+
+
+def test_no_size_is_recommended_when_the_people_at_risk_are_mostly_uncounted() -> None:
+    data = _data()
+    data.exposure = data.exposure.assign(
+        at_risk=[1000.0, 0.0, 0.0], at_risk_known=[True, False, False], at_risk_max=[1000.0, 300_000.0, 50_000.0]
+    )
+    data.scenario = SimpleNamespace(settings={"census": {"group_total": 200_000}})
+    decision = decide(data)
+    # 1,000 counted of up to 200,000 (the census count caps the units' own bounds): under a quarter.
+    assert decision.recommendation is None and not any(r.recommended for r in decision.options)
+    assert "only 1,000 of up to 200,000 people" in decision.withheld
+    # Counted people that are most of those at risk: the recommendation stands.
+    data.exposure = data.exposure.assign(at_risk=[150_000.0, 0.0, 0.0])
+    assert decide(data).recommendation is not None

@@ -22,7 +22,13 @@ import pandas as pd
 
 from kalkan._base import Progress, no_progress
 from kalkan.errors import InputError, OptionError
-from kalkan.plan.exposure import RiskWeight, incident_kernel_weight, places_at_risk, reconcile
+from kalkan.plan.exposure import (
+    RiskWeight,
+    WhereTheyAre,
+    incident_kernel_weight,
+    people_where_they_are,
+    reconcile,
+)
 from kalkan.plan.force import OptionPlan, coverage_curve, plan_option
 from kalkan.plan.travel import reach_km
 from kalkan.plan.units import ForceOption, officers_per_post, parse_options, unit_type
@@ -66,6 +72,8 @@ class BriefData:
     """What became known only after ``as_of`` (the "Known later" box), with dates."""
     decision: Decision | None = None
     outcomes: Outcomes | None = None
+    where: WhereTheyAre | None = None
+    """People at risk where they are on the day beside census residence (``exposure`` is ``where.places``)."""
     """Posterior-predictive simulated outcomes (:func:`kalkan.report.outcomes.simulate_outcomes`)."""
     full_scenario: Scenario | None = None
     """The scenario with everything, later knowledge included (for the sources of the Known later box)."""
@@ -143,7 +151,10 @@ def compute_brief(
     day = as_of or full.as_of
     # Only what was known on the brief's day enters the body and every computation below.
     loaded, later = as_of_view(full, day)
-    exposure = places_at_risk(loaded, risk_weight=risk_weight, as_of=day)
+    # People at risk where they are on the day (census residence, minus the displaced, plus sites of the
+    # group); the census residence and the change are kept beside it (``where``).
+    where = people_where_they_are(loaded, as_of=day, risk_weight=risk_weight)
+    exposure = where.places
     reconcile(exposure, loaded)  # the group's people at risk never exceed its census count
     demand = exposure.rename(columns={"place_id": "id"})[["id", "name", "latitude", "longitude", "weight"]]
     report_step(progress, "Loading the scenario", 1, 1)
@@ -184,6 +195,7 @@ def compute_brief(
         scenario=loaded, exposure=exposure, plans=plans, options=table, curves=curve_table, target=target,
         response_minutes=float(response_minutes), reach_km=reach_km(response_minutes), as_of=day,
         recommended=recommended, officers_for_target=needed, seconds=seconds, later=later, full_scenario=full,
+        where=where,
     )  # fmt: skip
 
 
@@ -320,6 +332,8 @@ def brief_json(data: BriefData, ctx: Context) -> dict[str, Any]:
         "simulation_not_calibrated": data.panels.get("not_calibrated"),
         "sensitivity": _sensitivity_json(data.panels.get("sensitivity")),
         "validation": _validation_json(data.panels.get("validation")),
+        "people_where_they_are": _where_json(data.where),
+        "incidents_by_security_forces": _security_json(data),
         "numbers": ctx.shown,
         "known_later": [
             {
@@ -332,6 +346,24 @@ def brief_json(data: BriefData, ctx: Context) -> dict[str, Any]:
         ],  # fmt: skip
         "sources_cited": ctx.cited,
     }
+
+
+def _where_json(where: WhereTheyAre | None) -> dict[str, Any] | None:
+    if where is None:
+        return None
+    return {
+        "as_of": where.as_of.isoformat(), "by_residence": where.residents, "where_they_are": where.now,
+        "change": where.change, "out_of_area": where.out_of_area, "in_sites": where.in_sites,
+        "returned": where.returned, "not_placed": where.not_placed,
+        "displaced_all_groups": None if where.displaced != where.displaced else where.displaced,
+        "by_unit": _records(where.by_unit()), "figures": _records(where.figures.astype(str)),
+    }  # fmt: skip
+
+
+def _security_json(data: BriefData) -> list[dict[str, Any]]:
+    from kalkan.report.sections import by_security_forces
+
+    return _records(by_security_forces(data).astype(str))
 
 
 def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:

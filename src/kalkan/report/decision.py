@@ -37,6 +37,10 @@ BEATS_NONE = 0.75
 #: ... and its median deaths are at least this share below no force's median (a material cut, not a
 #: difference within chance).
 MEDIAN_CUT = 0.25
+#: No force size is recommended when the people counted at risk are fewer than this share of those who may
+#: be at risk (counted plus the bound of the units whose census share is unknown): a size fitted to a small
+#: counted part would mislead.
+COUNTED_SHARE_MIN = 0.25
 
 _UNIT_WORDS = {
     "monitors": "unarmed monitors",
@@ -134,6 +138,8 @@ class Decision:
     no_force_deaths: tuple[float, float, float] | None
     simulated: bool
     searched: list[OptionRow] = field(default_factory=list)
+    withheld: str = ""
+    """Why no size is recommended although an option meets the criterion (people at risk mostly uncounted)."""
 
     def to_dict(self) -> dict[str, Any]:
         """Plain data for brief.json."""
@@ -188,7 +194,50 @@ def meets_criterion(outcome: Outcome, none_median: float) -> bool:
     )
 
 
+def unknown_bound(data: BriefData) -> float:
+    """People who may be at risk in units whose census share is unknown (capped by the census count)."""
+    exp = data.exposure
+    if exp is None or "at_risk_known" not in exp.columns:
+        return 0.0
+    unknown = exp[~exp["at_risk_known"].astype(bool)]
+    most = float(unknown["at_risk_max"].sum()) if len(unknown) else 0.0
+    census = data.scenario.settings.get("census", {})
+    limit = census.get("group_total") if isinstance(census, dict) else None
+    if limit is not None:
+        most = min(most, max(0.0, float(limit) - float(exp["at_risk"].sum())))
+    return most
+
+
+def _withhold(data: BriefData, decision: Decision) -> Decision:
+    """No size when the people counted are a small part of those who may be at risk (see COUNTED_SHARE_MIN)."""
+    if decision.recommendation is None or data.exposure is None or "at_risk" not in data.exposure.columns:
+        return decision
+    from kalkan.report.markup import say
+
+    counted = float(data.exposure["at_risk"].sum())
+    most = unknown_bound(data)
+    if counted + most <= 0 or counted >= COUNTED_SHARE_MIN * (counted + most):
+        return decision
+    rec = decision.recommendation
+    decision.withheld = (
+        f"{rec.words} would meet the criterion, but only {say(counted)} of up to {say(counted + most)} people who may "
+        f"be at risk are counted (under {COUNTED_SHARE_MIN:.0%}): the census share of the group is unknown where most "
+        "of them may live, so a force sized on the counted few would mislead. The brief recommends no size until "
+        "they are counted; the table compares the options on the counted people only."
+    )
+    for row in decision.options:
+        row.recommended = False
+    decision.recommendation = None
+    return decision
+
+
 def decide(data: BriefData, outcomes: Outcomes | None = None) -> Decision:
+    """The options and the recommendation (:func:`_decide`), withheld when the people at risk are mostly
+    uncounted (:data:`COUNTED_SHARE_MIN`)."""
+    return _withhold(data, _decide(data, outcomes))
+
+
+def _decide(data: BriefData, outcomes: Outcomes | None = None) -> Decision:
     """Fill the options and the recommendation from the analysis (and the simulation when given).
 
     With ``outcomes`` (:func:`kalkan.report.outcomes.simulate_outcomes`), every armed size simulated on

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from kalkan.report.asof import iso
-from kalkan.report.decision import Recommendation, finite
+from kalkan.report.decision import Recommendation, finite, unknown_bound
 from kalkan.report.markup import Context, Section, number, say, scenario_units, share
 from kalkan.report.markup import rows_of as _rows
 from kalkan.report.markup import table as _table
@@ -144,11 +144,17 @@ def decision_sheet(ctx: Context) -> Section:
             biggest = max((r for r in dec.options if r.armed), key=lambda r: r.officers, default=None)
             upto = f" up to {escape(biggest.words)}" if biggest is not None else ""
             searched = f" (and {len(dec.searched)} smaller sizes searched)" if dec.searched else ""
-            parts.append(
-                f'<p class="answer"><b>No option{upto}{searched} meets the criterion</b>, so the brief recommends none '
-                f"of them. The criterion: {escape(dec.criterion)}. The table shows how far each falls short; a "
-                "larger force, or one sited or arriving differently, would have to be analysed.</p>"
-            )
+            if dec.withheld:
+                parts.append(
+                    f'<p class="answer"><b>No size is recommended.</b> {escape(dec.withheld)}<br><small><b>Criterion:'
+                    f"</b> {escape(dec.criterion)}.</small></p>"
+                )
+            else:
+                parts.append(
+                    f'<p class="answer"><b>No option{upto}{searched} meets the criterion</b>, so the brief recommends '
+                    f"none of them. The criterion: {escape(dec.criterion)}. The table shows how far each falls short; a "
+                    "larger force, or one sited or arriving differently, would have to be analysed.</p>"
+                )
     parts.append(_city_map(ctx))  # floats right, beside the key uncertainties
     parts.append(
         '<p><b>Key uncertainties.</b></p><ul class="tight">'
@@ -158,16 +164,49 @@ def decision_sheet(ctx: Context) -> Section:
     return Section("decision", "The decision on one page", "".join(parts))
 
 
+#: The incidents' actor type of a state's security forces (``kalkan.model.ActorType``).
+SECURITY_FORCES = "state_forces"
+
+
+def by_security_forces(d: BriefData) -> pd.DataFrame:
+    """Incidents known by the brief's day that the sources attribute to security forces."""
+    incidents = d.scenario.incidents
+    if "perpetrator_type" not in incidents.columns:
+        return incidents.iloc[0:0]
+    return incidents[incidents["perpetrator_type"].astype(str) == SECURITY_FORCES]
+
+
+def _where_text(ctx: Context, sec: str) -> str:
+    """People at risk by census residence and where they are on the day, and the change (plain words)."""
+    w = ctx.data.where
+    if w is None:
+        return ""
+    day = f"{w.as_of.day} {w.as_of:%B %Y}"
+    text = (
+        f"By census residence {ctx.record(sec, 'people at risk by census residence', w.residents, say(w.residents))}; "
+        f"where they are on {day}, {ctx.record(sec, 'people at risk where they are on the day', w.now, say(w.now))}"
+    )
+    if round(w.change) != 0:
+        change = ctx.record(
+            sec, "change from census residence to where they are", w.change, f"{w.change:+,.0f}"
+        )
+        text += f" ({change})"
+    extra = []
+    if w.out_of_area > 0:
+        extra.append(f"{say(w.out_of_area)} reported gone out of the area")
+    if w.in_sites > 0:
+        extra.append(f"{say(w.in_sites)} at camps or other sites")
+    if w.returned > 0:
+        extra.append(f"{say(w.returned)} reported back home")
+    if extra:
+        text += ": " + ", ".join(extra)
+    if w.displaced == w.displaced and w.displaced > 0:  # not NaN
+        text += f". Reported displaced, all groups: {say(w.displaced)}"
+    return text + "."
+
+
 def _unknown_bound(d: BriefData) -> float:
-    """People who may be at risk in units whose census share is unknown (capped by the census count)."""
-    exp = d.exposure
-    unknown = exp[~exp["at_risk_known"]]
-    most = float(unknown["at_risk_max"].sum()) if len(unknown) else 0.0
-    census = d.scenario.settings.get("census", {})
-    limit = census.get("group_total") if isinstance(census, dict) else None
-    if limit is not None:
-        most = min(most, max(0.0, float(limit) - float(exp["at_risk"].sum())))
-    return most
+    return unknown_bound(d)
 
 
 def _sized_on(ctx: Context) -> str:
@@ -224,7 +263,19 @@ def _uncertainties(ctx: Context) -> list[str]:
             f"{ctx.record('decision', 'people at risk at most, in units with unknown share', most, say(most))} more, "
             f"the largest {largest}"
         )
-    out.append(text + ".")
+    where = _where_text(ctx, "decision")
+    out.append(text + "." + (f" {where}" if where else ""))
+    security = by_security_forces(d)
+    if len(security):
+        located = int(s.incidents["located"].sum()) if "located" in s.incidents.columns else len(s.incidents)
+        n = ctx.record(
+            "decision", "incidents attributed to security forces", len(security), f"{len(security)}"
+        )
+        out.append(
+            f"{n} of the {len(s.incidents)} incidents known by the brief's date are attributed by their sources to "
+            f"security forces ({located} located in all): the people at risk need protection from some of those "
+            "who are meant to protect them (the at-risk page lists them)."
+        )
     dec = d.decision
     sens = d.panels.get("sensitivity")
     if dec is not None and dec.simulated:
@@ -366,7 +417,38 @@ def at_risk(ctx: Context) -> Section:
         "most carry the town's coordinates, not the street's). Data sources: "
         f"{ctx.cite([str(x.get('source_id')) for x in s.settings.get('data_source', [])])}.</p>"
     )
-    return Section("at-risk", "Who is at risk, and where", text + svg + missing + table)
+    where = _where_text(ctx, "at-risk")
+    if where:
+        w = d.where
+        moved = w.by_unit() if w is not None else None
+        rows_w = []
+        if moved is not None:
+            for _, u in moved[(moved["change"].round() != 0) | (moved["in_sites"] > 0)].iterrows():
+                rows_w.append([escape(str(u["district"])), say(float(u["residents_at_risk"])), say(float(u["at_risk"])),
+                               f"{float(u['change']):+,.0f}", say(float(u["returned"]))])  # fmt: skip
+        ids = []
+        if w is not None and len(w.figures) and "source_ids" in w.figures.columns:
+            ids = sorted(
+                {i for v in w.figures["source_ids"].astype(str) for i in v.replace(";", " ").split() if i}
+            )
+        where = f"<p><b>Where they are on the day.</b> {where} {ctx.cite(ids)}</p>"
+        if rows_w:
+            where += _table(["unit", "by census residence", "where they are", "change", "reported back home"],
+                            rows_w[:12], cls="num small")  # fmt: skip
+    security = by_security_forces(d)
+    sec_html = ""
+    if len(security):
+        deaths = pd.to_numeric(security["fatalities_best"], errors="coerce")
+        rows_s = [[escape(str(r["raw_date"])), escape(str(r["place_name"])), escape(str(r["perpetrator"])),
+                   "" if pd.isna(k) else f"{k:,.0f}", ctx.cite(str(r["source_ids"]))]
+                  for (_, r), k in zip(security.iterrows(), deaths, strict=True)]  # fmt: skip
+        sec_html = (
+            f"<p><b>Incidents attributed to security forces.</b> {len(security)} of the {len(s.incidents)} incidents "
+            "known by the brief's date are attributed by their sources to the state's security forces: they are "
+            "part of the threat, and a force sent to protect must be able to protect from them too.</p>"
+            + _table(["date", "place", "attributed to", "deaths", "sources"], rows_s, cls="small")
+        )
+    return Section("at-risk", "Who is at risk, and where", text + where + svg + missing + table + sec_html)
 
 
 def situation(ctx: Context) -> Section:
