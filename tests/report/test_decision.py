@@ -143,7 +143,9 @@ def test_no_recommendation_when_no_option_meets_the_criterion(outcomes_of: Any) 
 def test_no_size_is_recommended_when_the_people_at_risk_are_mostly_uncounted() -> None:
     data = _data()
     data.exposure = data.exposure.assign(
-        at_risk=[1000.0, 0.0, 0.0], at_risk_known=[True, False, False], at_risk_max=[1000.0, 300_000.0, 50_000.0]
+        at_risk=[1000.0, 0.0, 0.0],
+        at_risk_known=[True, False, False],
+        at_risk_max=[1000.0, 300_000.0, 50_000.0],
     )
     data.scenario = SimpleNamespace(settings={"census": {"group_total": 200_000}})
     decision = decide(data)
