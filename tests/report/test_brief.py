@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -324,3 +325,23 @@ def test_brief_stops_when_people_at_risk_exceed_the_census_count(
     err = " ".join(capsys.readouterr().err.split())
     assert "more than the census count of 1,000" in err and "the test area" in err and "Traceback" not in err
     assert not (tmp_path / "o" / "brief.html").exists()
+
+
+@pytest.mark.skipif(shutil.which("pdftoppm") is None, reason="poppler's pdftoppm renders the PDF pages")
+def test_no_page_but_the_last_is_more_than_half_blank(brief_dir: tuple[Path, str], tmp_path: Path) -> None:
+    """Issue 13's layout rule, on the rendered PDF: each page's lowest ink is below half its height."""
+    import subprocess
+
+    import numpy as np
+    from PIL import Image
+
+    out, _ = brief_dir
+    subprocess.run(["pdftoppm", "-png", "-r", "20", str(out / "brief.pdf"), str(tmp_path / "p")], check=True)
+    filled = []
+    for page in sorted(tmp_path.glob("p-*.png")):
+        pixels = np.asarray(Image.open(page).convert("L"))
+        body = pixels[: int(pixels.shape[0] * 0.93)]  # above the page-number footer
+        ink = np.flatnonzero((body < 200).any(axis=1))
+        filled.append((ink.max() + 1) / pixels.shape[0] if len(ink) else 0.0)
+    assert len(filled) > 3
+    assert all(f > 0.5 for f in filled[:-1]), [round(f, 2) for f in filled]

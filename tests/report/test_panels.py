@@ -103,3 +103,16 @@ def test_terminal_table_never_cuts_a_number(outcomes_of: Any) -> None:
     assert "200 runs" in " ".join(text.split())
     assert "150 [75-225]" in text and "…" not in text
     assert simulation_table(SimpleNamespace(outcomes=None)) is None
+
+
+def test_error_sentences_shown_to_a_reader_name_no_command_or_file() -> None:
+    from kalkan.report.panels import plain_sentences
+
+    raw = (
+        "The simulation is not calibrated to scenario 'car_2014': it has no fitted posterior "
+        "(simulation_posterior.csv); run 'kalkan simulate calibrate --scenario car_2014'. No other crisis's fit "
+        "is used in its place."
+    )
+    assert plain_sentences(raw, "FALLBACK") == "FALLBACK"
+    plain = "The simulation cannot be calibrated to this scenario: no place has a share. No share is assumed."
+    assert plain_sentences(plain, "FALLBACK") == plain

@@ -149,9 +149,10 @@ def _simulate(
             seed=seed, scheduler=scheduler, progress=progress,
         )  # fmt: skip
     except NotCalibratedError as error:
-        data.panels["not_calibrated"] = (
+        data.panels["not_calibrated"] = plain_sentences(
+            str(error),
             "The simulation is not calibrated to this scenario: no fitted parameters are stored for it, and no other "
-            "crisis's fit is used in their place, so no simulated outcome is shown."
+            "crisis's fit is used in their place, so no simulated outcome is shown.",
         )
         data.panels["not_calibrated_detail"] = str(error)  # for the analyst: the terminal says how to fit it
         return
@@ -174,6 +175,17 @@ def _simulate(
             data.panels["sensitivity"] = sens
     except Exception as error:
         data.panels.setdefault("skipped", {})["Sensitivity analysis"] = f"{type(error).__name__}: {error}"
+
+
+def plain_sentences(text: str, fallback: str) -> str:
+    """The sentences of an error message a decision maker can read: none naming a command, an option or a
+    file (those are for the analyst, on the terminal); ``fallback`` if nothing is left."""
+    kept = [
+        part.strip()
+        for part in re.split(r"(?<=[.;])\s+", text)
+        if part.strip() and not re.search(r"kalkan |--|\.(csv|json|toml)\b|'[a-z_]+\d+'", part)
+    ]
+    return " ".join(kept) if kept and kept[0].startswith("The ") else fallback
 
 
 def _sensitivity(
