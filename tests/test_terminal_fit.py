@@ -45,3 +45,5 @@ def test_scenario_show_keeps_its_counts_whole_at_50_columns() -> None:
     assert result.exit_code == 0, result.output
     assert "…" not in result.output
     assert all(len(line) <= 50 for line in result.output.splitlines())
+    said = " ".join(result.output.split())
+    assert "Where they are: As of 30 June 2010:" in said and "458,265 where they are (-395)" in said

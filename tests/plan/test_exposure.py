@@ -363,11 +363,24 @@ def test_a_count_larger_than_the_unit_is_capped_at_its_people() -> None:
     assert table.loc[["T2", "v3", "v4"], "at_risk"].sum() == pytest.approx(5000)
 
 
-def test_the_epicentre_city_counts_people_at_risk() -> None:
-    """kyrgyzstan_2010: Osh city has no census share, but its derived estimate counts (marked estimated)."""
+def test_a_stated_bound_of_a_unit_is_never_counted() -> None:
+    """A unit's group_count_max (an upper bound) leaves nobody counted there, at most the bound."""
+    scenario = tiny()
+    scenario.districts["group_count_max"] = [np.nan, 1000.0]
+    table = places_at_risk(scenario).set_index("place_id")
+    assert table.loc[["T2", "v3", "v4"], "at_risk"].sum() == 0
+    assert not table.loc[["T2", "v3", "v4"], "at_risk_known"].any()
+    assert table.loc[["T2", "v3", "v4"], "at_risk_max"].sum() == pytest.approx(1000)
+    assert (
+        "at most 1,000 people of the group in the unit (a stated bound, not a count)"
+        in table.loc["T2", "share_rule"]
+    )
+
+
+def test_the_epicentre_city_is_unknown_with_its_stated_bound() -> None:
+    """kyrgyzstan_2010: Osh city has no census share: nobody counted, at most a bound from census totals."""
     scenario = load_scenario("kyrgyzstan_2010")
     table = places_at_risk(scenario)
     osh = table[table["district"] == "Osh (city)"]
-    assert osh["at_risk"].sum() == pytest.approx(146_300)
-    assert osh["at_risk_estimated"].all()
+    assert osh["at_risk"].sum() == 0 and osh["at_risk_max"].sum() == pytest.approx(146_300)
     reconcile(table, scenario)

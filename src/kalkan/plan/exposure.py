@@ -162,7 +162,9 @@ def district_estimates(scenario: Scenario) -> pd.DataFrame:
     :func:`places_at_risk` spreads the count over the unit's places in proportion to their population.
 
     Columns: ``district, group_share`` (0-1, NaN if unknown) ``, group_share_known, group_share_max``
-    (0-1) ``, share_rule, share_source_ids, group_count`` (people, NaN if none) ``, group_count_estimated``.
+    (0-1) ``, share_rule, share_source_ids, group_count`` (people, NaN if none) ``, group_count_estimated,
+    group_count_max`` (a stated upper bound of the unit's people of the group: never counted, only
+    ``at_risk_max``).
     """
     share_column = _share_column(scenario)
     d = scenario.districts
@@ -176,6 +178,7 @@ def district_estimates(scenario: Scenario) -> pd.DataFrame:
         share = float(row[share_column]) if pd.notna(row[share_column]) else np.nan
         sources = str(row.get("source_ids", "") or "")
         count = float(row["group_count"]) if pd.notna(row.get("group_count", np.nan)) else np.nan
+        most = float(row["group_count_max"]) if pd.notna(row.get("group_count_max", np.nan)) else np.nan
         estimated = bool(row.get("group_count_estimated", False)) and np.isfinite(count)
         if np.isfinite(share):
             rows.append(
@@ -188,6 +191,7 @@ def district_estimates(scenario: Scenario) -> pd.DataFrame:
                     sources,
                     np.nan,
                     False,
+                    np.nan,
                 )  # fmt: skip
             )
             continue
@@ -203,7 +207,24 @@ def district_estimates(scenario: Scenario) -> pd.DataFrame:
                     sources,
                     count,
                     estimated,
+                    np.nan,
                 )  # fmt: skip
+            )
+            continue
+        if np.isfinite(most):  # a stated upper bound of the unit's count: nobody counted, at most this many
+            rows.append(
+                (
+                    row["district"],
+                    np.nan,
+                    False,
+                    np.nan,
+                    f"no census share found; at most {most:,.0f} people of the group in the unit (a stated "
+                    "bound, not a count)",
+                    sources,
+                    np.nan,
+                    False,
+                    most,
+                )
             )
             continue
         bound, why = 1.0, "no census share found; no bound"
@@ -220,10 +241,10 @@ def district_estimates(scenario: Scenario) -> pd.DataFrame:
                 f"no census share found; at most {bound:.1%} "
                 f"(the census gives {float(row[majority]):g}% to {word})"
             )
-        rows.append((row["district"], np.nan, False, bound, why, sources, np.nan, False))
+        rows.append((row["district"], np.nan, False, bound, why, sources, np.nan, False, np.nan))
     return pd.DataFrame(rows, columns=["district", "group_share", "group_share_known", "group_share_max",
                                        "share_rule", "share_source_ids", "group_count",
-                                       "group_count_estimated"])  # fmt: skip
+                                       "group_count_estimated", "group_count_max"])  # fmt: skip
 
 
 def estimate_population(scenario: Scenario) -> pd.DataFrame:
@@ -405,9 +426,15 @@ def places_at_risk(
     places["group_share_known"] = places["group_share_known"].astype(bool)
     # A unit's count of the group (no census share): its places share it in proportion to population.
     unit_count = places.pop("unit_group_count")
+    unit_most = places.pop("group_count_max")
     counted_unit = unit_count.notna()
     unit_people = places.groupby("district")["population"].transform("sum")
     spread = (unit_count / unit_people.where(unit_people > 0)).clip(upper=1.0)
+    # A unit's stated upper bound: nobody counted there, at most the bound spread over its places.
+    bounded = unit_most.notna()
+    places.loc[bounded, "group_share_max"] = (unit_most / unit_people.where(unit_people > 0)).clip(upper=1.0)[
+        bounded
+    ]
     places.loc[counted_unit, "group_share"] = spread[counted_unit]
     places.loc[counted_unit, "group_share_max"] = spread[counted_unit]
     places.loc[counted_unit, "group_share_known"] = True
@@ -476,6 +503,7 @@ class WhereTheyAre:
     not_placed: float  # people of the group reported moved whose home units count none to move
     returned: float  # returnees of the group counted back home (shown; already in ``now``)
     displaced: float  # reported displaced people (any group): the latest whole-area figure; NaN if none
+    uncounted_at_most: float = 0.0  # at most this many more in places whose share is unknown (never counted)
 
     @property
     def change(self) -> float:
@@ -506,6 +534,10 @@ class WhereTheyAre:
             parts.append(f"{self.in_sites:,.0f} at sites")
         if self.returned:
             parts.append(f"{self.returned:,.0f} reported back home")
+        if self.uncounted_at_most:
+            parts.append(
+                f"not counted: up to {self.uncounted_at_most:,.0f} more where the census share is unknown"
+            )
         if self.not_placed:
             parts.append(
                 f"{self.not_placed:,.0f} reported moved from units where none are counted (not moved)"
@@ -652,4 +684,9 @@ def people_where_they_are(
         not_placed=max(0.0, not_placed),
         returned=float(ours.loc[ours["kind"] == "return_area", "people"].sum()) if len(ours) else 0.0,
         displaced=_displaced_total(displaced),
+        uncounted_at_most=float(
+            (places["at_risk_max"] - places["at_risk"])
+            .where(~places["at_risk_known"].astype(bool), 0.0)
+            .sum()
+        ),
     )

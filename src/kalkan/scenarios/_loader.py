@@ -101,9 +101,23 @@ _CSV_SCHEMAS: dict[str, tuple[list[str], list[str], list[str], list[str]]] = {
             "ethnic_note",
             "source_ids",
         ],
-        ["population", "group_share_pct", "group_share_max_pct", "majority_share_pct", "group_count"],
+        [
+            "population",
+            "group_share_pct",
+            "group_share_max_pct",
+            "majority_share_pct",
+            "group_count",
+            "group_count_max",
+        ],
         [],
-        ["population", "group_share_pct", "group_share_max_pct", "majority_share_pct", "group_count"],
+        [
+            "population",
+            "group_share_pct",
+            "group_share_max_pct",
+            "majority_share_pct",
+            "group_count",
+            "group_count_max",
+        ],
     ),
     "incidents.csv": (
         [
@@ -584,6 +598,7 @@ def _districts(
         "group_share_max_pct",
         "majority_share_pct",
         "group_count",
+        "group_count_max",
         "group_count_estimated",
         "group_count_known_on",
         "known_on",
@@ -657,6 +672,7 @@ def _districts(
         "group_share_max_pct",
         "majority_share_pct",
         "group_count",
+        "group_count_max",
     ):
         frame[column] = frame[column].astype(float)
     frame["group_count_estimated"] = [

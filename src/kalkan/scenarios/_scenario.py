@@ -345,7 +345,7 @@ class Scenario:
                     }
                 )
             for column in ("population", "group_share_pct", "group_share_max_pct", "majority_share_pct",
-                           "group_count"):  # fmt: skip
+                           "group_count", "group_count_max"):  # fmt: skip
                 if column in frame.columns:
                     frame.loc[late, column] = float("nan")
         if "group_count_known_on" in districts.columns:

@@ -50,17 +50,19 @@ def show_command(
     """Say what a scenario holds: row counts, sources, what was merged or dropped, what is estimated."""
     from rich.console import Console
     from rich.table import Table
+    from rich.text import Text
 
-    from kalkan.plan.exposure import district_estimates, places_at_risk
+    from kalkan.plan.exposure import district_estimates, people_where_they_are, places_at_risk
     from kalkan.scenarios import load_scenario
 
     console = Console()
     scenario = load_scenario(name)
     exposure = places_at_risk(scenario)
-    console.print(
-        f"[bold]{scenario.title}[/] ({scenario.name}), as of {scenario.as_of}; folder {scenario.path}"
-    )
-    console.print(f"Group at risk: {scenario.group_at_risk}.")
+    # Data text (titles, names, figures) is printed as plain text, never as Rich markup.
+    title = Text(scenario.title, style="bold")
+    title.append(f" ({scenario.name}), as of {scenario.as_of}; folder {scenario.path}", style="")
+    console.print(title, highlight=False)
+    console.print(f"Group at risk: {scenario.group_at_risk}.", markup=False, highlight=False)
 
     counts = Table(title="Tables")
     for column in ("table", "rows", "notes"):
@@ -146,13 +148,21 @@ def show_command(
         "figures. "
         "Rules: see `kalkan.plan.exposure` and docs/brief.md."
     )
+    where = people_where_they_are(scenario.as_of_view().scenario)
+    console.print(f"Where they are: {where.describe()}", markup=False, highlight=False)
     unverified = scenario.facts.loc[scenario.facts["status"] == "not found", "figure"]
     for figure in unverified:
-        console.print(f"Not verified in any stored source (not shown as a figure): {figure}", highlight=False)
+        console.print(
+            f"Not verified in any stored source (not shown as a figure): {figure}",
+            markup=False,
+            highlight=False,
+        )
     unlocated = scenario.incidents[~scenario.incidents["located"]]
     for _, event in unlocated.iterrows():
         console.print(
-            f"Incident without coordinates (kept, not on maps): {event['raw_date']} {event['place_name']}"
+            f"Incident without coordinates (kept, not on maps): {event['raw_date']} {event['place_name']}",
+            markup=False,
+            highlight=False,
         )
 
 
