@@ -30,6 +30,7 @@ from kalkan.plan.exposure import (
     reconcile,
 )
 from kalkan.plan.force import OptionPlan, coverage_curve, plan_option
+from kalkan.plan.reach import reach_of
 from kalkan.plan.travel import reach_km
 from kalkan.plan.units import ForceOption, officers_per_post, parse_options, unit_type
 from kalkan.report.asof import LaterItem, as_of_view
@@ -239,13 +240,12 @@ def _capacitated(
 
 
 def _options_table(plans: list[OptionPlan], exposure: pd.DataFrame, target: float) -> pd.DataFrame:
-    at_risk = dict(zip(exposure["place_id"], exposure["at_risk"], strict=True))
     total_people = float(exposure["at_risk"].sum())
     residents = float(exposure["population"].sum())
     rows = []
     for plan in plans:
         kind = unit_type(plan.option.unit)
-        people = float(sum(at_risk.get(i, 0.0) for i in plan.covered_ids))
+        reach = reach_of(exposure, plan.covered_ids)
         rows.append(
             {
                 "label": plan.option.label,
@@ -256,8 +256,8 @@ def _options_table(plans: list[OptionPlan], exposure: pd.DataFrame, target: floa
                 "posts_used": len(plan.selected),
                 "officers_per_post": officers_per_post(kind),
                 "within_reach_share": plan.covered_share,
-                "people_within_reach": people,
-                "people_share": people / total_people if total_people else 0.0,
+                "people_within_reach": reach.people_in_reach,
+                "people_share": reach.people_share,
                 "protected_share": plan.covered_share if kind.armed else 0.0,
                 "coverage_kind": plan.coverage_kind,
                 "per_1000_at_risk": plan.option.officers / total_people * 1000 if total_people else np.nan,

@@ -27,6 +27,7 @@ import numpy as np
 import pandas as pd
 
 from kalkan._base import Progress, no_progress
+from kalkan.plan.reach import reach_of
 from kalkan.plan.units import ForceOption
 from kalkan.report.decision import decide, in_words, outcome_sentence
 from kalkan.report.markup import Context, Section, report_step, scenario_units, share
@@ -544,9 +545,9 @@ def hotspot_section(ctx: Context) -> Section | None:
     total = float(exposure["at_risk"].sum())
     reached = ""
     if d.recommended is not None and total > 0:
-        covered = exposure[exposure["place_id"].isin(set(d.recommended.covered_ids))]["at_risk"].sum()
+        covered = reach_of(exposure, d.recommended.covered_ids).people_share
         reached = (
-            f" The recommended option's posts, placed for the incident kernel, reach {share(covered / total)} of the "
+            f" The recommended option's posts, placed for the incident kernel, reach {share(covered)} of the "
             "forecast-weighted people at risk too."
         )
     zero = int((weights <= 0).sum())

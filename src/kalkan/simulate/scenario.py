@@ -209,6 +209,7 @@ def option_posts(
     from kalkan.errors import OptionError
     from kalkan.plan.coverage import MaximalCovering
     from kalkan.plan.depth import ExpectedCovering
+    from kalkan.plan.reach import reach_of
     from kalkan.plan.units import officers_for_posts, officers_per_post, posts_for
 
     n_posts = posts_for(option)
@@ -232,8 +233,7 @@ def option_posts(
     ).solve(time_limit=120.0, method="heuristic")
     chosen = places.iloc[problem.selected_index]
     unit = option.unit_type
-    total = float(places["weight"].sum())
-    covered = float(places["weight"].to_numpy(float)[problem.covered].sum())
+    covered_share = reach_of(places, problem.covered).covered_share
     return pd.DataFrame(
         {
             "id": chosen["place_id"].to_numpy(),
@@ -242,7 +242,7 @@ def option_posts(
             "longitude": chosen["longitude"].to_numpy(float),
             "officers_on_duty": float(unit.officers_per_post),
             "armed": bool(unit.armed),
-            "covered_share": covered / total if total > 0 else 0.0,
+            "covered_share": covered_share,
         }
     )
 
