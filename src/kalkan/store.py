@@ -42,7 +42,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
@@ -396,7 +396,7 @@ class EventStore:
             sql += " WHERE " + " AND ".join(where)
         sql += " ORDER BY import_id, file, line"
         with self._reader() as con:
-            return cast(pd.DataFrame, con.execute(sql, params).df())
+            return con.execute(sql, params).df()
 
     def export_quarantine(
         self,
@@ -447,21 +447,18 @@ class EventStore:
     def imports(self) -> pd.DataFrame:
         """One row per import, with its counts."""
         with self._reader() as con:
-            return cast(pd.DataFrame, con.execute("SELECT * FROM imports ORDER BY import_id").df())
+            return con.execute("SELECT * FROM imports ORDER BY import_id").df()
 
     def history(self, event_id: str) -> pd.DataFrame:
         """Every stored version of one event, oldest first (the current one last)."""
         cols = ", ".join(_COLS)
         with self._reader() as con:
-            return cast(
-                pd.DataFrame,
-                con.execute(
-                    f"SELECT {cols}, deleted, import_id FROM event_history WHERE event_id = ? "
-                    f"UNION ALL SELECT {cols}, deleted, import_id FROM events WHERE event_id = ? "
-                    "ORDER BY version",
-                    [event_id, event_id],
-                ).df(),
-            )
+            return con.execute(
+                f"SELECT {cols}, deleted, import_id FROM event_history WHERE event_id = ? "
+                f"UNION ALL SELECT {cols}, deleted, import_id FROM events WHERE event_id = ? "
+                "ORDER BY version",
+                [event_id, event_id],
+            ).df()
 
     # ----------------------------------------------------------------------------------- writing
 
