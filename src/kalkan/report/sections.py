@@ -257,7 +257,7 @@ def _uncertainties(ctx: Context) -> list[str]:
     if len(unknown):
         most = _unknown_bound(d)  # the units' own bounds may add up to more than the census count leaves
         by_unit = unknown.groupby("district")["at_risk_max"].sum().sort_values(ascending=False)
-        largest = ", ".join(f"{escape(str(u))} (at most {say(v)})" for u, v in by_unit.head(3).items())
+        largest = ", ".join(f"{escape(str(u))} (at most {say(v)})" for u, v in by_unit.head(2).items())
         text += (
             f"; in {len(by_unit)} units the census share could not be found, so nobody there is counted: at most "
             f"{ctx.record('decision', 'people at risk at most, in units with unknown share', most, say(most))} more, "
@@ -307,8 +307,7 @@ def _uncertainties(ctx: Context) -> list[str]:
         )
     if d.later:
         out.append(
-            f"{len(d.later)} facts became known only after {d.as_of.day} {d.as_of:%B %Y}; they are set apart "
-            "in the box <i>Known later</i> and used nowhere else."
+            f"{len(d.later)} facts known only after {d.as_of.day} {d.as_of:%B %Y} are set apart (<i>Known later</i>)."
         )
     return out
 
