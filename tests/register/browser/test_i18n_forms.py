@@ -32,6 +32,9 @@ PAGES = [
     ("analyst", "/export"),
     ("admin", "/incidents/{id}"),
     ("monitor", "/queue"),  # the 403 page
+    ("monitor", "/mission"),
+    ("monitor", "/mission/new/detention_visit"),  # the longest forms
+    ("monitor", "/mission/new/dispute"),
 ]
 
 LAYOUT = """() => {
