@@ -569,7 +569,7 @@ def record_page(request: Request, kind: str, record_id: str) -> Response:
     assert current.user is not None
     try:
         with reading(request) as session:
-            record = _GET[kind](session, current.user, int(record_id))  # type: ignore[operator]
+            record = _GET[kind](session, current.user, int(record_id))
     except NotFound as error:
         raise PageError(
             404, current._("Not found"), current._("There is no such record, or it is not open to you.")
