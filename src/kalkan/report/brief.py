@@ -175,9 +175,12 @@ def compute_brief(
     for i, unit in enumerate(units):
         report_step(progress, "Coverage curve", i, len(units))
         curve = coverage_curve(
-            demand, unit, response_minutes=response_minutes, budgets=_budgets(parsed, unit, curve_points),
+            demand,
+            unit,
+            response_minutes=response_minutes,
+            budgets=_budgets(parsed, unit, curve_points),
             time_limit=curve_time_limit,
-        )  # fmt: skip
+        )
         curves.append(curve.assign(unit=unit))
     report_step(progress, "Coverage curve", len(units), len(units))
     seconds["coverage curve"] = time.perf_counter() - t0
@@ -193,11 +196,22 @@ def compute_brief(
         reached = curve_table[(curve_table["unit"] == unit) & (curve_table["covered_share"] >= target)]
         needed[unit] = int(reached["officers"].min()) if len(reached) else None
     return BriefData(
-        scenario=loaded, exposure=exposure, plans=plans, options=table, curves=curve_table, target=target,
-        response_minutes=float(response_minutes), reach_km=reach_km(response_minutes), as_of=day,
-        recommended=recommended, officers_for_target=needed, seconds=seconds, later=later, full_scenario=full,
+        scenario=loaded,
+        exposure=exposure,
+        plans=plans,
+        options=table,
+        curves=curve_table,
+        target=target,
+        response_minutes=float(response_minutes),
+        reach_km=reach_km(response_minutes),
+        as_of=day,
+        recommended=recommended,
+        officers_for_target=needed,
+        seconds=seconds,
+        later=later,
+        full_scenario=full,
         where=where,
-    )  # fmt: skip
+    )
 
 
 def _capacitated(
@@ -220,9 +234,13 @@ def _capacitated(
         people, weight = 0.0, 0.0
         if unit_type(plan.option.unit).armed and plan.posts > 0:
             problem = CapacitatedCovering.from_places(
-                exposure, p=plan.posts, response_minutes=response_minutes, unit=plan.option.unit,
-                per_1000=PER_1000, id_column="place_id",
-            )  # fmt: skip
+                exposure,
+                p=plan.posts,
+                response_minutes=response_minutes,
+                unit=plan.option.unit,
+                per_1000=PER_1000,
+                id_column="place_id",
+            )
             problem.warn_unreachable = False
             problem.solve(time_limit=1.0, method="heuristic")
             people = float(problem.assigned["people"].sum())
@@ -306,8 +324,14 @@ def render_html(data: BriefData, *, extra_sections: Sequence[Any] = (), ctx: Con
         for x in data.scenario.settings.get("data_source", [])
         if x.get("attribution") or x.get("publisher")
     )
-    return template.render(data=data, scenario=data.scenario, sections=sections, css=css, version=__version__,
-                           attributions=attributions)  # fmt: skip
+    return template.render(
+        data=data,
+        scenario=data.scenario,
+        sections=sections,
+        css=css,
+        version=__version__,
+        attributions=attributions,
+    )
 
 
 def brief_json(data: BriefData, ctx: Context) -> dict[str, Any]:
@@ -343,7 +367,7 @@ def brief_json(data: BriefData, ctx: Context) -> dict[str, Any]:
                 "kind": i.kind,
             }
             for i in data.later
-        ],  # fmt: skip
+        ],
         "sources_cited": ctx.cited,
     }
 
@@ -352,12 +376,18 @@ def _where_json(where: WhereTheyAre | None) -> dict[str, Any] | None:
     if where is None:
         return None
     return {
-        "as_of": where.as_of.isoformat(), "by_residence": where.residents, "where_they_are": where.now,
-        "change": where.change, "out_of_area": where.out_of_area, "in_sites": where.in_sites,
-        "returned": where.returned, "not_placed": where.not_placed,
+        "as_of": where.as_of.isoformat(),
+        "by_residence": where.residents,
+        "where_they_are": where.now,
+        "change": where.change,
+        "out_of_area": where.out_of_area,
+        "in_sites": where.in_sites,
+        "returned": where.returned,
+        "not_placed": where.not_placed,
         "displaced_all_groups": None if where.displaced != where.displaced else where.displaced,
-        "by_unit": _records(where.by_unit()), "figures": _records(where.figures.astype(str)),
-    }  # fmt: skip
+        "by_unit": _records(where.by_unit()),
+        "figures": _records(where.figures.astype(str)),
+    }
 
 
 def _security_json(data: BriefData) -> list[dict[str, Any]]:
@@ -375,14 +405,17 @@ def _sensitivity_json(sens: Any) -> dict[str, Any] | None:
         return None
     by = sens.by_officer_weight
     return {
-        "method": sens.method, "runs": int(sens.runs), "ranking": _records(sens.ranking),
+        "method": sens.method,
+        "runs": int(sens.runs),
+        "ranking": _records(sens.ranking),
         "by_officer_weight": _records(by),
         "officer_weight_bands": list(by.attrs.get("officer_weight_bands", [])),
-        "ordering_depends": bool(sens.ordering_depends), "note": sens.note,
+        "ordering_depends": bool(sens.ordering_depends),
+        "note": sens.note,
         "as_of": str(sens.attrs.get("as_of") or ""),
         "computed_at": str(sens.attrs.get("computed_at") or ""),
         "stale": str(sens.attrs.get("stale") or ""),
-    }  # fmt: skip
+    }
 
 
 def _validation_json(validation: Any) -> dict[str, Any] | None:

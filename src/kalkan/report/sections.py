@@ -77,22 +77,49 @@ def decision_sheet(ctx: Context) -> Section:
             label = escape(r.words) + ("" if r.preset else " <small>(found)</small>")
             row = [
                 f"<b>{label}</b>{mark}",
-                ctx.record("decision", f"{r.label}: officers on duty at any moment", r.on_duty, f"{r.on_duty:,}"),
-                ctx.record("decision", f"{r.label}: weighted reach", r.reach_weighted_share,
-                           share(r.reach_weighted_share) if finite(r.reach_weighted_share) else "–"),
-                "none (unarmed)" if not r.armed else (
-                    ctx.record("decision", f"{r.label}: people its officers can hold at 20 per 1,000", r.capacity_people,
-                               say(r.capacity_people)) if finite(r.capacity_people) else "–"),
-            ]  # fmt: skip
+                ctx.record(
+                    "decision", f"{r.label}: officers on duty at any moment", r.on_duty, f"{r.on_duty:,}"
+                ),
+                ctx.record(
+                    "decision",
+                    f"{r.label}: weighted reach",
+                    r.reach_weighted_share,
+                    share(r.reach_weighted_share) if finite(r.reach_weighted_share) else "–",
+                ),
+                "none (unarmed)"
+                if not r.armed
+                else (
+                    ctx.record(
+                        "decision",
+                        f"{r.label}: people its officers can hold at 20 per 1,000",
+                        r.capacity_people,
+                        say(r.capacity_people),
+                    )
+                    if finite(r.capacity_people)
+                    else "–"
+                ),
+            ]
             if simulated:
                 row += [
-                    ctx.record("decision", f"{r.label}: simulated deaths if on duty on the decision day (median)",
-                               r.deaths_median, _deaths(r.deaths_median, r.deaths_p5, r.deaths_p95)),
-                    ctx.record("decision", f"{r.label}: share of paired runs with fewer deaths than no force",
-                               r.beats_none, f"{r.beats_none:.0%}" if finite(r.beats_none) else "–"),
-                    ctx.record("decision", f"{r.label}: day on duty at the pace of pledges", r.ready_day,
-                               f"day {r.ready_day:g}" if finite(r.ready_day) else "–"),
-                ]  # fmt: skip
+                    ctx.record(
+                        "decision",
+                        f"{r.label}: simulated deaths if on duty on the decision day (median)",
+                        r.deaths_median,
+                        _deaths(r.deaths_median, r.deaths_p5, r.deaths_p95),
+                    ),
+                    ctx.record(
+                        "decision",
+                        f"{r.label}: share of paired runs with fewer deaths than no force",
+                        r.beats_none,
+                        f"{r.beats_none:.0%}" if finite(r.beats_none) else "–",
+                    ),
+                    ctx.record(
+                        "decision",
+                        f"{r.label}: day on duty at the pace of pledges",
+                        r.ready_day,
+                        f"day {r.ready_day:g}" if finite(r.ready_day) else "–",
+                    ),
+                ]
             row.append("yes" if r.meets else ("no" if r.meets is not None else "–"))
             rows.append(row)
         none = ""
@@ -334,11 +361,20 @@ def _city_map(ctx: Context) -> str:
         .head(14)
     )
     svg = render_map(
-        frame=frame, districts=districts, oblasts=admin1, places=places, incidents=d.scenario.incidents,
-        posts=posts, reach_km=None, map_id="map-cities", label_districts=False, labels=labels,
-        title=f"Neighbourhoods and towns at risk around {', '.join(main['name'])}" + (f", and the posts of {rec.words}" if rec else ""),
+        frame=frame,
+        districts=districts,
+        oblasts=admin1,
+        places=places,
+        incidents=d.scenario.incidents,
+        posts=posts,
+        reach_km=None,
+        map_id="map-cities",
+        label_districts=False,
+        labels=labels,
+        title=f"Neighbourhoods and towns at risk around {', '.join(main['name'])}"
+        + (f", and the posts of {rec.words}" if rec else ""),
         legend_title="people at risk per place",
-    )  # fmt: skip
+    )
     return (
         f'<div class="map1">{svg}<p class="note"><b>Map.</b> Circles: {escape(d.scenario.group_at_risk)} counted per '
         "place; crosses: incidents known by the brief's date; blue squares: the recommended posts.</p></div>"
@@ -353,16 +389,26 @@ def at_risk(ctx: Context) -> Section:
     s = d.scenario
     districts, admin1 = _units(ctx)
     svg = render_map(
-        frame=frame_of(districts), districts=districts, oblasts=admin1, places=d.exposure, incidents=s.incidents,
-        title=f"People at risk ({s.group_at_risk}) by place, and documented incidents", map_id="map-risk",
-    )  # fmt: skip
+        frame=frame_of(districts),
+        districts=districts,
+        oblasts=admin1,
+        places=d.exposure,
+        incidents=s.incidents,
+        title=f"People at risk ({s.group_at_risk}) by place, and documented incidents",
+        map_id="map-risk",
+    )
     exp = d.exposure
     events = s.incidents[s.incidents["located"]]
     by = exp.groupby("district").agg(
-        population=("population", "sum"), pop_est=("population_estimated", "any"), at_risk=("at_risk", "sum"),
-        at_risk_max=("at_risk_max", "sum"), known=("group_share_known", "first"), share=("group_share", "first"),
-        share_max=("group_share_max", "first"), weight=("weight", "sum"),
-    )  # fmt: skip
+        population=("population", "sum"),
+        pop_est=("population_estimated", "any"),
+        at_risk=("at_risk", "sum"),
+        at_risk_max=("at_risk_max", "sum"),
+        known=("group_share_known", "first"),
+        share=("group_share", "first"),
+        share_max=("group_share_max", "first"),
+        weight=("weight", "sum"),
+    )
     by["incidents"] = events.groupby("admin2").size().reindex(by.index).fillna(0).astype(int)
     by = by.sort_values("weight", ascending=False)
     from kalkan.plan.exposure import district_estimates
@@ -377,19 +423,49 @@ def at_risk(ctx: Context) -> Section:
         rows.append(
             [
                 escape(str(name)),
-                ctx.record(sec, f"{name}: residents", float(r["population"]),
-                           number(r["population"], estimated=bool(r["pop_est"]))),
+                ctx.record(
+                    sec,
+                    f"{name}: residents",
+                    float(r["population"]),
+                    number(r["population"], estimated=bool(r["pop_est"])),
+                ),
                 ctx.record(sec, f"{name}: group share (census)", float(r["share"]), share(r["share"]), ids)
                 + ctx.cite(ids),
-                ctx.record(sec, f"{name}: people at risk", float(r["at_risk"]),
-                           number(r["at_risk"], estimated=bool(r["pop_est"])), ids),
-                ctx.record(sec, f"{name}: weighted share of risk-weighted demand", r["weight"] / total_weight,
-                           f"{r['weight'] / total_weight:.0%}") if total_weight > 0 else "–",
-                ctx.record(sec, f"{name}: incidents known by the brief's date", float(r["incidents"]), str(r["incidents"])),
+                ctx.record(
+                    sec,
+                    f"{name}: people at risk",
+                    float(r["at_risk"]),
+                    number(r["at_risk"], estimated=bool(r["pop_est"])),
+                    ids,
+                ),
+                ctx.record(
+                    sec,
+                    f"{name}: weighted share of risk-weighted demand",
+                    r["weight"] / total_weight,
+                    f"{r['weight'] / total_weight:.0%}",
+                )
+                if total_weight > 0
+                else "–",
+                ctx.record(
+                    sec,
+                    f"{name}: incidents known by the brief's date",
+                    float(r["incidents"]),
+                    str(r["incidents"]),
+                ),
             ]
-        )  # fmt: skip
-    table = _table(["unit", "residents", "group share (census)", "people at risk",
-                    "share of risk-weighted demand", "incidents"], rows, cls="num")  # fmt: skip
+        )
+    table = _table(
+        [
+            "unit",
+            "residents",
+            "group share (census)",
+            "people at risk",
+            "share of risk-weighted demand",
+            "incidents",
+        ],
+        rows,
+        cls="num",
+    )
     unknown = by[~by["known"].astype(bool)]
     if len(unknown):
         table += (
@@ -423,8 +499,15 @@ def at_risk(ctx: Context) -> Section:
         rows_w = []
         if moved is not None:
             for _, u in moved[(moved["change"].round() != 0) | (moved["in_sites"] > 0)].iterrows():
-                rows_w.append([escape(str(u["district"])), say(float(u["residents_at_risk"])), say(float(u["at_risk"])),
-                               f"{float(u['change']):+,.0f}", say(float(u["returned"]))])  # fmt: skip
+                rows_w.append(
+                    [
+                        escape(str(u["district"])),
+                        say(float(u["residents_at_risk"])),
+                        say(float(u["at_risk"])),
+                        f"{float(u['change']):+,.0f}",
+                        say(float(u["returned"])),
+                    ]
+                )
         ids = []
         if w is not None and len(w.figures) and "source_ids" in w.figures.columns:
             ids = sorted(
@@ -432,15 +515,25 @@ def at_risk(ctx: Context) -> Section:
             )
         where = f"<p><b>Where they are on the day.</b> {where} {ctx.cite(ids)}</p>"
         if rows_w:
-            where += _table(["unit", "by census residence", "where they are", "change", "reported back home"],
-                            rows_w[:12], cls="num small")  # fmt: skip
+            where += _table(
+                ["unit", "by census residence", "where they are", "change", "reported back home"],
+                rows_w[:12],
+                cls="num small",
+            )
     security = by_security_forces(d)
     sec_html = ""
     if len(security):
         deaths = pd.to_numeric(security["fatalities_best"], errors="coerce")
-        rows_s = [[escape(str(r["raw_date"])), escape(str(r["place_name"])), escape(str(r["perpetrator"])),
-                   "" if pd.isna(k) else f"{k:,.0f}", ctx.cite(str(r["source_ids"]))]
-                  for (_, r), k in zip(security.iterrows(), deaths, strict=True)]  # fmt: skip
+        rows_s = [
+            [
+                escape(str(r["raw_date"])),
+                escape(str(r["place_name"])),
+                escape(str(r["perpetrator"])),
+                "" if pd.isna(k) else f"{k:,.0f}",
+                ctx.cite(str(r["source_ids"])),
+            ]
+            for (_, r), k in zip(security.iterrows(), deaths, strict=True)
+        ]
         sec_html = (
             f"<p><b>Incidents attributed to security forces.</b> {len(security)} of the {len(s.incidents)} incidents "
             "known by the brief's date are attributed by their sources to the state's security forces: they are "
@@ -459,8 +552,14 @@ def situation(ctx: Context) -> Section:
     )
     for row in _rows(s.headlines):
         value = float(row.value)
-        text = ctx.record("situation", str(row.what), value, f"{value:,.0f}", str(row.source_ids),
-                          iso(known_on.get(row.figure, "")))  # fmt: skip
+        text = ctx.record(
+            "situation",
+            str(row.what),
+            value,
+            f"{value:,.0f}",
+            str(row.source_ids),
+            iso(known_on.get(row.figure, "")),
+        )
         cards.append(
             f'<div class="card"><div class="topic">{escape(str(row.topic))}</div>'
             f'<div class="figure">{text}</div>'
@@ -473,9 +572,11 @@ def situation(ctx: Context) -> Section:
     if len(not_found):
         caveat = f'<p class="note">{len(not_found)} figures could not be verified in any stored source and are not shown.</p>'
     return Section(
-        "situation", f"The situation as known on {ctx.data.as_of.day} {ctx.data.as_of:%B %Y}",
-        f'<div class="cards">{"".join(cards)}</div>{caveat}', page_break=True,
-    )  # fmt: skip
+        "situation",
+        f"The situation as known on {ctx.data.as_of.day} {ctx.data.as_of:%B %Y}",
+        f'<div class="cards">{"".join(cards)}</div>{caveat}',
+        page_break=True,
+    )
 
 
 def options(ctx: Context) -> Section:
@@ -493,26 +594,55 @@ def options(ctx: Context) -> Section:
             else ("proven best" if plan.gap <= 1e-9 else f"within {max(plan.gap, 0.001):.1%} of best")
         )
         sec = "options"
-        rows.append([
-            f"<b>{escape(r.words)}</b>{mark}",
-            ctx.record(sec, f"{r.label}: officers", r.officers, f"{r.officers:,}"),
-            ctx.record(sec, f"{r.label}: posts held around the clock", r.posts, f"{r.posts:,}"),
-            ctx.record(sec, f"{r.label}: officers on duty at any moment", r.on_duty, f"{r.on_duty:,}"),
-            ctx.record(sec, f"{r.label}: weighted reach", r.reach_weighted_share,
-                       share(r.reach_weighted_share) if finite(r.reach_weighted_share) else "–"),
-            "none (unarmed)" if not r.armed else (
-                ctx.record(sec, f"{r.label}: people its officers can hold at 20 per 1,000", r.capacity_people,
-                           say(r.capacity_people)) if finite(r.capacity_people) else "–"),
-            ctx.record(sec, f"{r.label}: simulated deaths if on duty on the decision day (median)", r.deaths_median,
-                       _deaths(r.deaths_median, r.deaths_p5, r.deaths_p95)),
-            "sited for depth" if r.siting == "depth" else "sited for reach", gap,
-        ])  # fmt: skip
+        rows.append(
+            [
+                f"<b>{escape(r.words)}</b>{mark}",
+                ctx.record(sec, f"{r.label}: officers", r.officers, f"{r.officers:,}"),
+                ctx.record(sec, f"{r.label}: posts held around the clock", r.posts, f"{r.posts:,}"),
+                ctx.record(sec, f"{r.label}: officers on duty at any moment", r.on_duty, f"{r.on_duty:,}"),
+                ctx.record(
+                    sec,
+                    f"{r.label}: weighted reach",
+                    r.reach_weighted_share,
+                    share(r.reach_weighted_share) if finite(r.reach_weighted_share) else "–",
+                ),
+                "none (unarmed)"
+                if not r.armed
+                else (
+                    ctx.record(
+                        sec,
+                        f"{r.label}: people its officers can hold at 20 per 1,000",
+                        r.capacity_people,
+                        say(r.capacity_people),
+                    )
+                    if finite(r.capacity_people)
+                    else "–"
+                ),
+                ctx.record(
+                    sec,
+                    f"{r.label}: simulated deaths if on duty on the decision day (median)",
+                    r.deaths_median,
+                    _deaths(r.deaths_median, r.deaths_p5, r.deaths_p95),
+                ),
+                "sited for depth" if r.siting == "depth" else "sited for reach",
+                gap,
+            ]
+        )
     table = _table(
-        ["option", "officers", "posts held 24/7", "on duty at any moment",
-         f"reach within {d.response_minutes:g} min (weighted share)", "capacity: people held at 20 per 1,000",
-         "simulated deaths, median (90% range)", "posts", "placement (reach)"],
-        rows, cls="num options",
-    )  # fmt: skip
+        [
+            "option",
+            "officers",
+            "posts held 24/7",
+            "on duty at any moment",
+            f"reach within {d.response_minutes:g} min (weighted share)",
+            "capacity: people held at 20 per 1,000",
+            "simulated deaths, median (90% range)",
+            "posts",
+            "placement (reach)",
+        ],
+        rows,
+        cls="num options",
+    )
     residents = d.residents_total
     yard_rows = []
     for y in YARDSTICKS:
@@ -527,10 +657,20 @@ def options(ctx: Context) -> Section:
             if low == high
             else f"{number(low, estimated=True)}–{number(high, estimated=True)}"
         )
-        yard_rows.append([escape(y.label), ratio, implied, escape(y.status),
-                          f'{escape(y.citation)} <a href="{escape(y.url)}">link</a>'])  # fmt: skip
-    yard = _table(["yardstick", "per 1,000 residents", "for the residents of these places", "status", "source"],
-                  yard_rows, cls="num yard")  # fmt: skip
+        yard_rows.append(
+            [
+                escape(y.label),
+                ratio,
+                implied,
+                escape(y.status),
+                f'{escape(y.citation)} <a href="{escape(y.url)}">link</a>',
+            ]
+        )
+    yard = _table(
+        ["yardstick", "per 1,000 residents", "for the residents of these places", "status", "source"],
+        yard_rows,
+        cls="num yard",
+    )
     notes = "".join(
         f'<li>{escape(text)} <span class="status">({escape(status)})</span> <a href="{escape(url)}">link</a></li>'
         for text, status, url in EMPIRICAL_NOTES
@@ -545,9 +685,12 @@ def options(ctx: Context) -> Section:
         + criterion
     )
     return Section(
-        "options", "The force options compared",
-        text + table + f"<h3>Yardsticks from the literature (per 1,000 residents)</h3>{yard}<ul class=\"notes\">{notes}</ul>",
-    )  # fmt: skip
+        "options",
+        "The force options compared",
+        text
+        + table
+        + f'<h3>Yardsticks from the literature (per 1,000 residents)</h3>{yard}<ul class="notes">{notes}</ul>',
+    )
 
 
 def curve(ctx: Context) -> Section:
@@ -583,17 +726,34 @@ def recommended(ctx: Context) -> Section | None:
     frame = frame_around(posts["latitude"].tolist(), posts["longitude"].tolist(), pad_km=d.reach_km + 3)
     places = d.exposure[d.exposure["at_risk"] > 0]
     svg = render_map(
-        frame=frame, districts=districts, oblasts=admin1, places=places, incidents=d.scenario.incidents,
-        posts=posts, reach_km=d.reach_km, map_id="map-posts",
+        frame=frame,
+        districts=districts,
+        oblasts=admin1,
+        places=places,
+        incidents=d.scenario.incidents,
+        posts=posts,
+        reach_km=d.reach_km,
+        map_id="map-posts",
         title=f"{rec.words}: {len(posts)} posts and their {d.response_minutes:g}-minute reach",
-    )  # fmt: skip
+    )
     exp = d.exposure.drop_duplicates("name").set_index("name")
     counts = posts.groupby(["name", "latitude", "longitude"]).size().reset_index(name="n")
-    rows = [[escape(str(r.name)), escape(str(exp.loc[r.name, "district"])) if r.name in exp.index else "",
-             f"{r.latitude:.3f}, {r.longitude:.3f}", str(r.n)] for r in _rows(counts)]  # fmt: skip
+    rows = [
+        [
+            escape(str(r.name)),
+            escape(str(exp.loc[r.name, "district"])) if r.name in exp.index else "",
+            f"{r.latitude:.3f}, {r.longitude:.3f}",
+            str(r.n),
+        ]
+        for r in _rows(counts)
+    ]
     table = _table(["post at", "unit", "lat, lon", "posts there"], rows, cls="num")
-    siting = ("sited for depth: several posts within reach of the places with the most people at risk, as in the "
-              "simulation that judged them" if rec.siting == "depth" else "sited for the most reach")  # fmt: skip
+    siting = (
+        "sited for depth: several posts within reach of the places with the most people at risk, as in the "
+        "simulation that judged them"
+        if rec.siting == "depth"
+        else "sited for the most reach"
+    )
     text = f"<p>{escape(rec.words)}: {len(posts)} posts (blue squares), {siting}; dashed circles show the straight-line reach of {d.response_minutes:g} minutes.</p>"
     return Section("recommended", "Where the recommended posts stand", text + svg + table)
 
@@ -611,14 +771,39 @@ def mandates(ctx: Context) -> Section | None:
     illustrative = any(m.pledges_illustrative for m in items)
     for m in items:
         arrival = f"day {m.earliest_day}" if m.earliest_day is not None else "not reached by the pledges"
-        rows.append([
-            f"<b>{escape(m.name)}</b>", escape(m.size_words), f"{m.on_duty:,} ({m.posts} posts)", escape(m.powers),
-            escape(m.protects), ctx.record("mandates", f"{m.unit}: earliest arrival (days after the decision)", m.earliest_day, arrival),
-            (escape(m.cost) + ctx.cite(m.cost_source_ids)) if m.cost else "no cited figure",
-            (escape(m.consent) + ctx.cite(m.consent_source_ids)) if m.consent else "not reported by sources of this date",
-        ])  # fmt: skip
-    table = _table(["mandate", "size", "on duty at any moment", "powers", "protects", "earliest in place",
-                    "cost", "host consent"], rows, cls="mandates")  # fmt: skip
+        rows.append(
+            [
+                f"<b>{escape(m.name)}</b>",
+                escape(m.size_words),
+                f"{m.on_duty:,} ({m.posts} posts)",
+                escape(m.powers),
+                escape(m.protects),
+                ctx.record(
+                    "mandates",
+                    f"{m.unit}: earliest arrival (days after the decision)",
+                    m.earliest_day,
+                    arrival,
+                ),
+                (escape(m.cost) + ctx.cite(m.cost_source_ids)) if m.cost else "no cited figure",
+                (escape(m.consent) + ctx.cite(m.consent_source_ids))
+                if m.consent
+                else "not reported by sources of this date",
+            ]
+        )
+    table = _table(
+        [
+            "mandate",
+            "size",
+            "on duty at any moment",
+            "powers",
+            "protects",
+            "earliest in place",
+            "cost",
+            "host consent",
+        ],
+        rows,
+        cls="mandates",
+    )
     note = (
         '<p class="note">Earliest in place: days after the decision until pledged officers of that kind add up to the size, '
         + (
@@ -669,8 +854,11 @@ def asks(ctx: Context) -> Section | None:
     who = ", ".join(str(request[k]) for k in ("kind", "by", "to") if request.get(k))
     when = f", {request['date']}" if request.get("date") else ""
     head = f"The request ({escape(who)}{escape(when)})." if who else "The request."
-    body = (f'<p class="letter"><b>{head}</b> {escape(str(letter))}{ctx.cite(request.get("source_ids", []))}</p>'
-            if letter else "")  # fmt: skip
+    body = (
+        f'<p class="letter"><b>{head}</b> {escape(str(letter))}{ctx.cite(request.get("source_ids", []))}</p>'
+        if letter
+        else ""
+    )
     if rows:
         body += _table(["topic", "the ask", "what this brief shows"], rows, cls="asks")
     else:
@@ -712,36 +900,57 @@ def method(ctx: Context) -> Section:
     census = s.settings.get("census", {}) if isinstance(s.settings.get("census", {}), dict) else {}
     year = f" {census['year']}" if "year" in census else ""
     items = [
-        ("As of", f"The brief uses only what was known on {d.as_of.day} {d.as_of:%B %Y}: each report, figure and incident "
-         "carries the day it became known (its own, else its earliest source's publication date, read at the latest "
-         "day it can mean). Later knowledge is in the box <i>Known later</i> only. Reference data (place points, "
-         "boundaries, census tables) describe where people live, not what happened, and are used whatever their date. "
-         "Methods published after that day may be used: the planning and simulation models, and the literature "
-         "yardsticks, are named with their dates."),
-        ("Measured", f"Census{year} totals and group shares of {int(s.districts.filter(like='share').notna().any(axis=1).sum())} of "
-         f"{len(s.districts)} units, the places' coordinates, {int(s.incidents['located'].sum())} located incidents, "
-         "and the figures in the situation section, each with its source."),
-        ("Estimated (≈)", f"{est:.0%} of place populations: most villages have no figure, so each unit's census total not "
-         "accounted for by its towns is shared equally by its villages; where a unit's census total is smaller than its "
-         "places' own (undated) figures, they are scaled to it. Where a unit's census share of the group could not be "
-         "found, nobody there is counted at risk and a bound is stated; no larger unit's share stands in. The sum is "
-         "checked against the census count of the group; the brief stops if it is exceeded."),
-        ("Risk weight", f"Each place's people at risk are weighted by its nearness in space and time to incidents known by "
-         f"the brief's date: a Gaussian of {kernel.get('distance_km', 25):g} km times an exponential decay of "
-         f"{kernel.get('decay_days', 14):g} days, plus a floor of {kernel.get('floor', 0.1):g}. Shares called "
-         "<i>weighted</i> are shares of this weighted total, not of people."),
-        ("Posts and reach", f"A post is staffed around the clock: {posts_text}. One position staffed 24/7 takes about "
-         f"{police.shift_multiplier:g} officers (8,760 hours a year over about 1,700 hours one officer works). A place is "
-         f"within reach when the travel time (straight-line distance × {CIRCUITY:g} at {SPEED_KMH:g} km/h) is at most "
-         f"{d.response_minutes:g} minutes. Siting for reach maximises the weighted people at risk within reach (maximal "
-         "covering, Church and ReVelle 1974); siting for depth places several posts where the most people are at risk "
-         "(maximum expected covering, Daskin 1983)."),
-        ("Capacity", "People the officers can hold at 20 security personnel per 1,000 inhabitants (Quinlivan 1995, 2003), "
-         "the density of successful stabilisation operations."),
-        ("Not modelled", "Roads, rivers and checkpoints (straight lines instead); the response of perpetrators to the police; "
-         "the displaced and returnees as separate groups; population change since the census; the host government's "
-         "and residents' acceptance of a force, beyond what the sources of the date report."),
-    ]  # fmt: skip
+        (
+            "As of",
+            f"The brief uses only what was known on {d.as_of.day} {d.as_of:%B %Y}: each report, figure and incident "
+            "carries the day it became known (its own, else its earliest source's publication date, read at the latest "
+            "day it can mean). Later knowledge is in the box <i>Known later</i> only. Reference data (place points, "
+            "boundaries, census tables) describe where people live, not what happened, and are used whatever their date. "
+            "Methods published after that day may be used: the planning and simulation models, and the literature "
+            "yardsticks, are named with their dates.",
+        ),
+        (
+            "Measured",
+            f"Census{year} totals and group shares of {int(s.districts.filter(like='share').notna().any(axis=1).sum())} of "
+            f"{len(s.districts)} units, the places' coordinates, {int(s.incidents['located'].sum())} located incidents, "
+            "and the figures in the situation section, each with its source.",
+        ),
+        (
+            "Estimated (≈)",
+            f"{est:.0%} of place populations: most villages have no figure, so each unit's census total not "
+            "accounted for by its towns is shared equally by its villages; where a unit's census total is smaller than its "
+            "places' own (undated) figures, they are scaled to it. Where a unit's census share of the group could not be "
+            "found, nobody there is counted at risk and a bound is stated; no larger unit's share stands in. The sum is "
+            "checked against the census count of the group; the brief stops if it is exceeded.",
+        ),
+        (
+            "Risk weight",
+            f"Each place's people at risk are weighted by its nearness in space and time to incidents known by "
+            f"the brief's date: a Gaussian of {kernel.get('distance_km', 25):g} km times an exponential decay of "
+            f"{kernel.get('decay_days', 14):g} days, plus a floor of {kernel.get('floor', 0.1):g}. Shares called "
+            "<i>weighted</i> are shares of this weighted total, not of people.",
+        ),
+        (
+            "Posts and reach",
+            f"A post is staffed around the clock: {posts_text}. One position staffed 24/7 takes about "
+            f"{police.shift_multiplier:g} officers (8,760 hours a year over about 1,700 hours one officer works). A place is "
+            f"within reach when the travel time (straight-line distance × {CIRCUITY:g} at {SPEED_KMH:g} km/h) is at most "
+            f"{d.response_minutes:g} minutes. Siting for reach maximises the weighted people at risk within reach (maximal "
+            "covering, Church and ReVelle 1974); siting for depth places several posts where the most people are at risk "
+            "(maximum expected covering, Daskin 1983).",
+        ),
+        (
+            "Capacity",
+            "People the officers can hold at 20 security personnel per 1,000 inhabitants (Quinlivan 1995, 2003), "
+            "the density of successful stabilisation operations.",
+        ),
+        (
+            "Not modelled",
+            "Roads, rivers and checkpoints (straight lines instead); the response of perpetrators to the police; "
+            "the displaced and returnees as separate groups; population change since the census; the host government's "
+            "and residents' acceptance of a force, beyond what the sources of the date report.",
+        ),
+    ]
     body = "".join(f"<dt>{escape(k)}</dt><dd>{v}</dd>" for k, v in items)
     return Section("method", "Appendix: method and limits", f"<dl>{body}</dl>")
 
@@ -775,8 +984,10 @@ def sources(ctx: Context) -> Section:
         (after if day is None or day > d.as_of else before).append(item)
     body = f'<ol class="sources">{"".join(before)}</ol>'
     if after:
-        body += (f"<h3>Published after {d.as_of.day} {d.as_of:%B %Y} (cited only in <i>Known later</i>)</h3>"
-                 f'<ol class="sources">{"".join(after)}</ol>')  # fmt: skip
+        body += (
+            f"<h3>Published after {d.as_of.day} {d.as_of:%B %Y} (cited only in <i>Known later</i>)</h3>"
+            f'<ol class="sources">{"".join(after)}</ol>'
+        )
     return Section("sources", "Sources", body)
 
 
