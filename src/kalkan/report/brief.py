@@ -463,6 +463,17 @@ def prepare_out_dir(out: Path) -> Path:
     return out
 
 
+def json_safe(value: Any) -> Any:
+    """Missing numbers as null: NaN and infinity are not JSON, and strict readers refuse them."""
+    if isinstance(value, float) and not np.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {key: json_safe(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [json_safe(item) for item in value]
+    return value
+
+
 def write_brief(data: BriefData, out: Path, *, progress: Progress = no_progress) -> tuple[Path, Path]:
     """Write ``brief.html``, ``brief.json`` and ``brief.pdf`` into ``out``; return the HTML and PDF paths."""
     import json
@@ -477,7 +488,8 @@ def write_brief(data: BriefData, out: Path, *, progress: Progress = no_progress)
     html_path = out / "brief.html"
     html_path.write_text(html, encoding="utf-8")
     (out / "brief.json").write_text(
-        json.dumps(brief_json(data, ctx), indent=1, default=str), encoding="utf-8"
+        json.dumps(json_safe(brief_json(data, ctx)), indent=1, default=str, allow_nan=False),
+        encoding="utf-8",
     )
     report_step(progress, "Writing brief.html", 1, 1)
     data.seconds["writing HTML"] = time.perf_counter() - t0
