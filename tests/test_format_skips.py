@@ -20,28 +20,12 @@ KNOWN: dict[str, int] = {
     "bench/exposure_kernel.py": 1,  # scenario
     "bench/plan_depth_vs_pulp.py": 4,  # planner
     "src/kalkan/plan/exposure.py": 6,  # scenario
-    "src/kalkan/report/asof.py": 1,  # brief
-    "src/kalkan/report/brief.py": 6,  # brief
-    "src/kalkan/report/charts.py": 3,  # brief
-    "src/kalkan/report/commands.py": 6,  # brief
-    "src/kalkan/report/decision.py": 6,  # brief
-    "src/kalkan/report/mandates.py": 1,  # brief
-    "src/kalkan/report/maps.py": 1,  # brief
-    "src/kalkan/report/markup.py": 1,  # brief
-    "src/kalkan/report/outcomes.py": 2,  # brief
-    "src/kalkan/report/panels.py": 16,  # brief
-    "src/kalkan/report/sections.py": 22,  # brief
     "src/kalkan/scenarios/_displacement.py": 5,  # scenario
     "src/kalkan/scenarios/_places.py": 1,  # scenario
     "src/kalkan/scenarios/_scenario.py": 1,  # scenario
     "tests/plan/test_exposure.py": 5,  # scenario
     "tests/register/test_i18n_catalogs.py": 1,  # casefile
     "tests/register/test_store_brief_loop.py": 2,  # mission
-    "tests/report/conftest.py": 3,  # brief
-    "tests/report/test_brief.py": 3,  # brief
-    "tests/report/test_decision.py": 6,  # brief
-    "tests/report/test_maps_charts.py": 4,  # brief
-    "tests/report/test_panels.py": 3,  # brief
     "tests/scenarios/test_displacement.py": 6,  # scenario
     "tests/scenarios/test_scenario_new.py": 1,  # scenario
     "tests/simulate/test_simulate_inference.py": 1,  # simulate

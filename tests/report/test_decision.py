@@ -35,24 +35,46 @@ def test_options_are_written_in_words() -> None:
 
 def _data() -> Any:
     options = pd.DataFrame(
-        {"label": ["monitors:100", "police:300", "police:600"], "unit": ["monitors", "police", "police"],
-         "armed": [False, True, True], "officers": [100, 300, 600], "posts": [9, 28, 57],
-         "within_reach_share": [0.8, 0.95, 1.0], "people_protected_at_density": [0.0, 15_000.0, 30_000.0]}
-    )  # fmt: skip
+        {
+            "label": ["monitors:100", "police:300", "police:600"],
+            "unit": ["monitors", "police", "police"],
+            "armed": [False, True, True],
+            "officers": [100, 300, 600],
+            "posts": [9, 28, 57],
+            "within_reach_share": [0.8, 0.95, 1.0],
+            "people_protected_at_density": [0.0, 15_000.0, 30_000.0],
+        }
+    )
     curves = pd.DataFrame(
         {"unit": ["police"] * 4, "officers": [0, 114, 227, 300], "covered_share": [0.0, 0.82, 0.9, 0.95]}
     )
-    exposure = pd.DataFrame({"place_id": ["a", "b", "c"], "name": ["A", "B", "C"], "latitude": [40.5, 40.6, 41.0],
-                             "longitude": [72.8, 72.9, 73.0], "weight": [100.0, 50.0, 10.0]})  # fmt: skip
-    return SimpleNamespace(options=options, curves=curves, target=0.8, response_minutes=30.0, plans=[],
-                           exposure=exposure)  # fmt: skip
+    exposure = pd.DataFrame(
+        {
+            "place_id": ["a", "b", "c"],
+            "name": ["A", "B", "C"],
+            "latitude": [40.5, 40.6, 41.0],
+            "longitude": [72.8, 72.9, 73.0],
+            "weight": [100.0, 50.0, 10.0],
+        }
+    )
+    return SimpleNamespace(
+        options=options, curves=curves, target=0.8, response_minutes=30.0, plans=[], exposure=exposure
+    )
 
 
 def test_the_least_force_meeting_the_criterion_is_found_below_the_presets(outcomes_of: Any) -> None:
     # 100 police: beats no force in 70% of runs (< 75%) fails; 150 police: 80% and median 300 <= 352 meets.
-    out = outcomes_of({"monitors:100": (470, 0.45), "police:300": (200, 0.9), "police:600": (150, 0.95),
-                     "police:100": (380, 0.70), "police:150": (300, 0.80), "police:250": (250, 0.85)},
-                    searched=["police:100", "police:150", "police:250"])  # fmt: skip
+    out = outcomes_of(
+        {
+            "monitors:100": (470, 0.45),
+            "police:300": (200, 0.9),
+            "police:600": (150, 0.95),
+            "police:100": (380, 0.70),
+            "police:150": (300, 0.80),
+            "police:250": (250, 0.85),
+        },
+        searched=["police:100", "police:150", "police:250"],
+    )
     decision = decide(_data(), out)
     rec = decision.recommendation
     assert rec is not None and rec.officers == 150 and rec.unit == "police"
@@ -65,16 +87,26 @@ def test_the_least_force_meeting_the_criterion_is_found_below_the_presets(outcom
     assert "150 armed police already do what 300 armed police do" in rec.same_as
     assert "300 armed police leave fewer deaths still (a median of 200 against 300)" in rec.same_as
     # Presets stay as comparison rows, in words; only one row is recommended.
-    assert [r.words for r in decision.options if r.preset] == ["100 unarmed monitors", "300 armed police",
-                                                                 "600 armed police"]  # fmt: skip
+    assert [r.words for r in decision.options if r.preset] == [
+        "100 unarmed monitors",
+        "300 armed police",
+        "600 armed police",
+    ]
     assert sum(r.recommended for r in decision.options) == 1
     assert not any(r.meets for r in decision.options if not r.armed)
     assert [r.officers for r in decision.searched] == [100, 150, 250]
 
 
 def test_a_preset_is_recommended_when_no_smaller_force_meets_it(outcomes_of: Any) -> None:
-    out = outcomes_of({"monitors:100": (470, 0.5), "police:300": (200, 0.9), "police:600": (150, 0.95),
-                     "police:150": (400, 0.9)}, searched=["police:150"])  # fmt: skip
+    out = outcomes_of(
+        {
+            "monitors:100": (470, 0.5),
+            "police:300": (200, 0.9),
+            "police:600": (150, 0.95),
+            "police:150": (400, 0.9),
+        },
+        searched=["police:150"],
+    )
     rec = decide(_data(), out).recommendation
     # 150 police beat no force often enough but cut the median by only 15% (< 25%).
     assert rec is not None and rec.officers == 300 and rec.same_as == ""

@@ -62,8 +62,15 @@ def _square(lon: float, lat: float, name: str) -> dict:
 
 def test_map_is_valid_svg_with_every_layer() -> None:
     districts = [_square(72, 40, "A"), _square(73, 40, "B")]
-    places = pd.DataFrame({"name": ["p", "q"], "latitude": [40.5, 40.6], "longitude": [72.5, 73.5],
-                           "at_risk": [100.0, 5000.0], "at_risk_estimated": [True, False]})  # fmt: skip
+    places = pd.DataFrame(
+        {
+            "name": ["p", "q"],
+            "latitude": [40.5, 40.6],
+            "longitude": [72.5, 73.5],
+            "at_risk": [100.0, 5000.0],
+            "at_risk_estimated": [True, False],
+        }
+    )
     incidents = pd.DataFrame(
         {
             "latitude": [40.5, 40.5, np.nan],
@@ -74,8 +81,16 @@ def test_map_is_valid_svg_with_every_layer() -> None:
         }
     )
     posts = pd.DataFrame({"name": ["post"], "latitude": [40.55], "longitude": [72.9]})
-    svg = render_map(frame=Frame(72, 40, 74, 41), districts=districts, places=places, incidents=incidents,
-                     posts=posts, reach_km=15.4, title="t <&>", map_id="m1")  # fmt: skip
+    svg = render_map(
+        frame=Frame(72, 40, 74, 41),
+        districts=districts,
+        places=places,
+        incidents=incidents,
+        posts=posts,
+        reach_km=15.4,
+        title="t <&>",
+        map_id="m1",
+    )
     root = ET.fromstring(svg)
     assert root.tag == f"{SVG}svg"
     groups = {g.get("class") for g in root.iter(f"{SVG}g")}
@@ -91,8 +106,15 @@ def test_map_is_valid_svg_with_every_layer() -> None:
 
 def test_coverage_chart_is_svg_with_the_options() -> None:
     curves = pd.DataFrame({"unit": ["police"] * 3, "officers": [0, 100, 200], "covered_share": [0, 0.6, 0.9]})
-    options = pd.DataFrame({"label": ["police:100"], "unit": ["police"], "officers": [100],
-                            "covered_share": [0.6], "protected_share": [0.6]})  # fmt: skip
+    options = pd.DataFrame(
+        {
+            "label": ["police:100"],
+            "unit": ["police"],
+            "officers": [100],
+            "covered_share": [0.6],
+            "protected_share": [0.6],
+        }
+    )
     svg = coverage_curve_svg(curves, options, target=0.8, response_minutes=30)
     root = ET.fromstring(svg)
     assert root.tag == f"{SVG}svg"
@@ -108,9 +130,13 @@ def test_place_labels_never_collide() -> None:
     from kalkan.report.maps import Frame, _labels
 
     frame = Frame(72.0, 40.0, 73.0, 41.0, 760.0)
-    labels = pd.DataFrame({"name": ["Alpha town", "Beta", "Gamma city", "Delta", "Epsilon"],
-                           "latitude": [40.5, 40.5005, 40.501, 40.5, 40.9],
-                           "longitude": [72.5, 72.5005, 72.501, 72.502, 72.9]})  # fmt: skip
+    labels = pd.DataFrame(
+        {
+            "name": ["Alpha town", "Beta", "Gamma city", "Delta", "Epsilon"],
+            "latitude": [40.5, 40.5005, 40.501, 40.5, 40.9],
+            "longitude": [72.5, 72.5005, 72.501, 72.502, 72.9],
+        }
+    )
     svg = _labels(labels, frame)
     drawn = re.findall(r'<text x="([\d.]+)" y="([\d.]+)" text-anchor="(\w+)">([^<]+)</text>', svg)
     drawn = drawn[: len(drawn) // 2]  # the halo and the text repeat each label

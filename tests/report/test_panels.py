@@ -37,18 +37,40 @@ def _brief(outcomes_of: Any) -> Any:
 
     from kalkan.report.decision import decide
 
-    out = outcomes_of({"monitors:100": (470, 0.45), "police:300": (200, 0.9), "police:600": (150, 0.95),
-                       "police:150": (300, 0.8)}, searched=["police:150"])  # fmt: skip
+    out = outcomes_of(
+        {
+            "monitors:100": (470, 0.45),
+            "police:300": (200, 0.9),
+            "police:600": (150, 0.95),
+            "police:150": (300, 0.8),
+        },
+        searched=["police:150"],
+    )
     options = pd.DataFrame(
-        {"label": ["monitors:100", "police:300", "police:600"], "unit": ["monitors", "police", "police"],
-         "armed": [False, True, True], "officers": [100, 300, 600], "posts": [9, 28, 57],
-         "within_reach_share": [0.8, 0.95, 1.0], "people_protected_at_density": [0.0, 15_000.0, 30_000.0]}
-    )  # fmt: skip
+        {
+            "label": ["monitors:100", "police:300", "police:600"],
+            "unit": ["monitors", "police", "police"],
+            "armed": [False, True, True],
+            "officers": [100, 300, 600],
+            "posts": [9, 28, 57],
+            "within_reach_share": [0.8, 0.95, 1.0],
+            "people_protected_at_density": [0.0, 15_000.0, 30_000.0],
+        }
+    )
     curves = pd.DataFrame(
         {"unit": ["police"] * 3, "officers": [0, 150, 300], "covered_share": [0.0, 0.8, 0.95]}
     )
-    data = SimpleNamespace(options=options, curves=curves, target=0.8, response_minutes=30.0, plans=[],
-                           exposure=None, outcomes=out, panels={}, as_of=out.decision_day)  # fmt: skip
+    data = SimpleNamespace(
+        options=options,
+        curves=curves,
+        target=0.8,
+        response_minutes=30.0,
+        plans=[],
+        exposure=None,
+        outcomes=out,
+        panels={},
+        as_of=out.decision_day,
+    )
     data.decision = decide(data, out)  # type: ignore[arg-type]
     return data
 

@@ -177,7 +177,9 @@ def as_of_view(scenario: Scenario, day: date) -> tuple[Scenario, list[LaterItem]
         k = latest_day(item.get("date") or item.get("known_on"))
         if k is None or k > day:
             ids = item.get("source_ids", [])
-            later.append(LaterItem(k, str(item.get("text", "")), tuple(ids if isinstance(ids, list) else str(ids).split(";")),
-                                   str(item.get("kind", "decision"))))  # fmt: skip
+            source_ids = tuple(ids if isinstance(ids, list) else str(ids).split(";"))
+            later.append(
+                LaterItem(k, str(item.get("text", "")), source_ids, str(item.get("kind", "decision")))
+            )
     later.sort(key=lambda i: (i.known_on or date.max, i.kind != "decision"))
     return replace(scenario, incidents=incidents, facts=facts), later

@@ -45,16 +45,35 @@ def coverage_curve_svg(
         style = UNIT_STYLE.get(str(unit), {"color": "#444", "marker": "^", "label": str(unit)})
         curve = curve.sort_values("officers")
         dashed = not str(unit).startswith("police")
-        ax.plot(curve["officers"], curve["covered_share"] * 100, color=style["color"], lw=1.6,
-                ls="--" if dashed else "-", drawstyle="steps-post",
-                label=f"best placement, {style['label']}")  # fmt: skip
+        ax.plot(
+            curve["officers"],
+            curve["covered_share"] * 100,
+            color=style["color"],
+            lw=1.6,
+            ls="--" if dashed else "-",
+            drawstyle="steps-post",
+            label=f"best placement, {style['label']}",
+        )
     for _, option in options.iterrows():
         style = UNIT_STYLE.get(str(option["unit"]), {"color": "#444", "marker": "^"})
         filled = option["protected_share"] > 0
-        ax.plot(option["officers"], option["covered_share"] * 100, marker=style["marker"], ms=8, ls="none",
-                color=style["color"], mfc=style["color"] if filled else "white", mew=1.6)  # fmt: skip
-        ax.annotate(str(option["label"]), (option["officers"], option["covered_share"] * 100),
-                    textcoords="offset points", xytext=(4, -12), fontsize=8)  # fmt: skip
+        ax.plot(
+            option["officers"],
+            option["covered_share"] * 100,
+            marker=style["marker"],
+            ms=8,
+            ls="none",
+            color=style["color"],
+            mfc=style["color"] if filled else "white",
+            mew=1.6,
+        )
+        ax.annotate(
+            str(option["label"]),
+            (option["officers"], option["covered_share"] * 100),
+            textcoords="offset points",
+            xytext=(4, -12),
+            fontsize=8,
+        )
     ax.axhline(target * 100, color="#bd0026", ls="--", lw=1)
     ax.text(
         ax.get_xlim()[1], target * 100 + 1.5, f"target {target:.0%}", color="#bd0026", fontsize=8, ha="right"

@@ -15,6 +15,7 @@ if TYPE_CHECKING:
     from rich.table import Table
 
     from kalkan.report.brief import BriefData
+    from kalkan.report.outcomes import Outcome
 
 
 def brief(
@@ -99,9 +100,14 @@ def brief(
     prepare_out_dir(out)
     with progress_bar("Loading the scenario", transient=False) as bar:
         data = compute_brief(
-            loaded, options=parsed, response_minutes=response_minutes, target=target, time_limit=time_limit,
-            curve_points=curve_points, progress=bar,
-        )  # fmt: skip
+            loaded,
+            options=parsed,
+            response_minutes=response_minutes,
+            target=target,
+            time_limit=time_limit,
+            curve_points=curve_points,
+            progress=bar,
+        )
         compute_panels(data, runs=runs, seed=seed, ewp=ewp, scheduler=scheduler, progress=bar)
         html_path, pdf_path = write_brief(data, out, progress=bar)
         bar.describe("Brief written")
@@ -124,22 +130,34 @@ def summary_table(data: BriefData, width: int | None = None) -> Table:
     rec = dec.recommendation if dec is not None else None
     rows = []
     for r in sorted(dec.options if dec else [], key=lambda r: (r.unit, r.officers)):
-        rows.append([
-            f"{r.words}{' *' if r.recommended else ''}", f"{r.officers:,}", f"{r.on_duty:,}",
-            f"{r.reach_weighted_share:.0%}" if r.reach_weighted_share is not None else "-",
-            "none" if not r.armed else (f"{r.capacity_people:,.0f}" if r.capacity_people is not None else "-"),
-            f"{r.deaths_median:,.0f}" if r.deaths_median is not None else "-",
-            f"{r.beats_none:.0%}" if r.beats_none is not None else "-",
-        ])  # fmt: skip
+        capacity = _or_dash(r.capacity_people, ",.0f") if r.armed else "none"
+        rows.append(
+            [
+                f"{r.words}{' *' if r.recommended else ''}",
+                f"{r.officers:,}",
+                f"{r.on_duty:,}",
+                _or_dash(r.reach_weighted_share, ".0%"),
+                capacity,
+                _or_dash(r.deaths_median, ",.0f"),
+                _or_dash(r.beats_none, ".0%"),
+            ]
+        )
+    chosen = f"* recommended: {rec.words}, {rec.on_duty} on duty at any moment. " if rec else ""
     caption = (
-        (f"* recommended: {rec.words}, {rec.on_duty} on duty at any moment. " if rec else "No option meets the criterion. ")
+        (chosen or "No option meets the criterion. ")
         + f"Criterion: {dec.criterion if dec else ''}. Reach = weighted share of the people at risk within "
         f"{data.response_minutes:g} min of a post; capacity = people held at 20 per 1,000; deaths = simulated median "
         "if on duty on the decision day; beats none = share of paired runs with fewer deaths than no force."
-    )  # fmt: skip
-    columns = [Column("option", keep=True), Column("officers", number=True, keep=True),
-               Column("on duty", number=True, keep=True), Column("reach", number=True), Column("capacity", number=True),
-               Column("deaths", number=True), Column("beats none", number=True)]  # fmt: skip
+    )
+    columns = [
+        Column("option", keep=True),
+        Column("officers", number=True, keep=True),
+        Column("on duty", number=True, keep=True),
+        Column("reach", number=True),
+        Column("capacity", number=True),
+        Column("deaths", number=True),
+        Column("beats none", number=True),
+    ]
     if dec is None or not dec.simulated:  # nothing simulated: no empty columns
         columns, rows = columns[:5], [row[:5] for row in rows]
         caption = caption[: caption.index("; deaths =")] + "."
@@ -164,13 +182,15 @@ def simulation_table(data: BriefData, width: int | None = None) -> Table | None:
     for label in [*out.shown, *out.searched]:
         now, late = out.now[label], out.timeline.get(label)
         name = "no force" if label == "none" else in_words(now.unit, now.officers)
-        rows.append([
-            name + (" (searched)" if label in out.searched else ""),
-            f"{now.deaths_median:,.0f} [{now.deaths_p5:,.0f}-{now.deaths_p95:,.0f}]",
-            f"{now.beats_none:.0%}" if now.beats_none is not None else "-",
-            "-" if late is None or label == "none" else f"day {late.generation_day:g}",
-            "-" if late is None else f"{late.deaths_median:,.0f} [{late.deaths_p5:,.0f}-{late.deaths_p95:,.0f}]",
-        ])  # fmt: skip
+        rows.append(
+            [
+                name + (" (searched)" if label in out.searched else ""),
+                _deaths(now),
+                _or_dash(now.beats_none, ".0%"),
+                "-" if late is None or label == "none" else f"day {late.generation_day:g}",
+                "-" if late is None else _deaths(late),
+            ]
+        )
     # Short headers: a number column never wraps, so its header sets its width.
     columns = [
         Column("option", keep=True),
@@ -187,7 +207,17 @@ def simulation_table(data: BriefData, width: int | None = None) -> Table | None:
         "with fewer deaths than no force; ready: the day, after the decision, the force is on duty at the pace of "
         f"pledges; when ready: deaths if it arrives then. {out.interval_note} Simulation: {out.seconds:,.0f} s.",
         width=width,
-    )  # fmt: skip
+    )
+
+
+def _or_dash(value: float | None, spec: str) -> str:
+    """``value`` formatted with ``spec``, or "-" where there is no number (a table cell)."""
+    return "-" if value is None else format(value, spec)
+
+
+def _deaths(outcome: Outcome) -> str:
+    """Simulated deaths as "median [5th-95th percentile]"."""
+    return f"{outcome.deaths_median:,.0f} [{outcome.deaths_p5:,.0f}-{outcome.deaths_p95:,.0f}]"
 
 
 def register(app: typer.Typer) -> None:

@@ -157,12 +157,17 @@ def _preset_rows(data: BriefData) -> list[OptionRow]:
     for r in data.options.itertuples(index=False):
         rows.append(
             OptionRow(
-                label=str(r.label), words=in_words(str(r.unit), int(r.officers)), unit=str(r.unit),
-                armed=bool(r.armed), officers=int(r.officers), posts=int(r.posts),
-                on_duty=on_duty(str(r.unit), int(r.posts)), reach_weighted_share=float(r.within_reach_share),
+                label=str(r.label),
+                words=in_words(str(r.unit), int(r.officers)),
+                unit=str(r.unit),
+                armed=bool(r.armed),
+                officers=int(r.officers),
+                posts=int(r.posts),
+                on_duty=on_duty(str(r.unit), int(r.posts)),
+                reach_weighted_share=float(r.within_reach_share),
                 capacity_people=float(getattr(r, "people_protected_at_density", 0.0)) if r.armed else 0.0,
             )
-        )  # fmt: skip
+        )
     return rows
 
 
@@ -263,10 +268,17 @@ def _decide(data: BriefData, outcomes: Outcomes | None = None) -> Decision:
     for label in outcomes.searched:
         found = outcomes.now[label]
         row = OptionRow(
-            label=label, words=in_words(unit, found.officers), unit=unit, armed=True, officers=found.officers,
-            posts=found.posts, on_duty=on_duty(unit, found.posts), reach_weighted_share=None,
-            capacity_people=None, preset=False,
-        )  # fmt: skip
+            label=label,
+            words=in_words(unit, found.officers),
+            unit=unit,
+            armed=True,
+            officers=found.officers,
+            posts=found.posts,
+            on_duty=on_duty(unit, found.posts),
+            reach_weighted_share=None,
+            capacity_people=None,
+            preset=False,
+        )
         _fill(row, found, outcomes.timeline.get(label))
         row.reach_weighted_share = found.covered_share  # the reach of the posts simulated
         row.capacity_people = _capacity(data, unit, found.posts)
@@ -314,13 +326,27 @@ def _decide(data: BriefData, outcomes: Outcomes | None = None) -> Decision:
     if trimmed:
         reason += " " + trimmed
     recommendation = Recommendation(
-        label=chosen.label, words=chosen.words, unit=unit, officers=chosen.officers, posts=chosen.posts,
-        on_duty=chosen.on_duty, siting=SITING, criterion=criterion, reason=reason, same_as=same,
-        deaths_median=chosen.deaths_median, deaths_p5=chosen.deaths_p5, deaths_p95=chosen.deaths_p95,
-        reach_weighted_share=chosen.reach_weighted_share, post_list=post_list, beats_none=chosen.beats_none,
-        ready_day=chosen.ready_day, ready_source=chosen.ready_source,
-        deaths_late_median=chosen.deaths_late_median, beats_none_late=chosen.beats_none_late,
-    )  # fmt: skip
+        label=chosen.label,
+        words=chosen.words,
+        unit=unit,
+        officers=chosen.officers,
+        posts=chosen.posts,
+        on_duty=chosen.on_duty,
+        siting=SITING,
+        criterion=criterion,
+        reason=reason,
+        same_as=same,
+        deaths_median=chosen.deaths_median,
+        deaths_p5=chosen.deaths_p5,
+        deaths_p95=chosen.deaths_p95,
+        reach_weighted_share=chosen.reach_weighted_share,
+        post_list=post_list,
+        beats_none=chosen.beats_none,
+        ready_day=chosen.ready_day,
+        ready_source=chosen.ready_source,
+        deaths_late_median=chosen.deaths_late_median,
+        beats_none_late=chosen.beats_none_late,
+    )
     if not chosen.preset and chosen not in rows:
         rows.append(chosen)
     return Decision(criterion, rows, recommendation, _triple(none), simulated=True, searched=searched)
@@ -331,9 +357,15 @@ def _trim(row: OptionRow, officers: int, posts: int) -> OptionRow:
     from dataclasses import replace
 
     return replace(
-        row, label=ForceOption(row.unit, officers).label, words=in_words(row.unit, officers), officers=officers,
-        posts=posts, on_duty=on_duty(row.unit, posts), preset=False, trimmed_from=row.officers,
-    )  # fmt: skip
+        row,
+        label=ForceOption(row.unit, officers).label,
+        words=in_words(row.unit, officers),
+        officers=officers,
+        posts=posts,
+        on_duty=on_duty(row.unit, posts),
+        preset=False,
+        trimmed_from=row.officers,
+    )
 
 
 def _capacity(data: BriefData, unit: str, posts: int) -> float | None:
@@ -396,10 +428,17 @@ def _decide_by_reach(data: BriefData, rows: list[OptionRow], unit: str) -> Decis
     chosen = next((r for r in rows if r.unit == unit and r.officers == size), None)
     if chosen is None:
         chosen = OptionRow(
-            label=ForceOption(unit, size).label, words=in_words(unit, size), unit=unit, armed=True, officers=size,
-            posts=posts, on_duty=on_duty(unit, posts), reach_weighted_share=_reach_of(data, unit, size),
-            capacity_people=None, preset=False,
-        )  # fmt: skip
+            label=ForceOption(unit, size).label,
+            words=in_words(unit, size),
+            unit=unit,
+            armed=True,
+            officers=size,
+            posts=posts,
+            on_duty=on_duty(unit, posts),
+            reach_weighted_share=_reach_of(data, unit, size),
+            capacity_people=None,
+            preset=False,
+        )
         rows.append(chosen)
     for row in rows:
         row.recommended = row is chosen
@@ -438,10 +477,18 @@ def _decide_by_reach(data: BriefData, rows: list[OptionRow], unit: str) -> Decis
     if chosen.capacity_people is None:
         chosen.capacity_people = _capacity(data, unit, posts)
     rec = Recommendation(
-        label=chosen.label, words=chosen.words, unit=unit, officers=size, posts=posts, on_duty=chosen.on_duty,
-        siting="reach", criterion=criterion, reason=reason, reach_weighted_share=chosen.reach_weighted_share,
+        label=chosen.label,
+        words=chosen.words,
+        unit=unit,
+        officers=size,
+        posts=posts,
+        on_duty=chosen.on_duty,
+        siting="reach",
+        criterion=criterion,
+        reason=reason,
+        reach_weighted_share=chosen.reach_weighted_share,
         post_list=post_list,
-    )  # fmt: skip
+    )
     return Decision(criterion, rows, rec, None, simulated=False)
 
 

@@ -101,14 +101,21 @@ def mandate_rows(data: BriefData) -> list[MandateRow]:
         consent_ok = known is None or known <= data.as_of
         rows.append(
             MandateRow(
-                unit=unit, name=str(extra.get("label", name)).capitalize(), size=size, size_words=in_words(unit, size),
-                posts=posts, on_duty=on_duty(unit, posts), powers=str(extra.get("powers", powers)),
-                protects=str(extra.get("protects", protects)), earliest_day=_earliest(pledges, unit, size),
-                pledges_illustrative=illustrative, cost=str(extra.get("cost", "")),
+                unit=unit,
+                name=str(extra.get("label", name)).capitalize(),
+                size=size,
+                size_words=in_words(unit, size),
+                posts=posts,
+                on_duty=on_duty(unit, posts),
+                powers=str(extra.get("powers", powers)),
+                protects=str(extra.get("protects", protects)),
+                earliest_day=_earliest(pledges, unit, size),
+                pledges_illustrative=illustrative,
+                cost=str(extra.get("cost", "")),
                 cost_source_ids=list(extra.get("cost_source_ids", [])),
                 consent=str(extra.get("consent", "")) if consent_ok else "",
                 consent_source_ids=list(extra.get("consent_source_ids", [])) if consent_ok else [],
                 consent_known_on=known.isoformat() if isinstance(known, date) and consent_ok else "",
             )
-        )  # fmt: skip
+        )
     return rows

@@ -67,9 +67,12 @@ def frame_around(
     pad_lat = pad_km / KM_PER_DEGREE
     pad_lon = pad_lat / math.cos(math.radians(float(np.mean(lat_a))))
     return Frame(
-        float(lon_a.min() - pad_lon), float(lat_a.min() - pad_lat), float(lon_a.max() + pad_lon),
-        float(lat_a.max() + pad_lat), width,
-    )  # fmt: skip
+        float(lon_a.min() - pad_lon),
+        float(lat_a.min() - pad_lat),
+        float(lon_a.max() + pad_lon),
+        float(lat_a.max() + pad_lat),
+        width,
+    )
 
 
 def widen(frame: Frame, aspect: float) -> Frame:

@@ -49,8 +49,16 @@ class Context:
     ) -> str:
         """Remember a number shown on the page (for brief.json) and return its text unchanged."""
         ids = [i for i in (source_ids.split(";") if isinstance(source_ids, str) else source_ids) if i]
-        self.shown.append({"section": section, "what": what, "value": value, "text": text,
-                           "source_ids": ids, "known_on": known_on or self.data.as_of.isoformat()})  # fmt: skip
+        self.shown.append(
+            {
+                "section": section,
+                "what": what,
+                "value": value,
+                "text": text,
+                "source_ids": ids,
+                "known_on": known_on or self.data.as_of.isoformat(),
+            }
+        )
         return text
 
     def cite(self, ids: str | Sequence[str]) -> str:

@@ -171,15 +171,22 @@ def _rows(comparison: Comparison) -> dict[str, Outcome]:
         label = str(r["option"])
         arrived = _number(r.get("arrived_before_outbreak"))
         out[label] = Outcome(
-            label=label, unit=str(r["unit"]), officers=int(r["officers"]), posts=int(r["posts"]),
+            label=label,
+            unit=str(r["unit"]),
+            officers=int(r["officers"]),
+            posts=int(r["posts"]),
             covered_share=float(r.get("covered_share", 0.0) or 0.0),
-            deaths_p5=float(r["deaths_p5"]), deaths_median=float(r["deaths_median"]),
-            deaths_p95=float(r["deaths_p95"]), homes_median=float(r["homes_destroyed_median"]),
-            displaced_median=float(r["displaced_median"]), p_best=float(r["p_best"]),
+            deaths_p5=float(r["deaths_p5"]),
+            deaths_median=float(r["deaths_median"]),
+            deaths_p95=float(r["deaths_p95"]),
+            homes_median=float(r["homes_destroyed_median"]),
+            displaced_median=float(r["displaced_median"]),
+            p_best=float(r["p_best"]),
             beats_none=None if label == "none" else _number(beats.at[label, "none"]),
-            generation_day=float(r["generation_day"]), generation_source=str(r["generation_source"]),
+            generation_day=float(r["generation_day"]),
+            generation_source=str(r["generation_source"]),
             arrived_before_outbreak=arrived,
-        )  # fmt: skip
+        )
     return out
 
 
@@ -224,9 +231,14 @@ def simulate_outcomes(
 
     t0, c0 = time.perf_counter(), time.process_time()
     common: dict[str, Any] = {
-        "as_of": as_of, "draws": draws, "seeds_per_draw": seeds_per_draw, "seed": seed,
-        "siting": SITING, "response_minutes": response_minutes, "scheduler": scheduler,
-    }  # fmt: skip
+        "as_of": as_of,
+        "draws": draws,
+        "seeds_per_draw": seeds_per_draw,
+        "seed": seed,
+        "siting": SITING,
+        "response_minutes": response_minutes,
+        "scheduler": scheduler,
+    }
     now = compare_options(scenario, options, arrival=0.0, progress=step(0), **common)
     later = (
         compare_options(scenario, options, arrival="timeline", progress=step(1), **common)

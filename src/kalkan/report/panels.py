@@ -146,9 +146,15 @@ def _simulate(
     )
     try:
         data.outcomes = simulate_outcomes(
-            data.scenario, options, as_of=data.as_of, response_minutes=data.response_minutes, draws=draws,
-            seed=seed, scheduler=scheduler, progress=progress,
-        )  # fmt: skip
+            data.scenario,
+            options,
+            as_of=data.as_of,
+            response_minutes=data.response_minutes,
+            draws=draws,
+            seed=seed,
+            scheduler=scheduler,
+            progress=progress,
+        )
     except NotCalibratedError as error:
         data.panels["not_calibrated"] = plain_sentences(
             str(error),
@@ -230,8 +236,13 @@ def country_context(data: BriefData, path: Path, *, seed: int, progress: Progres
     row = ranking[ranking["country_code"] == int(code)]
     if not len(row):
         raise KeyError(f"country code {code} has no forecast for {year} in {path.name}")
-    return {"row": row.iloc[0].to_dict(), "countries": len(ranking), "year": year, "attrs": dict(ranking.attrs),
-            "top": ranking.head(5)[["country", "probability"]].to_dict("records")}  # fmt: skip
+    return {
+        "row": row.iloc[0].to_dict(),
+        "countries": len(ranking),
+        "year": year,
+        "attrs": dict(ranking.attrs),
+        "top": ranking.head(5)[["country", "probability"]].to_dict("records"),
+    }
 
 
 def country_section(ctx: Context) -> Section | None:
@@ -276,10 +287,11 @@ def simulation_section(ctx: Context) -> Section | None:
     missing = d.panels.get("not_calibrated")
     if missing:
         return Section(
-            "simulation", "What each option might change (simulation)",
+            "simulation",
+            "What each option might change (simulation)",
             f"<p>{escape(plain(str(missing)))} The options are therefore compared by reach and capacity only, and "
             "the recommendation rests on reach.</p>",
-        )  # fmt: skip
+        )
     out = d.outcomes
     dec = d.decision
     if out is None or dec is None:
@@ -297,49 +309,85 @@ def simulation_section(ctx: Context) -> Section | None:
         if row is not None and row.recommended:
             name += ' <span class="badge">recommended</span>'
         sec = "simulation"
-        now_rows.append([
-            f"<b>{name}</b>", str(o.posts) if label != "none" else "–",
-            ctx.record(sec, f"{label}: deaths if on duty on the decision day (median)", o.deaths_median,
-                       _range(o.deaths_median, o.deaths_p5, o.deaths_p95)),
-            ctx.record(sec, f"{label}: homes destroyed if on duty on the decision day (median)", o.homes_median, f"{o.homes_median:,.0f}"),
-            ctx.record(sec, f"{label}: displaced if on duty on the decision day (median)", o.displaced_median, f"{o.displaced_median:,.0f}"),
-            ctx.record(sec, f"{label}: share of paired runs with fewer deaths than no force (on duty on the decision day)",
-                       o.beats_none, _chance(o.beats_none)),
-            ctx.record(sec, f"{label}: share of runs with the fewest deaths (on duty on the decision day)", o.p_best, _chance(o.p_best)),
-            "–" if row is None or row.meets is None or label == "none" else ("yes" if row.meets else "no"),
-        ])  # fmt: skip
+        meets = "–" if row is None or row.meets is None or label == "none" else ("yes" if row.meets else "no")
+        now_rows.append(
+            [
+                f"<b>{name}</b>",
+                str(o.posts) if label != "none" else "–",
+                ctx.record(
+                    sec,
+                    f"{label}: deaths if on duty on the decision day (median)",
+                    o.deaths_median,
+                    _range(o.deaths_median, o.deaths_p5, o.deaths_p95),
+                ),
+                ctx.record(
+                    sec,
+                    f"{label}: homes destroyed if on duty on the decision day (median)",
+                    o.homes_median,
+                    f"{o.homes_median:,.0f}",
+                ),
+                ctx.record(
+                    sec,
+                    f"{label}: displaced if on duty on the decision day (median)",
+                    o.displaced_median,
+                    f"{o.displaced_median:,.0f}",
+                ),
+                ctx.record(
+                    sec,
+                    f"{label}: share of paired runs with fewer deaths than no force (on duty on the decision day)",
+                    o.beats_none,
+                    _chance(o.beats_none),
+                ),
+                ctx.record(
+                    sec,
+                    f"{label}: share of runs with the fewest deaths (on duty on the decision day)",
+                    o.p_best,
+                    _chance(o.p_best),
+                ),
+                meets,
+            ]
+        )
         late = out.timeline.get(label)
         if late is not None and label != "none":
-            late_rows.append([
-                f"<b>{escape(in_words(late.unit, late.officers))}</b>",
-                ctx.record(sec, f"{label}: day on duty at the pace of pledges (days after the decision)", late.generation_day,
-                           f"day {late.generation_day:g}"),
-                escape(plain(late.generation_source)),
-                _chance(late.arrived_before_outbreak),
-                ctx.record(sec, f"{label}: deaths at the pace of pledges (median)", late.deaths_median,
-                           _range(late.deaths_median, late.deaths_p5, late.deaths_p95)),
-                ctx.record(sec, f"{label}: share of paired runs with fewer deaths than no force (at the pace of pledges)",
-                           late.beats_none, _chance(late.beats_none)),
-            ])  # fmt: skip
+            late_rows.append(
+                [
+                    f"<b>{escape(in_words(late.unit, late.officers))}</b>",
+                    ctx.record(
+                        sec,
+                        f"{label}: day on duty at the pace of pledges (days after the decision)",
+                        late.generation_day,
+                        f"day {late.generation_day:g}",
+                    ),
+                    escape(plain(late.generation_source)),
+                    _chance(late.arrived_before_outbreak),
+                    ctx.record(
+                        sec,
+                        f"{label}: deaths at the pace of pledges (median)",
+                        late.deaths_median,
+                        _range(late.deaths_median, late.deaths_p5, late.deaths_p95),
+                    ),
+                    ctx.record(
+                        sec,
+                        f"{label}: share of paired runs with fewer deaths than no force (at the pace of pledges)",
+                        late.beats_none,
+                        _chance(late.beats_none),
+                    ),
+                ]
+            )
     none = out.none()
     lead = f"<p>{escape(outcome_sentence(dec, out))}</p>"
-    body = (
-        f"<h3>If the force were on duty on the decision day ({when})</h3>"
-        + _table(
-            [
-                "option",
-                "posts",
-                "deaths, median (90% range)",
-                "homes destroyed",
-                "displaced",
-                "fewer deaths than no force (paired runs)",
-                "fewest deaths of all options",
-                "meets the criterion",
-            ],
-            now_rows,
-            cls="num small",
-        )  # fmt: skip
-    )
+    now_heads = [
+        "option",
+        "posts",
+        "deaths, median (90% range)",
+        "homes destroyed",
+        "displaced",
+        "fewer deaths than no force (paired runs)",
+        "fewest deaths of all options",
+        "meets the criterion",
+    ]
+    body = f"<h3>If the force were on duty on the decision day ({when})</h3>"
+    body += _table(now_heads, now_rows, cls="num small")
     if late_rows:
         body += (
             "<h3>If it arrives at the pace of pledges</h3>"
@@ -354,7 +402,7 @@ def simulation_section(ctx: Context) -> Section | None:
                 ],
                 late_rows,
                 cls="num small",
-            )  # fmt: skip
+            )
             + f'<p class="note">With no force: {none.deaths_median:,.0f} deaths ({none.deaths_p5:,.0f}–{none.deaths_p95:,.0f}) in both tables: the runs are the same.</p>'
         )
     notes = [*out.notes, *out.timeline_notes]
@@ -388,9 +436,10 @@ def sensitivity_section(ctx: Context) -> Section | None:
         if ctx.data.outcomes is None:
             return None
         return Section(
-            "sensitivity", "What drives the simulated outcome (sensitivity)",
+            "sensitivity",
+            "What drives the simulated outcome (sensitivity)",
             "<p>No sensitivity analysis is stored for this scenario and none was computed for this brief.</p>",
-        )  # fmt: skip
+        )
     import tempfile
     from pathlib import Path
 
@@ -403,25 +452,42 @@ def sensitivity_section(ctx: Context) -> Section | None:
         svg = path.read_text(encoding="utf-8")
     svg = svg[svg.index("<svg") :]
     for r in ranking.head(10).itertuples(index=False):
-        ctx.record("sensitivity", f"share of the effect on simulated deaths: {r.parameter}", float(r.mean_share),
-                   f"{float(r.mean_share):.0%}")  # fmt: skip
+        ctx.record(
+            "sensitivity",
+            f"share of the effect on simulated deaths: {r.parameter}",
+            float(r.mean_share),
+            f"{float(r.mean_share):.0%}",
+        )
     by = sens.by_officer_weight
     bands = by.attrs.get("officer_weight_bands") or []
     rows = []
     for r in by.itertuples(index=False):
         label = str(r.option)
         words = "no force" if label == "none" else plain(label)
-        rows.append([f"<b>{escape(words)}</b>"] + [
-            ctx.record("sensitivity", f"{label}: median deaths at {b} officer weight", float(getattr(r, b)),
-                       f"{float(getattr(r, b)):,.0f}") for b in ("low", "central", "high")
-        ])  # fmt: skip
+        rows.append(
+            [f"<b>{escape(words)}</b>"]
+            + [
+                ctx.record(
+                    "sensitivity",
+                    f"{label}: median deaths at {b} officer weight",
+                    float(getattr(r, b)),
+                    f"{float(getattr(r, b)):,.0f}",
+                )
+                for b in ("low", "central", "high")
+            ]
+        )
     heads = ["option", "weak deterrence", "middling", "strong deterrence"]
     if len(bands) == 4:
-        heads = ["option", f"weak deterrence<br><small>({bands[0]:.2g}–{bands[1]:.2g})</small>",
-                 f"middling<br><small>({bands[1]:.2g}–{bands[2]:.2g})</small>",
-                 f"strong deterrence<br><small>({bands[2]:.2g}–{bands[3]:.2g})</small>"]  # fmt: skip
-    top = ", ".join(f"{escape(PLAIN.get(str(p), str(p)))} ({float(s):.0%})" for p, s in
-                    zip(ranking["parameter"].head(3), ranking["mean_share"].head(3), strict=True))  # fmt: skip
+        heads = [
+            "option",
+            f"weak deterrence<br><small>({bands[0]:.2g}–{bands[1]:.2g})</small>",
+            f"middling<br><small>({bands[1]:.2g}–{bands[2]:.2g})</small>",
+            f"strong deterrence<br><small>({bands[2]:.2g}–{bands[3]:.2g})</small>",
+        ]
+    top = ", ".join(
+        f"{escape(PLAIN.get(str(p), str(p)))} ({float(s):.0%})"
+        for p, s in zip(ranking["parameter"].head(3), ranking["mean_share"].head(3), strict=True)
+    )
     depends = (
         f"<p><b>The ordering of the options depends on a parameter nobody knows.</b> {escape(plain(sens.note))}</p>"
         if sens.ordering_depends
@@ -459,23 +525,46 @@ def validation_section(ctx: Context) -> Section | None:
     if validation is None:
         if ctx.data.outcomes is None:
             return None
-        return Section("validation", "Checked on what it was not fitted to (validation)",
-                       "<p>No held-out validation is stored for this scenario: the model is calibrated but untested "
-                       "on figures it was not fitted to.</p>")  # fmt: skip
+        return Section(
+            "validation",
+            "Checked on what it was not fitted to (validation)",
+            "<p>No held-out validation is stored for this scenario: the model is calibrated but untested "
+            "on figures it was not fitted to.</p>",
+        )
     rows = []
     for r in validation.table.to_dict("records"):
         known = _published(str(r["predicted"]))
         high = r.get("observed_high")
-        observed = (f"at least {float(r['observed_low']):,.0f}" if high is None or not np.isfinite(float(high))
-                    else f"{float(r['observed_low']):,.0f}–{float(high):,.0f}")  # fmt: skip
-        rows.append([
-            escape(str(r["check"])), escape(str(r["predicted"])),
-            ctx.record("validation", f"{r['check']}: {r['predicted']}: observed", float(r["observed_low"]), observed,
-                       str(r.get("source_ids", "")).replace(" ", ";"), known) + ctx.cite(str(r.get("source_ids", "")).split()),
-            ctx.record("validation", f"{r['check']}: {r['predicted']}: simulated median", float(r["median"]),
-                       _range(float(r["median"]), float(r["p5"]), float(r["p95"])), "", known),
-            "yes" if bool(r["holds"]) else "<b>no</b>",
-        ])  # fmt: skip
+        sources = str(r.get("source_ids", ""))
+        observed = (
+            f"at least {float(r['observed_low']):,.0f}"
+            if high is None or not np.isfinite(float(high))
+            else f"{float(r['observed_low']):,.0f}–{float(high):,.0f}"
+        )
+        rows.append(
+            [
+                escape(str(r["check"])),
+                escape(str(r["predicted"])),
+                ctx.record(
+                    "validation",
+                    f"{r['check']}: {r['predicted']}: observed",
+                    float(r["observed_low"]),
+                    observed,
+                    sources.replace(" ", ";"),
+                    known,
+                )
+                + ctx.cite(sources.split()),
+                ctx.record(
+                    "validation",
+                    f"{r['check']}: {r['predicted']}: simulated median",
+                    float(r["median"]),
+                    _range(float(r["median"]), float(r["p5"]), float(r["p95"])),
+                    "",
+                    known,
+                ),
+                "yes" if bool(r["holds"]) else "<b>no</b>",
+            ]
+        )
     text = (
         f"<p>The model was fitted again to part of what was observed and asked to predict the rest. "
         f"{escape(validation.note)} Observed figures published after {ctx.data.as_of.day} {ctx.data.as_of:%B %Y} "
@@ -572,6 +661,10 @@ def hotspot_section(ctx: Context) -> Section | None:
     return Section("hotspots", "Where violence may come next (hotspot forecast)", text + svg)
 
 
+#: Columns of a hotspot backtest table that measure skill (any case).
+_SKILL_METRICS = ("auc", "roc_auc", "pai", "hit_rate", "brier", "log_loss", "pai_at_10", "hit_rate_at_10")
+
+
 def _skill_text(skill: Any) -> str:
     """One sentence on the hotspot model's backtested skill (shipped GED backtest), or where to find it."""
     fallback = (
@@ -583,10 +676,7 @@ def _skill_text(skill: Any) -> str:
     for column in ("group", "country"):
         if column in rows.columns and (rows[column] == "pooled").any():
             rows = rows[rows[column] == "pooled"]
-    metrics = [
-        c for c in rows.columns
-        if c.lower() in ("auc", "roc_auc", "pai", "hit_rate", "brier", "log_loss", "pai_at_10", "hit_rate_at_10")
-    ]  # fmt: skip
+    metrics = [c for c in rows.columns if c.lower() in _SKILL_METRICS]
     if "model" not in rows.columns or not metrics:
         return fallback
     parts = []
