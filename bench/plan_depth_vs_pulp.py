@@ -44,8 +44,12 @@ def random_matrix(n: int, m: int, seed: int) -> tuple[sp.csr_matrix, np.ndarray]
 def run_kalkan(A: sp.csr_matrix, w: np.ndarray, p: int, limit: float, method: str) -> dict[str, Any]:
     t = time.perf_counter()
     problem = ExpectedCovering(A, w, p=p, busy=BUSY).solve(time_limit=limit, method=method)
-    return {"objective": problem.objective, "bound": problem.bound, "status": problem.status,
-            "seconds": time.perf_counter() - t}  # fmt: skip
+    return {
+        "objective": problem.objective,
+        "bound": problem.bound,
+        "status": problem.status,
+        "seconds": time.perf_counter() - t,
+    }
 
 
 def run_pulp(A: sp.csr_matrix, w: np.ndarray, p: int, limit: float) -> dict[str, Any]:
@@ -71,8 +75,12 @@ def run_pulp(A: sp.csr_matrix, w: np.ndarray, p: int, limit: float) -> dict[str,
     model.solve(pulp.PULP_CBC_CMD(msg=False, timeLimit=limit, threads=1))
     chosen = [j for j, v in enumerate(x) if (v.value() or 0) > 0.5]
     depth = np.asarray(A[chosen].sum(axis=0)).ravel() if chosen else np.zeros(A.shape[1])
-    return {"objective": float((w * (1 - q**depth)).sum()), "status": pulp.LpStatus[model.status],
-            "seconds": time.perf_counter() - t, "build": built}  # fmt: skip
+    return {
+        "objective": float((w * (1 - q**depth)).sum()),
+        "status": pulp.LpStatus[model.status],
+        "seconds": time.perf_counter() - t,
+        "build": built,
+    }
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -81,10 +89,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-write", action="store_true", help="print only; do not touch BENCHMARKS.md")
     args = parser.parse_args(argv)
     scenario = scenario_matrix()
-    instances = [("2010 scenario, police:300", *scenario, 28), ("2010 scenario, police:600", *scenario, 57),
-                 ("2010 scenario, police:1000", *scenario, 96),
-                 ("random 3,000 x 600", *random_matrix(3000, 600, 7), 40),
-                 ("random 10,000 x 1,000", *random_matrix(10_000, 1000, 8), 50)]  # fmt: skip
+    instances = [
+        ("2010 scenario, police:300", *scenario, 28),
+        ("2010 scenario, police:600", *scenario, 57),
+        ("2010 scenario, police:1000", *scenario, 96),
+        ("random 3,000 x 600", *random_matrix(3000, 600, 7), 40),
+        ("random 10,000 x 1,000", *random_matrix(10_000, 1000, 8), 50),
+    ]
     rows = []
     for name, A, w, p in instances:
         g = run_kalkan(A, w, p, args.limit, "heuristic")
@@ -120,9 +131,12 @@ def main(argv: list[str] | None = None) -> int:
             f"{c['objective']:,.1f} | {c['status']} | {c['seconds']:.1f} ({c['build']:.1f}) | "
             f"{c['seconds'] / k['seconds']:.1f}x |"
         )
-    lines += ["", "CBC's status 'Optimal' is PuLP's word for a solve that ended; with a time limit it may "
-              "not be proven. kalkan's gap is from its own bound (HiGHS's dual bound, or the submodular "
-              "bound of greedy)."]  # fmt: skip
+    lines += [
+        "",
+        "CBC's status 'Optimal' is PuLP's word for a solve that ended; with a time limit it may "
+        "not be proven. kalkan's gap is from its own bound (HiGHS's dual bound, or the submodular "
+        "bound of greedy).",
+    ]
     text = "\n".join(lines)
     print(text)
     if not args.no_write:

@@ -18,7 +18,6 @@ SKIP = re.compile(r"#\s*fmt:\s*(skip|off)\s*$")  # the comment ends its line
 #: Unjustified skips still there at the end of the session that added this test (owner in the comment).
 KNOWN: dict[str, int] = {
     "bench/exposure_kernel.py": 1,  # scenario
-    "bench/plan_depth_vs_pulp.py": 4,  # planner
     "src/kalkan/plan/exposure.py": 6,  # scenario
     "src/kalkan/scenarios/_displacement.py": 5,  # scenario
     "src/kalkan/scenarios/_places.py": 1,  # scenario

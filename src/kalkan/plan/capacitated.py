@@ -31,7 +31,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Mapping, Sequence
-from typing import Any, ClassVar, Self
+from typing import Any, ClassVar
 
 import numpy as np
 import numpy.typing as npt
@@ -41,7 +41,7 @@ import scipy.sparse as sp
 from kalkan import _base
 from kalkan.errors import InputError
 from kalkan.plan import _solvers
-from kalkan.plan.coverage import BUDGET_RULE, MaximalCovering
+from kalkan.plan.coverage import BUDGET_RULE, MaximalCovering, SolveCall
 from kalkan.plan.defaults import PER_1000
 from kalkan.plan.units import officers_per_post, unit_type
 
@@ -103,19 +103,10 @@ class CapacitatedCovering(MaximalCovering):
         return params
 
     # ------------------------------------------------------------------ solve
-    def solve(
-        self,
-        time_limit: float = 10.0,
-        *,
-        method: str = "auto",
-        start: Sequence[Any] | None = None,
-        seed: int | np.random.Generator | None = 0,
-    ) -> Self:
-        """Greedy, then (unless ``method="heuristic"``) the HiGHS MILP warm-started from it."""
-        self._validate_params()
-        self._check_solve(method, time_limit)
-        t0 = time.perf_counter()
-        self.warn_unreachable_demand()
+    def _solve(self, run: SolveCall) -> None:
+        """Greedy, then (unless ``method="heuristic"``) the HiGHS MILP warm-started from it
+        (``start`` and ``seed`` are not used: the greedy fills capacity and nothing is random)."""
+        time_limit, method, _, _, t0 = run
         A, w = self.coverage, self.weights
         sel, z = _greedy_capacitated(A, w, self.population, self.capacity, self.p)
         objective = _solvers.assigned_value(z, w)
@@ -154,7 +145,6 @@ class CapacitatedCovering(MaximalCovering):
                 "weight": zc.data[keep] * w[zc.col[keep]],
             }
         )
-        return self
 
     @property
     def covered_weight(self) -> float:

@@ -245,11 +245,15 @@ def _scenario_demand(
     return scenario, places_at_risk(scenario)
 
 
-def _check_minutes(response_minutes: float) -> None:
+def _response_minutes(scenario: Scenario, given: float | None) -> float:
+    """``--response-minutes`` if given, else the scenario's default, else :data:`RESPONSE_MINUTES`."""
     from kalkan.errors import InputError
 
-    if not response_minutes > 0:
-        raise InputError(f"--response-minutes must be > 0; got {response_minutes:g}.")
+    defaults = (scenario.settings or {}).get("defaults", {})
+    minutes = float(given if given is not None else defaults.get("response_minutes", RESPONSE_MINUTES))
+    if not minutes > 0:
+        raise InputError(f"--response-minutes must be > 0; got {minutes:g}.")
+    return minutes
 
 
 @plan_app.command("options")
@@ -288,17 +292,12 @@ def options_command(
 
     from kalkan.plan.force import plan_option
     from kalkan.plan.io import plan_geojson, write_table
+    from kalkan.plan.reach import weight_share
     from kalkan.plan.units import parse_options
 
     scn, demand = _scenario_demand(scenario, db, as_of)
-    defaults = (scn.settings or {}).get("defaults", {})
     option_list = parse_options(options or scn.option_spec or DEFAULT_OPTIONS)
-    minutes = float(
-        response_minutes
-        if response_minutes is not None
-        else defaults.get("response_minutes", RESPONSE_MINUTES)
-    )
-    _check_minutes(minutes)
+    minutes = _response_minutes(scn, response_minutes)
     from kalkan.plan.force import check_siting
 
     check_siting(siting)
@@ -321,7 +320,7 @@ def options_command(
                     demand, p=plan.posts, response_minutes=minutes, unit=option.unit, per_1000=per_1000
                 ).solve(time_limit=time_limit)
                 total = float(demand["weight"].sum())
-                row["capacitated_share"] = capped.objective / total if total > 0 else 0.0
+                row["capacitated_share"] = weight_share(capped.objective, total)
                 row["capacitated_gap"] = capped.gap
             rows.append(row)
             name = option.label.replace(":", "_")
@@ -394,12 +393,7 @@ def curve_command(
     except ValueError:
         raise OptionError(f"Cannot read --targets {targets!r}: write shares like 0.5,0.8,0.95.") from None
     scn, demand = _scenario_demand(scenario, db, as_of)
-    minutes = float(
-        response_minutes
-        if response_minutes is not None
-        else (scn.settings or {}).get("defaults", {}).get("response_minutes", RESPONSE_MINUTES)
-    )
-    _check_minutes(minutes)
+    minutes = _response_minutes(scn, response_minutes)
     console = Console()
     with console.status("solving the curve"):
         requirement = force_requirement(
@@ -475,12 +469,7 @@ def timeline_command(
     from kalkan.plan.timeline import REFERENCE_DAYS, deployment_timeline, load_pledges, milestones
 
     scn, demand = _scenario_demand(scenario, db, as_of)
-    minutes = float(
-        response_minutes
-        if response_minutes is not None
-        else (scn.settings or {}).get("defaults", {}).get("response_minutes", RESPONSE_MINUTES)
-    )
-    _check_minutes(minutes)
+    minutes = _response_minutes(scn, response_minutes)
     pledge_frame = load_pledges(pledges, scenario=scn)
     console = Console()
     with console.status("solving coverage for each arrival"):

@@ -27,7 +27,7 @@ import math
 import time
 import warnings
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any, ClassVar, Self, TypeVar
+from typing import Any, ClassVar, NamedTuple, Self, TypeVar
 
 import numpy as np
 import numpy.typing as npt
@@ -40,6 +40,7 @@ from kalkan.errors import InfeasibleError, InputError, NotSolvedError
 from kalkan.plan import _solvers
 from kalkan.plan._tables import places_frame, row_list
 from kalkan.plan.defaults import MILP_MAX_NONZEROS, MILP_MIN_SECONDS
+from kalkan.plan.reach import weight_share
 from kalkan.plan.travel import (
     CIRCUITY,
     SPEED_KMH,
@@ -125,6 +126,28 @@ def check_latlon(lat: npt.ArrayLike, lon: npt.ArrayLike, what: str) -> tuple[np.
     return la, lo
 
 
+def _coordinates(
+    demand: npt.ArrayLike, sites: npt.ArrayLike, geographic: bool
+) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
+    """Demand and site coordinates as checked (n x 2) float arrays: (latitude, longitude) pairs in
+    range when ``geographic`` (:func:`check_latlon`), else planar (x, y); no gaps in either."""
+    D = np.asarray(demand, dtype=float)
+    S = np.asarray(sites, dtype=float)
+    if D.ndim != 2 or D.shape[1] != 2 or S.ndim != 2 or S.shape[1] != 2:
+        raise InputError(f"Coordinates must be two columns; got demand {D.shape} and sites {S.shape}.")
+    for name, arr in (("demand", D), ("site", S)):
+        if geographic:
+            check_latlon(arr[:, 0], arr[:, 1], name)
+            continue
+        missing = np.flatnonzero(~np.isfinite(arr).all(axis=1))
+        if missing.size:
+            raise InputError(
+                f"{missing.size} {name} rows have no coordinates (rows {row_list(missing)}, "
+                f"counting from 0): add x/y or drop them."
+            )
+    return D, S
+
+
 class _CoveringProblem(_base.Params):
     """Shared state and helpers of the coverage problems (not public).
 
@@ -196,8 +219,7 @@ class _CoveringProblem(_base.Params):
         """
         max_cost = cls._check_reach(max_cost)
         A = cls._coverage_from_cost(cost_matrix, max_cost)
-        w = np.ones(A.shape[1]) if weights is None else weights
-        return cls._build(A, w, demand_ids=demand_ids, site_ids=site_ids, **params)
+        return cls._build(A, weights, demand_ids=demand_ids, site_ids=site_ids, **params)
 
     @classmethod
     def from_coordinates(
@@ -219,8 +241,7 @@ class _CoveringProblem(_base.Params):
         (straight-line travel time, or road time over ``network``). ``params`` as in
         :meth:`from_cost_matrix`."""
         A = cls._coverage_within(demand, sites, radius, response_minutes, circuity, speed_kmh, network)
-        w = np.ones(A.shape[1]) if weights is None else weights
-        return cls._build(A, w, demand_ids=demand_ids, site_ids=site_ids, **params)
+        return cls._build(A, weights, demand_ids=demand_ids, site_ids=site_ids, **params)
 
     @classmethod
     def from_places(
@@ -305,22 +326,10 @@ class _CoveringProblem(_base.Params):
 
         For ``geographic`` the coordinates are (latitude, longitude) pairs.
         """
-        D = np.asarray(demand, dtype=float)
-        S = np.asarray(sites, dtype=float)
-        if D.ndim != 2 or D.shape[1] != 2 or S.ndim != 2 or S.shape[1] != 2:
-            raise InputError(f"Coordinates must be two columns; got demand {D.shape} and sites {S.shape}.")
+        D, S = _coordinates(demand, sites, geographic)
         if geographic:
-            dl, do = check_latlon(D[:, 0], D[:, 1], "demand")
-            sl, so = check_latlon(S[:, 0], S[:, 1], "site")
             kwargs = {k: v for k, v in (("circuity", circuity), ("speed_kmh", speed_kmh)) if v is not None}
-            return travel_minutes(dl[:, None], do[:, None], sl[None, :], so[None, :], **kwargs)
-        for name, arr in (("demand", D), ("site", S)):
-            missing = np.flatnonzero(~np.isfinite(arr).all(axis=1))
-            if missing.size:
-                raise InputError(
-                    f"{missing.size} {name} rows have no coordinates (rows {row_list(missing)}, "
-                    f"counting from 0): add x/y or drop them."
-                )
+            return travel_minutes(D[:, 0:1], D[:, 1:2], S[:, 0][None, :], S[:, 1][None, :], **kwargs)
         return planar_distance(D[:, 0][:, None], D[:, 1][:, None], S[:, 0][None, :], S[:, 1][None, :])
 
     @classmethod
@@ -364,22 +373,16 @@ class _CoveringProblem(_base.Params):
         reach is the shortest road time instead (:func:`kalkan.plan.travel.network_minutes`)."""
         from scipy.spatial import cKDTree
 
-        D = np.asarray(demand, dtype=float)
-        S = np.asarray(sites, dtype=float)
-        if D.ndim != 2 or D.shape[1] != 2 or S.ndim != 2 or S.shape[1] != 2:
-            raise InputError(f"Coordinates must be two columns; got demand {D.shape} and sites {S.shape}.")
+        if network is not None and not geographic:
+            raise InputError("A road network needs latitude/longitude points and response_minutes.")
+        D, S = _coordinates(demand, sites, geographic)
+        dl, do, sl, so = D[:, 0], D[:, 1], S[:, 0], S[:, 1]
         if network is not None:
-            if not geographic:
-                raise InputError("A road network needs latitude/longitude points and response_minutes.")
-            dl, do = check_latlon(D[:, 0], D[:, 1], "demand")
-            sl, so = check_latlon(S[:, 0], S[:, 1], "site")
             extra = {} if speed_kmh is None else {"speed_kmh": speed_kmh}
             # Dijkstra from the (fewer) sites; roads are two-way, so transpose.
             minutes = network_minutes(network, sl, so, dl, do, max_minutes=reach, **extra)
             return _solvers.as_coverage(sp.csr_matrix(minutes <= reach))
         if geographic:
-            dl, do = check_latlon(D[:, 0], D[:, 1], "demand")
-            sl, so = check_latlon(S[:, 0], S[:, 1], "site")
             kwargs = {k: v for k, v in (("circuity", circuity), ("speed_kmh", speed_kmh)) if v is not None}
             km = reach / 60.0 * kwargs.get("speed_kmh", SPEED_KMH) / kwargs.get("circuity", CIRCUITY)
             chord = 2.0 * np.sin(min(km / EARTH_RADIUS_KM, np.pi) / 2.0) * (1 + 1e-9) + 1e-12
@@ -388,13 +391,6 @@ class _CoveringProblem(_base.Params):
             rows, cols = _pairs(pairs)
             cost = travel_minutes(dl[rows], do[rows], sl[cols], so[cols], **kwargs)
         else:
-            for name, arr in (("demand", D), ("site", S)):
-                missing = np.flatnonzero(~np.isfinite(arr).all(axis=1))
-                if missing.size:
-                    raise InputError(
-                        f"{missing.size} {name} rows have no coordinates (rows {row_list(missing)}, "
-                        f"counting from 0): add x/y or drop them."
-                    )
             pairs = cKDTree(S).query_ball_point(D, reach * (1 + 1e-9) + 1e-12, return_sorted=False)
             rows, cols = _pairs(pairs)
             cost = planar_distance(D[rows, 0], D[rows, 1], S[cols, 0], S[cols, 1])
@@ -408,9 +404,11 @@ class _CoveringProblem(_base.Params):
             raise NotSolvedError(f"{type(self).__name__} has not been solved: call solve() first.")
 
     @classmethod
-    def _build(cls, coverage: sp.csr_matrix, weights: npt.ArrayLike, **params: Any) -> Self:
-        """``cls(coverage, weights, **params)`` with its parameter rules checked (every ``from_*``)."""
-        problem = cls(coverage, weights, **params)
+    def _build(cls, coverage: sp.csr_matrix, weights: npt.ArrayLike | None, **params: Any) -> Self:
+        """``cls(coverage, weights, **params)`` with its parameter rules checked (every ``from_*``);
+        no ``weights`` is 1 per demand point."""
+        w = np.ones(coverage.shape[1]) if weights is None else weights
+        problem = cls(coverage, w, **params)
         problem._validate_params()
         return problem
 
@@ -501,7 +499,7 @@ class _CoveringProblem(_base.Params):
             "seconds": round(self.seconds, 6),
             "covered_weight": self.covered_weight,
             "total_weight": self.total_weight,
-            "covered_share": self.covered_weight / self.total_weight if self.total_weight > 0 else 0.0,
+            "covered_share": weight_share(self.covered_weight, self.total_weight),
             "n_selected": len(self.selected),
             "n_unreachable": int(self.unreachable.size),
         }
@@ -511,6 +509,16 @@ def _plain(value: Any) -> Any:
     if isinstance(value, np.generic):
         return value.item()
     return value
+
+
+class SolveCall(NamedTuple):
+    """The checked arguments of one :meth:`MaximalCovering.solve` call and when it started."""
+
+    time_limit: float
+    method: str
+    start: Sequence[Any] | None
+    seed: int | np.random.Generator | None
+    t0: float
 
 
 class MaximalCovering(_CoveringProblem):
@@ -570,12 +578,20 @@ class MaximalCovering(_CoveringProblem):
         :data:`MILP_MAX_NONZEROS` entries and otherwise, until the time limit or a proof, rounds of
         iterated local search (seeded by ``seed``), HiGHS on the kernel of the best local optima and
         more bound iterations. ``start`` gives site ids to warm-start the greedy (incremental budgets).
+        A subclass says what its own method does in :meth:`_solve`.
         """
         self._validate_params()
         self._check_solve(method, time_limit)
         t0 = time.perf_counter()
-        deadline = t0 + float(time_limit)
         self.warn_unreachable_demand()
+        self._solve(SolveCall(float(time_limit), method, start, seed, t0))
+        return self
+
+    def _solve(self, run: SolveCall) -> None:
+        """The work of :meth:`solve` after its checks (``run`` holds its arguments and its start time);
+        a subclass overrides this, not ``solve``, and ends, like this one, with :meth:`_record`."""
+        time_limit, method, start, seed, t0 = run
+        deadline = t0 + time_limit
         A, w = self.coverage, self.weights
         if self._AT is None:
             self._AT = A.T.tocsr()
@@ -628,7 +644,6 @@ class MaximalCovering(_CoveringProblem):
                 )
         self._multipliers = lam
         self._record(sel, objective, bound, status, t0)
-        return self
 
     def _proven(self, objective: float, bound: float) -> bool:
         return bool(bound - objective <= _solvers.REL_TOL * max(float(self.weights.sum()), 1.0))

@@ -26,7 +26,7 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Mapping, Sequence
-from typing import Any, ClassVar, Self
+from typing import Any, ClassVar
 
 import numpy as np
 import numpy.typing as npt
@@ -34,8 +34,9 @@ import scipy.sparse as sp
 
 from kalkan import _base
 from kalkan.plan import _solvers
-from kalkan.plan.coverage import BUDGET_RULE, MaximalCovering
+from kalkan.plan.coverage import BUDGET_RULE, MaximalCovering, SolveCall
 from kalkan.plan.defaults import BUSY, MILP_MAX_NONZEROS
+from kalkan.plan.reach import weight_share
 
 
 class ExpectedCovering(MaximalCovering):
@@ -78,31 +79,21 @@ class ExpectedCovering(MaximalCovering):
         )
         return float((self.weights * (1.0 - float(self.busy) ** depth)).sum())
 
-    def solve(
-        self,
-        time_limit: float = 10.0,
-        *,
-        method: str = "auto",
-        start: Sequence[Any] | None = None,
-        seed: int | np.random.Generator | None = 0,
-    ) -> Self:
+    def _solve(self, run: SolveCall) -> None:
         """Greedy, then (unless ``method="heuristic"``) HiGHS on the MILP for the rest of ``time_limit``.
 
         ``"auto"`` runs the MILP when it is small enough to build in memory (at most
         :data:`kalkan.plan.coverage.MILP_MAX_NONZEROS` coverage entries). ``seed`` is accepted for the
         same call as :meth:`MaximalCovering.solve`; nothing here is random.
         """
-        self._validate_params()
-        self._check_solve(method, time_limit)
-        t0 = time.perf_counter()
-        self.warn_unreachable_demand()
+        time_limit, method, start, _, t0 = run
         start_index = self._site_index(start) if start is not None else np.zeros(0, dtype=np.int64)
         sel, bound = _greedy_expected(self.coverage, self.weights, self.p, self.busy, start=start_index)
         objective = self.expected_value(sel)
         status = "optimal" if self._proven(objective, bound) else "heuristic"
         use_milp = method == "exact" or (method == "auto" and self.coverage.nnz <= MILP_MAX_NONZEROS)
         if status != "optimal" and use_milp:
-            remaining = t0 + float(time_limit) - time.perf_counter()
+            remaining = t0 + time_limit - time.perf_counter()
             res = _solvers.milp_expected(
                 self.coverage, self.weights, self.p, self.busy, start=sel, time_limit=remaining
             )
@@ -117,13 +108,12 @@ class ExpectedCovering(MaximalCovering):
             if self.selected_index.size
             else np.zeros(self.coverage.shape[1], dtype=np.int64)
         )
-        return self
 
     @property
     def expected_share(self) -> float:
         """Expected covered weight as a share of all weight."""
         self._require_solved()
-        return self.objective / self.total_weight if self.total_weight > 0 else 0.0
+        return weight_share(self.objective, self.total_weight)
 
     def result(self) -> dict[str, Any]:
         """The result as a plain dict: :meth:`MaximalCovering.result` plus ``busy`` and ``expected_share``

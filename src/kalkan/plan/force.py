@@ -29,7 +29,7 @@ from kalkan.errors import InfeasibleError, OptionError
 from kalkan.plan._tables import demand_frame
 from kalkan.plan.coverage import MaximalCovering, SetCovering, solve_budgets
 from kalkan.plan.defaults import RESPONSE_MINUTES
-from kalkan.plan.reach import reach_of
+from kalkan.plan.reach import reach_of, weight_share
 from kalkan.plan.travel import travel_minutes
 from kalkan.plan.units import ForceOption, officers_for_posts, officers_per_post, posts_for, unit_type
 
@@ -216,7 +216,7 @@ def plan_option(
     reach = reach_of(demand, problem.covered)
     total, covered = reach.weight, reach.weight_in_reach
     officers_used = min(option.officers, officers_for_posts(option.unit, len(selected)))
-    extra: dict[str, Any] = {"bound_share": problem.bound / total if total > 0 else 0.0, "siting": siting}
+    extra: dict[str, Any] = {"bound_share": weight_share(problem.bound, total), "siting": siting}
     if not math.isnan(reach.people_at_risk):
         extra["people_in_reach"] = reach.people_in_reach
     if siting == "depth":
@@ -287,10 +287,10 @@ def coverage_curve(
                 "officers": b,
                 "posts": p,
                 "covered_weight": r["covered_weight"],
-                "covered_share": r["covered_weight"] / total if total > 0 else 0.0,
+                "covered_share": weight_share(r["covered_weight"], total),
                 "bound": r["bound"],
                 "gap": r["gap"],
-                "bound_share": r["bound"] / total if total > 0 else 0.0,
+                "bound_share": weight_share(r["bound"], total),
                 "status": r["status"],
                 "seconds": r["seconds"],
                 "coverage_kind": kind.coverage_kind,
@@ -370,7 +370,7 @@ def force_requirement(
                 "target": target,
                 "posts": posts,
                 "officers": officers_for_posts(kind.name, posts),
-                "covered_share": achieved / total if total > 0 else 0.0,
+                "covered_share": weight_share(achieved, total),
                 "posts_lower_bound": lower,
                 "officers_lower_bound": officers_for_posts(kind.name, lower),
                 "proven": lower == posts,

@@ -7,7 +7,8 @@ and its line numbers (line 1 is the header).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -160,6 +161,24 @@ def plan_geojson(plan: Any, demand: pd.DataFrame) -> dict[str, Any]:
     return {"type": "FeatureCollection", "features": a["features"] + b["features"]}
 
 
+@contextmanager
+def _figure(path: Path) -> Iterator[Any]:
+    """The axes of one 7 x 4.2 inch plot, saved to ``path`` (PNG or SVG by suffix) when the block ends."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig, ax = plt.subplots(figsize=(7, 4.2), dpi=120)
+    try:
+        yield ax
+        fig.tight_layout()
+        fig.savefig(path)
+    finally:
+        plt.close(fig)
+
+
 def plot_curve(
     curve: pd.DataFrame,
     path: str | Path,
@@ -175,64 +194,55 @@ def plot_curve(
     ``marks`` (columns ``officers``, ``covered_share``, ``label``) marks force options on the curve.
     PNG or SVG by suffix.
     """
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig, ax = plt.subplots(figsize=(7, 4.2), dpi=120)
-    ax.step(
-        curve["officers"],
-        100 * curve["covered_share"],
-        where="post",
-        color="#1f5f8b",
-        label=f"best placement found ({unit})",
-    )
-    if "bound_share" in curve.columns:
+    with _figure(path) as ax:
         ax.step(
             curve["officers"],
-            100 * curve["bound_share"],
+            100 * curve["covered_share"],
             where="post",
             color="#1f5f8b",
-            alpha=0.35,
-            linestyle="--",
-            label="upper bound (no placement can do better)",
+            label=f"best placement found ({unit})",
         )
-    if requirement is not None:
-        for row in rows(requirement):
-            ax.axhline(100 * row.target, color="#999999", linewidth=0.7, linestyle=":")
-            ax.annotate(
-                f"{row.target:.0%}: {row.officers:,} officers",
-                (row.officers, 100 * row.target),
-                textcoords="offset points",
-                xytext=(4, -11),
-                fontsize=8,
-                color="#444444",
+        if "bound_share" in curve.columns:
+            ax.step(
+                curve["officers"],
+                100 * curve["bound_share"],
+                where="post",
+                color="#1f5f8b",
+                alpha=0.35,
+                linestyle="--",
+                label="upper bound (no placement can do better)",
             )
-    if marks is not None:
-        ax.scatter(marks["officers"], 100 * marks["covered_share"], color="#b22222", zorder=3, s=18)
-        for row in rows(marks):
-            ax.annotate(
-                str(row.label),
-                (row.officers, 100 * row.covered_share),
-                textcoords="offset points",
-                xytext=(4, 4),
-                fontsize=8,
-                color="#b22222",
-            )
-    kind = str(curve["coverage_kind"].iloc[0]) if "coverage_kind" in curve.columns and len(curve) else ""
-    ax.set_xlabel(f"officers ({unit}, 24/7 posts)")
-    ax.set_ylabel(f"% of at-risk weight {kind} within {response_minutes:g} min")
-    ax.set_ylim(0, 102)
-    ax.set_xlim(left=0)
-    ax.grid(alpha=0.3)
-    ax.legend(loc="lower right", fontsize=8)
-    ax.set_title(title or "Force requirement curve", fontsize=10)
-    fig.tight_layout()
-    fig.savefig(path)
-    plt.close(fig)
+        if requirement is not None:
+            for row in rows(requirement):
+                ax.axhline(100 * row.target, color="#999999", linewidth=0.7, linestyle=":")
+                ax.annotate(
+                    f"{row.target:.0%}: {row.officers:,} officers",
+                    (row.officers, 100 * row.target),
+                    textcoords="offset points",
+                    xytext=(4, -11),
+                    fontsize=8,
+                    color="#444444",
+                )
+        if marks is not None:
+            ax.scatter(marks["officers"], 100 * marks["covered_share"], color="#b22222", zorder=3, s=18)
+            for row in rows(marks):
+                ax.annotate(
+                    str(row.label),
+                    (row.officers, 100 * row.covered_share),
+                    textcoords="offset points",
+                    xytext=(4, 4),
+                    fontsize=8,
+                    color="#b22222",
+                )
+        kind = str(curve["coverage_kind"].iloc[0]) if "coverage_kind" in curve.columns and len(curve) else ""
+        ax.set_xlabel(f"officers ({unit}, 24/7 posts)")
+        ax.set_ylabel(f"% of at-risk weight {kind} within {response_minutes:g} min")
+        ax.set_ylim(0, 102)
+        ax.set_xlim(left=0)
+        ax.grid(alpha=0.3)
+        ax.legend(loc="lower right", fontsize=8)
+        ax.set_title(title or "Force requirement curve", fontsize=10)
     return path
 
 
@@ -244,65 +254,60 @@ def plot_timeline(
     title: str | None = None,
 ) -> Path:
     """Officers in place and coverage by day after authorisation, with reference deployment times."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig, ax = plt.subplots(figsize=(7, 4.2), dpi=120)
-    ax.step(
-        timeline["day"],
-        timeline["officers_in_place"],
-        where="post",
-        color="#444444",
-        label="officers in place",
-    )
-    ax.set_xlabel("days after authorisation")
-    ax.set_ylabel("officers in place")
-    ax2 = ax.twinx()
-    ax2.step(
-        timeline["day"],
-        100 * timeline["protected_share"],
-        where="post",
-        color="#1f5f8b",
-        label="% protected (armed)",
-    )
-    ax2.step(
-        timeline["day"],
-        100 * timeline["observed_share"],
-        where="post",
-        color="#d08c00",
-        linestyle="--",
-        label="% observed (any unit)",
-    )
-    ax2.set_ylim(0, 102)
-    ax2.set_ylabel("% of at-risk weight within reach")
-    if reference is not None:
-        for row in rows(reference):
-            ax.axvline(row.day, color="#b22222", linewidth=0.8, linestyle=":")
-            ax.annotate(
-                str(row.label),
-                (row.day, 0.03),
-                xycoords=("data", "axes fraction"),
-                textcoords="offset points",
-                xytext=(3, 0),
-                rotation=90,
-                fontsize=7,
-                color="#b22222",
-                va="bottom",
-            )
-    lines = ax.get_legend_handles_labels()
-    lines2 = ax2.get_legend_handles_labels()
-    ax.legend(
-        lines[0] + lines2[0], lines[1] + lines2[1], loc="upper right", bbox_to_anchor=(1.0, 0.9), fontsize=8
-    )
-    ax.set_ylim(bottom=0)
-    ax.set_xlim(0, float(timeline["day"].max()))
-    ax.grid(alpha=0.3)
-    ax.set_title(title or "Deployment timeline", fontsize=10)
-    fig.tight_layout()
-    fig.savefig(path)
-    plt.close(fig)
+    with _figure(path) as ax:
+        ax.step(
+            timeline["day"],
+            timeline["officers_in_place"],
+            where="post",
+            color="#444444",
+            label="officers in place",
+        )
+        ax.set_xlabel("days after authorisation")
+        ax.set_ylabel("officers in place")
+        ax2 = ax.twinx()
+        ax2.step(
+            timeline["day"],
+            100 * timeline["protected_share"],
+            where="post",
+            color="#1f5f8b",
+            label="% protected (armed)",
+        )
+        ax2.step(
+            timeline["day"],
+            100 * timeline["observed_share"],
+            where="post",
+            color="#d08c00",
+            linestyle="--",
+            label="% observed (any unit)",
+        )
+        ax2.set_ylim(0, 102)
+        ax2.set_ylabel("% of at-risk weight within reach")
+        if reference is not None:
+            for row in rows(reference):
+                ax.axvline(row.day, color="#b22222", linewidth=0.8, linestyle=":")
+                ax.annotate(
+                    str(row.label),
+                    (row.day, 0.03),
+                    xycoords=("data", "axes fraction"),
+                    textcoords="offset points",
+                    xytext=(3, 0),
+                    rotation=90,
+                    fontsize=7,
+                    color="#b22222",
+                    va="bottom",
+                )
+        lines = ax.get_legend_handles_labels()
+        lines2 = ax2.get_legend_handles_labels()
+        ax.legend(
+            lines[0] + lines2[0],
+            lines[1] + lines2[1],
+            loc="upper right",
+            bbox_to_anchor=(1.0, 0.9),
+            fontsize=8,
+        )
+        ax.set_ylim(bottom=0)
+        ax.set_xlim(0, float(timeline["day"].max()))
+        ax.grid(alpha=0.3)
+        ax.set_title(title or "Deployment timeline", fontsize=10)
     return path

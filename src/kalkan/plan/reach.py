@@ -18,7 +18,13 @@ import pandas as pd
 
 from kalkan.errors import SchemaError
 
-__all__ = ["Reach", "reach_of"]
+__all__ = ["Reach", "reach_of", "weight_share"]
+
+
+def weight_share(part: float, weight: float) -> float:
+    """``part`` as a share of the total ``weight``, 0 when there is no weight: the one rule for the
+    covered share (and the bound's, the protected and observed shares) everywhere."""
+    return part / weight if weight > 0 else 0.0
 
 
 @dataclass(frozen=True)
@@ -38,14 +44,14 @@ class Reach:
     @property
     def covered_share(self) -> float:
         """Share of the weight within reach (0 when there is no weight)."""
-        return self.weight_in_reach / self.weight if self.weight > 0 else 0.0
+        return weight_share(self.weight_in_reach, self.weight)
 
     @property
     def people_share(self) -> float:
         """Share of the people at risk within reach (0 when nobody is at risk; NaN without counts)."""
         if np.isnan(self.people_at_risk):
             return float("nan")
-        return self.people_in_reach / self.people_at_risk if self.people_at_risk > 0 else 0.0
+        return weight_share(self.people_in_reach, self.people_at_risk)
 
 
 def reach_of(

@@ -27,6 +27,7 @@ from kalkan.errors import InputError, SchemaError
 from kalkan.plan._tables import demand_frame, read_csv_table
 from kalkan.plan.coverage import solve_budgets
 from kalkan.plan.defaults import RESPONSE_MINUTES
+from kalkan.plan.reach import weight_share
 from kalkan.plan.units import UNIT_TYPES, ForceOption, posts_for
 
 PLEDGE_COLUMNS = ["contributor", "unit", "officers", "days_to_ready", "days_to_arrive"]
@@ -180,9 +181,9 @@ def deployment_timeline(
                 "day": day,
                 **current,
                 "protected_weight": protected,
-                "protected_share": protected / total if total > 0 else 0.0,
+                "protected_share": weight_share(protected, total),
                 "observed_weight": observed,
-                "observed_share": observed / total if total > 0 else 0.0,
+                "observed_share": weight_share(observed, total),
             }
         )
     return pd.DataFrame(rows)
