@@ -17,7 +17,12 @@ from kalkan.errors import InputError
 from kalkan.stage_events import STORE_HELP
 from kalkan.terminal import fit
 
-_DEFAULT_OPTIONS = "monitors:50,monitors:100,police:300,police:600,police:1000"
+
+def _options_text(options: str | None, scenario: Any) -> str:
+    """What ``--options`` names, else the scenario's options, else the planner's default options."""
+    from kalkan.plan.defaults import DEFAULT_OPTIONS
+
+    return str(options or scenario.option_spec or DEFAULT_OPTIONS)
 
 
 def _parse(text: str) -> list[Any]:
@@ -91,14 +96,9 @@ def _scheduler(scheduler: str | None, runs: int) -> str:
 
 
 def _as_of(text: str | None) -> Any:
-    if text is None:
-        return None
-    from datetime import date
+    from kalkan.stage_events import parse_day
 
-    try:
-        return date.fromisoformat(text)
-    except ValueError:
-        raise InputError(f"--as-of takes a date like 2031-04-02; got {text!r}.") from None
+    return None if text is None else parse_day(text, "--as-of")
 
 
 def _arrival(text: str) -> str | float:
@@ -156,7 +156,7 @@ def _simulate(
         from kalkan.stage_events import load_for_stage
 
         sc = load_for_stage(scenario, db, as_of)
-    text = options or sc.option_spec or _DEFAULT_OPTIONS
+    text = _options_text(options, sc)
     wanted = _parse(text)
     per_draw = min(4, runs)
     draws = -(-runs // per_draw)
@@ -314,7 +314,7 @@ def _sensitivity(
 
     _check_format(fmt, ("json", "table"))
     sc = load_scenario(scenario)
-    wanted = _parse(options or sc.option_spec or _DEFAULT_OPTIONS)
+    wanted = _parse(_options_text(options, sc))
     with _bar(fmt) as bar:
         report = _stage_progress(bar)
         result = sensitivity(

@@ -11,17 +11,31 @@ counts. A run's result depends only on its case, so every scheduler gives the sa
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
-from kalkan.errors import InputError
+from kalkan.errors import InputError, OptionError
 from kalkan.simulate.geo import GeoModel
 
-__all__ = ["Case", "ProgressFn", "dask_client", "map_cases", "run_cases", "scheduler_session"]
+if TYPE_CHECKING:
+    from kalkan.plan.units import ForceOption
+
+__all__ = [
+    "Case",
+    "ProgressFn",
+    "check_counts",
+    "check_options",
+    "copy_model",
+    "dask_client",
+    "map_cases",
+    "run_cases",
+    "scheduler_session",
+    "with_baseline",
+]
 
 #: Called with (runs done, runs in total): absolute counts.
 ProgressFn = Callable[[int, int], None]
@@ -50,10 +64,48 @@ class Case:
     key: tuple[Any, ...] = field(default=())
 
 
-def _clone(model: GeoModel, settings: dict[str, float]) -> GeoModel:
+def check_counts(**counts: tuple[Any, int]) -> None:
+    """Raise InputError unless each ``name=(value, low)`` is a whole number >= ``low``."""
+    for name, (value, low) in counts.items():
+        if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < low:
+            raise InputError(f"{name} must be a whole number >= {low}; got {value!r}.")
+
+
+def check_options(options: Iterable[Any]) -> None:
+    """Raise OptionError unless every option is a ForceOption or None (no force)."""
+    from kalkan.plan.units import ForceOption
+
+    for option in options:
+        if option is not None and not isinstance(option, ForceOption):
+            raise OptionError(
+                f"Each option must be a ForceOption (e.g. parse_options('police:600')) or None "
+                f"for no force; got {option!r}."
+            )
+
+
+def with_baseline(
+    options: Iterable[ForceOption | None], baseline: bool, *, task: str
+) -> list[ForceOption | None]:
+    """The options to run, with no force (None) first when ``baseline`` and the list lacks it.
+
+    ``task`` completes the message for an empty list ("No force options to {task}: ...").
+    """
+    wanted = list(options)
+    if baseline and None not in wanted:
+        wanted.insert(0, None)
+    if not wanted:
+        raise OptionError(f"No force options to {task}: give at least one, e.g. 'police:600'.")
+    return wanted
+
+
+def copy_model(model: GeoModel, settings: Mapping[str, float] | None = None) -> GeoModel:
+    """A shallow copy of a built model with ``settings`` changed; it can take its own posts.
+
+    Places, the neighbour graph and the arrays built by ``fit`` are shared, not copied.
+    """
     clone = GeoModel.__new__(GeoModel)
     clone.__dict__.update(model.__dict__)
-    clone.settings = {**model.settings, **settings}
+    clone.settings = {**model.settings, **(settings or {})}
     return clone
 
 
@@ -80,7 +132,7 @@ def run_cases(
             settings["response_minutes"] = (
                 float(settings.get("response_minutes", model.settings["response_minutes"])) * speed
             )
-        m = _clone(model, settings)
+        m = copy_model(model, settings)
         if extra["population_factor"] != 1.0:
             m.population_ = model.population_ * extra["population_factor"]
         if extra["share_factor"] != 1.0:

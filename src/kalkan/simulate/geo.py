@@ -35,6 +35,7 @@ import pandas as pd
 
 from kalkan._base import Params, Rule, check_is_fitted, real
 from kalkan.errors import InputError, SchemaError
+from kalkan.plan.defaults import RESPONSE_MINUTES
 from kalkan.simulate import _geo_kernel as _k
 
 __all__ = ["GEO_SETTINGS", "GeoModel", "GeoRun", "Setting"]
@@ -121,7 +122,7 @@ GEO_SETTINGS: tuple[Setting, ...] = (
     Setting("spark_distrust", 0.2, "", "distrust of both groups at a flashpoint (calibrated)", 0, 1),
     Setting("move_minutes", 60.0, "minutes", "how far a mob travels to find the other group", 0),
     Setting("neighbours", 8, "places", "nearest places within move_minutes a mob considers", 1),
-    Setting("response_minutes", 30.0, "minutes", "reach of a police post (as in the planner)", 0),
+    Setting("response_minutes", RESPONSE_MINUTES, "minutes", "reach of a police post (as in the planner)", 0),
     Setting(
         "monitor_effect",
         0.0,
@@ -238,7 +239,7 @@ class GeoModel(Params):
         spark_distrust: float = 0.2,
         move_minutes: float = 60.0,
         neighbours: int = 8,
-        response_minutes: float = 30.0,
+        response_minutes: float = RESPONSE_MINUTES,
         monitor_effect: float = 0.0,
         crowd_growth: float = 0.0,
         avoid_posts: float = 0.25,

@@ -21,7 +21,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from kalkan.errors import InputError, OptionError
+from kalkan.errors import InputError
+from kalkan.simulate.engine import check_counts, check_options, copy_model, dask_client, with_baseline
 from kalkan.simulate.geo import GeoModel
 
 if TYPE_CHECKING:
@@ -36,8 +37,9 @@ OUTCOMES = ("deaths", "homes_destroyed", "displaced")
 _EXTRA = ("deaths_group0", "attacks", "arrests", "observed_share")
 
 
-def run_seeds(seed: int, runs: int) -> list[int]:
-    """The ``runs`` run seeds derived from ``seed`` (the same for every option)."""
+def run_seeds(seed: int | Sequence[int], runs: int) -> list[int]:
+    """The ``runs`` run seeds derived from ``seed`` (an int, or ints such as ``[seed, stream]``):
+    children of ``numpy.random.SeedSequence(seed)``, each cut to the kernel's 31-bit seed."""
     return [int(s.generate_state(1)[0] & 0x7FFFFFFF) for s in np.random.SeedSequence(seed).spawn(runs)]
 
 
@@ -104,20 +106,6 @@ def summarise(label: str, runs: list[dict[str, Any]]) -> dict[str, Any]:
     return row
 
 
-def _check(runs: Any, days: Any, seed: Any, options: Any) -> None:
-    for name, value, low in (("runs", runs, 1), ("days", days, 1), ("seed", seed, 0)):
-        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low:
-            raise InputError(f"{name} must be a whole number >= {low}; got {value!r}.")
-    from kalkan.plan.units import ForceOption
-
-    for option in options:
-        if option is not None and not isinstance(option, ForceOption):
-            raise OptionError(
-                f"Each option must be a ForceOption (e.g. parse_options('police:600')) or None "
-                f"for no force; got {option!r}."
-            )
-
-
 def _chunks(seeds: list[int], size: int) -> list[list[int]]:
     return [seeds[i : i + size] for i in range(0, len(seeds), size)]
 
@@ -147,7 +135,7 @@ def _run_all(
             results.append(batch)
         return results
     import dask
-    from dask.distributed import Client, LocalCluster, as_completed
+    from dask.distributed import as_completed
 
     if scheduler in ("threads", "sync", "synchronous", "processes"):
         tasks = [
@@ -165,20 +153,7 @@ def _run_all(
         if progress is not None:
             progress(total, total)
         return out
-    cluster = None
-    if isinstance(scheduler, Client):
-        client = scheduler
-        own = False
-    else:
-        if scheduler == "local":
-            from kalkan.simulate.engine import QUIET_CLUSTER
-
-            cluster = LocalCluster(n_workers=None, threads_per_worker=1, processes=True, **QUIET_CLUSTER)
-            client = Client(cluster)
-        else:
-            client = Client(str(scheduler))
-        own = True
-    try:
+    with dask_client(scheduler) as client:
         n_workers = max(1, len(client.scheduler_info().get("workers", {})))
         size = max(1, min(50, len(seeds) // (2 * n_workers) or 1))
         futures = {}
@@ -196,11 +171,6 @@ def _run_all(
                 progress(done, total)
         n_chunks = len(_chunks(seeds, size))
         return [[row for c in range(n_chunks) for row in parts[(m, c)]] for m in range(len(models))]
-    finally:
-        if own:
-            client.close()
-            if cluster is not None:
-                cluster.close()
 
 
 def simulate_options(
@@ -258,7 +228,8 @@ def simulate_options(
         percentiles per option and day; ``attrs["by_place"]`` the mean per option and place (places
         where anything happened in some run), for maps; ``attrs["posts"]`` the posts simulated.
     """
-    _check(runs, days, seed, options)
+    check_counts(runs=(runs, 1), days=(days, 1), seed=(seed, 0))
+    check_options(options)
     is_number = isinstance(arrival_day, int | float) and not isinstance(arrival_day, bool)
     if not (is_number and 0 <= arrival_day < np.inf):
         raise InputError(f"arrival_day must be a number of days >= 0; got {arrival_day!r}.")
@@ -267,20 +238,18 @@ def simulate_options(
 
         scenario = load_scenario(scenario)
     from kalkan.simulate.calibration import point_settings
-    from kalkan.simulate.scenario import option_posts, posts_from_plan, scenario_model
+    from kalkan.simulate.scenario import (
+        option_posts,
+        posts_from_plan,
+        scenario_model,
+        scenario_response_minutes,
+    )
 
     merged = {**point_settings(scenario), **(settings or {})}
     if response_minutes is None:
-        from kalkan.plan.defaults import RESPONSE_MINUTES
-
-        defaults = scenario.settings.get("defaults", {})
-        response_minutes = float(defaults.get("response_minutes", RESPONSE_MINUTES))
+        response_minutes = scenario_response_minutes(scenario)
     merged["response_minutes"] = float(response_minutes)
-    wanted: list[ForceOption | None] = list(options)
-    if baseline and None not in wanted:
-        wanted.insert(0, None)
-    if not wanted:
-        raise OptionError("No force options to simulate: give at least one, e.g. 'police:600'.")
+    wanted = with_baseline(options, baseline, task="simulate")
     start = time.perf_counter()
     base = scenario_model(scenario, **merged)
     assert base.places_ is not None
@@ -296,7 +265,7 @@ def simulate_options(
             )
         posts = posts.assign(arrival_day=float(arrival_day))
         post_tables.append(posts.assign(option="none" if option is None else option.label))
-        model = scenario_model_copy(base).set_posts(posts)
+        model = copy_model(base).set_posts(posts)
         models.append(model)
         if option is None:
             meta.append(
@@ -348,11 +317,3 @@ def simulate_options(
         }
     )
     return table
-
-
-def scenario_model_copy(model: GeoModel) -> GeoModel:
-    """A shallow copy of a built model that can take its own posts (places and graph are shared)."""
-    clone = GeoModel.__new__(GeoModel)
-    clone.__dict__.update(model.__dict__)
-    clone.settings = dict(model.settings)
-    return clone

@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from kalkan.errors import InputError, OptionError
+from kalkan.errors import InputError
 from kalkan.simulate.priors import FORCE
 
 if TYPE_CHECKING:
@@ -216,31 +216,29 @@ def compare_options(
     model settings (e.g. ``{"officer_weight": 1.0}``) instead of drawing them.
     Raises :class:`~kalkan.simulate.spec.NotCalibratedError` if the scenario has no posterior.
     """
-    from kalkan.plan.units import ForceOption
     from kalkan.simulate.calibration import load_posterior
-    from kalkan.simulate.engine import Case
+    from kalkan.simulate.engine import Case, check_counts, check_options, with_baseline
     from kalkan.simulate.geo import GeoModel
-    from kalkan.simulate.scenario import forecast_sparks, replay_seeds, scenario_places
+    from kalkan.simulate.montecarlo import run_seeds
+    from kalkan.simulate.scenario import (
+        forecast_sparks,
+        replay_seeds,
+        scenario_places,
+        scenario_response_minutes,
+    )
     from kalkan.simulate.spec import simulation_spec
 
     if isinstance(scenario, str):
         from kalkan.scenarios import load_scenario
 
         scenario = load_scenario(scenario)
-    for name, value, low in (
-        ("draws", draws, 1),
-        ("seeds_per_draw", seeds_per_draw, 1),
-        ("seed", seed, 0),
-        ("outbreak_within", outbreak_within, 1),
-    ):
-        if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < low:
-            raise InputError(f"{name} must be a whole number >= {low}; got {value!r}.")
-    for option in options:
-        if option is not None and not isinstance(option, ForceOption):
-            raise OptionError(
-                f"Each option must be a ForceOption (e.g. parse_options('police:600')) or None "
-                f"for no force; got {option!r}."
-            )
+    check_counts(
+        draws=(draws, 1),
+        seeds_per_draw=(seeds_per_draw, 1),
+        seed=(seed, 0),
+        outbreak_within=(outbreak_within, 1),
+    )
+    check_options(options)
     if not (
         arrival == "timeline"
         or (isinstance(arrival, int | float) and not isinstance(arrival, bool) and arrival >= 0)
@@ -250,13 +248,9 @@ def compare_options(
     posterior = load_posterior(scenario)
     day = as_of or spec.decision_date
     n_days = int(days or spec.days)
-    wanted: list[ForceOption | None] = list(options)
-    if baseline and None not in wanted:
-        wanted.insert(0, None)
-    if not wanted:
-        raise OptionError("No force options to compare: give at least one, e.g. 'police:600'.")
+    wanted = with_baseline(options, baseline, task="compare")
     if response_minutes is None:
-        response_minutes = float(scenario.settings.get("defaults", {}).get("response_minutes", 30.0))
+        response_minutes = scenario_response_minutes(scenario)
     places = scenario_places(scenario, as_of=day)
     model = GeoModel.from_places(places, None, response_minutes=float(response_minutes))
     # Posts and risk as of the decision date.
@@ -290,7 +284,7 @@ def compare_options(
     fixed = dict(settings or {})
     cases: list[Case] = []
     situations = []
-    run_seed = np.random.SeedSequence([seed, 13]).spawn(draws * seeds_per_draw)
+    run_seed = run_seeds([seed, 13], draws * seeds_per_draw)
     for d in range(draws):
         base = {str(k): float(v) for k, v in params.iloc[d].items()}
         force = {p.name: float(p.from_unit(np.array(rng.random()))) for p in FORCE}
@@ -299,7 +293,7 @@ def compare_options(
                 places, risk, n_sparks, spark_days=spec.spark_days, rng=rng, spark_km=spec.spark_km
             )
             start_day = float(rng.integers(0, outbreak_within))
-            kseed = int(run_seed[d * seeds_per_draw + s].generate_state(1)[0] & 0x7FFFFFFF)
+            kseed = run_seed[d * seeds_per_draw + s]
             situations.append({"draw": d, "seed": kseed, "outbreak_day": start_day, **base, **force})
             for o in range(len(wanted)):
                 late = max(0.0, generation[o][0] - start_day)

@@ -17,6 +17,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from kalkan.plan.defaults import RESPONSE_MINUTES
+
 __all__ = ["CONTEXT", "FITTED", "FORCE", "Prior", "prior_table"]
 
 
@@ -105,7 +107,13 @@ FORCE: tuple[Prior, ...] = (
 
 #: Context settings: varied in the sensitivity analysis only (multipliers are relative to the scenario).
 CONTEXT: tuple[Prior, ...] = (
-    Prior("response_minutes", 15.0, 60.0, False, "reach of a post (planner default 30 minutes)"),
+    Prior(
+        "response_minutes",
+        15.0,
+        60.0,
+        False,
+        f"reach of a post (planner default {RESPONSE_MINUTES:g} minutes)",
+    ),
     Prior(
         "speed_factor",
         0.5,

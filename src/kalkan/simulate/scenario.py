@@ -22,7 +22,9 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from kalkan.distance import haversine_km
 from kalkan.errors import ScenarioError
+from kalkan.plan.defaults import RESPONSE_MINUTES
 from kalkan.simulate.geo import GeoModel
 
 if TYPE_CHECKING:
@@ -37,6 +39,7 @@ __all__ = [
     "replay_seeds",
     "scenario_model",
     "scenario_places",
+    "scenario_response_minutes",
     "spark_steps",
 ]
 
@@ -54,6 +57,12 @@ def scenario_places(scenario: Scenario, *, as_of: date | None = None) -> pd.Data
     return places.reset_index(drop=True)
 
 
+def scenario_response_minutes(scenario: Scenario) -> float:
+    """Reach of a post in minutes: the scenario's ``[defaults] response_minutes``, else the planner's
+    default (:data:`kalkan.plan.defaults.RESPONSE_MINUTES`)."""
+    return float(scenario.settings.get("defaults", {}).get("response_minutes", RESPONSE_MINUTES))
+
+
 def spark_steps(
     places: pd.DataFrame,
     incidents: pd.DataFrame,
@@ -68,8 +77,6 @@ def spark_steps(
     An incident lights every place within ``spark_km`` of it at the first step of the day it started,
     if that day is within ``spark_days`` of ``start``; incidents without coordinates are skipped.
     """
-    from kalkan.plan.travel import haversine_km
-
     steps = np.zeros(len(places), dtype=np.int64)
     if incidents is None or len(incidents) == 0:
         return steps
@@ -171,8 +178,6 @@ def forecast_sparks(
     proportional to ``risk`` (e.g. people at risk x forecast weight on the decision day), lit on a day
     drawn uniformly in ``0 .. spark_days - 1`` with every place within ``spark_km``.
     """
-    from kalkan.plan.travel import haversine_km
-
     weight = np.clip(np.nan_to_num(np.asarray(risk, dtype=float)), 0.0, None)
     steps = np.zeros(len(places), dtype=np.int64)
     if len(places) == 0 or n_sparks < 1 or weight.sum() <= 0:
@@ -188,7 +193,11 @@ def forecast_sparks(
 
 
 def option_posts(
-    places: pd.DataFrame, option: ForceOption | None, *, response_minutes: float = 30.0, siting: str = "reach"
+    places: pd.DataFrame,
+    option: ForceOption | None,
+    *,
+    response_minutes: float = RESPONSE_MINUTES,
+    siting: str = "reach",
 ) -> pd.DataFrame:
     """Posts of one force option on the places' demand (``weight``); None = no force.
 

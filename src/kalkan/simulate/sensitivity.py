@@ -101,10 +101,16 @@ def sensitivity(
     from SALib.sample import morris as morris_sample
     from SALib.sample import sobol as sobol_sample
 
-    from kalkan.simulate.engine import Case, map_cases
+    from kalkan.simulate.engine import Case, map_cases, with_baseline
     from kalkan.simulate.geo import GeoModel
+    from kalkan.simulate.montecarlo import run_seeds
     from kalkan.simulate.predictive import _posts, option_label
-    from kalkan.simulate.scenario import forecast_sparks, replay_seeds, scenario_places
+    from kalkan.simulate.scenario import (
+        forecast_sparks,
+        replay_seeds,
+        scenario_places,
+        scenario_response_minutes,
+    )
     from kalkan.simulate.spec import simulation_spec
 
     if isinstance(scenario, str):
@@ -126,9 +132,9 @@ def sensitivity(
     values = np.column_stack([p.from_unit(unit[:, j]) for j, p in enumerate(priors)])
     day: date = spec.decision_date
     places = scenario_places(scenario, as_of=day)
-    response = float(scenario.settings.get("defaults", {}).get("response_minutes", 30.0))
+    response = scenario_response_minutes(scenario)
     model = GeoModel.from_places(places, None, response_minutes=response)
-    wanted = list(options) if None in options else [None, *options]
+    wanted = with_baseline(options, True, task="analyse")
     posts = [_posts(places, o, None, response, "reach")[0] for o in wanted]
     n_sparks = max(1, replay_seeds(scenario.incidents, start=spec.start, spark_days=spec.spark_days))
     rng = np.random.default_rng([seed, 21])
@@ -143,9 +149,7 @@ def sensitivity(
         )
         for _ in range(seeds)
     ]
-    run_seeds = [
-        int(s.generate_state(1)[0] & 0x7FFFFFFF) for s in np.random.SeedSequence([seed, 23]).spawn(seeds)
-    ]
+    kernel_seeds = run_seeds([seed, 23], seeds)
     cases = []
     for i, row in enumerate(values):
         settings = dict(zip(names, map(float, row), strict=True))
@@ -156,7 +160,7 @@ def sensitivity(
                     Case(
                         settings=settings,
                         sparks=spark_sets[s],
-                        seed=run_seeds[s],
+                        seed=kernel_seeds[s],
                         option=o,
                         arrival_day=arrival_day,
                         officers_factor=factor,
@@ -171,40 +175,29 @@ def sensitivity(
     labels = [option_label(o) for o in wanted]
     rows: list[dict[str, Any]] = []
     averted_rows: list[dict[str, Any]] = []
-    for o, label in enumerate(labels):
-        y = deaths[:, o]
+
+    def indices_of(y: np.ndarray) -> tuple[dict[str, Any], Any]:
+        """SALib's indices of ``y`` (Morris: mu_star, sigma; Sobol: S1, ST) and the one that ranks."""
         if method == "morris":
             res = morris_analyze.analyze(problem, unit, y, num_levels=4, seed=seed)
-            for j, name in enumerate(names):
-                rows.append(
-                    {
-                        "option": label,
-                        "parameter": name,
-                        "mu_star": float(res["mu_star"][j]),
-                        "sigma": float(res["sigma"][j]),
-                        "importance": float(res["mu_star"][j]),
-                    }
-                )
-        else:
-            res = sobol_analyze.analyze(problem, y, calc_second_order=False, seed=seed)
-            for j, name in enumerate(names):
-                rows.append(
-                    {
-                        "option": label,
-                        "parameter": name,
-                        "S1": float(res["S1"][j]),
-                        "ST": float(res["ST"][j]),
-                        "importance": float(res["ST"][j]),
-                    }
-                )
+            return {"mu_star": res["mu_star"], "sigma": res["sigma"]}, res["mu_star"]
+        res = sobol_analyze.analyze(problem, y, calc_second_order=False, seed=seed)
+        return {"S1": res["S1"], "ST": res["ST"]}, res["ST"]
+
+    for o, label in enumerate(labels):
+        y = deaths[:, o]
+        found, importance = indices_of(y)
+        for j, name in enumerate(names):
+            rows.append(
+                {
+                    "option": label,
+                    "parameter": name,
+                    **{k: float(v[j]) for k, v in found.items()},
+                    "importance": float(importance[j]),
+                }
+            )
         if o > 0:  # what drives the deaths this option averts against no force
-            averted = deaths[:, 0] - y
-            if method == "morris":
-                res = morris_analyze.analyze(problem, unit, averted, num_levels=4, seed=seed)
-                key = res["mu_star"]
-            else:
-                res = sobol_analyze.analyze(problem, averted, calc_second_order=False, seed=seed)
-                key = res["ST"]
+            _, key = indices_of(deaths[:, 0] - y)
             for j, name in enumerate(names):
                 averted_rows.append({"option": label, "parameter": name, "importance": float(key[j])})
     indices = pd.DataFrame(rows)
