@@ -77,7 +77,7 @@ def main() -> None:
         t_ours, ours = best_of(
             lambda p=places, e=events: incident_kernel_weight(
                 p, e, AS_OF, distance_km=DISTANCE_KM, decay_days=DECAY_DAYS, floor=0.0
-            )  # fmt: skip
+            )
         )
         t_peer, peer = best_of(lambda p=places, e=events: sklearn_kernel(p, e))
         diff = float(np.max(np.abs(np.asarray(ours) - np.asarray(peer))))

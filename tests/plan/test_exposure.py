@@ -62,26 +62,49 @@ def tiny(events: pd.DataFrame | None = None) -> Scenario:
     D1: census 5,000, 50% share; town T 2,000 and villages v1, v2 without a figure.
     D2: no census total, no group share, 90% Kyrgyz; town T2 1,000 and villages v3, v4 without a figure.
     """
-    places = pd.DataFrame([
-        _place("T", "town", "D1", 2000),
-        _place("v1", "village", "D1", np.nan),
-        _place("v2", "village", "D1", np.nan),
-        _place("T2", "town", "D2", 1000),
-        _place("v3", "village", "D2", np.nan),
-        _place("v4", "village", "D2", np.nan),
-    ])  # fmt: skip
+    places = pd.DataFrame(
+        [
+            _place("T", "town", "D1", 2000),
+            _place("v1", "village", "D1", np.nan),
+            _place("v2", "village", "D1", np.nan),
+            _place("T2", "town", "D2", 1000),
+            _place("v3", "village", "D2", np.nan),
+            _place("v4", "village", "D2", np.nan),
+        ]
+    )
     districts = pd.DataFrame(
-        {"district": ["D1", "D2"], "oblast": ["A", "A"], "population": [5000.0, np.nan],
-         "group_share_pct": [50.0, np.nan], "majority_share_pct": [50.0, 90.0], "source_ids": ["S_1", ""]}
-    )  # fmt: skip
-    oblasts = pd.DataFrame({"oblast": ["A"], "population": [10000.0], "group_share_pct": [20.0],
-                            "source_ids": ["S_2"], "note": [""]})  # fmt: skip
+        {
+            "district": ["D1", "D2"],
+            "oblast": ["A", "A"],
+            "population": [5000.0, np.nan],
+            "group_share_pct": [50.0, np.nan],
+            "majority_share_pct": [50.0, 90.0],
+            "source_ids": ["S_1", ""],
+        }
+    )
+    oblasts = pd.DataFrame(
+        {
+            "oblast": ["A"],
+            "population": [10000.0],
+            "group_share_pct": [20.0],
+            "source_ids": ["S_2"],
+            "note": [""],
+        }
+    )
     return Scenario(
-        name="tiny", title="tiny", path=Path("."), places=places, districts=districts, oblasts=oblasts,
-        incidents=events if events is not None else _events([]), admin1={}, admin2={},
-        facts=pd.DataFrame(), sources=pd.DataFrame(),
+        name="tiny",
+        title="tiny",
+        path=Path("."),
+        places=places,
+        districts=districts,
+        oblasts=oblasts,
+        incidents=events if events is not None else _events([]),
+        admin1={},
+        admin2={},
+        facts=pd.DataFrame(),
+        sources=pd.DataFrame(),
         settings={"as_of": AS_OF},
-    )  # fmt: skip
+    )
 
 
 def test_population_by_hand() -> None:
@@ -192,12 +215,14 @@ def test_kernel_by_hand_distance_and_time() -> None:
 
 def test_kernel_decays_with_age_and_ignores_the_future_and_the_unlocated() -> None:
     places = pd.DataFrame({"latitude": [0.0, 10.0], "longitude": [0.0, 0.0]})
-    events = _events([
-        (0.0, 0.0, "2010-06-30", "2010-06-30"),  # new, at place 0
-        (10.0, 0.0, "2010-06-10", "2010-06-16"),  # ended 14 days before as_of, at place 1
-        (10.0, 0.0, "2010-07-05", "2010-07-05"),  # after as_of: must not count
-        (np.nan, np.nan, "2010-06-30", "2010-06-30"),  # not located: must not count
-    ])  # fmt: skip
+    events = _events(
+        [
+            (0.0, 0.0, "2010-06-30", "2010-06-30"),  # new, at place 0
+            (10.0, 0.0, "2010-06-10", "2010-06-16"),  # ended 14 days before as_of, at place 1
+            (10.0, 0.0, "2010-07-05", "2010-07-05"),  # after as_of: must not count
+            (np.nan, np.nan, "2010-06-30", "2010-06-30"),  # not located: must not count
+        ]
+    )
     w = incident_kernel_weight(places, events, AS_OF, decay_days=14.0, floor=0.0)
     assert w == pytest.approx([1.0, np.exp(-1.0)])
 

@@ -125,7 +125,7 @@ def _figures(*rows: tuple[str, str, str, float, str, str]) -> pd.DataFrame:
             "source_ids": "S_1",
             "estimate": False,
             "note": "",
-        }  # fmt: skip
+        }
         for n, (kind, site, group, people, day, known) in enumerate(rows, start=2)
     ]
     return pd.DataFrame(records)[PARSED] if records else empty()
@@ -149,24 +149,59 @@ def _tiny(displacement: pd.DataFrame) -> Scenario:
     """Two units: D1 with 1,000 people of the group G at town T (1,000 people, 100%); D2 with 3,000 at U."""
 
     def place(pid: str, district: str, population: float, lat: float) -> dict[str, object]:
-        return {"place_id": pid, "name": pid, "kind": "town", "latitude": lat, "longitude": 20.0,
-                "district": district, "district_code": district, "oblast": "A", "population": population,
-                "population_source": "test", "geonameid": "", "wof_id": "", "named_in": "test"}  # fmt: skip
+        return {
+            "place_id": pid,
+            "name": pid,
+            "kind": "town",
+            "latitude": lat,
+            "longitude": 20.0,
+            "district": district,
+            "district_code": district,
+            "oblast": "A",
+            "population": population,
+            "population_source": "test",
+            "geonameid": "",
+            "wof_id": "",
+            "named_in": "test",
+        }
 
     places = pd.DataFrame([place("T", "D1", 1000, 10.0), place("U", "D2", 3000, 10.5)])
     districts = pd.DataFrame(
-        {"district": ["D1", "D2"], "oblast": ["A", "A"], "population": [1000.0, 3000.0],
-         "group_share_pct": [100.0, 100.0], "source_ids": ["S_1", "S_1"]}
-    )  # fmt: skip
-    oblasts = pd.DataFrame({"oblast": ["A"], "population": [4000.0], "group_share_pct": [100.0],
-                            "source_ids": ["S_1"], "note": [""]})  # fmt: skip
-    events = pd.DataFrame({"latitude": [], "longitude": [], "date_start": pd.to_datetime([]),
-                           "date_end": pd.to_datetime([])})  # fmt: skip
+        {
+            "district": ["D1", "D2"],
+            "oblast": ["A", "A"],
+            "population": [1000.0, 3000.0],
+            "group_share_pct": [100.0, 100.0],
+            "source_ids": ["S_1", "S_1"],
+        }
+    )
+    oblasts = pd.DataFrame(
+        {
+            "oblast": ["A"],
+            "population": [4000.0],
+            "group_share_pct": [100.0],
+            "source_ids": ["S_1"],
+            "note": [""],
+        }
+    )
+    events = pd.DataFrame(
+        {"latitude": [], "longitude": [], "date_start": pd.to_datetime([]), "date_end": pd.to_datetime([])}
+    )
     return Scenario(
-        name="tiny", title="tiny", path=Path("."), places=places, districts=districts, oblasts=oblasts,
-        incidents=events, admin1={}, admin2={}, facts=pd.DataFrame(), sources=pd.DataFrame(),
-        settings={"as_of": date(2031, 2, 1), "group": {"name": "G"}}, displacement=displacement,
-    )  # fmt: skip
+        name="tiny",
+        title="tiny",
+        path=Path("."),
+        places=places,
+        districts=districts,
+        oblasts=oblasts,
+        incidents=events,
+        admin1={},
+        admin2={},
+        facts=pd.DataFrame(),
+        sources=pd.DataFrame(),
+        settings={"as_of": date(2031, 2, 1), "group": {"name": "G"}},
+        displacement=displacement,
+    )
 
 
 def test_without_figures_people_are_where_the_census_puts_them() -> None:

@@ -200,6 +200,14 @@ def test_new_keeps_who_acted_from_the_event_file(built: tuple[Path, str]) -> Non
     named = events[events["perpetrator"] != ""]
     assert len(named) == len(events) > 0
     assert set(named["perpetrator_type"]) - {""} <= {
-        "state_forces", "rebel_group", "political_militia", "identity_militia", "external_forces",
-        "non_state_group", "rioters", "protesters", "civilians", "unknown",
-    }  # fmt: skip
+        "state_forces",
+        "rebel_group",
+        "political_militia",
+        "identity_militia",
+        "external_forces",
+        "non_state_group",
+        "rioters",
+        "protesters",
+        "civilians",
+        "unknown",
+    }

@@ -139,8 +139,8 @@ def _population_column(frame: pd.DataFrame) -> str:
 
 def _share_column(scenario: Scenario) -> str:
     settings = scenario.settings
-    name = _column(scenario.districts, str(settings.get("group_share_column", "group_share_pct")),
-                   "group_share_pct")  # fmt: skip
+    wanted = str(settings.get("group_share_column", "group_share_pct"))
+    name = _column(scenario.districts, wanted, "group_share_pct")
     if name is None:
         raise ScenarioError(
             "The scenario's districts have no group share column ('group_share_pct'); "
@@ -168,8 +168,8 @@ def district_estimates(scenario: Scenario) -> pd.DataFrame:
     """
     share_column = _share_column(scenario)
     d = scenario.districts
-    majority = _column(d, str(scenario.settings.get("majority_share_column", "majority_share_pct")),
-                       "majority_share_pct", "kyrgyz_share_pct")  # fmt: skip
+    majority_wanted = str(scenario.settings.get("majority_share_column", "majority_share_pct"))
+    majority = _column(d, majority_wanted, "majority_share_pct", "kyrgyz_share_pct")
     cap = _column(d, "group_share_max_pct")
     census = scenario.settings.get("census", {})
     year = f" {census['year']}" if isinstance(census, dict) and "year" in census else ""
@@ -192,7 +192,7 @@ def district_estimates(scenario: Scenario) -> pd.DataFrame:
                     np.nan,
                     False,
                     np.nan,
-                )  # fmt: skip
+                )
             )
             continue
         if np.isfinite(count):
@@ -208,7 +208,7 @@ def district_estimates(scenario: Scenario) -> pd.DataFrame:
                     count,
                     estimated,
                     np.nan,
-                )  # fmt: skip
+                )
             )
             continue
         if np.isfinite(most):  # a stated upper bound of the unit's count: nobody counted, at most this many
@@ -242,9 +242,20 @@ def district_estimates(scenario: Scenario) -> pd.DataFrame:
                 f"(the census gives {float(row[majority]):g}% to {word})"
             )
         rows.append((row["district"], np.nan, False, bound, why, sources, np.nan, False, np.nan))
-    return pd.DataFrame(rows, columns=["district", "group_share", "group_share_known", "group_share_max",
-                                       "share_rule", "share_source_ids", "group_count",
-                                       "group_count_estimated", "group_count_max"])  # fmt: skip
+    return pd.DataFrame(
+        rows,
+        columns=[
+            "district",
+            "group_share",
+            "group_share_known",
+            "group_share_max",
+            "share_rule",
+            "share_source_ids",
+            "group_count",
+            "group_count_estimated",
+            "group_count_max",
+        ],
+    )
 
 
 def estimate_population(scenario: Scenario) -> pd.DataFrame:
@@ -473,8 +484,16 @@ def places_at_risk(
     return places[EXPOSURE_COLUMNS]
 
 
-WHERE_COLUMNS = [*EXPOSURE_COLUMNS, "residents_at_risk", "moved_out", "change", "returned", "site_kind",
-                 "site_date", "site_source_ids"]  # fmt: skip
+WHERE_COLUMNS = [
+    *EXPOSURE_COLUMNS,
+    "residents_at_risk",
+    "moved_out",
+    "change",
+    "returned",
+    "site_kind",
+    "site_date",
+    "site_source_ids",
+]
 """Columns of :attr:`WhereTheyAre.places`: the exposure columns (``at_risk`` and ``weight`` where people
 are on the day) plus ``residents_at_risk`` (by census residence), ``moved_out`` (people of the group gone
 from the place to sites or out of the area), ``change = at_risk - residents_at_risk``, ``returned``

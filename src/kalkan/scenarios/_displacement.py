@@ -107,8 +107,10 @@ def read(
         return empty()
     missing = [c for c in REQUIRED if c not in raw.columns]
     if missing:
-        problem(f"{FILE} lacks the column(s) {', '.join(missing)}; it needs {', '.join(REQUIRED)} "
-                "(see docs/scenarios.md).")  # fmt: skip
+        problem(
+            f"{FILE} lacks the column(s) {', '.join(missing)}; it needs {', '.join(REQUIRED)} "
+            "(see docs/scenarios.md)."
+        )
         return empty()
     for column in COLUMNS:
         if column not in raw.columns:
@@ -186,15 +188,19 @@ def _row(
         if known_on is None:
             fill(f"{where}: known_on (no date known and no dated source).")
     if day is not None and known_on is not None and known_on < day:
-        problem(f"{where} is known on {known_on} but counts people on {day}; a figure cannot be known "
-                "before the day it counts: fix date or known_on.")  # fmt: skip
+        problem(
+            f"{where} is known on {known_on} but counts people on {day}; a figure cannot be known "
+            "before the day it counts: fix date or known_on."
+        )
         ok = False
     unit = str(row["unit"]).strip() if pd.notna(row["unit"]) else ""
     names = ([unit] if unit else []) + _split_units(row["from_units"])
     for name in names:
         if name not in unit_names:
-            problem(f"{where} names the unit {name!r}, which is no unit of the scenario; use a name of "
-                    "admin2.geojson (or of districts.csv).")  # fmt: skip
+            problem(
+                f"{where} names the unit {name!r}, which is no unit of the scenario; use a name of "
+                "admin2.geojson (or of districts.csv)."
+            )
             ok = False
     lat = pd.to_numeric(pd.Series([row["latitude"]]), errors="coerce").iloc[0]
     lon = pd.to_numeric(pd.Series([row["longitude"]]), errors="coerce").iloc[0]

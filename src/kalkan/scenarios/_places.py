@@ -150,8 +150,13 @@ def build_places(
                     "as the town, with the town list's population",
                 }
             )
-            old.update(kind="town", name=_town_name(t), population=population, population_source=source,
-                       named_in="settlements.csv; villages.csv")  # fmt: skip
+            old.update(
+                kind="town",
+                name=_town_name(t),
+                population=population,
+                population_source=source,
+                named_in="settlements.csv; villages.csv",
+            )
             continue
         loc = where[key]
         places[key] = {

@@ -21,6 +21,15 @@ from kalkan.scenarios._displacement import known_by as figures_known_by
 ANSWERED_BY = ("people_at_risk", "posts", "incidents", "options", "simulation", "timeline", "not modelled")
 
 LATER_COLUMNS = ["date", "kind", "text", "source_ids"]
+#: Census columns of districts.csv and oblasts.csv that are blanked where the row is known only later.
+_CENSUS_FIGURES = (
+    "population",
+    "group_share_pct",
+    "group_share_max_pct",
+    "majority_share_pct",
+    "group_count",
+    "group_count_max",
+)
 
 
 @dataclass(frozen=True)
@@ -344,10 +353,8 @@ class Scenario:
                         "source_ids": str(row.get("source_ids", "")),
                     }
                 )
-            for column in ("population", "group_share_pct", "group_share_max_pct", "majority_share_pct",
-                           "group_count", "group_count_max"):  # fmt: skip
-                if column in frame.columns:
-                    frame.loc[late, column] = float("nan")
+            for column in (c for c in _CENSUS_FIGURES if c in frame.columns):
+                frame.loc[late, column] = float("nan")
         if "group_count_known_on" in districts.columns:
             late_count = districts["group_count"].notna() & (
                 pd.to_datetime(districts["group_count_known_on"]) > cut
