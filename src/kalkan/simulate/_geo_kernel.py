@@ -16,6 +16,8 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
+from kalkan.simulate._shuffle import shuffle_first
+
 QUIET = 0
 ACTIVE = 1
 JAILED = 2
@@ -190,11 +192,7 @@ def run_geo(
             ):
                 order[n_act] = i
                 n_act += 1
-        for a in range(n_act - 1, 0, -1):
-            b = np.random.randint(0, a + 1)
-            tmp = order[a]
-            order[a] = order[b]
-            order[b] = tmp
+        shuffle_first(order, n_act)
         for o in range(n_act):
             i = order[o]
             s = state[i]

@@ -16,6 +16,8 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
+from kalkan.simulate._shuffle import shuffle_first
+
 QUIET = 0
 ACTIVE = 1
 JAILED = 2
@@ -133,11 +135,7 @@ def run_lattice(
                 order[n_live] = i
                 n_live += 1
         # Fisher-Yates shuffle of the living agents: a fresh random order every step.
-        for a in range(n_live - 1, 0, -1):
-            b = np.random.randint(0, a + 1)
-            tmp = order[a]
-            order[a] = order[b]
-            order[b] = tmp
+        shuffle_first(order, n_live)
         for o in range(n_live):
             i = order[o]
             if state[i] == DEAD:
