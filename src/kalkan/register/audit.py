@@ -53,6 +53,7 @@ __all__ = [
     "GENESIS",
     "SCHEME",
     "Anchor",
+    "AuditEntry",
     "ChainReport",
     "anchor",
     "append",

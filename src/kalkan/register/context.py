@@ -23,7 +23,7 @@ from kalkan.register.db import Database, default_data_dir
 from kalkan.register.evidence import EvidenceStore
 from kalkan.register.throttle import Throttle
 
-__all__ = ["Register", "open_register"]
+__all__ = ["Register", "evidence_of", "open_register", "sealer_of"]
 
 T = TypeVar("T")
 _log = logging.getLogger("kalkan.register.auth")
@@ -134,6 +134,26 @@ class Register:
     def close(self) -> None:
         """Release the database connections."""
         self.db.dispose()
+
+
+def sealer_of(session: Session) -> Sealer:
+    """The sealer that :meth:`Register.read` / :meth:`Register.write` put on ``session``."""
+    return _carried(session, "sealer", Sealer)
+
+
+def evidence_of(session: Session) -> EvidenceStore:
+    """The evidence store that :meth:`Register.read` / :meth:`Register.write` put on ``session``."""
+    return _carried(session, "evidence", EvidenceStore)
+
+
+def _carried(session: Session, key: str, kind: type[T]) -> T:
+    value = session.info.get(key)
+    if not isinstance(value, kind):
+        raise TypeError(
+            f"This session carries no {kind.__name__} under info[{key!r}]: open it with "
+            "Register.read() or Register.write(), not from the Database directly."
+        )
+    return value
 
 
 def open_register(

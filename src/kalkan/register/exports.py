@@ -28,6 +28,7 @@ from kalkan.errors import AccessDenied, InputError
 from kalkan.model import EVENT_COLUMNS, EVENT_HXL_TAGS
 from kalkan.register import audit
 from kalkan.register.auth import Actor, Role, can, share_is_sealed
+from kalkan.register.context import sealer_of
 from kalkan.register.db import Incident, Share, User
 from kalkan.register.schemas import IncidentFilter, IncidentIn
 
@@ -94,12 +95,8 @@ def _victim_counts(victims: list[dict[str, Any]]) -> dict[str, int | None]:
     for c in CATEGORIES:
         rows = [v for v in victims if v.get("category") == c]
         counts[c] = sum(v["count"] for v in rows) if rows else None
-        for s, pick in (
-            ("f", lambda v: v.get("sex") == "f"),
-            ("m", lambda v: v.get("sex") == "m"),
-            ("children", lambda v: v.get("age_group") == "children"),
-        ):
-            picked = [v["count"] for v in rows if pick(v)]
+        for s, key, value in (("f", "sex", "f"), ("m", "sex", "m"), ("children", "age_group", "children")):
+            picked = [v["count"] for v in rows if v.get(key) == value]
             counts[f"{c}_{s}"] = sum(picked) if picked else None
     return counts
 
@@ -207,8 +204,8 @@ def _personal_ids(session: Session, actor: Actor, ids: list[int]) -> set[int]:
     return sealed | set(session.scalars(own))
 
 
-def _personal(session: Session, incident: Incident) -> dict[str, Any]:
-    data = session.info["sealer"].open(incident.personal_sealed, incident.client_id)
+def _personal(session: Session, sealed: str, client_id: str) -> dict[str, Any]:
+    data = sealer_of(session).open(sealed, client_id)
     return {
         "source_name": data.get("source_name"),
         "source_contact": data.get("source_contact"),
@@ -256,8 +253,8 @@ def export_chunks(
             record = _record(incident, reporter)
             if personal:
                 record.update(dict.fromkeys(PERSONAL_COLUMNS))
-                if incident.id in allowed:
-                    record.update(_personal(session, incident))
+                if incident.id in allowed and incident.personal_sealed:
+                    record.update(_personal(session, incident.personal_sealed, incident.client_id))
                     if incident.reporter_id != actor.id:
                         audit.note_personal(session, actor, incident.id)
             if fmt == "geojson":

@@ -30,6 +30,7 @@ from sqlalchemy.orm import Session
 from kalkan.errors import AccessDenied, Conflict, InputError, NotFound
 from kalkan.register import audit
 from kalkan.register.auth import Actor, Role, can, visible_clause
+from kalkan.register.context import sealer_of
 from kalkan.register.db import (
     Base,
     DetentionVisit,
@@ -194,7 +195,7 @@ def _existing(
     )
     sealed = getattr(stored, "personal_sealed", None)
     if kind in SEALED:
-        before = session.info["sealer"].open(sealed, _context(kind, client_id)) if sealed else None
+        before = sealer_of(session).open(sealed, _context(kind, client_id)) if sealed else None
         if before != (personal.model_dump(exclude_none=True) if personal else None):
             changed.append("personal")
     if incident_ids is not None and sorted(set(incident_ids)) != _links(session, kind, cast(Any, stored).id):
@@ -262,7 +263,7 @@ def _file(
     if kind in SEALED:
         plain = personal.model_dump(exclude_none=True) if personal and personal.people else None
         cast(Any, row).personal_sealed = (
-            session.info["sealer"].seal(plain, _context(kind, values["client_id"])) if plain else None
+            sealer_of(session).seal(plain, _context(kind, values["client_id"])) if plain else None
         )
     session.add(row)
     session.flush()
@@ -295,7 +296,7 @@ def _personal(session: Session, actor: Actor, kind: str, row: Any) -> tuple[Reco
         return None, False
     if actor.role is not Role.ADMIN and row.reporter_id != actor.id:
         return None, True
-    data = RecordPersonal.model_validate(session.info["sealer"].open(sealed, _context(kind, row.client_id)))
+    data = RecordPersonal.model_validate(sealer_of(session).open(sealed, _context(kind, row.client_id)))
     if row.reporter_id != actor.id:
         audit.note_record_personal(session, actor, kind, row.id)
     return data, False

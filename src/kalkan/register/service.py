@@ -16,7 +16,7 @@ from __future__ import annotations
 import functools
 import json
 import unicodedata
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import date
 from typing import Any, BinaryIO, cast
 
@@ -35,10 +35,9 @@ from kalkan.register.auth import (
     share_is_sealed,
     visible_clause,
 )
-from kalkan.register.crypto import Sealer
-from kalkan.register.db import Attachment, Incident, Link, Share, StatusChange, User, utcnow
+from kalkan.register.context import evidence_of, sealer_of
+from kalkan.register.db import Attachment, AuditEntry, Incident, Link, Share, StatusChange, User, utcnow
 from kalkan.register.dedup import candidate_pairs
-from kalkan.register.evidence import EvidenceStore
 from kalkan.register.schemas import (
     AttachmentOut,
     BulkItemResult,
@@ -109,14 +108,6 @@ def _require(actor: Actor, right: str, what: str) -> None:
         raise AccessDenied(f"The role {actor.role.value!r} may not {what}; ask an admin for a role that may.")
 
 
-def _sealer(session: Session) -> Sealer:
-    return session.info["sealer"]
-
-
-def _evidence(session: Session) -> EvidenceStore:
-    return session.info["evidence"]
-
-
 def _reporter_names(session: Session, ids: Iterable[int]) -> dict[int, str]:
     wanted = set(ids)
     if not wanted:
@@ -162,7 +153,7 @@ def to_out(
         personal = True
     elif personal and incident.personal_sealed:
         data = PersonalData.model_validate(
-            _sealer(session).open(incident.personal_sealed, incident.client_id)
+            sealer_of(session).open(incident.personal_sealed, incident.client_id)
         )
     return cls(
         **extra,
@@ -268,7 +259,7 @@ def _new_values(
         status="reported",
         restricted=report.restricted,
         reporter_id=actor.id,
-        personal_sealed=_sealer(session).seal(personal, client_id) if personal else None,
+        personal_sealed=sealer_of(session).seal(personal, client_id) if personal else None,
         captured_at=report.captured_at,
         captured_latitude=report.captured_latitude,
         captured_longitude=report.captured_longitude,
@@ -311,7 +302,7 @@ def _existing(
     new = _new_values(session, actor, report, **origin)
     changed = sorted(k for k, v in new.items() if k not in _NOT_BODY and getattr(incident, k) != v)
     stored_personal = (
-        _sealer(session).open(incident.personal_sealed, client_id) if incident.personal_sealed else None
+        sealer_of(session).open(incident.personal_sealed, client_id) if incident.personal_sealed else None
     )
     if stored_personal != (report.personal.model_dump(exclude_none=True) if report.personal else None):
         changed.append("personal")
@@ -413,7 +404,7 @@ def _validation_text(error: ValidationError) -> str:
 def _filtered(actor: Actor, filters: IncidentFilter) -> sa.Select[Any]:
     query = sa.select(Incident).where(visible_clause(actor))
     f = filters
-    conditions = [
+    conditions: list[tuple[object, Callable[[], sa.ColumnElement[bool]]]] = [
         (f.status, lambda: Incident.status == f.status),
         (f.type, lambda: Incident.event_type == str(f.type)),
         (f.date_from, lambda: Incident.date_end >= f.date_from),
@@ -828,7 +819,7 @@ def _content_type(path: Any, declared: str) -> str:
 
     with open(path, "rb") as f:
         kind = filetype.guess(f.read(8192))
-    detected = kind.mime if kind is not None else None
+    detected = str(kind.mime) if kind is not None else None  # filetype is untyped
     if declared in ("", "application/octet-stream"):
         return detected or "application/octet-stream"
     if detected is None:
@@ -866,7 +857,7 @@ def attach_evidence(
         raise AccessDenied("A monitor may attach evidence only to the reports they filed.")
     filename = clean_filename(filename)
     media_type = (media_type or "application/octet-stream").replace("\x00", "").split(";")[0].strip()[:100]
-    store = _evidence(session)
+    store = evidence_of(session)
     sha, size = store.put(stream)
     try:
         media_type = _content_type(store.path(sha), media_type.lower())
@@ -957,7 +948,7 @@ def evidence_file(
             f"Attachment {attachment_id}'s record was changed outside the register (its seal does not "
             "match): run `kalkan register verify` and restore the database from a backup."
         )
-    store = _evidence(session)
+    store = evidence_of(session)
     state = store.check(attachment.sha256)
     if state != "ok":
         raise IntegrityError(
@@ -1019,15 +1010,11 @@ def custody(session: Session, actor: Actor, incident_id: int) -> list[dict[str, 
     files = [
         str(i) for i in session.scalars(sa.select(Attachment.id).where(Attachment.incident_id == incident.id))
     ]
-    about_incident = sa.and_(
-        audit.AuditEntry.entity == "incident", audit.AuditEntry.entity_id == str(incident.id)
-    )
-    about_files = sa.and_(audit.AuditEntry.entity == "attachment", audit.AuditEntry.entity_id.in_(files))
-    linked = audit.AuditEntry.action.in_(("link", "open_personal"))  # the members are checked below
+    about_incident = sa.and_(AuditEntry.entity == "incident", AuditEntry.entity_id == str(incident.id))
+    about_files = sa.and_(AuditEntry.entity == "attachment", AuditEntry.entity_id.in_(files))
+    linked = AuditEntry.action.in_(("link", "open_personal"))  # the members are checked below
     entries = session.scalars(
-        sa.select(audit.AuditEntry)
-        .where(sa.or_(about_incident, about_files, linked))
-        .order_by(audit.AuditEntry.seq)
+        sa.select(AuditEntry).where(sa.or_(about_incident, about_files, linked)).order_by(AuditEntry.seq)
     )
     out = []
     for entry in entries:
