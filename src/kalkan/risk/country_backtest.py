@@ -20,7 +20,6 @@ every model could score (EWP's complete-case rule leaves some without a forecast
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Mapping, Sequence
 from functools import partial
 from pathlib import Path
@@ -36,6 +35,7 @@ from kalkan.risk.structural import (
     CountryModel,
     carry_forward,
     check_table,
+    ewp_name_key,
     make_model,
     training_rows,
     uses_ewp_missing_rule,
@@ -507,19 +507,6 @@ def reliability_chart(table: pd.DataFrame, path: str | Path) -> Path:
     return path
 
 
-#: EWP's own names in its 2018 edition that differ from the table's names.
-NAME_ALIASES: dict[str, str] = {
-    "kyrgyzstan": "kyrgystan",
-    "republic of the congo": "republic of congo",
-    "swaziland": "eswatini",
-}
-
-
-def _norm(name: str) -> str:
-    key = re.sub(r"\s+", " ", str(name).strip().lower())
-    return NAME_ALIASES.get(key, key)
-
-
 def compare_published(
     ranking: pd.DataFrame, published: pd.DataFrame, *, top: int = 30
 ) -> tuple[pd.DataFrame, dict[str, Any]]:
@@ -545,8 +532,8 @@ def compare_published(
     for col in ("country", "risk_2yr", "rank_2yr"):
         if col not in published.columns:
             raise SchemaError(f"The published forecasts lack '{col}': pass EWP's sortedrisk file columns.")
-    ours = ranking.assign(key=ranking["country"].map(_norm))
-    theirs = published.assign(key=published["country"].map(_norm))
+    ours = ranking.assign(key=ranking["country"].map(ewp_name_key))
+    theirs = published.assign(key=published["country"].map(ewp_name_key))
     merged = ours.merge(theirs[["key", "risk_2yr", "rank_2yr"]], on="key", how="inner")
     merged = merged.rename(
         columns={"risk_2yr": "ewp_published_probability", "rank_2yr": "ewp_published_rank"}

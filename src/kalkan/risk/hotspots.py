@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import date
 from typing import Any, ClassVar
 
@@ -45,9 +46,10 @@ from scipy import sparse
 from scipy.optimize import brentq
 
 from kalkan import _base
+from kalkan.distance import to_xyz_km
 from kalkan.errors import InputError
 from kalkan.risk.forecaster import CellForecaster, History, check_horizon, history_before
-from kalkan.risk.grids import Grid, days_since_epoch, offset_points, to_xyz_km
+from kalkan.risk.grids import Grid, days_since_epoch, offset_points
 
 __all__ = [
     "History",
@@ -162,19 +164,11 @@ class HotspotModel(CellForecaster):
 
         i, j, dt, r2 = _pairs(t, xyz, tc, dc, is_target)
         self.n_pairs_ = len(i)
+        win = _Window(
+            t, is_target, cell_index[is_target], i, j, dt, r2, start, end, tc, dc, self.cell_areas_km2_
+        )
         fit = _em(
-            t,
-            is_target,
-            cell_index[is_target],
-            i,
-            j,
-            dt,
-            r2,
-            start,
-            end,
-            tc,
-            dc,
-            self.cell_areas_km2_,
+            win,
             self._neigh,
             float(self.background_smoothing),
             float(self.background_pseudocount),
@@ -191,22 +185,7 @@ class HotspotModel(CellForecaster):
         )
         self.log_likelihood_ = fit["loglik"]
         self.n_iter_ = fit["n_iter"]
-        self.params_ = _uncertainty(
-            fit,
-            t,
-            is_target,
-            cell_index[is_target],
-            i,
-            j,
-            dt,
-            r2,
-            start,
-            end,
-            tc,
-            dc,
-            self.cell_areas_km2_,
-            float(self.min_bandwidth_km),
-        )
+        self.params_ = _uncertainty(fit, win, float(self.min_bandwidth_km))
 
     # ------------------------------------------------------------------ predict
     def predict(self, horizon_days: int) -> pd.DataFrame:
@@ -396,6 +375,25 @@ def _kernel_points(sigma: float, cutoff: float, n_r: int = 8, n_a: int = 12) -> 
     return (r[:, None] * np.cos(ang)).ravel(), (r[:, None] * np.sin(ang)).ravel()
 
 
+@dataclass(frozen=True)
+class _Window:
+    """The fitted window's events and their (parent, child) pairs: what EM, the likelihood and its
+    curvature all read (one bundle instead of the same twelve arguments to each)."""
+
+    t: np.ndarray  # days of the events that may take part (the window's and up to tc before it)
+    is_target: np.ndarray  # events inside the window: the ones whose rate is fitted
+    target_cell: np.ndarray  # forecast-cell index of each target event
+    i: np.ndarray  # parent of each pair (index into t)
+    j: np.ndarray  # child of each pair (a target)
+    dt: np.ndarray  # days from parent to child
+    r2: np.ndarray  # squared km from parent to child
+    start: float  # first day of the window
+    end: float  # cut-off day
+    tc: float  # time cut-off, days
+    dc: float  # distance cut-off, km
+    areas: np.ndarray  # area of each forecast cell, km^2
+
+
 def _pairs(
     t: np.ndarray, xyz: np.ndarray, tc: float, dc: float, is_target: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -441,22 +439,14 @@ def _log_lik(
     sigma: float,
     bg_density: np.ndarray,
     mu_total: float,
-    t: np.ndarray,
-    i: np.ndarray,
-    j: np.ndarray,
-    dt: np.ndarray,
-    r2: np.ndarray,
+    win: _Window,
     n_targets: int,
     target_pos: np.ndarray,
-    start: float,
-    end: float,
-    tc: float,
-    dc: float,
 ) -> float:
     """Log-likelihood of the window's events given the kernel parameters and background."""
-    kern = _kernel(omega, sigma, dt, r2, tc, dc)
-    lam = bg_density + alpha * np.bincount(target_pos[j], weights=kern, minlength=n_targets)
-    comp = mu_total * (end - start) + alpha * _compensator(t, omega, start, end, tc)
+    kern = _kernel(omega, sigma, win.dt, win.r2, win.tc, win.dc)
+    lam = bg_density + alpha * np.bincount(target_pos[win.j], weights=kern, minlength=n_targets)
+    comp = mu_total * (win.end - win.start) + alpha * _compensator(win.t, omega, win.start, win.end, win.tc)
     return float(np.log(lam).sum() - comp)
 
 
@@ -471,18 +461,7 @@ def _compensator(t: np.ndarray, omega: float, start: float, end: float, tc: floa
 
 
 def _em(
-    t: np.ndarray,
-    is_target: np.ndarray,
-    target_cell: np.ndarray,
-    i: np.ndarray,
-    j: np.ndarray,
-    dt: np.ndarray,
-    r2: np.ndarray,
-    start: float,
-    end: float,
-    tc: float,
-    dc: float,
-    areas: np.ndarray,
+    win: _Window,
     neigh: sparse.csr_matrix,
     smoothing: float,
     pseudocount: float,
@@ -496,17 +475,18 @@ def _em(
     With ``halflife`` the background's M-step is a time-weighted (local) likelihood: an event
     ``halflife`` days before the cut-off counts half, so the background follows a conflict's trend.
     """
-    n_t = int(is_target.sum())
-    window = end - start
+    target_cell, tc = win.target_cell, win.tc
+    n_t = int(win.is_target.sum())
+    window = win.end - win.start
     if halflife is None:
         weight = np.ones(n_t)
         effective = window
     else:
-        weight = np.exp2(-(end - t[is_target]) / halflife)
+        weight = np.exp2(-(win.end - win.t[win.is_target]) / halflife)
         effective = halflife / math.log(2) * -np.expm1(-window * math.log(2) / halflife)
-    target_pos = np.cumsum(is_target) - 1  # index among targets, valid where is_target
-    jt = target_pos[j]
-    n_cells = len(areas)
+    target_pos = np.cumsum(win.is_target) - 1  # index among targets, valid where is_target
+    jt = target_pos[win.j]
+    n_cells = len(win.areas)
 
     def background(b: np.ndarray) -> np.ndarray:
         smooth = (1 - smoothing) * b + smoothing * (neigh @ b)
@@ -514,22 +494,24 @@ def _em(
 
     counts = np.bincount(target_cell, weights=weight, minlength=n_cells)
     mu = background(0.5 * counts)
-    sigma0 = max(dc / 5.0, min_sigma)
-    alpha, omega, sigma = (0.5, 1.0 / 7.0, sigma0) if len(i) else (0.0, 1.0 / 7.0, sigma0)
+    sigma0 = max(win.dc / 5.0, min_sigma)
+    alpha, omega, sigma = (0.5, 1.0 / 7.0, sigma0) if len(win.i) else (0.0, 1.0 / 7.0, sigma0)
     loglik, it = -np.inf, 0
     for it in range(1, max_iter + 1):  # noqa: B007
-        bg = mu[target_cell] / areas[target_cell]
-        kern = alpha * _kernel(omega, sigma, dt, r2, tc, dc)
+        bg = mu[target_cell] / win.areas[target_cell]
+        kern = alpha * _kernel(omega, sigma, win.dt, win.r2, tc, win.dc)
         lam = bg + np.bincount(jt, weights=kern, minlength=n_t)
-        new_ll = float(np.log(lam).sum() - mu.sum() * window - alpha * _compensator(t, omega, start, end, tc))
+        new_ll = float(
+            np.log(lam).sum() - mu.sum() * window - alpha * _compensator(win.t, omega, win.start, win.end, tc)
+        )
         p = kern / lam[jt]
         b = np.bincount(target_cell, weights=weight * bg / lam, minlength=n_cells)
         mu = background(b)
         s = float(p.sum())
         if s > 1e-12:
-            alpha = min(s / _compensator(t, omega, start, end, tc), _ALPHA_MAX)
-            omega = _trunc_exp_rate(float((p * dt).sum()) / s, tc)
-            nu = _trunc_exp_rate(float((p * r2).sum()) / s, dc * dc)
+            alpha = min(s / _compensator(win.t, omega, win.start, win.end, tc), _ALPHA_MAX)
+            omega = _trunc_exp_rate(float((p * win.dt).sum()) / s, tc)
+            nu = _trunc_exp_rate(float((p * win.r2).sum()) / s, win.dc * win.dc)
             sigma = max(math.sqrt(1.0 / (2.0 * nu)), min_sigma)
         else:
             alpha = 0.0
@@ -549,29 +531,14 @@ def _em(
     }
 
 
-def _uncertainty(
-    fit: dict[str, Any],
-    t: np.ndarray,
-    is_target: np.ndarray,
-    target_cell: np.ndarray,
-    i: np.ndarray,
-    j: np.ndarray,
-    dt: np.ndarray,
-    r2: np.ndarray,
-    start: float,
-    end: float,
-    tc: float,
-    dc: float,
-    areas: np.ndarray,
-    min_sigma: float = 0.0,
-) -> pd.DataFrame:
+def _uncertainty(fit: dict[str, Any], win: _Window, min_sigma: float = 0.0) -> pd.DataFrame:
     """Estimates with standard errors from the observed information in log-parameters (delta method).
 
     A parameter at a bound (branching ratio at its cap, bandwidth at its floor) is held fixed and gets
     no interval; the others' information is computed with it fixed.
     """
     mu = fit["mu"]
-    bg = mu[target_cell] / areas[target_cell]
+    bg = mu[win.target_cell] / win.areas[win.target_cell]
     theta = np.log([max(fit["alpha"], 1e-12), fit["omega"], fit["sigma"]])
     se_log = np.full(3, np.nan)
     free = [
@@ -581,28 +548,11 @@ def _uncertainty(
         )
         if not at_bound
     ]
-    if fit["alpha"] > 1e-6 and len(i) >= 3:
+    if fit["alpha"] > 1e-6 and len(win.i) >= 3:
 
         def ll(th: np.ndarray) -> float:
             a, o, s = np.exp(th)
-            return _log_lik(
-                a,
-                o,
-                s,
-                bg,
-                float(mu.sum()),
-                t,
-                i,
-                j,
-                dt,
-                r2,
-                fit["n_targets"],
-                fit["target_pos"],
-                start,
-                end,
-                tc,
-                dc,
-            )
+            return _log_lik(a, o, s, bg, float(mu.sum()), win, fit["n_targets"], fit["target_pos"])
 
         step = 1e-3
         m = len(free)

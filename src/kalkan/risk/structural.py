@@ -27,6 +27,7 @@ calibration.
 
 from __future__ import annotations
 
+import re
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -51,6 +52,7 @@ __all__ = [
     "carry_forward",
     "country_context",
     "country_risk",
+    "ewp_name_key",
     "load_ewp_table",
     "make_model",
     "ranking_chart",
@@ -1001,6 +1003,13 @@ EWP_NAME_ALIASES: dict[str, str] = {
 }
 
 
+def ewp_name_key(name: str) -> str:
+    """The key two country names match on: lower case, spaces collapsed, a common spelling taken to
+    EWP's (:data:`EWP_NAME_ALIASES`), so "Kyrgyz Republic" and EWP's "Kyrgystan" meet."""
+    key = re.sub(r"\s+", " ", str(name).strip().lower())
+    return EWP_NAME_ALIASES.get(key, key).lower()
+
+
 def country_context(ranking: pd.DataFrame, country: str) -> dict[str, Any]:
     """One country's line of a :func:`country_risk` ranking, for a brief's "country context" panel.
 
@@ -1012,9 +1021,7 @@ def country_context(ranking: pd.DataFrame, country: str) -> dict[str, Any]:
         ``country`` (EWP's name), ``year``, ``probability``, ``rank``, ``of`` (countries ranked),
         ``high_risk`` (rank <= 30, EWP's cut-off), ``median_probability`` and ``drivers`` (list of str).
     """
-    key = country.strip().lower()
-    name = EWP_NAME_ALIASES.get(key, country.strip())
-    rows = ranking[ranking["country"].str.lower() == name.lower()]
+    rows = ranking[ranking["country"].str.lower() == ewp_name_key(country)]
     if rows.empty:
         raise InputError(
             f"{country!r} is not in the ranking of {len(ranking)} countries: use EWP's country name "
