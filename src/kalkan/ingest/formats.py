@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -91,6 +91,29 @@ def _empty(index: pd.Index) -> pd.Series:
     return constant(index, None)
 
 
+def _coded(
+    chunk: pd.DataFrame, column: str, table: Mapping[Any, Any], problems: list[Problem]
+) -> pd.Series | None:
+    """The source's codes in ``column`` as kalkan's (``table``), or None when the file lacks the column."""
+    return codes(chunk[column], table, column, problems) if column in chunk.columns else None
+
+
+def _coordinates(chunk: pd.DataFrame, cols: dict[str, object], problems: list[Problem]) -> None:
+    """``latitude`` and ``longitude`` as numbers; a value that is not one is a ``bad_coordinates`` problem."""
+    for name in ("latitude", "longitude"):
+        cols[name] = number(chunk[name], name, problems, "bad_coordinates")
+
+
+def _country(chunk: pd.DataFrame, codes_in: tuple[str, ...], names_in: tuple[str, ...]) -> pd.Series | None:
+    """ISO3 codes from the first of ``codes_in`` the file has, else from the first of ``names_in``
+    (country names or ISO numeric codes, looked up), else None."""
+    code = _col(chunk, *codes_in)
+    if code is not None:
+        return text(code).str.upper()
+    name = _col(chunk, *names_in)
+    return None if name is None else _iso3_of_names(text(name))
+
+
 # --- UCDP GED -----------------------------------------------------------------------------------
 
 
@@ -103,17 +126,10 @@ def map_ged(chunk: pd.DataFrame, problems: list[Problem]) -> pd.DataFrame:
     cols["date_start"] = start
     end_raw = _col(chunk, "date_end")
     cols["date_end"] = start.copy() if end_raw is None else dates(end_raw, "date_end", problems).fillna(start)
-    if "date_prec" in chunk.columns:
-        cols["date_precision"] = codes(chunk["date_prec"], GED_DATE_PRECISION, "date_prec", problems)
-    cols["latitude"] = number(chunk["latitude"], "latitude", problems, "bad_coordinates")
-    cols["longitude"] = number(chunk["longitude"], "longitude", problems, "bad_coordinates")
-    if "where_prec" in chunk.columns:
-        cols["location_precision"] = codes(chunk["where_prec"], GED_WHERE_PRECISION, "where_prec", problems)
-    iso = _col(chunk, "iso3", "country_iso3")
-    if iso is not None:
-        cols["country_iso3"] = text(iso).str.upper()
-    elif "country" in chunk.columns:
-        cols["country_iso3"] = _iso3_of_names(text(chunk["country"]))
+    cols["date_precision"] = _coded(chunk, "date_prec", GED_DATE_PRECISION, problems)
+    _coordinates(chunk, cols, problems)
+    cols["location_precision"] = _coded(chunk, "where_prec", GED_WHERE_PRECISION, problems)
+    cols["country_iso3"] = _country(chunk, ("iso3", "country_iso3"), ("country",))
     cols["admin1"] = text(chunk["adm_1"]) if "adm_1" in chunk.columns else None
     cols["admin2"] = text(chunk["adm_2"]) if "adm_2" in chunk.columns else None
     place = _col(chunk, "where_description", "where_coordinates")
@@ -169,23 +185,10 @@ def map_acled(chunk: pd.DataFrame, problems: list[Problem]) -> pd.DataFrame:
     start = dates(chunk["event_date"], "event_date", problems)
     cols["date_start"] = start
     cols["date_end"] = start.copy()
-    if "time_precision" in chunk.columns:
-        cols["date_precision"] = codes(
-            chunk["time_precision"], ACLED_TIME_PRECISION, "time_precision", problems
-        )
-    cols["latitude"] = number(chunk["latitude"], "latitude", problems, "bad_coordinates")
-    cols["longitude"] = number(chunk["longitude"], "longitude", problems, "bad_coordinates")
-    if "geo_precision" in chunk.columns:
-        cols["location_precision"] = codes(
-            chunk["geo_precision"], ACLED_GEO_PRECISION, "geo_precision", problems
-        )
-    iso3 = _col(chunk, "iso3")
-    if iso3 is not None:
-        cols["country_iso3"] = text(iso3).str.upper()
-    elif "iso" in chunk.columns:  # ISO 3166 numeric
-        cols["country_iso3"] = _iso3_of_names(text(chunk["iso"]))
-    elif "country" in chunk.columns:
-        cols["country_iso3"] = _iso3_of_names(text(chunk["country"]))
+    cols["date_precision"] = _coded(chunk, "time_precision", ACLED_TIME_PRECISION, problems)
+    _coordinates(chunk, cols, problems)
+    cols["location_precision"] = _coded(chunk, "geo_precision", ACLED_GEO_PRECISION, problems)
+    cols["country_iso3"] = _country(chunk, ("iso3",), ("iso", "country"))  # iso: ISO 3166 numeric
     for ours, theirs in (
         ("admin1", "admin1"),
         ("admin2", "admin2"),
