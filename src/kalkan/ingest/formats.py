@@ -16,6 +16,7 @@ import hashlib
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from enum import Enum
 from typing import Any
 
 import numpy as np
@@ -387,6 +388,12 @@ def _map_native_like(
 ) -> None:
     """Columns that already use kalkan's codes (kalkan CSV, HXL): parse and check them."""
     name = field_names.get
+
+    def kalkan_codes(field: str, kinds: type[Enum]) -> None:
+        """A column of kalkan's own codes (``kinds``' values), checked, when the file has it."""
+        if field in get:
+            cols[field] = codes(get[field], {k.value: k.value for k in kinds}, name(field, ""), problems)
+
     if "date_start" in get:
         start = dates(get["date_start"], name("date_start", "date_start"), problems)
         cols["date_start"] = start
@@ -395,23 +402,11 @@ def _map_native_like(
             if "date_end" in get
             else start.copy()
         )
-    if "date_precision" in get:
-        cols["date_precision"] = codes(
-            get["date_precision"],
-            {p.value: p.value for p in DatePrecision},
-            name("date_precision", ""),
-            problems,
-        )
+    kalkan_codes("date_precision", DatePrecision)
     for axis in ("latitude", "longitude"):
         if axis in get:
             cols[axis] = number(get[axis], name(axis, axis), problems, "bad_coordinates")
-    if "location_precision" in get:
-        cols["location_precision"] = codes(
-            get["location_precision"],
-            {p.value: p.value for p in LocationPrecision},
-            name("location_precision", ""),
-            problems,
-        )
+    kalkan_codes("location_precision", LocationPrecision)
     if "country_iso3" in get:
         cols["country_iso3"] = text(get["country_iso3"]).str.strip().str.upper()
     for field in ("admin1", "admin2", "place_name", "perpetrator", "victim_group", "notes", "sub_event_type"):
@@ -444,18 +439,8 @@ def _map_native_like(
     for field in ("fatalities_best", "fatalities_low", "fatalities_high"):
         if field in get:
             cols[field] = integer(get[field], name(field, field), problems, "bad_fatalities")
-    if "source_reliability" in get:
-        cols["source_reliability"] = codes(
-            get["source_reliability"],
-            {g.value: g.value for g in SourceReliability},
-            name("source_reliability", ""),
-            problems,
-        )
-    if "information_credibility" in get:
-        grades = {g.value: g.value for g in InformationCredibility}
-        cols["information_credibility"] = codes(
-            get["information_credibility"], grades, name("information_credibility", ""), problems
-        )
+    kalkan_codes("source_reliability", SourceReliability)
+    kalkan_codes("information_credibility", InformationCredibility)
 
 
 # --- detection ------------------------------------------------------------------------------------
