@@ -9,13 +9,21 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 import typer
 
 from kalkan.errors import InputError
 from kalkan.stage_events import STORE_HELP
 from kalkan.terminal import fit
+
+# Options several subcommands share (one spelling, one help text).
+_Scenario = Annotated[str, typer.Option("--scenario", help="Embedded scenario name or folder.")]
+_Seed = Annotated[int, typer.Option("--seed", help="Seed.")]
+_Scheduler = Annotated[
+    str | None, typer.Option("--scheduler", help="serial, local or a Dask scheduler address.")
+]
+_Format = Annotated[str, typer.Option("--format", help="table or json.")]
 
 
 def _options_text(options: str | None, scenario: Any) -> str:
@@ -453,9 +461,7 @@ def register(app: typer.Typer) -> None:
     @sim.callback()
     def simulate(
         ctx: typer.Context,
-        scenario: str = typer.Option(
-            "kyrgyzstan_2010", "--scenario", help="Embedded scenario name or folder."
-        ),
+        scenario: _Scenario = "kyrgyzstan_2010",
         options: str = typer.Option(
             None,
             "--options",
@@ -465,7 +471,7 @@ def register(app: typer.Typer) -> None:
         runs: int = typer.Option(200, "--runs", help="Runs per option (parameter draws x 4 seeds)."),
         days: int = typer.Option(None, "--days", help="Days simulated (default: the scenario's)."),
         seed: int = typer.Option(0, "--seed", help="Master seed: the same seed gives the same table."),
-        fmt: str = typer.Option("table", "--format", help="table or json."),
+        fmt: _Format = "table",
         scheduler: str = typer.Option(
             None,
             "--scheduler",
@@ -500,13 +506,11 @@ def register(app: typer.Typer) -> None:
 
     @sim.command("calibrate")
     def calibrate_cmd(
-        scenario: str = typer.Option(
-            "kyrgyzstan_2010", "--scenario", help="Embedded scenario name or folder."
-        ),
+        scenario: _Scenario = "kyrgyzstan_2010",
         particles: int = typer.Option(200, "--particles", help="ABC-SMC particles."),
         generations: int = typer.Option(10, "--generations", help="Most ABC-SMC generations."),
-        seed: int = typer.Option(0, "--seed", help="Seed."),
-        scheduler: str = typer.Option(None, "--scheduler", help="serial, local or a Dask scheduler address."),
+        seed: _Seed = 0,
+        scheduler: _Scheduler = None,
         as_of: str = typer.Option(
             None, "--as-of", help="Use figures published by this day (default: the scenario's decision date)."
         ),
@@ -519,18 +523,16 @@ def register(app: typer.Typer) -> None:
 
     @sim.command("sensitivity")
     def sensitivity_cmd(
-        scenario: str = typer.Option(
-            "kyrgyzstan_2010", "--scenario", help="Embedded scenario name or folder."
-        ),
+        scenario: _Scenario = "kyrgyzstan_2010",
         options: str = typer.Option(None, "--options", help="Force options (default: the scenario's)."),
         method: str = typer.Option("morris", "--method", help="morris or sobol."),
         trajectories: int = typer.Option(
             8, "--trajectories", help="Morris trajectories (Sobol: base sample N)."
         ),
         seeds: int = typer.Option(2, "--seeds", help="Seeds averaged per sample."),
-        seed: int = typer.Option(0, "--seed", help="Seed."),
-        scheduler: str = typer.Option(None, "--scheduler", help="serial, local or a Dask scheduler address."),
-        fmt: str = typer.Option("table", "--format", help="table or json."),
+        seed: _Seed = 0,
+        scheduler: _Scheduler = None,
+        fmt: _Format = "table",
         save: bool = typer.Option(
             False, "--save", help="Keep the result in the scenario folder (the brief reads it from there)."
         ),
@@ -540,15 +542,13 @@ def register(app: typer.Typer) -> None:
 
     @sim.command("validate")
     def validate_cmd(
-        scenario: str = typer.Option(
-            "kyrgyzstan_2010", "--scenario", help="Embedded scenario name or folder."
-        ),
+        scenario: _Scenario = "kyrgyzstan_2010",
         particles: int = typer.Option(120, "--particles", help="ABC-SMC particles per check."),
         generations: int = typer.Option(5, "--generations", help="Most ABC-SMC generations per check."),
         draws: int = typer.Option(60, "--draws", help="Posterior draws per prediction (x 2 seeds)."),
-        seed: int = typer.Option(0, "--seed", help="Seed."),
-        scheduler: str = typer.Option(None, "--scheduler", help="serial, local or a Dask scheduler address."),
-        fmt: str = typer.Option("table", "--format", help="table or json."),
+        seed: _Seed = 0,
+        scheduler: _Scheduler = None,
+        fmt: _Format = "table",
     ) -> None:
         """Held-out checks: fit on some regions or days, predict the others; coverage of the 90% intervals."""
         _validate(scenario, particles, generations, draws, seed, scheduler, fmt)
@@ -558,8 +558,8 @@ def register(app: typer.Typer) -> None:
         width: int = typer.Option(40, "--width", help="Lattice width, cells."),
         height: int = typer.Option(40, "--height", help="Lattice height, cells."),
         steps: int = typer.Option(200, "--steps", help="Steps to run."),
-        seed: int = typer.Option(0, "--seed", help="Seed."),
-        fmt: str = typer.Option("table", "--format", help="table or json."),
+        seed: _Seed = 0,
+        fmt: _Format = "table",
     ) -> None:
         """Epstein's model I on a torus lattice (Mesa's example defaults); active agents per step."""
         if steps < 0 or seed < 0:
