@@ -22,11 +22,12 @@ import numpy as np
 import pandas as pd
 
 from _report import machine, write_section
+from kalkan.plan.defaults import RISK_DECAY_DAYS, RISK_KERNEL_KM
 from kalkan.plan.exposure import incident_kernel_weight, places_at_risk
 from kalkan.scenarios import load_scenario
 
 AS_OF = date(2010, 6, 30)
-DISTANCE_KM, DECAY_DAYS = 25.0, 14.0
+DISTANCE_KM, DECAY_DAYS = RISK_KERNEL_KM, RISK_DECAY_DAYS
 
 
 def best_of(fn, repeat: int = 3) -> tuple[float, object]:  # type: ignore[no-untyped-def]

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from kalkan.errors import InputError, SchemaError
-from kalkan.tables import read_csv_table
+from kalkan.tables import read_csv_listing, read_csv_table
 
 
 def _write(tmp_path: Path, text: str) -> Path:
@@ -62,3 +62,32 @@ def test_unreadable_or_empty_files_fail_with_one_sentence(
     path.write_bytes(content)
     with pytest.raises(error, match=match):
         read_csv_table(path, "demand")
+
+
+def test_listing_reads_text_with_empty_cells_missing_and_allows_no_rows(tmp_path: Path) -> None:
+    # a scenario folder's reader: "5.10" stays text, an empty cell is NaN, a header alone is a table
+    path = _write(tmp_path, " Code ,deaths\n5.10,\n")
+    problems: list[str] = []
+    frame = read_csv_listing(path, problems.append, required=("code",))
+    assert frame is not None and not problems
+    assert frame["code"].tolist() == ["5.10"] and frame["deaths"].isna().all()
+    header_only = read_csv_listing(_write(tmp_path, "code,deaths\n"), problems.append, required=("code",))
+    assert header_only is not None and len(header_only) == 0 and not problems
+
+
+@pytest.mark.parametrize(
+    ("content", "problem"),
+    [
+        # a column missing: named, with what the file needs and where that is written
+        (b"code\n1\n", "t.csv lacks the column(s) deaths; it needs code, deaths (see docs/x.md)."),
+        # nothing at all, then bytes that are not UTF-8
+        (b"", "t.csv is not a readable CSV (No columns to parse from file); fix or restore it."),
+        (b"code,deaths\n\xff\xfe,1\n", "t.csv is not a readable CSV ("),
+    ],
+)
+def test_listing_tells_the_problem_instead_of_raising(tmp_path: Path, content: bytes, problem: str) -> None:
+    path = tmp_path / "t.csv"
+    path.write_bytes(content)
+    problems: list[str] = []
+    assert read_csv_listing(path, problems.append, required=("code", "deaths"), see="docs/x.md") is None
+    assert len(problems) == 1 and problems[0].startswith(problem)

@@ -12,19 +12,27 @@ them the same way, so each gets the same checks and the same messages:
 
 Each message names the table (``what``) and the file and ends with ``needs``, the caller's sentence
 on what the table needs. What a table's rows must hold (numbers, ranges, ids) stays with its module.
-Event sources (GED, ACLED, ...) are streamed by :mod:`kalkan.ingest`, which quarantines bad rows
-instead; scenario folders are read by :mod:`kalkan.scenarios`, which lists every problem at once.
+
+A scenario folder's tables are read by :func:`read_csv_listing`: the same parsing and column checks,
+but each problem is handed to a callback instead of raised, because ``kalkan scenario check`` lists
+every problem of a folder at once; a header with no rows is allowed there (a scenario may have no
+incidents yet). Event sources (GED, ACLED, ...) are streamed by :mod:`kalkan.ingest`, which
+quarantines bad rows instead.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import pandas as pd
 
 from kalkan.errors import InputError, SchemaError
 
-__all__ = ["read_csv_table"]
+__all__ = ["read_csv_listing", "read_csv_table"]
+
+#: What pandas raises on a file that is not CSV (or not UTF-8 text).
+_UNREADABLE = (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError)
 
 
 def read_csv_table(
@@ -48,14 +56,10 @@ def read_csv_table(
     if not path.is_file():
         raise InputError(f"The {what} file {path} does not exist: give the path of a CSV file.{tail}")
     try:
-        if text:  # a short row's missing cells are empty text too
-            frame = pd.read_csv(path, dtype=str, keep_default_na=False).fillna("")
-        else:
-            frame = pd.read_csv(path)
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as error:
+        frame = _parse(path, text=text)
+    except _UNREADABLE as error:
         raise SchemaError(f"Cannot read the {what} file {path} as CSV ({error}).{tail}") from None
-    frame.columns = [str(c).strip().lower() for c in frame.columns]
-    missing = [c for c in required if c not in frame.columns]
+    missing = _lacking(frame, required)
     if missing:
         raise SchemaError(
             f"The {what} file {path} lacks the columns {', '.join(missing)}; its columns are "
@@ -64,3 +68,48 @@ def read_csv_table(
     if len(frame) == 0:
         raise InputError(f"The {what} file {path} has no rows.")
     return frame
+
+
+def read_csv_listing(
+    path: Path, problem: Callable[[str], None], *, required: Sequence[str] = (), see: str = ""
+) -> pd.DataFrame | None:
+    """The CSV file at ``path`` as text cells (an empty cell is NaN), or None after telling ``problem`` why.
+
+    For readers that list every problem at once (a scenario folder): the parsing and column checks of
+    :func:`read_csv_table`, each failure one sentence naming the file by its name, and ``see`` (a
+    document) named where the columns are described. The file must exist; it may have no rows.
+    """
+    tail = f" (see {see})" if see else ""
+    try:
+        frame = _parse(path, text=True, empty_is_missing=True)
+    except _UNREADABLE as error:
+        problem(f"{path.name} is not a readable CSV ({str(error).strip()}); fix or restore it.")
+        return None
+    missing = _lacking(frame, required)
+    if missing:
+        problem(
+            f"{path.name} lacks the column(s) {', '.join(missing)}; it needs {', '.join(required)}{tail}."
+        )
+        return None
+    return frame
+
+
+def _parse(path: Path, *, text: bool, empty_is_missing: bool = False) -> pd.DataFrame:
+    """Parse ``path`` (pandas' errors pass through) and trim and lower-case its column names.
+
+    ``text``: every cell a string, an empty one ``""`` or, with ``empty_is_missing``, NaN (so a
+    number column can tell an empty cell from text); otherwise pandas infers numbers.
+    """
+    if not text:
+        frame = pd.read_csv(path)
+    elif empty_is_missing:
+        frame = pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""])
+    else:  # a short row's missing cells are empty text too
+        frame = pd.read_csv(path, dtype=str, keep_default_na=False).fillna("")
+    frame.columns = [str(c).strip().lower() for c in frame.columns]
+    return frame
+
+
+def _lacking(frame: pd.DataFrame, required: Sequence[str]) -> list[str]:
+    """The ``required`` columns ``frame`` does not have, in the order given."""
+    return [c for c in required if c not in frame.columns]

@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from kalkan.errors import ScenarioError
-from kalkan.scenarios import list_scenarios, load_scenario
+from kalkan.scenarios import Scenario, list_scenarios, load_scenario
 from kalkan.scenarios._loader import FILES
 
 SHIPPED = Path(__file__).resolve().parents[2] / "src" / "kalkan" / "scenarios" / "kyrgyzstan_2010"
@@ -139,6 +139,22 @@ def test_a_folder_of_your_own_loads(copy: Path) -> None:
 def test_missing_file_is_named(copy: Path, name: str) -> None:
     (copy / name).unlink()
     with pytest.raises(ScenarioError, match=rf"missing {name}"):
+        load_scenario(str(copy))
+
+
+def test_headers_are_trimmed_and_lower_cased_as_in_every_other_table(copy: Path, scenario: Scenario) -> None:
+    # kalkan.tables reads the scenario's CSVs too: " Group_Share_Pct" is group_share_pct
+    path = copy / "districts.csv"
+    text = path.read_text(encoding="utf-8")
+    path.write_text(text.replace("group_share_pct", " Group_Share_Pct", 1), encoding="utf-8")
+    pd.testing.assert_series_equal(
+        load_scenario(str(copy)).districts["group_share_pct"], scenario.districts["group_share_pct"]
+    )
+
+
+def test_an_empty_file_is_a_problem_not_a_traceback(copy: Path) -> None:
+    (copy / "villages.csv").write_text("", encoding="utf-8")
+    with pytest.raises(ScenarioError, match=r"villages.csv is not a readable CSV \(.*\); fix or restore it"):
         load_scenario(str(copy))
 
 

@@ -211,3 +211,39 @@ def test_new_keeps_who_acted_from_the_event_file(built: tuple[Path, str]) -> Non
         "civilians",
         "unknown",
     }
+
+
+def test_shares_are_read_by_unit_or_by_place(tmp_path: Path) -> None:
+    from kalkan.scenarios._new import _shares
+
+    units = [{"properties": {"name": "Bangui"}}, {"properties": {"name": "Bria"}}]
+    places = pd.DataFrame({"name": ["Ndélé"], "unit": ["Bria"]})
+    path = tmp_path / "shares.csv"
+    # headers as a spreadsheet writes them; a place row finds its unit; no source_id -> D_SHARES
+    path.write_text(
+        " Unit ,Place,group_share_pct,source_id\nBangui,,40,S_1\n,Ndélé,12.5,\n", encoding="utf-8"
+    )
+    assert _shares(path, units, places) == {"Bangui": (40.0, "S_1"), "Bria": (12.5, "D_SHARES")}
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        # the share column missing: named, with what the file needs
+        ("unit,share\nBangui,40\n", r"lacks the columns group_share_pct.*--shares needs a group_share_pct"),
+        # neither unit nor place
+        ("district,group_share_pct\nBangui,40\n", r"has neither a unit nor a place column"),
+        # a header and nothing else
+        ("unit,group_share_pct\n", r"The --shares file .* has no rows"),
+        # a share above 100
+        ("unit,group_share_pct\nBangui,140\n", r"row 2: group_share_pct '140' is not a percent"),
+    ],
+)
+def test_a_bad_shares_file_says_what_it_needs(tmp_path: Path, text: str, message: str) -> None:
+    from kalkan.errors import InputError
+    from kalkan.scenarios._new import _shares
+
+    path = tmp_path / "shares.csv"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(InputError, match=message):
+        _shares(path, [{"properties": {"name": "Bangui"}}], pd.DataFrame({"name": [], "unit": []}))

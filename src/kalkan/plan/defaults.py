@@ -15,6 +15,14 @@ import pandas as pd
 
 #: A post reaches a place within this travel time (minutes); a scenario may set its own.
 RESPONSE_MINUTES = 30.0
+#: Share (0-1) of the risk-weighted people at risk the brief's recommended force must reach; a scenario
+#: may set its own.
+TARGET = 0.8
+#: The incident risk kernel (:func:`kalkan.plan.exposure.incident_kernel_weight`): its Gaussian's
+#: width (km), its decay in time (days) and the floor every place keeps; a scenario may set its own.
+RISK_KERNEL_KM = 25.0
+RISK_DECAY_DAYS = 14.0
+RISK_FLOOR = 0.1
 #: Road distance over straight-line distance.
 CIRCUITY = 1.3
 #: Average vehicle speed (km/h).
@@ -55,6 +63,34 @@ SETTINGS: tuple[Setting, ...] = (
         "minutes",
         "a post reaches a place within this travel time",
         "scenario default (kyrgyzstan_2010 scenario.toml)",
+    ),
+    Setting(
+        "target",
+        TARGET,
+        "share",
+        "share of the risk-weighted people at risk the recommended force must reach (the brief)",
+        "scenario default (kyrgyzstan_2010 scenario.toml)",
+    ),
+    Setting(
+        "risk_kernel_km",
+        RISK_KERNEL_KM,
+        "km",
+        "width of the incident risk kernel's Gaussian in distance",
+        "scenario default (kyrgyzstan_2010 scenario.toml [risk_kernel] distance_km)",
+    ),
+    Setting(
+        "risk_decay_days",
+        RISK_DECAY_DAYS,
+        "days",
+        "decay time of an incident's weight in the risk kernel",
+        "scenario default (kyrgyzstan_2010 scenario.toml [risk_kernel] decay_days)",
+    ),
+    Setting(
+        "risk_floor",
+        RISK_FLOOR,
+        "multiplier",
+        "risk weight every place keeps with no incident near",
+        "scenario default (kyrgyzstan_2010 scenario.toml [risk_kernel] floor)",
     ),
     Setting(
         "circuity",

@@ -37,12 +37,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
 from kalkan.errors import ScenarioError
+from kalkan.plan.defaults import RISK_DECAY_DAYS, RISK_FLOOR, RISK_KERNEL_KM
 from kalkan.plan.travel import haversine_km
 
 if TYPE_CHECKING:
@@ -65,14 +66,21 @@ EXPOSURE_COLUMNS = [
 _CHUNK_CELLS = 1_000_000
 
 
+def kernel_settings(scenario: Scenario) -> dict[str, Any]:
+    """The incident kernel's ``distance_km``, ``decay_days`` and ``floor``: the scenario's ``[risk_kernel]``
+    where it sets them, else the defaults of :mod:`kalkan.plan.defaults`."""
+    given = scenario.settings.get("risk_kernel", {})
+    return {"distance_km": RISK_KERNEL_KM, "decay_days": RISK_DECAY_DAYS, "floor": RISK_FLOOR, **given}
+
+
 def incident_kernel_weight(
     places: pd.DataFrame,
     events: pd.DataFrame,
     as_of: date,
     *,
-    distance_km: float = 25.0,
-    decay_days: float = 14.0,
-    floor: float = 0.1,
+    distance_km: float = RISK_KERNEL_KM,
+    decay_days: float = RISK_DECAY_DAYS,
+    floor: float = RISK_FLOOR,
 ) -> np.ndarray:
     """Risk multiplier per place from documented incidents: a Gaussian in distance times a decay in time.
 
@@ -468,8 +476,7 @@ def places_at_risk(
     # known to be of the group; group_share_known and at_risk_max keep the unknown visible.
     places["group_share"] = places["group_share"].fillna(0.0)
     if risk_weight is incident_kernel_weight:
-        kernel = scenario.settings.get("risk_kernel", {})
-        weights = incident_kernel_weight(places, scenario.incidents, day, **kernel)
+        weights = incident_kernel_weight(places, scenario.incidents, day, **kernel_settings(scenario))
     else:
         weights = risk_weight(places, scenario.incidents, day)
     weights = np.asarray(weights, dtype=float)
@@ -683,8 +690,7 @@ def people_where_they_are(
         )
         places = pd.concat([places, rows], ignore_index=True)
     if risk_weight is incident_kernel_weight:
-        kernel = scenario.settings.get("risk_kernel", {})
-        weights = incident_kernel_weight(places, scenario.incidents, day, **kernel)
+        weights = incident_kernel_weight(places, scenario.incidents, day, **kernel_settings(scenario))
     else:
         weights = np.asarray(risk_weight(places, scenario.incidents, day), dtype=float)
     places["risk_weight"] = weights

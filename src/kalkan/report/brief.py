@@ -22,6 +22,7 @@ import pandas as pd
 
 from kalkan._base import Progress, no_progress
 from kalkan.errors import InputError, OptionError
+from kalkan.plan.defaults import DEFAULT_OPTIONS, RESPONSE_MINUTES, TARGET
 from kalkan.plan.exposure import (
     RiskWeight,
     WhereTheyAre,
@@ -38,8 +39,6 @@ from kalkan.report.decision import Decision
 from kalkan.report.markup import Context, report_step
 from kalkan.report.outcomes import Outcomes
 from kalkan.scenarios import Scenario, load_scenario
-
-DEFAULT_OPTIONS = "monitors:50,monitors:100,police:300,police:600,police:1000"
 
 
 @dataclass
@@ -119,8 +118,8 @@ def compute_brief(
     scenario: str | Scenario = "kyrgyzstan_2010",
     *,
     options: str | Sequence[ForceOption] = DEFAULT_OPTIONS,
-    response_minutes: float = 30.0,
-    target: float = 0.8,
+    response_minutes: float = RESPONSE_MINUTES,
+    target: float = TARGET,
     time_limit: float = 2.0,
     curve_points: int = 12,
     curve_time_limit: float = 0.5,

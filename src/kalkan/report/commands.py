@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 import typer
 
-from kalkan.plan.defaults import DEFAULT_OPTIONS, RESPONSE_MINUTES
+from kalkan.plan.defaults import DEFAULT_OPTIONS, RESPONSE_MINUTES, TARGET
 from kalkan.stage_events import AS_OF_HELP, STORE_HELP
 
 if TYPE_CHECKING:
@@ -31,10 +31,12 @@ def brief(
     response_minutes: float | None = typer.Option(
         None,
         "--response-minutes",
-        help="Minutes a post may take to reach a place (default: the scenario's, else 30).",
+        help=f"Minutes a post may take to reach a place (default: the scenario's, else {RESPONSE_MINUTES:g}).",
     ),
     target: float | None = typer.Option(
-        None, "--target", help="Share (0-1) of the risk-weighted people at risk to protect (default: 0.8)."
+        None,
+        "--target",
+        help=f"Share (0-1) of the risk-weighted people at risk to protect (default: the scenario's, else {TARGET:g}).",
     ),
     time_limit: float = typer.Option(
         2.0, "--time-limit", help="Solver seconds per option (the gap is reported)."
@@ -67,6 +69,7 @@ def brief(
     from kalkan.errors import OptionError
     from kalkan.report.brief import check_brief_arguments, compute_brief, prepare_out_dir, write_brief
     from kalkan.report.panels import compute_panels
+    from kalkan.simulate.scenario import scenario_response_minutes
     from kalkan.stage_events import load_for_stage
 
     console = Console()
@@ -85,13 +88,9 @@ def brief(
         load_ewp_table(ewp)  # a malformed table stops here, with the risk module's message
     # fails fast on an unknown scenario, before anything is written; store-pipeline's seam: --db, --as-of
     loaded = load_for_stage(scenario, db, as_of)
-    defaults = loaded.settings.get("defaults", {})
-    response_minutes = (
-        float(defaults.get("response_minutes", RESPONSE_MINUTES))
-        if response_minutes is None
-        else response_minutes
-    )
-    target = float(defaults.get("target", 0.8)) if target is None else target
+    if response_minutes is None:
+        response_minutes = scenario_response_minutes(loaded)
+    target = float(loaded.settings.get("defaults", {}).get("target", TARGET)) if target is None else target
     parsed = check_brief_arguments(
         (loaded.option_spec or DEFAULT_OPTIONS) if options is None else options,
         response_minutes,

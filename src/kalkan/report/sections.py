@@ -884,12 +884,14 @@ def known_later(ctx: Context) -> Section | None:
 
 def method(ctx: Context) -> Section:
     """Method appendix, in plain words; methods published after the brief's date are named as such."""
+    from kalkan.plan.exposure import kernel_settings
+    from kalkan.plan.travel import CIRCUITY, SPEED_KMH
+    from kalkan.plan.units import UNIT_TYPES, officers_per_post
+
     d = ctx.data
     s = d.scenario
     est = d.exposure["population_estimated"].mean()
-    kernel = s.settings.get("risk_kernel", {})
-    from kalkan.plan.travel import CIRCUITY, SPEED_KMH
-    from kalkan.plan.units import UNIT_TYPES, officers_per_post
+    kernel = kernel_settings(s)
 
     police = UNIT_TYPES["police"]
     posts_text = "; ".join(
@@ -926,8 +928,8 @@ def method(ctx: Context) -> Section:
         (
             "Risk weight",
             f"Each place's people at risk are weighted by its nearness in space and time to incidents known by "
-            f"the brief's date: a Gaussian of {kernel.get('distance_km', 25):g} km times an exponential decay of "
-            f"{kernel.get('decay_days', 14):g} days, plus a floor of {kernel.get('floor', 0.1):g}. Shares called "
+            f"the brief's date: a Gaussian of {kernel['distance_km']:g} km times an exponential decay of "
+            f"{kernel['decay_days']:g} days, plus a floor of {kernel['floor']:g}. Shares called "
             "<i>weighted</i> are shares of this weighted total, not of people.",
         ),
         (

@@ -28,6 +28,7 @@ import numpy as np
 import pandas as pd
 
 from kalkan.scenarios._known import earliest_known, iso_date
+from kalkan.tables import read_csv_listing
 
 FILE = "displacement.csv"
 #: kind -> what a row of that kind counts (for people and docs).
@@ -100,17 +101,8 @@ def read(
     path = folder / FILE
     if not path.exists():
         return empty()
-    try:
-        raw = pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""])
-    except (pd.errors.ParserError, UnicodeDecodeError) as error:
-        problem(f"{FILE} is not a readable CSV ({str(error).strip()}); fix or restore it.")
-        return empty()
-    missing = [c for c in REQUIRED if c not in raw.columns]
-    if missing:
-        problem(
-            f"{FILE} lacks the column(s) {', '.join(missing)}; it needs {', '.join(REQUIRED)} "
-            "(see docs/scenarios.md)."
-        )
+    raw = read_csv_listing(path, problem, required=REQUIRED, see="docs/scenarios.md")
+    if raw is None:
         return empty()
     for column in COLUMNS:
         if column not in raw.columns:

@@ -41,6 +41,7 @@ from kalkan.scenarios._scenario import (
     Simulation,
     Target,
 )
+from kalkan.tables import read_csv_listing
 
 DEFAULT_SCENARIO = "kyrgyzstan_2010"
 
@@ -263,17 +264,8 @@ def _ranges(numbers: list[int]) -> str:
 def _read_csv(folder: Path, file_name: str, found: _Findings) -> pd.DataFrame:
     path = _require(folder, file_name, found)
     required, numeric, filled, non_negative = _CSV_SCHEMAS[file_name]
-    try:
-        frame = pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""])
-    except (pd.errors.ParserError, UnicodeDecodeError) as error:
-        found.problem(f"{file_name} is not a readable CSV ({str(error).strip()}); fix or restore it.")
-        raise _Stop from None
-    missing = [column for column in required if column not in frame.columns]
-    if missing:
-        found.problem(
-            f"{file_name} lacks the column(s) {', '.join(missing)}; it needs {', '.join(required)} "
-            "(see docs/scenarios.md)."
-        )
+    frame = read_csv_listing(path, found.problem, required=required, see="docs/scenarios.md")
+    if frame is None:
         raise _Stop
     bad_rows = False
     for column in [c for c in numeric + filled if c in frame.columns]:

@@ -22,7 +22,9 @@ import numpy as np
 import pandas as pd
 
 from kalkan.errors import InputError, ScenarioError
+from kalkan.plan.defaults import RESPONSE_MINUTES, RISK_DECAY_DAYS, RISK_FLOOR, RISK_KERNEL_KM, TARGET
 from kalkan.scenarios._loader import COLUMNS, PLACEHOLDER
+from kalkan.tables import read_csv_table
 
 #: Days after an event's last day at which it is taken as known, when the events file does not say
 #: when it was reported (GED and ACLED do not): an estimate, marked in each incident's notes.
@@ -349,15 +351,13 @@ def _shares(
     """Unit name -> (group share in percent, source id) from a CSV with ``unit`` or ``place`` rows."""
     if path is None:
         return {}
-    try:
-        frame = pd.read_csv(path, dtype=str, keep_default_na=False)
-    except (OSError, pd.errors.ParserError, UnicodeDecodeError) as error:
-        raise InputError(f"--shares {path} is not a readable CSV ({error}).") from None
-    if "group_share_pct" not in frame.columns or not ({"unit", "place"} & set(frame.columns)):
-        raise InputError(
-            f"--shares {path} needs a group_share_pct column and a unit or place column "
-            "(plus source_id); see docs/scenarios.md."
-        )
+    needs = (
+        "--shares needs a group_share_pct column and a unit or place column (plus source_id); "
+        "see docs/scenarios.md."
+    )
+    frame = read_csv_table(path, "--shares", required=("group_share_pct",), needs=needs, text=True)
+    if not {"unit", "place"} & set(frame.columns):
+        raise InputError(f"--shares {path} has neither a unit nor a place column. {needs}")
     names = {u["properties"]["name"] for u in units}
     shares: dict[str, tuple[float, str]] = {}
     for number, row in frame.iterrows():
@@ -663,13 +663,13 @@ def new_scenario(
         "# not calibrated to this scenario, and the brief says so.",
         "",
         "[defaults]",
-        "response_minutes = 30.0",
-        "target = 0.8",
+        f"response_minutes = {RESPONSE_MINUTES!r}",
+        f"target = {TARGET!r}",
         "",
         "[risk_kernel]",
-        "distance_km = 25.0",
-        "decay_days = 14.0",
-        "floor = 0.1",
+        f"distance_km = {RISK_KERNEL_KM!r}",
+        f"decay_days = {RISK_DECAY_DAYS!r}",
+        f"floor = {RISK_FLOOR!r}",
         "",
         "# kalkan's generic presets: replace them with the options under discussion.",
     ]
