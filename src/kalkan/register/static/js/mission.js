@@ -15,14 +15,10 @@
   const M = JSON.parse(document.getElementById("mission-messages").textContent);
   const resultEl = document.getElementById("mission-result");
   const errorsEl = document.getElementById("mission-errors");
-  let sending = false;
-  let retryTimer = null;
-  let retryDelay = 2000;
 
   function fmt(template, values) {
     return template.replace(/\{(\w+)\}/g, function (_, key) { return String(values[key]); });
   }
-  function csrf() { return document.querySelector('meta[name="csrf-token"]').content; }
   function field(name) { return form.elements.namedItem(name); }
   function announce(text, href) {
     resultEl.textContent = text;
@@ -61,7 +57,7 @@
     const list = document.getElementById("mission-outbox-list");
     section.hidden = records.length === 0;
     list.replaceChildren();
-    records.sort(function (a, b) { return a.queued_at < b.queued_at ? -1 : 1; });
+    records.sort(window.kalkanOutbox.byQueuedAt);
     records.forEach(function (record) {
       const li = document.createElement("li");
       li.dataset.clientId = record.client_id;
@@ -80,75 +76,25 @@
     return records;
   }
 
-  function scheduleRetry() {
-    if (retryTimer) { return; }
-    retryTimer = window.setTimeout(function () { retryTimer = null; flush(); }, retryDelay);
-    retryDelay = Math.min(retryDelay * 2, 60000);
-  }
-
-  async function sendOne(record) {
-    const body = new URLSearchParams();
-    record.entries.forEach(function (pair) { body.append(pair[0], pair[1]); });
-    body.append("csrf", csrf());
-    const controller = new AbortController();
-    const timeout = window.setTimeout(function () { controller.abort(); }, 30000);
-    try {
-      const response = await fetch(record.action, {
-        method: "POST", body: body, credentials: "same-origin", signal: controller.signal,
-        headers: { "Accept": "application/json", "X-CSRF-Token": csrf() },
-      });
-      let payload = {};
-      try { payload = await response.json(); } catch (e) { payload = {}; }
-      return { status: response.status, payload: payload };
-    } finally {
-      window.clearTimeout(timeout);
-    }
-  }
-
-  async function flush() {
-    if (sending) { return; }
-    sending = true;
-    let failed = false;
-    try {
-      const records = (await outbox.all()).filter(function (r) { return !r.rejected; });
-      records.sort(function (a, b) { return a.queued_at < b.queued_at ? -1 : 1; });
-      for (const record of records) {
-        let outcome;
-        try {
-          outcome = await sendOne(record);
-        } catch (e) {
-          record.last_error = M.offline;
-          await outbox.put(record);
-          failed = true;
-          break;
-        }
-        if (outcome.status === 200 || outcome.status === 201) {
-          await outbox.remove(record.client_id);
-          announce(fmt(outcome.status === 201 ? M.sent : M.sent_again, { id: outcome.payload.id }), outcome.payload.url);
-          document.dispatchEvent(new CustomEvent("kalkan:acknowledged",
-            { detail: { client_id: record.client_id, id: outcome.payload.id, status: outcome.status } }));
-        } else if (outcome.status === 401 || outcome.status === 403) {
-          record.last_error = M.signin;
-          await outbox.put(record);
-          failed = true;
-          break;
-        } else if (outcome.status >= 400 && outcome.status < 500 && outcome.status !== 408 && outcome.status !== 429) {
-          record.rejected = true;
-          record.last_error = fmt(M.rejected, { detail: (outcome.payload && outcome.payload.detail) || outcome.status });
-          await outbox.put(record);
-        } else {
-          record.last_error = M.offline;
-          await outbox.put(record);
-          failed = true;
-          break;
-        }
-      }
-    } finally {
-      sending = false;
-    }
-    await render(failed ? M.offline : "");
-    if (failed) { scheduleRetry(); } else { retryDelay = 2000; }
-  }
+  const sender = window.kalkanOutbox.sender({
+    store: outbox,
+    url: function (record) { return record.action; },
+    body: function (record) {
+      const body = new URLSearchParams();
+      record.entries.forEach(function (pair) { body.append(pair[0], pair[1]); });
+      return body;
+    },
+    problem: function (kind, outcome) {
+      if (kind === "signin") { return M.signin; }
+      if (kind === "rejected") { return fmt(M.rejected, { detail: (outcome.payload && outcome.payload.detail) || outcome.status }); }
+      return M.offline;
+    },
+    sent: function (outcome) {
+      announce(fmt(outcome.status === 201 ? M.sent : M.sent_again, { id: outcome.payload.id }), outcome.payload.url);
+    },
+    done: async function (failed) { await render(failed ? M.offline : ""); },
+  });
+  const flush = sender.flush;
 
   form.addEventListener("submit", async function (event) {
     event.preventDefault();
@@ -179,12 +125,7 @@
       showError(back.last_error);
     }
   });
-  document.getElementById("mission-outbox-send").addEventListener("click", function () {
-    if (retryTimer) { window.clearTimeout(retryTimer); retryTimer = null; }
-    retryDelay = 2000;
-    flush();
-  });
-  window.addEventListener("online", function () { retryDelay = 2000; flush(); });
+  document.getElementById("mission-outbox-send").addEventListener("click", sender.sendNow);
 
   // --- the position on a map (no tiles needed) ------------------------------------------------------
   const mapEl = document.getElementById("pick-map");

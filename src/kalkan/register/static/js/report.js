@@ -17,14 +17,10 @@
   const SKIP = new Set(["csrf"]);
   const resultEl = document.getElementById("report-result");
   const errorsEl = document.getElementById("form-errors");
-  let sending = false;
-  let retryTimer = null;
-  let retryDelay = 2000;
 
   function fmt(template, values) {
     return template.replace(/\{(\w+)\}/g, function (_, key) { return String(values[key]); });
   }
-  function csrf() { return document.querySelector('meta[name="csrf-token"]').content; }
   function nowIso() {
     const d = new Date();
     const offset = -d.getTimezoneOffset();
@@ -156,7 +152,7 @@
     const list = document.getElementById("outbox-list");
     section.hidden = records.length === 0;
     list.replaceChildren();
-    records.sort(function (a, b) { return a.queued_at < b.queued_at ? -1 : 1; });
+    records.sort(outbox.byQueuedAt);
     records.forEach(function (record) {
       const li = document.createElement("li");
       li.dataset.clientId = record.client_id;
@@ -204,85 +200,34 @@
   }
 
   // --- sending ---------------------------------------------------------------------------------------
-  function scheduleRetry() {
-    if (retryTimer) { return; }
-    retryTimer = window.setTimeout(function () { retryTimer = null; flush(); }, retryDelay);
-    retryDelay = Math.min(retryDelay * 2, 60000);
-  }
-
-  async function sendOne(record) {
-    const body = new FormData();
-    record.entries.forEach(function (pair) { body.append(pair[0], pair[1]); });
-    record.files.forEach(function (f) { body.append(f.field, new File([f.blob], f.name, { type: f.type })); });
-    body.append("csrf", csrf());
-    const controller = new AbortController();
-    const timeout = window.setTimeout(function () { controller.abort(); }, 30000);
-    try {
-      const response = await fetch(form.action, {
-        method: "POST", body: body, credentials: "same-origin", signal: controller.signal,
-        headers: { "Accept": "application/json", "X-CSRF-Token": csrf() },
-      });
-      let payload = {};
-      try { payload = await response.json(); } catch (e) { payload = {}; }
-      return { status: response.status, payload: payload };
-    } finally {
-      window.clearTimeout(timeout);
-    }
-  }
-
-  async function flush() {
-    if (sending) { return; }
-    sending = true;
-    let failed = false;
-    try {
-      const records = (await outbox.all()).filter(function (r) { return !r.rejected; });
-      records.sort(function (a, b) { return a.queued_at < b.queued_at ? -1 : 1; });
-      for (const record of records) {
-        let outcome;
-        try {
-          outcome = await sendOne(record);
-        } catch (e) {
-          record.tries += 1;
-          record.last_error = M.error_network;
-          await outbox.put(record);
-          failed = true;
-          break;
-        }
-        if (outcome.status === 200 || outcome.status === 201) {
-          await outbox.remove(record.client_id);
-          const p = outcome.payload;
-          announce(outcome.status === 201 ? fmt(M.sent, { id: p.id }) : fmt(M.sent_again, { id: p.id }),
-                   { href: p.url, text: M.open_report });
-          document.dispatchEvent(new CustomEvent("kalkan:acknowledged",
-                                                  { detail: { client_id: record.client_id, id: p.id, status: outcome.status } }));
-        } else if (outcome.status === 401 || outcome.status === 403) {
-          record.last_error = M.error_signin;
-          await outbox.put(record);
-          failed = true;
-          break;
-        } else if (outcome.status >= 400 && outcome.status < 500 && outcome.status !== 408 && outcome.status !== 429) {
-          record.rejected = true;
-          record.last_error = (outcome.payload && outcome.payload.detail) || fmt(M.error_rejected, { status: outcome.status });
-          await outbox.put(record);
-        } else {
-          record.tries += 1;
-          record.last_error = fmt(M.error_server, { status: outcome.status });
-          await outbox.put(record);
-          failed = true;
-          break;
-        }
+  const sender = outbox.sender({
+    store: outbox,
+    url: function () { return form.action; },
+    body: function (record) {
+      const body = new FormData();
+      record.entries.forEach(function (pair) { body.append(pair[0], pair[1]); });
+      record.files.forEach(function (f) { body.append(f.field, new File([f.blob], f.name, { type: f.type })); });
+      return body;
+    },
+    problem: function (kind, outcome) {
+      if (kind === "network") { return M.error_network; }
+      if (kind === "signin") { return M.error_signin; }
+      if (kind === "rejected") {
+        return (outcome.payload && outcome.payload.detail) || fmt(M.error_rejected, { status: outcome.status });
       }
-    } finally {
-      sending = false;
-    }
-    await renderOutbox(failed ? M.outbox_offline : "");
-    if (failed) {
-      if (resultEl.textContent === M.queued) { announce(""); }  // the outbox now says what happens
-      scheduleRetry();
-    } else {
-      retryDelay = 2000;
-    }
-  }
+      return fmt(M.error_server, { status: outcome.status });
+    },
+    sent: function (outcome) {
+      const p = outcome.payload;
+      announce(outcome.status === 201 ? fmt(M.sent, { id: p.id }) : fmt(M.sent_again, { id: p.id }),
+               { href: p.url, text: M.open_report });
+    },
+    done: async function (failed) {
+      await renderOutbox(failed ? M.outbox_offline : "");
+      if (failed && resultEl.textContent === M.queued) { announce(""); }  // the outbox now says what happens
+    },
+  });
+  const flush = sender.flush;
 
   form.addEventListener("submit", async function (event) {
     event.preventDefault();
@@ -322,12 +267,7 @@
 
   form.addEventListener("input", saveDraft);
   form.addEventListener("change", saveDraft);
-  document.getElementById("outbox-send").addEventListener("click", function () {
-    if (retryTimer) { window.clearTimeout(retryTimer); retryTimer = null; }
-    retryDelay = 2000;
-    flush();
-  });
-  window.addEventListener("online", function () { retryDelay = 2000; flush(); });
+  document.getElementById("outbox-send").addEventListener("click", sender.sendNow);
   document.addEventListener("visibilitychange", function () { if (!document.hidden) { flush(); } });
 
   // --- witnesses -------------------------------------------------------------------------------------
