@@ -11,13 +11,14 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from datetime import datetime
 from pathlib import Path
-from typing import Annotated, Any, cast
+from typing import Annotated, Any, ParamSpec, TypeVar, cast
 
 from fastapi import APIRouter, Depends, FastAPI, File, Query, Request, Response, UploadFile
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, JSONResponse, StreamingResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, Field
+from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -57,6 +58,8 @@ MAX_JSON_BYTES = 1024 * 1024
 MAX_HEADER_BYTES = 64 * 1024
 MAX_BULK_BYTES = 16 * 1024 * 1024
 IdPath = Annotated[int, Field(ge=1, le=2**31 - 1)]
+P = ParamSpec("P")
+T = TypeVar("T")
 
 
 class ErrorOut(BaseModel):
@@ -195,10 +198,7 @@ class FastRead:
         body = None
         if request is not None:
             register: Register = scope["app"].state.register
-            if register.db.is_sqlite:
-                body = self._answer(register, *request)
-            else:
-                body = await run_in_threadpool(self._answer, register, *request)
+            body = await _read_where_cheap(register, self._answer, register, *request)
         if body is None:
             await self.app(scope, receive, send)
             return
@@ -334,6 +334,30 @@ def _json(model: BaseModel, status_code: int = 200) -> Response:
     return Response(model.model_dump_json(), status_code=status_code, media_type="application/json")
 
 
+async def _read_where_cheap(register: Register, read: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
+    """``read(*args, **kwargs)`` on the event loop with SQLite, in the thread pool with a database server.
+
+    With SQLite a read is CPU work on a local file (one incident: a few indexed lookups, well under a
+    millisecond; a page of 50: a few ms; WAL: it never waits for a writer), so it runs on the loop and
+    reads queue one after another: handing one to the thread pool cost more CPU than the read, and
+    threads fought the loop for the GIL (the slowest pages took ten times their CPU time). A database
+    server's round trips would block the loop, so they go to the pool.
+    """
+    if register.db.is_sqlite:
+        return read(*args, **kwargs)
+    return await run_in_threadpool(read, *args, **kwargs)
+
+
+async def _read_json(register: Register, work: Callable[[Session], BaseModel]) -> Response:
+    """``work(session)`` in a read session, sent as JSON (see :func:`_read_where_cheap` for where)."""
+
+    def read() -> Response:
+        with register.read() as session:
+            return _json(work(session))
+
+    return await _read_where_cheap(register, read)
+
+
 def client_address(request: Request) -> str:
     """The peer address of a request (what failed sign-ins are counted by)."""
     return request.client.host if request.client else "unknown"
@@ -449,30 +473,12 @@ def _routes(router: APIRouter) -> None:
         request: Request, filters: Annotated[IncidentFilter, Query()], actor: ActorDep
     ) -> Response:
         """Incidents the caller may see, newest first, filtered and paged by ``cursor``."""
-        register = reg(request)
-
-        def page() -> Response:
-            with register.read() as session:
-                return _json(service.list_incidents(session, actor, filters))
-
-        # With SQLite a page is CPU work on a local file (a few ms for 50 rows): on the event loop,
-        # pages queue one after another. In the thread pool they fought the loop for the GIL, and the
-        # slowest pages took ten times their CPU time. PostgreSQL's round trips go to the pool.
-        return page() if register.db.is_sqlite else await run_in_threadpool(page)
+        return await _read_json(reg(request), lambda s: service.list_incidents(s, actor, filters))
 
     @router.get("/incidents/{incident_id}", response_model=IncidentDetail)
     async def get(request: Request, incident_id: IdPath, actor: ActorDep) -> Response:
         """One incident with its history, evidence and linked reports."""
-        register = reg(request)
-
-        def read() -> Response:
-            with register.read() as session:
-                return _json(service.get_incident(session, actor, incident_id))
-
-        # With SQLite this read is a few indexed lookups in a local file (WAL: never waits for a
-        # writer), well under a millisecond, so it runs on the event loop: handing it to the thread
-        # pool cost more CPU than the read itself. A database server's round trips go to the pool.
-        return read() if register.db.is_sqlite else await run_in_threadpool(read)
+        return await _read_json(reg(request), lambda s: service.get_incident(s, actor, incident_id))
 
     @router.post("/incidents/{incident_id}/status", response_model=IncidentDetail)
     def status(request: Request, incident_id: IdPath, change: StatusIn, actor: ActorDep) -> IncidentDetail:

@@ -31,7 +31,7 @@ from enum import StrEnum
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from kalkan.errors import InputError
+from kalkan.errors import AccessDenied, InputError, NotFound
 from kalkan.register.db import Incident, Share, User, utcnow
 
 __all__ = [
@@ -48,6 +48,8 @@ __all__ = [
     "list_users",
     "may_see_personal",
     "new_token",
+    "not_found",
+    "require",
     "revoke_user",
     "share_is_sealed",
     "visible_clause",
@@ -97,6 +99,17 @@ class Actor:
 def can(actor: Actor, right: str) -> bool:
     """Whether ``actor``'s role has ``right`` (a key of :data:`RIGHTS`)."""
     return actor.role in RIGHTS[right]
+
+
+def require(actor: Actor, right: str, what: str) -> None:
+    """Refuse ``actor`` (AccessDenied) unless its role has ``right``; ``what`` completes "may not ..."."""
+    if not can(actor, right):
+        raise AccessDenied(f"The role {actor.role.value!r} may not {what}; ask an admin for a role that may.")
+
+
+def not_found(what: str) -> NotFound:
+    """The one answer for "does not exist" and "not open to you": the two must not be told apart."""
+    return NotFound(f"{what} does not exist or is not open to you: check the id, or ask an admin.")
 
 
 def new_token() -> str:

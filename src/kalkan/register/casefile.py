@@ -633,32 +633,19 @@ def _bag(
     import bagit
 
     with _quiet_bagit():
-        _make_bag(bagit, work, package, actor, recipient, purpose, organization, anchor)
-
-
-def _make_bag(
-    bagit: Any,
-    work: Path,
-    package: str,
-    actor: Actor,
-    recipient: str,
-    purpose: str,
-    organization: str,
-    anchor: audit.Anchor,
-) -> None:
-    bagit.make_bag(
-        str(work),
-        bag_info={
-            "Source-Organization": organization,
-            "Contact-Name": actor.name,
-            "External-Identifier": package,
-            "External-Description": f"Case file for {recipient}: {purpose}"[:500],
-            "Kalkan-Format": FORMAT,
-            "Kalkan-Recipient": recipient,
-            "Kalkan-Anchor": f"{anchor.seq} {anchor.hash} {anchor.key_id}",
-        },
-        checksums=["sha256"],
-    )
+        bagit.make_bag(
+            str(work),
+            bag_info={
+                "Source-Organization": organization,
+                "Contact-Name": actor.name,
+                "External-Identifier": package,
+                "External-Description": f"Case file for {recipient}: {purpose}"[:500],
+                "Kalkan-Format": FORMAT,
+                "Kalkan-Recipient": recipient,
+                "Kalkan-Anchor": f"{anchor.seq} {anchor.hash} {anchor.key_id}",
+            },
+            checksums=["sha256"],
+        )
 
 
 def _readme(

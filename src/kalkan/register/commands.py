@@ -89,11 +89,10 @@ def serve(
     from kalkan.register.context import open_register
 
     # Open once here: a bad URL or key fails with one sentence before the server starts.
-    register = open_register(db, data_dir=data_dir, synchronous=synchronous.upper())
-    with register.read() as session:
-        has_users = bool(list_users(session))
-    beside = register.key_beside_data()
-    register.close()
+    with open_register(db, data_dir=data_dir, synchronous=synchronous.upper()) as register:
+        with register.read() as session:
+            has_users = bool(list_users(session))
+        beside = register.key_beside_data()
     if beside and not allow_key_beside_data:
         raise OptionError(beside + " (or pass --allow-key-beside-data to start anyway).")
     if beside:
@@ -233,12 +232,9 @@ def users_add(
     from kalkan.register.auth import add_user
     from kalkan.register.context import open_register
 
-    register = open_register(db, data_dir=data_dir)
-    try:
+    with open_register(db, data_dir=data_dir) as register:
         with register.write() as session:
             _user, token = add_user(session, name, role, expires_at=_expiry(expires_days))
-    finally:
-        register.close()
     typer.echo(token)
 
 
@@ -261,12 +257,9 @@ def users_token(
     from kalkan.register.auth import issue_token
     from kalkan.register.context import open_register
 
-    register = open_register(db, data_dir=data_dir)
-    try:
+    with open_register(db, data_dir=data_dir) as register:
         with register.write() as session:
             token = issue_token(session, name, expires_at=_expiry(expires_days))
-    finally:
-        register.close()
     typer.echo(token)
 
 
@@ -279,16 +272,13 @@ def users_list(db: DbOption = None, data_dir: DataDirOption = None) -> None:
     from kalkan.register.auth import list_users
     from kalkan.register.context import open_register
 
-    register = open_register(db, data_dir=data_dir)
     table = Table("name", "role", "active", "created (UTC)")
-    try:
+    with open_register(db, data_dir=data_dir) as register:
         with register.read() as session:
             for user in list_users(session):
                 table.add_row(
                     user.name, user.role, "yes" if user.active else "no", f"{user.created_at:%Y-%m-%d %H:%M}"
                 )
-    finally:
-        register.close()
     Console().print(fit(table))
 
 
@@ -302,12 +292,9 @@ def users_revoke(
     from kalkan.register.auth import revoke_user
     from kalkan.register.context import open_register
 
-    register = open_register(db, data_dir=data_dir)
-    try:
+    with open_register(db, data_dir=data_dir) as register:
         with register.write() as session:
             revoke_user(session, name)
-    finally:
-        register.close()
     typer.echo(f"Revoked {name}.", err=True)
 
 
@@ -334,15 +321,12 @@ def verify(
                 f"Anchor file {anchor} does not exist: give the file `kalkan register anchor` wrote."
             )
         kept = Anchor.from_text(anchor.read_text(encoding="utf-8"), str(anchor))
-    register = open_register(db, data_dir=data_dir)
-    try:
+    with open_register(db, data_dir=data_dir) as register:
         with register.read() as session:
             report = verify_chain(session)
             cut = verify_anchor(session, kept) if kept is not None and report.ok else None
             problems = verify_evidence(session, register.evidence.root)
             records = verify_records(session) if report.ok else []
-    finally:
-        register.close()
     if not report.ok:
         raise IntegrityError(report.message())
     if cut is not None:
@@ -373,12 +357,9 @@ def anchor_(
     from kalkan.register.audit import anchor
     from kalkan.register.context import open_register
 
-    register = open_register(db, data_dir=data_dir)
-    try:
+    with open_register(db, data_dir=data_dir) as register:
         with register.read() as session:
             kept = anchor(session)
-    finally:
-        register.close()
     text = kept.to_json()
     if out is not None:
         out.write_text(text + "\n", encoding="utf-8")
@@ -391,11 +372,8 @@ def rotate_key(db: DbOption = None, data_dir: DataDirOption = None) -> None:
     from kalkan.register.context import open_register
     from kalkan.register.rotate import rotate_data_key
 
-    register = open_register(db, data_dir=data_dir)
-    try:
+    with open_register(db, data_dir=data_dir) as register:
         count, printed = rotate_data_key(register)
-    finally:
-        register.close()
     if printed is not None:
         typer.echo(printed)
         typer.echo(
@@ -424,8 +402,7 @@ def export(
     from kalkan.register.context import open_register
     from kalkan.register.exports import export_chunks
 
-    register = open_register(db, data_dir=data_dir)
-    try:
+    with open_register(db, data_dir=data_dir) as register:
         with register.read() as session:
             chunks = export_chunks(session, Actor.system("cli"), fmt, include_personal=include_personal)
             if str(out) == "-":
@@ -435,8 +412,6 @@ def export(
                 with out.open("w", encoding="utf-8", newline="") as f:
                     for chunk in chunks:
                         f.write(chunk)
-    finally:
-        register.close()
 
 
 @register_app.command("import")
@@ -459,15 +434,12 @@ def import_(
     from kalkan.register.exports import import_events, read_event_file
 
     events, quarantined, reasons = read_event_file(path)
-    register = open_register(db, data_dir=data_dir)
-    try:
+    with open_register(db, data_dir=data_dir) as register:
         with register.write() as session:
             row = session.scalar(sa.select(User).where(User.name == user, User.active))
             if row is None:
                 raise InputError(f"No active user is named {user!r}: create one with kalkan users add.")
             result = import_events(session, Actor(row.id, row.name, Role(row.role)), events)
-    finally:
-        register.close()
     console = Console(stderr=True, soft_wrap=True)  # one line per message, however long the path
     console.print(
         f"{path}: {result['created']} created, {result['existing']} already there, "
@@ -508,14 +480,11 @@ def sync_store(
     choices = ("verified", "corroborated", "reported", "all")
     if status not in choices:
         raise InputError(f"--status {status!r} is not one of {', '.join(choices)}.")
-    register = open_register(db, data_dir=data_dir)
-    try:
+    with open_register(db, data_dir=data_dir) as register:
         with register.read() as session:
             result = sync_to_store(
                 session, Actor.system("cli"), store, status=None if status == "all" else status
             )
-    finally:
-        register.close()
     Console(stderr=True).print(
         f"Event store: {result.inserted} new, {result.updated} changed, "
         f"{result.unchanged} unchanged, {result.deleted} withdrawn "
@@ -683,11 +652,8 @@ def case_file_key(db: DbOption = None, data_dir: DataDirOption = None) -> None:
     from kalkan.register.casefile import public_key
     from kalkan.register.context import open_register
 
-    register = open_register(db, data_dir=data_dir)
-    try:
+    with open_register(db, data_dir=data_dir) as register:
         typer.echo(public_key(register.keys.chain))
-    finally:
-        register.close()
 
 
 register_app.add_typer(case_file_app)
@@ -715,12 +681,9 @@ def displacement_export(
         day = datetime.strptime(as_of, "%Y-%m-%d").date() if as_of else None
     except ValueError as error:
         raise InputError(f"--as-of {as_of!r} is not a date: use YYYY-MM-DD, e.g. 2010-06-24.") from error
-    register = open_register(db, data_dir=data_dir)
-    try:
+    with open_register(db, data_dir=data_dir) as register:
         with register.read() as session:
             text = export_displacement(session, Actor.system("cli"), as_of=day)
-    finally:
-        register.close()
     if str(out) == "-":
         sys.stdout.write(text)
     else:
@@ -745,15 +708,12 @@ def displacement_import(
     from kalkan.register.db import User
     from kalkan.register.displacement import import_displacement
 
-    register = open_register(db, data_dir=data_dir)
-    try:
+    with open_register(db, data_dir=data_dir) as register:
         with register.write() as session:
             row = session.scalar(sa.select(User).where(User.name == user, User.active))
             if row is None:
                 raise InputError(f"No active user is named {user!r}: create one with kalkan users add.")
             result = import_displacement(session, Actor(row.id, row.name, Role(row.role)), path)
-    finally:
-        register.close()
     console = Console(stderr=True, soft_wrap=True)
     console.print(
         f"{path}: {result['sites']} new sites; figures {result['created']} created, "

@@ -135,6 +135,13 @@ class Register:
         """Release the database connections."""
         self.db.dispose()
 
+    def __enter__(self) -> Register:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        """``with open_register(...) as register:`` closes it at the end of the block, also on error."""
+        self.close()
+
 
 def sealer_of(session: Session) -> Sealer:
     """The sealer that :meth:`Register.read` / :meth:`Register.write` put on ``session``."""

@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 
 from kalkan.errors import Conflict, InputError, NotFound
 from kalkan.register import mission
-from kalkan.register.auth import Actor
+from kalkan.register.auth import Actor, require
 from kalkan.register.db import Site, SiteFigure
 from kalkan.register.mission_schemas import POINT_KINDS, FigureIn, SiteIn
 
@@ -52,7 +52,7 @@ def export_displacement(session: Session, actor: Actor, *, as_of: date | None = 
     """Every figure as a row of a scenario's ``displacement.csv``, oldest first; with ``as_of``, only
     figures counted and published by that day. A figure's source goes in ``source_ids`` when it has
     a scenario source id, and in ``note`` (with its URL) always."""
-    mission._require(actor, "read", "read sites")
+    require(actor, "read", "read sites")
     query = sa.select(SiteFigure, Site).join(Site, Site.id == SiteFigure.site_id)
     if as_of is not None:
         query = query.where(

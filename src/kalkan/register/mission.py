@@ -27,9 +27,9 @@ from typing import Any, TypeVar, cast
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from kalkan.errors import AccessDenied, Conflict, InputError, NotFound
+from kalkan.errors import AccessDenied, Conflict, InputError
 from kalkan.register import audit
-from kalkan.register.auth import Actor, Role, can, visible_clause
+from kalkan.register.auth import Actor, Role, can, not_found, require, visible_clause
 from kalkan.register.context import sealer_of
 from kalkan.register.db import (
     Base,
@@ -110,13 +110,13 @@ MAX_LIST = 500
 R = TypeVar("R", bound=Base)
 
 
-def _not_found(what: str) -> NotFound:
-    return NotFound(f"{what} does not exist or is not open to you: check the id, or ask an admin.")
-
-
-def _require(actor: Actor, right: str, what: str) -> None:
-    if not can(actor, right):
-        raise AccessDenied(f"The role {actor.role.value!r} may not {what}; ask an admin for a role that may.")
+def _read_one(session: Session, actor: Actor, model: type[R], row_id: int, what: str) -> R:
+    """Row ``row_id`` of ``model`` for a reader; ``what`` names it ("Return visit") in both refusals."""
+    require(actor, "read", f"read {what.lower()}s")
+    row = session.get(model, row_id)
+    if row is None:
+        raise not_found(f"{what} {row_id}")
+    return row
 
 
 def _context(kind: str, client_id: str) -> str:
@@ -235,7 +235,7 @@ def _check_incidents(session: Session, actor: Actor, ids: list[int]) -> list[int
     seen = set(session.scalars(sa.select(Incident.id).where(Incident.id.in_(wanted), visible_clause(actor))))
     for incident_id in wanted:
         if incident_id not in seen:
-            raise _not_found(f"Incident {incident_id}")
+            raise not_found(f"Incident {incident_id}")
     return wanted
 
 
@@ -249,7 +249,7 @@ def _file(
     incident_ids: list[int] | None = None,
 ) -> tuple[R, bool]:
     """Store a new record (or find the same one re-sent); link its incidents; append it to the chain."""
-    _require(actor, "create", "file records")
+    require(actor, "create", "file records")
     if actor.id is None:
         raise InputError("A record needs a reporter: act as a registered user (kalkan users add NAME ...).")
     kind = MODELS[model]
@@ -379,10 +379,7 @@ def _site_out(session: Session, row: Site) -> SiteOut:
 
 def get_site(session: Session, actor: Actor, site_id: int) -> SiteOut:
     """One site with its figures over time."""
-    _require(actor, "read", "read sites")
-    row = session.get(Site, site_id)
-    if row is None:
-        raise _not_found(f"Site {site_id}")
+    row = _read_one(session, actor, Site, site_id, "Site")
     return _site_out(session, row)
 
 
@@ -390,7 +387,7 @@ def list_sites(
     session: Session, actor: Actor, *, kind: str | None = None, cursor: int | None = None, limit: int = 100
 ) -> list[SiteOut]:
     """Sites, newest first, each with its figures."""
-    _require(actor, "read", "read sites")
+    require(actor, "read", "read sites")
     query = sa.select(Site)
     if kind is not None:
         query = query.where(Site.kind == kind)
@@ -405,7 +402,7 @@ def add_figure(session: Session, actor: Actor, figure: FigureIn) -> tuple[Figure
         site = session.scalar(sa.select(Site).where(Site.client_id == str(figure.site_client_id)))
     if site is None:
         which = figure.site_id if figure.site_id is not None else f"with client_id {figure.site_client_id}"
-        raise _not_found(f"Site {which}")
+        raise not_found(f"Site {which}")
     values = figure.model_dump(exclude={"site_client_id"})
     values.update(client_id=str(figure.client_id), site_id=site.id)
     row, created = _file(session, actor, SiteFigure, values)
@@ -423,7 +420,7 @@ def population_as_of(
     from that day, and a brief as of a day uses only figures known by then. Sites with no figure by
     then are left out.
     """
-    _require(actor, "read", "read sites")
+    require(actor, "read", "read sites")
     query = (
         sa.select(SiteFigure, Site)
         .join(Site, Site.id == SiteFigure.site_id)
@@ -468,7 +465,7 @@ def population_as_of(
 def create_return_visit(session: Session, actor: Actor, visit: ReturnVisitIn) -> tuple[ReturnVisitOut, bool]:
     """File a return-monitoring visit, linked to the protection incidents it found; (visit, created)."""
     if visit.site_id is not None and session.get(Site, visit.site_id) is None:
-        raise _not_found(f"Site {visit.site_id}")
+        raise not_found(f"Site {visit.site_id}")
     values = visit.model_dump(exclude={"personal", "incident_ids"})
     values["client_id"] = str(visit.client_id)
     row, created = _file(
@@ -485,10 +482,7 @@ def _return_out(
 
 def get_return_visit(session: Session, actor: Actor, visit_id: int) -> ReturnVisitOut:
     """One return-monitoring visit."""
-    _require(actor, "read", "read return visits")
-    row = session.get(ReturnVisit, visit_id)
-    if row is None:
-        raise _not_found(f"Return visit {visit_id}")
+    row = _read_one(session, actor, ReturnVisit, visit_id, "Return visit")
     return _return_out(session, actor, row)
 
 
@@ -503,7 +497,7 @@ def list_return_visits(
     limit: int = 100,
 ) -> list[ReturnVisitOut]:
     """Return-monitoring visits, newest first."""
-    _require(actor, "read", "read return visits")
+    require(actor, "read", "read return visits")
     query = sa.select(ReturnVisit).where(*_between(ReturnVisit.visited_on, date_from, date_to))
     if site_id is not None:
         query = query.where(ReturnVisit.site_id == site_id)
@@ -533,10 +527,7 @@ def _day_start(day: date) -> datetime:
 
 def get_patrol(session: Session, actor: Actor, patrol_id: int) -> PatrolOut:
     """One joint patrol or co-location shift."""
-    _require(actor, "read", "read patrols")
-    row = session.get(Patrol, patrol_id)
-    if row is None:
-        raise _not_found(f"Patrol {patrol_id}")
+    row = _read_one(session, actor, Patrol, patrol_id, "Patrol")
     return _patrol_out(row, _names(session, [row.reporter_id]))
 
 
@@ -550,7 +541,7 @@ def list_patrols(
     limit: int = 100,
 ) -> list[PatrolOut]:
     """Joint patrols and co-location shifts, newest first (by filing)."""
-    _require(actor, "read", "read patrols")
+    require(actor, "read", "read patrols")
     query = sa.select(Patrol)
     if date_from is not None:
         query = query.where(Patrol.started_at >= _day_start(date_from))
@@ -576,7 +567,7 @@ def patrol_coverage(
     Counts one report per incident (group leads), leaves rejected reports out, and uses only the
     incidents the actor may see. Returns counts and the ids of uncovered incidents (at most 500).
     """
-    _require(actor, "read_all", "see patrol coverage")
+    require(actor, "read_all", "see patrol coverage")
     if date_to < date_from or (date_to - date_from).days > 3660 or not 0 <= days <= 30:
         raise InputError(
             f"Coverage needs date_from <= date_to within ten years and 0 <= days <= 30; got "
@@ -661,10 +652,9 @@ def _detention_out(
 
 def get_detention_visit(session: Session, actor: Actor, visit_id: int) -> DetentionVisitOut:
     """One detention visit (its reporter, analysts, investigators and admins)."""
-    _require(actor, "read", "read detention visits")
-    row = session.get(DetentionVisit, visit_id)
-    if row is None or not _may_see_detention(actor, row):
-        raise _not_found(f"Detention visit {visit_id}")
+    row = _read_one(session, actor, DetentionVisit, visit_id, "Detention visit")
+    if not _may_see_detention(actor, row):
+        raise not_found(f"Detention visit {visit_id}")
     return _detention_out(session, actor, row)
 
 
@@ -678,7 +668,7 @@ def list_detention_visits(
     limit: int = 100,
 ) -> list[DetentionVisitOut]:
     """Detention visits the actor may see, newest first (a monitor sees the visits they filed)."""
-    _require(actor, "read", "read detention visits")
+    require(actor, "read", "read detention visits")
     query = sa.select(DetentionVisit).where(*_between(DetentionVisit.visited_on, date_from, date_to))
     if not can(actor, "read_all"):
         query = query.where(DetentionVisit.reporter_id == actor.id)
@@ -724,10 +714,7 @@ def _dispute_out(
 
 def get_dispute(session: Session, actor: Actor, dispute_id: int) -> DisputeOut:
     """One dispute with its steps."""
-    _require(actor, "read", "read disputes")
-    row = session.get(Dispute, dispute_id)
-    if row is None:
-        raise _not_found(f"Dispute {dispute_id}")
+    row = _read_one(session, actor, Dispute, dispute_id, "Dispute")
     return _dispute_out(session, actor, row)
 
 
@@ -742,7 +729,7 @@ def list_disputes(
     limit: int = 100,
 ) -> list[DisputeOut]:
     """Dispute cases, newest first, optionally of one status, kind or district (admin2)."""
-    _require(actor, "read", "read disputes")
+    require(actor, "read", "read disputes")
     query = sa.select(Dispute)
     if status is not None:
         query = query.where(Dispute.status == status)
@@ -761,10 +748,10 @@ def add_dispute_step(
     The dispute takes the status of its latest step by date; its mediator and outcome follow the
     step when the step names them.
     """
-    _require(actor, "read", "follow disputes")
+    require(actor, "read", "follow disputes")
     dispute = session.get(Dispute, dispute_id)
     if dispute is None:
-        raise _not_found(f"Dispute {dispute_id}")
+        raise not_found(f"Dispute {dispute_id}")
     if not can(actor, "set_status") and dispute.reporter_id != actor.id:
         raise AccessDenied(
             "Only the monitor who filed a dispute, analysts and admins may record its steps: ask one of them."
@@ -836,7 +823,7 @@ def dispute_summary(
     A case's status on a day is the status of its latest step dated on or before that day (open
     before its first step); cases opened after ``as_of`` are left out. Areas sorted by open cases.
     """
-    _require(actor, "read", "read disputes")
+    require(actor, "read", "read disputes")
     if by not in ("admin1", "admin2"):
         raise InputError(f"Summarise by admin1 or admin2, not {by!r}.")
     if not 0 <= days <= 366:

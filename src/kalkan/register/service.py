@@ -32,6 +32,8 @@ from kalkan.register.auth import (
     can,
     may_see_personal,
     normalise_name,
+    not_found,
+    require,
     share_is_sealed,
     visible_clause,
 )
@@ -96,16 +98,6 @@ _STATUS_RANK = {"verified": 0, "corroborated": 1, "reported": 2, "rejected": 3}
 
 
 # NotFound, AccessDenied and Conflict live in kalkan.errors (one error tree); kept importable here.
-
-
-def _not_found(what: str) -> NotFound:
-    """The one answer for "does not exist" and "not open to you": the two must not be told apart."""
-    return NotFound(f"{what} does not exist or is not open to you: check the id, or ask an admin.")
-
-
-def _require(actor: Actor, right: str, what: str) -> None:
-    if not can(actor, right):
-        raise AccessDenied(f"The role {actor.role.value!r} may not {what}; ask an admin for a role that may.")
 
 
 def _reporter_names(session: Session, ids: Iterable[int]) -> dict[int, str]:
@@ -202,7 +194,7 @@ def to_out(
 def _visible(session: Session, actor: Actor, incident_id: int) -> Incident:
     incident = session.scalar(sa.select(Incident).where(Incident.id == incident_id, visible_clause(actor)))
     if incident is None:
-        raise _not_found(f"Incident {incident_id}")
+        raise not_found(f"Incident {incident_id}")
     return incident
 
 
@@ -328,7 +320,7 @@ def create_incident(
     (idempotent); the same ``client_id`` with another body, or from another user, is a
     :class:`~kalkan.errors.Conflict` naming the stored report. ``reimport`` (an import of an event
     file) takes a known ``client_id`` as the same report, whoever filed it."""
-    _require(actor, "create", "file reports")
+    require(actor, "create", "file reports")
     # Write sessions (Register.write) are serial: SQLite's BEGIN IMMEDIATE and PostgreSQL's lock on the
     # audit head are taken before this check, so no other writer can store this client_id in between.
     session.flush()  # the Core statements below run on the connection, after any pending ORM change
@@ -357,7 +349,7 @@ def create_incident(
 def bulk_create(session: Session, actor: Actor, reports: Sequence[Any]) -> BulkResult:
     """Store a device's outbox: each report validated on its own; valid ones are stored (or found,
     when already sent), invalid ones come back with the reason so the device keeps them."""
-    _require(actor, "create", "file reports")
+    require(actor, "create", "file reports")
     if len(reports) > MAX_BULK:
         raise InputError(
             f"The outbox has {len(reports)} reports; at most {MAX_BULK} go in one request: send it in parts."
@@ -447,7 +439,7 @@ def _like_escape(text: str) -> str:
 
 def list_incidents(session: Session, actor: Actor, filters: IncidentFilter | None = None) -> IncidentPage:
     """One page of the incidents ``actor`` may see, newest first, personal data redacted by role."""
-    _require(actor, "read", "read incidents")
+    require(actor, "read", "read incidents")
     filters = filters or IncidentFilter()
     query = _filtered(actor, filters)
     if filters.cursor is not None:
@@ -469,7 +461,7 @@ def list_incidents(session: Session, actor: Actor, filters: IncidentFilter | Non
 def map_rows(session: Session, actor: Actor, filters: IncidentFilter | None = None) -> list[list[Any]]:
     """Every report ``actor`` may see under ``filters`` (no paging) as ``[id, lat, lon, type, status,
     date, lead_id]`` rows, oldest first: the same filter and access check as :func:`list_incidents`."""
-    _require(actor, "read", "read incidents")
+    require(actor, "read", "read incidents")
     query = _filtered(actor, filters or IncidentFilter()).with_only_columns(
         Incident.id,
         Incident.latitude,
@@ -495,7 +487,7 @@ def map_rows(session: Session, actor: Actor, filters: IncidentFilter | None = No
 
 def count_incidents(session: Session, actor: Actor, filters: IncidentFilter | None = None) -> int:
     """How many incidents ``actor`` may see under ``filters`` (ignores cursor and limit)."""
-    _require(actor, "read", "read incidents")
+    require(actor, "read", "read incidents")
     query = _filtered(actor, filters or IncidentFilter()).with_only_columns(sa.func.count(Incident.id))
     return int(session.scalar(query) or 0)
 
@@ -556,7 +548,7 @@ def _detail_statements(read_all: bool) -> tuple[Any, Any, Any, Any]:
 
 def get_incident(session: Session, actor: Actor, incident_id: int) -> IncidentDetail:
     """One incident with its status history, evidence metadata and linked reports."""
-    _require(actor, "read", "read incidents")
+    require(actor, "read", "read incidents")
     read_all = can(actor, "read_all")
     if read_all or actor.id is not None:
         main, history_q, files_q, linked_q = _detail_statements(read_all)
@@ -572,7 +564,7 @@ def get_incident(session: Session, actor: Actor, incident_id: int) -> IncidentDe
             .where(Incident.id == incident_id, visible_clause(actor))
         ).first()
     if row is None:
-        raise _not_found(f"Incident {incident_id}")
+        raise not_found(f"Incident {incident_id}")
     incident, reporter = row
     # Column-only statements on the session's connection: no ORM entities to build. The ORM query
     # above has already flushed the session (autoflush), so these see every pending change.
@@ -608,7 +600,7 @@ def change_status(
     session: Session, actor: Actor, incident_id: int, status: str, reason: str
 ) -> IncidentDetail:
     """Move an incident along the workflow (:data:`TRANSITIONS`), recording who, when and why."""
-    _require(actor, "set_status", "change an incident's status")
+    require(actor, "set_status", "change an incident's status")
     incident = _visible(session, actor, incident_id)
     reason = reason.strip()
     if not reason:
@@ -674,7 +666,7 @@ def share_incident(
         name = normalise_name(user)
         found = session.execute(sa.select(User.id, User.active).where(User.name == name)).first()
         if found is None or not found.active:
-            raise _not_found(f"Active user {name!r}")
+            raise not_found(f"Active user {name!r}")
         user_id = found.id
         if user_id == actor.id:
             raise AccessDenied("Nobody may share personal data with themselves: ask another admin.")
@@ -723,7 +715,7 @@ def link_incidents(
 ) -> IncidentDetail:
     """Record that two reports describe one incident. Both are kept; the group's best-graded report
     leads (``lead_id`` NULL) and the others point at it, so counts use one report per incident."""
-    _require(actor, "link", "link reports")
+    require(actor, "link", "link reports")
     if incident_a == incident_b:
         raise Conflict(f"Cannot link incident {incident_a} with itself: give two different ids.")
     a, b = _visible(session, actor, incident_a), _visible(session, actor, incident_b)
@@ -762,7 +754,7 @@ def duplicate_candidates(
 ) -> list[DuplicateCandidate]:
     """Pairs of reports that may describe one incident (same type, near in space and time, similar
     text), best first; pairs already linked and rejected reports are left out."""
-    _require(actor, "link", "review duplicates")
+    require(actor, "link", "review duplicates")
     if (
         not 0 < distance_km <= 500
         or not 0 <= days <= 365
@@ -851,7 +843,7 @@ def attach_evidence(
     The declared type is checked against the content (``filetype``); the same file attached twice to
     one incident is kept once (the existing attachment is returned).
     """
-    _require(actor, "attach", "attach evidence")
+    require(actor, "attach", "attach evidence")
     incident = _visible(session, actor, incident_id)
     if actor.role is Role.MONITOR and incident.reporter_id != actor.id:
         raise AccessDenied("A monitor may attach evidence only to the reports they filed.")
@@ -930,7 +922,7 @@ def evidence_file(
         .join(User, User.id == Attachment.uploaded_by)
         .where(Attachment.id == attachment_id)
     ).first()
-    hidden = _not_found(f"Attachment {attachment_id}")
+    hidden = not_found(f"Attachment {attachment_id}")
     if row is None:
         raise hidden
     attachment, uploader = row
@@ -989,7 +981,7 @@ def audit_entries(
     session: Session, actor: Actor, *, after_seq: int = 0, limit: int = 200
 ) -> list[dict[str, Any]]:
     """Entries of the audit chain (admins only), oldest first."""
-    _require(actor, "audit", "read the audit log")
+    require(actor, "audit", "read the audit log")
     out = []
     for entry in audit.iter_entries(session, after_seq=after_seq):
         out.append(_entry(entry))
@@ -1005,7 +997,7 @@ def custody(session: Session, actor: Actor, incident_id: int) -> list[dict[str, 
     With ``kalkan register verify`` passing, these entries show who filed, graded, linked, shared,
     attached and opened what and when, and that nothing of it changed since.
     """
-    _require(actor, "read_evidence", "read an incident's chain of custody")
+    require(actor, "read_evidence", "read an incident's chain of custody")
     incident = _visible(session, actor, incident_id)
     files = [
         str(i) for i in session.scalars(sa.select(Attachment.id).where(Attachment.incident_id == incident.id))

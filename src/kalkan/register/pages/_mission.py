@@ -16,7 +16,7 @@ from datetime import date, datetime
 from typing import Any
 
 from fastapi import APIRouter, Request
-from fastapi.responses import JSONResponse, RedirectResponse, Response
+from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ValidationError
 from starlette.datastructures import FormData
 
@@ -35,7 +35,17 @@ from kalkan.register.mission_schemas import (
 )
 from kalkan.register.pages._report import DEFAULT_CENTER
 from kalkan.register.pages._vocab import N_
-from kalkan.register.pages._web import Page, PageError, check_csrf, page, reading, render, tile_url, writing
+from kalkan.register.pages._web import (
+    Page,
+    PageError,
+    check_csrf,
+    filed,
+    page,
+    reading,
+    render,
+    tile_url,
+    writing,
+)
 
 router = APIRouter()
 
@@ -468,12 +478,7 @@ async def file_record(request: Request, kind: str) -> Response:
         return render(current, "mission_form.html", status_code=status, **context)
     shown = "site" if kind == "figure" else kind
     url = f"/mission/{shown}/{out.site_id if kind == 'figure' else out.id}"
-    if wants_json:
-        return JSONResponse(
-            {"id": out.id, "client_id": out.client_id, "created": created, "url": url},
-            status_code=201 if created else 200,
-        )
-    return RedirectResponse(url + ("?filed=1" if created else "?filed=0"), status_code=303)
+    return filed(url, out.id, out.client_id, created, wants_json=wants_json)
 
 
 _GET = {
@@ -613,7 +618,8 @@ async def add_step(request: Request, dispute_id: str) -> Response:
         except ValidationError as error:
             raise InputError(_message(current, error, STEP_FIELDS)) from error
         with writing(request) as session:
-            out, created = mission.add_dispute_step(session, user, int(dispute_id), step)  # type: ignore[arg-type]
+            assert isinstance(step, DisputeStepIn)  # record_from_form("step") builds one
+            out, created = mission.add_dispute_step(session, user, int(dispute_id), step)
     except InputError as error:
         status = 409 if isinstance(error, Conflict) else 422
         if wants_json:
@@ -624,9 +630,4 @@ async def add_step(request: Request, dispute_id: str) -> Response:
             return JSONResponse({"detail": str(error)}, status_code=403)
         raise PageError(403, current._("Not open to your role"), str(error)) from error
     url = f"/mission/dispute/{out.id}"
-    if wants_json:
-        return JSONResponse(
-            {"id": out.id, "client_id": str(step.client_id), "created": created, "url": url},  # type: ignore[attr-defined]
-            status_code=201 if created else 200,
-        )
-    return RedirectResponse(url, status_code=303)
+    return filed(url, out.id, str(step.client_id), created, wants_json=wants_json, say_filed=False)

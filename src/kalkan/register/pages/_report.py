@@ -18,14 +18,14 @@ from datetime import time
 from typing import Any
 
 from fastapi import APIRouter, Request
-from fastapi.responses import JSONResponse, RedirectResponse, Response
+from fastapi.responses import JSONResponse, Response
 from pydantic import ValidationError
 from starlette.datastructures import FormData, UploadFile
 
 from kalkan.errors import InputError
 from kalkan.register import service
 from kalkan.register.pages import _vocab
-from kalkan.register.pages._web import Page, check_csrf, page, render, tile_url, writing
+from kalkan.register.pages._web import Page, check_csrf, filed, page, render, tile_url, writing
 from kalkan.register.schemas import IncidentIn
 
 router = APIRouter()
@@ -287,10 +287,4 @@ async def submit_report(request: Request) -> Response:
         )
     finally:
         await form.close()
-    url = f"/incidents/{incident.id}"
-    if wants_json:
-        return JSONResponse(
-            {"id": incident.id, "client_id": incident.client_id, "created": created, "url": url},
-            status_code=201 if created else 200,
-        )
-    return RedirectResponse(url + ("?filed=1" if created else "?filed=0"), status_code=303)
+    return filed(f"/incidents/{incident.id}", incident.id, incident.client_id, created, wants_json=wants_json)

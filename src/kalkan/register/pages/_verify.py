@@ -8,6 +8,7 @@ go through htmx and replace the item in place, without htmx they redirect to the
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Annotated, Any
 
 import sqlalchemy as sa
@@ -95,6 +96,21 @@ def _failed(current: Page, request: Request, incident_id: int, error: Exception)
     raise PageError(409 if isinstance(error, service.Conflict) else 422, current._("Not done"), str(error))
 
 
+def _decide(
+    request: Request, incident_id: int, right: str, csrf: str, decide: Callable[[Page, Session], str]
+) -> Response:
+    """One decision from the queue or the report page: ``decide`` does it in a write session and says
+    what was done; the answer is the queue item (htmx) or a redirect to the report."""
+    current = page(request, required=right)
+    check_csrf(current, request.headers.get("x-csrf-token") or csrf)
+    try:
+        with writing(request) as session:
+            message = decide(current, session)
+    except (InputError, service.AccessDenied) as error:
+        return _failed(current, request, incident_id, error)
+    return _done(current, request, incident_id, message)
+
+
 @router.post("/incidents/{incident_id}/status", include_in_schema=False)
 def set_status(
     request: Request,
@@ -104,29 +120,22 @@ def set_status(
     csrf: Annotated[str, Form(max_length=200)] = "",
 ) -> Response:
     """Corroborate, verify, reject (or reopen) a report, with the analyst's reason."""
-    current = page(request, required="set_status")
-    check_csrf(current, request.headers.get("x-csrf-token") or csrf)
-    assert current.user is not None
-    try:
+
+    def decide(current: Page, session: Session) -> str:
+        assert current.user is not None
         if not reason.strip():
             raise InputError(
                 current._("Give a reason: say what corroborates, verifies or refutes the report.")
             )
-        with writing(request) as session:
-            service.change_status(session, current.user, incident_id, status, reason)
-    except (InputError, service.AccessDenied) as error:
-        return _failed(current, request, incident_id, error)
-    return _done(
-        current,
-        request,
-        incident_id,
-        current._(
+        service.change_status(session, current.user, incident_id, status, reason)
+        return current._(
             "Report %(id)s is now %(status)s. Reason: %(reason)s",
             id=incident_id,
             status=current.lang.gettext(_status_label(status)),
             reason=reason.strip(),
-        ),
-    )
+        )
+
+    return _decide(request, incident_id, "set_status", csrf, decide)
 
 
 @router.post("/incidents/{incident_id}/link", include_in_schema=False)
@@ -138,27 +147,20 @@ def link(
     csrf: Annotated[str, Form(max_length=200)] = "",
 ) -> Response:
     """Link two reports of one incident; the best-graded one leads."""
-    current = page(request, required="link")
-    check_csrf(current, request.headers.get("x-csrf-token") or csrf)
-    assert current.user is not None
-    try:
-        with writing(request) as session:
-            lead = service.link_incidents(
-                session, current.user, incident_id, other, reason.strip() or current._("Same incident")
-            )
-    except (InputError, service.AccessDenied) as error:
-        return _failed(current, request, incident_id, error)
-    return _done(
-        current,
-        request,
-        incident_id,
-        current._(
+
+    def decide(current: Page, session: Session) -> str:
+        assert current.user is not None
+        lead = service.link_incidents(
+            session, current.user, incident_id, other, reason.strip() or current._("Same incident")
+        )
+        return current._(
             "Reports %(a)s and %(b)s are linked as one incident; report %(lead)s leads.",
             a=incident_id,
             b=other,
             lead=lead.id,
-        ),
-    )
+        )
+
+    return _decide(request, incident_id, "link", csrf, decide)
 
 
 def _status_label(status: str) -> str:

@@ -24,7 +24,7 @@ from urllib.parse import quote, urlsplit
 
 import jinja2
 from fastapi import Request
-from fastapi.responses import HTMLResponse, RedirectResponse
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 
 from kalkan.register.auth import Actor, can
@@ -272,6 +272,22 @@ def security_headers() -> dict[str, str]:
         "Referrer-Policy": "same-origin",
         "X-Frame-Options": "DENY",
     }
+
+
+def filed(
+    url: str, record_id: int, client_id: str, created: bool, *, wants_json: bool, say_filed: bool = True
+) -> Response:
+    """The answer to a form that filed a record at ``url``: JSON for the device's outbox (201 when new,
+    200 when its client_id was filed before), otherwise a redirect to the record (with ``?filed=1`` or
+    ``?filed=0`` when ``say_filed``, so the page says which)."""
+    if wants_json:
+        return JSONResponse(
+            {"id": record_id, "client_id": client_id, "created": created, "url": url},
+            status_code=201 if created else 200,
+        )
+    return RedirectResponse(
+        url + (("?filed=1" if created else "?filed=0") if say_filed else ""), status_code=303
+    )
 
 
 def sign_in_redirect(request: Request) -> RedirectResponse:
