@@ -563,6 +563,11 @@ FILTERS = [
     {"q": "bazaar"},
     {"date_from": "2010-06-12"},
     {"source_reliability": ["A"]},
+    {"min_lat": 40.55, "max_lat": 40.65, "min_lon": 72.85, "max_lon": 72.95},  # a whole bounding box
+    {"leads_only": True, "max_lat": 40.6},  # leads only, inside a box
+    {"date_to": "2010-06-11"},
+    {"reporter": "monitor2"},
+    {"security_forces": False},
 ]
 
 
