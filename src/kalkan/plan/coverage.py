@@ -606,9 +606,12 @@ class MaximalCovering(_CoveringProblem):
         reachable = float(w[np.asarray(AT.sum(axis=1)).ravel() > 0].sum())
         # Lagrange multipliers, carried from one bound call to the next (and between budgets of a curve).
         lam = self._multipliers if self._multipliers is not None else w / 2.0
+        dual = _solvers.DualSearch()  # the subgradient's step and direction, kept across this solve
         bound = min(
             reachable,
-            _solvers.lagrangian_mclp(A, w, self.p, objective, AT=AT, multipliers=lam, deadline=t0 + 0.45 * T),
+            _solvers.lagrangian_mclp(
+                A, w, self.p, objective, AT=AT, multipliers=lam, deadline=t0 + 0.45 * T, search=dual
+            ),
         )
         status = "optimal" if self._proven(objective, bound) else "heuristic"
         use_milp = method == "exact" or (method == "auto" and A.nnz <= MILP_MAX_NONZEROS)
@@ -616,7 +619,16 @@ class MaximalCovering(_CoveringProblem):
             # Too large for the whole MILP: search until the deadline or a proof (local search,
             # HiGHS on the kernel of the best local optima, more bound iterations).
             sel, objective, bound = _solvers.search_mclp(
-                A, w, self.p, sel, multipliers=lam, bound=bound, deadline=deadline, seed=seed, AT=AT
+                A,
+                w,
+                self.p,
+                sel,
+                multipliers=lam,
+                bound=bound,
+                deadline=deadline,
+                seed=seed,
+                AT=AT,
+                search=dual,
             )
             status = "optimal" if self._proven(objective, bound) else "time_limit"
         if status != "optimal" and use_milp:
@@ -630,7 +642,7 @@ class MaximalCovering(_CoveringProblem):
                 bound = min(
                     bound,
                     _solvers.lagrangian_mclp(
-                        A, w, self.p, objective, AT=AT, multipliers=lam, deadline=deadline
+                        A, w, self.p, objective, AT=AT, multipliers=lam, deadline=deadline, search=dual
                     ),
                 )
                 status = "optimal" if self._proven(objective, bound) else "time_limit"
