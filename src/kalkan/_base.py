@@ -44,6 +44,7 @@ __all__ = [
     "check_is_fitted",
     "check_params",
     "choice",
+    "describe_step",
     "flag",
     "instance_of",
     "integer",
@@ -256,3 +257,10 @@ class StagedProgress(Progress, Protocol):
 
 def no_progress(done: int, total: int, /) -> None:
     """The default :class:`Progress`: draws nothing."""
+
+
+def describe_step(progress: Progress, label: str) -> None:
+    """Name the step a task of several steps is on: on a :class:`StagedProgress` (the CLI's bar);
+    a plain :class:`Progress` has nothing to show it on and is left alone."""
+    if isinstance(progress, StagedProgress):
+        progress.describe(label)

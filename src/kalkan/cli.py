@@ -45,12 +45,14 @@ class ProgressBar:
 
 
 @contextmanager
-def progress_bar(label: str, *, transient: bool = True) -> Iterator[ProgressBar]:
+def progress_bar(label: str, *, transient: bool = True, hidden: bool = False) -> Iterator[ProgressBar]:
     """The one way commands draw a :class:`kalkan._base.Progress`: a Rich bar with ``label``, done of
     total, and the time elapsed, on stderr (so ``--format json`` on stdout stays clean)::
 
         with progress_bar("backtest folds") as progress:
             backtest(..., progress=progress)
+
+    ``hidden`` draws nothing (for output that must stay free of decoration).
     """
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
@@ -61,6 +63,7 @@ def progress_bar(label: str, *, transient: bool = True) -> Iterator[ProgressBar]
         TimeElapsedColumn(),
         console=_err,
         transient=transient,
+        disable=hidden,
     ) as bar:
         yield ProgressBar(bar, bar.add_task(label, total=None))
 

@@ -33,6 +33,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from kalkan._base import Progress, describe_step
 from kalkan.errors import InputError, ScenarioError
 from kalkan.simulate.priors import FITTED, FORCE, Prior
 from kalkan.simulate.spec import NotCalibratedError, SimulationSpec, Target, simulation_spec
@@ -56,9 +57,6 @@ __all__ = [
 POSTERIOR_CSV = "simulation_posterior.csv"
 POSTERIOR_JSON = "simulation_posterior.json"
 _OUTCOME_COL = {"deaths": 0, "homes_destroyed": 1, "displaced": 2}
-
-#: Called with (what is being done, steps done, steps in total).
-StageProgress = Callable[[str, int, int], None]
 
 
 @dataclass
@@ -231,7 +229,7 @@ def abc_smc(
     batch: int | None = None,
     seed: int = 0,
     scheduler: Any = None,
-    progress: StageProgress | None = None,
+    progress: Progress | None = None,
     min_acceptance: float = 0.02,
     max_runs: int | None = None,
 ) -> tuple[pd.DataFrame, dict[str, Any]]:
@@ -246,26 +244,21 @@ def abc_smc(
         )
     if particles < 10 or generations < 1:
         raise InputError(f"particles must be >= 10 and generations >= 1; got {particles} and {generations}.")
+    from kalkan.simulate.engine import run_seeds
+
     rng = np.random.default_rng(seed)
     names = [p.name for p in priors]
     k = len(priors)
     batch = batch or particles
     n_runs = 0
-    seed_counter = [0]
-
-    def seeds(n: int) -> list[int]:
-        out = [
-            int(s.generate_state(1)[0] & 0x7FFFFFFF)
-            for s in np.random.SeedSequence([seed, 7]).spawn(seed_counter[0] + n)[seed_counter[0] :]
-        ]
-        seed_counter[0] += n
-        return out
 
     def evaluate(unit: np.ndarray, label: str) -> np.ndarray:
         nonlocal n_runs
         values = np.column_stack([p.from_unit(unit[:, j]) for j, p in enumerate(priors)])
-        cb = (lambda d, t: progress(label, d, t)) if progress is not None else None
-        runs = _simulate(rep, values, names, seeds(len(unit)), scheduler, cb)
+        if progress is not None:
+            describe_step(progress, label)  # each generation is a step, counted from 0
+        seeds = run_seeds([seed, 7], n_runs + len(unit))[n_runs:]  # run k's seed whatever the batches
+        runs = _simulate(rep, values, names, seeds, scheduler, progress)
         n_runs += len(unit)
         return np.array([distance([outcome(r, t, rep.region_names) for t in targets], targets) for r in runs])
 
@@ -373,7 +366,7 @@ def calibrate(
     generations: int = 6,
     seed: int = 0,
     scheduler: Any = None,
-    progress: StageProgress | None = None,
+    progress: Progress | None = None,
     save: bool = True,
     max_runs: int | None = None,
 ) -> Posterior:

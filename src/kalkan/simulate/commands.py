@@ -13,6 +13,7 @@ from typing import Annotated, Any
 
 import typer
 
+from kalkan.cli import progress_bar
 from kalkan.errors import InputError
 from kalkan.stage_events import STORE_HELP
 from kalkan.terminal import fit
@@ -68,34 +69,6 @@ def _compact(value: float) -> str:
 def _check_format(fmt: str, allowed: tuple[str, ...]) -> None:
     if fmt not in allowed:
         raise InputError(f"Unknown --format {fmt!r}: use one of {', '.join(allowed)}.")
-
-
-def _bar(fmt: str) -> Any:
-    """A Rich progress bar on stderr (hidden for JSON output)."""
-    from rich.console import Console
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
-    return Progress(
-        TextColumn("{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=Console(stderr=True),
-        transient=True,
-        disable=fmt == "json",
-    )
-
-
-def _stage_progress(bar: Any) -> Any:
-    """(stage, done, total) -> one bar task per stage, absolute counts."""
-    tasks: dict[str, Any] = {}
-
-    def report(stage: str, done: int, total: int) -> None:
-        if stage not in tasks:
-            tasks[stage] = bar.add_task(stage, total=total)
-        bar.update(tasks[stage], completed=done, total=total)
-
-    return report
 
 
 def _scheduler(scheduler: str | None, runs: int) -> str:
@@ -171,13 +144,9 @@ def _simulate(
     n_models = len(wanted) * len(sitings) + (0 if None in wanted else 1)
     runner = _scheduler(scheduler, draws * per_draw * n_models)
     comparisons = []
-    with _bar(fmt) as bar:
-        report = _stage_progress(bar)
+    with progress_bar("simulating", hidden=fmt == "json") as bar:
         for i, how in enumerate(sitings):
-
-            def step(done: int, total: int, _how: str = how) -> None:
-                report(f"simulating ({_how})", done, total)
-
+            bar.describe(f"simulating ({how})")
             comparisons.append(
                 compare_options(
                     sc,
@@ -191,7 +160,7 @@ def _simulate(
                     arrival=when,
                     settings=settings,
                     scheduler=runner,
-                    progress=step,
+                    progress=bar,
                     baseline=i == 0,
                 )
             )
@@ -281,7 +250,7 @@ def _calibrate(
             f"particles; got {particles}, {generations}, {seed} and {max_runs}."
         )
     sc = load_scenario(scenario)
-    with _bar("table") as bar:
+    with progress_bar("calibrating") as bar:
         posterior = calibrate(
             sc,
             as_of=_as_of(as_of),
@@ -289,7 +258,7 @@ def _calibrate(
             generations=generations,
             seed=seed,
             scheduler=_scheduler(scheduler, particles * generations * 3),
-            progress=_stage_progress(bar),
+            progress=bar,
             max_runs=max_runs,
         )
     console = Console()
@@ -323,8 +292,7 @@ def _sensitivity(
     _check_format(fmt, ("json", "table"))
     sc = load_scenario(scenario)
     wanted = _parse(_options_text(options, sc))
-    with _bar(fmt) as bar:
-        report = _stage_progress(bar)
+    with progress_bar("sensitivity", hidden=fmt == "json") as bar:
         result = sensitivity(
             sc,
             wanted,
@@ -333,7 +301,7 @@ def _sensitivity(
             seeds=seeds,
             seed=seed,
             scheduler=_scheduler(scheduler, 600),
-            progress=lambda d, t: report("sensitivity", d, t),
+            progress=bar,
         )
     if save:
         save_sensitivity(result, sc)
@@ -385,7 +353,7 @@ def _validate(
 
     _check_format(fmt, ("json", "table"))
     sc = load_scenario(scenario)
-    with _bar(fmt) as bar:
+    with progress_bar("validating", hidden=fmt == "json") as bar:
         result = validate(
             sc,
             particles=particles,
@@ -393,7 +361,7 @@ def _validate(
             draws=draws,
             seed=seed,
             scheduler=_scheduler(scheduler, particles * generations * 3),
-            progress=_stage_progress(bar),
+            progress=bar,
         )
     if fmt == "json":
         typer.echo(

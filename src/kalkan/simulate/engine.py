@@ -33,6 +33,7 @@ __all__ = [
     "dask_client",
     "map_cases",
     "run_cases",
+    "run_seeds",
     "scheduler_session",
     "with_baseline",
 ]
@@ -62,6 +63,12 @@ class Case:
     arrival_day: float = 0.0
     officers_factor: float = 1.0
     key: tuple[Any, ...] = field(default=())
+
+
+def run_seeds(seed: int | Sequence[int], runs: int) -> list[int]:
+    """The ``runs`` run seeds derived from ``seed`` (an int, or ints such as ``[seed, stream]``):
+    children of ``numpy.random.SeedSequence(seed)``, each cut to the kernel's 31-bit seed."""
+    return [int(s.generate_state(1)[0] & 0x7FFFFFFF) for s in np.random.SeedSequence(seed).spawn(runs)]
 
 
 def check_counts(**counts: tuple[Any, int]) -> None:

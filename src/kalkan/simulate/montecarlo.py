@@ -22,7 +22,14 @@ import numpy as np
 import pandas as pd
 
 from kalkan.errors import InputError
-from kalkan.simulate.engine import check_counts, check_options, copy_model, dask_client, with_baseline
+from kalkan.simulate.engine import (
+    check_counts,
+    check_options,
+    copy_model,
+    dask_client,
+    run_seeds,
+    with_baseline,
+)
 from kalkan.simulate.geo import GeoModel
 
 if TYPE_CHECKING:
@@ -35,12 +42,6 @@ __all__ = ["OUTCOMES", "run_batch", "run_seeds", "simulate_options", "summarise"
 #: Outcomes summarised per option (people, homes, people).
 OUTCOMES = ("deaths", "homes_destroyed", "displaced")
 _EXTRA = ("deaths_group0", "attacks", "arrests", "observed_share")
-
-
-def run_seeds(seed: int | Sequence[int], runs: int) -> list[int]:
-    """The ``runs`` run seeds derived from ``seed`` (an int, or ints such as ``[seed, stream]``):
-    children of ``numpy.random.SeedSequence(seed)``, each cut to the kernel's 31-bit seed."""
-    return [int(s.generate_state(1)[0] & 0x7FFFFFFF) for s in np.random.SeedSequence(seed).spawn(runs)]
 
 
 def run_batch(model: GeoModel, seeds: Sequence[int], days: int) -> list[dict[str, Any]]:

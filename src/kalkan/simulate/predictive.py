@@ -217,9 +217,8 @@ def compare_options(
     Raises :class:`~kalkan.simulate.spec.NotCalibratedError` if the scenario has no posterior.
     """
     from kalkan.simulate.calibration import load_posterior
-    from kalkan.simulate.engine import Case, check_counts, check_options, with_baseline
+    from kalkan.simulate.engine import Case, check_counts, check_options, run_seeds, with_baseline
     from kalkan.simulate.geo import GeoModel
-    from kalkan.simulate.montecarlo import run_seeds
     from kalkan.simulate.scenario import (
         forecast_sparks,
         replay_seeds,

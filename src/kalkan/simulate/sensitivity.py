@@ -101,9 +101,8 @@ def sensitivity(
     from SALib.sample import morris as morris_sample
     from SALib.sample import sobol as sobol_sample
 
-    from kalkan.simulate.engine import Case, map_cases, with_baseline
+    from kalkan.simulate.engine import Case, map_cases, run_seeds, with_baseline
     from kalkan.simulate.geo import GeoModel
-    from kalkan.simulate.montecarlo import run_seeds
     from kalkan.simulate.predictive import _posts, option_label
     from kalkan.simulate.scenario import (
         forecast_sparks,

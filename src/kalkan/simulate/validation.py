@@ -22,7 +22,6 @@ Results are kept as ``simulation_validation.csv`` in the scenario folder.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -31,8 +30,9 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from kalkan._base import Progress, describe_step
 from kalkan.errors import ScenarioError
-from kalkan.simulate.calibration import StageProgress, abc_smc, outcome, replay
+from kalkan.simulate.calibration import abc_smc, outcome, replay
 from kalkan.simulate.priors import FITTED
 from kalkan.simulate.spec import SimulationSpec, Target, simulation_spec
 
@@ -85,6 +85,21 @@ def _check_parts(
     return fit, pred, keep_fit, keep_pred
 
 
+class _Prefixed:
+    """A :class:`~kalkan._base.StagedProgress` that names each step ``prefix + label`` on ``progress``
+    (a check's fit is told apart from the next check's)."""
+
+    def __init__(self, progress: Progress, prefix: str) -> None:
+        self._progress = progress
+        self._prefix = prefix
+
+    def __call__(self, done: int, total: int, /) -> None:
+        self._progress(done, total)
+
+    def describe(self, label: str, /) -> None:
+        describe_step(self._progress, self._prefix + label)
+
+
 def _run_check(
     scenario: Scenario,
     spec: SimulationSpec,
@@ -95,22 +110,17 @@ def _run_check(
     seeds_per_draw: int,
     seed: int,
     scheduler: Any,
-    progress: StageProgress | None,
+    progress: Progress | None,
     max_runs: int | None = None,
 ) -> list[dict[str, Any]]:
     """One check: fit on its fitting part, predict the held-out part; one row per predicted figure."""
     from kalkan.simulate.calibration import _simulate
+    from kalkan.simulate.engine import run_seeds
 
     rows: list[dict[str, Any]] = []
     name = str(check.get("name", "check"))
     fit, pred, keep_fit, keep_pred = _check_parts(check, spec)
     rep_fit = replay(scenario, spec, keep_regions=keep_fit)
-    stage: StageProgress | None = None
-    if progress is not None:
-
-        def stage(what: str, done: int, total: int, _n: str = name) -> None:
-            progress(f"{_n}: fit, {what}", done, total)
-
     frame, info = abc_smc(
         rep_fit,
         fit,
@@ -118,7 +128,7 @@ def _run_check(
         generations=generations,
         seed=seed,
         scheduler=scheduler,
-        progress=stage,
+        progress=None if progress is None else _Prefixed(progress, f"{name}: fit, "),
         max_runs=max_runs,
     )
     rng = np.random.default_rng([seed, 31])
@@ -126,18 +136,10 @@ def _run_check(
     idx = rng.choice(len(frame), size=draws, p=w / w.sum())
     names = [p.name for p in FITTED]
     params = np.repeat(frame.iloc[idx][names].to_numpy(float), seeds_per_draw, axis=0)
-    run_seeds = [
-        int(s.generate_state(1)[0] & 0x7FFFFFFF)
-        for s in np.random.SeedSequence([seed, 37]).spawn(len(params))
-    ]
     rep_pred = replay(scenario, spec, keep_regions=keep_pred)
-    cb: Callable[[int, int], None] | None = None
     if progress is not None:
-
-        def cb(done: int, total: int, _n: str = name) -> None:
-            progress(f"{_n}: predict", done, total)
-
-    runs = _simulate(rep_pred, params, names, run_seeds, scheduler, cb)
+        describe_step(progress, f"{name}: predict")
+    runs = _simulate(rep_pred, params, names, run_seeds([seed, 37], len(params)), scheduler, progress)
     for t in pred:
         values = np.array([outcome(r, t, rep_pred.region_names) for r in runs])
         p5, med, p95 = np.percentile(values, [5, 50, 95])
@@ -171,7 +173,7 @@ def validate(
     seeds_per_draw: int = 2,
     seed: int = 0,
     scheduler: Any = None,
-    progress: StageProgress | None = None,
+    progress: Progress | None = None,
     save: bool = True,
     max_runs: int | None = None,
 ) -> Validation:
