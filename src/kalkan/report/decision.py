@@ -420,9 +420,8 @@ def _decide_by_reach(data: BriefData, rows: list[OptionRow], unit: str) -> Decis
     curve = data.curves[(data.curves["unit"] == unit) & (data.curves["covered_share"] >= data.target)]
     if not len(curve):
         return Decision(criterion, rows, None, None, simulated=False)
-    size = planner_size(
-        unit, int(curve["officers"].min())
-    )  # "343" is false precision: said as a planner would
+    # "343" is false precision: the size is said as a planner would
+    size = planner_size(unit, int(curve["officers"].min()))
     plan = next((p for p in data.plans if p.option == ForceOption(unit, size)), None)
     posts = posts_for(ForceOption(unit, size))
     chosen = next((r for r in rows if r.unit == unit and r.officers == size), None)

@@ -431,15 +431,11 @@ def simulation_section(ctx: Context) -> Section | None:
 
 def sensitivity_section(ctx: Context) -> Section | None:
     """What drives the simulated deaths (Morris ranking) and deaths by option at low/central/high officer weight."""
+    title = "What drives the simulated outcome (sensitivity)"
     sens = ctx.data.panels.get("sensitivity")
     if sens is None:
-        if ctx.data.outcomes is None:
-            return None
-        return Section(
-            "sensitivity",
-            "What drives the simulated outcome (sensitivity)",
-            "<p>No sensitivity analysis is stored for this scenario and none was computed for this brief.</p>",
-        )
+        absent = "No sensitivity analysis is stored for this scenario and none was computed for this brief."
+        return _not_stored(ctx, "sensitivity", title, absent)
     import tempfile
     from pathlib import Path
 
@@ -511,7 +507,14 @@ def sensitivity_section(ctx: Context) -> Section | None:
         + _table(heads, rows, cls="num small")
         + depends
     )
-    return Section("sensitivity", "What drives the simulated outcome (sensitivity)", text)
+    return Section("sensitivity", title, text)
+
+
+def _not_stored(ctx: Context, key: str, title: str, absent: str) -> Section | None:
+    """The section of a panel nobody computed: left out without a simulation, else it says so."""
+    if ctx.data.outcomes is None:
+        return None
+    return Section(key, title, f"<p>{absent}</p>")
 
 
 def _published(text: str) -> str:
@@ -521,16 +524,14 @@ def _published(text: str) -> str:
 
 def validation_section(ctx: Context) -> Section | None:
     """The model against figures it was not fitted to, with the coverage of its 90% intervals."""
+    title = "Checked on what it was not fitted to (validation)"
     validation = ctx.data.panels.get("validation")
     if validation is None:
-        if ctx.data.outcomes is None:
-            return None
-        return Section(
-            "validation",
-            "Checked on what it was not fitted to (validation)",
-            "<p>No held-out validation is stored for this scenario: the model is calibrated but untested "
-            "on figures it was not fitted to.</p>",
+        absent = (
+            "No held-out validation is stored for this scenario: the model is calibrated but untested "
+            "on figures it was not fitted to."
         )
+        return _not_stored(ctx, "validation", title, absent)
     rows = []
     for r in validation.table.to_dict("records"):
         known = _published(str(r["predicted"]))
@@ -578,7 +579,7 @@ def validation_section(ctx: Context) -> Section | None:
         + '<p class="note">Few figures, and wide intervals: a model that is not contradicted, not one that is '
         "confirmed.</p>"
     )
-    return Section("validation", "Checked on what it was not fitted to (validation)", text)
+    return Section("validation", title, text)
 
 
 def framework_section(ctx: Context) -> Section | None:

@@ -31,6 +31,7 @@ from kalkan.scenarios._markdown import read_facts, read_sources
 from kalkan.scenarios._places import DistrictLocator, build_places
 from kalkan.scenarios._scenario import (
     ANSWERED_BY,
+    CENSUS_FIGURES,
     Ask,
     Census,
     KnownLater,
@@ -102,23 +103,9 @@ _CSV_SCHEMAS: dict[str, tuple[list[str], list[str], list[str], list[str]]] = {
             "ethnic_note",
             "source_ids",
         ],
-        [
-            "population",
-            "group_share_pct",
-            "group_share_max_pct",
-            "majority_share_pct",
-            "group_count",
-            "group_count_max",
-        ],
+        [*CENSUS_FIGURES],
         [],
-        [
-            "population",
-            "group_share_pct",
-            "group_share_max_pct",
-            "majority_share_pct",
-            "group_count",
-            "group_count_max",
-        ],
+        [*CENSUS_FIGURES],
     ),
     "incidents.csv": (
         [
@@ -658,14 +645,7 @@ def _districts(
     frame["source_ids"] = frame["source_ids"].fillna("")
     for column in ("census_name", "population_note", "ethnic_note"):
         frame[column] = frame[column].fillna("")
-    for column in (
-        "population",
-        "group_share_pct",
-        "group_share_max_pct",
-        "majority_share_pct",
-        "group_count",
-        "group_count_max",
-    ):
+    for column in CENSUS_FIGURES:
         frame[column] = frame[column].astype(float)
     frame["group_count_estimated"] = [
         str(v).strip().lower() in _YES if pd.notna(v) else False for v in frame["group_count_estimated"]

@@ -94,6 +94,28 @@ def _town_name(record: pd.Series) -> str:
     return str(record["name"])
 
 
+def _place(
+    key: str, kind: str, name: str, point: pd.Series, unit: pd.Series, gid: str, wof_id: str, named_in: str
+) -> dict[str, Any]:
+    """A row of :data:`PLACE_COLUMNS` without a population: the point's coordinates, the district, code
+    and oblast of ``unit`` (the row itself where its file names them, else where the point lies)."""
+    return {
+        "place_id": key,
+        "name": name,
+        "kind": kind,
+        "latitude": float(point["latitude"]),
+        "longitude": float(point["longitude"]),
+        "district": str(unit["district"]),
+        "district_code": str(unit["district_code"]),
+        "oblast": str(unit["oblast"]),
+        "population": np.nan,
+        "population_source": "",
+        "geonameid": gid,
+        "wof_id": wof_id,
+        "named_in": named_in,
+    }
+
+
 def build_places(
     towns: pd.DataFrame,
     villages: pd.DataFrame,
@@ -103,26 +125,20 @@ def build_places(
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """One row per place and the list of rows merged or dropped (``file, name, geonameid, reason``)."""
     dropped: list[dict[str, str]] = []
+
+    def drop(file: str, name: str, gid: str, reason: str) -> None:
+        """A row merged into another place or left out: a row of DROP_COLUMNS."""
+        dropped.append({"file": file, "name": name, "geonameid": gid, "reason": reason})
+
     places: dict[str, dict[str, Any]] = {}
 
     for _, v in villages.iterrows():
         gid = _gid(v["geonameid"])
         key = f"gn{gid}" if gid else f"wof{_gid(v['wof_id'])}"
-        places[key] = {
-            "place_id": key,
-            "name": str(v["name"]),
-            "kind": "village",
-            "latitude": float(v["latitude"]),
-            "longitude": float(v["longitude"]),
-            "district": str(v["district"]),
-            "district_code": str(v["district_code"]),
-            "oblast": str(v["oblast"]),
-            "population": float(v["population"]) if pd.notna(v["population"]) else np.nan,
-            "population_source": "" if pd.isna(v["population_source"]) else str(v["population_source"]),
-            "geonameid": gid,
-            "wof_id": _gid(v["wof_id"]),
-            "named_in": "villages.csv",
-        }
+        population = float(v["population"]) if pd.notna(v["population"]) else np.nan
+        source = "" if pd.isna(v["population_source"]) else str(v["population_source"])
+        places[key] = _place(key, "village", str(v["name"]), v, v, gid, _gid(v["wof_id"]), "villages.csv")
+        places[key].update(population=population, population_source=source)
 
     new_towns = [t for _, t in towns.iterrows() if f"gn{_gid(t['geonameid'])}" not in places]
     located = (
@@ -140,16 +156,8 @@ def build_places(
         source = str(t["population_source"]) if pd.notna(population) else ""
         if key in places:
             old = places[key]
-            dropped.append(
-                {
-                    "file": "villages.csv",
-                    "name": str(old["name"]),
-                    "geonameid": gid,
-                    "reason": f"same place as town {_town_name(t)} in settlements.csv (geonameid {gid}): "
-                    "kept once, "
-                    "as the town, with the town list's population",
-                }
-            )
+            why = f"same place as town {_town_name(t)} in settlements.csv (geonameid {gid}): kept once, "
+            drop("villages.csv", str(old["name"]), gid, why + "as the town, with the town list's population")
             old.update(
                 kind="town",
                 name=_town_name(t),
@@ -158,68 +166,31 @@ def build_places(
                 named_in="settlements.csv; villages.csv",
             )
             continue
-        loc = where[key]
-        places[key] = {
-            "place_id": key,
-            "name": _town_name(t),
-            "kind": "town",
-            "latitude": float(t["latitude"]),
-            "longitude": float(t["longitude"]),
-            "district": str(loc["district"]),
-            "district_code": str(loc["district_code"]),
-            "oblast": str(loc["oblast"]),
-            "population": population,
-            "population_source": source,
-            "geonameid": gid,
-            "wof_id": "",
-            "named_in": "settlements.csv",
-        }
+        places[key] = _place(key, "town", _town_name(t), t, where[key], gid, "", "settlements.csv")
+        places[key].update(population=population, population_source=source)
 
     for _, n in neighbourhoods.iterrows():
         gid = _gid(n["geonameid"])
         key = f"gn{gid}"
         if key in places:
             old = places[key]
-            dropped.append(
-                {
-                    "file": "neighbourhoods.csv",
-                    "name": str(n["source_name"]),
-                    "geonameid": gid,
-                    "reason": f"same place as {old['kind']} {old['name']} (geonameid {gid}): kept once",
-                }
-            )
+            why = f"same place as {old['kind']} {old['name']} (geonameid {gid}): kept once"
+            drop("neighbourhoods.csv", str(n["source_name"]), gid, why)
             if old["kind"] == "village":
                 old.update(kind="neighbourhood", name=str(n["source_name"]))
             old["named_in"] = f"{old['named_in']}; neighbourhoods.csv ({n['named_in']})"
             continue
         loc = locator.locate(np.array([n["latitude"]]), np.array([n["longitude"]])).iloc[0]
-        places[key] = {
-            "place_id": key,
-            "name": str(n["source_name"]),
-            "kind": "neighbourhood",
-            "latitude": float(n["latitude"]),
-            "longitude": float(n["longitude"]),
-            "district": str(loc["district"]),
-            "district_code": str(loc["district_code"]),
-            "oblast": str(loc["oblast"]),
-            "population": np.nan,
-            "population_source": "",
-            "geonameid": gid,
-            "wof_id": _gid(n["wof_id"]),
-            "named_in": f"neighbourhoods.csv ({n['named_in']})",
-        }
+        named_in = f"neighbourhoods.csv ({n['named_in']})"
+        places[key] = _place(
+            key, "neighbourhood", str(n["source_name"]), n, loc, gid, _gid(n["wof_id"]), named_in
+        )
 
     table = pd.DataFrame(list(places.values()), columns=PLACE_COLUMNS)
     outside = ~table["oblast"].isin(oblasts)
     for _, row in table[outside].iterrows():
-        dropped.append(
-            {
-                "file": str(row["named_in"]).split(";")[0],
-                "name": str(row["name"]),
-                "geonameid": str(row["geonameid"]),
-                "reason": f"outside the scenario's oblasts ({row['oblast'] or 'no district found'})",
-            }
-        )
+        why = f"outside the scenario's oblasts ({row['oblast'] or 'no district found'})"
+        drop(str(row["named_in"]).split(";")[0], str(row["name"]), str(row["geonameid"]), why)
     table = table[~outside].sort_values(["oblast", "district", "kind", "name"]).reset_index(drop=True)
     table["population"] = table["population"].astype(float)
     return table, pd.DataFrame(dropped, columns=DROP_COLUMNS)

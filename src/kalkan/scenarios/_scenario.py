@@ -21,8 +21,9 @@ from kalkan.scenarios._displacement import known_by as figures_known_by
 ANSWERED_BY = ("people_at_risk", "posts", "incidents", "options", "simulation", "timeline", "not modelled")
 
 LATER_COLUMNS = ["date", "kind", "text", "source_ids"]
-#: Census columns of districts.csv and oblasts.csv that are blanked where the row is known only later.
-_CENSUS_FIGURES = (
+#: The census figures of districts.csv (numbers, never negative), blanked in a unit known only later
+#: (:meth:`Scenario.as_of_view`, districts and oblasts alike).
+CENSUS_FIGURES = (
     "population",
     "group_share_pct",
     "group_share_max_pct",
@@ -286,20 +287,17 @@ class Scenario:
         cut = pd.Timestamp(day)
         later: list[dict[str, Any]] = []
 
+        def remember(known_on: Any, kind: str, text: str, source_ids: str) -> None:
+            """An item known only after ``day``: a row of the ``later`` table."""
+            later.append({"date": known_on, "kind": kind, "text": text, "source_ids": source_ids})
+
         def split(frame: pd.DataFrame, kind: str, text_column: str) -> pd.DataFrame:
             if "known_on" not in frame.columns:
                 return frame.copy()
             known = pd.to_datetime(frame["known_on"])
             keep = known.notna() & (known <= cut)
             for _, row in frame[~keep].iterrows():
-                later.append(
-                    {
-                        "date": row["known_on"],
-                        "kind": kind,
-                        "text": str(row[text_column]),
-                        "source_ids": str(row.get("source_ids", "")),
-                    }
-                )
+                remember(row["known_on"], kind, str(row[text_column]), str(row.get("source_ids", "")))
             return frame[keep].reset_index(drop=True)
 
         facts = split(self.facts, "fact", "figure")
@@ -310,14 +308,8 @@ class Scenario:
                 places["group_count_known_on"].notna() & (places["group_count_known_on"] <= cut)
             )
             for _, row in places[late].iterrows():
-                later.append(
-                    {
-                        "date": row["group_count_known_on"],
-                        "kind": "place count",
-                        "text": f"{row['name']}: {row['group_count']:,.0f} {self.group_at_risk}",
-                        "source_ids": str(row["group_count_source_ids"]),
-                    }
-                )
+                text = f"{row['name']}: {row['group_count']:,.0f} {self.group_at_risk}"
+                remember(row["group_count_known_on"], "place count", text, str(row["group_count_source_ids"]))
             places.loc[late, "group_count"] = float("nan")
             places.loc[late, "group_count_known_on"] = pd.NaT
         incidents = split(self.incidents, "incident", "place_name")
@@ -328,15 +320,9 @@ class Scenario:
         moves = self.displacement
         kept = figures_known_by(moves, day)
         for _, row in moves[~kept].iterrows():
-            later.append(
-                {
-                    "date": row["known_on"],
-                    "kind": "displacement",
-                    "text": f"{row['site']}: {row['people']:,.0f} ({row['kind'].replace('_', ' ')}, "
-                    f"{row['group']}, on {row['date']:%d %B %Y})",
-                    "source_ids": str(row["source_ids"]),
-                }
-            )
+            what = row["kind"].replace("_", " ")
+            text = f"{row['site']}: {row['people']:,.0f} ({what}, {row['group']}, on {row['date']:%d %B %Y})"
+            remember(row["known_on"], "displacement", text, str(row["source_ids"]))
         displacement = moves[kept].reset_index(drop=True)
         districts = self.districts.copy()
         oblasts = self.oblasts.copy()
@@ -345,29 +331,16 @@ class Scenario:
                 continue
             late = pd.to_datetime(frame["known_on"]) > cut
             for _, row in frame[late].iterrows():
-                later.append(
-                    {
-                        "date": row["known_on"],
-                        "kind": "census",
-                        "text": str(row[label]),
-                        "source_ids": str(row.get("source_ids", "")),
-                    }
-                )
-            for column in (c for c in _CENSUS_FIGURES if c in frame.columns):
+                remember(row["known_on"], "census", str(row[label]), str(row.get("source_ids", "")))
+            for column in (c for c in CENSUS_FIGURES if c in frame.columns):
                 frame.loc[late, column] = float("nan")
         if "group_count_known_on" in districts.columns:
             late_count = districts["group_count"].notna() & (
                 pd.to_datetime(districts["group_count_known_on"]) > cut
             )
             for _, row in districts[late_count].iterrows():
-                later.append(
-                    {
-                        "date": row["group_count_known_on"],
-                        "kind": "unit count",
-                        "text": f"{row['district']}: {row['group_count']:,.0f} {self.group_at_risk}",
-                        "source_ids": str(row.get("source_ids", "")),
-                    }
-                )
+                text = f"{row['district']}: {row['group_count']:,.0f} {self.group_at_risk}"
+                remember(row["group_count_known_on"], "unit count", text, str(row.get("source_ids", "")))
             districts.loc[late_count, "group_count"] = float("nan")
 
         def known_by(value: date | None) -> bool:
@@ -376,27 +349,14 @@ class Scenario:
         asks = []
         for ask in self.asks:
             if ask.known and not known_by(ask.known_on):
-                later.append(
-                    {
-                        "date": _ts(ask.known_on),
-                        "kind": "ask",
-                        "text": ask.known,
-                        "source_ids": ";".join(ask.source_ids),
-                    }
-                )
+                remember(_ts(ask.known_on), "ask", ask.known, ";".join(ask.source_ids))
                 ask = replace(ask, known="", source_ids=(), known_on=None)
             asks.append(ask)
         mandates = []
         for mandate in self.mandates:
             if mandate.consent and not known_by(mandate.consent_known_on):
-                later.append(
-                    {
-                        "date": _ts(mandate.consent_known_on),
-                        "kind": "consent",
-                        "text": mandate.consent,
-                        "source_ids": ";".join(mandate.consent_source_ids),
-                    }
-                )
+                consent_ids = ";".join(mandate.consent_source_ids)
+                remember(_ts(mandate.consent_known_on), "consent", mandate.consent, consent_ids)
                 mandate = replace(mandate, consent="", consent_source_ids=(), consent_known_on=None)
             mandates.append(mandate)
         targets = []
@@ -404,23 +364,10 @@ class Scenario:
             if known_by(target.known_on):
                 targets.append(target)
             else:
-                later.append(
-                    {
-                        "date": _ts(target.known_on),
-                        "kind": "calibration target",
-                        "text": f"{target.what}: {target.low:,.0f}-{target.high:,.0f} {target.unit}".strip(),
-                        "source_ids": ";".join(target.source_ids),
-                    }
-                )
+                text = f"{target.what}: {target.low:,.0f}-{target.high:,.0f} {target.unit}".strip()
+                remember(_ts(target.known_on), "calibration target", text, ";".join(target.source_ids))
         for item in self.known_later:
-            later.append(
-                {
-                    "date": _ts(item.date),
-                    "kind": "known later",
-                    "text": item.text,
-                    "source_ids": ";".join(item.source_ids),
-                }
-            )
+            remember(_ts(item.date), "known later", item.text, ";".join(item.source_ids))
 
         view = replace(
             self.copy(),
