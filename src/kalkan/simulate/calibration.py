@@ -24,7 +24,7 @@ from __future__ import annotations
 import json
 import os
 import tempfile
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -204,7 +204,7 @@ def _simulate(
     names: Sequence[str],
     seeds: Sequence[int],
     scheduler: Any,
-    progress: Callable[[int, int], None] | None = None,
+    progress: Progress | None = None,
 ) -> list[dict[str, Any]]:
     from kalkan.simulate.engine import Case, map_cases
 

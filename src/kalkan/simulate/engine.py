@@ -11,13 +11,14 @@ counts. A run's result depends only on its case, so every scheduler gives the sa
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
+from kalkan._base import Progress
 from kalkan.errors import InputError, OptionError
 from kalkan.simulate.geo import GeoModel
 
@@ -38,8 +39,8 @@ __all__ = [
     "with_baseline",
 ]
 
-#: Called with (runs done, runs in total): absolute counts.
-ProgressFn = Callable[[int, int], None]
+#: Called with (runs done, runs in total): absolute counts (kalkan._base.Progress, the one convention).
+ProgressFn = Progress
 
 #: LocalCluster settings: no dashboard, and the scheduler's HTTP server on a free port (by default it
 #: takes 8787 and warns when another cluster on the machine already has it).
@@ -214,7 +215,7 @@ def map_cases(
     *,
     regions: np.ndarray | None = None,
     scheduler: Any = None,
-    progress: ProgressFn | None = None,
+    progress: Progress | None = None,
 ) -> list[dict[str, Any]]:
     """:func:`run_cases` over all ``cases``, serially (``None``/"serial") or on Dask; results in order."""
     total = len(cases)

@@ -15,12 +15,13 @@ serial result.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
+from kalkan._base import Progress
 from kalkan.errors import InputError
 from kalkan.simulate.engine import (
     check_counts,
@@ -116,7 +117,7 @@ def _run_all(
     seeds: list[int],
     days: int,
     scheduler: Any,
-    progress: Callable[[int, int], None] | None,
+    progress: Progress | None,
 ) -> list[list[dict[str, Any]]]:
     """Run every model on every seed, serially or on Dask; results in (model, seed) order.
 
@@ -185,7 +186,7 @@ def simulate_options(
     settings: dict[str, Any] | None = None,
     response_minutes: float | None = None,
     baseline: bool = True,
-    progress: Callable[[int, int], None] | None = None,
+    progress: Progress | None = None,
     plans: Mapping[str, OptionPlan] | None = None,
     siting: str = "reach",
     arrival_day: float = 0.0,

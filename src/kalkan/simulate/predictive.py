@@ -22,7 +22,7 @@ each option has fewer deaths than each other option and that it is the best, ove
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from typing import TYPE_CHECKING, Any
@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from kalkan._base import Progress
 from kalkan.errors import InputError
 from kalkan.simulate.priors import FORCE
 
@@ -150,7 +151,7 @@ def _run_or_copy(
     wanted: Sequence[ForceOption | None],
     n_days: int,
     scheduler: Any,
-    progress: Callable[[int, int], None] | None,
+    progress: Progress | None,
 ) -> list[dict[str, Any]]:
     """Run the cases; a force that arrives after the simulated days end changes nothing (its posts
     never go on duty and draw no random number), so its run is the no-force run of the same situation,
@@ -206,7 +207,7 @@ def compare_options(
     response_minutes: float | None = None,
     settings: dict[str, Any] | None = None,
     scheduler: Any = None,
-    progress: Callable[[int, int], None] | None = None,
+    progress: Progress | None = None,
     baseline: bool = True,
 ) -> Comparison:
     """Compare ``options`` (None = no force) as of ``as_of`` (default: the scenario's decision date).

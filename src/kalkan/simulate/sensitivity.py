@@ -21,7 +21,7 @@ from __future__ import annotations
 import json
 import os
 import tempfile
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from kalkan._base import Progress
 from kalkan.errors import InputError, ScenarioError
 from kalkan.simulate.priors import CONTEXT, FITTED, FORCE, Prior
 
@@ -88,7 +89,7 @@ def sensitivity(
     days: int | None = None,
     seed: int = 0,
     scheduler: Any = None,
-    progress: Callable[[int, int], None] | None = None,
+    progress: Progress | None = None,
 ) -> Sensitivity:
     """Morris (``trajectories`` x (parameters + 1) samples) or Sobol (``trajectories`` = base N) indices.
 
