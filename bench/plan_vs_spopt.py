@@ -328,8 +328,9 @@ def render(rows: list[dict[str, Any]], args: argparse.Namespace, kalkan_limit: f
         "both single-threaded).",
         f"spopt/CBC time limit {args.spopt_limit:g} s per solve; kalkan time limit {kalkan_limit:g} s "
         "(`auto`: greedy, swaps, Lagrangian bound, then HiGHS on the whole problem when it is small, else "
-        "iterated local search with restarts, HiGHS on neighbour kernels and the certified LP bound from "
-        "interior-point duals; `heuristic`: greedy, swaps and the Lagrangian bound only). Seconds are "
+        "iterated local search with restarts, HiGHS on neighbour kernels, more Lagrangian iterations and, "
+        "once they stall, the certified LP bound from interior-point duals; `heuristic`: greedy, swaps and "
+        "the Lagrangian bound only). Seconds are "
         "wall-clock and include building the model (spopt from the "
         "dense cost matrix its API takes, kalkan from coordinates). Gap = (bound - objective) / bound for "
         "MCLP, (objective - bound) / objective for LSCP; CBC's bound is read from its log. CPU s: kalkan's "

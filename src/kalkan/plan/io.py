@@ -266,21 +266,18 @@ def plot_timeline(
         ax.set_xlabel("days after authorisation")
         ax.set_ylabel("officers in place")
         ax2 = ax.twinx()
-        ax2.step(
-            timeline["day"],
-            100 * timeline["protected_share"],
-            where="post",
-            color="#1f5f8b",
-            label="% protected (armed)",
-        )
-        ax2.step(
-            timeline["day"],
-            100 * timeline["observed_share"],
-            where="post",
-            color="#d08c00",
-            linestyle="--",
-            label="% observed (any unit)",
-        )
+        for column, color, style, label in (
+            ("protected_share", "#1f5f8b", "-", "% protected (armed)"),
+            ("observed_share", "#d08c00", "--", "% observed (any unit)"),
+        ):
+            ax2.step(
+                timeline["day"],
+                100 * timeline[column],
+                where="post",
+                color=color,
+                linestyle=style,
+                label=label,
+            )
         ax2.set_ylim(0, 102)
         ax2.set_ylabel("% of at-risk weight within reach")
         if reference is not None:
