@@ -1005,7 +1005,7 @@ EWP_NAME_ALIASES: dict[str, str] = {
 
 def ewp_name_key(name: str) -> str:
     """The key two country names match on: lower case, spaces collapsed, a common spelling taken to
-    EWP's (:data:`EWP_NAME_ALIASES`), so "Kyrgyz Republic" and EWP's "Kyrgystan" meet."""
+    EWP's (:data:`EWP_NAME_ALIASES`), so "Côte d'Ivoire" and EWP's "Ivory Coast" meet."""
     key = re.sub(r"\s+", " ", str(name).strip().lower())
     return EWP_NAME_ALIASES.get(key, key).lower()
 
