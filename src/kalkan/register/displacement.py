@@ -120,33 +120,37 @@ def import_displacement(session: Session, actor: Actor, path: Path) -> dict[str,
         try:
             site_key = f"site|{kind}|{name}"
             point = kind in POINT_KINDS
-            site = SiteIn(
-                client_id=uuid.uuid5(_NAMESPACE, site_key),
-                kind=kind,  # type: ignore[arg-type]
-                name=name,
-                latitude=_number(row.get("latitude", "")) if point else None,
-                longitude=_number(row.get("longitude", "")) if point else None,
-                admin2=row.get("unit", "").strip() or None,
-                from_units=row.get("from_units", "").strip(),
+            site = SiteIn.model_validate(
+                {
+                    "client_id": uuid.uuid5(_NAMESPACE, site_key),
+                    "kind": kind,
+                    "name": name,
+                    "latitude": _number(row.get("latitude", "")) if point else None,
+                    "longitude": _number(row.get("longitude", "")) if point else None,
+                    "admin2": row.get("unit", "").strip() or None,
+                    "from_units": row.get("from_units", "").strip(),
+                }
             )
             stored = session.scalar(sa.select(Site).where(Site.client_id == str(site.client_id)))
             if stored is None:
                 mission.create_site(session, actor, site)
                 counts["sites"] += 1
             sources = row.get("source_ids", "").strip()
-            figure = FigureIn(
-                client_id=uuid.uuid5(
-                    _NAMESPACE, "|".join([site_key, *(row.get(c, "") for c in DISPLACEMENT_COLUMNS)])
-                ),
-                site_client_id=site.client_id,
-                as_of=row.get("date", "").strip(),  # type: ignore[arg-type]
-                group=row.get("group", "").strip() or "all",
-                persons=int(float(row.get("people", "").strip())),
-                source=sources or path.name,
-                source_id=sources or None,
-                known_on=row.get("known_on", "").strip() or None,  # type: ignore[arg-type]
-                estimate=row.get("estimate", "").strip().lower() in ("yes", "true", "1"),
-                note=row.get("note", "").strip(),
+            figure = FigureIn.model_validate(
+                {
+                    "client_id": uuid.uuid5(
+                        _NAMESPACE, "|".join([site_key, *(row.get(c, "") for c in DISPLACEMENT_COLUMNS)])
+                    ),
+                    "site_client_id": site.client_id,
+                    "as_of": row.get("date", "").strip(),
+                    "group": row.get("group", "").strip() or "all",
+                    "persons": int(float(row.get("people", "").strip())),
+                    "source": sources or path.name,
+                    "source_id": sources or None,
+                    "known_on": row.get("known_on", "").strip() or None,
+                    "estimate": row.get("estimate", "").strip().lower() in ("yes", "true", "1"),
+                    "note": row.get("note", "").strip(),
+                }
             )
             _out, created = mission.add_figure(session, actor, figure)
         except (ValidationError, ValueError, InputError, Conflict, NotFound) as error:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from kalkan.errors import TooManyAttempts
@@ -33,14 +34,14 @@ class _Count:
 class Throttle:
     """Failure counts and locks by key (``"address:1.2.3.4"``, ``"user:7"``)."""
 
-    def __init__(self, clock: object = time.monotonic) -> None:
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
         self._clock = clock
         self._counts: dict[str, _Count] = {}
         self._lock = threading.Lock()
 
     def now(self) -> float:
         """The throttle's clock (monotonic seconds; a test may pass its own)."""
-        return float(self._clock())  # type: ignore[operator]
+        return float(self._clock())
 
     def check(self, *keys: str) -> None:
         """Raise :class:`TooManyAttempts` when any of ``keys`` is locked."""

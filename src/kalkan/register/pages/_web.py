@@ -28,6 +28,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Resp
 from sqlalchemy.orm import Session
 
 from kalkan.register.auth import Actor, can
+from kalkan.register.context import Register
 from kalkan.register.i18n import Language, available_languages, language, negotiate
 from kalkan.register.pages import _vocab
 
@@ -86,9 +87,10 @@ def csrf_for(token: str) -> str:
     return hmac.new(token.encode(), b"kalkan-pages-csrf", hashlib.sha256).hexdigest()
 
 
-def register_of(request: Request) -> Any:
+def register_of(request: Request) -> Register:
     """The open :class:`kalkan.register.context.Register` the app serves."""
-    return request.app.state.register
+    register: Register = request.app.state.register
+    return register
 
 
 @contextmanager
