@@ -11,7 +11,7 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from datetime import datetime
 from pathlib import Path
-from typing import Annotated, Any, ParamSpec, TypeVar, cast
+from typing import Annotated, Any, ParamSpec, TypeVar
 
 from fastapi import APIRouter, Depends, FastAPI, File, Query, Request, Response, UploadFile
 from fastapi.exceptions import RequestValidationError
@@ -52,7 +52,15 @@ from kalkan.register.schemas import (
     StatusIn,
 )
 
-__all__ = ["MAX_JSON_BYTES", "FastRead", "create_app", "current_actor", "status_of"]
+__all__ = [
+    "MAX_JSON_BYTES",
+    "FastRead",
+    "create_app",
+    "current_actor",
+    "json_response",
+    "register_of",
+    "status_of",
+]
 
 MAX_JSON_BYTES = 1024 * 1024
 MAX_HEADER_BYTES = 64 * 1024
@@ -329,7 +337,13 @@ def _cached_actor(register: Register, token: str) -> Actor | None:
     return actor
 
 
-def _json(model: BaseModel, status_code: int = 200) -> Response:
+def register_of(request: Request) -> Register:
+    """The open register the app serves (set on ``app.state`` by :func:`create_app`)."""
+    register: Register = request.app.state.register
+    return register
+
+
+def json_response(model: BaseModel, status_code: int = 200) -> Response:
     """A model as JSON without FastAPI validating it a second time (the hot paths)."""
     return Response(model.model_dump_json(), status_code=status_code, media_type="application/json")
 
@@ -353,7 +367,7 @@ async def _read_json(register: Register, work: Callable[[Session], BaseModel]) -
 
     def read() -> Response:
         with register.read() as session:
-            return _json(work(session))
+            return json_response(work(session))
 
     return await _read_where_cheap(register, read)
 
@@ -383,8 +397,9 @@ async def current_actor(
         raise Unauthorized(
             "No bearer token: send 'Authorization: Bearer TOKEN' (kalkan users add prints one)."
         )
-    register: Register = request.app.state.register
-    return checked_actor(register, credentials.credentials, client_address(request), request.url.path)
+    return checked_actor(
+        register_of(request), credentials.credentials, client_address(request), request.url.path
+    )
 
 
 ActorDep = Annotated[Actor, Depends(current_actor)]
@@ -445,9 +460,6 @@ def status_of(error: Exception) -> int:
 
 
 def _routes(router: APIRouter) -> None:
-    def reg(request: Request) -> Register:
-        return cast("Register", request.app.state.register)
-
     @router.post(
         "/incidents",
         status_code=201,
@@ -457,15 +469,15 @@ def _routes(router: APIRouter) -> None:
     def create(request: Request, report: IncidentIn, actor: ActorDep) -> Response:
         """File a report; 201 with the incident, or 200 with the stored one when ``client_id`` was seen."""
         # Reports arriving together share one commit (group commit); each is acknowledged only after it.
-        out, created = reg(request).write_batched(
+        out, created = register_of(request).write_batched(
             lambda session: service.create_incident(session, actor, report)
         )
-        return _json(out, 201 if created else 200)
+        return json_response(out, 201 if created else 200)
 
     @router.post("/incidents/bulk", response_model=BulkResult)
     def bulk(request: Request, outbox: Outbox, actor: ActorDep) -> BulkResult:
         """Upload a device's outbox (each item an IncidentIn); per-report outcome, invalid ones say why."""
-        with reg(request).write() as session:
+        with register_of(request).write() as session:
             return service.bulk_create(session, actor, outbox.reports)
 
     @router.get("/incidents", response_model=IncidentPage)
@@ -473,23 +485,23 @@ def _routes(router: APIRouter) -> None:
         request: Request, filters: Annotated[IncidentFilter, Query()], actor: ActorDep
     ) -> Response:
         """Incidents the caller may see, newest first, filtered and paged by ``cursor``."""
-        return await _read_json(reg(request), lambda s: service.list_incidents(s, actor, filters))
+        return await _read_json(register_of(request), lambda s: service.list_incidents(s, actor, filters))
 
     @router.get("/incidents/{incident_id}", response_model=IncidentDetail)
     async def get(request: Request, incident_id: IdPath, actor: ActorDep) -> Response:
         """One incident with its history, evidence and linked reports."""
-        return await _read_json(reg(request), lambda s: service.get_incident(s, actor, incident_id))
+        return await _read_json(register_of(request), lambda s: service.get_incident(s, actor, incident_id))
 
     @router.post("/incidents/{incident_id}/status", response_model=IncidentDetail)
     def status(request: Request, incident_id: IdPath, change: StatusIn, actor: ActorDep) -> IncidentDetail:
         """Move the incident along reported -> corroborated -> verified, or to rejected, with a reason."""
-        with reg(request).write() as session:
+        with register_of(request).write() as session:
             return service.change_status(session, actor, incident_id, change.status, change.reason)
 
     @router.post("/incidents/{incident_id}/share", status_code=204)
     def share(request: Request, incident_id: IdPath, target: ShareIn, actor: ActorDep) -> Response:
         """Share a restricted incident with a role or a user."""
-        with reg(request).write() as session:
+        with register_of(request).write() as session:
             service.share_incident(
                 session,
                 actor,
@@ -504,7 +516,7 @@ def _routes(router: APIRouter) -> None:
         request: Request, incident_id: IdPath, file: Annotated[UploadFile, File()], actor: ActorDep
     ) -> AttachmentOut:
         """Attach an evidence file (stored by SHA-256; the hash enters the audit chain)."""
-        with reg(request).write() as session:
+        with register_of(request).write() as session:
             return service.attach_evidence(
                 session,
                 actor,
@@ -522,7 +534,7 @@ def _routes(router: APIRouter) -> None:
     def download(request: Request, attachment_id: IdPath, actor: ActorDep) -> FileResponse:
         """The evidence file (investigators, admins and its uploader), re-hashed before it is sent; every
         opening is written into the audit chain (chain of custody)."""
-        with reg(request).write() as session:
+        with register_of(request).write() as session:
             meta, path = service.evidence_file(session, actor, attachment_id)
             service.record_evidence_access(session, actor, meta)
         return FileResponse(
@@ -535,7 +547,7 @@ def _routes(router: APIRouter) -> None:
     @router.get("/incidents/{incident_id}/custody")
     def custody(request: Request, incident_id: IdPath, actor: ActorDep) -> list[dict[str, Any]]:
         """The incident's chain of custody: every audit entry about it and its evidence files."""
-        with reg(request).read() as session:
+        with register_of(request).read() as session:
             return service.custody(session, actor, incident_id)
 
     @router.get("/duplicates", response_model=list[DuplicateCandidate])
@@ -549,7 +561,7 @@ def _routes(router: APIRouter) -> None:
         limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     ) -> list[DuplicateCandidate]:
         """Pairs of reports that may be one incident (same type, near in space and time, similar text)."""
-        with reg(request).read() as session:
+        with register_of(request).read() as session:
             return service.duplicate_candidates(
                 session,
                 actor,
@@ -563,7 +575,7 @@ def _routes(router: APIRouter) -> None:
     @router.post("/links", response_model=IncidentDetail)
     def link(request: Request, pair: LinkIn, actor: ActorDep) -> IncidentDetail:
         """Link two reports of one incident; returns the group's lead (the best-graded report)."""
-        with reg(request).write() as session:
+        with register_of(request).write() as session:
             return service.link_incidents(session, actor, pair.incident_a, pair.incident_b, pair.reason)
 
     @router.get(
@@ -580,7 +592,7 @@ def _routes(router: APIRouter) -> None:
     ) -> StreamingResponse:
         """Every incident the caller may see, streamed as CSV, GeoJSON or HXL-tagged CSV;
         ``security_forces=true`` keeps only the incidents attributed to state security forces."""
-        register = reg(request)
+        register = register_of(request)
         filters = IncidentFilter(security_forces=security_forces)
         with register.read() as session:  # fail early (403) before the stream starts
             next(export_chunks(session, actor, format))
@@ -611,7 +623,7 @@ def _routes(router: APIRouter) -> None:
             from kalkan.register.db import utcnow
 
             expires = utcnow() + timedelta(days=new.expires_days)
-        with reg(request).write() as session:
+        with register_of(request).write() as session:
             try:
                 user, token = add_user(session, new.name, new.role, actor=actor, expires_at=expires)
             except InputError as error:
@@ -626,7 +638,7 @@ def _routes(router: APIRouter) -> None:
         limit: Annotated[int, Query(ge=1, le=1000)] = 200,
     ) -> list[dict[str, Any]]:
         """Entries of the hash-chained audit log (admins only)."""
-        with reg(request).read() as session:
+        with register_of(request).read() as session:
             return service.audit_entries(session, actor, after_seq=after_seq, limit=limit)
 
     from kalkan.register import mission_api

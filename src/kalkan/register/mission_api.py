@@ -10,14 +10,13 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Callable
-from typing import Annotated, Any, Literal, cast
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Request, Response
 from pydantic import BaseModel, Field
 
 from kalkan.register import mission
-from kalkan.register.app import ActorDep
-from kalkan.register.context import Register
+from kalkan.register.app import ActorDep, json_response, register_of
 from kalkan.register.mission_schemas import (
     DetentionVisitIn,
     DetentionVisitOut,
@@ -46,10 +45,6 @@ DateQ = Annotated[IsoDate | None, Query()]
 POPULATION_COLUMNS = list(PopulationRow.model_fields)
 
 
-def _json(model: BaseModel, status_code: int = 200) -> Response:
-    return Response(model.model_dump_json(), status_code=status_code, media_type="application/json")
-
-
 def population_csv(rows: list[PopulationRow]) -> str:
     """Population rows as CSV (the columns of :class:`PopulationRow`, one row per site and group)."""
     out = io.StringIO()
@@ -64,12 +59,9 @@ def population_csv(rows: list[PopulationRow]) -> str:
 def add_routes(router: APIRouter) -> None:
     """Add the mission's routes to the register's ``/api`` router (called by :mod:`kalkan.register.app`)."""
 
-    def reg(request: Request) -> Register:
-        return cast(Register, request.app.state.register)
-
     def write(request: Request, work: Callable[[Any], tuple[BaseModel, bool]]) -> Response:
-        out, created = reg(request).write_batched(work)
-        return _json(out, 201 if created else 200)
+        out, created = register_of(request).write_batched(work)
+        return json_response(out, 201 if created else 200)
 
     stored: dict[int | str, dict[str, Any]] = {
         200: {"description": "Already stored (same client_id): the stored record."}
@@ -92,7 +84,7 @@ def add_routes(router: APIRouter) -> None:
         limit: Limit = 100,
     ) -> list[SiteOut]:
         """Sites, newest first, each with its population figures over time."""
-        with reg(request).read() as session:
+        with register_of(request).read() as session:
             return mission.list_sites(session, actor, kind=kind, cursor=cursor, limit=limit)
 
     @router.get(
@@ -109,7 +101,7 @@ def add_routes(router: APIRouter) -> None:
     ) -> Response:
         """People at each site by group as of a date (newest figure on or before it, and the one
         before, for the change); ``format=csv`` for a scenario's displacement file."""
-        with reg(request).read() as session:
+        with register_of(request).read() as session:
             rows = mission.population_as_of(session, actor, as_of)
         if format == "csv":
             return Response(population_csv(rows), media_type="text/csv; charset=utf-8")
@@ -128,7 +120,7 @@ def add_routes(router: APIRouter) -> None:
         only figures counted and published by then), to feed the planner and the brief."""
         from kalkan.register.displacement import export_displacement
 
-        with reg(request).read() as session:
+        with register_of(request).read() as session:
             text = export_displacement(session, actor, as_of=as_of)
         return Response(
             text,
@@ -139,7 +131,7 @@ def add_routes(router: APIRouter) -> None:
     @router.get("/sites/{site_id}", response_model=SiteOut, tags=["displacement"])
     def get_site(request: Request, site_id: IdPath, actor: ActorDep) -> SiteOut:
         """One site with its figures."""
-        with reg(request).read() as session:
+        with register_of(request).read() as session:
             return mission.get_site(session, actor, site_id)
 
     @router.post(
@@ -171,7 +163,7 @@ def add_routes(router: APIRouter) -> None:
         limit: Limit = 100,
     ) -> list[ReturnVisitOut]:
         """Return-monitoring visits, newest first."""
-        with reg(request).read() as session:
+        with register_of(request).read() as session:
             return mission.list_return_visits(
                 session,
                 actor,
@@ -185,7 +177,7 @@ def add_routes(router: APIRouter) -> None:
     @router.get("/return-visits/{visit_id}", response_model=ReturnVisitOut, tags=["displacement"])
     def get_return_visit(request: Request, visit_id: IdPath, actor: ActorDep) -> ReturnVisitOut:
         """One return-monitoring visit (interviewees' names for its reporter and admins only)."""
-        with reg(request).read() as session:
+        with register_of(request).read() as session:
             return mission.get_return_visit(session, actor, visit_id)
 
     # --- patrols and detention visits -------------------------------------------------------------
@@ -206,7 +198,7 @@ def add_routes(router: APIRouter) -> None:
         limit: Limit = 100,
     ) -> list[PatrolOut]:
         """Joint patrols and co-location shifts, newest first."""
-        with reg(request).read() as session:
+        with register_of(request).read() as session:
             return mission.list_patrols(
                 session, actor, date_from=date_from, date_to=date_to, cursor=cursor, limit=limit
             )
@@ -221,7 +213,7 @@ def add_routes(router: APIRouter) -> None:
         security_forces: Annotated[bool | None, Query()] = None,
     ) -> dict[str, Any]:
         """Incidents of a period with and without a patrol near them in space and time (coverage gaps)."""
-        with reg(request).read() as session:
+        with register_of(request).read() as session:
             return mission.patrol_coverage(
                 session,
                 actor,
@@ -234,7 +226,7 @@ def add_routes(router: APIRouter) -> None:
     @router.get("/patrols/{patrol_id}", response_model=PatrolOut, tags=["host police"])
     def get_patrol(request: Request, patrol_id: IdPath, actor: ActorDep) -> PatrolOut:
         """One joint patrol or co-location shift."""
-        with reg(request).read() as session:
+        with register_of(request).read() as session:
             return mission.get_patrol(session, actor, patrol_id)
 
     @router.post(
@@ -258,7 +250,7 @@ def add_routes(router: APIRouter) -> None:
         limit: Limit = 100,
     ) -> list[DetentionVisitOut]:
         """Detention visits the caller may see (a monitor: their own), newest first."""
-        with reg(request).read() as session:
+        with register_of(request).read() as session:
             return mission.list_detention_visits(
                 session, actor, date_from=date_from, date_to=date_to, cursor=cursor, limit=limit
             )
@@ -266,7 +258,7 @@ def add_routes(router: APIRouter) -> None:
     @router.get("/detention-visits/{visit_id}", response_model=DetentionVisitOut, tags=["host police"])
     def get_detention_visit(request: Request, visit_id: IdPath, actor: ActorDep) -> DetentionVisitOut:
         """One detention visit."""
-        with reg(request).read() as session:
+        with register_of(request).read() as session:
             return mission.get_detention_visit(session, actor, visit_id)
 
     # --- disputes ---------------------------------------------------------------------------------
@@ -290,7 +282,7 @@ def add_routes(router: APIRouter) -> None:
         limit: Limit = 100,
     ) -> list[DisputeOut]:
         """Dispute cases, newest first."""
-        with reg(request).read() as session:
+        with register_of(request).read() as session:
             return mission.list_disputes(
                 session, actor, status=status, kind=kind, area=area, cursor=cursor, limit=limit
             )
@@ -304,13 +296,13 @@ def add_routes(router: APIRouter) -> None:
         days: Annotated[int, Query(ge=0, le=366)] = 7,
     ) -> list[DisputeSummaryRow]:
         """Open, resolved and unresolved cases by area as of a date (what a weekly brief shows)."""
-        with reg(request).read() as session:
+        with register_of(request).read() as session:
             return mission.dispute_summary(session, actor, as_of=as_of, by=by, days=days)
 
     @router.get("/disputes/{dispute_id}", response_model=DisputeOut, tags=["disputes"])
     def get_dispute(request: Request, dispute_id: IdPath, actor: ActorDep) -> DisputeOut:
         """One dispute with its steps over time."""
-        with reg(request).read() as session:
+        with register_of(request).read() as session:
             return mission.get_dispute(session, actor, dispute_id)
 
     @router.post(

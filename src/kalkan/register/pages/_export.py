@@ -14,10 +14,11 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response, StreamingResponse
 
 from kalkan.register import exports, service
+from kalkan.register.app import register_of
 from kalkan.register.auth import Actor, Role
 from kalkan.register.pages import _vocab
 from kalkan.register.pages._browse import filters_from
-from kalkan.register.pages._web import PageError, page, reading, register_of, render
+from kalkan.register.pages._web import PageError, page, reading, render
 from kalkan.register.schemas import IncidentFilter
 
 router = APIRouter()

@@ -27,10 +27,11 @@ from fastapi.responses import Response
 from sqlalchemy.orm import Session
 
 from kalkan.register import service
+from kalkan.register.app import register_of
 from kalkan.register.auth import Actor
 from kalkan.register.pages import _vocab
 from kalkan.register.pages._browse import filters_from
-from kalkan.register.pages._web import page, reading, register_of, render, tile_url
+from kalkan.register.pages._web import page, reading, render, tile_url
 from kalkan.register.schemas import IncidentFilter
 
 router = APIRouter()

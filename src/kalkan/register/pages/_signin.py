@@ -11,6 +11,7 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import FileResponse, RedirectResponse, Response
 
 from kalkan.errors import TooManyAttempts, Unauthorized
+from kalkan.register.app import register_of
 from kalkan.register.auth import can
 from kalkan.register.i18n import available_languages
 from kalkan.register.pages._web import (
@@ -21,7 +22,6 @@ from kalkan.register.pages._web import (
     PageError,
     check_csrf,
     page,
-    register_of,
     render,
     safe_next,
     same_origin,

@@ -27,8 +27,8 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 
+from kalkan.register.app import register_of
 from kalkan.register.auth import Actor, can
-from kalkan.register.context import Register
 from kalkan.register.i18n import Language, available_languages, language, negotiate
 from kalkan.register.pages import _vocab
 
@@ -85,12 +85,6 @@ class Page:
 def csrf_for(token: str) -> str:
     """The CSRF token of a session: HMAC-SHA256 of a fixed label under the session token."""
     return hmac.new(token.encode(), b"kalkan-pages-csrf", hashlib.sha256).hexdigest()
-
-
-def register_of(request: Request) -> Register:
-    """The open :class:`kalkan.register.context.Register` the app serves."""
-    register: Register = request.app.state.register
-    return register
 
 
 @contextmanager
