@@ -30,7 +30,7 @@ from kalkan.register import audit
 from kalkan.register.auth import Actor, Role, can, share_is_sealed
 from kalkan.register.context import sealer_of
 from kalkan.register.db import Incident, Share, User
-from kalkan.register.schemas import IncidentFilter, IncidentIn
+from kalkan.register.schemas import IncidentFilter, IncidentIn, validation_text
 
 __all__ = [
     "EXPORT_COLUMNS",
@@ -327,7 +327,7 @@ def import_events(session: Session, actor: Actor, events: Any) -> ImportResult:
     """
     from pydantic import ValidationError
 
-    from kalkan.register.service import _validation_text, create_incident
+    from kalkan.register.service import create_incident
 
     if not can(actor, "import"):
         raise AccessDenied(f"The role {actor.role.value!r} may not import; analysts and admins may.")
@@ -356,19 +356,8 @@ def import_events(session: Session, actor: Actor, events: Any) -> ImportResult:
             "latitude": row["latitude"],
             "longitude": row["longitude"],
             "location_precision": _opt(row.get("location_precision")) or "exact",
-            "country_iso3": _opt(row.get("country_iso3")),
-            "admin1": _opt(row.get("admin1")),
-            "admin2": _opt(row.get("admin2")),
-            "place_name": _opt(row.get("place_name")),
-            "sub_event_type": _opt(row.get("sub_event_type")),
-            "civilian_targeting": _opt(row.get("civilian_targeting")),
-            "perpetrator": _opt(row.get("perpetrator")),
-            "perpetrator_type": _opt(row.get("perpetrator_type")),
-            "victim_group": _opt(row.get("victim_group")),
-            "victim_type": _opt(row.get("victim_type")),
-            "fatalities_best": _int(row.get("fatalities_best")),
-            "fatalities_low": _int(row.get("fatalities_low")),
-            "fatalities_high": _int(row.get("fatalities_high")),
+            **{c: _opt(row.get(c)) for c in _IMPORTED_AS_IS},
+            **{c: _int(row.get(c)) for c in ("fatalities_best", "fatalities_low", "fatalities_high")},
             "source_reliability": _opt(row.get("source_reliability")) or "F",
             "information_credibility": _opt(row.get("information_credibility")) or "6",
             "description": _opt(row.get("notes")) or f"Imported from {source} ({source_id}).",
@@ -382,10 +371,25 @@ def import_events(session: Session, actor: Actor, events: Any) -> ImportResult:
         except ValidationError as error:
             result["invalid"] += 1
             if len(result["errors"]) < 20:
-                result["errors"].append(f"row {index + 1} ({source}:{source_id}): {_validation_text(error)}")
+                result["errors"].append(f"row {index + 1} ({source}:{source_id}): {validation_text(error)}")
             continue
         result["created" if created else "existing"] += 1
     return result
+
+
+#: Event columns an import copies into the report unchanged (a missing value stays missing).
+_IMPORTED_AS_IS = (
+    "country_iso3",
+    "admin1",
+    "admin2",
+    "place_name",
+    "sub_event_type",
+    "civilian_targeting",
+    "perpetrator",
+    "perpetrator_type",
+    "victim_group",
+    "victim_type",
+)
 
 
 def _client_id(source: str, source_id: str) -> uuid.UUID:

@@ -13,7 +13,16 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Annotated, Literal
 from uuid import UUID
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, Strict, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    Strict,
+    ValidationError,
+    model_validator,
+)
 
 from kalkan.model import ActorType, DatePrecision, EventType, InformationCredibility, LocationPrecision
 from kalkan.model import SourceReliability as Reliability
@@ -36,6 +45,7 @@ __all__ = [
     "StatusIn",
     "Victim",
     "Witness",
+    "validation_text",
 ]
 
 EARLIEST = date(1900, 1, 1)
@@ -377,3 +387,12 @@ class BulkResult(BaseModel):
     existing: int
     invalid: int
     items: list[BulkItemResult]
+
+
+def validation_text(error: ValidationError) -> str:
+    """The first five of a validation error's problems as one line: "where: what; where: what"."""
+    parts = []
+    for e in error.errors()[:5]:
+        where = ".".join(str(p) for p in e["loc"]) or "report"
+        parts.append(f"{where}: {e['msg']}")
+    return "; ".join(parts)

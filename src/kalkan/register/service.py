@@ -54,6 +54,7 @@ from kalkan.register.schemas import (
     Status,
     StatusChangeOut,
     Victim,
+    validation_text,
 )
 
 __all__ = [
@@ -364,7 +365,7 @@ def bulk_create(session: Session, actor: Actor, reports: Sequence[Any]) -> BulkR
         except ValidationError as error:
             items.append(
                 BulkItemResult(
-                    index=index, client_id=client_id, outcome="invalid", error=_validation_text(error)
+                    index=index, client_id=client_id, outcome="invalid", error=validation_text(error)
                 )
             )
             continue
@@ -380,14 +381,6 @@ def bulk_create(session: Session, actor: Actor, reports: Sequence[Any]) -> BulkR
         )
     counts = {k: sum(i.outcome == k for i in items) for k in ("created", "existing", "invalid")}
     return BulkResult(items=items, **counts)
-
-
-def _validation_text(error: ValidationError) -> str:
-    parts = []
-    for e in error.errors()[:5]:
-        where = ".".join(str(p) for p in e["loc"]) or "report"
-        parts.append(f"{where}: {e['msg']}")
-    return "; ".join(parts)
 
 
 # --- read -------------------------------------------------------------------------------------------
