@@ -127,6 +127,41 @@ class Recommendation:
     deaths_late_median: float | None = None
     beats_none_late: float | None = None
 
+    @classmethod
+    def of(
+        cls,
+        row: OptionRow,
+        *,
+        siting: str,
+        criterion: str,
+        reason: str,
+        post_list: list[Post],
+        same_as: str = "",
+    ) -> Recommendation:
+        """The recommendation of ``row`` (its size, posts, reach and simulated outcomes) and why."""
+        return cls(
+            label=row.label,
+            words=row.words,
+            unit=row.unit,
+            officers=row.officers,
+            posts=row.posts,
+            on_duty=row.on_duty,
+            siting=siting,
+            criterion=criterion,
+            reason=reason,
+            same_as=same_as,
+            deaths_median=row.deaths_median,
+            deaths_p5=row.deaths_p5,
+            deaths_p95=row.deaths_p95,
+            reach_weighted_share=row.reach_weighted_share,
+            post_list=post_list,
+            beats_none=row.beats_none,
+            ready_day=row.ready_day,
+            ready_source=row.ready_source,
+            deaths_late_median=row.deaths_late_median,
+            beats_none_late=row.beats_none_late,
+        )
+
 
 @dataclass
 class Decision:
@@ -325,27 +360,8 @@ def _decide(data: BriefData, outcomes: Outcomes | None = None) -> Decision:
     )
     if trimmed:
         reason += " " + trimmed
-    recommendation = Recommendation(
-        label=chosen.label,
-        words=chosen.words,
-        unit=unit,
-        officers=chosen.officers,
-        posts=chosen.posts,
-        on_duty=chosen.on_duty,
-        siting=SITING,
-        criterion=criterion,
-        reason=reason,
-        same_as=same,
-        deaths_median=chosen.deaths_median,
-        deaths_p5=chosen.deaths_p5,
-        deaths_p95=chosen.deaths_p95,
-        reach_weighted_share=chosen.reach_weighted_share,
-        post_list=post_list,
-        beats_none=chosen.beats_none,
-        ready_day=chosen.ready_day,
-        ready_source=chosen.ready_source,
-        deaths_late_median=chosen.deaths_late_median,
-        beats_none_late=chosen.beats_none_late,
+    recommendation = Recommendation.of(
+        chosen, siting=SITING, criterion=criterion, reason=reason, post_list=post_list, same_as=same
     )
     if not chosen.preset and chosen not in rows:
         rows.append(chosen)
@@ -475,19 +491,7 @@ def _decide_by_reach(data: BriefData, rows: list[OptionRow], unit: str) -> Decis
     chosen.posts, chosen.on_duty = posts, on_duty(unit, posts)
     if chosen.capacity_people is None:
         chosen.capacity_people = _capacity(data, unit, posts)
-    rec = Recommendation(
-        label=chosen.label,
-        words=chosen.words,
-        unit=unit,
-        officers=size,
-        posts=posts,
-        on_duty=chosen.on_duty,
-        siting="reach",
-        criterion=criterion,
-        reason=reason,
-        reach_weighted_share=chosen.reach_weighted_share,
-        post_list=post_list,
-    )
+    rec = Recommendation.of(chosen, siting="reach", criterion=criterion, reason=reason, post_list=post_list)
     return Decision(criterion, rows, rec, None, simulated=False)
 
 
