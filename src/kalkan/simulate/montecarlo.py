@@ -208,7 +208,8 @@ def simulate_options(
     settings : dict, optional
         Overrides of :data:`kalkan.simulate.geo.GEO_SETTINGS`.
     response_minutes : float, optional
-        Reach of a post; default the scenario's ``defaults.response_minutes`` (else 30).
+        Reach of a post; default the scenario's ``defaults.response_minutes``, else the planner's
+        (:data:`kalkan.plan.defaults.RESPONSE_MINUTES`).
     plans : mapping of option label to OptionPlan, optional
         Plans already made with :func:`kalkan.plan.force.plan_option` (e.g. the ones a brief shows):
         their posts are simulated as they are. Other options are planned here.
