@@ -236,18 +236,16 @@ def simulate_options(
     is_number = isinstance(arrival_day, int | float) and not isinstance(arrival_day, bool)
     if not (is_number and 0 <= arrival_day < np.inf):
         raise InputError(f"arrival_day must be a number of days >= 0; got {arrival_day!r}.")
-    if isinstance(scenario, str):
-        from kalkan.scenarios import load_scenario
-
-        scenario = load_scenario(scenario)
     from kalkan.simulate.calibration import point_settings
     from kalkan.simulate.scenario import (
+        as_scenario,
         option_posts,
         posts_from_plan,
         scenario_model,
         scenario_response_minutes,
     )
 
+    scenario = as_scenario(scenario)
     merged = {**point_settings(scenario), **(settings or {})}
     if response_minutes is None:
         response_minutes = scenario_response_minutes(scenario)

@@ -221,6 +221,7 @@ def compare_options(
     from kalkan.simulate.engine import Case, check_counts, check_options, run_seeds, with_baseline
     from kalkan.simulate.geo import GeoModel
     from kalkan.simulate.scenario import (
+        as_scenario,
         forecast_sparks,
         replay_seeds,
         scenario_places,
@@ -228,10 +229,7 @@ def compare_options(
     )
     from kalkan.simulate.spec import simulation_spec
 
-    if isinstance(scenario, str):
-        from kalkan.scenarios import load_scenario
-
-        scenario = load_scenario(scenario)
+    scenario = as_scenario(scenario)
     check_counts(
         draws=(draws, 1),
         seeds_per_draw=(seeds_per_draw, 1),

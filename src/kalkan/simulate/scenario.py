@@ -33,6 +33,7 @@ if TYPE_CHECKING:
     from kalkan.scenarios import Scenario
 
 __all__ = [
+    "as_scenario",
     "forecast_sparks",
     "option_posts",
     "posts_from_plan",
@@ -55,6 +56,15 @@ def scenario_places(scenario: Scenario, *, as_of: date | None = None) -> pd.Data
     day = as_of or scenario.as_of
     places = places_at_risk(scenario.as_of_view(day).scenario, as_of=day)
     return places.reset_index(drop=True)
+
+
+def as_scenario(scenario: Scenario | str) -> Scenario:
+    """The scenario itself, or the one a name or folder names (:func:`kalkan.scenarios.load_scenario`)."""
+    if isinstance(scenario, str):
+        from kalkan.scenarios import load_scenario
+
+        return load_scenario(scenario)
+    return scenario
 
 
 def scenario_response_minutes(scenario: Scenario) -> float:

@@ -106,6 +106,7 @@ def sensitivity(
     from kalkan.simulate.geo import GeoModel
     from kalkan.simulate.predictive import _posts, option_label
     from kalkan.simulate.scenario import (
+        as_scenario,
         forecast_sparks,
         replay_seeds,
         scenario_places,
@@ -113,10 +114,7 @@ def sensitivity(
     )
     from kalkan.simulate.spec import simulation_spec
 
-    if isinstance(scenario, str):
-        from kalkan.scenarios import load_scenario
-
-        scenario = load_scenario(scenario)
+    scenario = as_scenario(scenario)
     if method not in ("morris", "sobol"):
         raise InputError(f"Unknown sensitivity method {method!r}: use morris or sobol.")
     if trajectories < 2 or seeds < 1:
