@@ -12,8 +12,9 @@ The names below are loaded on first use, so that ``kalkan --help`` (which import
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from kalkan._lazy import lazy_exports
 
 if TYPE_CHECKING:
     from kalkan.ingest.reader import (
@@ -51,7 +52,4 @@ for _name in ("EVENT_SCHEMA", "EventStream", "Refusal", "open_stream"):
     _HOME[_name] = "kalkan.ingest.stream"
 
 
-def __getattr__(name: str) -> Any:
-    if name in _HOME:
-        return getattr(importlib.import_module(_HOME[name]), name)
-    raise AttributeError(f"module 'kalkan.ingest' has no attribute {name!r}")
+__getattr__, __dir__ = lazy_exports(__name__, _HOME)

@@ -11,8 +11,9 @@ The names load lazily, so ``import kalkan.report`` (and ``kalkan --help``) stays
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from kalkan._lazy import lazy_exports
 
 if TYPE_CHECKING:
     from kalkan.report.brief import BriefData, compute_brief, render_html, write_brief, write_pdf
@@ -42,7 +43,4 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str) -> Any:
-    if name in _WHERE:
-        return getattr(importlib.import_module(f"kalkan.report.{_WHERE[name]}"), name)
-    raise AttributeError(f"module 'kalkan.report' has no attribute {name!r}")
+__getattr__, __dir__ = lazy_exports(__name__, _WHERE)

@@ -16,8 +16,9 @@ The names load lazily (numba, pandas), so ``kalkan --help`` does not pay for the
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from kalkan._lazy import lazy_exports
 
 if TYPE_CHECKING:
     from kalkan.simulate.calibration import Posterior, calibrate, load_posterior
@@ -105,13 +106,4 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str) -> Any:
-    if name in _WHERE:
-        value = getattr(importlib.import_module(f"kalkan.simulate.{_WHERE[name]}"), name)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module 'kalkan.simulate' has no attribute {name!r}")
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(__all__))
+__getattr__, __dir__ = lazy_exports(__name__, _WHERE)
