@@ -68,6 +68,8 @@ def broken_ged(tmp_path: Path, *, float_code: bool = True) -> Path:
     for i, (name, value) in enumerate(edits):
         rows[i][col[name]] = value
     rows[20][col["latitude"]], rows[20][col["longitude"]] = "0", "0"
+    rows[21][col["best"]] = "1e20"  # a whole number no count column can hold
+    rows[22][col["high"]] = "inf"
     return write_ged(tmp_path / "broken_ged.csv", header, rows)
 
 
@@ -98,6 +100,8 @@ def test_broken_ged_rows_each_name_their_reason(tmp_path: Path) -> None:
     assert reasons[13].startswith("bad_fatalities: best '1.5' is not a whole number")
     assert reasons[16] == "missing_field: source_id is empty"
     assert reasons[18].startswith("outside_country: point '48.85, -107.35265 in MEX'")
+    assert reasons[23].startswith("bad_fatalities: best '1e20' is too large for a count (more than 9,007,")
+    assert reasons[24].startswith("bad_fatalities: high 'inf' is too large for a count")
     assert reasons[22].startswith("null_island")
     assert 19 not in reasons and 20 not in reasons and 21 not in reasons
     assert result.accepted + len(result.quarantine) == result.rows == 34

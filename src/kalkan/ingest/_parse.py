@@ -85,6 +85,12 @@ def number(series: pd.Series, field: str, problems: list[Problem], code: str = "
     return values
 
 
+#: The largest whole number a count may be: every whole number up to it is exact as a float, and it fits
+#: a 64-bit integer column (a larger one, such as 1e20, cannot be stored).
+LARGEST_COUNT = 2**53
+TOO_LARGE = f"is too large for a count (more than {LARGEST_COUNT:,})"
+
+
 def integer(series: pd.Series, field: str, problems: list[Problem], code: str) -> pd.Series:
     """Parse whole numbers as nullable Int64; non-numeric or fractional values are a problem."""
     if is_integer_dtype(series.dtype):
@@ -93,7 +99,10 @@ def integer(series: pd.Series, field: str, problems: list[Problem], code: str) -
     frac = np.isfinite(values) & (np.floor(values) != values)
     if frac.any():
         problems.append(Problem(code, frac, field, series, "is not a whole number"))
-        values = np.where(frac, np.nan, values)
+    huge = np.abs(values) > LARGEST_COUNT  # infinity too; NaN (missing or not a number) is not
+    if huge.any():
+        problems.append(Problem(code, huge, field, series, TOO_LARGE))
+    values = np.where(frac | huge, np.nan, values)
     out = pd.array(np.where(np.isfinite(values), values, 0).astype(np.int64), dtype="Int64")
     out[~np.isfinite(values)] = pd.NA
     return pd.Series(out, index=series.index)

@@ -28,7 +28,7 @@ import pyarrow as pa
 
 from kalkan.errors import SchemaError
 from kalkan.ingest import countries
-from kalkan.ingest._parse import _show
+from kalkan.ingest._parse import LARGEST_COUNT, TOO_LARGE, _show
 from kalkan.model import (
     EVENT_FIELDS,
     GED_DATE_PRECISION,
@@ -231,7 +231,10 @@ class _Builder:
         value = self.number(col, field, "bad_fatalities")
         frac = f"coalesce(isfinite({value}) AND {value} <> floor({value}), false)"
         self.check("bad_fatalities", frac, field, col, "is not a whole number")
-        return f"CASE WHEN isfinite({value}) AND {value} = floor({value}) THEN CAST({value} AS BIGINT) END"
+        whole = f"isfinite({value}) AND {value} = floor({value})"
+        huge = f"coalesce(abs({value}) > {LARGEST_COUNT}, false)"  # infinity too
+        self.check("bad_fatalities", huge, field, col, TOO_LARGE)
+        return f"CASE WHEN {whole} AND abs({value}) <= {LARGEST_COUNT} THEN CAST({value} AS BIGINT) END"
 
     def dates(self, col: str, field: str) -> str:
         out = self.parsed(_date(col))
