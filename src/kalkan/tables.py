@@ -29,7 +29,7 @@ import pandas as pd
 
 from kalkan.errors import InputError, SchemaError
 
-__all__ = ["read_csv_listing", "read_csv_table"]
+__all__ = ["read_csv_listing", "read_csv_table", "require_columns"]
 
 #: What pandas raises on a file that is not CSV (or not UTF-8 text).
 _UNREADABLE = (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError)
@@ -59,15 +59,27 @@ def read_csv_table(
         frame = _parse(path, text=text)
     except _UNREADABLE as error:
         raise SchemaError(f"Cannot read the {what} file {path} as CSV ({error}).{tail}") from None
+    require_columns(frame, required, what=what, path=path, needs=needs)
+    if len(frame) == 0:
+        raise InputError(f"The {what} file {path} has no rows.")
+    return frame
+
+
+def require_columns(
+    frame: pd.DataFrame, required: Sequence[str], *, what: str, path: str | Path, needs: str = ""
+) -> None:
+    """Raise :class:`~kalkan.errors.SchemaError` naming the ``required`` columns ``frame`` lacks.
+
+    For a table read some other way (a JSON file) that must pass the same column check, with the
+    same message, as :func:`read_csv_table`.
+    """
     missing = _lacking(frame, required)
     if missing:
+        tail = f" {needs}" if needs else ""
         raise SchemaError(
             f"The {what} file {path} lacks the columns {', '.join(missing)}; its columns are "
             f"{', '.join(map(str, frame.columns))}.{tail}"
         )
-    if len(frame) == 0:
-        raise InputError(f"The {what} file {path} has no rows.")
-    return frame
 
 
 def read_csv_listing(

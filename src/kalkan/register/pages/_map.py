@@ -151,22 +151,18 @@ def forecast_geojson(path: Path) -> dict[str, Any]:
     """
     import pandas as pd
 
-    from kalkan.errors import SchemaError
+    from kalkan.tables import read_csv_table, require_columns
 
     if path.suffix.lower() == ".geojson":
         data: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
         return data
-    frame = (
-        pd.read_csv(path, dtype={"cell_id": str})
-        if path.suffix.lower() == ".csv"
-        else pd.DataFrame(json.loads(path.read_text(encoding="utf-8")))
-    )
-    missing = [c for c in ("cell_id", "latitude", "longitude", "probability") if c not in frame.columns]
-    if missing:
-        raise SchemaError(
-            f"Forecast {path.name} lacks the columns {', '.join(missing)}: save the output of "
-            "`kalkan risk hotspots --format csv` (or json) there."
-        )
+    columns = ("cell_id", "latitude", "longitude", "probability")
+    needs = "Save the output of `kalkan risk hotspots --format csv` (or json) there."
+    if path.suffix.lower() == ".csv":
+        frame = read_csv_table(path, "forecast", required=columns, needs=needs)
+    else:
+        frame = pd.DataFrame(json.loads(path.read_text(encoding="utf-8")))
+        require_columns(frame, columns, what="forecast", path=path.name, needs=needs)
     features = []
     records: list[dict[str, Any]] = frame.to_dict("records")  # type: ignore[assignment]
     for row in records:
