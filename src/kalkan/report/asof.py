@@ -96,8 +96,8 @@ def known_day(ids: object, days: dict[str, date | None], own: object = None) -> 
         return mine
     listed: Any = ids or []
     items = [i for i in (str(ids).split(";") if isinstance(ids, str) else list(listed)) if i]
-    known = [days[i] for i in items if days.get(i) is not None]
-    return min(known) if known else None  # type: ignore[type-var]
+    known = [day for i in items if (day := days.get(i)) is not None]
+    return min(known) if known else None
 
 
 def _readable(item_day: date | None) -> str:

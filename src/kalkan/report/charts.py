@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import io
+from typing import TYPE_CHECKING
 
 import pandas as pd
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 UNIT_STYLE = {
     "monitors": {"color": "#8c8c8c", "marker": "o", "label": "unarmed monitors (observe)"},
@@ -13,7 +17,7 @@ UNIT_STYLE = {
 }
 
 
-def _svg(figure) -> str:  # type: ignore[no-untyped-def]
+def _svg(figure: Figure) -> str:
     buffer = io.StringIO()
     figure.savefig(buffer, format="svg", bbox_inches="tight")
     text = buffer.getvalue()

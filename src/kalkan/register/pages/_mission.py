@@ -11,6 +11,7 @@ same post works and redirects to the record. Every rule is the service's (:mod:`
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
@@ -18,11 +19,12 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ValidationError
+from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
 
 from kalkan.errors import AccessDenied, Conflict, InputError, NotFound
 from kalkan.register import mission
-from kalkan.register.auth import can
+from kalkan.register.auth import Actor, can
 from kalkan.register.i18n import display_zone
 from kalkan.register.mission_schemas import (
     DetentionVisitIn,
@@ -440,7 +442,9 @@ def _known(current: Page, kind: str) -> None:
         raise PageError(404, current._("Not found"), current._("There is no such kind of record."))
 
 
-_FILE = {
+#: How each kind of record is filed: (session, actor, record) -> (the record as stored, created); the
+#: stored record is the kind's own answer model (SiteOut, FigureOut, ...), read by its fields below.
+_FILE: dict[str, Callable[[Session, Actor, Any], tuple[Any, bool]]] = {
     "site": mission.create_site,
     "figure": mission.add_figure,
     "return_visit": mission.create_return_visit,
@@ -466,7 +470,7 @@ async def file_record(request: Request, kind: str) -> Response:
         except ValidationError as error:
             raise InputError(_message(current, error, FORMS[kind].fields)) from error
         with writing(request) as session:
-            out, created = _FILE[kind](session, user, record)  # type: ignore[operator]
+            out, created = _FILE[kind](session, user, record)
     except InputError as error:
         status = 409 if isinstance(error, Conflict) else 404 if isinstance(error, NotFound) else 422
         if wants_json:
@@ -488,7 +492,8 @@ _GET = {
     "detention_visit": mission.get_detention_visit,
     "dispute": mission.get_dispute,
 }
-_LIST = {
+#: How each kind of record is listed: (session, actor, limit=...) -> the records, newest first.
+_LIST: dict[str, Callable[..., Sequence[BaseModel]]] = {
     "site": mission.list_sites,
     "return_visit": mission.list_return_visits,
     "patrol": mission.list_patrols,
@@ -549,7 +554,7 @@ def record_list(request: Request, kind: str) -> Response:
         raise PageError(404, current._("Not found"), current._("There is no such kind of record."))
     assert current.user is not None
     with reading(request) as session:
-        rows = _LIST[kind](session, current.user, limit=500)  # type: ignore[operator]
+        rows = _LIST[kind](session, current.user, limit=500)
     return render(
         current,
         "mission_list.html",
