@@ -16,11 +16,7 @@ ROOT = Path(__file__).resolve().parents[1]
 SKIP = re.compile(r"#\s*fmt:\s*(skip|off)\s*$")  # the comment ends its line
 
 #: Unjustified skips still there at the end of the session that added this test (owner in the comment).
-KNOWN: dict[str, int] = {
-    "tests/register/test_i18n_catalogs.py": 1,  # casefile
-    "tests/register/test_store_brief_loop.py": 2,  # mission
-    "tests/simulate/test_simulate_inference.py": 1,  # simulate
-}
+KNOWN: dict[str, int] = {}
 
 #: Skips a reader can justify: (file, the text of the skipped statement's first line) -> why.
 JUSTIFIED: dict[tuple[str, str], str] = {
@@ -30,6 +26,7 @@ JUSTIFIED: dict[tuple[str, str], str] = {
     ("src/kalkan/scenarios/_displacement.py", "COLUMNS = ["): "13 column names, kept compact",
     ("src/kalkan/scenarios/_displacement.py", "PARSED = ["): "15 column names, kept compact",
     ("src/kalkan/report/mandates.py", "DOCTRINE = {"): "a table of words, one force a row",
+    ("tests/register/test_i18n_catalogs.py", "_KEPT = {"): "30 words kept in every language, kept compact",
 }
 
 

@@ -58,8 +58,9 @@ def loop(api, make_report, db_url, tmp_path) -> dict:  # type: ignore[no-untyped
             )
             assert changed.status_code == 200, changed.text
     store = tmp_path / "events.duckdb"
-    synced = _run("register", "sync-store", "--store", str(store), "--db", db_url,
-                  "--data-dir", str(tmp_path / "data"))  # fmt: skip
+    synced = _run(
+        "register", "sync-store", "--store", str(store), "--db", db_url, "--data-dir", str(tmp_path / "data")
+    )
     assert synced.exit_code == 0, synced.output
     assert "3 new" in synced.output and "verified incidents" in synced.output
     return {"store": store, "today": today}
@@ -113,8 +114,19 @@ def test_a_brief_as_of_a_day_before_the_verification_has_none_of_them(loop) -> N
 @pytest.mark.slow
 def test_kalkan_brief_from_the_store(loop, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     out = tmp_path / "brief"
-    result = _run("brief", "--scenario", "kyrgyzstan_2010", "--db", str(loop["store"]),
-                  "--as-of", loop["today"].isoformat(), "--runs", "0", "--out", str(out))  # fmt: skip
+    result = _run(
+        "brief",
+        "--scenario",
+        "kyrgyzstan_2010",
+        "--db",
+        str(loop["store"]),
+        "--as-of",
+        loop["today"].isoformat(),
+        "--runs",
+        "0",
+        "--out",
+        str(out),
+    )
     assert result.exit_code == 0, result.output
     html = (out / "brief.html").read_text(encoding="utf-8")
     assert "2 documented incidents here" in html and "1 documented incidents here" in html

@@ -354,8 +354,14 @@ def test_sensitivity_is_kept_as_data_and_says_when_the_calibration_changed(tmp_p
     assert load_sensitivity(scenario) is None
     shutil.copy(Path(load_scenario("kyrgyzstan_2010").path) / "simulation_posterior.csv", folder)
     shutil.copy(Path(load_scenario("kyrgyzstan_2010").path) / "simulation_posterior.json", folder)
-    by_ow = pd.DataFrame({"option": ["none", "police:300"], "low": [600.0, 590.0], "central": [600.0, 300.0],
-                          "high": [600.0, 200.0]})  # fmt: skip
+    by_ow = pd.DataFrame(
+        {
+            "option": ["none", "police:300"],
+            "low": [600.0, 590.0],
+            "central": [600.0, 300.0],
+            "high": [600.0, 200.0],
+        }
+    )
     result = Sensitivity(
         method="morris",
         indices=pd.DataFrame(
